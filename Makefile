@@ -1,0 +1,39 @@
+# Two commands do everything on a fresh Debian machine: `make run` and `make test`.
+BUILD ?= build
+SAN_BUILD ?= build-sanitize
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DLLMGPS_WERROR=ON
+
+.PHONY: all setup build run test bench test-sanitize format clean
+
+all: build
+
+setup:
+	@bash scripts/setup
+
+$(BUILD)/build.ninja: | setup
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS)
+
+build: setup $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The main job on a built-in default: one Mixtral-8x7B prefill step on 4x A100 (NVLink 3).
+run: build
+	./$(BUILD)/llmgps estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --batch 1 --seq 512 --phase prefill --dtype fp16
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	./$(BUILD)/bench/llmgps_bench --benchmark_min_time=0.5
+
+test-sanitize: setup
+	cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLLMGPS_SANITIZE=ON -DLLMGPS_WERROR=ON
+	cmake --build $(SAN_BUILD) -j $(JOBS)
+	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf $(BUILD) $(SAN_BUILD)

@@ -1,0 +1,46 @@
+#pragma once
+// Flash-Attention cost on one GPU (forward or backward), from the implementation profile in the
+// hardware spec: per CTA, an inner loop over key blocks whose iteration time is the tensor-core
+// work overlapped (profile.softmax_overlap) with the softmax work on the MUFU and FP32 pipes,
+// plus a per-CTA prologue/epilogue; CTAs are spread over the SMs in waves (causal: by total work).
+// Also decode attention (one query per sequence against a KV cache), which streams the cache.
+#include <cstdint>
+#include <string>
+
+#include "llmgps/cost/op_cost.hpp"
+#include "llmgps/specs/hw.hpp"
+
+namespace llmgps {
+
+enum class AttnPass { fwd, bwd };
+
+struct AttentionShape {
+  std::int64_t batch = 1;
+  std::int64_t heads = 1;      // query heads on this GPU
+  std::int64_t kv_heads = 0;   // 0: same as heads
+  std::int64_t seq_q = 1;
+  std::int64_t seq_k = 0;      // 0: same as seq_q
+  std::int64_t head_dim = 128;
+  std::int64_t v_head_dim = 0; // 0: same as head_dim
+  bool causal = false;
+  DType dtype = DType::bf16;
+  AttnPass pass = AttnPass::fwd;
+  std::string impl = "fa2";
+};
+
+struct AttentionCost : OpCost {
+  double tensor_cycles_per_iter = 0;
+  double softmax_cycles_per_iter = 0;
+  std::string softmax_pipe;  // which pipe limits the softmax part: mufu, fp32 or issue
+  double ctas = 0;
+};
+
+// FLOPs by the FlashAttention papers' convention: 4*B*H*Sq*Sk*d forward (half if causal), 2.5x backward.
+double attention_flops(const AttentionShape& s);
+// Prefill/training attention (Flash-Attention kernel). Throws InputError on bad sizes or an
+// implementation the GPU cannot run.
+AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& shape);
+// Decode attention: seq_q new tokens per sequence against seq_k cached keys; bound by the cache read.
+AttentionCost decode_attention_cost(const GpuSpec& gpu, const AttentionShape& shape);
+
+}  // namespace llmgps

@@ -1,0 +1,27 @@
+#pragma once
+// Renders cost-model answers and step estimates as JSON, a terminal table, or CSV.
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "llmgps/cost/attention.hpp"
+#include "llmgps/cost/gemm.hpp"
+#include "llmgps/schedule/estimate.hpp"
+#include "llmgps/specs/hw.hpp"
+#include "llmgps/specs/model.hpp"
+
+namespace llmgps::report {
+
+nlohmann::ordered_json op_cost_json(const OpCost& c);
+nlohmann::ordered_json gemm_json(const GemmShape& s, const GemmCost& c, const GpuSpec& gpu);
+nlohmann::ordered_json attention_json(const AttentionShape& s, const AttentionCost& c, const GpuSpec& gpu);
+// A key/value table for a single answer (cost commands).
+std::string kv_table(const nlohmann::ordered_json& j);
+
+nlohmann::ordered_json model_json(const ModelSpec& m);
+
+nlohmann::ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
+                                     const StepConfig& cfg);
+std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s, const StepConfig& cfg);
+std::string estimate_csv(const StepEstimate& e);
+
+}  // namespace llmgps::report

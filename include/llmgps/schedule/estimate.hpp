@@ -1,0 +1,36 @@
+#pragma once
+// A whole model's step on a system: the workload's ops, each costed by its model, run in order on
+// every GPU's stream (all GPUs run the same op sequence under TP/EP with balanced routing).
+#include <string>
+#include <vector>
+
+#include "llmgps/cost/op_cost.hpp"
+#include "llmgps/workload/step.hpp"
+
+namespace llmgps {
+
+// Cost of one op of a step (one occurrence).
+OpCost cost_of(const Op& op, const SystemSpec& sys);
+
+struct OpEstimate {
+  std::string name;
+  std::string stage;
+  int count = 1;
+  OpCost each;          // one occurrence
+  double time_s = 0;    // all occurrences
+};
+
+struct StepEstimate {
+  StepPlan plan;
+  std::vector<OpEstimate> ops;
+  double total_s = 0;
+  double flops_per_gpu = 0;
+  // Time by binding resource, for the summary ("where does the time go").
+  std::vector<std::pair<std::string, double>> time_by_bound;
+};
+
+StepEstimate estimate_step(const ModelSpec& model, const SystemSpec& sys, const StepConfig& cfg);
+// Timeline of one layer-by-layer step on one GPU's stream, for Chrome-trace export.
+std::string step_chrome_trace(const StepEstimate& est, const ModelSpec& model);
+
+}  // namespace llmgps

@@ -1,0 +1,29 @@
+#include "common.hpp"
+
+#include <iostream>
+
+#include "llmgps/report/output.hpp"
+
+namespace llmgps::cli {
+
+void add_output_options(CLI::App* app, OutputOptions& o, const std::vector<std::string>& formats) {
+  o.format = formats.front();
+  std::string help = "output format: ";
+  for (size_t i = 0; i < formats.size(); ++i) help += (i ? "|" : "") + formats[i];
+  app->add_option("--format", o.format, help)->check(CLI::IsMember(formats))->capture_default_str();
+  app->add_option("--out", o.out, "write the output to FILE (atomically) instead of standard output");
+}
+
+void emit(const OutputOptions& o, const std::string& text) {
+  if (o.out.empty()) std::cout << text << std::flush;
+  else report::write_file_atomic(o.out, text);
+}
+
+void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j, const std::function<std::string()>& table,
+                   const std::function<std::string()>& csv) {
+  if (o.format == "json") emit(o, j.dump(2) + "\n");
+  else if (o.format == "csv" && csv) emit(o, csv());
+  else emit(o, table());
+}
+
+}  // namespace llmgps::cli

@@ -1,0 +1,29 @@
+#pragma once
+// Shared plumbing for subcommands: the --format/--out options and emitting the chosen rendering.
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace llmgps::cli {
+
+struct OutputOptions {
+  std::string format = "table";
+  std::string out;  // empty: stdout
+};
+
+// Adds --format (restricted to `formats`, first is the default) and --out to a subcommand.
+void add_output_options(CLI::App* app, OutputOptions& o, const std::vector<std::string>& formats = {"table", "json"});
+
+// Emits text to --out (atomically) or stdout.
+void emit(const OutputOptions& o, const std::string& text);
+// Emits json (pretty) / table / csv depending on --format.
+void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j, const std::function<std::string()>& table,
+                   const std::function<std::string()>& csv = nullptr);
+
+void register_hw(CLI::App& app);
+void register_model(CLI::App& app);
+void register_cost(CLI::App& app);
+void register_estimate(CLI::App& app);
+
+}  // namespace llmgps::cli

@@ -1,0 +1,40 @@
+// llmgps: predicts how LLM workloads run on GPUs and clusters. This file only wires subcommands
+// and turns errors into one line on stderr: exit 2 for bad input, 1 for internal errors.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "common.hpp"
+#include "llmgps/specs/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"llmgps: predict how LLM workloads run on GPUs and GPU clusters", "llmgps"};
+  app.set_version_flag("--version", "llmgps 0.1.0");
+  app.require_subcommand(1);
+  llmgps::cli::register_hw(app);
+  llmgps::cli::register_model(app);
+  llmgps::cli::register_cost(app);
+  llmgps::cli::register_estimate(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    if (msg.empty()) msg = e.get_name();
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    for (auto& ch : msg) if (ch == '\n') ch = ' ';
+    std::cerr << "llmgps: error: " << msg << " (see llmgps --help)\n";
+    return 2;
+  } catch (const llmgps::InputError& e) {
+    std::cerr << "llmgps: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "llmgps: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

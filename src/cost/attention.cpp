@@ -1,0 +1,144 @@
+#include "llmgps/cost/attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "llmgps/specs/error.hpp"
+
+namespace llmgps {
+namespace {
+
+void validate(const AttentionShape& s) {
+  auto positive = [](std::int64_t v, const char* opt) {
+    if (v <= 0) throw InputError(opt, "must be positive (got " + std::to_string(v) + ")");
+  };
+  positive(s.batch, "--batch");
+  positive(s.heads, "--heads");
+  positive(s.seq_q, "--seq");
+  positive(s.head_dim, "--head-dim");
+  if (s.seq_k < 0) throw InputError("--seq-k", "must not be negative");
+  if (s.kv_heads < 0 || (s.kv_heads > 0 && s.heads % s.kv_heads != 0))
+    throw InputError("--kv-heads", "must divide --heads (" + std::to_string(s.heads) + ")");
+}
+
+std::int64_t seq_k_of(const AttentionShape& s) { return s.seq_k > 0 ? s.seq_k : s.seq_q; }
+std::int64_t dv_of(const AttentionShape& s) { return s.v_head_dim > 0 ? s.v_head_dim : s.head_dim; }
+
+// Fraction of the Sq x Sk score matrix a causal mask keeps (bottom-right aligned, as FA2 does).
+double causal_fraction(double sq, double sk) {
+  if (sk >= sq) return (sk * sq - sq * (sq - 1) / 2.0) / (sq * sk);  // each row i keeps sk-sq+i+1
+  return (sk + 1) / 2.0 / sk;  // more queries than keys: approximate, rows above keep nothing
+}
+
+double tensor_per_clk(const GpuSpec& g, DType d) { return g.peak_flops(d) / (g.sm_count * g.clock_hz); }
+
+}  // namespace
+
+double attention_flops(const AttentionShape& s) {
+  const double sk = double(seq_k_of(s)), sq = double(s.seq_q);
+  double f = 2.0 * s.batch * s.heads * sq * sk * double(s.head_dim + dv_of(s));
+  if (s.causal) f *= causal_fraction(sq, sk);
+  return s.pass == AttnPass::bwd ? 2.5 * f : f;
+}
+
+AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
+  validate(s);
+  if (!gpu.supports(s.dtype) || s.dtype == DType::fp32)
+    throw InputError("--dtype", "GPU '" + gpu.name + "' has no tensor-core " + std::string(dtype_name(s.dtype)) +
+                                    " attention");
+  const AttentionProfile& p = gpu.attention_profile(s.impl);
+  const double d = double(s.head_dim), dv = double(dv_of(s));
+  const std::int64_t sk = seq_k_of(s);
+  const bool bwd = s.pass == AttnPass::bwd;
+
+  // One inner iteration: a block_m x block_n tile of scores.
+  const double elems = double(p.block_m) * p.block_n;
+  const double iter_flops = bwd ? 2.0 * elems * (3 * d + 2 * dv) : 2.0 * elems * (d + dv);
+  const double eff = bwd ? p.tensor_efficiency_bwd : p.tensor_efficiency_fwd;
+  const double tensor_cyc = iter_flops / (tensor_per_clk(gpu, s.dtype) * eff);
+  // Softmax: one exp2 per score (the backward recomputes P), FP32 bookkeeping, and the issue
+  // slots all of it takes (MUFU and FP32 instructions are issued one warp instruction each).
+  const double fp32_ops = p.softmax_fp32_ops_per_element * (bwd ? 1.5 : 1.0);
+  const double mufu_cyc = elems / gpu.mufu_per_clk;
+  const double fp32_cyc = elems * fp32_ops / gpu.fp32_fma_per_clk;
+  const double issue_cyc = elems * (1.0 + fp32_ops) / 32.0 / gpu.issue_per_clk;
+  const double softmax_cyc = std::max({mufu_cyc, fp32_cyc, issue_cyc});
+  const std::string softmax_pipe = softmax_cyc == mufu_cyc ? "mufu" : (softmax_cyc == fp32_cyc ? "fp32" : "issue");
+  const double iter_cyc =
+      std::max(tensor_cyc, softmax_cyc) + (1.0 - p.softmax_overlap) * std::min(tensor_cyc, softmax_cyc);
+  const double iter_s = iter_cyc / gpu.clock_hz;
+
+  // Work per CTA (one block_m slice of queries for one head); causal rows see fewer key blocks.
+  const std::int64_t row_blocks = (s.seq_q + p.block_m - 1) / p.block_m;
+  const double bh = double(s.batch) * s.heads;
+  double iters_total = 0, iters_max = 0;
+  const std::int64_t full_blocks = (sk + p.block_n - 1) / p.block_n;
+  if (!s.causal) {
+    iters_total = double(row_blocks) * full_blocks;
+    iters_max = double(full_blocks);
+  } else {
+    for (std::int64_t i = 0; i < row_blocks; ++i) {
+      std::int64_t last_row = std::min(s.seq_q, (i + 1) * p.block_m);
+      std::int64_t keys = std::clamp<std::int64_t>(sk - s.seq_q + last_row, 0, sk);
+      double n = double((keys + p.block_n - 1) / p.block_n);
+      iters_total += n;
+      iters_max = std::max(iters_max, n);
+    }
+  }
+  const double ctas = bh * double(row_blocks);
+  const double cta_max_s = (iters_max + p.cta_overhead_iters) * iter_s;
+  double compute_s;
+  if (!s.causal) {
+    compute_s = std::ceil(ctas / gpu.sm_count) * cta_max_s;
+  } else {
+    const double total_s = (bh * iters_total + ctas * p.cta_overhead_iters) * iter_s;
+    compute_s = std::max(total_s / gpu.sm_count, cta_max_s);
+  }
+
+  const double b = dtype_bytes(s.dtype);
+  const double kv_heads = double(s.kv_heads > 0 ? s.kv_heads : s.heads);
+  double hbm = double(s.batch) * (s.heads * double(s.seq_q) * (d + dv) + kv_heads * double(sk) * (d + dv)) * b;
+  if (bwd) hbm *= 2.5;  // reads Q, K, V, O, dO and writes dQ, dK, dV
+  const double hbm_s = hbm / (gpu.hbm_bw_bytes_per_s * gpu.hbm_efficiency);
+
+  AttentionCost c;
+  c.flops = attention_flops(s);
+  c.hbm_bytes = hbm;
+  c.tensor_cycles_per_iter = tensor_cyc;
+  c.softmax_cycles_per_iter = softmax_cyc;
+  c.softmax_pipe = softmax_pipe;
+  c.ctas = ctas;
+  const double body = std::max(compute_s, hbm_s);
+  c.time_s = gpu.launch_overhead_s + body;
+  if (body == hbm_s) c.bound = "hbm";
+  else c.bound = tensor_cyc >= softmax_cyc ? "tensor" : softmax_pipe;
+  c.detail = fmt::format("{} {}, {:.0f} CTAs, iteration {:.0f} tensor / {:.0f} softmax cycles", s.impl,
+                         bwd ? "bwd" : "fwd", ctas, tensor_cyc, softmax_cyc);
+  return c;
+}
+
+AttentionCost decode_attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
+  validate(s);
+  const double d = double(s.head_dim), dv = double(dv_of(s));
+  const double sk = double(seq_k_of(s));
+  const double b = dtype_bytes(s.dtype);
+  const double kv_heads = double(s.kv_heads > 0 ? s.kv_heads : s.heads);
+  const double cache = double(s.batch) * kv_heads * sk * (d + dv) * b;
+  const double qo = double(s.batch) * s.heads * double(s.seq_q) * (d + dv) * b;
+  AttentionCost c;
+  c.flops = 2.0 * s.batch * s.heads * double(s.seq_q) * sk * (d + dv);
+  c.hbm_bytes = cache + qo;
+  const double hbm_s = c.hbm_bytes / (gpu.hbm_bw_bytes_per_s * gpu.hbm_efficiency);
+  // Decode attention runs on CUDA cores or small MMAs; it is far from tensor-bound, but count the
+  // FLOPs at fp32 FMA rate so huge head counts are not free.
+  const double fma_s = c.flops / gpu.peak_flops(DType::fp32);
+  const double body = std::max({hbm_s, fma_s, gpu.elementwise_min_time_s});
+  c.time_s = gpu.launch_overhead_s + body;
+  c.bound = body == hbm_s ? "hbm" : (body == fma_s ? "fp32" : "launch");
+  c.detail = fmt::format("decode: KV cache {:.1f} MB", cache / 1e6);
+  return c;
+}
+
+}  // namespace llmgps

@@ -1,0 +1,173 @@
+#include "llmgps/report/estimate_report.hpp"
+
+#include <fmt/format.h>
+
+#include "llmgps/report/output.hpp"
+
+namespace llmgps::report {
+
+using nlohmann::ordered_json;
+
+ordered_json op_cost_json(const OpCost& c) {
+  ordered_json j;
+  j["time_s"] = c.time_s;
+  j["tflops"] = c.achieved_flops_per_s() / 1e12;
+  j["flops"] = c.flops;
+  j["hbm_bytes"] = c.hbm_bytes;
+  if (c.comm_bytes > 0) j["comm_bytes"] = c.comm_bytes;
+  j["bound"] = c.bound;
+  j["detail"] = c.detail;
+  return j;
+}
+
+ordered_json gemm_json(const GemmShape& s, const GemmCost& c, const GpuSpec& gpu) {
+  ordered_json j;
+  j["gpu"] = gpu.name;
+  j["m"] = s.m;
+  j["n"] = s.n;
+  j["k"] = s.k;
+  j["batch"] = s.batch;
+  j["dtype"] = std::string(dtype_name(s.dtype));
+  j.update(op_cost_json(c));
+  j["peak_tflops"] = gpu.peak_flops(s.dtype) / 1e12;
+  j["tile"] = fmt::format("{}x{}", c.tile_m, c.tile_n);
+  j["split_k"] = c.split_k;
+  j["waves"] = c.waves;
+  return j;
+}
+
+ordered_json attention_json(const AttentionShape& s, const AttentionCost& c, const GpuSpec& gpu) {
+  ordered_json j;
+  j["gpu"] = gpu.name;
+  j["impl"] = s.impl;
+  j["pass"] = s.pass == AttnPass::fwd ? "fwd" : "bwd";
+  j["batch"] = s.batch;
+  j["heads"] = s.heads;
+  j["seq"] = s.seq_q;
+  j["head_dim"] = s.head_dim;
+  j["causal"] = s.causal;
+  j["dtype"] = std::string(dtype_name(s.dtype));
+  j.update(op_cost_json(c));
+  j["peak_tflops"] = gpu.peak_flops(s.dtype) / 1e12;
+  j["tensor_cycles_per_iter"] = c.tensor_cycles_per_iter;
+  j["softmax_cycles_per_iter"] = c.softmax_cycles_per_iter;
+  j["softmax_pipe"] = c.softmax_pipe;
+  return j;
+}
+
+std::string kv_table(const ordered_json& j) {
+  Table t;
+  t.headers = {"field", "value"};
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    std::string v;
+    if (it.value().is_string()) v = it.value().get<std::string>();
+    else if (it.key() == "time_s") v = format_time(it.value().get<double>());
+    else if (it.value().is_number_float()) v = fmt::format("{:.6g}", it.value().get<double>());
+    else v = it.value().dump();
+    t.add_row({it.key(), v});
+  }
+  return render_table(t);
+}
+
+ordered_json model_json(const ModelSpec& m) {
+  ordered_json j;
+  j["name"] = m.name;
+  j["model_type"] = m.model_type;
+  j["layers"] = m.layers;
+  j["hidden_size"] = m.hidden_size;
+  j["num_heads"] = m.num_heads;
+  j["num_kv_heads"] = m.num_kv_heads;
+  j["head_dim"] = m.head_dim;
+  j["v_head_dim"] = m.v_head_dim;
+  j["ffn_dim"] = m.ffn_dim;
+  j["vocab_size"] = m.vocab_size;
+  j["num_experts"] = m.num_experts;
+  j["top_k"] = m.top_k;
+  j["moe_ffn_dim"] = m.moe_ffn_dim;
+  j["shared_ffn_dim"] = m.shared_ffn_dim;
+  j["moe_layers"] = m.moe_layer_count();
+  j["attention"] = m.is_mla() ? "mla" : (m.num_kv_heads == m.num_heads ? "mha" : "gqa");
+  if (m.is_mla()) {
+    j["q_lora_rank"] = m.q_lora_rank;
+    j["kv_lora_rank"] = m.kv_lora_rank;
+    j["qk_rope_head_dim"] = m.qk_rope_head_dim;
+  }
+  j["params"] = m.params();
+  return j;
+}
+
+ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s, const StepConfig& cfg) {
+  ordered_json j;
+  j["model"] = m.name;
+  j["system"] = s.name;
+  j["gpu"] = s.gpu.name;
+  j["gpus"] = s.total_gpus();
+  j["phase"] = phase_name(cfg.phase);
+  j["batch"] = cfg.batch;
+  j["seq"] = cfg.seq;
+  j["dtype"] = std::string(dtype_name(cfg.dtype));
+  j["tp"] = e.plan.tp;
+  j["dp"] = e.plan.dp;
+  j["ep"] = m.is_moe() ? e.plan.ep : 0;
+  j["tokens"] = e.plan.tokens;
+  j["total_s"] = e.total_s;
+  j["tokens_per_s"] = e.total_s > 0 ? double(e.plan.tokens) / e.total_s : 0.0;
+  j["tflops_per_gpu"] = e.total_s > 0 ? e.flops_per_gpu / e.total_s / 1e12 : 0.0;
+  ordered_json by = ordered_json::object();
+  for (const auto& [bound, t] : e.time_by_bound) by[bound] = t;
+  j["time_by_bound_s"] = by;
+  ordered_json ops = ordered_json::array();
+  for (const auto& op : e.ops) {
+    ordered_json o;
+    o["name"] = op.name;
+    o["stage"] = op.stage;
+    o["count"] = op.count;
+    o["time_s"] = op.time_s;
+    o["each_s"] = op.each.time_s;
+    o["share"] = e.total_s > 0 ? op.time_s / e.total_s : 0.0;
+    o["bound"] = op.each.bound;
+    o["flops"] = op.each.flops * op.count;
+    o["hbm_bytes"] = op.each.hbm_bytes * op.count;
+    o["comm_bytes"] = op.each.comm_bytes * op.count;
+    o["detail"] = op.each.detail;
+    ops.push_back(o);
+  }
+  j["ops"] = ops;
+  return j;
+}
+
+std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s, const StepConfig& cfg) {
+  std::string out = fmt::format("{} {} on {} ({} x {}), batch {}, seq {}, {}; TP {}, DP {}{}\n\n", m.name,
+                                phase_name(cfg.phase), s.name, s.total_gpus(), s.gpu.name, cfg.batch, cfg.seq,
+                                dtype_name(cfg.dtype), e.plan.tp, e.plan.dp,
+                                m.is_moe() ? fmt::format(", EP {}", e.plan.ep) : "");
+  Table t;
+  t.headers = {"op", "stage", "x", "each", "total", "share", "bound", "detail"};
+  t.right_align = {false, false, true, true, true, true, false, false};
+  for (const auto& op : e.ops)
+    t.add_row({op.name, op.stage, std::to_string(op.count), format_time(op.each.time_s), format_time(op.time_s),
+               fmt::format("{:.1f}%", e.total_s > 0 ? 100 * op.time_s / e.total_s : 0.0), op.each.bound,
+               op.each.detail});
+  out += render_table(t);
+  out += fmt::format("\ntotal {}  ({:.0f} tokens/s, {:.1f} TFLOP/s per GPU)\n", format_time(e.total_s),
+                     e.total_s > 0 ? double(e.plan.tokens) / e.total_s : 0.0,
+                     e.total_s > 0 ? e.flops_per_gpu / e.total_s / 1e12 : 0.0);
+  out += "time by binding resource:";
+  for (const auto& [bound, time] : e.time_by_bound)
+    out += fmt::format("  {} {:.1f}%", bound, e.total_s > 0 ? 100 * time / e.total_s : 0.0);
+  out += "\n";
+  return out;
+}
+
+std::string estimate_csv(const StepEstimate& e) {
+  Table t;
+  t.headers = {"name", "stage", "count", "each_s", "time_s", "bound", "flops", "hbm_bytes", "comm_bytes"};
+  for (const auto& op : e.ops)
+    t.add_row({op.name, op.stage, std::to_string(op.count), fmt::format("{:.9g}", op.each.time_s),
+               fmt::format("{:.9g}", op.time_s), op.each.bound, fmt::format("{:.9g}", op.each.flops * op.count),
+               fmt::format("{:.9g}", op.each.hbm_bytes * op.count), fmt::format("{:.9g}", op.each.comm_bytes * op.count)});
+  t.add_row({"total", "", "", "", fmt::format("{:.9g}", e.total_s), "", "", "", ""});
+  return render_csv(t);
+}
+
+}  // namespace llmgps::report

@@ -1,0 +1,69 @@
+#include "llmgps/schedule/estimate.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "llmgps/cost/collective.hpp"
+#include "llmgps/schedule/timeline.hpp"
+
+namespace llmgps {
+
+OpCost cost_of(const Op& op, const SystemSpec& sys) {
+  switch (op.kind) {
+    case OpKind::gemm: return gemm_cost(sys.gpu, op.gemm);
+    case OpKind::attention: return attention_cost(sys.gpu, op.attn);
+    case OpKind::decode_attention: return decode_attention_cost(sys.gpu, op.attn);
+    case OpKind::elementwise: return elementwise_cost(sys.gpu, op.elem);
+    case OpKind::allreduce: return allreduce_cost(sys, op.comm_bytes, op.comm_gpus);
+    case OpKind::alltoall: return alltoall_cost(sys, op.volume);
+  }
+  return {};
+}
+
+StepEstimate estimate_step(const ModelSpec& model, const SystemSpec& sys, const StepConfig& cfg) {
+  StepEstimate est;
+  est.plan = build_step(model, sys, cfg);
+  std::map<std::string, double> by_bound;
+  est.ops.reserve(est.plan.ops.size());
+  for (const Op& op : est.plan.ops) {
+    OpEstimate e;
+    e.name = op.name;
+    e.stage = op.stage;
+    e.count = op.count;
+    e.each = cost_of(op, sys);
+    e.time_s = e.each.time_s * op.count;
+    est.total_s += e.time_s;
+    est.flops_per_gpu += e.each.flops * op.count;
+    by_bound[e.each.bound] += e.time_s;
+    est.ops.push_back(std::move(e));
+  }
+  est.time_by_bound.assign(by_bound.begin(), by_bound.end());
+  std::sort(est.time_by_bound.begin(), est.time_by_bound.end(),
+            [](const auto& x, const auto& y) { return x.second > y.second; });
+  return est;
+}
+
+std::string step_chrome_trace(const StepEstimate& est, const ModelSpec& model) {
+  Timeline tl;
+  int prev = -1;
+  auto add = [&](const OpEstimate& op) {
+    std::vector<int> deps;
+    if (prev >= 0) deps.push_back(prev);  // one GPU runs its ops in order, communication included
+    prev = tl.add(op.name, op.stage, op.each.bound == "link" ? 1 : 0, op.each.time_s, deps);
+  };
+  for (int layer = 0; layer < model.layers; ++layer) {
+    const bool moe = model.is_moe_layer(layer);
+    for (const auto& op : est.ops) {
+      if (op.stage == "head") continue;
+      if ((op.stage == "moe" && !moe) || (op.stage == "ffn" && op.name != "ffn_norm" && moe)) continue;
+      int reps = op.name == "residual_add" ? 2 : 1;
+      for (int r = 0; r < reps; ++r) add(op);
+    }
+  }
+  for (const auto& op : est.ops)
+    if (op.stage == "head") add(op);
+  tl.run();
+  return tl.chrome_trace_json({"gpu0 compute", "gpu0 communication"});
+}
+
+}  // namespace llmgps

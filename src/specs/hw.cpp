@@ -1,0 +1,250 @@
+#include "llmgps/specs/hw.hpp"
+
+#include <filesystem>
+
+#include "llmgps/specs/error.hpp"
+#include "llmgps/specs/json_fields.hpp"
+#include "llmgps/specs/presets.hpp"
+
+namespace llmgps {
+
+using nlohmann::json;
+using specs::JsonContext;
+
+double GpuSpec::peak_flops(DType d) const {
+  double per_clk = 0;
+  switch (d) {
+    case DType::fp16: per_clk = tensor_flops_per_clk_fp16; break;
+    case DType::bf16: per_clk = tensor_flops_per_clk_bf16; break;
+    case DType::tf32: per_clk = tensor_flops_per_clk_tf32; break;
+    case DType::fp8: per_clk = tensor_flops_per_clk_fp8; break;
+    case DType::fp32: per_clk = 2 * fp32_fma_per_clk; break;
+  }
+  return per_clk * sm_count * clock_hz;
+}
+
+const AttentionProfile& GpuSpec::attention_profile(const std::string& impl) const {
+  auto it = attention.find(impl);
+  if (it == attention.end())
+    throw InputError("--impl", "GPU '" + name + "' has no attention profile '" + impl + "'");
+  if (sm_version < it->second.min_sm_version)
+    throw InputError("--impl", impl + " needs sm_" + std::to_string(it->second.min_sm_version) +
+                                   " or newer; GPU '" + name + "' is sm_" + std::to_string(sm_version));
+  return it->second;
+}
+
+namespace specs {
+namespace {
+
+// A reference is a preset name unless it looks like a path (has a slash or ends in .json).
+bool looks_like_path(const std::string& ref) {
+  return ref.find('/') != std::string::npos ||
+         (ref.size() > 5 && ref.compare(ref.size() - 5, 5, ".json") == 0);
+}
+
+// Returns (text, display name) for a hardware reference.
+std::pair<std::string, std::string> resolve_hw(const std::string& ref, const std::string& option) {
+  if (!looks_like_path(ref)) {
+    if (const char* text = find_preset("hw", ref)) return {text, "preset '" + ref + "'"};
+    if (!std::filesystem::exists(ref)) {
+      std::string names;
+      for (const auto& n : preset_names("hw")) names += (names.empty() ? "" : ", ") + n;
+      throw InputError(option, "unknown hardware preset '" + ref + "' (known: " + names + ")");
+    }
+  }
+  return {read_text_file(ref), ref};
+}
+
+void expect_kind(const json& j, const std::string& kind, const std::string& file) {
+  JsonContext ctx{file, ""};
+  std::string k = string_field(j, "kind", ctx);
+  if (k != kind) throw InputError(ctx.where("kind"), "expected '" + kind + "', got '" + k + "'");
+}
+
+AttentionProfile profile_from_json(const json& j, const std::string& name, const JsonContext& ctx) {
+  AttentionProfile p;
+  p.name = name;
+  p.min_sm_version = optional_int(j, "min_sm_version", ctx).value_or(0);
+  p.block_m = positive_int_field(j, "block_m", ctx);
+  p.block_n = positive_int_field(j, "block_n", ctx);
+  p.tensor_efficiency_fwd = fraction_field(j, "tensor_efficiency_fwd", ctx);
+  p.tensor_efficiency_bwd = fraction_field(j, "tensor_efficiency_bwd", ctx);
+  p.softmax_overlap = number_field(j, "softmax_overlap", ctx);
+  if (p.softmax_overlap < 0 || p.softmax_overlap > 1)
+    throw InputError(ctx.where("softmax_overlap"), "must be in [0, 1]");
+  p.cta_overhead_iters = nonnegative_field(j, "cta_overhead_iters", ctx);
+  p.softmax_fp32_ops_per_element = nonnegative_field(j, "softmax_fp32_ops_per_element", ctx);
+  return p;
+}
+
+LinkSpec link_from_parsed(const json& j, const std::string& file) {
+  expect_kind(j, "link", file);
+  JsonContext ctx{file, ""};
+  LinkSpec l;
+  l.name = string_field(j, "name", ctx);
+  l.topology = string_field(j, "topology", ctx);
+  if (l.topology != "switch" && l.topology != "ring")
+    throw InputError(ctx.where("topology"), "must be 'switch' or 'ring', got '" + l.topology + "'");
+  l.bw_bytes_per_s = positive_field(j, "bw_gb_per_s", ctx) * 1e9;
+  l.latency_s = nonnegative_field(j, "latency_us", ctx) * 1e-6;
+  const json* protos = find_field(j, "protocols");
+  if (!protos || !protos->is_array() || protos->empty())
+    throw InputError(ctx.where("protocols"), "must be a non-empty array");
+  for (size_t i = 0; i < protos->size(); ++i) {
+    JsonContext pc = ctx.child("protocols[" + std::to_string(i) + "]");
+    const json& pj = (*protos)[i];
+    LinkProtocol p;
+    p.name = string_field(pj, "name", pc);
+    p.latency_s = nonnegative_field(pj, "latency_us", pc) * 1e-6;
+    p.bw_fraction = fraction_field(pj, "bw_fraction", pc);
+    l.protocols.push_back(p);
+  }
+  return l;
+}
+
+GpuSpec gpu_from_parsed(const json& j, const std::string& file) {
+  expect_kind(j, "gpu", file);
+  JsonContext ctx{file, ""};
+  GpuSpec g;
+  g.name = string_field(j, "name", ctx);
+  g.arch = string_field(j, "arch", ctx);
+  g.sm_version = positive_int_field(j, "sm_version", ctx);
+  g.sm_count = positive_int_field(j, "sm_count", ctx);
+  g.clock_hz = positive_field(j, "clock_ghz", ctx) * 1e9;
+
+  const json* tensor = find_field(j, "tensor_flops_per_clk_per_sm");
+  if (!tensor || !tensor->is_object()) throw InputError(ctx.where("tensor_flops_per_clk_per_sm"), "missing");
+  JsonContext tc = ctx.child("tensor_flops_per_clk_per_sm");
+  g.tensor_flops_per_clk_fp16 = positive_field(*tensor, "fp16", tc);
+  g.tensor_flops_per_clk_bf16 = positive_field(*tensor, "bf16", tc);
+  g.tensor_flops_per_clk_tf32 = positive_field(*tensor, "tf32", tc);
+  g.tensor_flops_per_clk_fp8 = nonnegative_field(*tensor, "fp8", tc);
+
+  const json* pipes = find_field(j, "pipes_per_clk_per_sm");
+  if (!pipes || !pipes->is_object()) throw InputError(ctx.where("pipes_per_clk_per_sm"), "missing");
+  JsonContext pc = ctx.child("pipes_per_clk_per_sm");
+  g.fp32_fma_per_clk = positive_field(*pipes, "fp32_fma", pc);
+  g.int32_per_clk = positive_field(*pipes, "int32_mul", pc);
+  g.alu_per_clk = positive_field(*pipes, "alu", pc);
+  g.mufu_per_clk = positive_field(*pipes, "mufu", pc);
+  g.issue_per_clk = positive_field(*pipes, "issue_warp_instr", pc);
+
+  g.registers_per_sm = positive_int_field(j, "registers_per_sm", ctx);
+  g.smem_per_sm_bytes = positive_int_field(j, "smem_per_sm_bytes", ctx);
+  g.max_threads_per_sm = positive_int_field(j, "max_threads_per_sm", ctx);
+  g.max_ctas_per_sm = positive_int_field(j, "max_ctas_per_sm", ctx);
+  g.l2_bytes = positive_field(j, "l2_mb", ctx) * 1e6;
+  g.l2_bw_bytes_per_s = positive_field(j, "l2_bw_gb_per_s", ctx) * 1e9;
+  g.hbm_bytes = positive_field(j, "hbm_gb", ctx) * 1e9;
+  g.hbm_bw_bytes_per_s = positive_field(j, "hbm_bw_gb_per_s", ctx) * 1e9;
+  g.gemm_operand_sharing = optional_number(j, "gemm_operand_sharing", ctx).value_or(1.0);
+  if (g.gemm_operand_sharing < 1) throw InputError(ctx.where("gemm_operand_sharing"), "must be at least 1");
+
+  const json* eff = find_field(j, "efficiency");
+  if (!eff || !eff->is_object()) throw InputError(ctx.where("efficiency"), "missing");
+  JsonContext ec = ctx.child("efficiency");
+  g.gemm_tensor_efficiency = fraction_field(*eff, "gemm_tensor", ec);
+  g.gemm_tile_overhead_cycles = nonnegative_field(*eff, "gemm_tile_overhead_cycles", ec);
+  g.hbm_efficiency = fraction_field(*eff, "hbm", ec);
+  g.l2_efficiency = fraction_field(*eff, "l2", ec);
+  g.launch_overhead_s = nonnegative_field(*eff, "launch_overhead_us", ec) * 1e-6;
+  g.elementwise_min_time_s = nonnegative_field(*eff, "elementwise_min_us", ec) * 1e-6;
+
+  if (const json* att = find_field(j, "attention")) {
+    if (!att->is_object()) throw InputError(ctx.where("attention"), "expected an object");
+    for (auto it = att->begin(); it != att->end(); ++it)
+      g.attention[it.key()] = profile_from_json(it.value(), it.key(), ctx.child("attention." + it.key()));
+  }
+  return g;
+}
+
+// A system's gpu/link member: a preset name, a path, or an inline object.
+template <typename T, typename F>
+T member(const json& j, const std::string& field, const JsonContext& ctx, F from_parsed) {
+  const json* v = find_field(j, field);
+  if (!v) throw InputError(ctx.where(field), "missing");
+  if (v->is_object()) return from_parsed(*v, ctx.file + " (" + field + ")");
+  if (!v->is_string()) throw InputError(ctx.where(field), "expected a preset name, a path or an object");
+  auto [text, display] = resolve_hw(v->get<std::string>(), ctx.where(field));
+  return from_parsed(parse_json_text(text, display), display);
+}
+
+SystemSpec system_from_parsed(const json& j, const std::string& file) {
+  expect_kind(j, "system", file);
+  JsonContext ctx{file, ""};
+  SystemSpec s;
+  s.name = string_field(j, "name", ctx);
+  s.gpu = member<GpuSpec>(j, "gpu", ctx, gpu_from_parsed);
+  s.gpus_per_node = positive_int_field(j, "gpus_per_node", ctx);
+  s.nodes = positive_int_field(j, "nodes", ctx);
+  s.intra = member<LinkSpec>(j, "intra_link", ctx, link_from_parsed);
+  if (s.nodes > 1) {
+    s.inter = member<LinkSpec>(j, "inter_link", ctx, link_from_parsed);
+  } else if (find_field(j, "inter_link")) {
+    s.inter = member<LinkSpec>(j, "inter_link", ctx, link_from_parsed);
+  } else {
+    s.inter = s.intra;
+  }
+  return s;
+}
+
+}  // namespace
+
+GpuSpec gpu_from_json(const std::string& text, const std::string& file) {
+  return gpu_from_parsed(parse_json_text(text, file), file);
+}
+LinkSpec link_from_json(const std::string& text, const std::string& file) {
+  return link_from_parsed(parse_json_text(text, file), file);
+}
+SystemSpec system_from_json(const std::string& text, const std::string& file) {
+  return system_from_parsed(parse_json_text(text, file), file);
+}
+
+GpuSpec load_gpu(const std::string& ref) {
+  auto [text, display] = resolve_hw(ref, "--hw");
+  return gpu_from_json(text, display);
+}
+LinkSpec load_link(const std::string& ref) {
+  auto [text, display] = resolve_hw(ref, "--link");
+  return link_from_json(text, display);
+}
+
+SystemSpec load_system(const std::string& ref) {
+  auto [text, display] = resolve_hw(ref, "--system");
+  json j = parse_json_text(text, display);
+  // A GPU file stands for a one-GPU system, so single-GPU questions need no system file.
+  if (j.is_object() && j.value("kind", "") == "gpu") {
+    SystemSpec s;
+    s.gpu = gpu_from_parsed(j, display);
+    s.name = "1x-" + s.gpu.name;
+    s.intra = LinkSpec{"none", "switch", 1e12, 0, {{"local", 0, 1}}};
+    s.inter = s.intra;
+    return s;
+  }
+  return system_from_parsed(j, display);
+}
+
+std::vector<HwEntry> list_hw() {
+  std::vector<HwEntry> out;
+  for (const auto& p : embedded_presets()) {
+    if (std::string(p.kind) != "hw") continue;
+    json j = parse_json_text(p.json, p.name);
+    out.push_back({p.name, j.value("kind", "?"), j.value("description", "")});
+  }
+  return out;
+}
+
+std::string hw_json_text(const std::string& ref, std::string& kind_out) {
+  auto [text, display] = resolve_hw(ref, "NAME");
+  json j = parse_json_text(text, display);
+  if (!j.is_object()) throw InputError(display, "expected a JSON object");
+  kind_out = string_field(j, "kind", JsonContext{display, ""});
+  if (kind_out == "gpu") gpu_from_parsed(j, display);
+  else if (kind_out == "link") link_from_parsed(j, display);
+  else if (kind_out == "system") system_from_parsed(j, display);
+  else throw InputError(display + ": field 'kind'", "must be gpu, link or system, got '" + kind_out + "'");
+  return text;
+}
+
+}  // namespace specs
+}  // namespace llmgps
