@@ -25,5 +25,6 @@ void register_hw(CLI::App& app);
 void register_model(CLI::App& app);
 void register_cost(CLI::App& app);
 void register_estimate(CLI::App& app);
+void register_calibrate(CLI::App& app);
 
 }  // namespace llmgps::cli

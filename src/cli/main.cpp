@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   llmgps::cli::register_model(app);
   llmgps::cli::register_cost(app);
   llmgps::cli::register_estimate(app);
+  llmgps::cli::register_calibrate(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -14,9 +14,13 @@ ElementwiseTraffic elementwise_traffic(ElementwiseKind kind) {
     case ElementwiseKind::add: return {2, 1, 0, 1};
     case ElementwiseKind::activation: return {1, 1, 0, 8};
     case ElementwiseKind::gated_activation: return {2, 1, 0, 6};  // silu(gate) * up
-    case ElementwiseKind::rmsnorm: return {1, 1, 1, 4};           // stats pass re-read from L2
-    case ElementwiseKind::layernorm: return {1, 1, 1, 6};
-    case ElementwiseKind::softmax: return {1, 1, 2, 5};           // max and sum passes from L2
+    // Norms keep a row in registers between the statistics and the normalising step (PyTorch's
+    // vectorised layer_norm, Apex/FlashInfer rmsnorm): one read, one write.
+    case ElementwiseKind::rmsnorm: return {1, 1, 0, 4};
+    case ElementwiseKind::layernorm: return {1, 1, 0, 6};
+    // Softmax reads its input twice from DRAM (max/sum pass, then the normalising pass: rows of a
+    // whole wave do not stay in L2 between them) plus a re-read of the statistics from L2.
+    case ElementwiseKind::softmax: return {2, 1, 1, 5};
     case ElementwiseKind::rope: return {1, 1, 0, 6};
     case ElementwiseKind::topk: return {1, 0, 0, 2};
   }
@@ -50,7 +54,12 @@ ElementwiseKind parse_elementwise_kind(const std::string& text, const std::strin
 OpCost elementwise_cost(const GpuSpec& gpu, const ElementwiseShape& s) {
   if (s.rows <= 0) throw InputError("--rows", "must be positive (got " + std::to_string(s.rows) + ")");
   if (s.cols <= 0) throw InputError("--cols", "must be positive (got " + std::to_string(s.cols) + ")");
-  const ElementwiseTraffic t = elementwise_traffic(s.kind);
+  ElementwiseTraffic t = elementwise_traffic(s.kind);
+  // A norm row longer than one CTA can hold in registers falls back to a two-pass kernel that
+  // reads the row from DRAM again (PyTorch's layer_norm: 16 KB rows and longer).
+  constexpr double kNormRowInRegistersBytes = 16384;
+  const bool norm = s.kind == ElementwiseKind::layernorm || s.kind == ElementwiseKind::rmsnorm;
+  if (norm && double(s.cols) * dtype_bytes(s.dtype) > kNormRowInRegistersBytes) t.hbm_reads += 1;
   const double elems = double(s.rows) * double(s.cols);
   const double b = dtype_bytes(s.dtype);
   OpCost c;

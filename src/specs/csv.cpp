@@ -1,0 +1,88 @@
+#include "llmgps/specs/csv.hpp"
+
+#include <cmath>
+#include <cstdlib>
+
+#include "llmgps/specs/error.hpp"
+#include "llmgps/specs/json_fields.hpp"
+
+namespace llmgps::specs {
+
+const std::string& CsvRow::at(const std::string& column, const std::string& file) const {
+  auto it = fields.find(column);
+  if (it == fields.end()) throw InputError(file + ":" + std::to_string(line), "missing column '" + column + "'");
+  return it->second;
+}
+
+double CsvRow::number(const std::string& column, const std::string& file) const {
+  const std::string& s = at(column, file);
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v))
+    throw InputError(file + ":" + std::to_string(line), "column '" + column + "' is not a number: '" + s + "'");
+  return v;
+}
+
+namespace {
+// Splits one record starting at `pos`; advances pos past the record's line end.
+std::vector<std::string> split_record(const std::string& text, size_t& pos, int& line, const std::string& file) {
+  std::vector<std::string> cells;
+  std::string cell;
+  bool quoted = false;
+  const int start_line = line;
+  while (pos < text.size()) {
+    char ch = text[pos++];
+    if (quoted) {
+      if (ch == '"') {
+        if (pos < text.size() && text[pos] == '"') {
+          cell.push_back('"');
+          ++pos;
+        } else {
+          quoted = false;
+        }
+      } else {
+        if (ch == '\n') ++line;
+        cell.push_back(ch);
+      }
+    } else if (ch == '"') {
+      quoted = true;
+    } else if (ch == ',') {
+      cells.push_back(cell);
+      cell.clear();
+    } else if (ch == '\n') {
+      ++line;
+      break;
+    } else if (ch != '\r') {
+      cell.push_back(ch);
+    }
+  }
+  if (quoted) throw InputError(file + ":" + std::to_string(start_line), "unterminated quoted field");
+  cells.push_back(cell);
+  return cells;
+}
+}  // namespace
+
+std::vector<CsvRow> parse_csv(const std::string& text, const std::string& file) {
+  size_t pos = 0;
+  int line = 1;
+  std::vector<CsvRow> rows;
+  if (text.empty()) throw InputError(file, "empty CSV file (no header)");
+  std::vector<std::string> header = split_record(text, pos, line, file);
+  while (pos < text.size()) {
+    int row_line = line;
+    std::vector<std::string> cells = split_record(text, pos, line, file);
+    if (cells.size() == 1 && cells[0].empty()) continue;  // blank line
+    if (cells.size() != header.size())
+      throw InputError(file + ":" + std::to_string(row_line),
+                       "expected " + std::to_string(header.size()) + " fields, got " + std::to_string(cells.size()));
+    CsvRow r;
+    r.line = row_line;
+    for (size_t i = 0; i < header.size(); ++i) r.fields[header[i]] = cells[i];
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+std::vector<CsvRow> read_csv(const std::string& path) { return parse_csv(read_text_file(path), path); }
+
+}  // namespace llmgps::specs
