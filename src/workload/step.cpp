@@ -186,8 +186,9 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
     ops.push_back(gemm_op("router", "moe", moe_layers, T, E, h, act));
     ops.push_back(elem_op("topk", "moe", moe_layers, ElementwiseKind::topk, T, E, act));
     // Tokens of the whole system, spread over the EP GPUs; after the TP all-reduce every TP rank
-    // holds the replica's tokens, so each GPU dispatches its 1/tp share.
-    const double tokens_per_gpu = double(plan.dp) * double(T) / ep;
+    // holds the replica's tokens, so each GPU dispatches its 1/tp share. Balanced routing: every
+    // expert receives tokens * top_k / experts of them.
+    const double tokens_per_gpu = double(plan.tokens) / ep;
     const double bytes_per_gpu = tokens_per_gpu * double(k) * h * dtype_bytes(act);
     Op disp;
     disp.name = "dispatch";
@@ -198,7 +199,7 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
     ops.push_back(disp);
     const std::int64_t experts_per_gpu = E / ep;
     const std::int64_t tok_per_expert = std::max<std::int64_t>(
-        1, ceil_div(std::int64_t(double(plan.dp) * double(T)) * k, E));
+        1, ceil_div(plan.tokens * k, E));
     ops.push_back(gemm_op("expert_gate_up", "moe", moe_layers, tok_per_expert, 2 * m.moe_ffn_dim, h, dt, experts_per_gpu));
     ops.push_back(elem_op("expert_act", "moe", moe_layers, ElementwiseKind::gated_activation,
                           tok_per_expert * experts_per_gpu, m.moe_ffn_dim, act));

@@ -1,0 +1,111 @@
+#include "llmgps/cost/attention.hpp"
+
+#include <gtest/gtest.h>
+
+#include "llmgps/specs/error.hpp"
+
+using namespace llmgps;
+
+namespace {
+const GpuSpec& h100() {
+  static GpuSpec g = specs::load_gpu("h100-sxm5");
+  return g;
+}
+AttentionShape fa_bench(std::int64_t seq, const char* impl, bool causal = false, AttnPass pass = AttnPass::fwd) {
+  // The FlashAttention papers' benchmark: batch x seq = 16k tokens, 16 heads of 128 (2048 hidden).
+  AttentionShape s;
+  s.batch = 16384 / seq;
+  s.heads = 16;
+  s.seq_q = seq;
+  s.head_dim = 128;
+  s.causal = causal;
+  s.impl = impl;
+  s.pass = pass;
+  return s;
+}
+}  // namespace
+
+TEST(Attention, FlopsConvention) {
+  AttentionShape s = fa_bench(1024, "fa2");
+  EXPECT_DOUBLE_EQ(attention_flops(s), 4.0 * 16 * 16 * 1024 * 1024 * 128);
+  s.pass = AttnPass::bwd;
+  EXPECT_DOUBLE_EQ(attention_flops(s), 2.5 * 4.0 * 16 * 16 * 1024 * 1024 * 128);
+  s.pass = AttnPass::fwd;
+  s.causal = true;
+  EXPECT_NEAR(attention_flops(s) / (4.0 * 16 * 16 * 1024 * 1024 * 128), 0.5, 0.001);
+}
+
+TEST(Attention, Fa3BeatsFa2OnHopperAndRampsWithSequence) {
+  double prev3 = 0;
+  for (std::int64_t seq : {512, 1024, 2048, 4096, 8192, 16384}) {
+    AttentionCost c2 = attention_cost(h100(), fa_bench(seq, "fa2"));
+    AttentionCost c3 = attention_cost(h100(), fa_bench(seq, "fa3"));
+    EXPECT_LT(c3.time_s, c2.time_s) << seq;
+    EXPECT_GE(c3.achieved_flops_per_s(), prev3 * 0.99) << seq;  // short sequences pay per-CTA overhead
+    prev3 = c3.achieved_flops_per_s();
+    EXPECT_LE(c3.achieved_flops_per_s(), h100().peak_flops(DType::bf16));
+  }
+}
+
+TEST(Attention, BackwardCostsMoreThanForward) {
+  for (const char* impl : {"fa2", "fa3"}) {
+    AttentionCost f = attention_cost(h100(), fa_bench(4096, impl));
+    AttentionCost b = attention_cost(h100(), fa_bench(4096, impl, false, AttnPass::bwd));
+    EXPECT_GT(b.time_s, 2.0 * f.time_s) << impl;
+  }
+}
+
+TEST(Attention, CausalRoughlyHalvesLongSequences) {
+  AttentionCost full = attention_cost(h100(), fa_bench(8192, "fa3"));
+  AttentionCost causal = attention_cost(h100(), fa_bench(8192, "fa3", true));
+  EXPECT_GT(causal.time_s / full.time_s, 0.45);
+  EXPECT_LT(causal.time_s / full.time_s, 0.65);
+}
+
+TEST(Attention, Fp8FasterButSoftmaxBindsMore) {
+  AttentionShape s = fa_bench(8192, "fa3");
+  AttentionCost bf = attention_cost(h100(), s);
+  s.dtype = DType::fp8;
+  AttentionCost f8 = attention_cost(h100(), s);
+  EXPECT_LT(f8.time_s, bf.time_s);
+  EXPECT_GT(f8.time_s, 0.5 * bf.time_s);  // the exp2 work does not shrink with the format
+  EXPECT_LT(f8.tensor_cycles_per_iter, bf.tensor_cycles_per_iter);
+}
+
+TEST(Attention, PropertyMoreSmsNeverSlower) {
+  GpuSpec more = h100();
+  more.sm_count = 144;
+  for (std::int64_t seq : {512, 4096, 16384})
+    for (bool causal : {false, true})
+      EXPECT_LE(attention_cost(more, fa_bench(seq, "fa3", causal)).time_s,
+                attention_cost(h100(), fa_bench(seq, "fa3", causal)).time_s * 1.0000001);
+}
+
+TEST(Attention, DecodeStreamsTheKvCache) {
+  AttentionShape s;
+  s.batch = 8;
+  s.heads = 32;
+  s.kv_heads = 8;
+  s.seq_q = 1;
+  s.seq_k = 4096;
+  s.head_dim = 128;
+  AttentionCost c = decode_attention_cost(h100(), s);
+  EXPECT_EQ(c.bound, "hbm");
+  const double cache = 8.0 * 8 * 4096 * 256 * 2;
+  EXPECT_GE(c.hbm_bytes, cache);
+  s.seq_k = 8192;
+  EXPECT_GT(decode_attention_cost(h100(), s).time_s, c.time_s);
+}
+
+TEST(Attention, BadInput) {
+  AttentionShape s = fa_bench(1024, "fa2");
+  s.heads = 0;
+  EXPECT_THROW(attention_cost(h100(), s), InputError);
+  s = fa_bench(1024, "fa4");
+  EXPECT_THROW(attention_cost(h100(), s), InputError);
+  s = fa_bench(1024, "fa3");
+  EXPECT_THROW(attention_cost(specs::load_gpu("a100-sxm4-80g"), s), InputError);
+  s = fa_bench(1024, "fa2");
+  s.kv_heads = 3;
+  EXPECT_THROW(attention_cost(h100(), s), InputError);
+}

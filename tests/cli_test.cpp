@@ -1,0 +1,142 @@
+// The command-line contract and bad-input behaviour, through the real binary.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "test_util.hpp"
+
+using llmgps::test::run_cli;
+using nlohmann::json;
+
+namespace {
+json run_json(const std::string& args) {
+  auto r = run_cli(args + " --format json");
+  EXPECT_EQ(r.code, 0) << args << "\n" << r.err;
+  return json::parse(r.out);
+}
+// Bad input: exit code 2 and exactly one line on stderr that mentions `needle`.
+void expect_bad(const std::string& args, const std::string& needle) {
+  auto r = run_cli(args);
+  EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+  EXPECT_EQ(llmgps::test::count_lines(r.err), 1) << args << "\n" << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\n" << r.err;
+  EXPECT_TRUE(r.out.empty()) << args;
+}
+}  // namespace
+
+TEST(Cli, HwListAndShow) {
+  auto r = run_cli("hw list");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("h100-sxm5"), std::string::npos);
+  json j = run_json("hw show h200-sxm");
+  EXPECT_EQ(j["kind"], "gpu");
+  EXPECT_EQ(j["hbm_bw_gb_per_s"]["value"], 4800);
+}
+
+TEST(Cli, ModelShowContract) {
+  json j = run_json("model show mixtral-8x7b");
+  EXPECT_EQ(j["layers"], 32);
+  EXPECT_EQ(j["num_experts"], 8);
+  EXPECT_EQ(j["top_k"], 2);
+  EXPECT_EQ(j["head_dim"], 128);
+  json d = run_json("model show llama2-7b");
+  EXPECT_EQ(d["num_experts"], 0);
+}
+
+TEST(Cli, CostContract) {
+  json g = run_json("cost gemm --hw h100-sxm5 --m 4096 --n 4096 --k 4096 --dtype fp16");
+  EXPECT_GT(g["time_s"].get<double>(), 0);
+  EXPECT_GT(g["tflops"].get<double>(), 100);
+  EXPECT_EQ(g["bound"], "tensor");
+  json a = run_json("cost attention --hw h100-sxm5 --batch 4 --heads 16 --seq 4096 --head-dim 128 --dtype bf16 --causal --pass bwd --impl fa3");
+  EXPECT_GT(a["time_s"].get<double>(), 0);
+  EXPECT_TRUE(a.contains("tflops"));
+  EXPECT_TRUE(a.contains("bound"));
+  json ar = run_json("cost allreduce --system 4x-a100-nvlink3 --bytes 1048576");
+  EXPECT_GT(ar["time_s"].get<double>(), 0);
+  json t1 = run_json("cost alltoall --system 4x-a100-nvlink3 --bytes-per-gpu 1e7");
+  json t2 = run_json("cost alltoall --system 4x-a100-nvlink3 --bytes-per-gpu 1e7 --skew 2");
+  EXPECT_GT(t2["time_s"].get<double>(), t1["time_s"].get<double>());
+}
+
+TEST(Cli, EstimateContractAndFormats) {
+  const std::string args = "estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --batch 1 --seq 512 --phase prefill --dtype fp16";
+  json j = run_json(args);
+  EXPECT_GT(j["total_s"].get<double>(), 0);
+  ASSERT_TRUE(j["ops"].is_array());
+  for (const auto& op : j["ops"]) {
+    EXPECT_TRUE(op["name"].is_string());
+    EXPECT_TRUE(op["time_s"].is_number());
+    EXPECT_TRUE(op["bound"].is_string());
+  }
+  auto table = run_cli(args);
+  EXPECT_EQ(table.code, 0);
+  EXPECT_NE(table.out.find("total"), std::string::npos);
+  auto csv = run_cli(args + " --format csv");
+  EXPECT_EQ(csv.out.rfind("name,stage,count", 0), 0u);
+}
+
+TEST(Cli, EstimateWritesOutputAndTraceAtomically) {
+  llmgps::test::TempDir d;
+  auto r = run_cli("estimate --model llama3-8b --system h100-sxm5 --out " + d.file("e.json") + " --format json --trace " +
+                   d.file("t.json"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(r.out.empty());
+  EXPECT_NO_THROW(json::parse(llmgps::test::slurp(d.file("e.json"))));
+  EXPECT_NO_THROW(json::parse(llmgps::test::slurp(d.file("t.json"))));
+}
+
+TEST(Cli, HelpEverywhere) {
+  for (const char* cmd : {"", "hw", "hw list", "hw show", "model show", "cost gemm", "cost attention", "cost allreduce",
+                          "cost alltoall", "estimate", "calibrate"}) {
+    auto r = run_cli(std::string(cmd) + " --help");
+    EXPECT_EQ(r.code, 0) << cmd;
+    EXPECT_NE(r.out.find("--help"), std::string::npos) << cmd;
+  }
+}
+
+TEST(Cli, BadInputOneLineExitTwo) {
+  expect_bad("hw show tpu-v9", "tpu-v9");
+  expect_bad("model show gpt-9", "gpt-9");
+  expect_bad("estimate --model mixtral-8x7b --system nosuch", "--system");
+  expect_bad("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --batch 0", "--batch");
+  expect_bad("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --seq -4", "--seq");
+  expect_bad("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --phase train", "--phase");
+  expect_bad("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --ep 3", "not divisible");
+  expect_bad("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --dtype fp8", "fp8");
+  expect_bad("cost gemm --hw h100-sxm5 --m 0 --n 1 --k 1", "--m");
+  expect_bad("cost gemm --hw h100-sxm5 --m 1 --n 1", "--k");
+  expect_bad("cost gemm --hw h100-sxm5 --m x --n 1 --k 1", "--m");
+  expect_bad("cost attention --hw a100-sxm4-80g --batch 1 --heads 8 --seq 128 --impl fa3", "fa3");
+  expect_bad("cost allreduce --system 4x-a100-nvlink3 --bytes -1", "--bytes");
+  expect_bad("cost alltoall --system 4x-a100-nvlink3 --bytes-per-gpu 100 --skew 9", "--skew");
+  expect_bad("cost gemm --hw h100-sxm5 --m 1 --n 1 --k 1 --format xml", "--format");
+  expect_bad("frobnicate", "frobnicate");
+}
+
+TEST(Cli, BadFilesNameTheFileAndField) {
+  llmgps::test::TempDir d;
+  llmgps::test::write_file(d.file("trunc.json"), "{\"kind\": \"gpu\", ");
+  expect_bad("hw show " + d.file("trunc.json"), "trunc.json");
+  json gpu = json::parse(run_cli("hw show a100-sxm4-80g --format json").out);
+  gpu["efficiency"].erase("hbm");
+  llmgps::test::write_file(d.file("nohbm.json"), gpu.dump());
+  expect_bad("cost gemm --hw " + d.file("nohbm.json") + " --m 1 --n 1 --k 1", "efficiency.hbm");
+  llmgps::test::write_file(d.file("config.json"), "{\"hidden_size\": 64}");
+  expect_bad("model show " + d.file("config.json"), "num_hidden_layers");
+  expect_bad("model show " + d.file("missing.json"), "missing.json");
+}
+
+TEST(Cli, FailedRunDoesNotClobberExistingOutput) {
+  llmgps::test::TempDir d;
+  llmgps::test::write_file(d.file("keep.json"), "precious");
+  auto r = run_cli("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --batch 0 --out " + d.file("keep.json"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(llmgps::test::slurp(d.file("keep.json")), "precious");
+}
+
+TEST(Cli, CalibrateReportsEveryClass) {
+  json j = run_json("calibrate --data " + llmgps::test::shared_dir() + "/data/calibration-a100");
+  EXPECT_EQ(j["classes"].size(), 7u);
+}

@@ -1,0 +1,103 @@
+#include "llmgps/specs/hw.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "llmgps/specs/error.hpp"
+#include "llmgps/specs/presets.hpp"
+#include "test_util.hpp"
+
+using namespace llmgps;
+
+TEST(Hw, PresetPeaksMatchDatasheets) {
+  GpuSpec a = specs::load_gpu("a100-sxm4-80g");
+  EXPECT_NEAR(a.peak_flops(DType::fp16) / 1e12, 312, 1);
+  EXPECT_NEAR(a.peak_flops(DType::fp32) / 1e12, 19.5, 0.1);
+  EXPECT_FALSE(a.supports(DType::fp8));
+  GpuSpec h = specs::load_gpu("h100-sxm5");
+  EXPECT_NEAR(h.peak_flops(DType::bf16) / 1e12, 989.4, 1);
+  EXPECT_NEAR(h.peak_flops(DType::fp8) / 1e12, 1978.9, 1);
+  EXPECT_EQ(h.hbm_bw_bytes_per_s, 3.35e12);
+  GpuSpec h2 = specs::load_gpu("h200-sxm");
+  EXPECT_EQ(h2.hbm_bw_bytes_per_s, 4.8e12);
+  EXPECT_EQ(h2.sm_count, h.sm_count);
+}
+
+TEST(Hw, SystemsResolveTheirParts) {
+  SystemSpec s = specs::load_system("4x-a100-nvlink3");
+  EXPECT_EQ(s.total_gpus(), 4);
+  EXPECT_EQ(s.gpu.name, "a100-sxm4-80g");
+  EXPECT_EQ(s.intra.bw_bytes_per_s, 300e9);
+  SystemSpec m = specs::load_system("32x-h100-nvlink4-ndr400");
+  EXPECT_EQ(m.total_gpus(), 32);
+  EXPECT_EQ(m.inter.name, "ib-ndr400");
+  SystemSpec one = specs::load_system("h100-sxm5");  // a GPU acts as a one-GPU system
+  EXPECT_EQ(one.total_gpus(), 1);
+}
+
+TEST(Hw, UnknownPresetNamesOptionAndLists) {
+  try {
+    specs::load_system("b200");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.where(), "--system");
+    EXPECT_NE(e.reason().find("4x-a100-nvlink3"), std::string::npos);
+  }
+}
+
+TEST(Hw, FileWithMissingFieldNamesIt) {
+  test::TempDir d;
+  std::string text = specs::find_preset("hw", "a100-sxm4-80g");
+  auto j = nlohmann::json::parse(text);
+  j.erase("sm_count");
+  test::write_file(d.file("gpu.json"), j.dump());
+  try {
+    specs::load_gpu(d.file("gpu.json"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.where().find("gpu.json"), std::string::npos);
+    EXPECT_NE(e.where().find("sm_count"), std::string::npos);
+  }
+}
+
+TEST(Hw, NegativeBandwidthRejected) {
+  test::TempDir d;
+  auto j = nlohmann::json::parse(specs::find_preset("hw", "nvlink3"));
+  j["bw_gb_per_s"] = -5;
+  test::write_file(d.file("link.json"), j.dump());
+  try {
+    specs::load_link(d.file("link.json"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.where().find("bw_gb_per_s"), std::string::npos);
+  }
+}
+
+TEST(Hw, UserSystemFileCanReferencePresetsAndInlineObjects) {
+  test::TempDir d;
+  nlohmann::json sys = {{"kind", "system"}, {"name", "mine"}, {"gpu", "h100-sxm5"}, {"gpus_per_node", 2},
+                        {"nodes", 1}, {"intra_link", nlohmann::json::parse(specs::find_preset("hw", "pcie4"))}};
+  test::write_file(d.file("sys.json"), sys.dump());
+  SystemSpec s = specs::load_system(d.file("sys.json"));
+  EXPECT_EQ(s.total_gpus(), 2);
+  EXPECT_EQ(s.intra.name, "pcie4");
+}
+
+TEST(Hw, Fa3NeedsHopper) {
+  GpuSpec a = specs::load_gpu("a100-sxm4-80g");
+  EXPECT_THROW(a.attention_profile("fa3"), InputError);
+  GpuSpec h = specs::load_gpu("h100-sxm5");
+  EXPECT_EQ(h.attention_profile("fa3").name, "fa3");
+}
+
+TEST(Hw, ListCoversEveryKind) {
+  int gpus = 0, links = 0, systems = 0;
+  for (const auto& e : specs::list_hw()) {
+    gpus += e.kind == "gpu";
+    links += e.kind == "link";
+    systems += e.kind == "system";
+  }
+  EXPECT_GE(gpus, 3);
+  EXPECT_GE(links, 3);
+  EXPECT_GE(systems, 1);
+}

@@ -1,0 +1,94 @@
+#include "llmgps/workload/step.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "llmgps/specs/error.hpp"
+
+using namespace llmgps;
+
+namespace {
+const Op* find(const StepPlan& p, const std::string& name) {
+  for (const auto& op : p.ops)
+    if (op.name == name) return &op;
+  return nullptr;
+}
+}  // namespace
+
+TEST(Step, MixtralPrefillLayout) {
+  ModelSpec m = specs::load_model("mixtral-8x7b");
+  SystemSpec s = specs::load_system("4x-a100-nvlink3");
+  StepPlan p = build_step(m, s, {1, 512, Phase::prefill, DType::fp16, "", 0, 0});
+  EXPECT_EQ(p.tp, 4);
+  EXPECT_EQ(p.ep, 4);
+  EXPECT_EQ(p.tokens, 512);
+  const Op* qkv = find(p, "qkv_proj");
+  ASSERT_NE(qkv, nullptr);
+  EXPECT_EQ(qkv->gemm.n, (32 / 4 + 2 * 8 / 4) * 128);
+  const Op* up = find(p, "expert_gate_up");
+  ASSERT_NE(up, nullptr);
+  EXPECT_EQ(up->gemm.batch, 2);  // 8 experts over 4 GPUs
+  EXPECT_EQ(up->gemm.m, 512 * 2 / 8);
+  EXPECT_EQ(find(p, "ffn_gate_up"), nullptr);  // every Mixtral layer is MoE
+}
+
+TEST(Step, PropertyMoeTokensAreConserved) {
+  // Token-expert assignments processed by all GPUs equal tokens x top-k (balanced routing).
+  for (const char* name : {"mixtral-8x7b", "qwen1.5-moe-a2.7b", "olmoe-1b-7b", "deepseek-v3"}) {
+    ModelSpec m = specs::load_model(name);
+    SystemSpec s = specs::load_system(std::string(name) == "deepseek-v3" ? "32x-h100-nvlink4-ndr400" : "4x-a100-nvlink3");
+    StepPlan p = build_step(m, s, {2, 1024, Phase::prefill, DType::bf16, "", 0, 0});
+    const Op* up = find(p, "expert_gate_up");
+    ASSERT_NE(up, nullptr);
+    const double assignments = double(up->gemm.m) * up->gemm.batch * p.ep;
+    EXPECT_GE(assignments, double(p.tokens) * m.top_k) << name;
+    EXPECT_LT(assignments, double(p.tokens) * m.top_k + m.num_experts) << name;  // rounding only
+    const Op* disp = find(p, "dispatch");
+    double sent = 0;
+    for (const auto& row : disp->volume) sent += std::accumulate(row.begin(), row.end(), 0.0);
+    EXPECT_NEAR(sent, double(p.tokens) * m.top_k * m.hidden_size * 2, 1.0) << name;
+  }
+}
+
+TEST(Step, DecodeUsesKvCacheAttention) {
+  ModelSpec m = specs::load_model("llama3-8b");
+  SystemSpec s = specs::load_system("h100-sxm5");
+  StepPlan p = build_step(m, s, {16, 2048, Phase::decode, DType::bf16, "", 0, 0});
+  const Op* att = find(p, "attention");
+  ASSERT_NE(att, nullptr);
+  EXPECT_EQ(att->kind, OpKind::decode_attention);
+  EXPECT_EQ(att->attn.seq_k, 2048);
+  EXPECT_EQ(find(p, "qkv_proj")->gemm.m, 16);
+  EXPECT_EQ(find(p, "attn_allreduce"), nullptr);  // one GPU: no TP collectives
+}
+
+TEST(Step, MlaAbsorbsProjectionsInDecode) {
+  ModelSpec m = specs::load_model("deepseek-v3");
+  SystemSpec s = specs::load_system("8x-h200-nvlink4");
+  StepPlan p = build_step(m, s, {8, 4096, Phase::decode, DType::fp8, "", 0, 0});
+  const Op* att = find(p, "attention");
+  EXPECT_EQ(att->attn.kv_heads, 1);
+  EXPECT_EQ(att->attn.head_dim, 512 + 64);
+  EXPECT_NE(find(p, "q_absorb"), nullptr);
+  EXPECT_NE(find(p, "ffn_gate_up"), nullptr);  // first three layers are dense
+  EXPECT_EQ(find(p, "ffn_gate_up")->count, 3);
+}
+
+TEST(Step, ImpossibleLayoutsNameTheOption) {
+  ModelSpec m = specs::load_model("mixtral-8x7b");
+  SystemSpec s = specs::load_system("4x-a100-nvlink3");
+  try {
+    build_step(m, s, {1, 512, Phase::prefill, DType::fp16, "", 0, 3});
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.where(), "--ep");
+    EXPECT_NE(e.reason().find("not divisible"), std::string::npos);
+  }
+  EXPECT_THROW(build_step(m, s, {1, 512, Phase::prefill, DType::fp16, "", 3, 0}), InputError);
+  EXPECT_THROW(build_step(m, s, {0, 512, Phase::prefill, DType::fp16, "", 0, 0}), InputError);
+  EXPECT_THROW(build_step(m, s, {1, -5, Phase::prefill, DType::fp16, "", 0, 0}), InputError);
+  EXPECT_THROW(build_step(m, s, {1, 512, Phase::prefill, DType::fp8, "", 0, 0}), InputError);
+  EXPECT_THROW(parse_phase("train", "--phase"), InputError);
+}
