@@ -42,6 +42,17 @@ Op elem_op(std::string name, std::string stage, int count, ElementwiseKind kind,
   return op;
 }
 
+Op allreduce_op(std::string name, std::string stage, int count, double bytes, int gpus) {
+  Op op;
+  op.name = std::move(name);
+  op.stage = std::move(stage);
+  op.kind = OpKind::allreduce;
+  op.count = count;
+  op.comm_bytes = bytes;
+  op.comm_gpus = gpus;
+  return op;
+}
+
 // Activations and norms run in 16-bit even when GEMMs run in fp8.
 DType activation_dtype(DType d) { return d == DType::fp8 ? DType::bf16 : d; }
 
@@ -147,16 +158,7 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
     ops.push_back(gemm_op("v_absorb", "attention", L, T, m.v_head_dim, m.kv_lora_rank, dt, heads));
   ops.push_back(gemm_op("o_proj", "attention", L, T, h, heads * m.v_head_dim, dt));
   const double act_bytes = double(T) * h * dtype_bytes(act);
-  if (tp > 1) {
-    Op ar;
-    ar.name = "attn_allreduce";
-    ar.stage = "attention";
-    ar.kind = OpKind::allreduce;
-    ar.count = L;
-    ar.comm_bytes = act_bytes;
-    ar.comm_gpus = tp;
-    ops.push_back(ar);
-  }
+  if (tp > 1) ops.push_back(allreduce_op("attn_allreduce", "attention", L, act_bytes, tp));
   ops.push_back(elem_op("residual_add", "attention", 2 * L, ElementwiseKind::add, T, h, act));
   ops.push_back(elem_op("ffn_norm", "ffn", L, ElementwiseKind::rmsnorm, T, h, act));
 
@@ -169,16 +171,7 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
     ops.push_back(gemm_op(prefix + "down", stage, count, T, h, ffn / tp, dt));
   };
   add_tp_ffn("ffn_", "ffn", dense_layers, m.ffn_dim);
-  if (tp > 1 && dense_layers > 0) {
-    Op ar;
-    ar.name = "ffn_allreduce";
-    ar.stage = "ffn";
-    ar.kind = OpKind::allreduce;
-    ar.count = dense_layers;
-    ar.comm_bytes = act_bytes;
-    ar.comm_gpus = tp;
-    ops.push_back(ar);
-  }
+  if (tp > 1 && dense_layers > 0) ops.push_back(allreduce_op("ffn_allreduce", "ffn", dense_layers, act_bytes, tp));
 
   if (moe_layers > 0) {
     const int ep = plan.ep;
@@ -208,16 +201,8 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
     comb.name = "combine";
     ops.push_back(comb);
     add_tp_ffn("shared_", "moe", m.shared_ffn_dim > 0 ? moe_layers : 0, m.shared_ffn_dim);
-    if (tp > 1 && m.shared_ffn_dim > 0) {
-      Op ar;
-      ar.name = "shared_allreduce";
-      ar.stage = "moe";
-      ar.kind = OpKind::allreduce;
-      ar.count = moe_layers;
-      ar.comm_bytes = act_bytes;
-      ar.comm_gpus = tp;
-      ops.push_back(ar);
-    }
+    if (tp > 1 && m.shared_ffn_dim > 0)
+      ops.push_back(allreduce_op("shared_allreduce", "moe", moe_layers, act_bytes, tp));
   }
 
   // --- head: final norm and logits for the last token of each sequence ---
