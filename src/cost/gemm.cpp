@@ -78,8 +78,9 @@ GemmCost gemm_cost(const GpuSpec& gpu, const GemmShape& s) {
       const double l2 = tiles * double(t.m + t.n) * k_split * b / gpu.gemm_operand_sharing;
       const double l2_s = l2 / l2_rate;
       double body = std::max({compute_s, hbm_s, l2_s});
+      // Split-K partials are reduced inside the same kernel (cuBLAS/CUTLASS serial split-K and
+      // stream-K use a workspace and semaphores), so they cost traffic, not another launch.
       double time = gpu.launch_overhead_s + body;
-      if (split > 1) time += gpu.launch_overhead_s;  // the reduction kernel
       if (time < best.time_s) {
         best.time_s = time;
         best.flops = flops;
