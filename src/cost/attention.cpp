@@ -93,8 +93,10 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   if (!s.causal) {
     compute_s = std::ceil(ctas / gpu.sm_count) * cta_max_s;
   } else {
+    // Unequal CTAs are handed out dynamically: the SMs finish together except for a tail of
+    // about half an average CTA (the uniform case above pays a whole partial wave instead).
     const double total_s = (bh * iters_total + ctas * p.cta_overhead_iters) * iter_s;
-    compute_s = std::max(total_s / gpu.sm_count, cta_max_s);
+    compute_s = std::max(total_s / gpu.sm_count + 0.5 * total_s / ctas, cta_max_s);
   }
 
   const double b = dtype_bytes(s.dtype);
