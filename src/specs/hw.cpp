@@ -36,21 +36,12 @@ const AttentionProfile& GpuSpec::attention_profile(const std::string& impl) cons
 namespace specs {
 namespace {
 
-// A reference is a preset name unless it looks like a path (has a slash or ends in .json).
-bool looks_like_path(const std::string& ref) {
-  return ref.find('/') != std::string::npos ||
-         (ref.size() > 5 && ref.compare(ref.size() - 5, 5, ".json") == 0);
-}
-
 // Returns (text, display name) for a hardware reference.
 std::pair<std::string, std::string> resolve_hw(const std::string& ref, const std::string& option) {
   if (!looks_like_path(ref)) {
     if (const char* text = find_preset("hw", ref)) return {text, "preset '" + ref + "'"};
-    if (!std::filesystem::exists(ref)) {
-      std::string names;
-      for (const auto& n : preset_names("hw")) names += (names.empty() ? "" : ", ") + n;
-      throw InputError(option, "unknown hardware preset '" + ref + "' (known: " + names + ")");
-    }
+    if (!std::filesystem::exists(ref))
+      throw InputError(option, "unknown hardware preset '" + ref + "' (known: " + preset_list("hw") + ")");
   }
   return {read_text_file(ref), ref};
 }

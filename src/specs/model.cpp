@@ -116,15 +116,10 @@ ModelSpec model_from_json(const std::string& text, const std::string& file, cons
 }
 
 ModelSpec load_model(const std::string& ref) {
-  bool path_like = ref.find('/') != std::string::npos ||
-                   (ref.size() > 5 && ref.compare(ref.size() - 5, 5, ".json") == 0);
-  if (!path_like) {
+  if (!looks_like_path(ref)) {
     if (const char* text = find_preset("models", ref)) return model_from_json(text, "preset '" + ref + "'", ref);
-    if (!std::filesystem::exists(ref)) {
-      std::string names;
-      for (const auto& n : preset_names("models")) names += (names.empty() ? "" : ", ") + n;
-      throw InputError("--model", "unknown model preset '" + ref + "' (known: " + names + ")");
-    }
+    if (!std::filesystem::exists(ref))
+      throw InputError("--model", "unknown model preset '" + ref + "' (known: " + preset_list("models") + ")");
   }
   std::string name = std::filesystem::path(ref).parent_path().filename().string();
   if (name.empty()) name = std::filesystem::path(ref).stem().string();

@@ -15,4 +15,15 @@ std::vector<std::string> preset_names(const std::string& kind) {
   return names;
 }
 
+std::string preset_list(const std::string& kind) {
+  std::string names;
+  for (const auto& n : preset_names(kind)) names += (names.empty() ? "" : ", ") + n;
+  return names;
+}
+
+bool looks_like_path(const std::string& ref) {
+  return ref.find('/') != std::string::npos ||
+         (ref.size() > 5 && ref.compare(ref.size() - 5, 5, ".json") == 0);
+}
+
 }  // namespace llmgps::specs
