@@ -111,8 +111,8 @@ ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const Syst
   j["ep"] = m.is_moe() ? e.plan.ep : 0;
   j["tokens"] = e.plan.tokens;
   j["total_s"] = e.total_s;
-  j["tokens_per_s"] = e.total_s > 0 ? double(e.plan.tokens) / e.total_s : 0.0;
-  j["tflops_per_gpu"] = e.total_s > 0 ? e.flops_per_gpu / e.total_s / 1e12 : 0.0;
+  j["tokens_per_s"] = e.tokens_per_s();
+  j["tflops_per_gpu"] = e.tflops_per_gpu();
   ordered_json by = ordered_json::object();
   for (const auto& [bound, t] : e.time_by_bound) by[bound] = t;
   j["time_by_bound_s"] = by;
@@ -150,8 +150,7 @@ std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const Syst
                op.each.detail});
   out += render_table(t);
   out += fmt::format("\ntotal {}  ({:.0f} tokens/s, {:.1f} TFLOP/s per GPU)\n", format_time(e.total_s),
-                     e.total_s > 0 ? double(e.plan.tokens) / e.total_s : 0.0,
-                     e.total_s > 0 ? e.flops_per_gpu / e.total_s / 1e12 : 0.0);
+                     e.tokens_per_s(), e.tflops_per_gpu());
   out += "time by binding resource:";
   for (const auto& [bound, time] : e.time_by_bound)
     out += fmt::format("  {} {:.1f}%", bound, e.total_s > 0 ? 100 * time / e.total_s : 0.0);

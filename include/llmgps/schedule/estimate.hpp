@@ -27,6 +27,9 @@ struct StepEstimate {
   double flops_per_gpu = 0;
   // Time by binding resource, for the summary ("where does the time go").
   std::vector<std::pair<std::string, double>> time_by_bound;
+
+  double tokens_per_s() const { return total_s > 0 ? double(plan.tokens) / total_s : 0.0; }
+  double tflops_per_gpu() const { return total_s > 0 ? flops_per_gpu / total_s / 1e12 : 0.0; }
 };
 
 StepEstimate estimate_step(const ModelSpec& model, const SystemSpec& sys, const StepConfig& cfg);
