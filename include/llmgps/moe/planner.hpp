@@ -1,0 +1,64 @@
+#pragma once
+// Replica placement: which GPU slots hold which experts (with popular experts duplicated) so that
+// the GPUs' expert loads even out. Two planners:
+//  - EPLB (DeepSeek's rebalance_experts): give each extra replica to the expert with the largest
+//    load per replica, then pack replicas onto GPUs (heaviest first into the lightest pack with
+//    room), hierarchically (expert groups to nodes, replicas within nodes) when the groups divide
+//    over the nodes, globally otherwise. Output is bit-for-bit EPLB's phy2log / log2phy / logcnt.
+//  - Greedy halving (MoE-GPS Algorithm 1): start from the contiguous placement, repeatedly copy the
+//    busiest GPU's top expert to the least-loaded GPU and move half the load gap, until loads
+//    differ by at most one token or no copy is allowed (slots, copies per expert).
+#include <string>
+#include <vector>
+
+namespace llmgps::moe {
+
+using LoadMatrix = std::vector<std::vector<double>>;  // [layer][expert] tokens (or shares)
+
+struct ReplicaPlan {
+  int gpus = 0;
+  int slots_per_gpu = 0;                     // physical slots = gpus * slots_per_gpu
+  std::vector<std::vector<int>> phy2log;     // [layer][slot]: expert held, -1 = empty slot
+  std::vector<std::vector<int>> phyrank;     // [layer][slot]: replica index of that expert
+  std::vector<std::vector<int>> logcnt;      // [layer][expert]: replicas of the expert
+  std::vector<std::vector<std::vector<int>>> log2phy;  // [layer][expert][max logcnt], -1 padded
+  // Fraction of an expert's tokens each slot serves (EPLB: 1 / logcnt; greedy: what it moved).
+  std::vector<std::vector<double>> slot_share;
+
+  int layers() const { return int(phy2log.size()); }
+  int gpu_of_slot(int slot) const { return slot / slots_per_gpu; }
+};
+
+struct EplbConfig {
+  int num_replicas = 0;  // physical experts in all (multiple of num_gpus, >= experts)
+  int num_groups = 1;    // expert groups (DeepSeek-V3: 8); must divide the experts
+  int num_nodes = 1;
+  int num_gpus = 1;      // multiple of num_nodes
+};
+
+// Throws InputError naming the parameter when the shapes are inconsistent.
+ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& cfg);
+
+struct GreedyConfig {
+  int gpus = 1;
+  int slots_per_gpu = 1;            // >= experts / gpus
+  int max_copies_per_expert = 0;    // 0: no limit beyond slots
+  double tolerance_tokens = 1.0;    // stop when max - min GPU load <= this
+};
+ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& cfg);
+
+// Without duplication: experts in contiguous blocks of experts / gpus per GPU.
+ReplicaPlan contiguous_plan(int layers, int experts, int gpus);
+
+// gpu_loads[l][g]: tokens (load units) GPU g serves in layer l when `loads` is routed through the
+// plan (each expert's load split over its replicas by slot_share).
+std::vector<std::vector<double>> gpu_loads(const ReplicaPlan& plan, const LoadMatrix& loads);
+// EPLB's balancedness: mean over layers of (mean GPU load / max GPU load); 1 = perfect.
+double balancedness(const ReplicaPlan& plan, const LoadMatrix& loads);
+
+// Invariant check used by tests and the CLI after planning: every expert keeps a replica, no GPU
+// exceeds its slots, log2phy/phy2log/logcnt agree and shares of each expert sum to 1. Returns an
+// empty string when the plan is sound, else what is wrong.
+std::string check_plan(const ReplicaPlan& plan, int experts);
+
+}  // namespace llmgps::moe

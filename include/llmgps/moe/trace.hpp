@@ -1,0 +1,60 @@
+#pragma once
+// Routing traces: which experts each token chose in each MoE layer, as recorded by a serving
+// system. Read from JSON Lines, one record per (token, layer), in the shapes found in the wild:
+//   {"layer", "token_idx"|"token_pos", "experts"|"topk_ids", ("gating_probs"|"topk_weights")?,
+//    ("problem_id"|"req_id")?}
+// plus optional {"type":"meta", "num_experts": E, ...} records (skipped, E taken from them).
+// Tokens are identified by (sequence, position); a token may miss some layers (recorders drop
+// records), which are then marked absent rather than invented.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llmgps::moe {
+
+struct TraceToken {
+  std::int32_t seq = 0;   // index of the sequence (problem_id / req_id, in order of appearance)
+  std::int64_t pos = 0;   // position of the token in its sequence
+};
+
+struct RoutingTrace {
+  std::string source;          // file name (for messages)
+  int layers = 0;
+  int experts = 0;
+  int top_k = 0;
+  std::vector<std::string> seq_names;  // problem_id / req_id as written
+  std::vector<TraceToken> tokens;      // in order of first appearance
+  // routes[(t * layers + l) * top_k + j]: j-th expert of token t in layer l; -1 = no record.
+  std::vector<std::int16_t> routes;
+
+  std::size_t num_tokens() const { return tokens.size(); }
+  const std::int16_t* route(std::size_t t, int layer) const {
+    return routes.data() + (t * std::size_t(layers) + std::size_t(layer)) * std::size_t(top_k);
+  }
+  bool has(std::size_t t, int layer) const { return route(t, layer)[0] >= 0; }
+  std::size_t records() const;  // (token, layer) pairs present
+};
+
+struct TraceLoadOptions {
+  int num_experts = 0;  // 0: from a meta record, else the largest id seen + 1
+};
+
+// Parse JSON Lines text. Throws InputError("FILE:LINE", reason) on a malformed line, a missing or
+// mistyped field, an expert id out of range, inconsistent top-k, or a layer with no records.
+RoutingTrace parse_trace(std::string_view text, const std::string& file, const TraceLoadOptions& opt = {});
+// Read and parse a file (InputError naming the file when it cannot be read).
+RoutingTrace load_trace(const std::string& path, const TraceLoadOptions& opt = {});
+
+// A contiguous range of tokens [begin, end) of a trace.
+struct TokenRange {
+  std::size_t begin = 0, end = 0;
+};
+// Consecutive batches of `batch_tokens` tokens (the last one may be shorter; 0 = one batch).
+std::vector<TokenRange> batches_of(const RoutingTrace& tr, std::size_t batch_tokens);
+
+// counts[l][e]: selections of expert e in layer l over the token range.
+std::vector<std::vector<double>> expert_counts(const RoutingTrace& tr, TokenRange r);
+std::vector<std::vector<double>> expert_counts(const RoutingTrace& tr);
+
+}  // namespace llmgps::moe

@@ -1,0 +1,331 @@
+#include "llmgps/moe/planner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "llmgps/specs/error.hpp"
+
+namespace llmgps::moe {
+
+namespace {
+
+// EPLB computes in float32 (weight.float()); ties and sums follow it, so do we.
+using Row = std::vector<float>;
+
+// balanced_packing: items heaviest first, each into the lightest pack that still has room
+// (first such pack on ties, like Python's min). Returns (pack, rank in pack) per item.
+void balanced_packing(const Row& w, int packs, std::vector<int>& pack_of, std::vector<int>& rank_of) {
+  const int n = int(w.size());
+  const int per_pack = n / packs;
+  pack_of.assign(std::size_t(n), -1);
+  rank_of.assign(std::size_t(n), -1);
+  if (per_pack == 1) {
+    std::iota(pack_of.begin(), pack_of.end(), 0);
+    std::fill(rank_of.begin(), rank_of.end(), 0);
+    return;
+  }
+  std::vector<int> order(static_cast<std::size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return w[std::size_t(a)] > w[std::size_t(b)]; });
+  std::vector<float> pack_w(static_cast<std::size_t>(packs), 0.0f);
+  std::vector<int> pack_n(static_cast<std::size_t>(packs), 0);
+  for (int item : order) {
+    int best = -1;
+    for (int p = 0; p < packs; ++p)
+      if (pack_n[std::size_t(p)] < per_pack && (best < 0 || pack_w[std::size_t(p)] < pack_w[std::size_t(best)])) best = p;
+    pack_of[std::size_t(item)] = best;
+    rank_of[std::size_t(item)] = pack_n[std::size_t(best)];
+    pack_w[std::size_t(best)] += w[std::size_t(item)];
+    ++pack_n[std::size_t(best)];
+  }
+}
+
+// replicate_experts: each redundant slot goes to the expert with the largest load per replica
+// (first index on ties, like torch.max).
+void replicate(const Row& w, int num_phy, std::vector<int>& phy2log, std::vector<int>& rank, std::vector<int>& cnt) {
+  const int num_log = int(w.size());
+  phy2log.resize(std::size_t(num_phy));
+  rank.assign(std::size_t(num_phy), 0);
+  cnt.assign(std::size_t(num_log), 1);
+  std::iota(phy2log.begin(), phy2log.begin() + num_log, 0);
+  for (int i = num_log; i < num_phy; ++i) {
+    int best = 0;
+    float best_v = w[0] / float(cnt[0]);
+    for (int e = 1; e < num_log; ++e) {
+      const float v = w[std::size_t(e)] / float(cnt[std::size_t(e)]);
+      if (v > best_v) best = e, best_v = v;
+    }
+    phy2log[std::size_t(i)] = best;
+    rank[std::size_t(i)] = cnt[std::size_t(best)];
+    ++cnt[std::size_t(best)];
+  }
+}
+
+std::vector<int> inverse(const std::vector<int>& perm) {
+  std::vector<int> inv(perm.size());
+  for (std::size_t i = 0; i < perm.size(); ++i) inv[std::size_t(perm[i])] = int(i);
+  return inv;
+}
+
+void fill_log2phy(ReplicaPlan& plan, int experts) {
+  const int L = plan.layers();
+  int maxcnt = 1;
+  for (const auto& row : plan.logcnt)
+    for (int c : row) maxcnt = std::max(maxcnt, c);
+  plan.log2phy.assign(std::size_t(L), std::vector<std::vector<int>>(std::size_t(experts), std::vector<int>(std::size_t(maxcnt), -1)));
+  for (int l = 0; l < L; ++l)
+    for (std::size_t p = 0; p < plan.phy2log[std::size_t(l)].size(); ++p) {
+      const int e = plan.phy2log[std::size_t(l)][p];
+      if (e < 0) continue;
+      plan.log2phy[std::size_t(l)][std::size_t(e)][std::size_t(plan.phyrank[std::size_t(l)][p])] = int(p);
+    }
+}
+
+void validate_loads(const LoadMatrix& loads, const char* what) {
+  if (loads.empty()) throw InputError(what, "no layers");
+  const std::size_t E = loads[0].size();
+  if (E == 0) throw InputError(what, "layer 0 has no experts");
+  for (std::size_t l = 0; l < loads.size(); ++l) {
+    if (loads[l].size() != E)
+      throw InputError(what, fmt::format("layer {} has {} experts, layer 0 has {}", l, loads[l].size(), E));
+    for (std::size_t e = 0; e < E; ++e)
+      if (!std::isfinite(loads[l][e]) || loads[l][e] < 0)
+        throw InputError(what, fmt::format("layer {} expert {}: load must be finite and >= 0 (got {})", l, e, loads[l][e]));
+  }
+}
+
+}  // namespace
+
+ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
+  validate_loads(loads, "loads");
+  const int L = int(loads.size());
+  const int E = int(loads[0].size());
+  if (c.num_gpus <= 0) throw InputError("--gpus", "must be positive");
+  if (c.num_nodes <= 0) throw InputError("--nodes", "must be positive");
+  if (c.num_groups <= 0) throw InputError("--groups", "must be positive");
+  if (c.num_gpus % c.num_nodes != 0)
+    throw InputError("--gpus", fmt::format("{} GPUs do not divide over {} nodes", c.num_gpus, c.num_nodes));
+  if (c.num_replicas < E)
+    throw InputError("--slots-per-gpu", fmt::format("{} slots cannot hold the {} experts", c.num_replicas, E));
+  if (c.num_replicas % c.num_gpus != 0)
+    throw InputError("--slots-per-gpu", fmt::format("{} replicas do not divide over {} GPUs", c.num_replicas, c.num_gpus));
+  if (E % c.num_groups != 0)
+    throw InputError("--groups", fmt::format("{} experts do not divide into {} groups", E, c.num_groups));
+  // EPLB's policy: hierarchical when the groups divide over the nodes, else one global pool.
+  const bool hier = c.num_groups % c.num_nodes == 0;
+  const int groups = hier ? c.num_groups : 1;
+  const int nodes = hier ? c.num_nodes : 1;
+  if (c.num_replicas % nodes != 0 || E % nodes != 0)
+    throw InputError("--nodes", fmt::format("{} experts / {} replicas do not divide over {} nodes", E, c.num_replicas, nodes));
+  const int group_size = E / groups;
+  const int groups_per_node = groups / nodes;
+  const int per_gpu = c.num_replicas / c.num_gpus;
+  const int gpus_per_node = c.num_gpus / nodes;
+  const int log_per_node = E / nodes;
+  const int phy_per_node = c.num_replicas / nodes;
+  if (phy_per_node % gpus_per_node != 0)
+    throw InputError("--slots-per-gpu", "replicas per node do not divide over the node's GPUs");
+
+  ReplicaPlan plan;
+  plan.gpus = c.num_gpus;
+  plan.slots_per_gpu = per_gpu;
+  plan.phy2log.assign(std::size_t(L), std::vector<int>(std::size_t(c.num_replicas), -1));
+  plan.phyrank.assign(std::size_t(L), std::vector<int>(std::size_t(c.num_replicas), 0));
+  plan.logcnt.assign(std::size_t(L), std::vector<int>(std::size_t(E), 0));
+  std::vector<int> gpack, grank, phy2mlog, phyrank, mlogcnt, pack, rank;
+  for (int l = 0; l < L; ++l) {
+    Row w(static_cast<std::size_t>(E));
+    for (int e = 0; e < E; ++e) w[std::size_t(e)] = float(loads[std::size_t(l)][std::size_t(e)]);
+    // Step 1: expert groups to nodes.
+    Row group_w(static_cast<std::size_t>(groups), 0.0f);
+    for (int g = 0; g < groups; ++g)
+      for (int i = 0; i < group_size; ++i) group_w[std::size_t(g)] += w[std::size_t(g * group_size + i)];
+    balanced_packing(group_w, nodes, gpack, grank);
+    std::vector<int> log2mlog(static_cast<std::size_t>(E));
+    for (int g = 0; g < groups; ++g)
+      for (int i = 0; i < group_size; ++i)
+        log2mlog[std::size_t(g * group_size + i)] = (gpack[std::size_t(g)] * groups_per_node + grank[std::size_t(g)]) * group_size + i;
+    const std::vector<int> mlog2log = inverse(log2mlog);
+    for (int node = 0; node < nodes; ++node) {
+      // Step 2: replicas within the node.
+      Row node_w(static_cast<std::size_t>(log_per_node));
+      for (int m = 0; m < log_per_node; ++m) node_w[std::size_t(m)] = w[std::size_t(mlog2log[std::size_t(node * log_per_node + m)])];
+      replicate(node_w, phy_per_node, phy2mlog, phyrank, mlogcnt);
+      // Step 3: replicas to the node's GPUs.
+      Row phy_w(static_cast<std::size_t>(phy_per_node));
+      for (int p = 0; p < phy_per_node; ++p) {
+        const int m = phy2mlog[std::size_t(p)];
+        phy_w[std::size_t(p)] = node_w[std::size_t(m)] / float(mlogcnt[std::size_t(m)]);
+      }
+      balanced_packing(phy_w, gpus_per_node, pack, rank);
+      for (int p = 0; p < phy_per_node; ++p) {
+        const int slot = node * phy_per_node + pack[std::size_t(p)] * per_gpu + rank[std::size_t(p)];
+        const int m = phy2mlog[std::size_t(p)];
+        plan.phy2log[std::size_t(l)][std::size_t(slot)] = mlog2log[std::size_t(node * log_per_node + m)];
+        plan.phyrank[std::size_t(l)][std::size_t(slot)] = phyrank[std::size_t(p)];
+      }
+      for (int m = 0; m < log_per_node; ++m)
+        plan.logcnt[std::size_t(l)][std::size_t(mlog2log[std::size_t(node * log_per_node + m)])] = mlogcnt[std::size_t(m)];
+    }
+  }
+  fill_log2phy(plan, E);
+  plan.slot_share.assign(std::size_t(L), std::vector<double>(std::size_t(c.num_replicas), 0.0));
+  for (int l = 0; l < L; ++l)
+    for (int p = 0; p < c.num_replicas; ++p)
+      plan.slot_share[std::size_t(l)][std::size_t(p)] =
+          1.0 / plan.logcnt[std::size_t(l)][std::size_t(plan.phy2log[std::size_t(l)][std::size_t(p)])];
+  return plan;
+}
+
+ReplicaPlan contiguous_plan(int layers, int experts, int gpus) {
+  if (gpus <= 0 || experts % gpus != 0)
+    throw InputError("--gpus", fmt::format("{} experts do not divide over {} GPUs", experts, gpus));
+  ReplicaPlan plan;
+  plan.gpus = gpus;
+  plan.slots_per_gpu = experts / gpus;
+  std::vector<int> ids(static_cast<std::size_t>(experts));
+  std::iota(ids.begin(), ids.end(), 0);
+  plan.phy2log.assign(std::size_t(layers), ids);
+  plan.phyrank.assign(std::size_t(layers), std::vector<int>(std::size_t(experts), 0));
+  plan.logcnt.assign(std::size_t(layers), std::vector<int>(std::size_t(experts), 1));
+  plan.slot_share.assign(std::size_t(layers), std::vector<double>(std::size_t(experts), 1.0));
+  fill_log2phy(plan, experts);
+  return plan;
+}
+
+ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& c) {
+  validate_loads(loads, "loads");
+  const int L = int(loads.size());
+  const int E = int(loads[0].size());
+  if (c.gpus <= 0) throw InputError("--gpus", "must be positive");
+  if (E % c.gpus != 0) throw InputError("--gpus", fmt::format("{} experts do not divide over {} GPUs", E, c.gpus));
+  if (c.slots_per_gpu < E / c.gpus)
+    throw InputError("--slots-per-gpu", fmt::format("{} slots per GPU cannot hold the {} experts of each of {} GPUs",
+                                                    c.slots_per_gpu, E / c.gpus, c.gpus));
+  if (c.max_copies_per_expert < 0) throw InputError("--max-copies", "must be >= 0");
+  if (!(c.tolerance_tokens >= 0)) throw InputError("tolerance", "must be >= 0");
+  const int G = c.gpus, S = c.slots_per_gpu, base = E / G;
+  ReplicaPlan plan;
+  plan.gpus = G;
+  plan.slots_per_gpu = S;
+  plan.phy2log.assign(std::size_t(L), std::vector<int>(std::size_t(G * S), -1));
+  plan.phyrank.assign(std::size_t(L), std::vector<int>(std::size_t(G * S), 0));
+  plan.logcnt.assign(std::size_t(L), std::vector<int>(std::size_t(E), 1));
+  plan.slot_share.assign(std::size_t(L), std::vector<double>(std::size_t(G * S), 0.0));
+  for (int l = 0; l < L; ++l) {
+    const auto& w = loads[std::size_t(l)];
+    auto& p2l = plan.phy2log[std::size_t(l)];
+    std::vector<double> slot_load(static_cast<std::size_t>(G * S), 0.0);
+    std::vector<int> used(static_cast<std::size_t>(G), base);
+    for (int e = 0; e < E; ++e) {
+      const int slot = (e / base) * S + e % base;
+      p2l[std::size_t(slot)] = e;
+      slot_load[std::size_t(slot)] = w[std::size_t(e)];
+    }
+    auto gpu_load = [&](int g) {
+      double s = 0;
+      for (int i = 0; i < S; ++i) s += slot_load[std::size_t(g * S + i)];
+      return s;
+    };
+    // Each copy moves load from the busiest to the least-loaded GPU; the gap at least halves on
+    // every move that is allowed, so the loop ends; the bound guards degenerate inputs.
+    for (int iter = 0; iter < 64 * G * S; ++iter) {
+      int hi = 0, lo = 0;
+      for (int g = 1; g < G; ++g) {
+        if (gpu_load(g) > gpu_load(hi)) hi = g;
+        if (gpu_load(g) < gpu_load(lo)) lo = g;
+      }
+      const double gap = gpu_load(hi) - gpu_load(lo);
+      if (gap <= c.tolerance_tokens) break;
+      // The busiest GPU's top expert (largest load it serves there).
+      int top = -1;
+      for (int i = 0; i < S; ++i) {
+        const int s = hi * S + i;
+        if (p2l[std::size_t(s)] >= 0 && (top < 0 || slot_load[std::size_t(s)] > slot_load[std::size_t(top)])) top = s;
+      }
+      if (top < 0 || slot_load[std::size_t(top)] <= 0) break;
+      const int e = p2l[std::size_t(top)];
+      // Existing replica of e on the target GPU, else a free slot there (if copies allowed).
+      int dst = -1;
+      for (int i = 0; i < S; ++i)
+        if (p2l[std::size_t(lo * S + i)] == e) dst = lo * S + i;
+      if (dst < 0) {
+        const bool copy_ok = c.max_copies_per_expert == 0 || plan.logcnt[std::size_t(l)][std::size_t(e)] < c.max_copies_per_expert;
+        if (!copy_ok || used[std::size_t(lo)] >= S) break;
+        dst = lo * S + used[std::size_t(lo)]++;
+        p2l[std::size_t(dst)] = e;
+        plan.phyrank[std::size_t(l)][std::size_t(dst)] = plan.logcnt[std::size_t(l)][std::size_t(e)]++;
+      }
+      const double move = std::min(gap / 2, slot_load[std::size_t(top)]);
+      slot_load[std::size_t(top)] -= move;
+      slot_load[std::size_t(dst)] += move;
+    }
+    for (int s = 0; s < G * S; ++s) {
+      const int e = p2l[std::size_t(s)];
+      if (e < 0) continue;
+      const double total = w[std::size_t(e)];
+      plan.slot_share[std::size_t(l)][std::size_t(s)] =
+          total > 0 ? slot_load[std::size_t(s)] / total : 1.0 / plan.logcnt[std::size_t(l)][std::size_t(e)];
+    }
+  }
+  fill_log2phy(plan, E);
+  return plan;
+}
+
+std::vector<std::vector<double>> gpu_loads(const ReplicaPlan& plan, const LoadMatrix& loads) {
+  std::vector<std::vector<double>> out(std::size_t(plan.layers()), std::vector<double>(std::size_t(plan.gpus), 0.0));
+  for (int l = 0; l < plan.layers(); ++l)
+    for (std::size_t s = 0; s < plan.phy2log[std::size_t(l)].size(); ++s) {
+      const int e = plan.phy2log[std::size_t(l)][s];
+      if (e < 0) continue;
+      out[std::size_t(l)][std::size_t(plan.gpu_of_slot(int(s)))] +=
+          loads[std::size_t(l)][std::size_t(e)] * plan.slot_share[std::size_t(l)][s];
+    }
+  return out;
+}
+
+double balancedness(const ReplicaPlan& plan, const LoadMatrix& loads) {
+  const auto g = gpu_loads(plan, loads);
+  if (g.empty()) return 1.0;
+  double sum = 0;
+  for (const auto& row : g) {
+    const double mx = *std::max_element(row.begin(), row.end());
+    const double mean = std::accumulate(row.begin(), row.end(), 0.0) / double(row.size());
+    sum += mx > 0 ? mean / mx : 1.0;
+  }
+  return sum / double(g.size());
+}
+
+std::string check_plan(const ReplicaPlan& plan, int experts) {
+  for (int l = 0; l < plan.layers(); ++l) {
+    const auto& p2l = plan.phy2log[std::size_t(l)];
+    if (int(p2l.size()) != plan.gpus * plan.slots_per_gpu)
+      return fmt::format("layer {}: {} slots, expected {} GPUs x {}", l, p2l.size(), plan.gpus, plan.slots_per_gpu);
+    std::vector<int> count(static_cast<std::size_t>(experts), 0);
+    std::vector<double> share(static_cast<std::size_t>(experts), 0.0);
+    for (std::size_t s = 0; s < p2l.size(); ++s) {
+      const int e = p2l[s];
+      if (e < -1 || e >= experts) return fmt::format("layer {} slot {}: expert {} out of range", l, s, e);
+      if (e < 0) continue;
+      ++count[std::size_t(e)];
+      share[std::size_t(e)] += plan.slot_share[std::size_t(l)][s];
+      const int r = plan.phyrank[std::size_t(l)][s];
+      if (plan.log2phy[std::size_t(l)][std::size_t(e)][std::size_t(r)] != int(s))
+        return fmt::format("layer {} slot {}: log2phy does not point back", l, s);
+    }
+    for (int e = 0; e < experts; ++e) {
+      if (count[std::size_t(e)] == 0) return fmt::format("layer {}: expert {} has no replica", l, e);
+      if (count[std::size_t(e)] != plan.logcnt[std::size_t(l)][std::size_t(e)])
+        return fmt::format("layer {}: expert {} has {} replicas but logcnt {}", l, e, count[std::size_t(e)],
+                           plan.logcnt[std::size_t(l)][std::size_t(e)]);
+      if (std::abs(share[std::size_t(e)] - 1.0) > 1e-9)
+        return fmt::format("layer {}: expert {} shares sum to {}", l, e, share[std::size_t(e)]);
+    }
+  }
+  return {};
+}
+
+}  // namespace llmgps::moe
