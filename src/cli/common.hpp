@@ -26,5 +26,6 @@ void register_model(CLI::App& app);
 void register_cost(CLI::App& app);
 void register_estimate(CLI::App& app);
 void register_calibrate(CLI::App& app);
+void register_moe(CLI::App& app);
 
 }  // namespace llmgps::cli

@@ -226,6 +226,19 @@ std::vector<TokenRange> batches_of(const RoutingTrace& tr, std::size_t batch_tok
   return out;
 }
 
+RoutingTrace slice(const RoutingTrace& tr, TokenRange r, const std::string& source) {
+  RoutingTrace out;
+  out.source = source;
+  out.layers = tr.layers;
+  out.experts = tr.experts;
+  out.top_k = tr.top_k;
+  out.seq_names = tr.seq_names;
+  out.tokens.assign(tr.tokens.begin() + std::ptrdiff_t(r.begin), tr.tokens.begin() + std::ptrdiff_t(r.end));
+  const std::size_t row = std::size_t(tr.layers) * std::size_t(tr.top_k);
+  out.routes.assign(tr.routes.begin() + std::ptrdiff_t(r.begin * row), tr.routes.begin() + std::ptrdiff_t(r.end * row));
+  return out;
+}
+
 std::vector<std::vector<double>> expert_counts(const RoutingTrace& tr, TokenRange r) {
   std::vector<std::vector<double>> c(static_cast<std::size_t>(tr.layers), std::vector<double>(std::size_t(tr.experts), 0.0));
   for (std::size_t t = r.begin; t < r.end; ++t)

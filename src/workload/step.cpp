@@ -16,12 +16,8 @@ Phase parse_phase(const std::string& text, const std::string& where) {
 
 const char* phase_name(Phase p) { return p == Phase::prefill ? "prefill" : "decode"; }
 
-namespace {
-
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
-
 Op gemm_op(std::string name, std::string stage, int count, std::int64_t m, std::int64_t n, std::int64_t k,
-           DType dt, std::int64_t batch = 1) {
+           DType dt, std::int64_t batch) {
   Op op;
   op.name = std::move(name);
   op.stage = std::move(stage);
@@ -52,6 +48,10 @@ Op allreduce_op(std::string name, std::string stage, int count, double bytes, in
   op.comm_gpus = gpus;
   return op;
 }
+
+namespace {
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // Activations and norms run in 16-bit even when GEMMs run in fp8.
 DType activation_dtype(DType d) { return d == DType::fp8 ? DType::bf16 : d; }

@@ -53,6 +53,9 @@ struct TokenRange {
 // Consecutive batches of `batch_tokens` tokens (the last one may be shorter; 0 = one batch).
 std::vector<TokenRange> batches_of(const RoutingTrace& tr, std::size_t batch_tokens);
 
+// The tokens of a range as a trace of their own (same layers, experts, top-k).
+RoutingTrace slice(const RoutingTrace& tr, TokenRange r, const std::string& source);
+
 // counts[l][e]: selections of expert e in layer l over the token range.
 std::vector<std::vector<double>> expert_counts(const RoutingTrace& tr, TokenRange r);
 std::vector<std::vector<double>> expert_counts(const RoutingTrace& tr);

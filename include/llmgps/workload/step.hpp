@@ -52,6 +52,13 @@ struct StepPlan {
   std::vector<Op> ops;
 };
 
+// Op builders (one occurrence unless count says otherwise), shared by everything that lists ops.
+Op gemm_op(std::string name, std::string stage, int count, std::int64_t m, std::int64_t n, std::int64_t k,
+           DType dt, std::int64_t batch = 1);
+Op elem_op(std::string name, std::string stage, int count, ElementwiseKind kind, std::int64_t rows,
+           std::int64_t cols, DType dt);
+Op allreduce_op(std::string name, std::string stage, int count, double bytes, int gpus);
+
 // Throws InputError for impossible layouts (heads not divisible by tp, experts not divisible by ep, ...).
 StepPlan build_step(const ModelSpec& model, const SystemSpec& sys, const StepConfig& cfg);
 

@@ -1,0 +1,82 @@
+#pragma once
+// The MoE-GPS advisor: end-to-end step latency of no duplication, Distribution-Only prediction
+// and Token-to-Expert prediction on the user's model and system, the winner and its margin.
+// Two modes:
+//  - closed form: per-layer expert shares (from --skew, or measured shares) and the paper's
+//    error models; a predictor is its measured properties (error, accuracy) and its own ops;
+//  - trace-driven: plan from each predictor's prediction, route the true tokens batch after
+//    batch, measure each GPU's real load and traffic; replicas persist while slots allow.
+#include <string>
+#include <vector>
+
+#include "llmgps/moe/ep_model.hpp"
+#include "llmgps/moe/predictor.hpp"
+#include "llmgps/moe/trace.hpp"
+
+namespace llmgps::moe {
+
+enum class ErrorModel { optimistic, typical, pessimistic };
+ErrorModel parse_error_model(const std::string& s, const std::string& where);
+const char* error_model_name(ErrorModel e);
+
+// A strategy as the closed form sees it.
+struct Strategy {
+  std::string name;
+  std::string kind;          // none, distribution, token
+  double error = 0;          // distribution error |p_hat - p| / (1/E), mean (the paper's metric)
+  double accuracy = 0;       // token: top-k hit rate
+  std::vector<Op> ops;       // predictor ops per MoE layer (token predictors)
+  double overhead_s = -1;    // measured overhead per layer (user points); < 0: cost the ops
+  std::string source;        // where the properties come from
+};
+
+// Built-in predictor properties (data/moe/predictors-*.json, measured by `llmgps moe predict`),
+// with each token predictor's ops for `em`. Throws InputError for an unknown set name.
+std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& set_name);
+// User-measured predictors: [{"name", "accuracy", "overhead_s"[, "error"]}], a JSON file.
+std::vector<Strategy> strategies_from_points(const std::string& path);
+
+struct StrategyResult {
+  Strategy strategy;
+  std::string mode;            // closed-form or trace
+  double latency_s = 0;        // whole step, steady state
+  double overhead_s = 0;       // predictor time in the step
+  LayerBreakdown layer;        // mean per MoE layer
+  double balancedness = 1;     // mean GPU expert load / max
+  double warmup_copy_s = 0;    // first plan's weight copies (once, not in latency)
+  double copies_per_batch = 0; // replicas copied per batch after warm-up (all layers)
+};
+
+struct AdviceConfig {
+  std::string algo = "greedy";       // planner: greedy (paper) or eplb
+  ErrorModel error_model = ErrorModel::typical;
+  int replan_interval = 1;           // trace mode: re-plan every N batches
+  std::size_t trace_batch_tokens = 64;  // trace tokens per simulated step (scaled to the step's tokens)
+};
+
+// Expert shares with one hot expert at `skew` x the mean and the rest even (skew in [1, E/top_k]).
+std::vector<double> shares_for_skew(int experts, int top_k, double skew);
+
+// shares: one row (every MoE layer alike) or one row per MoE layer.
+std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Strategy>& strategies,
+                                        const LoadMatrix& shares, const AdviceConfig& cfg);
+std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& train, const RoutingTrace& test,
+                                         const AdviceConfig& cfg);
+
+struct Advice {
+  std::vector<StrategyResult> strategies;
+  std::string recommended;          // kind of the fastest strategy
+  std::string recommended_name;
+  double improvement_vs_best_token = 0;  // (best token - recommended) / best token
+};
+Advice advise(std::vector<StrategyResult> results);
+
+// Fit overhead = a * exp(b * accuracy) to (accuracy, overhead) points (least squares in log
+// space; needs two distinct accuracies).
+struct ExpFit {
+  double a = 0, b = 0;
+  double at(double accuracy) const;
+};
+ExpFit fit_exponential(const std::vector<std::pair<double, double>>& points);
+
+}  // namespace llmgps::moe

@@ -1,0 +1,90 @@
+#pragma once
+// One MoE model step under expert parallelism, GPU by GPU: attention (tensor-parallel with an
+// all-reduce, as MoE-GPS lays it out, or data-parallel, DeepSeek-style), the gate, the dispatch
+// all-to-all, each GPU's expert FFN over the tokens its replicas really receive, the combine
+// all-to-all, and the exposed part of any expert-weight copy (copies overlap attention).
+// Every time comes from the core cost models on the system; nothing here is a fitted constant.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "llmgps/moe/planner.hpp"
+#include "llmgps/workload/step.hpp"
+
+namespace llmgps::moe {
+
+enum class AttentionLayout { tensor_parallel, data_parallel };
+AttentionLayout parse_layout(const std::string& s, const std::string& where);
+const char* layout_name(AttentionLayout l);
+
+// Per MoE layer, seconds (one occurrence).
+struct LayerBreakdown {
+  double predictor_s = 0;
+  double attention_s = 0;   // norm, QKV, attention, O-proj, all-reduce, residuals (+ shared experts)
+  double gate_s = 0;
+  double dispatch_s = 0;
+  double experts_s = 0;     // the straggler GPU's expert FFN
+  double combine_s = 0;
+  double copy_s = 0;        // exposed weight-copy time (beyond what attention hides)
+  double total() const { return predictor_s + attention_s + gate_s + dispatch_s + experts_s + combine_s + copy_s; }
+  void add(const LayerBreakdown& o, double w = 1.0);
+};
+
+struct EpSetup {
+  StepConfig step;                    // batch, seq, phase, dtype
+  AttentionLayout layout = AttentionLayout::tensor_parallel;
+  int slots_per_gpu = 0;              // 0: as many as GPU memory allows (capped at max_slots_per_gpu)
+  int max_slots_per_gpu = 0;          // 0: experts per GPU + experts per GPU (at most doubling)
+  double memory_reserve_fraction = 0.1;  // HBM kept free for the allocator, workspace, fragmentation
+};
+
+// The model of one step on one system; caches the per-op costs it reuses.
+class EpModel {
+ public:
+  EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup);
+
+  const ModelSpec& model() const { return m_; }
+  const SystemSpec& system() const { return sys_; }
+  int gpus() const { return G_; }
+  int experts() const { return m_.num_experts; }
+  int moe_layers() const { return moe_layers_; }
+  std::int64_t tokens() const { return tokens_; }          // tokens in the step (whole system)
+  double selections() const { return double(tokens_) * m_.top_k; }
+  int slots_per_gpu() const { return slots_; }
+  double expert_weight_bytes() const { return expert_bytes_; }
+  double token_bytes() const { return token_bytes_; }       // one token's hidden state on the wire
+  double attention_s() const { return attention_s_; }       // per MoE layer
+  double gate_s() const { return gate_s_; }
+  double other_s() const { return other_s_; }                // dense layers, head: once per step
+  std::int64_t predictor_tokens() const;                     // tokens one GPU predicts for
+
+  // Expert FFN (gate/up, activation, down) of one replica receiving `tokens` tokens.
+  double expert_ffn_s(double tokens) const;
+  // A GPU's expert time: every replica it holds that receives tokens runs its FFN.
+  double gpu_expert_s(const std::vector<double>& slot_tokens) const;
+  // All-to-all time for a volume matrix (bytes).
+  double alltoall_s(const std::vector<std::vector<double>>& volume) const;
+  // Exposed time of copying replicas into GPUs: bytes_in[g] arrives at GPU g (copies to
+  // different GPUs run in parallel); the part hidden behind this layer's attention is free.
+  double copy_exposed_s(const std::vector<double>& bytes_in) const;
+  double copy_s(const std::vector<double>& bytes_in) const;
+  double ops_s(const std::vector<Op>& ops) const;
+
+  // Replica plan for per-expert loads of each layer with the configured slots.
+  ReplicaPlan plan(const LoadMatrix& loads, const std::string& algo) const;
+
+ private:
+  ModelSpec m_;
+  SystemSpec sys_;
+  EpSetup setup_;
+  int G_ = 1;
+  int moe_layers_ = 0;
+  int slots_ = 0;
+  std::int64_t tokens_ = 0;
+  double expert_bytes_ = 0, token_bytes_ = 0;
+  double attention_s_ = 0, gate_s_ = 0, other_s_ = 0;
+  mutable std::map<std::int64_t, double> ffn_cache_;
+};
+
+}  // namespace llmgps::moe

@@ -1,0 +1,46 @@
+#pragma once
+// Renders the MoE-GPS answers (trace statistics, predictor scores, replica plans, advice, the
+// guideline map) as JSON, terminal tables and SVG.
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "llmgps/moe/advisor.hpp"
+#include "llmgps/moe/planner.hpp"
+#include "llmgps/moe/predictor.hpp"
+#include "llmgps/moe/trace_stats.hpp"
+
+namespace llmgps::report {
+
+nlohmann::ordered_json trace_stats_json(const moe::TraceStats& s);
+std::string trace_stats_table(const moe::TraceStats& s);
+
+nlohmann::ordered_json predictors_json(const std::vector<moe::PredictorResult>& r, const std::string& train,
+                                       const std::string& test, std::size_t batch_tokens);
+std::string predictors_table(const std::vector<moe::PredictorResult>& r);
+
+nlohmann::ordered_json plan_json(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads, const std::string& algo);
+std::string plan_table(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads, const std::string& algo);
+
+struct AdviceContext {
+  std::string model, system, mode, input;  // input: "skew 1.39", "shares FILE", "trace FILE"
+  double link_gbps = 0;
+  std::int64_t batch = 0, seq = 0;
+  std::string phase, layout, algo, error_model;
+  int slots_per_gpu = 0;
+};
+nlohmann::ordered_json advice_json(const moe::Advice& a, const AdviceContext& c);
+std::string advice_table(const moe::Advice& a, const AdviceContext& c);
+
+struct MapCell {
+  double skew = 1, link_gbps = 0;
+  std::int64_t batch = 1;
+  std::string winner, winner_name;
+  double latency_none_s = 0, latency_distribution_s = 0, latency_token_s = 0;
+};
+nlohmann::ordered_json map_json(const std::vector<MapCell>& cells, const AdviceContext& c);
+std::string map_table(const std::vector<MapCell>& cells);
+std::string map_csv(const std::vector<MapCell>& cells);
+std::string map_svg(const std::vector<MapCell>& cells, const AdviceContext& c);
+
+}  // namespace llmgps::report

@@ -1,0 +1,437 @@
+#include "llmgps/moe/advisor.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "llmgps/moe/trace_stats.hpp"
+#include "llmgps/specs/error.hpp"
+#include "llmgps/specs/presets.hpp"
+
+namespace llmgps::moe {
+
+namespace {
+std::size_t sz(int n) { return static_cast<std::size_t>(n); }
+using Matrix = std::vector<std::vector<double>>;
+
+Matrix transpose(const Matrix& v) {
+  Matrix t(v.size(), std::vector<double>(v.size(), 0.0));
+  for (std::size_t i = 0; i < v.size(); ++i)
+    for (std::size_t j = 0; j < v.size(); ++j) t[j][i] = v[i][j];
+  return t;
+}
+
+DType act_dtype(const EpModel&) { return DType::fp16; }
+
+double predictor_layer_s(const EpModel& em, const Strategy& s) {
+  if (s.kind != "token") return 0.0;
+  return s.overhead_s >= 0 ? s.overhead_s : em.ops_s(s.ops);
+}
+
+// Slot -> tokens of one layer, grouped per GPU.
+std::vector<std::vector<double>> per_gpu_slots(const ReplicaPlan& plan, int layer, const std::vector<double>& slot_tokens) {
+  std::vector<std::vector<double>> g(sz(plan.gpus));
+  for (std::size_t s = 0; s < slot_tokens.size(); ++s)
+    if (plan.phy2log[sz(layer)][s] >= 0) g[sz(plan.gpu_of_slot(int(s)))].push_back(slot_tokens[s]);
+  return g;
+}
+
+double mean_over_max(const std::vector<double>& loads) {
+  const double mx = *std::max_element(loads.begin(), loads.end());
+  return mx > 0 ? std::accumulate(loads.begin(), loads.end(), 0.0) / double(loads.size()) / mx : 1.0;
+}
+
+// Replicas each GPU must receive to hold `plan` (beyond its own experts), per layer.
+std::vector<std::vector<double>> warmup_bytes(const EpModel& em, const ReplicaPlan& plan) {
+  const int home = em.experts() / em.gpus();
+  std::vector<std::vector<double>> bytes(sz(plan.layers()), std::vector<double>(sz(em.gpus()), 0.0));
+  for (int l = 0; l < plan.layers(); ++l)
+    for (std::size_t s = 0; s < plan.phy2log[sz(l)].size(); ++s) {
+      const int e = plan.phy2log[sz(l)][s];
+      const int g = plan.gpu_of_slot(int(s));
+      if (e >= 0 && e / home != g) bytes[sz(l)][sz(g)] += em.expert_weight_bytes();
+    }
+  return bytes;
+}
+
+}  // namespace
+
+ErrorModel parse_error_model(const std::string& s, const std::string& where) {
+  if (s == "optimistic") return ErrorModel::optimistic;
+  if (s == "typical") return ErrorModel::typical;
+  if (s == "pessimistic") return ErrorModel::pessimistic;
+  throw InputError(where, "must be optimistic, typical or pessimistic, got '" + s + "'");
+}
+
+const char* error_model_name(ErrorModel e) {
+  return e == ErrorModel::optimistic ? "optimistic" : e == ErrorModel::typical ? "typical" : "pessimistic";
+}
+
+std::vector<double> shares_for_skew(int experts, int top_k, double skew) {
+  const double max_skew = double(experts) / top_k;
+  if (!(skew >= 1.0 && skew <= max_skew))
+    throw InputError("--skew", fmt::format("must be in [1, {:.4g}] for {} experts and top-{} (an expert takes at most "
+                                           "one selection per token), got {}", max_skew, experts, top_k, skew));
+  std::vector<double> s(sz(experts), 0.0);
+  s[0] = skew / experts;
+  for (int e = 1; e < experts; ++e) s[sz(e)] = (1.0 - s[0]) / (experts - 1);
+  return s;
+}
+
+std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& set_name) {
+  const char* text = specs::find_preset("moe", set_name);
+  if (!text) throw InputError("--predictors", fmt::format("unknown predictor set '{}' (known: {})", set_name, specs::preset_list("moe")));
+  const auto j = nlohmann::json::parse(text);
+  std::vector<Strategy> out;
+  out.push_back(Strategy{"none", "none", 0, 0, {}, -1, "no duplication: contiguous experts per GPU"});
+  const ModelSpec& m = em.model();
+  for (const auto& p : j.at("predictors")) {
+    Strategy s;
+    s.name = p.at("name").get<std::string>();
+    s.kind = p.at("kind").get<std::string>();
+    s.error = p.at("error").get<double>();
+    s.accuracy = s.kind == "token" ? p.at("accuracy").get<double>() : 0.0;
+    s.source = j.at("source").get<std::string>();
+    if (s.kind == "token")
+      s.ops = make_token_predictor(s.name, "--predictors")->ops(em.predictor_tokens(), m.num_experts, em.moe_layers(), m.top_k, act_dtype(em));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<Strategy> strategies_from_points(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, "cannot open predictor points file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(ss.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(path, fmt::format("not valid JSON (byte {})", e.byte));
+  }
+  if (!j.is_array() || j.empty()) throw InputError(path, "expected a non-empty array of {\"name\", \"accuracy\", \"overhead_s\"}");
+  std::vector<Strategy> out;
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    const auto& p = j[i];
+    const std::string where = fmt::format("{}: [{}]", path, i);
+    auto num = [&](const char* k) {
+      if (!p.is_object() || !p.contains(k) || !p[k].is_number()) throw InputError(where, fmt::format("missing number '{}'", k));
+      const double v = p[k].get<double>();
+      if (!std::isfinite(v) || v < 0) throw InputError(where + "." + k, fmt::format("must be finite and >= 0 (got {})", v));
+      return v;
+    };
+    Strategy s;
+    s.kind = "token";
+    s.name = p.contains("name") && p["name"].is_string() ? p["name"].get<std::string>() : fmt::format("point{}", i);
+    s.accuracy = num("accuracy");
+    if (s.accuracy > 1) throw InputError(where + ".accuracy", "must be in [0, 1]");
+    s.overhead_s = num("overhead_s");
+    // Without a measured distribution error, mispredicted selections are taken to unbalance the
+    // plan by their share (half the worst case, where every miss moves load onto one expert).
+    s.error = p.contains("error") ? num("error") : 1.0 - s.accuracy;
+    s.source = path;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Strategy>& strategies,
+                                        const LoadMatrix& shares, const AdviceConfig& cfg) {
+  const int L = em.moe_layers();
+  const int G = em.gpus();
+  if (shares.size() != 1 && int(shares.size()) != L)
+    throw InputError("--shares", fmt::format("{} rows of expert shares; give one or one per MoE layer ({})", shares.size(), L));
+  LoadMatrix loads;
+  for (int l = 0; l < L; ++l) {
+    const auto& row = shares[shares.size() == 1 ? 0 : sz(l)];
+    if (int(row.size()) != em.experts())
+      throw InputError("--shares", fmt::format("{} shares, model has {} experts", row.size(), em.experts()));
+    const auto s = shares_of(row);
+    std::vector<double> r(s.size());
+    for (std::size_t e = 0; e < s.size(); ++e) r[e] = s[e] * em.selections();
+    loads.push_back(std::move(r));
+  }
+  const ReplicaPlan none_plan = contiguous_plan(L, em.experts(), G);
+  std::vector<StrategyResult> out;
+  for (const Strategy& st : strategies) {
+    StrategyResult res;
+    res.strategy = st;
+    res.mode = "closed-form";
+    const ReplicaPlan plan = st.kind == "none" ? none_plan : em.plan(loads, cfg.algo);
+    const auto gl = gpu_loads(plan, loads);
+    const double eps = st.kind == "none" ? 0.0 : st.error;
+    double bal = 0;
+    for (int l = 0; l < L; ++l) {
+      std::vector<double> slot_tokens(plan.phy2log[sz(l)].size(), 0.0);
+      for (std::size_t s = 0; s < slot_tokens.size(); ++s) {
+        const int e = plan.phy2log[sz(l)][s];
+        if (e >= 0) slot_tokens[s] = loads[sz(l)][sz(e)] * plan.slot_share[sz(l)][s];
+      }
+      std::vector<double> g = gl[sz(l)];
+      const int hot = int(std::max_element(g.begin(), g.end()) - g.begin());
+      const double mean = em.selections() / G;
+      double target = g[sz(hot)];
+      if (cfg.error_model == ErrorModel::typical) target = std::max(target, mean * (1 + eps));
+      if (cfg.error_model == ErrorModel::pessimistic) target = g[sz(hot)] + eps / 2 * em.selections();
+      const double scale = g[sz(hot)] > 0 ? target / g[sz(hot)] : 1.0;
+      for (std::size_t s = 0; s < slot_tokens.size(); ++s)
+        if (plan.gpu_of_slot(int(s)) == hot) slot_tokens[s] *= scale;
+      g[sz(hot)] = target;
+      bal += mean_over_max(g);
+      LayerBreakdown b;
+      b.attention_s = em.attention_s();
+      b.gate_s = em.gate_s();
+      b.predictor_s = predictor_layer_s(em, st);
+      for (const auto& gs : per_gpu_slots(plan, l, slot_tokens)) b.experts_s = std::max(b.experts_s, em.gpu_expert_s(gs));
+      // Every source GPU holds 1/G of the tokens and sends each GPU its share of that GPU's load.
+      Matrix v(sz(G), std::vector<double>(sz(G), 0.0));
+      for (int i = 0; i < G; ++i)
+        for (int j = 0; j < G; ++j) v[sz(i)][sz(j)] = g[sz(j)] / G * em.token_bytes();
+      Matrix d = v;
+      if (st.kind == "token")  // correctly predicted tokens go straight to their expert's GPU
+        for (auto& row : d)
+          for (double& x : row) x *= (1 - st.accuracy);
+      b.dispatch_s = em.alltoall_s(d);
+      b.combine_s = em.alltoall_s(transpose(v));
+      res.layer.add(b, 1.0 / L);
+    }
+    res.balancedness = bal / L;
+    // The replica set is the same batch after batch (same shares), so copies happen once.
+    for (const auto& row : warmup_bytes(em, plan)) res.warmup_copy_s += em.copy_s(row);
+    res.overhead_s = res.layer.predictor_s * L;
+    res.latency_s = res.layer.total() * L + em.other_s();
+    out.push_back(std::move(res));
+  }
+  return out;
+}
+
+namespace {
+
+struct Residency {
+  // per layer, per GPU: extra experts resident, most recently used last
+  std::vector<std::vector<std::vector<int>>> extra;
+  int capacity = 0;
+};
+
+}  // namespace
+
+std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& train, const RoutingTrace& test,
+                                         const AdviceConfig& cfg) {
+  check_compatible(train, test);
+  const int L = em.moe_layers();
+  const int G = em.gpus();
+  const int E = em.experts();
+  const int K = test.top_k;
+  if (test.layers != L || test.experts != E || K != em.model().top_k)
+    throw InputError(test.source, fmt::format("trace has {} layers, {} experts, top-{}; model '{}' has {} MoE layers, {} experts, top-{}",
+                                              test.layers, test.experts, K, em.model().name, L, E, em.model().top_k));
+  if (cfg.replan_interval <= 0) throw InputError("--replan-every", "must be a positive number of batches");
+  if (cfg.trace_batch_tokens == 0) throw InputError("--batch-tokens", "must be positive");
+  const auto batches = batches_of(test, cfg.trace_batch_tokens);
+  const int home = E / G;
+
+  struct Entry {
+    Strategy s;
+    std::unique_ptr<DistributionPredictor> dist;
+    std::unique_ptr<TokenPredictor> tok;
+  };
+  std::vector<Entry> entries;
+  entries.push_back(Entry{Strategy{"none", "none", 0, 0, {}, -1, "no duplication"}, nullptr, nullptr});
+  for (auto& d : distribution_predictors()) {
+    d->reset(train.layers, train.experts);
+    for (const TokenRange& r : batches_of(train, cfg.trace_batch_tokens)) d->observe(expert_counts(train, r));
+    Strategy s{d->name(), "distribution", 0, 0, {}, -1, "trained on " + train.source};
+    entries.push_back(Entry{s, std::move(d), nullptr});
+  }
+  for (auto& t : token_predictors()) {
+    t->train(train);
+    Strategy s{t->name(), "token", 0, 0, t->ops(em.predictor_tokens(), E, L, K, act_dtype(em)), -1, "trained on " + train.source};
+    entries.push_back(Entry{s, nullptr, std::move(t)});
+  }
+
+  std::vector<StrategyResult> out;
+  std::vector<std::int16_t> pred;
+  for (Entry& en : entries) {
+    StrategyResult res;
+    res.mode = "trace";
+    Residency resid;
+    resid.capacity = em.slots_per_gpu() - home;
+    resid.extra.assign(sz(L), std::vector<std::vector<int>>(sz(G)));
+    ReplicaPlan plan = contiguous_plan(L, E, G);
+    double bal = 0, hits = 0, picks = 0, err_sum = 0;
+    double copies_after_warmup = 0;
+    std::size_t nb = 0;
+    for (std::size_t bi = 0; bi < batches.size(); ++bi) {
+      const TokenRange& br = batches[bi];
+      const std::size_t n = br.end - br.begin;
+      const double scale = double(em.tokens()) / double(n);
+      const LoadMatrix counts = expert_counts(test, br);
+      // Predictions for this batch.
+      LoadMatrix pred_loads(sz(L), std::vector<double>(sz(E), 0.0));
+      pred.assign(n * sz(L) * sz(K), std::int16_t(-1));
+      if (en.dist) {
+        const LoadMatrix p = en.dist->predict();
+        for (int l = 0; l < L; ++l) {
+          const double sel = std::accumulate(counts[sz(l)].begin(), counts[sz(l)].end(), 0.0) * scale;
+          for (int e = 0; e < E; ++e) pred_loads[sz(l)][sz(e)] = p[sz(l)][sz(e)] * sel;
+        }
+      } else if (en.tok) {
+        for (std::size_t t = br.begin; t < br.end; ++t)
+          for (int l = 0; l < L; ++l) {
+            if (!test.has(t, l)) continue;
+            std::int16_t* out_p = pred.data() + ((t - br.begin) * sz(L) + sz(l)) * sz(K);
+            en.tok->predict(test, t, l, out_p);
+            for (int j = 0; j < K; ++j) pred_loads[sz(l)][sz(out_p[j])] += scale;
+          }
+      }
+      if (en.s.kind != "none") {
+        LoadMatrix truth_scaled = counts;
+        for (auto& row : truth_scaled)
+          for (double& x : row) x *= scale;
+        err_sum += distribution_error(
+                       [&] {
+                         LoadMatrix s;
+                         for (const auto& row : pred_loads) s.push_back(shares_of(row));
+                         return s;
+                       }(),
+                       truth_scaled)
+                       .mean;
+        if (bi % sz(cfg.replan_interval) == 0) plan = em.plan(pred_loads, cfg.algo);
+      }
+      LayerBreakdown batch_sum;
+      double warm = 0;
+      for (int l = 0; l < L; ++l) {
+        // Weight copies for replicas not resident yet.
+        std::vector<double> bytes_in(sz(G), 0.0);
+        for (std::size_t s = 0; s < plan.phy2log[sz(l)].size(); ++s) {
+          const int e = plan.phy2log[sz(l)][s];
+          const int g = plan.gpu_of_slot(int(s));
+          if (e < 0 || e / home == g) continue;
+          auto& res_list = resid.extra[sz(l)][sz(g)];
+          auto it = std::find(res_list.begin(), res_list.end(), e);
+          if (it != res_list.end()) {
+            res_list.erase(it);
+          } else {
+            bytes_in[sz(g)] += em.expert_weight_bytes();
+            if (bi > 0) copies_after_warmup += 1;
+            if (int(res_list.size()) >= resid.capacity && !res_list.empty()) res_list.erase(res_list.begin());
+          }
+          res_list.push_back(e);
+        }
+        // Route the true tokens: each selection to a replica of its expert, local first, then
+        // the replica with the most quota left (quota = the plan's share of the expert's tokens).
+        const auto& p2l = plan.phy2log[sz(l)];
+        std::vector<double> quota(p2l.size(), 0.0), slot_tokens(p2l.size(), 0.0);
+        for (std::size_t s = 0; s < p2l.size(); ++s)
+          if (p2l[s] >= 0) quota[s] = plan.slot_share[sz(l)][s] * counts[sz(l)][sz(p2l[s])];
+        Matrix v(sz(G), std::vector<double>(sz(G), 0.0)), skipped(sz(G), std::vector<double>(sz(G), 0.0));
+        std::vector<double> gpu_load(sz(G), 0.0);
+        for (std::size_t t = br.begin; t < br.end; ++t) {
+          if (!test.has(t, l)) continue;
+          const int src = int((t - br.begin) * sz(G) / n);
+          const std::int16_t* truth = test.route(t, l);
+          const std::int16_t* guess = pred.data() + ((t - br.begin) * sz(L) + sz(l)) * sz(K);
+          for (int j = 0; j < K; ++j) {
+            const int e = truth[j];
+            int best = -1;
+            for (int r : plan.log2phy[sz(l)][sz(e)]) {
+              if (r < 0) continue;
+              auto key = [&](int x) { return std::make_pair(quota[sz(x)] > 0 && plan.gpu_of_slot(x) == src, quota[sz(x)]); };
+              if (best < 0 || key(r) > key(best)) best = r;
+            }
+            quota[sz(best)] -= 1;
+            slot_tokens[sz(best)] += scale;
+            const int dst = plan.gpu_of_slot(best);
+            gpu_load[sz(dst)] += scale;
+            v[sz(src)][sz(dst)] += scale * em.token_bytes();
+            if (en.tok) {
+              bool predicted = false;
+              for (int q = 0; q < K; ++q) predicted = predicted || guess[q] == e;
+              if (predicted) skipped[sz(src)][sz(dst)] += scale * em.token_bytes();
+              hits += predicted;
+              picks += 1;
+            }
+          }
+        }
+        Matrix d = v;
+        for (int i = 0; i < G; ++i)
+          for (int j = 0; j < G; ++j) d[sz(i)][sz(j)] -= skipped[sz(i)][sz(j)];
+        LayerBreakdown b;
+        b.attention_s = em.attention_s();
+        b.gate_s = em.gate_s();
+        b.predictor_s = en.tok ? em.ops_s(en.s.ops) : 0.0;
+        for (const auto& gs : per_gpu_slots(plan, l, slot_tokens)) b.experts_s = std::max(b.experts_s, em.gpu_expert_s(gs));
+        b.dispatch_s = em.alltoall_s(d);
+        b.combine_s = em.alltoall_s(transpose(v));
+        if (bi == 0) warm += em.copy_s(bytes_in);
+        else b.copy_s = em.copy_exposed_s(bytes_in);
+        bal += mean_over_max(gpu_load);
+        batch_sum.add(b);
+      }
+      if (en.dist) en.dist->observe(counts);
+      res.layer.add(batch_sum, 1.0 / double(L));
+      res.warmup_copy_s += warm;
+      ++nb;
+    }
+    res.layer = [&] {
+      LayerBreakdown m;
+      m.add(res.layer, 1.0 / double(nb));
+      return m;
+    }();
+    res.balancedness = bal / double(nb * sz(L));
+    res.copies_per_batch = batches.size() > 1 ? copies_after_warmup / double(batches.size() - 1) : 0.0;
+    res.strategy = en.s;
+    if (en.tok) res.strategy.accuracy = picks > 0 ? hits / picks : 0.0;
+    if (en.s.kind != "none") res.strategy.error = err_sum / double(nb);
+    res.strategy.source = en.s.source;
+    res.overhead_s = res.layer.predictor_s * L;
+    res.latency_s = res.layer.total() * L + em.other_s();
+    out.push_back(std::move(res));
+  }
+  return out;
+}
+
+Advice advise(std::vector<StrategyResult> results) {
+  Advice a;
+  a.strategies = std::move(results);
+  if (a.strategies.empty()) return a;
+  const StrategyResult* best = &a.strategies[0];
+  const StrategyResult* best_token = nullptr;
+  for (const auto& r : a.strategies) {
+    if (r.latency_s < best->latency_s) best = &r;
+    if (r.strategy.kind == "token" && (!best_token || r.latency_s < best_token->latency_s)) best_token = &r;
+  }
+  a.recommended = best->strategy.kind;
+  a.recommended_name = best->strategy.name;
+  if (best_token && best_token->latency_s > 0)
+    a.improvement_vs_best_token = (best_token->latency_s - best->latency_s) / best_token->latency_s;
+  return a;
+}
+
+double ExpFit::at(double accuracy) const { return a * std::exp(b * accuracy); }
+
+ExpFit fit_exponential(const std::vector<std::pair<double, double>>& pts) {
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  int n = 0;
+  for (const auto& [x, y] : pts) {
+    if (!(y > 0)) throw InputError("overhead_s", "an exponential fit needs positive overheads");
+    const double ly = std::log(y);
+    sx += x, sy += ly, sxx += x * x, sxy += x * ly;
+    ++n;
+  }
+  const double den = n * sxx - sx * sx;
+  if (n < 2 || std::abs(den) < 1e-12) throw InputError("predictor points", "an exponential fit needs at least two distinct accuracies");
+  ExpFit f;
+  f.b = (n * sxy - sx * sy) / den;
+  f.a = std::exp((sy - f.b * sx) / n);
+  return f;
+}
+
+}  // namespace llmgps::moe

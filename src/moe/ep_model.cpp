@@ -1,0 +1,149 @@
+#include "llmgps/moe/ep_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "llmgps/cost/collective.hpp"
+#include "llmgps/schedule/estimate.hpp"
+#include "llmgps/specs/error.hpp"
+
+namespace llmgps::moe {
+
+AttentionLayout parse_layout(const std::string& s, const std::string& where) {
+  if (s == "tp") return AttentionLayout::tensor_parallel;
+  if (s == "dp") return AttentionLayout::data_parallel;
+  throw InputError(where, "must be 'tp' (attention tensor-parallel, the paper's layout) or 'dp' (data-parallel attention), got '" + s + "'");
+}
+
+const char* layout_name(AttentionLayout l) { return l == AttentionLayout::tensor_parallel ? "tp" : "dp"; }
+
+void LayerBreakdown::add(const LayerBreakdown& o, double w) {
+  predictor_s += w * o.predictor_s;
+  attention_s += w * o.attention_s;
+  gate_s += w * o.gate_s;
+  dispatch_s += w * o.dispatch_s;
+  experts_s += w * o.experts_s;
+  combine_s += w * o.combine_s;
+  copy_s += w * o.copy_s;
+}
+
+namespace {
+bool is_routed_expert_op(const std::string& n) {
+  return n == "dispatch" || n == "combine" || n == "expert_gate_up" || n == "expert_act" || n == "expert_down";
+}
+}  // namespace
+
+EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup) : m_(m), sys_(sys), setup_(setup) {
+  if (!m.is_moe()) throw InputError("--model", fmt::format("'{}' is not a mixture-of-experts model", m.name));
+  G_ = sys.total_gpus();
+  if (m.num_experts % G_ != 0)
+    throw InputError("--system", fmt::format("model '{}' has {} experts, not divisible by the system's {} GPUs",
+                                             m.name, m.num_experts, G_));
+  if (!(setup.memory_reserve_fraction >= 0 && setup.memory_reserve_fraction < 1))
+    throw InputError("memory_reserve_fraction", "must be in [0, 1)");
+  StepConfig cfg = setup.step;
+  cfg.ep = G_;
+  cfg.tp = setup.layout == AttentionLayout::tensor_parallel ? 0 : 1;
+  const StepEstimate est = estimate_step(m, sys, cfg);
+  tokens_ = est.plan.tokens;
+  moe_layers_ = m.moe_layer_count();
+  const int L = m.layers;
+  double per_layer = 0, shared = 0, dense_and_head = 0;
+  for (const OpEstimate& op : est.ops) {
+    if (is_routed_expert_op(op.name)) continue;
+    if (op.name == "router" || op.name == "topk") gate_s_ += op.each.time_s;
+    else if (op.name.rfind("shared_", 0) == 0) shared += op.each.time_s;
+    else if (op.count % L == 0 && op.stage != "head") per_layer += op.time_s / L;
+    else dense_and_head += op.time_s;
+  }
+  attention_s_ = per_layer + shared;
+  other_s_ = dense_and_head + double(L - moe_layers_) * per_layer;
+  const DType act = cfg.dtype == DType::fp8 ? DType::bf16 : cfg.dtype;
+  expert_bytes_ = 3.0 * m.hidden_size * double(m.moe_ffn_dim) * dtype_bytes(cfg.dtype);
+  token_bytes_ = double(m.hidden_size) * dtype_bytes(act);
+
+  const int home = m.num_experts / G_;
+  if (setup.slots_per_gpu > 0) {
+    if (setup.slots_per_gpu < home)
+      throw InputError("--slots-per-gpu", fmt::format("{} slots cannot hold the {} experts each GPU owns", setup.slots_per_gpu, home));
+    slots_ = setup.slots_per_gpu;
+  } else {
+    // What HBM holds beyond this GPU's share of the weights and the step's KV cache, spent on
+    // extra expert replicas (one slot = one expert in every MoE layer).
+    const double weights = m.params() * dtype_bytes(cfg.dtype) / G_;
+    const double kv = 2.0 * L * double(std::max(1, m.num_kv_heads)) * m.head_dim * double(tokens_) *
+                      dtype_bytes(act) / G_;
+    const double free_b = sys.gpu.hbm_bytes * (1 - setup.memory_reserve_fraction) - weights - kv;
+    if (free_b < 0)
+      throw InputError("--system", fmt::format("model '{}' ({:.1f} GB of weights per GPU) does not fit in {} GPUs' memory",
+                                               m.name, weights / 1e9, G_));
+    const int extra = int(std::floor(free_b / (expert_bytes_ * std::max(1, moe_layers_))));
+    const int cap = setup.max_slots_per_gpu > 0 ? setup.max_slots_per_gpu : 2 * home;
+    slots_ = std::max(home, std::min(cap, home + extra));
+  }
+}
+
+std::int64_t EpModel::predictor_tokens() const {
+  // Tensor-parallel attention: every GPU of a TP group holds the group's tokens before attention.
+  if (setup_.layout == AttentionLayout::tensor_parallel) {
+    const int tp = std::min(G_, sys_.gpus_per_node);
+    return (tokens_ + (G_ / tp) - 1) / (G_ / tp);
+  }
+  return (tokens_ + G_ - 1) / G_;
+}
+
+double EpModel::expert_ffn_s(double tokens) const {
+  if (tokens <= 0) return 0.0;
+  const auto t = std::int64_t(std::ceil(tokens - 1e-9));
+  auto it = ffn_cache_.find(t);
+  if (it != ffn_cache_.end()) return it->second;
+  const DType dt = setup_.step.dtype;
+  const DType act = dt == DType::fp8 ? DType::bf16 : dt;
+  const std::vector<Op> ops = {gemm_op("expert_gate_up", "moe", 1, t, 2 * std::int64_t(m_.moe_ffn_dim), m_.hidden_size, dt),
+                               elem_op("expert_act", "moe", 1, ElementwiseKind::gated_activation, t, m_.moe_ffn_dim, act),
+                               gemm_op("expert_down", "moe", 1, t, m_.hidden_size, m_.moe_ffn_dim, dt)};
+  const double s = ops_s(ops);
+  ffn_cache_.emplace(t, s);
+  return s;
+}
+
+double EpModel::gpu_expert_s(const std::vector<double>& slot_tokens) const {
+  double s = 0;
+  for (double t : slot_tokens) s += expert_ffn_s(t);
+  return s;
+}
+
+double EpModel::alltoall_s(const std::vector<std::vector<double>>& volume) const {
+  double any = 0;
+  for (std::size_t i = 0; i < volume.size(); ++i)
+    for (std::size_t j = 0; j < volume[i].size(); ++j)
+      if (i != j) any += volume[i][j];
+  return any > 0 ? alltoall_cost(sys_, volume).time_s : 0.0;
+}
+
+double EpModel::copy_s(const std::vector<double>& bytes_in) const {
+  double worst = 0;
+  for (double b : bytes_in)
+    if (b > 0) worst = std::max(worst, p2p_cost(sys_, b, sys_.nodes > 1).time_s);
+  return worst;
+}
+
+double EpModel::copy_exposed_s(const std::vector<double>& bytes_in) const {
+  return std::max(0.0, copy_s(bytes_in) - attention_s_);
+}
+
+double EpModel::ops_s(const std::vector<Op>& ops) const {
+  double s = 0;
+  for (const Op& op : ops) s += cost_of(op, sys_).time_s * op.count;
+  return s;
+}
+
+ReplicaPlan EpModel::plan(const LoadMatrix& loads, const std::string& algo) const {
+  if (algo == "greedy") return greedy_plan(loads, GreedyConfig{G_, slots_, 0, 1.0});
+  if (algo == "eplb") return eplb_plan(loads, EplbConfig{G_ * slots_, 1, sys_.nodes, G_});
+  throw InputError("--algo", "must be 'greedy' (MoE-GPS) or 'eplb' (DeepSeek), got '" + algo + "'");
+}
+
+}  // namespace llmgps::moe

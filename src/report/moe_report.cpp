@@ -1,0 +1,296 @@
+#include "llmgps/report/moe_report.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "llmgps/report/output.hpp"
+
+namespace llmgps::report {
+
+using nlohmann::ordered_json;
+
+namespace {
+std::string pct(double x) { return fmt::format("{:.1f}%", 100 * x); }
+}  // namespace
+
+ordered_json trace_stats_json(const moe::TraceStats& s) {
+  ordered_json j;
+  j["layers"] = s.layers;
+  j["experts"] = s.experts;
+  j["top_k"] = s.top_k;
+  j["tokens"] = s.tokens;
+  j["records"] = s.records;
+  j["sequences"] = s.sequences;
+  j["batch_tokens"] = s.batch_tokens;
+  j["batches"] = s.batches;
+  j["skew_mean"] = s.skew_mean;
+  j["batch_skew_mean"] = s.batch_skew_mean;
+  j["entropy_mean_bits"] = s.entropy_mean_bits;
+  ordered_json layers = ordered_json::array();
+  for (const auto& l : s.per_layer)
+    layers.push_back({{"layer", l.layer}, {"skew", l.skew}, {"entropy_bits", l.entropy_bits},
+                      {"batch_skew_mean", l.batch_skew_mean}, {"batch_skew_max", l.batch_skew_max}, {"shares", l.shares}});
+  j["per_layer"] = layers;
+  return j;
+}
+
+std::string trace_stats_table(const moe::TraceStats& s) {
+  Table t;
+  t.headers = {"layer", "skew", fmt::format("batch skew ({} tok)", s.batch_tokens), "max batch skew", "entropy", "shares"};
+  t.right_align = {true, true, true, true, true, false};
+  for (const auto& l : s.per_layer) {
+    std::string sh;
+    for (double x : l.shares) sh += fmt::format("{}{:.3f}", sh.empty() ? "" : " ", x);
+    t.add_row({std::to_string(l.layer), fmt::format("{:.3f}", l.skew), fmt::format("{:.3f}", l.batch_skew_mean),
+               fmt::format("{:.3f}", l.batch_skew_max), fmt::format("{:.3f}", l.entropy_bits), sh});
+  }
+  return fmt::format("{} tokens x {} layers ({} records, {} sequences), {} experts, top-{}\n\n", s.tokens, s.layers,
+                     s.records, s.sequences, s.experts, s.top_k) +
+         render_table(t) +
+         fmt::format("\nskew (max/mean) mean over layers {:.4f}; per batch of {} tokens {:.4f}; entropy {:.3f} bits\n",
+                     s.skew_mean, s.batch_tokens, s.batch_skew_mean, s.entropy_mean_bits);
+}
+
+ordered_json predictors_json(const std::vector<moe::PredictorResult>& r, const std::string& train,
+                             const std::string& test, std::size_t batch_tokens) {
+  ordered_json j;
+  j["train"] = train;
+  j["test"] = test;
+  j["batch_tokens"] = batch_tokens;
+  ordered_json arr = ordered_json::array();
+  for (const auto& p : r) {
+    ordered_json o;
+    o["name"] = p.name;
+    o["kind"] = p.kind;
+    o["error"] = p.error.mean;
+    o["error_max"] = p.error.max;
+    o["batch_error"] = p.batch_error.mean;
+    o["batch_error_max"] = p.batch_error.max;
+    if (p.kind == "token") {
+      o["accuracy"] = p.accuracy;
+      o["top1_accuracy"] = p.top1_accuracy;
+    }
+    o["samples"] = p.samples;
+    arr.push_back(o);
+  }
+  j["predictors"] = arr;
+  return j;
+}
+
+std::string predictors_table(const std::vector<moe::PredictorResult>& r) {
+  Table t;
+  t.headers = {"predictor", "kind", "error", "error max", "batch error", "top-k acc", "top-1 acc"};
+  t.right_align = {false, false, true, true, true, true, true};
+  for (const auto& p : r)
+    t.add_row({p.name, p.kind, pct(p.error.mean), pct(p.error.max), pct(p.batch_error.mean),
+               p.kind == "token" ? pct(p.accuracy) : "-", p.kind == "token" ? pct(p.top1_accuracy) : "-"});
+  return render_table(t) +
+         "\nerror: |p_hat - p| / (1/E) against the test trace's shares (mean over layers and experts); batch error: "
+         "the same per batch, online.\n";
+}
+
+ordered_json plan_json(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads, const std::string& algo) {
+  ordered_json j;
+  j["algo"] = algo;
+  j["gpus"] = p.gpus;
+  j["slots_per_gpu"] = p.slots_per_gpu;
+  j["phy2log"] = p.phy2log;
+  j["log2phy"] = p.log2phy;
+  j["logcnt"] = p.logcnt;
+  j["balancedness"] = moe::balancedness(p, loads);
+  if (int(loads[0].size()) % p.gpus == 0)
+    j["balancedness_without_replicas"] = moe::balancedness(moe::contiguous_plan(int(loads.size()), int(loads[0].size()), p.gpus), loads);
+  j["gpu_loads"] = moe::gpu_loads(p, loads);
+  return j;
+}
+
+std::string plan_table(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads, const std::string& algo) {
+  Table t;
+  t.headers = {"layer", "gpu", "experts (slot order)", "load"};
+  t.right_align = {true, true, false, true};
+  const auto gl = moe::gpu_loads(p, loads);
+  for (int l = 0; l < p.layers(); ++l)
+    for (int g = 0; g < p.gpus; ++g) {
+      std::string ex;
+      for (int s = 0; s < p.slots_per_gpu; ++s) {
+        const int e = p.phy2log[std::size_t(l)][std::size_t(g * p.slots_per_gpu + s)];
+        if (!ex.empty()) ex.push_back(' ');
+        ex.append(e < 0 ? std::string("-") : std::to_string(e));
+      }
+      t.add_row({std::to_string(l), std::to_string(g), ex, fmt::format("{:.1f}", gl[std::size_t(l)][std::size_t(g)])});
+    }
+  return render_table(t) + fmt::format("\n{} plan, {} GPUs x {} slots; balancedness (mean/max GPU load) {:.4f}\n", algo,
+                                       p.gpus, p.slots_per_gpu, moe::balancedness(p, loads));
+}
+
+namespace {
+ordered_json breakdown_json(const moe::LayerBreakdown& b) {
+  ordered_json j;
+  j["predictor_s"] = b.predictor_s;
+  j["attention_s"] = b.attention_s;
+  j["gate_s"] = b.gate_s;
+  j["dispatch_s"] = b.dispatch_s;
+  j["experts_s"] = b.experts_s;
+  j["combine_s"] = b.combine_s;
+  j["weight_copy_s"] = b.copy_s;
+  j["total_s"] = b.total();
+  return j;
+}
+
+ordered_json context_json(const AdviceContext& c) {
+  ordered_json j;
+  j["model"] = c.model;
+  j["system"] = c.system;
+  j["link_gbps"] = c.link_gbps;
+  j["batch"] = c.batch;
+  j["seq"] = c.seq;
+  j["phase"] = c.phase;
+  j["layout"] = c.layout;
+  j["planner"] = c.algo;
+  j["error_model"] = c.error_model;
+  j["slots_per_gpu"] = c.slots_per_gpu;
+  j["mode"] = c.mode;
+  j["input"] = c.input;
+  return j;
+}
+}  // namespace
+
+ordered_json advice_json(const moe::Advice& a, const AdviceContext& c) {
+  ordered_json j = context_json(c);
+  ordered_json arr = ordered_json::array();
+  for (const auto& r : a.strategies) {
+    ordered_json o;
+    o["name"] = r.strategy.name;
+    o["kind"] = r.strategy.kind;
+    o["latency_s"] = r.latency_s;
+    o["overhead_s"] = r.overhead_s;
+    if (r.strategy.kind == "distribution" || r.strategy.kind == "token") o["error"] = r.strategy.error;
+    if (r.strategy.kind == "token") o["accuracy"] = r.strategy.accuracy;
+    o["balancedness"] = r.balancedness;
+    o["warmup_copy_s"] = r.warmup_copy_s;
+    o["copies_per_batch"] = r.copies_per_batch;
+    o["per_layer"] = breakdown_json(r.layer);
+    o["source"] = r.strategy.source;
+    arr.push_back(o);
+  }
+  j["strategies"] = arr;
+  j["recommended"] = a.recommended;
+  j["recommended_name"] = a.recommended_name;
+  j["improvement_vs_best_token"] = a.improvement_vs_best_token;
+  return j;
+}
+
+std::string advice_table(const moe::Advice& a, const AdviceContext& c) {
+  Table t;
+  t.headers = {"strategy", "kind", "latency", "predictor", "attention", "gate", "dispatch", "experts", "combine", "copy", "balance", "acc/err"};
+  t.right_align = {false, false, true, true, true, true, true, true, true, true, true, true};
+  for (const auto& r : a.strategies) {
+    const auto& b = r.layer;
+    std::string q = r.strategy.kind == "token" ? fmt::format("{} / {}", pct(r.strategy.accuracy), pct(r.strategy.error))
+                    : r.strategy.kind == "distribution" ? fmt::format("- / {}", pct(r.strategy.error))
+                                                        : "-";
+    t.add_row({r.strategy.name, r.strategy.kind, format_time(r.latency_s), format_time(b.predictor_s), format_time(b.attention_s),
+               format_time(b.gate_s), format_time(b.dispatch_s), format_time(b.experts_s), format_time(b.combine_s),
+               format_time(b.copy_s), fmt::format("{:.3f}", r.balancedness), q});
+  }
+  std::string head = fmt::format("{} on {} ({:.0f} GB/s per GPU), batch {}, seq {}, {}; {} attention, {} planner, {} slots/GPU; {} ({})\n",
+                                 c.model, c.system, c.link_gbps, c.batch, c.seq, c.phase, c.layout, c.algo, c.slots_per_gpu,
+                                 c.mode, c.input);
+  head += "latency: whole step; the other columns: mean per MoE layer\n\n";
+  return head + render_table(t) +
+         fmt::format("\nrecommended: {} ({}); {:+.1f}% latency vs the best Token-to-Expert predictor\n", a.recommended,
+                     a.recommended_name, 100 * a.improvement_vs_best_token);
+}
+
+ordered_json map_json(const std::vector<MapCell>& cells, const AdviceContext& c) {
+  ordered_json j = context_json(c);
+  ordered_json arr = ordered_json::array();
+  for (const auto& m : cells)
+    arr.push_back({{"skew", m.skew}, {"link_gbps", m.link_gbps}, {"batch", m.batch}, {"winner", m.winner},
+                   {"winner_name", m.winner_name}, {"latency_none_s", m.latency_none_s},
+                   {"latency_distribution_s", m.latency_distribution_s}, {"latency_token_s", m.latency_token_s}});
+  j["cells"] = arr;
+  return j;
+}
+
+std::string map_table(const std::vector<MapCell>& cells) {
+  std::set<double> skews, links;
+  std::set<std::int64_t> batches;
+  for (const auto& m : cells) skews.insert(m.skew), links.insert(m.link_gbps), batches.insert(m.batch);
+  std::string out;
+  for (std::int64_t b : batches) {
+    Table t;
+    t.headers = {"skew \\ GB/s"};
+    t.right_align = {true};
+    for (double l : links) t.headers.push_back(fmt::format("{:g}", l)), t.right_align.push_back(true);
+    for (double s : skews) {
+      std::vector<std::string> row = {fmt::format("{:g}", s)};
+      for (double l : links)
+        for (const auto& m : cells)
+          if (m.skew == s && m.link_gbps == l && m.batch == b) row.push_back(m.winner);
+      t.add_row(row);
+    }
+    out += fmt::format("batch {}: winning strategy\n", b) + render_table(t) + "\n";
+  }
+  return out;
+}
+
+std::string map_csv(const std::vector<MapCell>& cells) {
+  Table t;
+  t.headers = {"batch", "skew", "link_gbps", "winner", "winner_name", "latency_none_s", "latency_distribution_s", "latency_token_s"};
+  for (const auto& m : cells)
+    t.add_row({std::to_string(m.batch), fmt::format("{:g}", m.skew), fmt::format("{:g}", m.link_gbps), m.winner, m.winner_name,
+               fmt::format("{:.9g}", m.latency_none_s), fmt::format("{:.9g}", m.latency_distribution_s),
+               fmt::format("{:.9g}", m.latency_token_s)});
+  return render_csv(t);
+}
+
+std::string map_svg(const std::vector<MapCell>& cells, const AdviceContext& c) {
+  std::vector<double> skews, links;
+  for (const auto& m : cells) {
+    if (std::find(skews.begin(), skews.end(), m.skew) == skews.end()) skews.push_back(m.skew);
+    if (std::find(links.begin(), links.end(), m.link_gbps) == links.end()) links.push_back(m.link_gbps);
+  }
+  std::sort(skews.begin(), skews.end());
+  std::sort(links.begin(), links.end());
+  const std::int64_t batch = cells.empty() ? 0 : cells.front().batch;
+  const int cw = 90, ch = 36, left = 80, top = 60;
+  const int w = left + cw * int(links.size()) + 180, h = top + ch * int(skews.size()) + 60;
+  const std::map<std::string, std::string> color = {{"none", "#bdbdbd"}, {"distribution", "#4e79a7"}, {"token", "#f28e2b"}};
+  std::string s = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"12\">\n", w, h);
+  s += fmt::format("<text x=\"{}\" y=\"20\" font-size=\"14\">MoE-GPS guideline: {} on {}, batch {}, seq {} ({})</text>\n", left,
+                   c.model, c.system, batch, c.seq, c.phase);
+  s += fmt::format("<text x=\"{}\" y=\"{}\">interconnect bandwidth per GPU (GB/s)</text>\n", left, top - 22);
+  s += fmt::format("<text x=\"12\" y=\"{}\" transform=\"rotate(-90 12 {})\">skew (max/mean)</text>\n", top + ch * 2, top + ch * 2);
+  for (std::size_t i = 0; i < links.size(); ++i)
+    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:g}</text>\n", left + cw * int(i) + cw / 2, top - 6, links[i]);
+  for (std::size_t r = 0; r < skews.size(); ++r) {
+    // highest skew on top
+    const double sk = skews[skews.size() - 1 - r];
+    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:g}</text>\n", left - 6, top + ch * int(r) + ch / 2 + 4, sk);
+    for (std::size_t i = 0; i < links.size(); ++i)
+      for (const auto& m : cells)
+        if (m.skew == sk && m.link_gbps == links[i] && m.batch == batch) {
+          auto it = color.find(m.winner);
+          s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"white\"><title>{} ({})</title></rect>\n",
+                           left + cw * int(i), top + ch * int(r), cw, ch, it == color.end() ? "#000" : it->second, m.winner,
+                           m.winner_name);
+          s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"white\">{}</text>\n", left + cw * int(i) + cw / 2,
+                           top + ch * int(r) + ch / 2 + 4, m.winner_name);
+        }
+  }
+  int ly = top;
+  for (const auto& [k, col] : color) {
+    s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"14\" height=\"14\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
+                     left + cw * int(links.size()) + 20, ly, col, left + cw * int(links.size()) + 40, ly + 12, k);
+    ly += 22;
+  }
+  s += "</svg>\n";
+  return s;
+}
+
+}  // namespace llmgps::report
