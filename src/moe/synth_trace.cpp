@@ -117,7 +117,7 @@ RoutingTrace synthesize_trace(const SynthConfig& c) {
   if (!(c.layer_correlation >= 0 && c.layer_correlation < 1))
     throw InputError("--layer-correlation", "must be in [0, 1)");
 
-  Rng rng{c.seed};
+  Rng model_rng{c.model_seed};
   // Per layer: popularity over ranks, and which expert holds each rank.
   std::vector<std::vector<double>> pop(static_cast<std::size_t>(c.layers));
   std::vector<std::vector<int>> rank_to_expert(std::size_t(c.layers)), expert_to_rank(std::size_t(c.layers));
@@ -135,12 +135,13 @@ RoutingTrace synthesize_trace(const SynthConfig& c) {
     auto& r2e = rank_to_expert[std::size_t(l)];
     r2e.resize(std::size_t(c.experts));
     std::iota(r2e.begin(), r2e.end(), 0);
-    for (int i = c.experts - 1; i > 0; --i) std::swap(r2e[std::size_t(i)], r2e[rng.next() % std::uint64_t(i + 1)]);
+    for (int i = c.experts - 1; i > 0; --i) std::swap(r2e[std::size_t(i)], r2e[model_rng.next() % std::uint64_t(i + 1)]);
     auto& e2r = expert_to_rank[std::size_t(l)];
     e2r.resize(std::size_t(c.experts));
     for (int r = 0; r < c.experts; ++r) e2r[std::size_t(r2e[std::size_t(r)])] = r;
   }
 
+  Rng rng{c.seed};
   RoutingTrace tr;
   tr.source = "synthetic";
   tr.layers = c.layers;

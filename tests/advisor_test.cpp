@@ -1,0 +1,116 @@
+#include "llmgps/moe/advisor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "llmgps/specs/error.hpp"
+#include "llmgps/specs/hw.hpp"
+#include "llmgps/specs/model.hpp"
+
+using namespace llmgps;
+using namespace llmgps::moe;
+
+namespace {
+EpModel mixtral(std::int64_t batch, double link_gbps = 0) {
+  EpSetup s;
+  s.step.batch = batch;
+  s.step.seq = 512;
+  SystemSpec sys = specs::load_system("4x-a100-nvlink3");
+  if (link_gbps > 0) sys.intra.bw_bytes_per_s = link_gbps * 1e9;
+  return EpModel(specs::load_model("mixtral-8x7b"), sys, s);
+}
+const StrategyResult& by_name(const std::vector<StrategyResult>& r, const std::string& n) {
+  for (const auto& x : r)
+    if (x.strategy.name == n) return x;
+  throw std::runtime_error("no strategy " + n);
+}
+}  // namespace
+
+TEST(Advisor, SharesForSkewHaveThatSkew) {
+  const auto s = shares_for_skew(8, 2, 1.39);
+  double sum = 0, mx = 0;
+  for (double x : s) sum += x, mx = std::max(mx, x);
+  EXPECT_NEAR(sum, 1.0, 1e-12);
+  EXPECT_NEAR(mx * 8, 1.39, 1e-12);
+  EXPECT_THROW(shares_for_skew(8, 2, 4.5), InputError);
+  EXPECT_THROW(shares_for_skew(8, 2, 0.9), InputError);
+}
+
+TEST(Advisor, ClosedFormBreakdownAddsUpAndErrorModelsAreOrdered) {
+  const EpModel em = mixtral(32);
+  const auto strategies = builtin_strategies(em, "predictors-mixtral-traces");
+  ASSERT_GE(strategies.size(), 8u);
+  const LoadMatrix shares = {shares_for_skew(8, 2, 2.0)};
+  AdviceConfig cfg;
+  double prev = 0;
+  for (ErrorModel m : {ErrorModel::optimistic, ErrorModel::typical, ErrorModel::pessimistic}) {
+    cfg.error_model = m;
+    const auto r = closed_form(em, strategies, shares, cfg);
+    const auto& mle = by_name(r, "mle");
+    EXPECT_NEAR(mle.latency_s, mle.layer.total() * em.moe_layers() + em.other_s(), 1e-12);
+    EXPECT_GE(mle.latency_s, prev);
+    prev = mle.latency_s;
+    EXPECT_EQ(by_name(r, "none").overhead_s, 0);
+    EXPECT_GT(by_name(r, "mlp").overhead_s, 0);
+  }
+}
+
+TEST(Advisor, PerfectDistributionEstimateBalancesAComputeBoundLayer) {
+  // Batch 32 x 512 tokens: each expert GEMM is compute-bound, so duplicating the hot expert pays.
+  const EpModel em = mixtral(32);
+  std::vector<Strategy> s = {Strategy{"none", "none", 0, 0, {}, -1, ""}, Strategy{"oracle", "distribution", 0, 0, {}, -1, ""}};
+  const auto r = closed_form(em, s, {shares_for_skew(8, 2, 2.0)}, AdviceConfig{});
+  EXPECT_LT(by_name(r, "oracle").layer.experts_s, by_name(r, "none").layer.experts_s);
+  EXPECT_GT(by_name(r, "oracle").balancedness, by_name(r, "none").balancedness);
+  EXPECT_EQ(advise(r).recommended, "distribution");
+}
+
+TEST(Advisor, TokenAccuracySkipsDispatchAndMoreBandwidthIsNeverSlower) {
+  std::vector<Strategy> s = {Strategy{"t0", "token", 0.0, 0.0, {}, 1e-6, ""}, Strategy{"t9", "token", 0.0, 0.9, {}, 1e-6, ""}};
+  double prev = 1e9;
+  for (double gbps : {32.0, 64.0, 200.0, 600.0}) {
+    const auto r = closed_form(mixtral(1, gbps), s, {shares_for_skew(8, 2, 1.39)}, AdviceConfig{});
+    EXPECT_LT(by_name(r, "t9").layer.dispatch_s, by_name(r, "t0").layer.dispatch_s);
+    EXPECT_EQ(by_name(r, "t9").layer.combine_s, by_name(r, "t0").layer.combine_s);
+    EXPECT_LE(by_name(r, "t0").latency_s, prev);
+    prev = by_name(r, "t0").latency_s;
+  }
+}
+
+TEST(Advisor, TraceDrivenRunsEveryPredictorOnTheRealTraces) {
+  const std::string dir = std::string(LLMGPS_SHARED_DIR) + "/data/traces/";
+  const auto train = load_trace(dir + "mixtral-8x7b-gsm8k-2problems.jsonl");
+  const auto test = load_trace(dir + "mixtral-8x7b-humaneval-2problems.jsonl");
+  AdviceConfig cfg;
+  cfg.replan_interval = 4;
+  const auto r = trace_driven(mixtral(1), train, test, cfg);
+  ASSERT_EQ(r.size(), 8u);  // none + 3 distribution + 4 token
+  for (const auto& x : r) {
+    EXPECT_GT(x.latency_s, 0) << x.strategy.name;
+    EXPECT_GT(x.balancedness, 0);
+    EXPECT_LE(x.balancedness, 1.0 + 1e-12);
+    EXPECT_EQ(x.mode, "trace");
+  }
+  EXPECT_EQ(by_name(r, "none").warmup_copy_s, 0);
+  const Advice a = advise(r);
+  EXPECT_FALSE(a.recommended.empty());
+}
+
+TEST(Advisor, ExponentialFitRecoversItsParameters) {
+  const ExpFit f = fit_exponential({{0.2, 2 * std::exp(3 * 0.2)}, {0.5, 2 * std::exp(3 * 0.5)}, {0.9, 2 * std::exp(3 * 0.9)}});
+  EXPECT_NEAR(f.a, 2, 1e-9);
+  EXPECT_NEAR(f.b, 3, 1e-9);
+  EXPECT_THROW(fit_exponential({{0.5, 1.0}}), InputError);
+  EXPECT_THROW(fit_exponential({{0.5, 1.0}, {0.6, 0.0}}), InputError);
+}
+
+TEST(Advisor, ImprovementIsRelativeToTheBestTokenPredictor) {
+  StrategyResult a, b, c;
+  a.strategy.kind = "distribution", a.strategy.name = "mle", a.latency_s = 8;
+  b.strategy.kind = "token", b.strategy.name = "mlp", b.latency_s = 10;
+  c.strategy.kind = "token", c.strategy.name = "pos", c.latency_s = 12;
+  const Advice adv = advise({a, b, c});
+  EXPECT_EQ(adv.recommended, "distribution");
+  EXPECT_DOUBLE_EQ(adv.improvement_vs_best_token, 0.2);
+}

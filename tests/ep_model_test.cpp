@@ -1,0 +1,66 @@
+#include "llmgps/moe/ep_model.hpp"
+
+#include <gtest/gtest.h>
+
+#include "llmgps/specs/error.hpp"
+#include "llmgps/specs/hw.hpp"
+#include "llmgps/specs/model.hpp"
+
+using namespace llmgps;
+using namespace llmgps::moe;
+
+namespace {
+EpModel mixtral(std::int64_t batch = 1, const std::string& system = "4x-a100-nvlink3") {
+  EpSetup s;
+  s.step.batch = batch;
+  s.step.seq = 512;
+  return EpModel(specs::load_model("mixtral-8x7b"), specs::load_system(system), s);
+}
+}  // namespace
+
+TEST(EpModel, PartsComeFromTheCoreCostModels) {
+  const EpModel em = mixtral();
+  EXPECT_EQ(em.gpus(), 4);
+  EXPECT_EQ(em.moe_layers(), 32);
+  EXPECT_EQ(em.tokens(), 512);
+  EXPECT_DOUBLE_EQ(em.selections(), 1024);
+  EXPECT_DOUBLE_EQ(em.expert_weight_bytes(), 3.0 * 4096 * 14336 * 2);
+  EXPECT_GT(em.attention_s(), 0);
+  EXPECT_GT(em.gate_s(), 0);
+  // 80 GB A100s hold Mixtral with room for more replicas; capped at twice the GPU's own experts.
+  EXPECT_EQ(em.slots_per_gpu(), 4);
+}
+
+TEST(EpModel, ExpertTimeGrowsWithTokensAndReplicasCostWeightReads) {
+  const EpModel em = mixtral();
+  EXPECT_EQ(em.expert_ffn_s(0), 0);
+  double prev = 0;
+  for (double t : {1.0, 64.0, 128.0, 512.0, 2048.0}) {
+    EXPECT_GE(em.expert_ffn_s(t), prev);
+    prev = em.expert_ffn_s(t);
+  }
+  // Splitting 256 tokens over two replicas reads the weights twice: never cheaper than one
+  // replica when memory-bound.
+  EXPECT_GE(em.gpu_expert_s({128, 128}), em.expert_ffn_s(256) * 0.99);
+}
+
+TEST(EpModel, AllToAllAndCopiesFollowBandwidth) {
+  const EpModel em = mixtral();
+  std::vector<std::vector<double>> v(4, std::vector<double>(4, 1e6));
+  EXPECT_GT(em.alltoall_s(v), 0);
+  EXPECT_EQ(em.alltoall_s(std::vector<std::vector<double>>(4, std::vector<double>(4, 0.0))), 0);
+  EXPECT_GT(em.copy_s({em.expert_weight_bytes(), 0, 0, 0}), em.copy_s({em.expert_weight_bytes() / 2, 0, 0, 0}));
+  EXPECT_LE(em.copy_exposed_s({1e3, 0, 0, 0}), em.copy_s({1e3, 0, 0, 0}));
+  const EpModel pcie = mixtral(1, "4x-a100-pcie4");
+  EXPECT_GT(pcie.alltoall_s(v), em.alltoall_s(v));
+}
+
+TEST(EpModel, BadLayoutsAreInputErrors) {
+  EpSetup s;
+  EXPECT_THROW(EpModel(specs::load_model("llama2-7b"), specs::load_system("4x-a100-nvlink3"), s), InputError);
+  EXPECT_THROW(EpModel(specs::load_model("qwen1.5-moe-a2.7b"), specs::load_system("8x-a100-nvlink3"), s).slots_per_gpu(),
+               InputError);  // 60 experts over 8 GPUs
+  s.slots_per_gpu = 1;
+  EXPECT_THROW(EpModel(specs::load_model("mixtral-8x7b"), specs::load_system("4x-a100-nvlink3"), s), InputError);
+  EXPECT_THROW(parse_layout("pp", "--layout"), InputError);
+}

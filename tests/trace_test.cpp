@@ -1,0 +1,92 @@
+#include "llmgps/moe/trace.hpp"
+
+#include <gtest/gtest.h>
+
+#include "llmgps/specs/error.hpp"
+#include "test_util.hpp"
+
+using namespace llmgps::moe;
+
+namespace {
+std::string where_of(const std::string& text, const TraceLoadOptions& opt = {}) {
+  try {
+    parse_trace(text, "t.jsonl", opt);
+  } catch (const llmgps::InputError& e) {
+    return std::string(e.what());
+  }
+  return "no error";
+}
+}  // namespace
+
+TEST(Trace, ReadsMixtralShapeAndKeepsTokensBySequenceAndPosition) {
+  const std::string text =
+      "{\"dataset\": \"g\", \"problem_id\": 0, \"layer\": 0, \"experts\": [7, 0], \"gating_probs\": [0.8, 0.2], \"token_idx\": 0}\n"
+      "{\"problem_id\": 0, \"layer\": 1, \"experts\": [1, 2], \"token_idx\": 0}\n"
+      "{\"problem_id\": 1, \"layer\": 0, \"experts\": [3, 4], \"token_idx\": 0}\n"
+      "\n"
+      "{\"problem_id\": 0, \"layer\": 0, \"experts\": [5, 6], \"token_idx\": 1}\n";
+  const RoutingTrace tr = parse_trace(text, "t.jsonl");
+  EXPECT_EQ(tr.layers, 2);
+  EXPECT_EQ(tr.experts, 8);
+  EXPECT_EQ(tr.top_k, 2);
+  ASSERT_EQ(tr.num_tokens(), 3u);
+  EXPECT_EQ(tr.records(), 4u);
+  EXPECT_EQ(tr.route(0, 0)[0], 7);
+  EXPECT_EQ(tr.route(0, 1)[1], 2);
+  EXPECT_EQ(tr.tokens[1].seq, 1);
+  EXPECT_FALSE(tr.has(1, 1));  // missing record stays absent
+  EXPECT_EQ(tr.route(2, 0)[0], 5);
+}
+
+TEST(Trace, ReadsVllmLoggerShapeWithMetaRecord) {
+  const std::string text =
+      "{\"type\": \"meta\", \"num_experts\": 16, \"model\": \"x\"}\n"
+      "{\"req_id\": \"a\", \"layer\": 0, \"token_pos\": 0, \"topk_ids\": [1, 2], \"topk_weights\": [0.6, 0.4]}\n"
+      "{\"req_id\": \"b\", \"layer\": 0, \"token_pos\": 0, \"topk_ids\": [3, 4]}\n";
+  const RoutingTrace tr = parse_trace(text, "v.jsonl");
+  EXPECT_EQ(tr.experts, 16);  // from the meta record, not the largest id
+  EXPECT_EQ(tr.num_tokens(), 2u);
+  EXPECT_EQ(tr.seq_names[1], "b");
+}
+
+TEST(Trace, BadLinesNameFileLineAndReason) {
+  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[1,2],\"token_idx\":\n").find("t.jsonl:2: not valid JSON"),
+            std::string::npos);
+  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,9],\"token_idx\":0}\n", {8}).find("t.jsonl:1: expert id 9 out of range [0, 8)"),
+            std::string::npos);
+  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,-1],\"token_idx\":0}\n").find("t.jsonl:1: expert id -1"), std::string::npos);
+  EXPECT_NE(where_of("{\"layer\":1,\"experts\":[1,2],\"token_idx\":0}\n").find("layer 0 has no records"), std::string::npos);
+  EXPECT_NE(where_of("{\"experts\":[1,2],\"token_idx\":0}\n").find("t.jsonl:1: missing field 'layer'"), std::string::npos);
+  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[1],\"token_idx\":1}\n").find("t.jsonl:2"),
+            std::string::npos);
+  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[3,2],\"token_idx\":0}\n").find("t.jsonl:2: duplicate"),
+            std::string::npos);
+  EXPECT_NE(where_of("{\"layer\":\"0\",\"experts\":[1,2],\"token_idx\":0}\n").find("'layer' must be an integer"), std::string::npos);
+  EXPECT_NE(where_of("[1,2]\n").find("must be a JSON object"), std::string::npos);
+  EXPECT_NE(where_of("").find("no routing records"), std::string::npos);
+  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,1],\"token_idx\":0}\n").find("listed twice"), std::string::npos);
+}
+
+TEST(Trace, LoadsTheRealMixtralTraces) {
+  const RoutingTrace tr = load_trace(std::string(LLMGPS_SHARED_DIR) + "/data/traces/mixtral-8x7b-gsm8k-2problems.jsonl");
+  EXPECT_EQ(tr.layers, 32);
+  EXPECT_EQ(tr.experts, 8);
+  EXPECT_EQ(tr.top_k, 2);
+  EXPECT_EQ(tr.records(), 7889u);
+  EXPECT_THROW(load_trace("/nonexistent/trace.jsonl"), llmgps::InputError);
+}
+
+TEST(Trace, BatchesSliceAndCountsConserveSelections) {
+  const RoutingTrace tr = load_trace(std::string(LLMGPS_SHARED_DIR) + "/data/traces/mixtral-8x7b-humaneval-2problems.jsonl");
+  const auto whole = expert_counts(tr);
+  std::vector<std::vector<double>> sum(whole.size(), std::vector<double>(whole[0].size(), 0.0));
+  for (const TokenRange& r : batches_of(tr, 50)) {
+    EXPECT_LE(r.end - r.begin, 50u);
+    const auto c = expert_counts(tr, r);
+    const RoutingTrace s = slice(tr, r, "part");
+    EXPECT_EQ(expert_counts(s), c);
+    for (std::size_t l = 0; l < c.size(); ++l)
+      for (std::size_t e = 0; e < c[l].size(); ++e) sum[l][e] += c[l][e];
+  }
+  EXPECT_EQ(sum, whole);  // tokens are conserved across batches
+}
