@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -15,8 +17,9 @@ namespace {
 // EPLB computes in float32 (weight.float()); ties and sums follow it, so do we.
 using Row = std::vector<float>;
 
-// balanced_packing: items heaviest first, each into the lightest pack that still has room
-// (first such pack on ties, like Python's min). Returns (pack, rank in pack) per item.
+// balanced_packing: items heaviest first (lower index first among equal weights, a stable
+// descending sort), each into the lightest pack that still has room (first such pack on ties,
+// like Python's min). Returns (pack, rank in pack) per item.
 void balanced_packing(const Row& w, int packs, std::vector<int>& pack_of, std::vector<int>& rank_of) {
   const int n = int(w.size());
   const int per_pack = n / packs;
@@ -27,12 +30,22 @@ void balanced_packing(const Row& w, int packs, std::vector<int>& pack_of, std::v
     std::fill(rank_of.begin(), rank_of.end(), 0);
     return;
   }
-  std::vector<int> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return w[std::size_t(a)] > w[std::size_t(b)]; });
-  std::vector<float> pack_w(static_cast<std::size_t>(packs), 0.0f);
-  std::vector<int> pack_n(static_cast<std::size_t>(packs), 0);
-  for (int item : order) {
+  // One 64-bit key per item: the weight's bits (order-preserving for non-negative floats),
+  // inverted for descending order, above the index; a plain sort is then stable.
+  thread_local std::vector<std::uint64_t> keys;
+  thread_local std::vector<float> pack_w;
+  thread_local std::vector<int> pack_n;
+  keys.resize(std::size_t(n));
+  for (int i = 0; i < n; ++i) {
+    std::uint32_t bits;
+    std::memcpy(&bits, &w[std::size_t(i)], sizeof bits);
+    keys[std::size_t(i)] = (std::uint64_t(0xFFFFFFFFu - bits) << 32) | std::uint32_t(i);
+  }
+  std::sort(keys.begin(), keys.end());
+  pack_w.assign(std::size_t(packs), 0.0f);
+  pack_n.assign(std::size_t(packs), 0);
+  for (std::uint64_t key : keys) {
+    const int item = int(key & 0xFFFFFFFFu);
     int best = -1;
     for (int p = 0; p < packs; ++p)
       if (pack_n[std::size_t(p)] < per_pack && (best < 0 || pack_w[std::size_t(p)] < pack_w[std::size_t(best)])) best = p;
@@ -136,26 +149,26 @@ ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
   plan.phyrank.assign(std::size_t(L), std::vector<int>(std::size_t(c.num_replicas), 0));
   plan.logcnt.assign(std::size_t(L), std::vector<int>(std::size_t(E), 0));
   std::vector<int> gpack, grank, phy2mlog, phyrank, mlogcnt, pack, rank;
+  Row w(static_cast<std::size_t>(E)), group_w, node_w, phy_w;
+  std::vector<int> log2mlog(static_cast<std::size_t>(E)), mlog2log;
   for (int l = 0; l < L; ++l) {
-    Row w(static_cast<std::size_t>(E));
     for (int e = 0; e < E; ++e) w[std::size_t(e)] = float(loads[std::size_t(l)][std::size_t(e)]);
     // Step 1: expert groups to nodes.
-    Row group_w(static_cast<std::size_t>(groups), 0.0f);
+    group_w.assign(static_cast<std::size_t>(groups), 0.0f);
     for (int g = 0; g < groups; ++g)
       for (int i = 0; i < group_size; ++i) group_w[std::size_t(g)] += w[std::size_t(g * group_size + i)];
     balanced_packing(group_w, nodes, gpack, grank);
-    std::vector<int> log2mlog(static_cast<std::size_t>(E));
     for (int g = 0; g < groups; ++g)
       for (int i = 0; i < group_size; ++i)
         log2mlog[std::size_t(g * group_size + i)] = (gpack[std::size_t(g)] * groups_per_node + grank[std::size_t(g)]) * group_size + i;
-    const std::vector<int> mlog2log = inverse(log2mlog);
+    mlog2log = inverse(log2mlog);
     for (int node = 0; node < nodes; ++node) {
       // Step 2: replicas within the node.
-      Row node_w(static_cast<std::size_t>(log_per_node));
+      node_w.resize(static_cast<std::size_t>(log_per_node));
       for (int m = 0; m < log_per_node; ++m) node_w[std::size_t(m)] = w[std::size_t(mlog2log[std::size_t(node * log_per_node + m)])];
       replicate(node_w, phy_per_node, phy2mlog, phyrank, mlogcnt);
       // Step 3: replicas to the node's GPUs.
-      Row phy_w(static_cast<std::size_t>(phy_per_node));
+      phy_w.resize(static_cast<std::size_t>(phy_per_node));
       for (int p = 0; p < phy_per_node; ++p) {
         const int m = phy2mlog[std::size_t(p)];
         phy_w[std::size_t(p)] = node_w[std::size_t(m)] / float(mlogcnt[std::size_t(m)]);
