@@ -20,11 +20,13 @@ static LoadMatrix deepseek_loads() {
   return w;
 }
 
+// Argument: threads (1: one core, like the Python figure; 0: all cores).
 static void BM_EplbDeepSeekV3(benchmark::State& state) {
   const LoadMatrix w = deepseek_loads();
+  const int threads = int(state.range(0));
   double bal = 0;
   for (auto _ : state) {
-    const ReplicaPlan p = eplb_plan(w, EplbConfig{288, 8, 4, 32});
+    const ReplicaPlan p = eplb_plan(w, EplbConfig{288, 8, 4, 32, threads});
     benchmark::DoNotOptimize(p.phy2log.data());
   }
   bal = balancedness(eplb_plan(w, EplbConfig{288, 8, 4, 32}), w);
@@ -34,7 +36,7 @@ static void BM_EplbDeepSeekV3(benchmark::State& state) {
   state.counters["speedup_vs_python"] =
       benchmark::Counter(0.5 * double(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_EplbDeepSeekV3)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_EplbDeepSeekV3)->Arg(1)->Arg(0)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 static void BM_GreedyDeepSeekV3(benchmark::State& state) {
   const LoadMatrix w = deepseek_loads();

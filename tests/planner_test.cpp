@@ -28,8 +28,9 @@ TEST(Planner, EplbReproducesDeepSeekReadmeExample) {
       for (int s = 0; s < 16; ++s) n += p.phy2log[std::size_t(l)][std::size_t(s)] == e;
       EXPECT_EQ(p.logcnt[std::size_t(l)][std::size_t(e)], n);
     }
-  EXPECT_EQ(p.log2phy[0][5][0], 0);
-  EXPECT_EQ(p.log2phy[0][5][1], 2);
+  EXPECT_EQ(p.log2phy(0, 5, 0), 0);
+  EXPECT_EQ(p.log2phy(0, 5, 1), 2);
+  EXPECT_EQ(p.log2phy_nested()[1][3], (std::vector<int>{14, -1}));
 }
 
 TEST(Planner, EplbGlobalPolicyWhenGroupsDoNotDivideNodes) {

@@ -1,12 +1,16 @@
 #include "llmgps/moe/planner.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <exception>
+#include <functional>
+#include <limits>
 #include <numeric>
-
-#include <fmt/format.h>
+#include <thread>
 
 #include "llmgps/specs/error.hpp"
 
@@ -20,7 +24,8 @@ using Row = std::vector<float>;
 // balanced_packing: items heaviest first (lower index first among equal weights, a stable
 // descending sort), each into the lightest pack that still has room (first such pack on ties,
 // like Python's min). Returns (pack, rank in pack) per item.
-void balanced_packing(const Row& w, int packs, std::vector<int>& pack_of, std::vector<int>& rank_of) {
+void balanced_packing(const Row& w, int packs, std::vector<int>& pack_of,
+                      std::vector<int>& rank_of) {
   const int n = int(w.size());
   const int per_pack = n / packs;
   pack_of.assign(std::size_t(n), -1);
@@ -46,9 +51,17 @@ void balanced_packing(const Row& w, int packs, std::vector<int>& pack_of, std::v
   pack_n.assign(std::size_t(packs), 0);
   for (std::uint64_t key : keys) {
     const int item = int(key & 0xFFFFFFFFu);
-    int best = -1;
-    for (int p = 0; p < packs; ++p)
-      if (pack_n[std::size_t(p)] < per_pack && (best < 0 || pack_w[std::size_t(p)] < pack_w[std::size_t(best)])) best = p;
+    // The first lightest pack with room, written without branches (the comparisons are
+    // unpredictable and dominated the planner's time).
+    int best = 0;
+    float best_w = std::numeric_limits<float>::infinity();
+    for (int p = 0; p < packs; ++p) {
+      const float v = pack_n[std::size_t(p)] < per_pack ? pack_w[std::size_t(p)]
+                                                        : std::numeric_limits<float>::infinity();
+      const bool lighter = v < best_w;
+      best = lighter ? p : best;
+      best_w = lighter ? v : best_w;
+    }
     pack_of[std::size_t(item)] = best;
     rank_of[std::size_t(item)] = pack_n[std::size_t(best)];
     pack_w[std::size_t(best)] += w[std::size_t(item)];
@@ -58,22 +71,30 @@ void balanced_packing(const Row& w, int packs, std::vector<int>& pack_of, std::v
 
 // replicate_experts: each redundant slot goes to the expert with the largest load per replica
 // (first index on ties, like torch.max).
-void replicate(const Row& w, int num_phy, std::vector<int>& phy2log, std::vector<int>& rank, std::vector<int>& cnt) {
+void replicate(const Row& w, int num_phy, std::vector<int>& phy2log, std::vector<int>& rank,
+               std::vector<int>& cnt) {
   const int num_log = int(w.size());
   phy2log.resize(std::size_t(num_phy));
   rank.assign(std::size_t(num_phy), 0);
   cnt.assign(std::size_t(num_log), 1);
   std::iota(phy2log.begin(), phy2log.begin() + num_log, 0);
+  // Load per replica, kept per expert and updated only for the expert that gained a replica
+  // (the same float32 quotient EPLB computes each round).
+  thread_local std::vector<float> ratio;
+  ratio.assign(w.begin(), w.end());
   for (int i = num_log; i < num_phy; ++i) {
     int best = 0;
-    float best_v = w[0] / float(cnt[0]);
+    float best_v = ratio[0];
     for (int e = 1; e < num_log; ++e) {
-      const float v = w[std::size_t(e)] / float(cnt[std::size_t(e)]);
-      if (v > best_v) best = e, best_v = v;
+      const float v = ratio[std::size_t(e)];
+      const bool more = v > best_v;
+      best = more ? e : best;
+      best_v = more ? v : best_v;
     }
     phy2log[std::size_t(i)] = best;
     rank[std::size_t(i)] = cnt[std::size_t(best)];
     ++cnt[std::size_t(best)];
+    ratio[std::size_t(best)] = w[std::size_t(best)] / float(cnt[std::size_t(best)]);
   }
 }
 
@@ -88,13 +109,38 @@ void fill_log2phy(ReplicaPlan& plan, int experts) {
   int maxcnt = 1;
   for (const auto& row : plan.logcnt)
     for (int c : row) maxcnt = std::max(maxcnt, c);
-  plan.log2phy.assign(std::size_t(L), std::vector<std::vector<int>>(std::size_t(experts), std::vector<int>(std::size_t(maxcnt), -1)));
+  plan.max_logcnt = maxcnt;
+  plan.log2phy_flat.assign(std::size_t(L) * std::size_t(experts) * std::size_t(maxcnt), -1);
   for (int l = 0; l < L; ++l)
     for (std::size_t p = 0; p < plan.phy2log[std::size_t(l)].size(); ++p) {
       const int e = plan.phy2log[std::size_t(l)][p];
       if (e < 0) continue;
-      plan.log2phy[std::size_t(l)][std::size_t(e)][std::size_t(plan.phyrank[std::size_t(l)][p])] = int(p);
+      plan.log2phy_flat[(std::size_t(l) * std::size_t(experts) + std::size_t(e)) *
+                            std::size_t(maxcnt) +
+                        std::size_t(plan.phyrank[std::size_t(l)][p])] = int(p);
     }
+}
+
+// Runs fn(first, last) over blocks of layers on up to hardware_concurrency threads when the work
+// is large enough to pay for them (thread start costs tens of microseconds).
+void run_layers(int layers, std::size_t work, int max_threads, const std::function<void(int, int)>& fn) {
+  const unsigned hw = max_threads > 0 ? unsigned(max_threads) : std::max(1u, std::thread::hardware_concurrency());
+  const int threads =
+      work < 4096 ? 1 : int(std::min<unsigned>(hw, unsigned(std::max(1, layers / 4))));
+  if (threads <= 1) return fn(0, layers);
+  std::vector<std::thread> pool;
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(threads));
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      try {
+        fn(layers * t / threads, layers * (t + 1) / threads);
+      } catch (...) {
+        errors[std::size_t(t)] = std::current_exception();
+      }
+    });
+  for (auto& th : pool) th.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 void validate_loads(const LoadMatrix& loads, const char* what) {
@@ -103,10 +149,13 @@ void validate_loads(const LoadMatrix& loads, const char* what) {
   if (E == 0) throw InputError(what, "layer 0 has no experts");
   for (std::size_t l = 0; l < loads.size(); ++l) {
     if (loads[l].size() != E)
-      throw InputError(what, fmt::format("layer {} has {} experts, layer 0 has {}", l, loads[l].size(), E));
+      throw InputError(
+          what, fmt::format("layer {} has {} experts, layer 0 has {}", l, loads[l].size(), E));
     for (std::size_t e = 0; e < E; ++e)
       if (!std::isfinite(loads[l][e]) || loads[l][e] < 0)
-        throw InputError(what, fmt::format("layer {} expert {}: load must be finite and >= 0 (got {})", l, e, loads[l][e]));
+        throw InputError(
+            what, fmt::format("layer {} expert {}: load must be finite and >= 0 (got {})", l, e,
+                              loads[l][e]));
   }
 }
 
@@ -120,19 +169,24 @@ ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
   if (c.num_nodes <= 0) throw InputError("--nodes", "must be positive");
   if (c.num_groups <= 0) throw InputError("--groups", "must be positive");
   if (c.num_gpus % c.num_nodes != 0)
-    throw InputError("--gpus", fmt::format("{} GPUs do not divide over {} nodes", c.num_gpus, c.num_nodes));
+    throw InputError("--gpus",
+                     fmt::format("{} GPUs do not divide over {} nodes", c.num_gpus, c.num_nodes));
   if (c.num_replicas < E)
-    throw InputError("--slots-per-gpu", fmt::format("{} slots cannot hold the {} experts", c.num_replicas, E));
+    throw InputError("--slots-per-gpu",
+                     fmt::format("{} slots cannot hold the {} experts", c.num_replicas, E));
   if (c.num_replicas % c.num_gpus != 0)
-    throw InputError("--slots-per-gpu", fmt::format("{} replicas do not divide over {} GPUs", c.num_replicas, c.num_gpus));
+    throw InputError("--slots-per-gpu", fmt::format("{} replicas do not divide over {} GPUs",
+                                                    c.num_replicas, c.num_gpus));
   if (E % c.num_groups != 0)
-    throw InputError("--groups", fmt::format("{} experts do not divide into {} groups", E, c.num_groups));
+    throw InputError("--groups",
+                     fmt::format("{} experts do not divide into {} groups", E, c.num_groups));
   // EPLB's policy: hierarchical when the groups divide over the nodes, else one global pool.
   const bool hier = c.num_groups % c.num_nodes == 0;
   const int groups = hier ? c.num_groups : 1;
   const int nodes = hier ? c.num_nodes : 1;
   if (c.num_replicas % nodes != 0 || E % nodes != 0)
-    throw InputError("--nodes", fmt::format("{} experts / {} replicas do not divide over {} nodes", E, c.num_replicas, nodes));
+    throw InputError("--nodes", fmt::format("{} experts / {} replicas do not divide over {} nodes",
+                                            E, c.num_replicas, nodes));
   const int group_size = E / groups;
   const int groups_per_node = groups / nodes;
   const int per_gpu = c.num_replicas / c.num_gpus;
@@ -148,48 +202,60 @@ ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
   plan.phy2log.assign(std::size_t(L), std::vector<int>(std::size_t(c.num_replicas), -1));
   plan.phyrank.assign(std::size_t(L), std::vector<int>(std::size_t(c.num_replicas), 0));
   plan.logcnt.assign(std::size_t(L), std::vector<int>(std::size_t(E), 0));
-  std::vector<int> gpack, grank, phy2mlog, phyrank, mlogcnt, pack, rank;
-  Row w(static_cast<std::size_t>(E)), group_w, node_w, phy_w;
-  std::vector<int> log2mlog(static_cast<std::size_t>(E)), mlog2log;
-  for (int l = 0; l < L; ++l) {
-    for (int e = 0; e < E; ++e) w[std::size_t(e)] = float(loads[std::size_t(l)][std::size_t(e)]);
-    // Step 1: expert groups to nodes.
-    group_w.assign(static_cast<std::size_t>(groups), 0.0f);
-    for (int g = 0; g < groups; ++g)
-      for (int i = 0; i < group_size; ++i) group_w[std::size_t(g)] += w[std::size_t(g * group_size + i)];
-    balanced_packing(group_w, nodes, gpack, grank);
-    for (int g = 0; g < groups; ++g)
-      for (int i = 0; i < group_size; ++i)
-        log2mlog[std::size_t(g * group_size + i)] = (gpack[std::size_t(g)] * groups_per_node + grank[std::size_t(g)]) * group_size + i;
-    mlog2log = inverse(log2mlog);
-    for (int node = 0; node < nodes; ++node) {
-      // Step 2: replicas within the node.
-      node_w.resize(static_cast<std::size_t>(log_per_node));
-      for (int m = 0; m < log_per_node; ++m) node_w[std::size_t(m)] = w[std::size_t(mlog2log[std::size_t(node * log_per_node + m)])];
-      replicate(node_w, phy_per_node, phy2mlog, phyrank, mlogcnt);
-      // Step 3: replicas to the node's GPUs.
-      phy_w.resize(static_cast<std::size_t>(phy_per_node));
-      for (int p = 0; p < phy_per_node; ++p) {
-        const int m = phy2mlog[std::size_t(p)];
-        phy_w[std::size_t(p)] = node_w[std::size_t(m)] / float(mlogcnt[std::size_t(m)]);
+  // Layers are independent: each worker plans a contiguous block of layers with its own buffers
+  // and writes only its layers' rows, so the result does not depend on the thread count.
+  auto plan_layers = [&](int first, int last) {
+    std::vector<int> gpack, grank, phy2mlog, phyrank, mlogcnt, pack, rank;
+    Row w(static_cast<std::size_t>(E)), group_w, node_w, phy_w;
+    std::vector<int> log2mlog(static_cast<std::size_t>(E)), mlog2log;
+    for (int l = first; l < last; ++l) {
+      for (int e = 0; e < E; ++e) w[std::size_t(e)] = float(loads[std::size_t(l)][std::size_t(e)]);
+      // Step 1: expert groups to nodes.
+      group_w.assign(static_cast<std::size_t>(groups), 0.0f);
+      for (int g = 0; g < groups; ++g)
+        for (int i = 0; i < group_size; ++i)
+          group_w[std::size_t(g)] += w[std::size_t(g * group_size + i)];
+      balanced_packing(group_w, nodes, gpack, grank);
+      for (int g = 0; g < groups; ++g)
+        for (int i = 0; i < group_size; ++i)
+          log2mlog[std::size_t(g * group_size + i)] =
+              (gpack[std::size_t(g)] * groups_per_node + grank[std::size_t(g)]) * group_size + i;
+      mlog2log = inverse(log2mlog);
+      for (int node = 0; node < nodes; ++node) {
+        // Step 2: replicas within the node.
+        node_w.resize(static_cast<std::size_t>(log_per_node));
+        for (int m = 0; m < log_per_node; ++m)
+          node_w[std::size_t(m)] = w[std::size_t(mlog2log[std::size_t(node * log_per_node + m)])];
+        replicate(node_w, phy_per_node, phy2mlog, phyrank, mlogcnt);
+        // Step 3: replicas to the node's GPUs.
+        phy_w.resize(static_cast<std::size_t>(phy_per_node));
+        for (int p = 0; p < phy_per_node; ++p) {
+          const int m = phy2mlog[std::size_t(p)];
+          phy_w[std::size_t(p)] = node_w[std::size_t(m)] / float(mlogcnt[std::size_t(m)]);
+        }
+        balanced_packing(phy_w, gpus_per_node, pack, rank);
+        for (int p = 0; p < phy_per_node; ++p) {
+          const int slot =
+              node * phy_per_node + pack[std::size_t(p)] * per_gpu + rank[std::size_t(p)];
+          const int m = phy2mlog[std::size_t(p)];
+          plan.phy2log[std::size_t(l)][std::size_t(slot)] =
+              mlog2log[std::size_t(node * log_per_node + m)];
+          plan.phyrank[std::size_t(l)][std::size_t(slot)] = phyrank[std::size_t(p)];
+        }
+        for (int m = 0; m < log_per_node; ++m)
+          plan.logcnt[std::size_t(l)][std::size_t(mlog2log[std::size_t(node * log_per_node + m)])] =
+              mlogcnt[std::size_t(m)];
       }
-      balanced_packing(phy_w, gpus_per_node, pack, rank);
-      for (int p = 0; p < phy_per_node; ++p) {
-        const int slot = node * phy_per_node + pack[std::size_t(p)] * per_gpu + rank[std::size_t(p)];
-        const int m = phy2mlog[std::size_t(p)];
-        plan.phy2log[std::size_t(l)][std::size_t(slot)] = mlog2log[std::size_t(node * log_per_node + m)];
-        plan.phyrank[std::size_t(l)][std::size_t(slot)] = phyrank[std::size_t(p)];
-      }
-      for (int m = 0; m < log_per_node; ++m)
-        plan.logcnt[std::size_t(l)][std::size_t(mlog2log[std::size_t(node * log_per_node + m)])] = mlogcnt[std::size_t(m)];
     }
-  }
+  };
+  run_layers(L, std::size_t(L) * std::size_t(c.num_replicas), c.threads, plan_layers);
   fill_log2phy(plan, E);
   plan.slot_share.assign(std::size_t(L), std::vector<double>(std::size_t(c.num_replicas), 0.0));
   for (int l = 0; l < L; ++l)
     for (int p = 0; p < c.num_replicas; ++p)
       plan.slot_share[std::size_t(l)][std::size_t(p)] =
-          1.0 / plan.logcnt[std::size_t(l)][std::size_t(plan.phy2log[std::size_t(l)][std::size_t(p)])];
+          1.0 /
+          plan.logcnt[std::size_t(l)][std::size_t(plan.phy2log[std::size_t(l)][std::size_t(p)])];
   return plan;
 }
 
@@ -214,10 +280,12 @@ ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& c) {
   const int L = int(loads.size());
   const int E = int(loads[0].size());
   if (c.gpus <= 0) throw InputError("--gpus", "must be positive");
-  if (E % c.gpus != 0) throw InputError("--gpus", fmt::format("{} experts do not divide over {} GPUs", E, c.gpus));
+  if (E % c.gpus != 0)
+    throw InputError("--gpus", fmt::format("{} experts do not divide over {} GPUs", E, c.gpus));
   if (c.slots_per_gpu < E / c.gpus)
-    throw InputError("--slots-per-gpu", fmt::format("{} slots per GPU cannot hold the {} experts of each of {} GPUs",
-                                                    c.slots_per_gpu, E / c.gpus, c.gpus));
+    throw InputError("--slots-per-gpu",
+                     fmt::format("{} slots per GPU cannot hold the {} experts of each of {} GPUs",
+                                 c.slots_per_gpu, E / c.gpus, c.gpus));
   if (c.max_copies_per_expert < 0) throw InputError("--max-copies", "must be >= 0");
   if (!(c.tolerance_tokens >= 0)) throw InputError("tolerance", "must be >= 0");
   const int G = c.gpus, S = c.slots_per_gpu, base = E / G;
@@ -257,7 +325,9 @@ ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& c) {
       int top = -1;
       for (int i = 0; i < S; ++i) {
         const int s = hi * S + i;
-        if (p2l[std::size_t(s)] >= 0 && (top < 0 || slot_load[std::size_t(s)] > slot_load[std::size_t(top)])) top = s;
+        if (p2l[std::size_t(s)] >= 0 &&
+            (top < 0 || slot_load[std::size_t(s)] > slot_load[std::size_t(top)]))
+          top = s;
       }
       if (top < 0 || slot_load[std::size_t(top)] <= 0) break;
       const int e = p2l[std::size_t(top)];
@@ -266,11 +336,13 @@ ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& c) {
       for (int i = 0; i < S; ++i)
         if (p2l[std::size_t(lo * S + i)] == e) dst = lo * S + i;
       if (dst < 0) {
-        const bool copy_ok = c.max_copies_per_expert == 0 || plan.logcnt[std::size_t(l)][std::size_t(e)] < c.max_copies_per_expert;
+        const bool copy_ok = c.max_copies_per_expert == 0 ||
+                             plan.logcnt[std::size_t(l)][std::size_t(e)] < c.max_copies_per_expert;
         if (!copy_ok || used[std::size_t(lo)] >= S) break;
         dst = lo * S + used[std::size_t(lo)]++;
         p2l[std::size_t(dst)] = e;
-        plan.phyrank[std::size_t(l)][std::size_t(dst)] = plan.logcnt[std::size_t(l)][std::size_t(e)]++;
+        plan.phyrank[std::size_t(l)][std::size_t(dst)] =
+            plan.logcnt[std::size_t(l)][std::size_t(e)]++;
       }
       const double move = std::min(gap / 2, slot_load[std::size_t(top)]);
       slot_load[std::size_t(top)] -= move;
@@ -281,15 +353,28 @@ ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& c) {
       if (e < 0) continue;
       const double total = w[std::size_t(e)];
       plan.slot_share[std::size_t(l)][std::size_t(s)] =
-          total > 0 ? slot_load[std::size_t(s)] / total : 1.0 / plan.logcnt[std::size_t(l)][std::size_t(e)];
+          total > 0 ? slot_load[std::size_t(s)] / total
+                    : 1.0 / plan.logcnt[std::size_t(l)][std::size_t(e)];
     }
   }
   fill_log2phy(plan, E);
   return plan;
 }
 
+std::vector<std::vector<std::vector<int>>> ReplicaPlan::log2phy_nested() const {
+  std::vector<std::vector<std::vector<int>>> out(static_cast<std::size_t>(layers()));
+  for (int l = 0; l < layers(); ++l)
+    for (int e = 0; e < experts(); ++e) {
+      std::vector<int> row;
+      for (int r = 0; r < max_logcnt; ++r) row.push_back(log2phy(l, e, r));
+      out[std::size_t(l)].push_back(std::move(row));
+    }
+  return out;
+}
+
 std::vector<std::vector<double>> gpu_loads(const ReplicaPlan& plan, const LoadMatrix& loads) {
-  std::vector<std::vector<double>> out(std::size_t(plan.layers()), std::vector<double>(std::size_t(plan.gpus), 0.0));
+  std::vector<std::vector<double>> out(std::size_t(plan.layers()),
+                                       std::vector<double>(std::size_t(plan.gpus), 0.0));
   for (int l = 0; l < plan.layers(); ++l)
     for (std::size_t s = 0; s < plan.phy2log[std::size_t(l)].size(); ++s) {
       const int e = plan.phy2log[std::size_t(l)][s];
@@ -316,24 +401,27 @@ std::string check_plan(const ReplicaPlan& plan, int experts) {
   for (int l = 0; l < plan.layers(); ++l) {
     const auto& p2l = plan.phy2log[std::size_t(l)];
     if (int(p2l.size()) != plan.gpus * plan.slots_per_gpu)
-      return fmt::format("layer {}: {} slots, expected {} GPUs x {}", l, p2l.size(), plan.gpus, plan.slots_per_gpu);
+      return fmt::format("layer {}: {} slots, expected {} GPUs x {}", l, p2l.size(), plan.gpus,
+                         plan.slots_per_gpu);
     std::vector<int> count(static_cast<std::size_t>(experts), 0);
     std::vector<double> share(static_cast<std::size_t>(experts), 0.0);
     for (std::size_t s = 0; s < p2l.size(); ++s) {
       const int e = p2l[s];
-      if (e < -1 || e >= experts) return fmt::format("layer {} slot {}: expert {} out of range", l, s, e);
+      if (e < -1 || e >= experts)
+        return fmt::format("layer {} slot {}: expert {} out of range", l, s, e);
       if (e < 0) continue;
       ++count[std::size_t(e)];
       share[std::size_t(e)] += plan.slot_share[std::size_t(l)][s];
       const int r = plan.phyrank[std::size_t(l)][s];
-      if (plan.log2phy[std::size_t(l)][std::size_t(e)][std::size_t(r)] != int(s))
+      if (r < 0 || r >= plan.max_logcnt || plan.log2phy(l, e, r) != int(s))
         return fmt::format("layer {} slot {}: log2phy does not point back", l, s);
     }
     for (int e = 0; e < experts; ++e) {
-      if (count[std::size_t(e)] == 0) return fmt::format("layer {}: expert {} has no replica", l, e);
+      if (count[std::size_t(e)] == 0)
+        return fmt::format("layer {}: expert {} has no replica", l, e);
       if (count[std::size_t(e)] != plan.logcnt[std::size_t(l)][std::size_t(e)])
-        return fmt::format("layer {}: expert {} has {} replicas but logcnt {}", l, e, count[std::size_t(e)],
-                           plan.logcnt[std::size_t(l)][std::size_t(e)]);
+        return fmt::format("layer {}: expert {} has {} replicas but logcnt {}", l, e,
+                           count[std::size_t(e)], plan.logcnt[std::size_t(l)][std::size_t(e)]);
       if (std::abs(share[std::size_t(e)] - 1.0) > 1e-9)
         return fmt::format("layer {}: expert {} shares sum to {}", l, e, share[std::size_t(e)]);
     }

@@ -98,7 +98,7 @@ ordered_json plan_json(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads, 
   j["gpus"] = p.gpus;
   j["slots_per_gpu"] = p.slots_per_gpu;
   j["phy2log"] = p.phy2log;
-  j["log2phy"] = p.log2phy;
+  j["log2phy"] = p.log2phy_nested();
   j["logcnt"] = p.logcnt;
   j["balancedness"] = moe::balancedness(p, loads);
   if (int(loads[0].size()) % p.gpus == 0)

@@ -21,11 +21,19 @@ struct ReplicaPlan {
   std::vector<std::vector<int>> phy2log;     // [layer][slot]: expert held, -1 = empty slot
   std::vector<std::vector<int>> phyrank;     // [layer][slot]: replica index of that expert
   std::vector<std::vector<int>> logcnt;      // [layer][expert]: replicas of the expert
-  std::vector<std::vector<std::vector<int>>> log2phy;  // [layer][expert][max logcnt], -1 padded
+  // log2phy, flat: [layer][expert][max_logcnt] slot ids, -1 padded (EPLB's log2phy tensor).
+  int max_logcnt = 1;
+  std::vector<int> log2phy_flat;
   // Fraction of an expert's tokens each slot serves (EPLB: 1 / logcnt; greedy: what it moved).
   std::vector<std::vector<double>> slot_share;
 
   int layers() const { return int(phy2log.size()); }
+  int experts() const { return logcnt.empty() ? 0 : int(logcnt[0].size()); }
+  // The slot of replica r of expert e in layer l (-1 when r >= logcnt).
+  int log2phy(int l, int e, int r) const {
+    return log2phy_flat[(std::size_t(l) * std::size_t(experts()) + std::size_t(e)) * std::size_t(max_logcnt) + std::size_t(r)];
+  }
+  std::vector<std::vector<std::vector<int>>> log2phy_nested() const;
   int gpu_of_slot(int slot) const { return slot / slots_per_gpu; }
 };
 
@@ -34,6 +42,7 @@ struct EplbConfig {
   int num_groups = 1;    // expert groups (DeepSeek-V3: 8); must divide the experts
   int num_nodes = 1;
   int num_gpus = 1;      // multiple of num_nodes
+  int threads = 0;       // 0: the machine's cores when the work is large; the result never depends on it
 };
 
 // Throws InputError naming the parameter when the shapes are inconsistent.
