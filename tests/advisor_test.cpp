@@ -114,3 +114,20 @@ TEST(Advisor, ImprovementIsRelativeToTheBestTokenPredictor) {
   EXPECT_EQ(adv.recommended, "distribution");
   EXPECT_DOUBLE_EQ(adv.improvement_vs_best_token, 0.2);
 }
+
+TEST(Advisor, CurveBestPointLiesInTheMeasuredRangeAndIsNoWorseThanThePoints) {
+  const EpModel em = mixtral(1, 32);
+  std::vector<Strategy> pts = {Strategy{"a", "token", 0.45, 0.55, {}, 20e-6, ""}, Strategy{"b", "token", 0.25, 0.75, {}, 80e-6, ""},
+                               Strategy{"c", "token", 0.05, 0.95, {}, 400e-6, ""}};
+  const LoadMatrix shares = {shares_for_skew(8, 2, 2.0)};
+  const Strategy best = best_on_curve(em, pts, shares, AdviceConfig{});
+  EXPECT_EQ(best.name, "curve-best");
+  EXPECT_GE(best.accuracy, 0.55);
+  EXPECT_LE(best.accuracy, 0.95);
+  std::vector<Strategy> all = pts;
+  all.push_back(best);
+  const auto r = closed_form(em, all, shares, AdviceConfig{});
+  // The fitted curve passes near, not through, the points; the best point beats the worst one.
+  EXPECT_LT(by_name(r, "curve-best").latency_s, by_name(r, "c").latency_s);
+  EXPECT_THROW(best_on_curve(em, {pts[0]}, shares, AdviceConfig{}), InputError);
+}

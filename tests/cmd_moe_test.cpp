@@ -70,6 +70,19 @@ TEST(CmdMoe, AdviseAndMapContracts) {
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
 }
 
+TEST(CmdMoe, SynthWritesATraceThatStatsReads) {
+  TempDir d;
+  const RunResult w = run_cli("moe synth --layers 4 --sequences 2 --tokens 500 --skew 1.2,1.5,2,2.5 --out " + d.file("s.jsonl"));
+  ASSERT_EQ(w.code, 0) << w.err;
+  const auto j = run_json("moe stats --trace " + d.file("s.jsonl") + " --batch-tokens 0 --transitions");
+  EXPECT_EQ(j["layers"], 4);
+  EXPECT_NEAR(j["per_layer"][3]["skew"].get<double>(), 2.5, 0.15);
+  EXPECT_EQ(j["transitions"].size(), 3u);
+  const RunResult bad = run_cli("moe synth --skew 9 --out " + d.file("x.jsonl"));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_FALSE(std::filesystem::exists(d.file("x.jsonl")));
+}
+
 TEST(CmdMoe, BadInputOneLineExitTwo) {
   TempDir d;
   write_file(d.file("bad.jsonl"), "{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[1,2],\"token_idx\"\n");

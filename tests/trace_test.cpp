@@ -90,3 +90,11 @@ TEST(Trace, BatchesSliceAndCountsConserveSelections) {
   }
   EXPECT_EQ(sum, whole);  // tokens are conserved across batches
 }
+
+TEST(Trace, JsonlWriterRoundTrips) {
+  const RoutingTrace tr = load_trace(std::string(LLMGPS_SHARED_DIR) + "/data/traces/mixtral-8x7b-gsm8k-2problems.jsonl");
+  const RoutingTrace back = parse_trace(trace_to_jsonl(tr), "back.jsonl");
+  EXPECT_EQ(back.routes, tr.routes);
+  EXPECT_EQ(back.experts, tr.experts);
+  EXPECT_EQ(back.num_tokens(), tr.num_tokens());
+}

@@ -2,6 +2,7 @@
 // Parsing and wiring only; the modelling lives in llmgps/moe.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -68,6 +69,7 @@ struct AdviseArgs {
   std::int64_t batch = 1, seq = 512;
   int slots_per_gpu = 0, replan_every = 1;
   std::size_t batch_tokens = 64;
+  moe::LoadMatrix shares_for_curve;  // routing the curve's best point is chosen for
 
   void add(CLI::App* c) {
     c->add_option("--model", model_ref, "MoE model preset or config.json")->required();
@@ -82,7 +84,7 @@ struct AdviseArgs {
     c->add_option("--error-model", error_model, "optimistic|typical|pessimistic (closed form)")->capture_default_str();
     c->add_option("--slots-per-gpu", slots_per_gpu, "expert slots per GPU (default: what HBM holds, at most 2x the GPU's own)");
     c->add_option("--predictors", predictors, "built-in predictor property set (closed form)")->capture_default_str();
-    c->add_option("--points", points, "JSON file of measured predictors [{name, accuracy, overhead_s}]");
+    c->add_option("--points", points, "JSON file of measured Token-to-Expert predictors [{name, accuracy, overhead_s per MoE layer}]; two or more also give the fitted curve's best point");
   }
   moe::EpModel build() const {
     ModelSpec m = specs::load_model(model_ref);
@@ -127,8 +129,13 @@ struct AdviseArgs {
   }
   std::vector<moe::Strategy> strategies(const moe::EpModel& em) const {
     auto s = moe::builtin_strategies(em, predictors);
-    if (!points.empty())
-      for (auto& p : moe::strategies_from_points(points)) s.push_back(std::move(p));
+    if (points.empty()) return s;
+    const auto pts = moe::strategies_from_points(points);
+    for (const auto& p : pts) s.push_back(p);
+    std::vector<double> accs;
+    for (const auto& p : pts)
+      if (std::find(accs.begin(), accs.end(), p.accuracy) == accs.end()) accs.push_back(p.accuracy);
+    if (accs.size() >= 2) s.push_back(moe::best_on_curve(em, pts, shares_for_curve, config()));
     return s;
   }
 };
@@ -144,15 +151,41 @@ void register_moe(CLI::App& app) {
   static std::string stats_trace;
   static std::size_t stats_batch = 64;
   static int stats_experts = 0;
+  static bool stats_transitions = false;
   auto* stats = moe_cmd->add_subcommand("stats", "expert shares, skew, entropy and per-batch skew of a routing trace");
   stats->add_option("--trace", stats_trace, "routing trace (JSON Lines)")->required();
   stats->add_option("--batch-tokens", stats_batch, "tokens per batch for the per-batch skew (0: whole trace)")->capture_default_str();
   stats->add_option("--experts", stats_experts, "number of experts (default: from a meta record or the largest id + 1)");
+  stats->add_flag("--transitions", stats_transitions, "also give layer-to-layer transition matrices (JSON)");
   add_output_options(stats, stats_out, {"table", "json"});
   stats->callback([] {
     const auto tr = moe::load_trace(stats_trace, moe::TraceLoadOptions{stats_experts});
     const auto st = moe::trace_stats(tr, stats_batch);
-    emit_rendered(stats_out, report::trace_stats_json(st), [&] { return report::trace_stats_table(st); });
+    auto j = report::trace_stats_json(st);
+    if (stats_transitions) j["transitions"] = moe::layer_transitions(tr);
+    emit_rendered(stats_out, j, [&] { return report::trace_stats_table(st); });
+  });
+
+  // --- synth ---
+  static OutputOptions synth_out;
+  static moe::SynthConfig synth_cfg;
+  static std::string synth_skew = "1.4";
+  auto* synth = moe_cmd->add_subcommand("synth", "write a synthetic routing trace (JSON Lines) with a target skew per layer");
+  synth->add_option("--layers", synth_cfg.layers, "MoE layers")->capture_default_str();
+  synth->add_option("--experts", synth_cfg.experts, "experts per layer")->capture_default_str();
+  synth->add_option("--top-k", synth_cfg.top_k, "experts per token")->capture_default_str();
+  synth->add_option("--sequences", synth_cfg.sequences, "sequences")->capture_default_str();
+  synth->add_option("--tokens", synth_cfg.tokens_per_sequence, "tokens per sequence")->capture_default_str();
+  synth->add_option("--skew", synth_skew, "target skew: one value or one per layer, comma-separated")->capture_default_str();
+  synth->add_option("--token-correlation", synth_cfg.token_correlation, "P(token repeats its neighbour's experts)")->capture_default_str();
+  synth->add_option("--layer-correlation", synth_cfg.layer_correlation, "P(first expert follows the previous layer's)")->capture_default_str();
+  synth->add_option("--model-seed", synth_cfg.model_seed, "router seed (which experts are popular)")->capture_default_str();
+  synth->add_option("--seed", synth_cfg.seed, "token seed")->capture_default_str();
+  synth_out.format = "jsonl";
+  synth->add_option("--out", synth_out.out, "write to FILE (atomically) instead of standard output");
+  synth->callback([] {
+    synth_cfg.skew = parse_list(synth_skew, "--skew");
+    emit(synth_out, moe::trace_to_jsonl(moe::synthesize_trace(synth_cfg)));
   });
 
   // --- predict ---
@@ -227,6 +260,7 @@ void register_moe(CLI::App& app) {
       const moe::LoadMatrix shares = adv_skew.empty() ? read_shares_csv(adv_shares)
                                                       : moe::LoadMatrix{moe::shares_for_skew(em.experts(), em.model().top_k, adv_skew[0])};
       const std::string input = adv_skew.empty() ? "shares " + adv_shares : fmt::format("skew {:g}", adv_skew[0]);
+      adv.shares_for_curve = shares;
       const auto a = moe::advise(moe::closed_form(em, adv.strategies(em), shares, cfg));
       const auto ctx = adv.context(em, "closed-form", input);
       emit_rendered(adv_out, report::advice_json(a, ctx), [&] { return report::advice_table(a, ctx); });
@@ -286,10 +320,9 @@ void register_moe(CLI::App& app) {
         a.batch = std::int64_t(b);
         a.link_gbps = link;
         const moe::EpModel em = a.build();
-        const auto strategies = a.strategies(em);
         for (double k : skews) {
-          const auto adv_res = moe::advise(moe::closed_form(
-              em, strategies, {moe::shares_for_skew(em.experts(), em.model().top_k, k)}, cfg));
+          a.shares_for_curve = {moe::shares_for_skew(em.experts(), em.model().top_k, k)};
+          const auto adv_res = moe::advise(moe::closed_form(em, a.strategies(em), a.shares_for_curve, cfg));
           report::MapCell c;
           c.skew = k;
           c.link_gbps = link;

@@ -435,4 +435,37 @@ ExpFit fit_exponential(const std::vector<std::pair<double, double>>& pts) {
   return f;
 }
 
+Strategy best_on_curve(const EpModel& em, const std::vector<Strategy>& points, const LoadMatrix& shares,
+                       const AdviceConfig& cfg) {
+  std::vector<std::pair<double, double>> xy;
+  double lo = 1, hi = 0;
+  for (const Strategy& p : points) {
+    if (p.kind != "token" || p.overhead_s < 0) continue;
+    xy.emplace_back(p.accuracy, std::max(p.overhead_s, 1e-12));
+    lo = std::min(lo, p.accuracy);
+    hi = std::max(hi, p.accuracy);
+  }
+  const ExpFit fit = fit_exponential(xy);
+  std::vector<Strategy> grid;
+  const int steps = 50;
+  for (int i = 0; i <= steps; ++i) {
+    const double a = lo + (hi - lo) * i / steps;
+    Strategy s;
+    s.kind = "token";
+    s.accuracy = a;
+    s.overhead_s = fit.at(a);  // per MoE layer, like the points
+    s.error = 1.0 - a;
+    grid.push_back(s);
+  }
+  const auto r = closed_form(em, grid, shares, cfg);
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < r.size(); ++i)
+    if (r[i].latency_s < r[best].latency_s) best = i;
+  Strategy out = grid[best];
+  out.name = "curve-best";
+  out.source = fmt::format("overhead = {:.4g} s x exp({:.4g} x accuracy) fitted to {} points; best at accuracy {:.3f}",
+                           fit.a, fit.b, xy.size(), out.accuracy);
+  return out;
+}
+
 }  // namespace llmgps::moe

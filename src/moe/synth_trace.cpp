@@ -33,11 +33,12 @@ std::vector<double> zipf(int n, double a) {
   return p;
 }
 
-// Draw top_k distinct experts by sequential sampling from `p` without replacement.
-void draw_topk(const std::vector<double>& p, int top_k, Rng& rng, std::int16_t* out) {
+// Draw top_k distinct experts by sequential sampling from `p` without replacement; the first
+// draw uses `first_u` when given (in [0, 1)), which couples it to another draw.
+void draw_topk(const std::vector<double>& p, int top_k, Rng& rng, std::int16_t* out, double first_u = -1) {
   double remaining = 1.0;
   for (int j = 0; j < top_k; ++j) {
-    double u = rng.uniform() * remaining;
+    double u = (j == 0 && first_u >= 0 ? first_u : rng.uniform()) * remaining;
     int pick = -1;
     for (std::size_t e = 0; e < p.size(); ++e) {
       bool used = false;
@@ -120,8 +121,9 @@ RoutingTrace synthesize_trace(const SynthConfig& c) {
   Rng model_rng{c.model_seed};
   // Per layer: popularity over ranks, and which expert holds each rank.
   std::vector<std::vector<double>> pop(static_cast<std::size_t>(c.layers));
-  std::vector<std::vector<int>> rank_to_expert(std::size_t(c.layers)), expert_to_rank(std::size_t(c.layers));
+  std::vector<std::vector<int>> rank_to_expert(static_cast<std::size_t>(c.layers));
   std::vector<std::pair<double, double>> solved;  // (skew, exponent) cache
+  std::vector<double> shift(static_cast<std::size_t>(c.layers), 0.0);
   for (int l = 0; l < c.layers; ++l) {
     const double target = c.skew.size() == 1 ? c.skew[0] : c.skew[std::size_t(l)];
     double a = -1;
@@ -136,9 +138,7 @@ RoutingTrace synthesize_trace(const SynthConfig& c) {
     r2e.resize(std::size_t(c.experts));
     std::iota(r2e.begin(), r2e.end(), 0);
     for (int i = c.experts - 1; i > 0; --i) std::swap(r2e[std::size_t(i)], r2e[model_rng.next() % std::uint64_t(i + 1)]);
-    auto& e2r = expert_to_rank[std::size_t(l)];
-    e2r.resize(std::size_t(c.experts));
-    for (int r = 0; r < c.experts; ++r) e2r[std::size_t(r2e[std::size_t(r)])] = r;
+    shift[std::size_t(l)] = model_rng.uniform();
   }
 
   Rng rng{c.seed};
@@ -155,6 +155,7 @@ RoutingTrace synthesize_trace(const SynthConfig& c) {
     tr.seq_names.push_back(std::to_string(s));
     for (int p = 0; p < c.tokens_per_sequence; ++p) {
       const std::size_t t = tr.tokens.size();
+      double first_u = 0;
       tr.tokens.push_back(TraceToken{s, p});
       for (int l = 0; l < c.layers; ++l) {
         std::int16_t* out = tr.routes.data() + (t * std::size_t(c.layers) + std::size_t(l)) * K;
@@ -164,16 +165,19 @@ RoutingTrace synthesize_trace(const SynthConfig& c) {
           std::copy(prev, prev + K, out);
           continue;
         }
-        draw_topk(pop[std::size_t(l)], c.top_k, rng, ranks.data());
-        if (l > 0 && rng.uniform() < c.layer_correlation) {
-          // Follow the previous layer: the same popularity rank as the token's first expert there.
-          const std::int16_t* prev = out - K;  // same token, layer l - 1
-          const int prev_rank = expert_to_rank[std::size_t(l - 1)][std::size_t(prev[0])];
-          // Put that rank first, keep the other draws distinct from it.
-          for (std::size_t j = 1; j < K; ++j)
-            if (ranks[j] == prev_rank) ranks[j] = ranks[0];
-          ranks[0] = std::int16_t(prev_rank);
+        // Layer correlation: the uniform behind the token's first pick in the previous layer,
+        // rotated by this layer's fixed shift, drives its first pick here. A rotated uniform is
+        // uniform, so each layer keeps exactly its own popularity, while each previous expert
+        // maps onto one or two specific experts here (the affinity real routers show).
+        double u0 = rng.uniform();
+        if (l > 0 && u0 < c.layer_correlation) {
+          u0 = first_u + shift[std::size_t(l)];
+          u0 -= std::floor(u0);
+        } else {
+          u0 = rng.uniform();
         }
+        draw_topk(pop[std::size_t(l)], c.top_k, rng, ranks.data(), u0);
+        first_u = u0;
         for (std::size_t j = 0; j < K; ++j) out[j] = std::int16_t(r2e[std::size_t(ranks[j])]);
       }
     }

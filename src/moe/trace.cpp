@@ -226,6 +226,21 @@ std::vector<TokenRange> batches_of(const RoutingTrace& tr, std::size_t batch_tok
   return out;
 }
 
+std::string trace_to_jsonl(const RoutingTrace& tr) {
+  std::string out = fmt::format("{{\"type\": \"meta\", \"num_experts\": {}, \"layers\": {}, \"top_k\": {}}}\n", tr.experts,
+                                tr.layers, tr.top_k);
+  for (std::size_t t = 0; t < tr.num_tokens(); ++t)
+    for (int l = 0; l < tr.layers; ++l) {
+      const std::int16_t* e = tr.route(t, l);
+      if (e[0] < 0) continue;
+      out += fmt::format("{{\"req_id\": \"{}\", \"token_idx\": {}, \"layer\": {}, \"experts\": [", tr.seq_names[std::size_t(tr.tokens[t].seq)],
+                         tr.tokens[t].pos, l);
+      for (int j = 0; j < tr.top_k; ++j) out += fmt::format("{}{}", j ? ", " : "", e[j]);
+      out += "]}\n";
+    }
+  return out;
+}
+
 RoutingTrace slice(const RoutingTrace& tr, TokenRange r, const std::string& source) {
   RoutingTrace out;
   out.source = source;

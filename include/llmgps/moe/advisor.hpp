@@ -79,4 +79,10 @@ struct ExpFit {
 };
 ExpFit fit_exponential(const std::vector<std::pair<double, double>>& points);
 
+// The best Token-to-Expert point on the curve fitted to user points (kind token, overhead_s set):
+// closed-form latency scanned over accuracies within the points' range (no extrapolation), the
+// fastest one returned as a strategy named "curve-best". Needs two distinct accuracies.
+Strategy best_on_curve(const EpModel& em, const std::vector<Strategy>& points, const LoadMatrix& shares,
+                       const AdviceConfig& cfg);
+
 }  // namespace llmgps::moe

@@ -25,8 +25,11 @@ struct SynthConfig {
 // Validates the config (InputError naming the field) and draws the trace. Expert popularity per
 // layer is Zipf-shaped, its exponent solved so that the expected selection skew (max / mean over
 // top-k selections without replacement) equals the target; experts are permuted per layer.
-// Layer correlation maps the previous layer's popularity rank to the same rank in this layer, so
-// it keeps each layer's marginal shares. Deterministic for a seed, on every platform.
+// Layer correlation drives the first pick with the previous layer's uniform variate rotated by a
+// fixed per-layer shift (uniform again, so each layer keeps exactly its own shares, while each
+// previous expert maps onto one or two specific experts);
+// token correlation copies the previous token's experts (also marginal-preserving in
+// expectation). Deterministic for a seed, on every platform.
 RoutingTrace synthesize_trace(const SynthConfig& cfg);
 
 // Per-expert selection shares of a Zipf(exponent) popularity under top-k sampling without

@@ -53,6 +53,10 @@ struct TokenRange {
 // Consecutive batches of `batch_tokens` tokens (the last one may be shorter; 0 = one batch).
 std::vector<TokenRange> batches_of(const RoutingTrace& tr, std::size_t batch_tokens);
 
+// JSON Lines in the Mixtral record shape (req_id, token_idx, layer, experts), preceded by a
+// {"type":"meta"} record with num_experts; parse_trace reads it back unchanged.
+std::string trace_to_jsonl(const RoutingTrace& tr);
+
 // The tokens of a range as a trace of their own (same layers, experts, top-k).
 RoutingTrace slice(const RoutingTrace& tr, TokenRange r, const std::string& source);
 
