@@ -42,10 +42,10 @@ static void BM_GreedyDeepSeekV3(benchmark::State& state) {
   const LoadMatrix w = deepseek_loads();
   double bal = 0;
   for (auto _ : state) {
-    const ReplicaPlan p = greedy_plan(w, GreedyConfig{32, 9, 0, 1.0});
+    const ReplicaPlan p = greedy_plan(w, GreedyConfig{32, 9, 0, 1.0, {}});
     benchmark::DoNotOptimize(p.phy2log.data());
   }
-  bal = balancedness(greedy_plan(w, GreedyConfig{32, 9, 0, 1.0}), w);
+  bal = balancedness(greedy_plan(w, GreedyConfig{32, 9, 0, 1.0, {}}), w);
   state.counters["balancedness"] = bal;
 }
 BENCHMARK(BM_GreedyDeepSeekV3)->Unit(benchmark::kMicrosecond);

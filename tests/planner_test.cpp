@@ -51,7 +51,7 @@ TEST(Planner, PropertyInvariantsOnRandomLoads) {
       for (double& x : row) x = double(rng() % 1000);
     const ReplicaPlan e = eplb_plan(w, EplbConfig{gpus * slots, 1, 1, gpus});
     EXPECT_EQ(check_plan(e, experts), "") << trial;
-    const ReplicaPlan g = greedy_plan(w, GreedyConfig{gpus, slots, 0, 1.0});
+    const ReplicaPlan g = greedy_plan(w, GreedyConfig{gpus, slots, 0, 1.0, {}});
     EXPECT_EQ(check_plan(g, experts), "") << trial;
     // Tokens are conserved: the GPU loads add up to the expert loads.
     for (const ReplicaPlan* p : {&e, &g}) {
@@ -68,7 +68,7 @@ TEST(Planner, PropertyInvariantsOnRandomLoads) {
 TEST(Planner, GreedyHalvesTheGapUntilBalanced) {
   // 4 experts on 2 GPUs, expert 0 hot; 3 slots per GPU: one copy of expert 0 to GPU 1 balances.
   const LoadMatrix w = {{300, 100, 100, 100}};
-  const ReplicaPlan p = greedy_plan(w, GreedyConfig{2, 3, 0, 1.0});
+  const ReplicaPlan p = greedy_plan(w, GreedyConfig{2, 3, 0, 1.0, {}});
   const auto gl = gpu_loads(p, w);
   EXPECT_NEAR(gl[0][0], 300, 1.0);
   EXPECT_NEAR(gl[0][1], 300, 1.0);
@@ -78,10 +78,10 @@ TEST(Planner, GreedyHalvesTheGapUntilBalanced) {
 
 TEST(Planner, GreedyRespectsCopyLimitAndSlots) {
   const LoadMatrix w = {{1000, 10, 10, 10, 10, 10, 10, 10}};
-  const ReplicaPlan p = greedy_plan(w, GreedyConfig{4, 3, 2, 1.0});
+  const ReplicaPlan p = greedy_plan(w, GreedyConfig{4, 3, 2, 1.0, {}});
   EXPECT_LE(p.logcnt[0][0], 2);
   EXPECT_EQ(check_plan(p, 8), "");
-  const ReplicaPlan full = greedy_plan(w, GreedyConfig{4, 2, 0, 1.0});  // no free slot: no copy
+  const ReplicaPlan full = greedy_plan(w, GreedyConfig{4, 2, 0, 1.0, {}});  // no free slot: no copy
   EXPECT_EQ(full.logcnt[0][0], 1);
 }
 
@@ -97,7 +97,30 @@ TEST(Planner, BadShapesNameTheParameter) {
   EXPECT_EQ(where([] { eplb_plan(kReadmeWeight, EplbConfig{10, 4, 2, 8}); }), "--slots-per-gpu");
   EXPECT_EQ(where([] { eplb_plan(kReadmeWeight, EplbConfig{16, 5, 2, 8}); }), "--groups");
   EXPECT_EQ(where([] { eplb_plan(kReadmeWeight, EplbConfig{16, 4, 3, 8}); }), "--gpus");
-  EXPECT_EQ(where([] { greedy_plan(kReadmeWeight, GreedyConfig{5, 3, 0, 1}); }), "--gpus");
+  EXPECT_EQ(where([] { greedy_plan(kReadmeWeight, GreedyConfig{5, 3, 0, 1, {}}); }), "--gpus");
   EXPECT_EQ(where([] { eplb_plan({{1, 2}, {1}}, EplbConfig{2, 1, 1, 1}); }), "loads");
   EXPECT_EQ(where([] { eplb_plan({{1, -2}}, EplbConfig{2, 1, 1, 1}); }), "loads");
+}
+
+TEST(Planner, GreedyOnTimeCopiesOnlyWhenTheBusiestGpuGetsFaster) {
+  const LoadMatrix w = {{300, 100, 100, 100}};
+  // Compute-bound experts (time proportional to tokens): balances like the token planner.
+  GreedyConfig compute{2, 3, 0, 1.0, [](const std::vector<double>& slots) {
+                         double t = 0;
+                         for (double x : slots) t += x;
+                         return t;
+                       }};
+  const ReplicaPlan a = greedy_plan(w, compute);
+  EXPECT_EQ(a.logcnt[0][0], 2);
+  EXPECT_NEAR(gpu_loads(a, w)[0][0], 300, 1.0);
+  // Weight-read-bound experts (every replica with tokens costs 1000, tokens cost 1 each): a copy
+  // would add a whole weight read to the idle GPU, so the planner keeps the placement.
+  GreedyConfig memory{2, 3, 0, 1.0, [](const std::vector<double>& slots) {
+                        double t = 0;
+                        for (double x : slots) t += x > 0 ? 1000 + x : 0;
+                        return t;
+                      }};
+  const ReplicaPlan b = greedy_plan(w, memory);
+  EXPECT_EQ(b.logcnt[0][0], 1);
+  EXPECT_EQ(check_plan(b, 4), "");
 }

@@ -63,7 +63,7 @@ moe::LoadMatrix read_shares_csv(const std::string& path) {
 }
 
 struct AdviseArgs {
-  std::string model_ref, system_ref, phase = "prefill", dtype = "fp16", layout = "tp", algo = "greedy";
+  std::string model_ref, system_ref, phase = "prefill", dtype = "fp16", layout = "tp", algo = "greedy-time";
   std::string error_model = "typical", predictors = "predictors-mixtral-traces", points;
   double link_gbps = 0;
   std::int64_t batch = 1, seq = 512;
@@ -80,7 +80,7 @@ struct AdviseArgs {
     c->add_option("--phase", phase, "prefill|decode")->capture_default_str();
     c->add_option("--dtype", dtype, "fp16|bf16|fp8")->capture_default_str();
     c->add_option("--layout", layout, "attention layout: tp (the paper's) or dp (DeepSeek-style)")->capture_default_str();
-    c->add_option("--algo", algo, "replica planner: greedy (MoE-GPS) or eplb")->capture_default_str();
+    c->add_option("--algo", algo, "replica planner: greedy-time (greedy halving on modelled GPU time, never plans a slower layout), greedy (MoE-GPS, on tokens) or eplb")->capture_default_str();
     c->add_option("--error-model", error_model, "optimistic|typical|pessimistic (closed form)")->capture_default_str();
     c->add_option("--slots-per-gpu", slots_per_gpu, "expert slots per GPU (default: what HBM holds, at most 2x the GPU's own)");
     c->add_option("--predictors", predictors, "built-in predictor property set (closed form)")->capture_default_str();
@@ -229,7 +229,7 @@ void register_moe(CLI::App& app) {
         plan_trace.empty() ? moe::load_loads_json(plan_loads) : moe::expert_counts(moe::load_trace(plan_trace));
     moe::ReplicaPlan p;
     if (plan_algo == "eplb") p = moe::eplb_plan(loads, moe::EplbConfig{plan_gpus * plan_slots, plan_groups, plan_nodes, plan_gpus});
-    else if (plan_algo == "greedy") p = moe::greedy_plan(loads, moe::GreedyConfig{plan_gpus, plan_slots, plan_copies, 1.0});
+    else if (plan_algo == "greedy") p = moe::greedy_plan(loads, moe::GreedyConfig{plan_gpus, plan_slots, plan_copies, 1.0, {}});
     else throw InputError("--algo", "must be eplb or greedy, got '" + plan_algo + "'");
     const std::string bad = moe::check_plan(p, int(loads[0].size()));
     if (!bad.empty()) throw std::logic_error("planner produced an invalid plan: " + bad);

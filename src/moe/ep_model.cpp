@@ -96,7 +96,9 @@ std::int64_t EpModel::predictor_tokens() const {
 
 double EpModel::expert_ffn_s(double tokens) const {
   if (tokens <= 0) return 0.0;
+  // Whole tokens; a share that rounds to none (a replica planned but never reached) costs nothing.
   const auto t = std::int64_t(std::ceil(tokens - 1e-9));
+  if (t <= 0) return 0.0;
   auto it = ffn_cache_.find(t);
   if (it != ffn_cache_.end()) return it->second;
   const DType dt = setup_.step.dtype;
@@ -141,9 +143,11 @@ double EpModel::ops_s(const std::vector<Op>& ops) const {
 }
 
 ReplicaPlan EpModel::plan(const LoadMatrix& loads, const std::string& algo) const {
-  if (algo == "greedy") return greedy_plan(loads, GreedyConfig{G_, slots_, 0, 1.0});
+  if (algo == "greedy") return greedy_plan(loads, GreedyConfig{G_, slots_, 0, 1.0, {}});
+  if (algo == "greedy-time")
+    return greedy_plan(loads, GreedyConfig{G_, slots_, 0, 1.0, [this](const std::vector<double>& t) { return gpu_expert_s(t); }});
   if (algo == "eplb") return eplb_plan(loads, EplbConfig{G_ * slots_, 1, sys_.nodes, G_});
-  throw InputError("--algo", "must be 'greedy' (MoE-GPS) or 'eplb' (DeepSeek), got '" + algo + "'");
+  throw InputError("--algo", "must be 'greedy-time' (greedy on modelled time), 'greedy' (MoE-GPS, on tokens) or 'eplb' (DeepSeek), got '" + algo + "'");
 }
 
 }  // namespace llmgps::moe

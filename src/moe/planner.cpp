@@ -306,10 +306,17 @@ ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& c) {
       p2l[std::size_t(slot)] = e;
       slot_load[std::size_t(slot)] = w[std::size_t(e)];
     }
+    // A GPU's load: its tokens, or with a cost model its modelled expert time (every replica
+    // that receives tokens costs its weight read, which the token count does not see).
+    std::vector<double> gpu_slots(static_cast<std::size_t>(S));
     auto gpu_load = [&](int g) {
-      double s = 0;
-      for (int i = 0; i < S; ++i) s += slot_load[std::size_t(g * S + i)];
-      return s;
+      if (c.gpu_time) {
+        for (int i = 0; i < S; ++i) gpu_slots[std::size_t(i)] = slot_load[std::size_t(g * S + i)];
+        return c.gpu_time(gpu_slots);
+      }
+      double sum = 0;
+      for (int i = 0; i < S; ++i) sum += slot_load[std::size_t(g * S + i)];
+      return sum;
     };
     // Each copy moves load from the busiest to the least-loaded GPU; the gap at least halves on
     // every move that is allowed, so the loop ends; the bound guards degenerate inputs.
@@ -319,8 +326,9 @@ ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& c) {
         if (gpu_load(g) > gpu_load(hi)) hi = g;
         if (gpu_load(g) < gpu_load(lo)) lo = g;
       }
-      const double gap = gpu_load(hi) - gpu_load(lo);
-      if (gap <= c.tolerance_tokens) break;
+      const double hi_load = gpu_load(hi);
+      const double gap = hi_load - gpu_load(lo);
+      if (c.gpu_time ? gap <= 1e-9 * hi_load : gap <= c.tolerance_tokens) break;
       // The busiest GPU's top expert (largest load it serves there).
       int top = -1;
       for (int i = 0; i < S; ++i) {
@@ -333,18 +341,49 @@ ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& c) {
       const int e = p2l[std::size_t(top)];
       // Existing replica of e on the target GPU, else a free slot there (if copies allowed).
       int dst = -1;
+      bool new_slot = false;
       for (int i = 0; i < S; ++i)
         if (p2l[std::size_t(lo * S + i)] == e) dst = lo * S + i;
       if (dst < 0) {
         const bool copy_ok = c.max_copies_per_expert == 0 ||
                              plan.logcnt[std::size_t(l)][std::size_t(e)] < c.max_copies_per_expert;
         if (!copy_ok || used[std::size_t(lo)] >= S) break;
-        dst = lo * S + used[std::size_t(lo)]++;
+        dst = lo * S + used[std::size_t(lo)];
         p2l[std::size_t(dst)] = e;
-        plan.phyrank[std::size_t(l)][std::size_t(dst)] =
-            plan.logcnt[std::size_t(l)][std::size_t(e)]++;
+        new_slot = true;
       }
-      const double move = std::min(gap / 2, slot_load[std::size_t(top)]);
+      double move = std::min(gap / 2, slot_load[std::size_t(top)]);
+      if (c.gpu_time) {
+        // Move the tokens that equalise the two GPUs' times (bisection: the busy GPU's time
+        // falls and the idle one's rises as tokens move); keep the move only if the busier of
+        // the two ends up faster than the busiest GPU was.
+        const double have = slot_load[std::size_t(top)];
+        auto times = [&](double x) {
+          slot_load[std::size_t(top)] = have - x;
+          slot_load[std::size_t(dst)] += x;
+          const std::pair<double, double> t{gpu_load(hi), gpu_load(lo)};
+          slot_load[std::size_t(top)] = have;
+          slot_load[std::size_t(dst)] -= x;
+          return t;
+        };
+        double a = 0, b = have;
+        for (int it = 0; it < 40; ++it) {
+          const double mid = 0.5 * (a + b);
+          const auto [th, tl] = times(mid);
+          (th > tl ? a : b) = mid;
+        }
+        move = std::ceil(b);  // whole tokens
+        move = std::min(move, have);
+        const auto [th, tl] = times(move);
+        if (!(std::max(th, tl) < hi_load * (1 - 1e-9))) {
+          if (new_slot) p2l[std::size_t(dst)] = -1;
+          break;
+        }
+      }
+      if (new_slot) {
+        ++used[std::size_t(lo)];
+        plan.phyrank[std::size_t(l)][std::size_t(dst)] = plan.logcnt[std::size_t(l)][std::size_t(e)]++;
+      }
       slot_load[std::size_t(top)] -= move;
       slot_load[std::size_t(dst)] += move;
     }

@@ -48,7 +48,7 @@ struct StrategyResult {
 };
 
 struct AdviceConfig {
-  std::string algo = "greedy";       // planner: greedy (paper) or eplb
+  std::string algo = "greedy-time";  // planner: greedy-time (default), greedy (paper, on tokens) or eplb
   ErrorModel error_model = ErrorModel::typical;
   int replan_interval = 1;           // trace mode: re-plan every N batches
   std::size_t trace_batch_tokens = 64;  // trace tokens per simulated step (scaled to the step's tokens)

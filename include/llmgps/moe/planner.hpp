@@ -8,6 +8,7 @@
 //  - Greedy halving (MoE-GPS Algorithm 1): start from the contiguous placement, repeatedly copy the
 //    busiest GPU's top expert to the least-loaded GPU and move half the load gap, until loads
 //    differ by at most one token or no copy is allowed (slots, copies per expert).
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,10 @@ struct GreedyConfig {
   int slots_per_gpu = 1;            // >= experts / gpus
   int max_copies_per_expert = 0;    // 0: no limit beyond slots
   double tolerance_tokens = 1.0;    // stop when max - min GPU load <= this
+  // Optional cost model: a GPU's expert time for the tokens of its slots. When set, the planner
+  // balances time instead of tokens and keeps a copy only if it makes the busiest GPU faster
+  // (a replica's weight read can cost more than the tokens it takes over).
+  std::function<double(const std::vector<double>& slot_tokens)> gpu_time;
 };
 ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& cfg);
 
