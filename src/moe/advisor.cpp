@@ -98,6 +98,9 @@ std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& s
     s.error = p.at("error").get<double>();
     s.accuracy = s.kind == "token" ? p.at("accuracy").get<double>() : 0.0;
     s.source = j.at("source").get<std::string>();
+    const std::string measured_on = j.value("model", std::string());
+    if (!measured_on.empty() && measured_on != m.name)
+      s.source += fmt::format(" [measured on {} routing, applied to {}: give --trace for this model's own]", measured_on, m.name);
     if (s.kind == "token")
       s.ops = make_token_predictor(s.name, "--predictors")->ops(em.predictor_tokens(), m.num_experts, em.moe_layers(), m.top_k, act_dtype(em));
     out.push_back(std::move(s));

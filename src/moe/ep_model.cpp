@@ -73,8 +73,10 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
     // What HBM holds beyond this GPU's share of the weights and the step's KV cache, spent on
     // extra expert replicas (one slot = one expert in every MoE layer).
     const double weights = m.params() * dtype_bytes(cfg.dtype) / G_;
-    const double kv = 2.0 * L * double(std::max(1, m.num_kv_heads)) * m.head_dim * double(tokens_) *
-                      dtype_bytes(act) / G_;
+    // KV cache of the step's tokens, spread over the GPUs (MLA caches one latent per token).
+    const double kv_per_token_layer = m.is_mla() ? double(m.kv_lora_rank + m.qk_rope_head_dim)
+                                                 : 2.0 * std::max(1, m.num_kv_heads) * m.head_dim;
+    const double kv = L * kv_per_token_layer * double(tokens_) * dtype_bytes(act) / G_;
     const double free_b = sys.gpu.hbm_bytes * (1 - setup.memory_reserve_fraction) - weights - kv;
     if (free_b < 0)
       throw InputError("--system", fmt::format("model '{}' ({:.1f} GB of weights per GPU) does not fit in {} GPUs' memory",
