@@ -1,0 +1,91 @@
+#include "llmgps/dropout/philox_stream.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define LLMGPS_X86 1
+#endif
+
+namespace llmgps::philox {
+
+namespace {
+
+void stream_scalar(Counter c, Key k, int rounds, std::size_t n, std::uint32_t* out) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const Counter r = generate(c, k, rounds);
+    for (int w = 0; w < 4; ++w) out[4 * i + std::size_t(w)] = r.v[w];
+    c = add(c, 1);
+  }
+}
+
+#if LLMGPS_X86
+// 8 lanes: lane j holds counter start + j. Products of 32-bit lanes by a constant: _mm256_mul_epu32
+// multiplies the even lanes; shifting by 32 brings the odd lanes down for a second multiply.
+__attribute__((target("avx2"))) inline void mulhilo8(__m256i a, __m256i m, __m256i& lo, __m256i& hi) {
+  const __m256i even = _mm256_mul_epu32(a, m);
+  const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
+  lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+  hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+}
+
+__attribute__((target("avx2"))) void stream_avx2(Counter c, Key k, int rounds, std::size_t n, std::uint32_t* out) {
+  const __m256i m0 = _mm256_set1_epi32(int(kM0)), m1 = _mm256_set1_epi32(int(kM1));
+  std::size_t i = 0;
+  alignas(32) std::uint32_t lanes[4][8];
+  alignas(32) std::uint32_t res[4][8];
+  for (; i + 8 <= n; i += 8) {
+    // Eight consecutive 128-bit counters; carries are rare but exact.
+    Counter ci = c;
+    for (int j = 0; j < 8; ++j) {
+      for (int w = 0; w < 4; ++w) lanes[w][j] = ci.v[w];
+      ci = add(ci, 1);
+    }
+    __m256i x0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes[0]));
+    __m256i x1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes[1]));
+    __m256i x2 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes[2]));
+    __m256i x3 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes[3]));
+    std::uint32_t k0 = k.v[0], k1 = k.v[1];
+    for (int r = 0; r < rounds; ++r) {
+      if (r > 0) k0 += kW0, k1 += kW1;
+      __m256i lo0, hi0, lo1, hi1;
+      mulhilo8(x0, m0, lo0, hi0);
+      mulhilo8(x2, m1, lo1, hi1);
+      const __m256i n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, x1), _mm256_set1_epi32(int(k0)));
+      const __m256i n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, x3), _mm256_set1_epi32(int(k1)));
+      x0 = n0;
+      x1 = lo1;
+      x2 = n2;
+      x3 = lo0;
+    }
+    _mm256_store_si256(reinterpret_cast<__m256i*>(res[0]), x0);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(res[1]), x1);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(res[2]), x2);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(res[3]), x3);
+    for (int j = 0; j < 8; ++j)
+      for (int w = 0; w < 4; ++w) out[4 * (i + std::size_t(j)) + std::size_t(w)] = res[w][j];
+    c = ci;
+  }
+  stream_scalar(c, k, rounds, n - i, out + 4 * i);
+}
+#endif
+
+}  // namespace
+
+bool avx2_available() {
+#if LLMGPS_X86
+  return __builtin_cpu_supports("avx2");
+#else
+  return false;
+#endif
+}
+
+const char* impl_name(Impl i) { return i == Impl::scalar ? "scalar" : i == Impl::avx2 ? "avx2" : "best"; }
+
+void generate_stream(Counter start, Key key, int rounds, std::size_t n, std::uint32_t* out, Impl impl) {
+#if LLMGPS_X86
+  if (impl != Impl::scalar && avx2_available()) return stream_avx2(start, key, rounds, n, out);
+#endif
+  (void)impl;
+  stream_scalar(start, key, rounds, n, out);
+}
+
+}  // namespace llmgps::philox
