@@ -27,5 +27,6 @@ void register_cost(CLI::App& app);
 void register_estimate(CLI::App& app);
 void register_calibrate(CLI::App& app);
 void register_moe(CLI::App& app);
+void register_dropout(CLI::App& app);
 
 }  // namespace llmgps::cli

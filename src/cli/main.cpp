@@ -16,13 +16,14 @@ int main(int argc, char** argv) {
   llmgps::cli::register_estimate(app);
   llmgps::cli::register_calibrate(app);
   llmgps::cli::register_moe(app);
+  llmgps::cli::register_dropout(app);
   // Name an unknown command instead of CLI11's generic "a subcommand is required".
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
     for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
     if (!known) {
       std::cerr << "llmgps: error: unknown command '" << argv[1]
-                << "' (expected hw, model, cost, estimate, calibrate or moe; see llmgps --help)\n";
+                << "' (expected hw, model, cost, estimate, calibrate, moe, philox or dropout; see llmgps --help)\n";
       return 2;
     }
   }

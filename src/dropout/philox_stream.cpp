@@ -29,20 +29,27 @@ __attribute__((target("avx2"))) inline void mulhilo8(__m256i a, __m256i m, __m25
 
 __attribute__((target("avx2"))) void stream_avx2(Counter c, Key k, int rounds, std::size_t n, std::uint32_t* out) {
   const __m256i m0 = _mm256_set1_epi32(int(kM0)), m1 = _mm256_set1_epi32(int(kM1));
-  std::size_t i = 0;
+  const __m256i step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   alignas(32) std::uint32_t lanes[4][8];
-  alignas(32) std::uint32_t res[4][8];
+  std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    // Eight consecutive 128-bit counters; carries are rare but exact.
-    Counter ci = c;
-    for (int j = 0; j < 8; ++j) {
-      for (int w = 0; w < 4; ++w) lanes[w][j] = ci.v[w];
-      ci = add(ci, 1);
+    __m256i x0, x1, x2, x3;
+    if (c.v[0] <= 0xFFFFFFFFu - 7) {  // no carry out of the first word within these 8: the common case
+      x0 = _mm256_add_epi32(_mm256_set1_epi32(int(c.v[0])), step);
+      x1 = _mm256_set1_epi32(int(c.v[1]));
+      x2 = _mm256_set1_epi32(int(c.v[2]));
+      x3 = _mm256_set1_epi32(int(c.v[3]));
+    } else {  // carries: build the 8 counters one by one
+      Counter ci = c;
+      for (int j = 0; j < 8; ++j) {
+        for (int w = 0; w < 4; ++w) lanes[w][j] = ci.v[w];
+        ci = add(ci, 1);
+      }
+      x0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes[0]));
+      x1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes[1]));
+      x2 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes[2]));
+      x3 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes[3]));
     }
-    __m256i x0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes[0]));
-    __m256i x1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes[1]));
-    __m256i x2 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes[2]));
-    __m256i x3 = _mm256_load_si256(reinterpret_cast<const __m256i*>(lanes[3]));
     std::uint32_t k0 = k.v[0], k1 = k.v[1];
     for (int r = 0; r < rounds; ++r) {
       if (r > 0) k0 += kW0, k1 += kW1;
@@ -56,13 +63,17 @@ __attribute__((target("avx2"))) void stream_avx2(Counter c, Key k, int rounds, s
       x2 = n2;
       x3 = lo0;
     }
-    _mm256_store_si256(reinterpret_cast<__m256i*>(res[0]), x0);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(res[1]), x1);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(res[2]), x2);
-    _mm256_store_si256(reinterpret_cast<__m256i*>(res[3]), x3);
-    for (int j = 0; j < 8; ++j)
-      for (int w = 0; w < 4; ++w) out[4 * (i + std::size_t(j)) + std::size_t(w)] = res[w][j];
-    c = ci;
+    // Transpose 4 words x 8 counters into 8 consecutive 128-bit outputs.
+    const __m256i t0 = _mm256_unpacklo_epi32(x0, x1), t1 = _mm256_unpackhi_epi32(x0, x1);
+    const __m256i t2 = _mm256_unpacklo_epi32(x2, x3), t3 = _mm256_unpackhi_epi32(x2, x3);
+    const __m256i u0 = _mm256_unpacklo_epi64(t0, t2), u1 = _mm256_unpackhi_epi64(t0, t2);
+    const __m256i u2 = _mm256_unpacklo_epi64(t1, t3), u3 = _mm256_unpackhi_epi64(t1, t3);
+    __m256i* o = reinterpret_cast<__m256i*>(out + 4 * i);
+    _mm256_storeu_si256(o + 0, _mm256_permute2x128_si256(u0, u1, 0x20));
+    _mm256_storeu_si256(o + 1, _mm256_permute2x128_si256(u2, u3, 0x20));
+    _mm256_storeu_si256(o + 2, _mm256_permute2x128_si256(u0, u1, 0x31));
+    _mm256_storeu_si256(o + 3, _mm256_permute2x128_si256(u2, u3, 0x31));
+    c = add(c, 8);
   }
   stream_scalar(c, k, rounds, n - i, out + 4 * i);
 }

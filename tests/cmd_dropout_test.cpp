@@ -1,0 +1,71 @@
+// `llmgps philox` and `llmgps dropout mask` through the binary.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "llmgps/dropout/mask.hpp"
+#include "test_util.hpp"
+
+using namespace llmgps::test;
+
+TEST(CmdDropout, PhiloxPrintsRandom123KnownAnswers) {
+  // Random123's published known answers for philox4x32_10 (kat_vectors).
+  auto r = run_cli("philox --rounds 10 --key 0,0 --counter 0,0,0,0");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, "6627e8d5 e169c58d bc57ac4c 9b00dbd8\n");
+  r = run_cli("philox --rounds 10 --key 0xa4093822,0x299f31d0 --counter 0x243f6a88,0x85a308d3,0x13198a2e,0x03707344");
+  EXPECT_EQ(r.out, "d16cfe09 94fdcceb 5001e420 24126ea1\n");
+  r = run_cli("philox --rounds 10 --key 0xffffffff,0xffffffff --counter 0xffffffff,0xffffffff,0xffffffff,0xffffffff");
+  EXPECT_EQ(r.out, "408f276d 41c83b0e a20bc7c6 6d5451fd\n");
+}
+
+TEST(CmdDropout, PhiloxCountIncrementsTheCounterWithCarry) {
+  const auto a = run_cli("philox --rounds 7 --key 1,2 --counter 0xffffffff,0,0,0 --count 2");
+  const auto b = run_cli("philox --rounds 7 --key 1,2 --counter 0,1,0,0");
+  ASSERT_EQ(a.code, 0);
+  EXPECT_EQ(a.out.substr(36), b.out);  // line 2 of a = counter (0, 1, 0, 0)
+  const auto many = run_cli("philox --rounds 10 --key 5,6 --counter 7,0,0,0 --count 100");
+  EXPECT_EQ(std::count(many.out.begin(), many.out.end(), '\n'), 100);
+}
+
+TEST(CmdDropout, MaskFileMatchesTheLibraryAndReportsKeepFraction) {
+  TempDir d;
+  const auto r = run_cli("dropout mask --seed 0x2a --offset 3 --batch 2 --heads 3 --seq 100 --seq-k 70 --p 0.25 --bits 32 --rounds 10 "
+                         "--file " + d.file("m.bin") + " --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["elements"], 2 * 3 * 100 * 70);
+  EXPECT_NEAR(j["keep_fraction"].get<double>(), 0.75, 0.02);
+  const std::string bytes = slurp(d.file("m.bin"));
+  const llmgps::dropout::MaskShape s{2, 3, 100, 70};
+  const auto want = llmgps::dropout::generate_mask(s, {42, 3, 0.25, 32, 10}, 1);
+  ASSERT_EQ(bytes.size(), want.size() * 4);
+  EXPECT_EQ(0, std::memcmp(bytes.data(), want.data(), bytes.size()));
+}
+
+TEST(CmdDropout, BadInputOneLineExitTwo) {
+  TempDir d;
+  write_file(d.file("keep.bin"), "old");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"philox --rounds 0", "--rounds"},
+      {"philox --key 1", "--key"},
+      {"philox --counter 1,2,3,0x1ffffffff", "--counter"},
+      {"philox --key 1,zz", "--key"},
+      {"philox --count 0", "--count"},
+      {"dropout mask --batch 1 --heads 1 --seq 8 --p 1 --file " + d.file("keep.bin"), "--p"},
+      {"dropout mask --batch 1 --heads 1 --seq 8 --p -0.5 --file " + d.file("keep.bin"), "--p"},
+      {"dropout mask --batch 0 --heads 1 --seq 8 --p 0.1 --file " + d.file("keep.bin"), "--batch"},
+      {"dropout mask --batch 1 --heads 1 --seq 8 --p 0.1 --bits 16 --file " + d.file("keep.bin"), "--bits"},
+      {"dropout mask --batch 1 --heads 1 --seq 8 --p 0.1 --rounds 0 --file " + d.file("keep.bin"), "--rounds"},
+      {"dropout mask --batch 1 --heads 1 --seq 8 --p 0.1 --seed 0x --file " + d.file("keep.bin"), "--seed"},
+  };
+  for (const auto& [args, needle] : cases) {
+    const RunResult r = run_cli(args);
+    EXPECT_EQ(r.code, 2) << args;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\n" << r.err;
+  }
+  EXPECT_EQ(slurp(d.file("keep.bin")), "old");  // never clobbered by a failed run
+}
