@@ -60,12 +60,23 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   const double tensor_cyc = iter_flops / (tensor_per_clk(gpu, s.dtype) * eff);
   // Softmax: one exp2 per score (the backward recomputes P), FP32 bookkeeping, and the issue
   // slots all of it takes (MUFU and FP32 instructions are issued one warp instruction each).
-  const double fp32_ops = p.softmax_fp32_ops_per_element * (bwd ? 1.5 : 1.0);
+  // Per-score extra work (dropout) joins the same pipes: integer multiplies share the FMA-heavy
+  // half of the FP32 pipe, logic and compares take the ALU, every instruction an issue slot.
+  const PerScoreWork& x = s.extra;
+  const double fp32_ops = p.softmax_fp32_ops_per_element * (bwd ? 1.5 : 1.0) + x.fp32_ops;
   const double mufu_cyc = elems / gpu.mufu_per_clk;
   const double fp32_cyc = elems * fp32_ops / gpu.fp32_fma_per_clk;
-  const double issue_cyc = elems * (1.0 + fp32_ops) / 32.0 / gpu.issue_per_clk;
-  const double softmax_cyc = std::max({mufu_cyc, fp32_cyc, issue_cyc});
-  const std::string softmax_pipe = softmax_cyc == mufu_cyc ? "mufu" : (softmax_cyc == fp32_cyc ? "fp32" : "issue");
+  const double fma_cyc = elems * (fp32_ops + x.imad_ops) / gpu.fp32_fma_per_clk;
+  const double imad_cyc = elems * x.imad_ops / gpu.int32_per_clk;
+  const double alu_cyc = elems * x.alu_ops / gpu.alu_per_clk;
+  const double issue_cyc = elems * ((1.0 + p.softmax_fp32_ops_per_element * (bwd ? 1.5 : 1.0)) / 32.0 + x.issue) / gpu.issue_per_clk;
+  const double softmax_cyc = std::max({mufu_cyc, fp32_cyc, fma_cyc, imad_cyc, alu_cyc, issue_cyc});
+  const std::string softmax_pipe = softmax_cyc == mufu_cyc ? "mufu"
+                                   : softmax_cyc == issue_cyc ? "issue"
+                                   : softmax_cyc == fp32_cyc  ? "fp32"
+                                   : softmax_cyc == fma_cyc   ? "fma"
+                                   : softmax_cyc == imad_cyc  ? "imad"
+                                                              : "alu";
   const double iter_cyc =
       std::max(tensor_cyc, softmax_cyc) + (1.0 - p.softmax_overlap) * std::min(tensor_cyc, softmax_cyc);
   const double iter_s = iter_cyc / gpu.clock_hz;
@@ -103,6 +114,8 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   const double kv_heads = double(s.kv_heads > 0 ? s.kv_heads : s.heads);
   double hbm = double(s.batch) * (s.heads * double(s.seq_q) * (d + dv) + kv_heads * double(sk) * (d + dv)) * b;
   if (bwd) hbm *= 2.5;  // reads Q, K, V, O, dO and writes dQ, dK, dV
+  const double scores = bh * iters_total * elems;
+  hbm += scores * x.hbm_bytes;
   const double hbm_s = hbm / (gpu.hbm_bw_bytes_per_s * gpu.hbm_efficiency);
 
   AttentionCost c;
@@ -112,6 +125,7 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   c.softmax_cycles_per_iter = softmax_cyc;
   c.softmax_pipe = softmax_pipe;
   c.ctas = ctas;
+  c.scores = scores;
   const double body = std::max(compute_s, hbm_s);
   c.time_s = gpu.launch_overhead_s + body;
   if (body == hbm_s) c.bound = "hbm";

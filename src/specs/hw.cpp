@@ -141,6 +141,16 @@ GpuSpec gpu_from_parsed(const json& j, const std::string& file) {
   g.launch_overhead_s = nonnegative_field(*eff, "launch_overhead_us", ec) * 1e-6;
   g.elementwise_min_time_s = nonnegative_field(*eff, "elementwise_min_us", ec) * 1e-6;
 
+  if (const json* gk = find_field(j, "gemm_kernel")) {
+    if (!gk->is_object()) throw InputError(ctx.where("gemm_kernel"), "expected an object");
+    JsonContext kc = ctx.child("gemm_kernel");
+    g.gemm_cta_threads = positive_int_field(*gk, "threads_per_cta", kc);
+    g.gemm_cta_registers_per_thread = positive_int_field(*gk, "registers_per_thread", kc);
+    g.gemm_cta_smem_bytes = positive_int_field(*gk, "smem_per_cta_bytes", kc);
+    if (g.gemm_cta_threads > g.max_threads_per_sm || g.gemm_cta_threads * g.gemm_cta_registers_per_thread > g.registers_per_sm ||
+        g.gemm_cta_smem_bytes > g.smem_per_sm_bytes)
+      throw InputError(kc.where("threads_per_cta"), "a GEMM CTA must fit on one SM (threads, registers, shared memory)");
+  }
   if (const json* att = find_field(j, "attention")) {
     if (!att->is_object()) throw InputError(ctx.where("attention"), "expected an object");
     for (auto it = att->begin(); it != att->end(); ++it)

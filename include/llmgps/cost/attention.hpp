@@ -14,6 +14,18 @@ namespace llmgps {
 
 enum class AttnPass { fwd, bwd };
 
+// Work added to every score the kernel computes (e.g. attention dropout: RNG fused into the
+// kernel, or reading a precomputed mask), in lane operations per score on each pipe; it competes
+// with the softmax for the non-tensor pipes and issue slots.
+struct PerScoreWork {
+  double fp32_ops = 0;
+  double imad_ops = 0;     // 32-bit integer multiply lane ops (FMA-heavy pipe)
+  double alu_ops = 0;
+  double issue = 0;        // warp instructions per score (lane ops / 32, wide multiplies once)
+  double hbm_bytes = 0;    // bytes read or written per score
+  bool any() const { return fp32_ops > 0 || imad_ops > 0 || alu_ops > 0 || issue > 0 || hbm_bytes > 0; }
+};
+
 struct AttentionShape {
   std::int64_t batch = 1;
   std::int64_t heads = 1;      // query heads on this GPU
@@ -26,12 +38,14 @@ struct AttentionShape {
   DType dtype = DType::bf16;
   AttnPass pass = AttnPass::fwd;
   std::string impl = "fa2";
+  PerScoreWork extra;  // none by default
 };
 
 struct AttentionCost : OpCost {
   double tensor_cycles_per_iter = 0;
   double softmax_cycles_per_iter = 0;
-  std::string softmax_pipe;  // which pipe limits the softmax part: mufu, fp32 or issue
+  std::string softmax_pipe;  // which pipe limits the softmax part: mufu, fp32, fma, imad, alu or issue
+  double scores = 0;         // score elements computed (visible tiles), for per-score work
   double ctas = 0;
 };
 

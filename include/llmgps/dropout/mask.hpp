@@ -16,9 +16,10 @@
 // probability is (threshold + 1) / 2^bits, within 2^-bits of 1 - p. Kept values are scaled by
 // 1 / (1 - p) in attention.
 //
-// Defaults: 7 rounds and 8 bits per element, FlashAttention-2's fused dropout (the strategy the
-// paper speeds up); PyTorch's nn.Dropout draws 32 bits per element from Philox4x32-10. Both are
-// parameters and every strategy shares them.
+// Defaults: Philox4x32-10 and 32 bits per element, what PyTorch's dropout draws (one uniform per
+// element from cuRAND's Philox4x32-10), the common practice for a standalone dropout kernel;
+// FlashAttention-2's fused dropout uses 7 rounds and 8 bits. Both are parameters and every
+// strategy shares them (docs/dropout.md shows the sensitivity).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -39,8 +40,8 @@ struct DropoutRng {
   std::uint64_t seed = 0;
   std::uint64_t offset = 0;
   double p = 0.1;     // drop probability, in [0, 1)
-  int bits = 8;       // random bits per element: 8 or 32
-  int rounds = 7;     // Philox rounds (>= 1)
+  int bits = 32;      // random bits per element: 8 or 32
+  int rounds = 10;    // Philox rounds (>= 1)
 };
 
 // Validates (InputError naming --p, --bits, --rounds, or a size) and returns the threshold.

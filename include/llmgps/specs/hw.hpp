@@ -65,6 +65,12 @@ struct GpuSpec {
 
   std::map<std::string, AttentionProfile> attention;  // by implementation name
 
+  // Per-CTA resources of the GEMM kernel the GPU's library runs for large GEMMs: what decides
+  // whether another kernel's CTAs can share an SM with it (0 threads: unknown, never shared).
+  int gemm_cta_threads = 0;
+  int gemm_cta_registers_per_thread = 0;
+  int gemm_cta_smem_bytes = 0;
+
   // Peak dense FLOP/s of the whole GPU in a format (tensor cores; fp32 uses the FMA pipe).
   double peak_flops(DType d) const;
   bool supports(DType d) const { return peak_flops(d) > 0; }

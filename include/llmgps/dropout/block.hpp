@@ -1,0 +1,65 @@
+#pragma once
+// One Llama-style transformer block on one GPU (forward, or forward + backward for a training
+// step) under four attention-dropout strategies:
+//   none        no dropout;
+//   fused       RNG inside the attention kernels (forward, and regenerated in backward);
+//   sequential  a standalone RNG kernel writes the packed mask, attention reads it;
+//   overlapped  the same RNG kernel runs beside a GEMM that precedes attention (the model picks
+//               the host GEMM that hides it best), attention reads the mask.
+// Every kernel is costed by the core models; the RNG and the overlap by the SM resource model.
+#include <string>
+#include <vector>
+
+#include "llmgps/cost/attention.hpp"
+#include "llmgps/cost/sm_model.hpp"
+#include "llmgps/dropout/mask.hpp"
+#include "llmgps/specs/hw.hpp"
+#include "llmgps/specs/model.hpp"
+
+namespace llmgps::dropout {
+
+enum class Scope { fwd, train };
+Scope parse_scope(const std::string& s, const std::string& where);
+const char* scope_name(Scope s);
+
+struct BlockConfig {
+  std::int64_t batch = 1, seq = 4096;
+  DType dtype = DType::fp8;
+  Scope scope = Scope::train;
+  DropoutRng rng;            // p, bits, rounds (seed/offset do not change the cost)
+  std::string attn_impl;     // empty: fa3 where supported, else fa2
+};
+
+struct BlockOp {
+  std::string name;
+  std::string pass;          // fwd or bwd
+  double time_s = 0;
+  std::string bound;
+  std::string detail;
+  int stream = 0;            // 1: the RNG kernel's own stream (overlapped)
+};
+
+struct StrategyResult {
+  std::string name;
+  double time_s = 0;
+  std::vector<BlockOp> ops;
+};
+
+struct BlockResult {
+  std::vector<StrategyResult> strategies;  // none, fused, sequential, overlapped
+  double speedup_vs_sequential = 0;        // of overlapped
+  double speedup_vs_fused = 0;
+  std::string host_gemm;
+  PairTime host_pair;                       // the host GEMM with the RNG kernel beside it
+  KernelTime rng_alone;
+  double rng_elements = 0;
+  AttentionCost attention_fwd_none, attention_fwd_fused, attention_fwd_mask;
+  AttentionCost attention_bwd_none, attention_bwd_fused, attention_bwd_mask;
+  std::string binding;                      // one line: what binds fused attention, what the host leaves free
+};
+
+BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockConfig& cfg);
+// Chrome trace of one strategy's block (streams: compute, rng).
+std::string block_chrome_trace(const StrategyResult& s);
+
+}  // namespace llmgps::dropout
