@@ -69,3 +69,40 @@ TEST(CmdDropout, BadInputOneLineExitTwo) {
   }
   EXPECT_EQ(slurp(d.file("keep.bin")), "old");  // never clobbered by a failed run
 }
+
+TEST(CmdDropout, BlockAndSweepContracts) {
+  TempDir d;
+  auto r = run_cli("dropout block --model llama3-8b --hw h100-sxm5 --dtype fp8 --batch 1 --seq 4096 --p 0.1 --format json --trace " +
+                   d.file("t.json"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  for (const char* s : {"none", "fused", "sequential", "overlapped"}) EXPECT_GT(j["strategies"][s]["time_s"].get<double>(), 0) << s;
+  for (const char* k : {"speedup_vs_sequential", "speedup_vs_fused", "host_gemm", "binding"}) EXPECT_TRUE(j.contains(k)) << k;
+  EXPECT_NE(slurp(d.file("t.json")).find("traceEvents"), std::string::npos);
+  r = run_cli("dropout sweep --model llama2-7b --hw h100-sxm5 --seqs 1024,2048 --batches 1,2 --scope fwd --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["rows"].size(), 4u);
+  for (const char* k : {"batch", "seq", "none_s", "fused_s", "sequential_s", "overlapped_s", "speedup_vs_sequential", "speedup_vs_fused"})
+    EXPECT_TRUE(j["rows"][0].contains(k)) << k;
+  r = run_cli("dropout sweep --model llama2-7b --hw h100-sxm5 --seqs 1024 --batches 1 --format csv");
+  EXPECT_EQ(r.out.rfind("batch,seq,", 0), 0u);
+}
+
+TEST(CmdDropout, BlockBadInput) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"dropout block --model nope --hw h100-sxm5", "nope"},
+      {"dropout block --model llama3-8b --hw h100-sxm5 --p 1.5", "--p"},
+      {"dropout block --model llama3-8b --hw h100-sxm5 --seq 0", "--seq"},
+      {"dropout block --model llama3-8b --hw h100-sxm5 --rounds 0", "--rounds"},
+      {"dropout block --model llama3-8b --hw h100-sxm5 --scope all", "--scope"},
+      {"dropout sweep --model llama3-8b --hw h100-sxm5 --seqs 1024,0", "--seqs"},
+      {"dropout block --model llama3-8b --hw a100-sxm4-80g --dtype fp8", "--dtype"},
+  };
+  for (const auto& [args, needle] : cases) {
+    const RunResult r = run_cli(args);
+    EXPECT_EQ(r.code, 2) << args;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\n" << r.err;
+  }
+}

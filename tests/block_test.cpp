@@ -1,0 +1,65 @@
+#include "llmgps/dropout/block.hpp"
+
+#include <gtest/gtest.h>
+
+#include "llmgps/specs/error.hpp"
+
+using namespace llmgps;
+using namespace llmgps::dropout;
+
+namespace {
+BlockResult run(const std::string& model, std::int64_t batch, std::int64_t seq, Scope scope, int bits = 32, int rounds = 10) {
+  BlockConfig c;
+  c.batch = batch;
+  c.seq = seq;
+  c.scope = scope;
+  c.rng.bits = bits;
+  c.rng.rounds = rounds;
+  return block_dropout(specs::load_model(model), specs::load_gpu("h100-sxm5"), c);
+}
+}  // namespace
+
+TEST(Block, StrategiesAreOrderedAndTheRngIsWhatTheyDifferBy) {
+  for (Scope s : {Scope::fwd, Scope::train}) {
+    const BlockResult r = run("llama3-8b", 1, 4096, s);
+    ASSERT_EQ(r.strategies.size(), 4u);
+    const double none = r.strategies[0].time_s, fused = r.strategies[1].time_s, seq = r.strategies[2].time_s,
+                 over = r.strategies[3].time_s;
+    EXPECT_GT(fused, none);
+    EXPECT_GT(seq, none);
+    EXPECT_GE(over, none);      // overlap cannot beat no dropout
+    EXPECT_LT(over, seq);       // and hides at least part of the RNG kernel
+    EXPECT_NEAR(r.speedup_vs_sequential, seq / over, 1e-12);
+    EXPECT_NEAR(seq - none, r.rng_alone.time_s + (r.attention_fwd_mask.time_s - r.attention_fwd_none.time_s) +
+                                (s == Scope::train ? r.attention_bwd_mask.time_s - r.attention_bwd_none.time_s : 0.0),
+                1e-9);
+    EXPECT_TRUE(r.host_pair.co_resident);
+    EXPECT_FALSE(r.host_gemm.empty());
+  }
+}
+
+TEST(Block, MoreRngWorkNeverHelpsAndTrainingContainsTheForward) {
+  const BlockResult cheap = run("llama3-8b", 1, 8192, Scope::train, 8, 7);
+  const BlockResult dear = run("llama3-8b", 1, 8192, Scope::train, 32, 10);
+  EXPECT_LT(cheap.strategies[2].time_s, dear.strategies[2].time_s);
+  EXPECT_LT(cheap.strategies[1].time_s, dear.strategies[1].time_s);
+  const BlockResult fwd = run("llama3-8b", 1, 8192, Scope::fwd);
+  for (int i = 0; i < 4; ++i) EXPECT_LT(fwd.strategies[std::size_t(i)].time_s, dear.strategies[std::size_t(i)].time_s);
+}
+
+TEST(Block, ChromeTracePutsTheRngOnItsOwnStream) {
+  const BlockResult r = run("llama2-7b", 1, 2048, Scope::fwd);
+  const std::string t = block_chrome_trace(r.strategies[3]);
+  EXPECT_NE(t.find("rng_mask"), std::string::npos);
+  EXPECT_NE(t.find("traceEvents"), std::string::npos);
+}
+
+TEST(Block, BadInputIsAnInputError) {
+  EXPECT_THROW(run("mixtral-8x7b", 1, 1024, Scope::fwd), InputError);
+  EXPECT_THROW(run("llama3-8b", 0, 1024, Scope::fwd), InputError);
+  EXPECT_THROW(run("llama3-8b", 1, 1024, Scope::fwd, 16), InputError);
+  EXPECT_THROW(parse_scope("both", "--scope"), InputError);
+  BlockConfig c;
+  c.dtype = DType::fp8;
+  EXPECT_THROW(block_dropout(specs::load_model("llama3-8b"), specs::load_gpu("a100-sxm4-80g"), c), InputError);
+}
