@@ -48,9 +48,9 @@ struct DropoutRng {
 std::int64_t keep_threshold(const DropoutRng& rng);
 void validate(const MaskShape& s, const DropoutRng& rng);
 
-inline int elements_per_call(int bits) { return 128 / bits; }
-inline philox::Key key_of(std::uint64_t seed) { return philox::Key{{std::uint32_t(seed), std::uint32_t(seed >> 32)}}; }
-inline philox::Counter counter_of(std::uint64_t call, std::uint64_t offset) {
+LLMGPS_HD int elements_per_call(int bits) { return 128 / bits; }
+LLMGPS_HD philox::Key key_of(std::uint64_t seed) { return philox::Key{{std::uint32_t(seed), std::uint32_t(seed >> 32)}}; }
+LLMGPS_HD philox::Counter counter_of(std::uint64_t call, std::uint64_t offset) {
   return philox::Counter{{std::uint32_t(call), std::uint32_t(call >> 32), std::uint32_t(offset), std::uint32_t(offset >> 32)}};
 }
 

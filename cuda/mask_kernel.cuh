@@ -1,0 +1,42 @@
+#pragma once
+// The standalone dropout-mask kernel: the same element definition as the CPU (mask.hpp, philox.hpp
+// compiled for the device), 256 threads per CTA, each thread writing 4 mask words (128 elements).
+// The SM resource model's rng_kernel() describes exactly this launch.
+#include <cstdint>
+
+#include "llmgps/dropout/mask.hpp"
+
+namespace llmgps::cuda {
+
+constexpr int kMaskThreads = 256;
+constexpr int kWordsPerThread = 4;
+
+__global__ void mask_kernel(std::uint32_t* mask, std::int64_t words, std::int64_t elements, std::uint64_t seed,
+                            std::uint64_t offset, int bits, int rounds, std::int64_t threshold) {
+  const std::int64_t first = (std::int64_t(blockIdx.x) * kMaskThreads + threadIdx.x) * kWordsPerThread;
+  const int per_call = dropout::elements_per_call(bits);
+  const philox::Key key = dropout::key_of(seed);
+  for (int i = 0; i < kWordsPerThread; ++i) {
+    const std::int64_t w = first + i;
+    if (w >= words) return;
+    std::uint32_t word = 0;
+    for (int c = 0; c < 32 / per_call; ++c) {
+      const std::uint64_t call = std::uint64_t(w * 32 / per_call + c);
+      const philox::Counter r = philox::generate(dropout::counter_of(call, offset), key, rounds);
+      for (int lane = 0; lane < per_call; ++lane) {
+        const std::uint32_t v = bits == 32 ? r.v[lane] : (r.v[lane / 4] >> (8 * (lane % 4))) & 0xFFu;
+        word |= std::uint32_t(std::int64_t(v) <= threshold) << (c * per_call + lane);
+      }
+    }
+    const std::int64_t valid = elements - w * 32;
+    if (valid < 32) word &= (1u << valid) - 1u;
+    mask[w] = word;
+  }
+}
+
+inline unsigned mask_blocks(std::int64_t words) {
+  const std::int64_t per_block = std::int64_t(kMaskThreads) * kWordsPerThread;
+  return unsigned((words + per_block - 1) / per_block);
+}
+
+}  // namespace llmgps::cuda

@@ -1,0 +1,27 @@
+#!/bin/sh
+# One call on a GPU machine: build the CUDA pieces, check the GPU dropout mask against the CPU one
+# bit for bit, time a cuBLASLt FP8 GEMM alone, the RNG mask kernel alone and both on two streams,
+# and write the measurements with the model's prediction for the same shapes beside them.
+#   scripts/gpu/validate.sh [OUT_DIR] [HW_PRESET]     (defaults: $OUT or ./gpu-out, h200-sxm)
+# Exit code: 0 all masks matched, 1 a mask differed, 2 the build or the run failed.
+set -u
+OUT_DIR=${1:-${OUT:-gpu-out}}
+HW=${2:-h200-sxm}
+mkdir -p "$OUT_DIR"
+LOG="$OUT_DIR/validate.log"
+BUILD=build-gpu
+{
+  date -u +"%Y-%m-%dT%H:%M:%SZ"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 || true
+  /usr/local/cuda/bin/nvcc --version 2>&1 | tail -1
+} >"$LOG"
+if [ ! -x "$BUILD/cuda/llmgps_gpu_bench" ]; then
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLMGPS_TESTS=OFF -DLLMGPS_BENCH=OFF \
+    -DLLMGPS_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc >>"$LOG" 2>&1 &&
+    cmake --build "$BUILD" --target llmgps_gpu_bench >>"$LOG" 2>&1 || { echo "build failed (see $LOG)"; tail -20 "$LOG"; exit 2; }
+fi
+"$BUILD/cuda/llmgps_gpu_bench" "$OUT_DIR/gpu_bench.csv" "$HW" 2>&1 | tee -a "$LOG"
+# POSIX sh has no PIPESTATUS: read the bench's status from its CSV and log instead.
+if [ ! -s "$OUT_DIR/gpu_bench.csv" ]; then echo "no CSV written"; exit 2; fi
+if grep -q "MISMATCH" "$LOG"; then exit 1; fi
+exit 0
