@@ -45,12 +45,21 @@ struct StrategyResult {
   std::vector<BlockOp> ops;
 };
 
+// Where the overlapped strategy puts the RNG: a share of the mask beside one GEMM.
+struct HostShare {
+  std::string gemm;
+  double fraction = 1;
+  PairTime pair;
+  double rng_alone_s = 0;  // that share's RNG kernel alone
+};
+
 struct BlockResult {
   std::vector<StrategyResult> strategies;  // none, fused, sequential, overlapped
   double speedup_vs_sequential = 0;        // of overlapped
   double speedup_vs_fused = 0;
-  std::string host_gemm;
-  PairTime host_pair;                       // the host GEMM with the RNG kernel beside it
+  std::string host_gemm;                    // the host GEMM, or hosts joined by '+' when the mask is split
+  std::vector<HostShare> hosts;
+  PairTime host_pair;                       // the (largest) host with its RNG share beside it
   KernelTime rng_alone;
   double rng_elements = 0;
   AttentionCost attention_fwd_none, attention_fwd_fused, attention_fwd_mask;
