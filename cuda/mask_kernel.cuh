@@ -1,7 +1,8 @@
 #pragma once
 // The standalone dropout-mask kernel: the same element definition as the CPU (mask.hpp, philox.hpp
-// compiled for the device), 256 threads per CTA, each thread writing 4 mask words (128 elements).
-// The SM resource model's rng_kernel() describes exactly this launch.
+// compiled for the device), 256 threads per CTA by default (128 or 64 to fit beside a
+// register-hungry GEMM), each thread writing 4 mask words (128 elements). The SM resource model's
+// rng_kernel() describes exactly this launch.
 #include <cstdint>
 
 #include "llmgps/dropout/mask.hpp"
@@ -13,7 +14,7 @@ constexpr int kWordsPerThread = 4;
 
 __global__ void mask_kernel(std::uint32_t* mask, std::int64_t words, std::int64_t elements, std::uint64_t seed,
                             std::uint64_t offset, int bits, int rounds, std::int64_t threshold) {
-  const std::int64_t first = (std::int64_t(blockIdx.x) * kMaskThreads + threadIdx.x) * kWordsPerThread;
+  const std::int64_t first = (std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * kWordsPerThread;
   const int per_call = dropout::elements_per_call(bits);
   const philox::Key key = dropout::key_of(seed);
   for (int i = 0; i < kWordsPerThread; ++i) {
@@ -34,8 +35,8 @@ __global__ void mask_kernel(std::uint32_t* mask, std::int64_t words, std::int64_
   }
 }
 
-inline unsigned mask_blocks(std::int64_t words) {
-  const std::int64_t per_block = std::int64_t(kMaskThreads) * kWordsPerThread;
+inline unsigned mask_blocks(std::int64_t words, int threads = kMaskThreads) {
+  const std::int64_t per_block = std::int64_t(threads) * kWordsPerThread;
   return unsigned((words + per_block - 1) / per_block);
 }
 

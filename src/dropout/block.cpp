@@ -118,18 +118,30 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
   };
   // Either one host takes the whole RNG kernel, or (when the mask outgrows every single GEMM) the
   // mask is split over all forward GEMMs in proportion to their time; the cheaper plan wins.
-  auto rng_part = [&](double fraction) {
-    KernelSpec k = rng_kernel(gpu, r.rng_elements * fraction, cfg.rng);
-    k.name = "rng_mask";
-    return k;
+  // The RNG kernel's CTA size is ours to choose: the largest of 256 / 128 / 64 threads that can
+  // share an SM with the host (register-hungry GEMMs leave room only for small CTAs).
+  auto pair_with = [&](const Gemm& g, double fraction, KernelSpec* used) {
+    PairTime best;
+    bool have = false;
+    for (int threads : {256, 128, 64}) {
+      KernelSpec k = rng_kernel(gpu, r.rng_elements * fraction, cfg.rng, threads);
+      const PairTime pt = kernels_together(gpu, gemm_kernel(g), k);
+      if (!have || (pt.co_resident && !best.co_resident)) {
+        best = pt, have = true;
+        if (used) *used = k;
+      }
+      if (pt.co_resident) break;
+    }
+    return best;
   };
   double best_added = std::numeric_limits<double>::infinity();
   for (std::size_t i = 0; i < fwd_gemms.size(); ++i) {
-    const PairTime pt = kernels_together(gpu, gemm_kernel(fwd_gemms[i]), rng);
+    KernelSpec used;
+    const PairTime pt = pair_with(fwd_gemms[i], 1.0, &used);
     const double added = pt.time_s - fwd_gemms[i].cost.time_s;
     if (added < best_added) {
       best_added = added;
-      r.hosts = {HostShare{fwd_gemms[i].name, 1.0, pt, r.rng_alone.time_s}};
+      r.hosts = {HostShare{fwd_gemms[i].name, 1.0, pt, kernel_alone(gpu, used).time_s}};
     }
   }
   double total_gemm = 0;
@@ -138,8 +150,8 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
   double split_added = 0;
   for (const Gemm& g : fwd_gemms) {
     const double f = g.cost.time_s / total_gemm;
-    const KernelSpec part = rng_part(f);
-    const PairTime pt = kernels_together(gpu, gemm_kernel(g), part);
+    KernelSpec part;
+    const PairTime pt = pair_with(g, f, &part);
     split_added += pt.time_s - g.cost.time_s;
     split.push_back(HostShare{g.name, f, pt, kernel_alone(gpu, part).time_s});
   }

@@ -63,14 +63,14 @@ SmDemand rng_element_demand(const DropoutRng& rng) {
   return d;
 }
 
-KernelSpec rng_kernel(const GpuSpec& gpu, double elements, const DropoutRng& rng) {
+KernelSpec rng_kernel(const GpuSpec& gpu, double elements, const DropoutRng& rng, int threads) {
   (void)gpu;
   KernelSpec k;
   k.name = "rng_mask";
-  k.threads_per_cta = 256;
+  k.threads_per_cta = threads;
   k.registers_per_thread = 32;
   k.smem_per_cta_bytes = 0;
-  const double per_cta = 256.0 * 128.0;
+  const double per_cta = double(threads) * 128.0;
   k.ctas = std::max(1.0, std::ceil(elements / per_cta));
   k.per_cta = rng_element_demand(rng).scaled(per_cta);
   k.hbm_bytes = elements / 8.0;
