@@ -6,6 +6,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 #include <exception>
 #include <functional>
 #include <limits>
@@ -20,6 +23,48 @@ namespace {
 
 // EPLB computes in float32 (weight.float()); ties and sums follow it, so do we.
 using Row = std::vector<float>;
+
+#if defined(__x86_64__) || defined(__i386__)
+#define LLMGPS_PLANNER_X86 1
+bool avx2_ok() {
+  static const bool ok = __builtin_cpu_supports("avx2");
+  return ok;
+}
+
+// Up to 8 packs in one vector: full packs read +inf, the lightest is the minimum, and the first
+// lane equal to it (ctz of the compare mask) is Python's min() on ties.
+__attribute__((target("avx2"))) void pack_sorted_avx2(const std::vector<float>& w, const std::vector<std::uint64_t>& keys, int packs,
+                                                      int per_pack, std::vector<int>& pack_of, std::vector<int>& rank_of) {
+  // The available weights stay in a register (a scalar store followed by a vector load would
+  // stall on store forwarding every item).
+  alignas(32) float init[8];
+  float weight[8];
+  int count[8];
+  for (int p = 0; p < 8; ++p) {
+    init[p] = p < packs ? 0.0f : std::numeric_limits<float>::infinity();
+    weight[p] = 0.0f;
+    count[p] = 0;
+  }
+  __m256 avail = _mm256_load_ps(init);
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  for (std::uint64_t key : keys) {
+    const int item = int(key & 0xFFFFFFFFu);
+    __m256 m = _mm256_min_ps(avail, _mm256_permute2f128_ps(avail, avail, 1));
+    m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0x4E));
+    m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0xB1));
+    const int mask = _mm256_movemask_ps(_mm256_cmp_ps(avail, m, _CMP_EQ_OQ));
+    const int best = __builtin_ctz(unsigned(mask));
+    pack_of[std::size_t(item)] = best;
+    rank_of[std::size_t(item)] = count[best];
+    weight[best] += w[std::size_t(item)];
+    ++count[best];
+    const __m256 lane = _mm256_castsi256_ps(_mm256_cmpeq_epi32(lanes, _mm256_set1_epi32(best)));
+    const __m256 value = count[best] < per_pack ? _mm256_set1_ps(weight[best]) : inf;
+    avail = _mm256_blendv_ps(avail, value, lane);
+  }
+}
+#endif
 
 // balanced_packing: items heaviest first (lower index first among equal weights, a stable
 // descending sort), each into the lightest pack that still has room (first such pack on ties,
@@ -49,6 +94,9 @@ void balanced_packing(const Row& w, int packs, std::vector<int>& pack_of,
   std::sort(keys.begin(), keys.end());
   pack_w.assign(std::size_t(packs), 0.0f);
   pack_n.assign(std::size_t(packs), 0);
+#if LLMGPS_PLANNER_X86
+  if (packs <= 8 && avx2_ok()) return pack_sorted_avx2(w, keys, packs, per_pack, pack_of, rank_of);
+#endif
   for (std::uint64_t key : keys) {
     const int item = int(key & 0xFFFFFFFFu);
     // The first lightest pack with room, written without branches (the comparisons are
