@@ -64,6 +64,30 @@ __attribute__((target("avx2"))) void pack_sorted_avx2(const std::vector<float>& 
     avail = _mm256_blendv_ps(avail, value, lane);
   }
 }
+
+// Index of the first maximum of x[0..n) (torch.max's choice on ties): the maximum by a vector
+// reduction, then the first lane equal to it.
+__attribute__((target("avx2"))) int first_max_avx2(const float* x, int n) {
+  const int n8 = n & ~7;
+  float mx = -std::numeric_limits<float>::infinity();
+  if (n8 > 0) {
+    __m256 m = _mm256_loadu_ps(x);
+    for (int i = 8; i < n8; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+    m = _mm256_max_ps(m, _mm256_permute2f128_ps(m, m, 1));
+    m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0x4E));
+    m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0xB1));
+    mx = _mm_cvtss_f32(_mm256_castps256_ps128(m));
+  }
+  for (int i = n8; i < n; ++i) mx = std::max(mx, x[i]);
+  const __m256 target = _mm256_set1_ps(mx);
+  for (int i = 0; i < n8; i += 8) {
+    const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), target, _CMP_EQ_OQ));
+    if (hit) return i + __builtin_ctz(unsigned(hit));
+  }
+  for (int i = n8; i < n; ++i)
+    if (x[i] == mx) return i;
+  return 0;
+}
 #endif
 
 // balanced_packing: items heaviest first (lower index first among equal weights, a stable
@@ -132,12 +156,19 @@ void replicate(const Row& w, int num_phy, std::vector<int>& phy2log, std::vector
   ratio.assign(w.begin(), w.end());
   for (int i = num_log; i < num_phy; ++i) {
     int best = 0;
+#if LLMGPS_PLANNER_X86
+    if (avx2_ok()) {
+      best = first_max_avx2(ratio.data(), num_log);
+    } else
+#endif
+    {
     float best_v = ratio[0];
     for (int e = 1; e < num_log; ++e) {
       const float v = ratio[std::size_t(e)];
       const bool more = v > best_v;
       best = more ? e : best;
       best_v = more ? v : best_v;
+    }
     }
     phy2log[std::size_t(i)] = best;
     rank[std::size_t(i)] = cnt[std::size_t(best)];
