@@ -38,6 +38,13 @@ TEST(CmdMoe, PredictContract) {
   }
 }
 
+TEST(CmdMoe, PredictFromGroupedSharesOfMmluSubjects) {
+  const auto j = run_json("moe predict --groups " + std::string(LLMGPS_SHARED_DIR) +
+                          "/data/moe/mixtral_mmlu_expert_share_by_subject_layers0_15_31.csv");
+  ASSERT_EQ(j["predictors"].size(), 1u);
+  EXPECT_NEAR(j["predictors"][0]["error"].get<double>(), 0.1284, 0.0005);
+}
+
 TEST(CmdMoe, PlanContractFromLoadsAndTrace) {
   TempDir d;
   write_file(d.file("l.json"), "{\"loads\": [[90, 132, 40, 61, 104, 165, 39, 4, 73, 56, 183, 86], "

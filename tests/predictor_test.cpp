@@ -104,3 +104,14 @@ TEST(Predictor, IncompatibleTracesAreRejected) {
   c.tokens_per_sequence = 10;
   EXPECT_THROW(check_compatible(synth(0, 1), synthesize_trace(c)), llmgps::InputError);
 }
+
+TEST(Predictor, LeaveOneGroupOutIsExactOnASmallCase) {
+  // Two groups, one layer, two experts: each is predicted by the other.
+  const std::vector<GroupShares> g = {{"a", 1, {{0.75, 0.25}}}, {"b", 3, {{0.25, 0.75}}}};
+  const PredictorResult r = leave_one_group_out(g);
+  EXPECT_DOUBLE_EQ(r.error.mean, 1.0);  // |0.25 - 0.75| * 2 for every expert of both groups
+  EXPECT_DOUBLE_EQ(r.error.max, 1.0);
+  EXPECT_THROW(leave_one_group_out({g[0]}), llmgps::InputError);
+  const std::vector<GroupShares> same = {{"a", 1, {{0.5, 0.5}}}, {"b", 2, {{0.5, 0.5}}}, {"c", 3, {{0.5, 0.5}}}};
+  EXPECT_DOUBLE_EQ(leave_one_group_out(same).error.mean, 0.0);
+}

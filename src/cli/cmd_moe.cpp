@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <sstream>
 
 #include "common.hpp"
@@ -60,6 +61,40 @@ moe::LoadMatrix read_shares_csv(const std::string& path) {
     if (m[l].size() != m[0].size() || m[l].empty())
       throw InputError(path, fmt::format("layer {} has {} experts, layer 0 has {}", l, m[l].size(), m[0].size()));
   return m;
+}
+
+// Grouped shares: one row per (group, layer) with expert0..expertN-1 columns, a group column
+// (subject or group) and an optional example count (n_examples).
+std::vector<moe::GroupShares> read_groups_csv(const std::string& path) {
+  const auto rows = specs::read_csv(path);
+  if (rows.empty()) throw InputError(path, "no rows");
+  const std::string group_col = rows[0].fields.count("subject") ? "subject" : "group";
+  int experts = 0;
+  while (rows[0].fields.count("expert" + std::to_string(experts))) ++experts;
+  if (experts == 0) throw InputError(path, "no expert0, expert1, ... columns");
+  std::vector<moe::GroupShares> groups;
+  std::map<std::string, std::size_t> index;
+  std::map<std::string, std::map<int, std::vector<double>>> layers;
+  for (const auto& r : rows) {
+    const std::string& g = r.at(group_col, path);
+    const double layer = r.number("layer", path);
+    if (layer < 0 || layer != std::floor(layer) || layer > 4096) throw InputError(fmt::format("{}:{}", path, r.line), "bad layer");
+    std::vector<double> sh;
+    for (int e = 0; e < experts; ++e) {
+      const double v = r.number("expert" + std::to_string(e), path);
+      if (!(v >= 0)) throw InputError(fmt::format("{}:{}", path, r.line), fmt::format("expert{} share must be >= 0", e));
+      sh.push_back(v);
+    }
+    if (!index.count(g)) {
+      index[g] = groups.size();
+      groups.push_back(moe::GroupShares{g, r.fields.count("n_examples") ? r.number("n_examples", path) : 1.0, {}});
+    }
+    layers[g][int(layer)] = sh;
+  }
+  for (auto& g : groups) {
+    for (const auto& [l, sh] : layers[g.name]) g.shares.push_back(sh);
+  }
+  return groups;
 }
 
 struct AdviseArgs {
@@ -193,11 +228,22 @@ void register_moe(CLI::App& app) {
   static std::string pred_train, pred_test;
   static std::size_t pred_batch = 64;
   auto* predict = moe_cmd->add_subcommand("predict", "train every predictor on one trace and score it on another");
-  predict->add_option("--train", pred_train, "training trace")->required();
-  predict->add_option("--test", pred_test, "held-out trace")->required();
+  static std::string pred_groups;
+  predict->add_option("--train", pred_train, "training trace");
+  predict->add_option("--test", pred_test, "held-out trace");
+  predict->add_option("--groups", pred_groups,
+                      "grouped shares CSV (subject, n_examples, layer, expert0..): Distribution-Only error of each group "
+                      "predicted from the others");
   predict->add_option("--batch-tokens", pred_batch, "tokens per batch (distribution history, batch error)")->capture_default_str();
   add_output_options(predict, pred_out, {"table", "json"});
   predict->callback([] {
+    if (!pred_groups.empty()) {
+      if (!pred_train.empty() || !pred_test.empty()) throw InputError("--groups", "give either --groups or --train and --test");
+      const auto r = moe::leave_one_group_out(read_groups_csv(pred_groups));
+      emit_rendered(pred_out, report::predictors_json({r}, pred_groups, pred_groups, 0), [&] { return report::predictors_table({r}); });
+      return;
+    }
+    if (pred_train.empty() || pred_test.empty()) throw InputError("--train/--test", "give both traces (or --groups)");
     if (pred_batch == 0) throw InputError("--batch-tokens", "must be positive");
     const auto train = moe::load_trace(pred_train);
     const auto test = moe::load_trace(pred_test, moe::TraceLoadOptions{train.experts});

@@ -423,6 +423,41 @@ void check_compatible(const RoutingTrace& train, const RoutingTrace& test) {
                                               train.experts, train.top_k));
 }
 
+PredictorResult leave_one_group_out(const std::vector<GroupShares>& groups) {
+  if (groups.size() < 2) throw InputError("groups", "need at least two groups to predict one from the others");
+  const std::size_t L = groups[0].shares.size();
+  const std::size_t E = L ? groups[0].shares[0].size() : 0;
+  for (const auto& g : groups) {
+    if (g.shares.size() != L) throw InputError(g.name, fmt::format("{} layers, the first group has {}", g.shares.size(), L));
+    for (const auto& row : g.shares)
+      if (row.size() != E) throw InputError(g.name, fmt::format("{} experts, the first group has {}", row.size(), E));
+    if (!(g.weight > 0)) throw InputError(g.name, "weight (examples) must be positive");
+  }
+  PredictorResult r;
+  r.name = "mle (leave one group out)";
+  r.kind = "distribution";
+  double sum = 0;
+  std::size_t n = 0;
+  for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+    LoadMatrix history(L, std::vector<double>(E, 0.0));
+    for (std::size_t o = 0; o < groups.size(); ++o) {
+      if (o == gi) continue;
+      for (std::size_t l = 0; l < L; ++l) {
+        const auto s = shares_of(groups[o].shares[l]);
+        for (std::size_t e = 0; e < E; ++e) history[l][e] += groups[o].weight * s[e];
+      }
+    }
+    const DistributionError err = distribution_error(normalised(history), groups[gi].shares);
+    sum += err.mean;
+    r.error.max = std::max(r.error.max, err.max);
+    ++n;
+  }
+  r.error.mean = sum / double(n);
+  r.batch_error = r.error;
+  r.samples = n * L * E;
+  return r;
+}
+
 PredictorResult evaluate(DistributionPredictor& p, const RoutingTrace& train, const RoutingTrace& test,
                          std::size_t batch_tokens) {
   check_compatible(train, test);

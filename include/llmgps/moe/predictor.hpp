@@ -84,6 +84,16 @@ PredictorResult evaluate(DistributionPredictor& p, const RoutingTrace& train, co
 PredictorResult evaluate(TokenPredictor& p, const RoutingTrace& train, const RoutingTrace& test,
                          std::size_t batch_tokens);
 
+// Distribution-Only from grouped shares (e.g. MMLU subjects): each group's per-layer shares are
+// predicted by the example-weighted mean of every other group (maximum likelihood from the rest
+// of the history), and scored with the paper's error.
+struct GroupShares {
+  std::string name;
+  double weight = 1;                      // examples in the group
+  std::vector<std::vector<double>> shares;  // [layer][expert]
+};
+PredictorResult leave_one_group_out(const std::vector<GroupShares>& groups);
+
 // Same experts and top-k in both traces, else InputError naming the test file.
 void check_compatible(const RoutingTrace& train, const RoutingTrace& test);
 
