@@ -118,6 +118,8 @@ std::vector<Strategy> strategies_from_points(const std::string& path) {
     j = nlohmann::json::parse(ss.str());
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(path, fmt::format("not valid JSON (byte {})", e.byte));
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number out of range (1e400)
+    throw InputError(path, std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_array() || j.empty()) throw InputError(path, "expected a non-empty array of {\"name\", \"accuracy\", \"overhead_s\"}");
   std::vector<Strategy> out;

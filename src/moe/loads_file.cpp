@@ -17,6 +17,8 @@ LoadMatrix parse_loads_json(const std::string& text, const std::string& file) {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(file, fmt::format("not valid JSON (byte {})", e.byte));
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number out of range (1e400)
+    throw InputError(file, std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object() || !j.contains("loads")) throw InputError(file, "missing field 'loads' (expected {\"loads\": [[...], ...]})");
   const auto& rows = j["loads"];

@@ -22,8 +22,9 @@ JsonContext JsonContext::child(const std::string& field) const {
 json parse_json_text(const std::string& text, const std::string& file) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
-    // nlohmann's message starts with "[json.exception.parse_error.101] "; keep the useful part.
+  } catch (const json::exception& e) {
+    // A syntax error or an out-of-range number (1e400). nlohmann's message starts with
+    // "[json.exception.parse_error.101] "; keep the useful part.
     std::string msg = e.what();
     auto pos = msg.find("] ");
     if (pos != std::string::npos) msg = msg.substr(pos + 2);
