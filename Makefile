@@ -1,10 +1,12 @@
 # Two commands do everything on a fresh Debian machine: `make run` and `make test`.
 BUILD ?= build
 SAN_BUILD ?= build-sanitize
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 30
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DLLMGPS_WERROR=ON
 
-.PHONY: all setup build run test bench test-sanitize format clean
+.PHONY: all setup build run test bench test-sanitize fuzz format clean
 
 all: build
 
@@ -32,8 +34,16 @@ test-sanitize: setup
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer on every parser for FUZZ_SECONDS each, seeded from the real files; a crash leaves its
+# input in $(FUZZ_BUILD)/crashes/ (turn it into a case under tests/bad-inputs).
+fuzz: setup
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLMGPS_FUZZ=ON \
+	  -DLLMGPS_TESTS=OFF -DLLMGPS_BENCH=OFF -DLLMGPS_CUDA=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	bash scripts/fuzz-run $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD) $(SAN_BUILD)
+	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)
