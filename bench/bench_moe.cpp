@@ -8,6 +8,11 @@
 
 #include "llmgps/moe/planner.hpp"
 #include "llmgps/moe/trace.hpp"
+#include "llmgps/moe/trace_stats.hpp"
+
+#include <sys/resource.h>
+
+#include <algorithm>
 
 using namespace llmgps::moe;
 
@@ -72,3 +77,21 @@ static void BM_TraceIngest(benchmark::State& state) {
   state.SetBytesProcessed(std::int64_t(state.iterations()) * std::int64_t(text.size()));
 }
 BENCHMARK(BM_TraceIngest)->Unit(benchmark::kMillisecond);
+
+// Streaming statistics over a large trace fed in 16 MB chunks: throughput and the process's peak
+// RSS (the text itself, ~360 MB, is generated once and counted in the RSS; the stream adds little).
+static void BM_TraceStreamStats(benchmark::State& state) {
+  static const std::string text = synthetic_jsonl(4 * 20000);  // ~360 MB
+  for (auto _ : state) {
+    TraceStatsStream s("bench.jsonl", 512);
+    for (std::size_t at = 0; at < text.size(); at += std::size_t(16) << 20)
+      s.feed(text.data() + at, std::min(std::size_t(16) << 20, text.size() - at));
+    benchmark::DoNotOptimize(s.finish());
+  }
+  state.SetBytesProcessed(std::int64_t(state.iterations()) * std::int64_t(text.size()));
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  state.counters["peak_rss_mb"] = double(u.ru_maxrss) / 1024.0;
+  state.counters["trace_mb"] = double(text.size()) / (1 << 20);
+}
+BENCHMARK(BM_TraceStreamStats)->Unit(benchmark::kMillisecond)->Iterations(2);

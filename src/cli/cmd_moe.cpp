@@ -186,14 +186,23 @@ void register_moe(CLI::App& app) {
   static std::string stats_trace;
   static std::size_t stats_batch = 64;
   static int stats_experts = 0;
-  static bool stats_transitions = false;
+  static bool stats_transitions = false, stats_stream = false;
   auto* stats = moe_cmd->add_subcommand("stats", "expert shares, skew, entropy and per-batch skew of a routing trace");
   stats->add_option("--trace", stats_trace, "routing trace (JSON Lines)")->required();
   stats->add_option("--batch-tokens", stats_batch, "tokens per batch for the per-batch skew (0: whole trace)")->capture_default_str();
   stats->add_option("--experts", stats_experts, "number of experts (default: from a meta record or the largest id + 1)");
   stats->add_flag("--transitions", stats_transitions, "also give layer-to-layer transition matrices (JSON)");
+  stats->add_flag("--stream", stats_stream,
+                  "read in chunks keeping only counts (bounded memory, for traces larger than RAM; batches are "
+                  "consecutive records of each layer)");
   add_output_options(stats, stats_out, {"table", "json"});
   stats->callback([] {
+    if (stats_stream) {
+      if (stats_transitions) throw InputError("--transitions", "needs the whole trace in memory; drop --stream");
+      const auto st = moe::stream_trace_stats(stats_trace, stats_batch, moe::TraceLoadOptions{stats_experts});
+      emit_rendered(stats_out, report::trace_stats_json(st), [&] { return report::trace_stats_table(st); });
+      return;
+    }
     const auto tr = moe::load_trace(stats_trace, moe::TraceLoadOptions{stats_experts});
     const auto st = moe::trace_stats(tr, stats_batch);
     auto j = report::trace_stats_json(st);

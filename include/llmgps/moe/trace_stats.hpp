@@ -3,6 +3,8 @@
 // defines it (tokens of the most popular expert / mean tokens per expert; 1 = balanced), entropy,
 // the skew a serving batch of a given size sees, and layer-to-layer transition matrices.
 #include <cstddef>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "llmgps/moe/trace.hpp"
@@ -36,6 +38,27 @@ struct TraceStats {
 };
 
 TraceStats trace_stats(const RoutingTrace& tr, std::size_t batch_tokens);
+
+// Statistics of a routing trace too large to hold: records are read in chunks and only counts
+// are kept (memory grows with layers x experts and the number of distinct sequence names, not with
+// the trace). Differences from trace_stats: tokens = the largest record count of any layer (every
+// token has one record per layer, a few may be missing), and a batch is `batch_tokens` consecutive
+// records of a layer in file order (the same batches when records follow token order).
+class TraceStatsStream {
+ public:
+  TraceStatsStream(std::string file, std::size_t batch_tokens, const TraceLoadOptions& opt = {});
+  ~TraceStatsStream();
+  TraceStatsStream(const TraceStatsStream&) = delete;
+  TraceStatsStream& operator=(const TraceStatsStream&) = delete;
+  void feed(const char* data, std::size_t size);  // any split of the text, lines may straddle calls
+  TraceStats finish();                            // InputError like parse_trace on bad input
+  std::size_t bytes() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+TraceStats stream_trace_stats(const std::string& path, std::size_t batch_tokens, const TraceLoadOptions& opt = {});
 
 // transitions[l][i][j]: how often a token that chose expert i in layer l chose expert j in layer
 // l + 1 (all top-k pairs counted), l = 0 .. layers - 2.
