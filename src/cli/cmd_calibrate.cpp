@@ -17,6 +17,7 @@ void register_calibrate(CLI::App& app) {
   c->add_flag("--samples", samples, "list every sample, not only the per-class summary");
   add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
+    if (dry_run()) return;
     auto all = calib::run_a100_calibration(dir, specs::load_system(system));
     auto summary = calib::summarise(all);
     nlohmann::ordered_json j;

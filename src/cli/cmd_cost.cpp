@@ -31,6 +31,7 @@ void register_cost(CLI::App& app) {
     c->add_option("--dtype", dtype, "fp32|tf32|fp16|bf16|fp8")->capture_default_str();
     add_output_options(c, out);
     c->callback([] {
+    if (dry_run()) return;
       s.dtype = parse_dtype(dtype, "--dtype");
       SystemSpec sys = specs::load_system(hw);
       GemmCost r = gemm_cost(sys.gpu, s);
@@ -55,6 +56,7 @@ void register_cost(CLI::App& app) {
     c->add_option("--impl", s.impl, "implementation profile: fa2|fa3")->capture_default_str();
     add_output_options(c, out);
     c->callback([] {
+    if (dry_run()) return;
       s.dtype = parse_dtype(dtype, "--dtype");
       s.pass = pass == "bwd" ? AttnPass::bwd : AttnPass::fwd;
       SystemSpec sys = specs::load_system(hw);
@@ -74,6 +76,7 @@ void register_cost(CLI::App& app) {
     c->add_option("--dtype", dtype, "fp32|fp16|bf16")->capture_default_str();
     add_output_options(c, out);
     c->callback([] {
+    if (dry_run()) return;
       s.kind = parse_elementwise_kind(kind, "--kind");
       s.dtype = parse_dtype(dtype, "--dtype");
       SystemSpec sys = specs::load_system(hw);
@@ -93,6 +96,7 @@ void register_cost(CLI::App& app) {
     c->add_option("--gpus", gpus, "GPUs taking part (default: all)");
     add_output_options(c, out);
     c->callback([] {
+    if (dry_run()) return;
       SystemSpec sys = specs::load_system(system);
       auto j = report::op_cost_json(allreduce_cost(sys, bytes, gpus));
       j["system"] = sys.name;
@@ -113,6 +117,7 @@ void register_cost(CLI::App& app) {
     c->add_option("--gpus", gpus, "GPUs taking part (default: all)");
     add_output_options(c, out);
     c->callback([] {
+    if (dry_run()) return;
       SystemSpec sys = specs::load_system(system);
       int g = gpus > 0 ? gpus : sys.total_gpus();
       auto j = report::op_cost_json(alltoall_cost(sys, skewed_alltoall_volume(g, bytes, skew)));
@@ -133,6 +138,7 @@ void register_cost(CLI::App& app) {
     c->add_flag("--cross-node", cross, "between nodes");
     add_output_options(c, out);
     c->callback([] {
+    if (dry_run()) return;
       SystemSpec sys = specs::load_system(system);
       auto j = report::op_cost_json(p2p_cost(sys, bytes, cross));
       j["system"] = sys.name;

@@ -144,6 +144,7 @@ void register_dropout(CLI::App& app) {
   ph->add_option("--counter", counter_text, "C0,C1,C2,C3, first word lowest")->capture_default_str();
   ph->add_option("--count", count, "lines to print, incrementing the counter after each")->capture_default_str();
   ph->callback([] {
+    if (dry_run()) return;
     const int rounds = int(parse_uint(rounds_text, "--rounds", 64));
     if (rounds < 1) throw InputError("--rounds", "must be at least 1");
     if (count < 1 || count > (std::int64_t(1) << 32)) throw InputError("--count", fmt::format("must be in [1, 2^32] (got {})", count));
@@ -192,6 +193,7 @@ void register_dropout(CLI::App& app) {
   mask_out.format = "table";
   mk->add_option("--format", mask_out.format, "summary format: table|json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   mk->callback([] {
+    if (dry_run()) return;
     rng.seed = parse_uint(seed_text, "--seed", std::numeric_limits<std::uint64_t>::max());
     rng.offset = parse_uint(offset_text, "--offset", std::numeric_limits<std::uint64_t>::max());
     dropout::MaskShape s = shape;
@@ -236,6 +238,7 @@ void register_dropout(CLI::App& app) {
   bl->add_option("--trace-strategy", block_strategy, "strategy for --trace")->check(CLI::IsMember({"none", "fused", "sequential", "overlapped"}))->capture_default_str();
   add_output_options(bl, block_out, {"table", "json"});
   bl->callback([] {
+    if (dry_run()) return;
     const ModelSpec m = specs::load_model(ba.model_ref);
     const GpuSpec gpu = specs::load_gpu(ba.hw_ref);
     const auto r = dropout::block_dropout(m, gpu, ba.config(block_batch, block_seq));
@@ -283,6 +286,7 @@ void register_dropout(CLI::App& app) {
   sw->add_option("--batches", sweep_batches, "comma-separated batch sizes")->capture_default_str();
   add_output_options(sw, sweep_out, {"table", "json", "csv"});
   sw->callback([] {
+    if (dry_run()) return;
     const ModelSpec m = specs::load_model(sa.model_ref);
     const GpuSpec gpu = specs::load_gpu(sa.hw_ref);
     const auto seqs = parse_int_list(sweep_seqs, "--seqs");

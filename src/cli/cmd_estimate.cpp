@@ -23,6 +23,7 @@ void register_estimate(CLI::App& app) {
   c->add_option("--trace", trace, "also write a Chrome trace of the step to FILE");
   add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
+    if (dry_run()) return;
     cfg.phase = parse_phase(phase, "--phase");
     cfg.dtype = parse_dtype(dtype, "--dtype");
     ModelSpec m = specs::load_model(model_ref);

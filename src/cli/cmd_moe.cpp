@@ -197,6 +197,7 @@ void register_moe(CLI::App& app) {
                   "consecutive records of each layer)");
   add_output_options(stats, stats_out, {"table", "json"});
   stats->callback([] {
+    if (dry_run()) return;
     if (stats_stream) {
       if (stats_transitions) throw InputError("--transitions", "needs the whole trace in memory; drop --stream");
       const auto st = moe::stream_trace_stats(stats_trace, stats_batch, moe::TraceLoadOptions{stats_experts});
@@ -228,6 +229,7 @@ void register_moe(CLI::App& app) {
   synth_out.format = "jsonl";
   synth->add_option("--out", synth_out.out, "write to FILE (atomically) instead of standard output");
   synth->callback([] {
+    if (dry_run()) return;
     synth_cfg.skew = parse_list(synth_skew, "--skew");
     emit(synth_out, moe::trace_to_jsonl(moe::synthesize_trace(synth_cfg)));
   });
@@ -246,6 +248,7 @@ void register_moe(CLI::App& app) {
   predict->add_option("--batch-tokens", pred_batch, "tokens per batch (distribution history, batch error)")->capture_default_str();
   add_output_options(predict, pred_out, {"table", "json"});
   predict->callback([] {
+    if (dry_run()) return;
     if (!pred_groups.empty()) {
       if (!pred_train.empty() || !pred_test.empty()) throw InputError("--groups", "give either --groups or --train and --test");
       const auto r = moe::leave_one_group_out(read_groups_csv(pred_groups));
@@ -279,6 +282,7 @@ void register_moe(CLI::App& app) {
   plan->add_option("--max-copies", plan_copies, "greedy: replicas per expert at most (0: no limit)");
   add_output_options(plan, plan_out, {"table", "json"});
   plan->callback([] {
+    if (dry_run()) return;
     if (plan_trace.empty() == plan_loads.empty()) throw InputError("--trace/--loads", "give exactly one of them");
     const moe::LoadMatrix loads =
         plan_trace.empty() ? moe::load_loads_json(plan_loads) : moe::expert_counts(moe::load_trace(plan_trace));
@@ -306,6 +310,7 @@ void register_moe(CLI::App& app) {
   advise->add_option("--batch-tokens", adv.batch_tokens, "trace mode: trace tokens per simulated step")->capture_default_str();
   add_output_options(advise, adv_out, {"table", "json"});
   advise->callback([] {
+    if (dry_run()) return;
     const int given = int(!adv_skew.empty()) + int(!adv_shares.empty()) + int(!adv_trace.empty());
     if (given != 1) throw InputError("--skew/--shares/--trace", "give exactly one routing input");
     if (adv_skew.size() > 1) throw InputError("--skew", "give one value (use `moe map` for a sweep)");
@@ -360,6 +365,7 @@ void register_moe(CLI::App& app) {
   map->add_option("--svg", map_svg, "also write the map as an SVG image to FILE");
   add_output_options(map, map_out, {"table", "json", "csv"});
   map->callback([] {
+    if (dry_run()) return;
     const auto skews = parse_list(map_skews, "--skews");
     std::vector<double> links;
     if (!map_links.empty()) links = parse_list(map_links, "--link-gbps-list");

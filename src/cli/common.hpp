@@ -21,6 +21,11 @@ void emit(const OutputOptions& o, const std::string& text);
 void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j, const std::function<std::string()>& table,
                    const std::function<std::string()>& csv = nullptr);
 
+// Parses and runs the command line; returns the exit code.
+int run(int argc, char** argv);
+// When set, commands parse and validate their options but do not run (the CLI fuzz target).
+bool& dry_run();
+
 void register_hw(CLI::App& app);
 void register_model(CLI::App& app);
 void register_cost(CLI::App& app);
