@@ -30,7 +30,8 @@ bench: build
 	./$(BUILD)/bench/llmgps_bench --benchmark_min_time=0.5
 
 test-sanitize: setup
-	cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLLMGPS_SANITIZE=ON -DLLMGPS_WERROR=ON
+	cmake -S . -B $(SAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" \
+	  -DLLMGPS_SANITIZE=ON -DLLMGPS_WERROR=ON -DLLMGPS_BENCH=OFF
 	cmake --build $(SAN_BUILD) -j $(JOBS)
 	cd $(SAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 

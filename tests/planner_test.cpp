@@ -124,3 +124,15 @@ TEST(Planner, GreedyOnTimeCopiesOnlyWhenTheBusiestGpuGetsFaster) {
   EXPECT_EQ(b.logcnt[0][0], 1);
   EXPECT_EQ(check_plan(b, 4), "");
 }
+
+// Found by fuzz_loads (a load of 2.2e69 became +inf in float32 and a full GPU was chosen): loads
+// beyond what float32 sums can hold are refused; the largest accepted ones still plan validly.
+TEST(Planner, RegressionHugeLoadsAreRefusedOrPlanValidly) {
+  const LoadMatrix huge = {{5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33}};
+  for (int gpus : {2, 4}) {
+    const ReplicaPlan p = eplb_plan(huge, EplbConfig{16, 1, 1, gpus, 1});
+    EXPECT_EQ(check_plan(p, 12), "") << gpus;
+  }
+  const LoadMatrix fuzz = {{90, 132, 40, 2.2222444444444444e69, 39, 4, 172, 86, 16, 27}};
+  EXPECT_THROW(eplb_plan(fuzz, EplbConfig{12, 1, 1, 2, 1}), llmgps::InputError);
+}

@@ -46,6 +46,7 @@ __attribute__((target("avx2"))) void pack_sorted_avx2(const std::vector<float>& 
     count[p] = 0;
   }
   __m256 avail = _mm256_load_ps(init);
+  unsigned room = (1u << packs) - 1u;  // packs that still take items
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
   for (std::uint64_t key : keys) {
@@ -53,13 +54,16 @@ __attribute__((target("avx2"))) void pack_sorted_avx2(const std::vector<float>& 
     __m256 m = _mm256_min_ps(avail, _mm256_permute2f128_ps(avail, avail, 1));
     m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0x4E));
     m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0xB1));
-    const int mask = _mm256_movemask_ps(_mm256_cmp_ps(avail, m, _CMP_EQ_OQ));
-    const int best = __builtin_ctz(unsigned(mask));
+    // Among packs with room only: a full pack reads +inf, which a pack whose weight overflowed
+    // to +inf would equal.
+    const unsigned mask = unsigned(_mm256_movemask_ps(_mm256_cmp_ps(avail, m, _CMP_EQ_OQ))) & room;
+    const int best = __builtin_ctz(mask);
     pack_of[std::size_t(item)] = best;
     rank_of[std::size_t(item)] = count[best];
     weight[best] += w[std::size_t(item)];
     ++count[best];
     const __m256 lane = _mm256_castsi256_ps(_mm256_cmpeq_epi32(lanes, _mm256_set1_epi32(best)));
+    if (count[best] == per_pack) room &= ~(1u << best);
     const __m256 value = count[best] < per_pack ? _mm256_set1_ps(weight[best]) : inf;
     avail = _mm256_blendv_ps(avail, value, lane);
   }
@@ -125,15 +129,11 @@ void balanced_packing(const Row& w, int packs, std::vector<int>& pack_of,
     const int item = int(key & 0xFFFFFFFFu);
     // The first lightest pack with room, written without branches (the comparisons are
     // unpredictable and dominated the planner's time).
-    int best = 0;
-    float best_w = std::numeric_limits<float>::infinity();
-    for (int p = 0; p < packs; ++p) {
-      const float v = pack_n[std::size_t(p)] < per_pack ? pack_w[std::size_t(p)]
-                                                        : std::numeric_limits<float>::infinity();
-      const bool lighter = v < best_w;
-      best = lighter ? p : best;
-      best_w = lighter ? v : best_w;
-    }
+    // The first lightest pack with room (weights may have overflowed to +inf: compare only
+    // packs with room, never against a sentinel).
+    int best = -1;
+    for (int p = 0; p < packs; ++p)
+      if (pack_n[std::size_t(p)] < per_pack && (best < 0 || pack_w[std::size_t(p)] < pack_w[std::size_t(best)])) best = p;
     pack_of[std::size_t(item)] = best;
     rank_of[std::size_t(item)] = pack_n[std::size_t(best)];
     pack_w[std::size_t(best)] += w[std::size_t(item)];
@@ -230,11 +230,14 @@ void validate_loads(const LoadMatrix& loads, const char* what) {
     if (loads[l].size() != E)
       throw InputError(
           what, fmt::format("layer {} has {} experts, layer 0 has {}", l, loads[l].size(), E));
-    for (std::size_t e = 0; e < E; ++e)
+    for (std::size_t e = 0; e < E; ++e) {
       if (!std::isfinite(loads[l][e]) || loads[l][e] < 0)
-        throw InputError(
-            what, fmt::format("layer {} expert {}: load must be finite and >= 0 (got {})", l, e,
-                              loads[l][e]));
+        throw InputError(what, fmt::format("layer {} expert {}: load must be finite and >= 0 (got {})", l, e, loads[l][e]));
+      // EPLB computes in float32 (as DeepSeek's does); keep sums of a few thousand loads finite.
+      if (loads[l][e] > double(std::numeric_limits<float>::max()) / 65536)
+        throw InputError(what, fmt::format("layer {} expert {}: load {} is beyond the float32 range EPLB computes in", l, e,
+                                           loads[l][e]));
+    }
   }
 }
 
