@@ -13,17 +13,30 @@ bool& dry_run() {
   return flag;
 }
 
+namespace {
+// Built once: the options bind to static variables, so one App serves every run() in a process
+// (the fuzz target calls run() millions of times; clear() resets what the last parse saw).
+CLI::App& application() {
+  static CLI::App* app = [] {
+    auto* a = new CLI::App{"llmgps: predict how LLM workloads run on GPUs and GPU clusters", "llmgps"};
+    a->set_version_flag("--version", "llmgps 0.1.0");
+    a->require_subcommand(1);
+    register_hw(*a);
+    register_model(*a);
+    register_cost(*a);
+    register_estimate(*a);
+    register_calibrate(*a);
+    register_moe(*a);
+    register_dropout(*a);
+    return a;
+  }();
+  return *app;
+}
+}  // namespace
+
 int run(int argc, char** argv) {
-  CLI::App app{"llmgps: predict how LLM workloads run on GPUs and GPU clusters", "llmgps"};
-  app.set_version_flag("--version", "llmgps 0.1.0");
-  app.require_subcommand(1);
-  register_hw(app);
-  register_model(app);
-  register_cost(app);
-  register_estimate(app);
-  register_calibrate(app);
-  register_moe(app);
-  register_dropout(app);
+  CLI::App& app = application();
+  app.clear();
   // Name an unknown command instead of CLI11's generic "a subcommand is required".
   if (argc > 1 && argv[1][0] != '-') {
     bool known = false;
