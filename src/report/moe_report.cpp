@@ -250,43 +250,51 @@ std::string map_csv(const std::vector<MapCell>& cells) {
 
 std::string map_svg(const std::vector<MapCell>& cells, const AdviceContext& c) {
   std::vector<double> skews, links;
+  std::vector<std::int64_t> batches;
   for (const auto& m : cells) {
     if (std::find(skews.begin(), skews.end(), m.skew) == skews.end()) skews.push_back(m.skew);
     if (std::find(links.begin(), links.end(), m.link_gbps) == links.end()) links.push_back(m.link_gbps);
+    if (std::find(batches.begin(), batches.end(), m.batch) == batches.end()) batches.push_back(m.batch);
   }
   std::sort(skews.begin(), skews.end());
   std::sort(links.begin(), links.end());
-  const std::int64_t batch = cells.empty() ? 0 : cells.front().batch;
-  const int cw = 90, ch = 36, left = 80, top = 60;
-  const int w = left + cw * int(links.size()) + 180, h = top + ch * int(skews.size()) + 60;
+  // One panel per batch size, side by side, sharing the skew axis and the legend.
+  const int cw = 90, ch = 36, left = 80, top = 60, gap = 40;
+  const int panel_w = cw * int(links.size());
+  const int w = left + int(batches.size()) * (panel_w + gap) + 140, h = top + ch * int(skews.size()) + 60;
   const std::map<std::string, std::string> color = {{"none", "#bdbdbd"}, {"distribution", "#4e79a7"}, {"token", "#f28e2b"}};
   std::string s = fmt::format(
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"12\">\n", w, h);
-  s += fmt::format("<text x=\"{}\" y=\"20\" font-size=\"14\">MoE-GPS guideline: {} on {}, batch {}, seq {} ({})</text>\n", left,
-                   c.model, c.system, batch, c.seq, c.phase);
-  s += fmt::format("<text x=\"{}\" y=\"{}\">interconnect bandwidth per GPU (GB/s)</text>\n", left, top - 22);
+  s += fmt::format("<text x=\"{}\" y=\"20\" font-size=\"14\">MoE-GPS guideline: {} on {}, seq {} ({}); winning strategy</text>\n", left,
+                   c.model, c.system, c.seq, c.phase);
   s += fmt::format("<text x=\"12\" y=\"{}\" transform=\"rotate(-90 12 {})\">skew (max/mean)</text>\n", top + ch * 2, top + ch * 2);
-  for (std::size_t i = 0; i < links.size(); ++i)
-    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:g}</text>\n", left + cw * int(i) + cw / 2, top - 6, links[i]);
-  for (std::size_t r = 0; r < skews.size(); ++r) {
-    // highest skew on top
-    const double sk = skews[skews.size() - 1 - r];
-    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:g}</text>\n", left - 6, top + ch * int(r) + ch / 2 + 4, sk);
+  for (std::size_t r = 0; r < skews.size(); ++r)
+    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:g}</text>\n", left - 6, top + ch * int(r) + ch / 2 + 4,
+                     skews[skews.size() - 1 - r]);
+  for (std::size_t bi = 0; bi < batches.size(); ++bi) {
+    const int x0 = left + int(bi) * (panel_w + gap);
+    s += fmt::format("<text x=\"{}\" y=\"{}\">batch {}: link GB/s per GPU</text>\n", x0, top - 22, batches[bi]);
     for (std::size_t i = 0; i < links.size(); ++i)
-      for (const auto& m : cells)
-        if (m.skew == sk && m.link_gbps == links[i] && m.batch == batch) {
-          auto it = color.find(m.winner);
-          s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"white\"><title>{} ({})</title></rect>\n",
-                           left + cw * int(i), top + ch * int(r), cw, ch, it == color.end() ? "#000" : it->second, m.winner,
-                           m.winner_name);
-          s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"white\">{}</text>\n", left + cw * int(i) + cw / 2,
-                           top + ch * int(r) + ch / 2 + 4, m.winner_name);
-        }
+      s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:g}</text>\n", x0 + cw * int(i) + cw / 2, top - 6, links[i]);
+    for (std::size_t r = 0; r < skews.size(); ++r) {
+      const double sk = skews[skews.size() - 1 - r];  // highest skew on top
+      for (std::size_t i = 0; i < links.size(); ++i)
+        for (const auto& m : cells)
+          if (m.skew == sk && m.link_gbps == links[i] && m.batch == batches[bi]) {
+            auto it = color.find(m.winner);
+            s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"white\"><title>{} ({})</title></rect>\n",
+                             x0 + cw * int(i), top + ch * int(r), cw, ch, it == color.end() ? "#000" : it->second, m.winner,
+                             m.winner_name);
+            s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"white\">{}</text>\n", x0 + cw * int(i) + cw / 2,
+                             top + ch * int(r) + ch / 2 + 4, m.winner_name);
+          }
+    }
   }
   int ly = top;
+  const int lx = left + int(batches.size()) * (panel_w + gap);
   for (const auto& [k, col] : color) {
-    s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"14\" height=\"14\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n",
-                     left + cw * int(links.size()) + 20, ly, col, left + cw * int(links.size()) + 40, ly + 12, k);
+    s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"14\" height=\"14\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n", lx, ly,
+                     col, lx + 20, ly + 12, k);
     ly += 22;
   }
   s += "</svg>\n";
