@@ -200,15 +200,7 @@ int main(int argc, char** argv) {
       // The model for the same shapes.
       const GemmCost gc = gemm_cost(gpu, GemmShape{c.m, c.n, c.k, 1, DType::fp8});
       const KernelSpec rk = dropout::rng_kernel(gpu, elements, r);
-      KernelSpec gk;
-      gk.name = "gemm";
-      gk.ctas = std::max(1.0, std::ceil(gc.waves * gc.ctas_per_sm * gpu.sm_count));
-      gk.threads_per_cta = gpu.gemm_cta_threads;
-      gk.registers_per_thread = gpu.gemm_cta_registers_per_thread;
-      gk.smem_per_cta_bytes = gpu.gemm_cta_smem_bytes;
-      gk.tensor_dtype = DType::fp8;
-      gk.per_cta.tensor_flops = gc.flops / gk.ctas;
-      gk.fixed_time_s = gc.time_s;
+      const KernelSpec gk = gemm_kernel_spec(gpu, "gemm", gc, DType::fp8);
       const KernelTime rt = kernel_alone(gpu, rk);
       const PairTime pt = kernels_together(gpu, gk, rk);
       char line[512];

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "llmgps/cost/gemm.hpp"
 #include "llmgps/specs/error.hpp"
 
 namespace llmgps {
@@ -84,6 +85,24 @@ KernelTime kernel_alone(const GpuSpec& g, const KernelSpec& k) {
   t.time_s = body + (k.fixed_time_s >= 0 ? 0.0 : g.launch_overhead_s);
   finish(t.resources, t.time_s);
   return t;
+}
+
+KernelSpec gemm_kernel_spec(const GpuSpec& g, const std::string& name, const GemmCost& cost, DType dtype) {
+  KernelSpec k;
+  k.name = name;
+  k.ctas = std::max(1.0, std::ceil(cost.waves * cost.ctas_per_sm * g.sm_count));
+  const bool known = g.gemm_cta_threads > 0;
+  k.threads_per_cta = known ? g.gemm_cta_threads : g.max_threads_per_sm;
+  k.registers_per_thread = known ? g.gemm_cta_registers_per_thread : g.registers_per_sm / g.max_threads_per_sm;
+  k.smem_per_cta_bytes = known ? g.gemm_cta_smem_bytes : g.smem_per_sm_bytes;
+  k.tensor_dtype = dtype;
+  k.tensor_efficiency = g.gemm_tensor_efficiency;
+  // One warpgroup MMA instruction per 64 x 256 x 32 step: negligible issue; its time is modelled.
+  k.per_cta.tensor_flops = cost.flops / k.ctas;
+  k.per_cta.issue = cost.flops / k.ctas / (2.0 * 64 * 256 * 32) * 4;
+  k.hbm_bytes = cost.hbm_bytes;
+  k.fixed_time_s = cost.time_s;
+  return k;
 }
 
 PairTime kernels_together(const GpuSpec& g, const KernelSpec& a, const KernelSpec& b) {

@@ -99,23 +99,8 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
   r.rng_alone = kernel_alone(gpu, rng);
 
   // --- the host GEMM for the overlap: the forward GEMM that hides the RNG kernel best ---
-  auto gemm_kernel = [&](const Gemm& g) {
-    KernelSpec k;
-    k.name = g.name;
-    k.ctas = std::ceil(double(g.cost.waves) * g.cost.ctas_per_sm * gpu.sm_count);
-    k.ctas = std::max(1.0, k.ctas);
-    k.threads_per_cta = gpu.gemm_cta_threads > 0 ? gpu.gemm_cta_threads : gpu.max_threads_per_sm;
-    k.registers_per_thread = gpu.gemm_cta_threads > 0 ? gpu.gemm_cta_registers_per_thread : gpu.registers_per_sm / gpu.max_threads_per_sm;
-    k.smem_per_cta_bytes = gpu.gemm_cta_threads > 0 ? gpu.gemm_cta_smem_bytes : gpu.smem_per_sm_bytes;
-    k.tensor_dtype = dt;
-    k.tensor_efficiency = gpu.gemm_tensor_efficiency;
-    // One warpgroup MMA instruction per 64 x N x K step: negligible issue; its time is modelled.
-    k.per_cta.tensor_flops = g.cost.flops / k.ctas;
-    k.per_cta.issue = g.cost.flops / k.ctas / (2.0 * 64 * 256 * 32) * 4;
-    k.hbm_bytes = g.cost.hbm_bytes;
-    k.fixed_time_s = g.cost.time_s;
-    return k;
-  };
+  auto gemm_kernel = [&](const Gemm& g) { return gemm_kernel_spec(gpu, g.name, g.cost, dt); };
+
   // Either one host takes the whole RNG kernel, or (when the mask outgrows every single GEMM) the
   // mask is split over all forward GEMMs in proportion to their time; the cheaper plan wins.
   // The RNG kernel's CTA size is ours to choose: the largest of 256 / 128 / 64 threads that can

@@ -256,8 +256,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
   std::vector<Entry> entries;
   entries.push_back(Entry{Strategy{"none", "none", 0, 0, {}, -1, "no duplication"}, nullptr, nullptr});
   for (auto& d : distribution_predictors()) {
-    d->reset(train.layers, train.experts);
-    for (const TokenRange& r : batches_of(train, cfg.trace_batch_tokens)) d->observe(expert_counts(train, r));
+    train_on(*d, train, cfg.trace_batch_tokens);
     Strategy s{d->name(), "distribution", 0, 0, {}, -1, "trained on " + train.source};
     entries.push_back(Entry{s, std::move(d), nullptr});
   }

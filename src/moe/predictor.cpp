@@ -353,11 +353,13 @@ class MlpPredictor : public TokenPredictor {
   std::vector<double> w1_, w2_, b1_, b2_;
 };
 
-void feed_batches(DistributionPredictor& p, const RoutingTrace& tr, std::size_t batch_tokens) {
-  for (const TokenRange& r : batches_of(tr, batch_tokens)) p.observe(expert_counts(tr, r));
-}
 
 }  // namespace
+
+void train_on(DistributionPredictor& p, const RoutingTrace& tr, std::size_t batch_tokens) {
+  p.reset(tr.layers, tr.experts);
+  for (const TokenRange& r : batches_of(tr, batch_tokens)) p.observe(expert_counts(tr, r));
+}
 
 std::unique_ptr<DistributionPredictor> make_mle_predictor() { return std::make_unique<MlePredictor>(); }
 std::unique_ptr<DistributionPredictor> make_ema_predictor(double alpha) { return std::make_unique<EmaPredictor>(alpha); }
@@ -464,8 +466,7 @@ PredictorResult evaluate(DistributionPredictor& p, const RoutingTrace& train, co
   PredictorResult r;
   r.name = p.name();
   r.kind = "distribution";
-  p.reset(train.layers, train.experts);
-  feed_batches(p, train, batch_tokens);
+  train_on(p, train, batch_tokens);
   r.error = distribution_error(p.predict(), expert_counts(test));
   double sum = 0;
   std::size_t n = 0;

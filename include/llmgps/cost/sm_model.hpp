@@ -67,6 +67,11 @@ struct PairTime {
   std::string detail;
   std::vector<ResourceUse> resources;  // of the combined demand
 };
+// A modelled GEMM as a kernel: its CTAs with the GPU library's per-CTA resources (gemm_kernel in
+// the hardware file; the whole SM when unknown), its tensor work, and its modelled time.
+struct GemmCost;
+KernelSpec gemm_kernel_spec(const GpuSpec& gpu, const std::string& name, const GemmCost& cost, DType dtype);
+
 // Kernel a (e.g. a GEMM, resident at its own occupancy) and kernel b launched beside it.
 PairTime kernels_together(const GpuSpec& gpu, const KernelSpec& a, const KernelSpec& b);
 

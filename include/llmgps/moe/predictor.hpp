@@ -27,6 +27,9 @@ class DistributionPredictor {
   virtual LoadMatrix predict() const = 0;              // shares [layer][expert], rows sum to 1
 };
 
+// Resets `p` to the trace's shape and feeds it the trace in batches of batch_tokens (history).
+void train_on(DistributionPredictor& p, const RoutingTrace& tr, std::size_t batch_tokens);
+
 std::unique_ptr<DistributionPredictor> make_mle_predictor();
 std::unique_ptr<DistributionPredictor> make_ema_predictor(double alpha);      // weight of the newest batch
 std::unique_ptr<DistributionPredictor> make_window_predictor(int batches);   // last N batches
