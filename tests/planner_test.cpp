@@ -30,7 +30,113 @@ TEST(Planner, EplbReproducesDeepSeekReadmeExample) {
     }
   EXPECT_EQ(p.log2phy(0, 5, 0), 0);
   EXPECT_EQ(p.log2phy(0, 5, 1), 2);
-  EXPECT_EQ(p.log2phy_nested()[1][3], (std::vector<int>{14, -1}));
+  // EPLB's log2phy width: num_redundant + 1 = 16 - 12 + 1.
+  EXPECT_EQ(p.log2phy_nested()[1][3], (std::vector<int>{14, -1, -1, -1, -1}));
+}
+
+namespace {
+// DeepSeek's rebalance_experts transcribed as plainly as possible (float32 rows, a stable
+// descending sort, Python's min over packs with room, torch.max's first maximum), to check the
+// optimised planner against on many random shapes and tie-heavy loads.
+struct RefPacking {
+  std::vector<int> pack, rank;
+};
+RefPacking ref_balanced_packing(const std::vector<float>& w, int packs) {
+  const int n = int(w.size()), per = n / packs;
+  RefPacking r{std::vector<int>(std::size_t(n)), std::vector<int>(std::size_t(n), 0)};
+  if (per == 1) {
+    std::iota(r.pack.begin(), r.pack.end(), 0);
+    return r;
+  }
+  std::vector<int> idx(static_cast<std::size_t>(n));
+  std::iota(idx.begin(), idx.end(), 0);
+  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return w[std::size_t(a)] > w[std::size_t(b)]; });
+  std::vector<float> pw(std::size_t(packs), 0.0f);
+  std::vector<int> pn(std::size_t(packs), 0);
+  for (int i : idx) {
+    int best = -1;
+    for (int p = 0; p < packs; ++p)
+      if (pn[std::size_t(p)] < per && (best < 0 || pw[std::size_t(p)] < pw[std::size_t(best)])) best = p;
+    r.pack[std::size_t(i)] = best;
+    r.rank[std::size_t(i)] = pn[std::size_t(best)]++;
+    pw[std::size_t(best)] += w[std::size_t(i)];
+  }
+  return r;
+}
+
+struct RefLayer {
+  std::vector<int> phy2log, phyrank, logcnt;
+};
+RefLayer ref_rebalance(const std::vector<double>& loads, int replicas, int groups, int nodes, int gpus) {
+  if (groups % nodes != 0) groups = nodes = 1;  // EPLB's global policy
+  const int E = int(loads.size()), gsize = E / groups, gpn = groups / nodes;
+  std::vector<float> w(loads.begin(), loads.end());
+  std::vector<float> gw(std::size_t(groups), 0.0f);
+  for (int e = 0; e < E; ++e) gw[std::size_t(e / gsize)] += w[std::size_t(e)];
+  const RefPacking gp = ref_balanced_packing(gw, nodes);
+  std::vector<int> log2mlog(static_cast<std::size_t>(E)), mlog2log(static_cast<std::size_t>(E));
+  for (int e = 0; e < E; ++e) {
+    const int g = e / gsize;
+    log2mlog[std::size_t(e)] = (gp.pack[std::size_t(g)] * gpn + gp.rank[std::size_t(g)]) * gsize + e % gsize;
+    mlog2log[std::size_t(log2mlog[std::size_t(e)])] = e;
+  }
+  const int lpn = E / nodes, ppn = replicas / nodes, per_gpu = replicas / gpus;
+  RefLayer out{std::vector<int>(std::size_t(replicas)), std::vector<int>(std::size_t(replicas)), std::vector<int>(std::size_t(E))};
+  for (int node = 0; node < nodes; ++node) {
+    std::vector<float> mw(static_cast<std::size_t>(lpn));
+    for (int m = 0; m < lpn; ++m) mw[std::size_t(m)] = w[std::size_t(mlog2log[std::size_t(node * lpn + m)])];
+    std::vector<int> phy2mlog(static_cast<std::size_t>(ppn)), rank(std::size_t(ppn), 0), cnt(std::size_t(lpn), 1);
+    std::iota(phy2mlog.begin(), phy2mlog.begin() + lpn, 0);
+    for (int i = lpn; i < ppn; ++i) {
+      int best = 0;
+      for (int m = 1; m < lpn; ++m)
+        if (mw[std::size_t(m)] / float(cnt[std::size_t(m)]) > mw[std::size_t(best)] / float(cnt[std::size_t(best)])) best = m;
+      phy2mlog[std::size_t(i)] = best;
+      rank[std::size_t(i)] = cnt[std::size_t(best)]++;
+    }
+    std::vector<float> pw(static_cast<std::size_t>(ppn));
+    for (int p = 0; p < ppn; ++p)
+      pw[std::size_t(p)] = mw[std::size_t(phy2mlog[std::size_t(p)])] / float(cnt[std::size_t(phy2mlog[std::size_t(p)])]);
+    const RefPacking pp = ref_balanced_packing(pw, gpus / nodes);
+    for (int p = 0; p < ppn; ++p) {
+      const int slot = node * ppn + pp.pack[std::size_t(p)] * per_gpu + pp.rank[std::size_t(p)];
+      out.phy2log[std::size_t(slot)] = mlog2log[std::size_t(node * lpn + phy2mlog[std::size_t(p)])];
+      out.phyrank[std::size_t(slot)] = rank[std::size_t(p)];
+    }
+    for (int m = 0; m < lpn; ++m) out.logcnt[std::size_t(mlog2log[std::size_t(node * lpn + m)])] = cnt[std::size_t(m)];
+  }
+  return out;
+}
+}  // namespace
+
+// The optimised planner (vector ranking and packing, nodes packed together, layers on threads)
+// against the plain transcription: identical phy2log, phyrank and logcnt on random shapes,
+// including more than 8 GPUs per node (the portable packing path), ties and zero loads.
+TEST(Planner, EplbMatchesPlainTranscriptionOnRandomShapes) {
+  std::mt19937 rng(11);
+  int checked = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    const int nodes = 1 + int(rng() % 4);
+    const int gpus = nodes * (1 + int(rng() % 12));
+    const int groups = nodes * (1 + int(rng() % 4)) + (trial % 7 == 0 ? 1 : 0);  // sometimes global
+    const int E = groups * (1 + int(rng() % 8)) * nodes;
+    const int replicas = E + gpus * int(rng() % 3) + (gpus - E % gpus) % gpus;
+    if (replicas % gpus != 0 || E % nodes != 0 || replicas % nodes != 0 || replicas / nodes % (gpus / nodes) != 0) continue;
+    const int hi = trial % 3 == 0 ? 4 : 1000;  // small ranges give many ties
+    LoadMatrix w(5, std::vector<double>(std::size_t(E)));
+    for (auto& row : w)
+      for (double& x : row) x = double(rng() % std::uint32_t(hi));
+    const ReplicaPlan p = eplb_plan(w, EplbConfig{replicas, groups, nodes, gpus, 1 + trial % 2});
+    ASSERT_EQ(check_plan(p, E), "") << trial;
+    for (std::size_t l = 0; l < w.size(); ++l) {
+      const RefLayer r = ref_rebalance(w[l], replicas, groups, nodes, gpus);
+      ASSERT_EQ(p.phy2log[l], r.phy2log) << "trial " << trial << " layer " << l;
+      ASSERT_EQ(p.phyrank[l], r.phyrank) << "trial " << trial << " layer " << l;
+      ASSERT_EQ(p.logcnt[l], r.logcnt) << "trial " << trial << " layer " << l;
+    }
+    ++checked;
+  }
+  EXPECT_GT(checked, 100);
 }
 
 TEST(Planner, EplbGlobalPolicyWhenGroupsDoNotDivideNodes) {

@@ -351,7 +351,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
           for (int j = 0; j < K; ++j) {
             const int e = truth[j];
             int best = -1;
-            for (int rank = 0; rank < plan.max_logcnt; ++rank) {
+            for (int rank = 0; rank < plan.logcnt[sz(l)][sz(e)]; ++rank) {
               const int r = plan.log2phy(l, e, rank);
               if (r < 0) continue;
               auto key = [&](int x) { return std::make_pair(quota[sz(x)] > 0 && plan.gpu_of_slot(x) == src, quota[sz(x)]); };

@@ -31,41 +31,90 @@ bool avx2_ok() {
   return ok;
 }
 
+// Stable descending order of w[0..n) (heaviest first, lower index first among equal weights:
+// torch's sort on EPLB's rows, made stable): order[k] is the item at position k. Weights are
+// finite and >= 0 (validate_loads); -0.0 compares equal to 0.0, as in torch.
+//
+// For the row sizes EPLB sees (tens to hundreds of replicas) each item's position is counted
+// directly, #{j : w[j] > w[i]} + #{j < i : w[j] == w[i]}, eight comparisons per instruction and
+// no branches; a comparison sort spent most of its time on mispredicted branches.
+__attribute__((target("avx2"))) void desc_order_avx2(const float* w, int n, int* order) {
+  // Eight items' positions at a time: lane k of `count` counts for item i = base + k, and each
+  // j is broadcast against the eight (no horizontal sums). Padding items read -inf, which is
+  // never > or == a real weight, and are not placed.
+  thread_local std::vector<float> padded;
+  const int blocks = (n + 7) / 8;
+  padded.assign(std::size_t(blocks) * 8, -std::numeric_limits<float>::infinity());
+  std::copy(w, w + n, padded.begin());
+  const float* x = padded.data();
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  alignas(32) int pos[8];
+  for (int base = 0; base < n; base += 8) {
+    const __m256 wi = _mm256_loadu_ps(x + base);
+    __m256i count = _mm256_setzero_si256();
+    // j before the block: j < i, so an equal weight counts too; after the block: only heavier.
+    for (int j = 0; j < base; ++j)
+      count = _mm256_sub_epi32(count, _mm256_castps_si256(_mm256_cmp_ps(_mm256_broadcast_ss(x + j), wi, _CMP_GE_OQ)));
+    for (int k = 0; k < 8 && base + k < n; ++k) {
+      const __m256 wj = _mm256_broadcast_ss(x + base + k);
+      const __m256 before = _mm256_castsi256_ps(_mm256_cmpgt_epi32(lanes, _mm256_set1_epi32(k)));  // j < i
+      const __m256 m = _mm256_or_ps(_mm256_cmp_ps(wj, wi, _CMP_GT_OQ), _mm256_and_ps(before, _mm256_cmp_ps(wj, wi, _CMP_EQ_OQ)));
+      count = _mm256_sub_epi32(count, _mm256_castps_si256(m));
+    }
+    for (int j = base + 8; j < n; ++j)
+      count = _mm256_sub_epi32(count, _mm256_castps_si256(_mm256_cmp_ps(_mm256_broadcast_ss(x + j), wi, _CMP_GT_OQ)));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(pos), count);
+    for (int k = 0; k < 8 && base + k < n; ++k) order[pos[k]] = base + k;
+  }
+}
+
+// One packing problem for pack_sorted_avx2: items in `order` go to `packs` packs of `per_pack`.
+struct PackJob {
+  const float* w;
+  const int* order;
+  int* pack_of;
+  int* rank_of;
+};
+
 // Up to 8 packs in one vector: full packs read +inf, the lightest is the minimum, and the first
-// lane equal to it (ctz of the compare mask) is Python's min() on ties.
-__attribute__((target("avx2"))) void pack_sorted_avx2(const std::vector<float>& w, const std::vector<std::uint64_t>& keys, int packs,
-                                                      int per_pack, std::vector<int>& pack_of, std::vector<int>& rank_of) {
+// lane equal to it (ctz of the compare mask) is Python's min() on ties. Each item depends on the
+// previous one's choice (a chain of about 35 cycles), so K independent jobs (the nodes of a
+// layer) are stepped together and the core overlaps their chains.
+template <int K>
+__attribute__((target("avx2"))) void pack_sorted_avx2(const PackJob* jobs, int n, int packs, int per_pack) {
   // The available weights stay in a register (a scalar store followed by a vector load would
   // stall on store forwarding every item).
   alignas(32) float init[8];
-  float weight[8];
-  int count[8];
-  for (int p = 0; p < 8; ++p) {
-    init[p] = p < packs ? 0.0f : std::numeric_limits<float>::infinity();
-    weight[p] = 0.0f;
-    count[p] = 0;
+  for (int p = 0; p < 8; ++p) init[p] = p < packs ? 0.0f : std::numeric_limits<float>::infinity();
+  __m256 avail[K];
+  float weight[K][8] = {};
+  int count[K][8] = {};
+  unsigned room[K];  // packs that still take items
+  for (int k = 0; k < K; ++k) {
+    avail[k] = _mm256_load_ps(init);
+    room[k] = (1u << packs) - 1u;
   }
-  __m256 avail = _mm256_load_ps(init);
-  unsigned room = (1u << packs) - 1u;  // packs that still take items
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256 inf = _mm256_set1_ps(std::numeric_limits<float>::infinity());
-  for (std::uint64_t key : keys) {
-    const int item = int(key & 0xFFFFFFFFu);
-    __m256 m = _mm256_min_ps(avail, _mm256_permute2f128_ps(avail, avail, 1));
-    m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0x4E));
-    m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0xB1));
-    // Among packs with room only: a full pack reads +inf, which a pack whose weight overflowed
-    // to +inf would equal.
-    const unsigned mask = unsigned(_mm256_movemask_ps(_mm256_cmp_ps(avail, m, _CMP_EQ_OQ))) & room;
-    const int best = __builtin_ctz(mask);
-    pack_of[std::size_t(item)] = best;
-    rank_of[std::size_t(item)] = count[best];
-    weight[best] += w[std::size_t(item)];
-    ++count[best];
-    const __m256 lane = _mm256_castsi256_ps(_mm256_cmpeq_epi32(lanes, _mm256_set1_epi32(best)));
-    if (count[best] == per_pack) room &= ~(1u << best);
-    const __m256 value = count[best] < per_pack ? _mm256_set1_ps(weight[best]) : inf;
-    avail = _mm256_blendv_ps(avail, value, lane);
+  for (int t = 0; t < n; ++t) {
+    for (int k = 0; k < K; ++k) {
+      const PackJob& job = jobs[k];
+      const int item = job.order[t];
+      __m256 m = _mm256_min_ps(avail[k], _mm256_permute2f128_ps(avail[k], avail[k], 1));
+      m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0x4E));
+      m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0xB1));
+      // Among packs with room only: a full pack reads +inf.
+      const unsigned mask = unsigned(_mm256_movemask_ps(_mm256_cmp_ps(avail[k], m, _CMP_EQ_OQ))) & room[k];
+      const int best = __builtin_ctz(mask);
+      job.pack_of[item] = best;
+      job.rank_of[item] = count[k][best];
+      weight[k][best] += job.w[item];
+      ++count[k][best];
+      const __m256 lane = _mm256_castsi256_ps(_mm256_cmpeq_epi32(lanes, _mm256_set1_epi32(best)));
+      if (count[k][best] == per_pack) room[k] &= ~(1u << best);
+      const __m256 value = count[k][best] < per_pack ? _mm256_set1_ps(weight[k][best]) : inf;
+      avail[k] = _mm256_blendv_ps(avail[k], value, lane);
+    }
   }
 }
 
@@ -94,66 +143,82 @@ __attribute__((target("avx2"))) int first_max_avx2(const float* x, int n) {
 }
 #endif
 
-// balanced_packing: items heaviest first (lower index first among equal weights, a stable
-// descending sort), each into the lightest pack that still has room (first such pack on ties,
-// like Python's min). Returns (pack, rank in pack) per item.
-void balanced_packing(const Row& w, int packs, std::vector<int>& pack_of,
+// Stable descending order (see desc_order_avx2), portable: one 64-bit key per item, the
+// weight's bits (order-preserving for non-negative floats; -0.0 made +0.0) inverted above the
+// index, so a plain sort is stable.
+void desc_order(const float* w, int n, int* order) {
+#if LLMGPS_PLANNER_X86
+  if (n <= 1024 && avx2_ok()) return desc_order_avx2(w, n, order);
+#endif
+  thread_local std::vector<std::uint64_t> keys;
+  keys.resize(std::size_t(n));
+  for (int i = 0; i < n; ++i) {
+    const float v = w[i] + 0.0f;
+    std::uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    keys[std::size_t(i)] = (std::uint64_t(0xFFFFFFFFu - bits) << 32) | std::uint32_t(i);
+  }
+  std::sort(keys.begin(), keys.end());
+  for (int k = 0; k < n; ++k) order[k] = int(keys[std::size_t(k)] & 0xFFFFFFFFu);
+}
+
+// balanced_packing for `jobs.size()` independent rows of n items each: items heaviest first
+// (desc_order), each into the lightest pack that still has room (first such pack on ties, like
+// Python's min). Fills each job's pack_of and rank_of (rank within the pack).
+void pack_sorted(const std::vector<PackJob>& jobs, int n, int packs) {
+  const int per_pack = n / packs;
+#if LLMGPS_PLANNER_X86
+  if (packs <= 8 && avx2_ok()) {
+    std::size_t k = 0;
+    for (; k + 4 <= jobs.size(); k += 4) pack_sorted_avx2<4>(&jobs[k], n, packs, per_pack);
+    for (; k + 2 <= jobs.size(); k += 2) pack_sorted_avx2<2>(&jobs[k], n, packs, per_pack);
+    for (; k < jobs.size(); ++k) pack_sorted_avx2<1>(&jobs[k], n, packs, per_pack);
+    return;
+  }
+#endif
+  thread_local std::vector<float> pack_w;
+  thread_local std::vector<int> pack_n;
+  for (const PackJob& job : jobs) {
+    pack_w.assign(std::size_t(packs), 0.0f);
+    pack_n.assign(std::size_t(packs), 0);
+    for (int t = 0; t < n; ++t) {
+      const int item = job.order[t];
+      // The first lightest pack with room (compare only packs with room, never a sentinel).
+      int best = -1;
+      for (int p = 0; p < packs; ++p)
+        if (pack_n[std::size_t(p)] < per_pack && (best < 0 || pack_w[std::size_t(p)] < pack_w[std::size_t(best)])) best = p;
+      job.pack_of[item] = best;
+      job.rank_of[item] = pack_n[std::size_t(best)];
+      pack_w[std::size_t(best)] += job.w[item];
+      ++pack_n[std::size_t(best)];
+    }
+  }
+}
+
+// balanced_packing on one row (EPLB's step 1, groups to nodes): one pack per item when each
+// pack takes one item, as EPLB special-cases it.
+void balanced_packing(const Row& w, int packs, std::vector<int>& order, std::vector<int>& pack_of,
                       std::vector<int>& rank_of) {
   const int n = int(w.size());
-  const int per_pack = n / packs;
-  pack_of.assign(std::size_t(n), -1);
-  rank_of.assign(std::size_t(n), -1);
-  if (per_pack == 1) {
+  if (n == packs) {
     std::iota(pack_of.begin(), pack_of.end(), 0);
     std::fill(rank_of.begin(), rank_of.end(), 0);
     return;
   }
-  // One 64-bit key per item: the weight's bits (order-preserving for non-negative floats),
-  // inverted for descending order, above the index; a plain sort is then stable.
-  thread_local std::vector<std::uint64_t> keys;
-  thread_local std::vector<float> pack_w;
-  thread_local std::vector<int> pack_n;
-  keys.resize(std::size_t(n));
-  for (int i = 0; i < n; ++i) {
-    std::uint32_t bits;
-    std::memcpy(&bits, &w[std::size_t(i)], sizeof bits);
-    keys[std::size_t(i)] = (std::uint64_t(0xFFFFFFFFu - bits) << 32) | std::uint32_t(i);
-  }
-  std::sort(keys.begin(), keys.end());
-  pack_w.assign(std::size_t(packs), 0.0f);
-  pack_n.assign(std::size_t(packs), 0);
-#if LLMGPS_PLANNER_X86
-  if (packs <= 8 && avx2_ok()) return pack_sorted_avx2(w, keys, packs, per_pack, pack_of, rank_of);
-#endif
-  for (std::uint64_t key : keys) {
-    const int item = int(key & 0xFFFFFFFFu);
-    // The first lightest pack with room, written without branches (the comparisons are
-    // unpredictable and dominated the planner's time).
-    // The first lightest pack with room (weights may have overflowed to +inf: compare only
-    // packs with room, never against a sentinel).
-    int best = -1;
-    for (int p = 0; p < packs; ++p)
-      if (pack_n[std::size_t(p)] < per_pack && (best < 0 || pack_w[std::size_t(p)] < pack_w[std::size_t(best)])) best = p;
-    pack_of[std::size_t(item)] = best;
-    rank_of[std::size_t(item)] = pack_n[std::size_t(best)];
-    pack_w[std::size_t(best)] += w[std::size_t(item)];
-    ++pack_n[std::size_t(best)];
-  }
+  desc_order(w.data(), n, order.data());
+  pack_sorted({PackJob{w.data(), order.data(), pack_of.data(), rank_of.data()}}, n, packs);
 }
 
 // replicate_experts: each redundant slot goes to the expert with the largest load per replica
 // (first index on ties, like torch.max).
-void replicate(const Row& w, int num_phy, std::vector<int>& phy2log, std::vector<int>& rank,
-               std::vector<int>& cnt) {
-  const int num_log = int(w.size());
-  phy2log.resize(std::size_t(num_phy));
-  rank.assign(std::size_t(num_phy), 0);
-  cnt.assign(std::size_t(num_log), 1);
-  std::iota(phy2log.begin(), phy2log.begin() + num_log, 0);
+void replicate(const float* w, int num_log, int num_phy, int* phy2log, int* rank, int* cnt) {
+  std::iota(phy2log, phy2log + num_log, 0);
+  std::fill(rank, rank + num_phy, 0);
+  std::fill(cnt, cnt + num_log, 1);
   // Load per replica, kept per expert and updated only for the expert that gained a replica
   // (the same float32 quotient EPLB computes each round).
   thread_local std::vector<float> ratio;
-  ratio.assign(w.begin(), w.end());
+  ratio.assign(w, w + num_log);
   for (int i = num_log; i < num_phy; ++i) {
     int best = 0;
 #if LLMGPS_PLANNER_X86
@@ -162,42 +227,45 @@ void replicate(const Row& w, int num_phy, std::vector<int>& phy2log, std::vector
     } else
 #endif
     {
-    float best_v = ratio[0];
-    for (int e = 1; e < num_log; ++e) {
-      const float v = ratio[std::size_t(e)];
-      const bool more = v > best_v;
-      best = more ? e : best;
-      best_v = more ? v : best_v;
+      float best_v = ratio[0];
+      for (int e = 1; e < num_log; ++e) {
+        const float v = ratio[std::size_t(e)];
+        const bool more = v > best_v;
+        best = more ? e : best;
+        best_v = more ? v : best_v;
+      }
     }
-    }
-    phy2log[std::size_t(i)] = best;
-    rank[std::size_t(i)] = cnt[std::size_t(best)];
-    ++cnt[std::size_t(best)];
-    ratio[std::size_t(best)] = w[std::size_t(best)] / float(cnt[std::size_t(best)]);
+    phy2log[i] = best;
+    rank[i] = cnt[best];
+    ++cnt[best];
+    ratio[std::size_t(best)] = w[best] / float(cnt[best]);
   }
 }
 
-std::vector<int> inverse(const std::vector<int>& perm) {
-  std::vector<int> inv(perm.size());
-  for (std::size_t i = 0; i < perm.size(); ++i) inv[std::size_t(perm[i])] = int(i);
-  return inv;
+// log2phy storage (see ReplicaPlan): sized for every layer, then filled layer by layer from
+// phy2log, phyrank and logcnt.
+void init_log2phy(ReplicaPlan& plan, int experts) {
+  plan.max_logcnt = plan.slots() - experts + 1;
+  plan.log2phy_slots.assign(std::size_t(plan.layers()) * std::size_t(plan.slots()), -1);
+  plan.log2phy_begin.assign(std::size_t(plan.layers()) * std::size_t(experts + 1), 0);
+}
+
+void fill_log2phy_layer(ReplicaPlan& plan, int l, int experts) {
+  int* begin = plan.log2phy_begin.data() + std::size_t(l) * std::size_t(experts + 1);
+  int* slots = plan.log2phy_slots.data() + std::size_t(l) * std::size_t(plan.slots());
+  const auto& cnt = plan.logcnt[std::size_t(l)];
+  int at = 0;  // a running sum in a register (begin[e] re-read would chain through memory)
+  begin[0] = 0;
+  for (int e = 0; e < experts; ++e) begin[e + 1] = at += cnt[std::size_t(e)];
+  const auto& p2l = plan.phy2log[std::size_t(l)];
+  const auto& rank = plan.phyrank[std::size_t(l)];
+  for (std::size_t p = 0; p < p2l.size(); ++p)
+    if (p2l[p] >= 0 && rank[p] >= 0 && rank[p] < cnt[std::size_t(p2l[p])]) slots[begin[p2l[p]] + rank[p]] = int(p);
 }
 
 void fill_log2phy(ReplicaPlan& plan, int experts) {
-  const int L = plan.layers();
-  int maxcnt = 1;
-  for (const auto& row : plan.logcnt)
-    for (int c : row) maxcnt = std::max(maxcnt, c);
-  plan.max_logcnt = maxcnt;
-  plan.log2phy_flat.assign(std::size_t(L) * std::size_t(experts) * std::size_t(maxcnt), -1);
-  for (int l = 0; l < L; ++l)
-    for (std::size_t p = 0; p < plan.phy2log[std::size_t(l)].size(); ++p) {
-      const int e = plan.phy2log[std::size_t(l)][p];
-      if (e < 0) continue;
-      plan.log2phy_flat[(std::size_t(l) * std::size_t(experts) + std::size_t(e)) *
-                            std::size_t(maxcnt) +
-                        std::size_t(plan.phyrank[std::size_t(l)][p])] = int(p);
-    }
+  init_log2phy(plan, experts);
+  for (int l = 0; l < plan.layers(); ++l) fill_log2phy_layer(plan, l, experts);
 }
 
 // Runs fn(first, last) over blocks of layers on up to hardware_concurrency threads when the work
@@ -241,6 +309,86 @@ void validate_loads(const LoadMatrix& loads, const char* what) {
   }
 }
 
+// The shape of one EPLB call, derived once (a value the compiler can keep in registers: the
+// per-layer loops below write int arrays, which a captured reference could alias).
+struct EplbShape {
+  int experts, replicas, groups, nodes, group_size, groups_per_node, per_gpu, gpus_per_node,
+      log_per_node, phy_per_node;
+};
+
+// EPLB's three steps for layers [first, last) of `loads`, into rows already sized in `plan`.
+void eplb_layers(const LoadMatrix& loads, const EplbShape sh, ReplicaPlan& plan, int first, int last) {
+  const int E = sh.experts, groups = sh.groups, nodes = sh.nodes, group_size = sh.group_size,
+            groups_per_node = sh.groups_per_node, per_gpu = sh.per_gpu, gpus_per_node = sh.gpus_per_node,
+            log_per_node = sh.log_per_node, phy_per_node = sh.phy_per_node, replicas = sh.replicas;
+  std::vector<int> gpack(static_cast<std::size_t>(groups)), grank(static_cast<std::size_t>(groups)), gorder(static_cast<std::size_t>(groups));
+  // Per node: its replicas' weights, order, pack and rank (the nodes are packed together).
+  std::vector<int> order(static_cast<std::size_t>(replicas)), pack(static_cast<std::size_t>(replicas)),
+      rank(static_cast<std::size_t>(replicas)), node_phy2mlog(static_cast<std::size_t>(replicas)),
+      node_phyrank(static_cast<std::size_t>(replicas)), node_mlogcnt(static_cast<std::size_t>(E));
+  Row w(static_cast<std::size_t>(E)), group_w(static_cast<std::size_t>(groups)), node_w,
+      phy_w(static_cast<std::size_t>(replicas));
+  std::vector<int> mlog2log(static_cast<std::size_t>(E));
+  std::vector<PackJob> jobs(static_cast<std::size_t>(nodes));
+  // 1.0 / c for every replica count c an expert can reach (the same doubles a division gives).
+  std::vector<double> inverse_count(static_cast<std::size_t>(replicas - E + 2), 0.0);
+  for (std::size_t c = 1; c < inverse_count.size(); ++c) inverse_count[c] = 1.0 / double(c);
+  for (int l = first; l < last; ++l) {
+    for (int e = 0; e < E; ++e) w[std::size_t(e)] = float(loads[std::size_t(l)][std::size_t(e)]);
+    // Step 1: expert groups to nodes.
+    std::fill(group_w.begin(), group_w.end(), 0.0f);
+    for (int g = 0; g < groups; ++g)
+      for (int i = 0; i < group_size; ++i)
+        group_w[std::size_t(g)] += w[std::size_t(g * group_size + i)];
+    balanced_packing(group_w, nodes, gorder, gpack, grank);
+    for (int g = 0; g < groups; ++g)
+      for (int i = 0; i < group_size; ++i)
+        mlog2log[std::size_t((gpack[std::size_t(g)] * groups_per_node + grank[std::size_t(g)]) * group_size + i)] =
+            g * group_size + i;
+    for (int node = 0; node < nodes; ++node) {
+      // Step 2: replicas within the node.
+      node_w.resize(static_cast<std::size_t>(log_per_node));
+      for (int m = 0; m < log_per_node; ++m)
+        node_w[std::size_t(m)] = w[std::size_t(mlog2log[std::size_t(node * log_per_node + m)])];
+      const std::size_t at = std::size_t(node) * std::size_t(phy_per_node);
+      int* phy2mlog = &node_phy2mlog[at];
+      int* mlogcnt = &node_mlogcnt[std::size_t(node) * std::size_t(log_per_node)];
+      replicate(node_w.data(), log_per_node, phy_per_node, phy2mlog, &node_phyrank[at], mlogcnt);
+      for (int p = 0; p < phy_per_node; ++p) {
+        const int m = phy2mlog[p];
+        // Most experts have one replica: skip the division (x / 1.0f == x exactly).
+        phy_w[at + std::size_t(p)] = mlogcnt[m] == 1 ? node_w[std::size_t(m)] : node_w[std::size_t(m)] / float(mlogcnt[m]);
+      }
+      desc_order(&phy_w[at], phy_per_node, &order[at]);
+      jobs[std::size_t(node)] = PackJob{&phy_w[at], &order[at], &pack[at], &rank[at]};
+    }
+    // Step 3: each node's replicas to its GPUs.
+    if (phy_per_node == gpus_per_node) {
+      for (std::size_t p = 0; p < pack.size(); ++p) {
+        pack[p] = int(p % std::size_t(phy_per_node));
+        rank[p] = 0;
+      }
+    } else {
+      pack_sorted(jobs, phy_per_node, gpus_per_node);
+    }
+    auto& p2l = plan.phy2log[std::size_t(l)];
+    auto& prank = plan.phyrank[std::size_t(l)];
+    auto& cnt = plan.logcnt[std::size_t(l)];
+    for (int node = 0; node < nodes; ++node) {
+      const int at = node * phy_per_node;
+      for (int p = 0; p < phy_per_node; ++p) {
+        const int slot = at + pack[std::size_t(at + p)] * per_gpu + rank[std::size_t(at + p)];
+        p2l[std::size_t(slot)] = mlog2log[std::size_t(node * log_per_node + node_phy2mlog[std::size_t(at + p)])];
+        prank[std::size_t(slot)] = node_phyrank[std::size_t(at + p)];
+      }
+    }
+    for (int m = 0; m < E; ++m) cnt[std::size_t(mlog2log[std::size_t(m)])] = node_mlogcnt[std::size_t(m)];
+    auto& share = plan.slot_share[std::size_t(l)];
+    for (int p = 0; p < replicas; ++p) share[std::size_t(p)] = inverse_count[std::size_t(cnt[std::size_t(p2l[std::size_t(p)])])];
+    fill_log2phy_layer(plan, l, E);
+  }
+}
+
 }  // namespace
 
 ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
@@ -264,80 +412,35 @@ ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
                      fmt::format("{} experts do not divide into {} groups", E, c.num_groups));
   // EPLB's policy: hierarchical when the groups divide over the nodes, else one global pool.
   const bool hier = c.num_groups % c.num_nodes == 0;
-  const int groups = hier ? c.num_groups : 1;
-  const int nodes = hier ? c.num_nodes : 1;
-  if (c.num_replicas % nodes != 0 || E % nodes != 0)
+  EplbShape sh;
+  sh.experts = E;
+  sh.replicas = c.num_replicas;
+  sh.groups = hier ? c.num_groups : 1;
+  sh.nodes = hier ? c.num_nodes : 1;
+  if (c.num_replicas % sh.nodes != 0 || E % sh.nodes != 0)
     throw InputError("--nodes", fmt::format("{} experts / {} replicas do not divide over {} nodes",
-                                            E, c.num_replicas, nodes));
-  const int group_size = E / groups;
-  const int groups_per_node = groups / nodes;
-  const int per_gpu = c.num_replicas / c.num_gpus;
-  const int gpus_per_node = c.num_gpus / nodes;
-  const int log_per_node = E / nodes;
-  const int phy_per_node = c.num_replicas / nodes;
-  if (phy_per_node % gpus_per_node != 0)
+                                            E, c.num_replicas, sh.nodes));
+  sh.group_size = E / sh.groups;
+  sh.groups_per_node = sh.groups / sh.nodes;
+  sh.per_gpu = c.num_replicas / c.num_gpus;
+  sh.gpus_per_node = c.num_gpus / sh.nodes;
+  sh.log_per_node = E / sh.nodes;
+  sh.phy_per_node = c.num_replicas / sh.nodes;
+  if (sh.phy_per_node % sh.gpus_per_node != 0)
     throw InputError("--slots-per-gpu", "replicas per node do not divide over the node's GPUs");
 
   ReplicaPlan plan;
   plan.gpus = c.num_gpus;
-  plan.slots_per_gpu = per_gpu;
+  plan.slots_per_gpu = sh.per_gpu;
   plan.phy2log.assign(std::size_t(L), std::vector<int>(std::size_t(c.num_replicas), -1));
   plan.phyrank.assign(std::size_t(L), std::vector<int>(std::size_t(c.num_replicas), 0));
   plan.logcnt.assign(std::size_t(L), std::vector<int>(std::size_t(E), 0));
+  plan.slot_share.assign(std::size_t(L), std::vector<double>(std::size_t(c.num_replicas), 0.0));
+  init_log2phy(plan, E);
   // Layers are independent: each worker plans a contiguous block of layers with its own buffers
   // and writes only its layers' rows, so the result does not depend on the thread count.
-  auto plan_layers = [&](int first, int last) {
-    std::vector<int> gpack, grank, phy2mlog, phyrank, mlogcnt, pack, rank;
-    Row w(static_cast<std::size_t>(E)), group_w, node_w, phy_w;
-    std::vector<int> log2mlog(static_cast<std::size_t>(E)), mlog2log;
-    for (int l = first; l < last; ++l) {
-      for (int e = 0; e < E; ++e) w[std::size_t(e)] = float(loads[std::size_t(l)][std::size_t(e)]);
-      // Step 1: expert groups to nodes.
-      group_w.assign(static_cast<std::size_t>(groups), 0.0f);
-      for (int g = 0; g < groups; ++g)
-        for (int i = 0; i < group_size; ++i)
-          group_w[std::size_t(g)] += w[std::size_t(g * group_size + i)];
-      balanced_packing(group_w, nodes, gpack, grank);
-      for (int g = 0; g < groups; ++g)
-        for (int i = 0; i < group_size; ++i)
-          log2mlog[std::size_t(g * group_size + i)] =
-              (gpack[std::size_t(g)] * groups_per_node + grank[std::size_t(g)]) * group_size + i;
-      mlog2log = inverse(log2mlog);
-      for (int node = 0; node < nodes; ++node) {
-        // Step 2: replicas within the node.
-        node_w.resize(static_cast<std::size_t>(log_per_node));
-        for (int m = 0; m < log_per_node; ++m)
-          node_w[std::size_t(m)] = w[std::size_t(mlog2log[std::size_t(node * log_per_node + m)])];
-        replicate(node_w, phy_per_node, phy2mlog, phyrank, mlogcnt);
-        // Step 3: replicas to the node's GPUs.
-        phy_w.resize(static_cast<std::size_t>(phy_per_node));
-        for (int p = 0; p < phy_per_node; ++p) {
-          const int m = phy2mlog[std::size_t(p)];
-          phy_w[std::size_t(p)] = node_w[std::size_t(m)] / float(mlogcnt[std::size_t(m)]);
-        }
-        balanced_packing(phy_w, gpus_per_node, pack, rank);
-        for (int p = 0; p < phy_per_node; ++p) {
-          const int slot =
-              node * phy_per_node + pack[std::size_t(p)] * per_gpu + rank[std::size_t(p)];
-          const int m = phy2mlog[std::size_t(p)];
-          plan.phy2log[std::size_t(l)][std::size_t(slot)] =
-              mlog2log[std::size_t(node * log_per_node + m)];
-          plan.phyrank[std::size_t(l)][std::size_t(slot)] = phyrank[std::size_t(p)];
-        }
-        for (int m = 0; m < log_per_node; ++m)
-          plan.logcnt[std::size_t(l)][std::size_t(mlog2log[std::size_t(node * log_per_node + m)])] =
-              mlogcnt[std::size_t(m)];
-      }
-    }
-  };
+  auto plan_layers = [&](int first, int last) { eplb_layers(loads, sh, plan, first, last); };
   run_layers(L, std::size_t(L) * std::size_t(c.num_replicas), c.threads, plan_layers);
-  fill_log2phy(plan, E);
-  plan.slot_share.assign(std::size_t(L), std::vector<double>(std::size_t(c.num_replicas), 0.0));
-  for (int l = 0; l < L; ++l)
-    for (int p = 0; p < c.num_replicas; ++p)
-      plan.slot_share[std::size_t(l)][std::size_t(p)] =
-          1.0 /
-          plan.logcnt[std::size_t(l)][std::size_t(plan.phy2log[std::size_t(l)][std::size_t(p)])];
   return plan;
 }
 

@@ -22,17 +22,23 @@ struct ReplicaPlan {
   std::vector<std::vector<int>> phy2log;     // [layer][slot]: expert held, -1 = empty slot
   std::vector<std::vector<int>> phyrank;     // [layer][slot]: replica index of that expert
   std::vector<std::vector<int>> logcnt;      // [layer][expert]: replicas of the expert
-  // log2phy, flat: [layer][expert][max_logcnt] slot ids, -1 padded (EPLB's log2phy tensor).
+  // log2phy, kept compactly: per layer, the slots of each expert's replicas in rank order, grouped
+  // by expert (log2phy_slots, [layer][slot]), and where each expert's group starts
+  // (log2phy_begin, [layer][expert + 1]). max_logcnt is the width of EPLB's padded log2phy tensor,
+  // num_redundant + 1 = slots - experts + 1, which log2phy_nested() produces.
   int max_logcnt = 1;
-  std::vector<int> log2phy_flat;
+  std::vector<int> log2phy_slots;
+  std::vector<int> log2phy_begin;
   // Fraction of an expert's tokens each slot serves (EPLB: 1 / logcnt; greedy: what it moved).
   std::vector<std::vector<double>> slot_share;
 
   int layers() const { return int(phy2log.size()); }
   int experts() const { return logcnt.empty() ? 0 : int(logcnt[0].size()); }
+  int slots() const { return gpus * slots_per_gpu; }
   // The slot of replica r of expert e in layer l (-1 when r >= logcnt).
   int log2phy(int l, int e, int r) const {
-    return log2phy_flat[(std::size_t(l) * std::size_t(experts()) + std::size_t(e)) * std::size_t(max_logcnt) + std::size_t(r)];
+    const int* begin = log2phy_begin.data() + std::size_t(l) * std::size_t(experts() + 1);
+    return r < begin[e + 1] - begin[e] ? log2phy_slots[std::size_t(l) * std::size_t(slots()) + std::size_t(begin[e] + r)] : -1;
   }
   std::vector<std::vector<std::vector<int>>> log2phy_nested() const;
   int gpu_of_slot(int slot) const { return slot / slots_per_gpu; }
