@@ -44,6 +44,26 @@ TEST(EpModel, ExpertTimeGrowsWithTokensAndReplicasCostWeightReads) {
   EXPECT_GE(em.gpu_expert_s({128, 128}), em.expert_ffn_s(256) * 0.99);
 }
 
+// The paper's assumption as a what-if: a GPU's expert time is its tokens at the per-token cost of
+// a balanced expert, so it is exactly linear and a replica's weight read is free.
+TEST(EpModel, LinearExpertTimeIsProportionalToTokensAndIgnoresReplicas) {
+  EpSetup s;
+  s.step.seq = 512;
+  s.expert_time = ExpertTime::linear;
+  const EpModel lin(specs::load_model("mixtral-8x7b"), specs::load_system("4x-a100-nvlink3"), s);
+  const EpModel roof = mixtral();
+  // Balanced routing: 1024 selections over 8 experts, 128 tokens each, costs what the roofline does.
+  EXPECT_DOUBLE_EQ(lin.balanced_per_token_s() * 128, roof.expert_ffn_s(128));
+  EXPECT_DOUBLE_EQ(lin.gpu_expert_s({128, 128}), roof.gpu_expert_s({128, 128}));
+  EXPECT_DOUBLE_EQ(lin.gpu_expert_s({300}), lin.gpu_expert_s({100, 100, 100}));
+  EXPECT_DOUBLE_EQ(lin.gpu_expert_s({200, 0}), 2 * lin.gpu_expert_s({100}));
+  EXPECT_EQ(lin.gpu_expert_s({0, 0}), 0);
+  // The roofline charges the extra weight read the linear model does not.
+  EXPECT_GT(roof.gpu_expert_s({100, 100, 100}), lin.gpu_expert_s({100, 100, 100}));
+  EXPECT_THROW(parse_expert_time("quadratic", "--expert-time"), InputError);
+  EXPECT_EQ(std::string(expert_time_name(parse_expert_time("linear", "x"))), "linear");
+}
+
 TEST(EpModel, AllToAllAndCopiesFollowBandwidth) {
   const EpModel em = mixtral();
   std::vector<std::vector<double>> v(4, std::vector<double>(4, 1e6));

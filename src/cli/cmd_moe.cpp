@@ -99,7 +99,8 @@ std::vector<moe::GroupShares> read_groups_csv(const std::string& path) {
 
 struct AdviseArgs {
   std::string model_ref, system_ref, phase = "prefill", dtype = "fp16", layout = "tp", algo = "greedy-time";
-  std::string error_model = "typical", predictors = "predictors-mixtral-traces", points;
+  std::string error_model = "typical", predictors = "predictors-mixtral-traces", points, expert_time = "roofline",
+                                        error_cap = "on";
   double link_gbps = 0;
   std::int64_t batch = 1, seq = 512;
   int slots_per_gpu = 0, replan_every = 1;
@@ -117,6 +118,12 @@ struct AdviseArgs {
     c->add_option("--layout", layout, "attention layout: tp (the paper's) or dp (DeepSeek-style)")->capture_default_str();
     c->add_option("--algo", algo, "replica planner: greedy-time (greedy halving on modelled GPU time, never plans a slower layout), greedy (MoE-GPS, on tokens) or eplb")->capture_default_str();
     c->add_option("--error-model", error_model, "optimistic|typical|pessimistic (closed form)")->capture_default_str();
+    c->add_option("--expert-time", expert_time,
+                  "roofline (each replica's FFN through the cost model) or linear (time proportional to tokens, the paper's assumption)")
+        ->capture_default_str();
+    c->add_option("--error-cap", error_cap,
+                  "on: the error models never make the straggler busier than without duplication (ours); off: the paper's models as stated")
+        ->capture_default_str();
     c->add_option("--slots-per-gpu", slots_per_gpu, "expert slots per GPU (default: what HBM holds, at most 2x the GPU's own)");
     c->add_option("--predictors", predictors, "built-in predictor property set (closed form)")->capture_default_str();
     c->add_option("--points", points, "JSON file of measured Token-to-Expert predictors [{name, accuracy, overhead_s per MoE layer}]; two or more also give the fitted curve's best point");
@@ -134,6 +141,7 @@ struct AdviseArgs {
     setup.step.phase = parse_phase(phase, "--phase");
     setup.step.dtype = parse_dtype(dtype, "--dtype");
     setup.layout = moe::parse_layout(layout, "--layout");
+    setup.expert_time = moe::parse_expert_time(expert_time, "--expert-time");
     setup.slots_per_gpu = slots_per_gpu;
     if (slots_per_gpu < 0) throw InputError("--slots-per-gpu", "must be positive");
     return moe::EpModel(m, sys, setup);
@@ -142,6 +150,8 @@ struct AdviseArgs {
     moe::AdviceConfig c;
     c.algo = algo;
     c.error_model = moe::parse_error_model(error_model, "--error-model");
+    if (error_cap != "on" && error_cap != "off") throw InputError("--error-cap", "must be 'on' or 'off', got '" + error_cap + "'");
+    c.error_cap = error_cap == "on";
     c.replan_interval = replan_every;
     c.trace_batch_tokens = batch_tokens;
     return c;
@@ -157,6 +167,8 @@ struct AdviseArgs {
     c.layout = layout;
     c.algo = algo;
     c.error_model = error_model;
+    c.expert_time = expert_time;
+    c.error_cap = error_cap == "on";
     c.slots_per_gpu = em.slots_per_gpu();
     c.mode = mode;
     c.input = input;

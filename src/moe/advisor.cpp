@@ -91,13 +91,25 @@ std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& s
   std::vector<Strategy> out;
   out.push_back(Strategy{"none", "none", 0, 0, {}, -1, "no duplication: contiguous experts per GPU"});
   const ModelSpec& m = em.model();
-  for (const auto& p : j.at("predictors")) {
+  // A set may take its Token-to-Expert predictors from another set (one source of truth for
+  // measured properties).
+  std::vector<std::pair<nlohmann::json, std::string>> entries;
+  for (const auto& p : j.at("predictors")) entries.emplace_back(p, j.at("source").get<std::string>());
+  if (j.contains("token_predictors_from")) {
+    const std::string from = j.at("token_predictors_from").get<std::string>();
+    const char* other = specs::find_preset("moe", from);
+    if (!other) throw InputError("--predictors", fmt::format("set '{}' takes token predictors from unknown set '{}'", set_name, from));
+    const auto k = nlohmann::json::parse(other);
+    for (const auto& p : k.at("predictors"))
+      if (p.at("kind") == "token") entries.emplace_back(p, k.at("source").get<std::string>());
+  }
+  for (const auto& [p, source] : entries) {
     Strategy s;
     s.name = p.at("name").get<std::string>();
     s.kind = p.at("kind").get<std::string>();
     s.error = p.at("error").get<double>();
     s.accuracy = s.kind == "token" ? p.at("accuracy").get<double>() : 0.0;
-    s.source = j.at("source").get<std::string>();
+    s.source = source;
     const std::string measured_on = j.value("model", std::string());
     if (!measured_on.empty() && measured_on != m.name)
       s.source += fmt::format(" [measured on {} routing, applied to {}: give --trace for this model's own]", measured_on, m.name);
@@ -187,7 +199,7 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
       // still leaves every expert its own replica, so the straggler never carries more tokens
       // than the busiest GPU without duplication does (that bound is ours; the paper is silent).
       const auto& g0 = none_loads[sz(l)];
-      const double none_max = *std::max_element(g0.begin(), g0.end());
+      const double none_max = cfg.error_cap ? *std::max_element(g0.begin(), g0.end()) : std::numeric_limits<double>::infinity();
       double target = g[sz(hot)];
       if (cfg.error_model == ErrorModel::typical) target = std::max(target, std::min(none_max, mean * (1 + eps)));
       if (cfg.error_model == ErrorModel::pessimistic) target = std::max(target, std::min(none_max, g[sz(hot)] + eps / 2 * em.selections()));

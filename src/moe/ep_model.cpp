@@ -19,6 +19,15 @@ AttentionLayout parse_layout(const std::string& s, const std::string& where) {
 
 const char* layout_name(AttentionLayout l) { return l == AttentionLayout::tensor_parallel ? "tp" : "dp"; }
 
+ExpertTime parse_expert_time(const std::string& s, const std::string& where) {
+  if (s == "roofline") return ExpertTime::roofline;
+  if (s == "linear") return ExpertTime::linear;
+  throw InputError(where, "must be 'roofline' (each replica's FFN through the cost model, the default) or 'linear' (time "
+                          "proportional to tokens, the paper's assumption), got '" + s + "'");
+}
+
+const char* expert_time_name(ExpertTime t) { return t == ExpertTime::roofline ? "roofline" : "linear"; }
+
 void LayerBreakdown::add(const LayerBreakdown& o, double w) {
   predictor_s += w * o.predictor_s;
   attention_s += w * o.attention_s;
@@ -113,8 +122,17 @@ double EpModel::expert_ffn_s(double tokens) const {
   return s;
 }
 
+double EpModel::balanced_per_token_s() const {
+  const double per_expert = selections() / double(m_.num_experts);
+  return per_expert > 0 ? expert_ffn_s(per_expert) / std::ceil(per_expert - 1e-9) : 0.0;
+}
+
 double EpModel::gpu_expert_s(const std::vector<double>& slot_tokens) const {
   double s = 0;
+  if (setup_.expert_time == ExpertTime::linear) {
+    for (double t : slot_tokens) s += std::max(0.0, t);
+    return s * balanced_per_token_s();
+  }
   for (double t : slot_tokens) s += expert_ffn_s(t);
   return s;
 }

@@ -151,6 +151,8 @@ ordered_json context_json(const AdviceContext& c) {
   j["layout"] = c.layout;
   j["planner"] = c.algo;
   j["error_model"] = c.error_model;
+  j["error_cap"] = c.error_cap;
+  j["expert_time"] = c.expert_time;
   j["slots_per_gpu"] = c.slots_per_gpu;
   j["mode"] = c.mode;
   j["input"] = c.input;
@@ -199,6 +201,9 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c) {
   std::string head = fmt::format("{} on {} ({:.0f} GB/s per GPU), batch {}, seq {}, {}; {} attention, {} planner, {} slots/GPU; {} ({})\n",
                                  c.model, c.system, c.link_gbps, c.batch, c.seq, c.phase, c.layout, c.algo, c.slots_per_gpu,
                                  c.mode, c.input);
+  if (c.expert_time != "roofline" || !c.error_cap)
+    head += fmt::format("what-if: expert time {}, error models {}\n", c.expert_time == "linear" ? "linear in tokens (the paper's)" : c.expert_time,
+                        c.error_cap ? "capped at no duplication" : "uncapped (the paper's)");
   head += "latency: whole step; the other columns: mean per MoE layer\n\n";
   return head + render_table(t) +
          fmt::format("\nrecommended: {} ({}); {:+.1f}% latency vs the best Token-to-Expert predictor\n", a.recommended,

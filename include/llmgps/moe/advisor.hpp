@@ -50,6 +50,9 @@ struct StrategyResult {
 struct AdviceConfig {
   std::string algo = "greedy-time";  // planner: greedy-time (default), greedy (paper, on tokens) or eplb
   ErrorModel error_model = ErrorModel::typical;
+  // Cap the error models' straggler at the busiest GPU without duplication (ours: a plan from a
+  // wrong estimate still keeps every expert's own replica). Off: the paper's models as stated.
+  bool error_cap = true;
   int replan_interval = 1;           // trace mode: re-plan every N batches
   std::size_t trace_batch_tokens = 64;  // trace tokens per simulated step (scaled to the step's tokens)
 };

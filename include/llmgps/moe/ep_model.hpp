@@ -18,6 +18,16 @@ enum class AttentionLayout { tensor_parallel, data_parallel };
 AttentionLayout parse_layout(const std::string& s, const std::string& where);
 const char* layout_name(AttentionLayout l);
 
+// How a GPU's expert time follows its tokens.
+//  - roofline (default): each replica with tokens runs its own FFN GEMMs through the core cost
+//    model, so a replica reads its expert's weights whatever its token count;
+//  - linear: the paper's assumption ("the straggler's expert time scales with skew"): a GPU's
+//    time is its tokens times the per-token time of an expert under balanced routing, so extra
+//    replicas cost nothing but the tokens they take. A what-if for reproducing the paper.
+enum class ExpertTime { roofline, linear };
+ExpertTime parse_expert_time(const std::string& s, const std::string& where);
+const char* expert_time_name(ExpertTime t);
+
 // Per MoE layer, seconds (one occurrence).
 struct LayerBreakdown {
   double predictor_s = 0;
@@ -34,6 +44,7 @@ struct LayerBreakdown {
 struct EpSetup {
   StepConfig step;                    // batch, seq, phase, dtype
   AttentionLayout layout = AttentionLayout::tensor_parallel;
+  ExpertTime expert_time = ExpertTime::roofline;
   int slots_per_gpu = 0;              // 0: as many as GPU memory allows (capped at max_slots_per_gpu)
   int max_slots_per_gpu = 0;          // 0: experts per GPU + experts per GPU (at most doubling)
   double memory_reserve_fraction = 0.1;  // HBM kept free for the allocator, workspace, fragmentation
@@ -61,8 +72,12 @@ class EpModel {
 
   // Expert FFN (gate/up, activation, down) of one replica receiving `tokens` tokens.
   double expert_ffn_s(double tokens) const;
-  // A GPU's expert time: every replica it holds that receives tokens runs its FFN.
+  // A GPU's expert time: every replica it holds that receives tokens runs its FFN (roofline), or
+  // its tokens at the balanced per-token cost (linear).
   double gpu_expert_s(const std::vector<double>& slot_tokens) const;
+  ExpertTime expert_time() const { return setup_.expert_time; }
+  // Per-token expert time under balanced routing (selections / experts tokens per expert).
+  double balanced_per_token_s() const;
   // All-to-all time for a volume matrix (bytes).
   double alltoall_s(const std::vector<std::vector<double>>& volume) const;
   // Exposed time of copying replicas into GPUs: bytes_in[g] arrives at GPU g (copies to

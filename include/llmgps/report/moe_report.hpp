@@ -27,6 +27,8 @@ struct AdviceContext {
   double link_gbps = 0;
   std::int64_t batch = 0, seq = 0;
   std::string phase, layout, algo, error_model;
+  std::string expert_time = "roofline";  // roofline or linear (the paper's assumption)
+  bool error_cap = true;                 // error models capped at the no-duplication straggler
   int slots_per_gpu = 0;
 };
 nlohmann::ordered_json advice_json(const moe::Advice& a, const AdviceContext& c);
