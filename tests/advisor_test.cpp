@@ -151,6 +151,11 @@ TEST(Advisor, ImprovementIsRelativeToTheBestTokenPredictor) {
   const Advice adv = advise({a, b, c});
   EXPECT_EQ(adv.recommended, "distribution");
   EXPECT_DOUBLE_EQ(adv.improvement_vs_best_token, 0.2);
+  // Token-to-Expert wins: the margin is negative, the best other strategy's against it.
+  a.latency_s = 11;
+  const Advice tok = advise({a, b, c});
+  EXPECT_EQ(tok.recommended, "token");
+  EXPECT_DOUBLE_EQ(tok.improvement_vs_best_token, -0.1);
 }
 
 TEST(Advisor, CurveBestPointLiesInTheMeasuredRangeAndIsNoWorseThanThePoints) {

@@ -433,8 +433,16 @@ Advice advise(std::vector<StrategyResult> results) {
   }
   a.recommended = best->strategy.kind;
   a.recommended_name = best->strategy.name;
-  if (best_token && best_token->latency_s > 0)
-    a.improvement_vs_best_token = (best_token->latency_s - best->latency_s) / best_token->latency_s;
+  // When Token-to-Expert wins, the margin is that of the best other strategy (none or
+  // Distribution-Only) against it: negative, as the contract asks.
+  const StrategyResult* versus = best;
+  if (best->strategy.kind == "token") {
+    versus = nullptr;
+    for (const auto& r : a.strategies)
+      if (r.strategy.kind != "token" && (!versus || r.latency_s < versus->latency_s)) versus = &r;
+  }
+  if (best_token && versus && best_token->latency_s > 0)
+    a.improvement_vs_best_token = (best_token->latency_s - versus->latency_s) / best_token->latency_s;
   return a;
 }
 

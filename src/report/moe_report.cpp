@@ -206,8 +206,11 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c) {
                         c.error_cap ? "capped at no duplication" : "uncapped (the paper's)");
   head += "latency: whole step; the other columns: mean per MoE layer\n\n";
   return head + render_table(t) +
-         fmt::format("\nrecommended: {} ({}); {:+.1f}% latency vs the best Token-to-Expert predictor\n", a.recommended,
-                     a.recommended_name, 100 * a.improvement_vs_best_token);
+         (a.recommended == "token"
+              ? fmt::format("\nrecommended: {} ({}); {:.1f}% faster than the best strategy without Token-to-Expert prediction\n",
+                            a.recommended, a.recommended_name, -100 * a.improvement_vs_best_token)
+              : fmt::format("\nrecommended: {} ({}); {:+.1f}% latency vs the best Token-to-Expert predictor\n", a.recommended,
+                            a.recommended_name, 100 * a.improvement_vs_best_token));
 }
 
 ordered_json map_json(const std::vector<MapCell>& cells, const AdviceContext& c) {

@@ -70,7 +70,9 @@ struct Advice {
   std::vector<StrategyResult> strategies;
   std::string recommended;          // kind of the fastest strategy
   std::string recommended_name;
-  double improvement_vs_best_token = 0;  // (best token - recommended) / best token
+  // (best token - recommended) / best token; when a token predictor is recommended, the best
+  // other strategy's margin instead, which is negative.
+  double improvement_vs_best_token = 0;
 };
 Advice advise(std::vector<StrategyResult> results);
 
