@@ -37,14 +37,7 @@ std::uint64_t parse_uint(const std::string& text, const std::string& where, std:
 
 std::vector<std::uint32_t> parse_words(const std::string& text, const std::string& where, std::size_t n) {
   std::vector<std::uint32_t> out;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = text.find(',', start);
-    out.push_back(std::uint32_t(parse_uint(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start), where,
-                                           0xFFFFFFFFull)));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
+  for (const std::string& item : split_commas(text)) out.push_back(std::uint32_t(parse_uint(item, where, 0xFFFFFFFFull)));
   if (out.size() != n) throw InputError(where, fmt::format("expected {} comma-separated 32-bit words, got {}", n, out.size()));
   return out;
 }
@@ -119,15 +112,10 @@ nlohmann::ordered_json block_json(const dropout::BlockResult& r, const BlockArgs
 
 std::vector<std::int64_t> parse_int_list(const std::string& text, const std::string& where) {
   std::vector<std::int64_t> out;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = text.find(',', start);
-    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+  for (const std::string& item : split_commas(text)) {
     const std::uint64_t v = parse_uint(item, where, std::uint64_t(1) << 40);
     if (v == 0) throw InputError(where, "values must be positive");
     out.push_back(std::int64_t(v));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
   }
   return out;
 }

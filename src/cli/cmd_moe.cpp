@@ -24,9 +24,7 @@ namespace {
 
 std::vector<double> parse_list(const std::string& text, const std::string& where) {
   std::vector<double> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
+  for (const std::string& item : split_commas(text)) {
     try {
       std::size_t used = 0;
       const double v = std::stod(item, &used);

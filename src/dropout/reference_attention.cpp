@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "llmgps/common/splitmix64.hpp"
 #include "llmgps/specs/error.hpp"
 
 namespace llmgps::dropout {
@@ -42,13 +43,8 @@ bool visible(const AttentionProblem& a, std::int64_t i, std::int64_t j) {
 AttentionProblem random_problem(std::int64_t batch, std::int64_t heads, std::int64_t seq_q, std::int64_t seq_k,
                                 std::int64_t head_dim, bool causal, std::uint64_t seed) {
   AttentionProblem a{batch, heads, seq_q, seq_k, head_dim, causal, {}, {}, {}};
-  std::uint64_t s = seed;
-  auto next = [&] {
-    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return float(double((z ^ (z >> 31)) >> 40) * 0x1.0p-23 - 1.0);
-  };
+  SplitMix64 gen{seed};
+  auto next = [&] { return float(double(gen.next() >> 40) * 0x1.0p-23 - 1.0); };  // 24 bits, [-1, 1)
   a.q.resize(sz(batch * heads * seq_q * head_dim));
   a.k.resize(sz(batch * heads * seq_k * head_dim));
   a.v.resize(a.k.size());

@@ -287,6 +287,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
     resid.capacity = em.slots_per_gpu() - home;
     resid.extra.assign(sz(L), std::vector<std::vector<int>>(sz(G)));
     ReplicaPlan plan = contiguous_plan(L, E, G);
+    const double predictor_s = predictor_layer_s(em, en.s);  // the same ops every batch and layer
     double bal = 0, hits = 0, picks = 0, err_sum = 0;
     double copies_after_warmup = 0;
     std::size_t nb = 0;
@@ -389,7 +390,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
         LayerBreakdown b;
         b.attention_s = em.attention_s();
         b.gate_s = em.gate_s();
-        b.predictor_s = en.tok ? em.ops_s(en.s.ops) : 0.0;
+        b.predictor_s = predictor_s;
         for (const auto& gs : per_gpu_slots(plan, l, slot_tokens)) b.experts_s = std::max(b.experts_s, em.gpu_expert_s(gs));
         b.dispatch_s = em.alltoall_s(d);
         b.combine_s = em.alltoall_s(transpose(v));

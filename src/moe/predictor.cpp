@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "llmgps/common/splitmix64.hpp"
 #include "llmgps/moe/trace_stats.hpp"
 #include "llmgps/specs/error.hpp"
 
@@ -217,14 +218,8 @@ class MlpPredictor : public TokenPredictor {
     K_ = tr.top_k;
     D_ = E_ + L_ + 1;
     H_ = c_.hidden;
-    std::uint64_t s = c_.seed;
-    auto rnd = [&]() {  // splitmix64 -> uniform [-1, 1)
-      std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-      z ^= z >> 31;
-      return double(z >> 11) * 0x1.0p-52 - 1.0;
-    };
+    SplitMix64 gen{c_.seed};
+    auto rnd = [&]() { return 2.0 * gen.uniform() - 1.0; };  // uniform [-1, 1)
     w1_.resize(sz(D_ * H_));
     w2_.resize(sz(H_ * E_));
     b1_.assign(sz(H_), 0.0);

@@ -7,23 +7,14 @@
 #include <fmt/format.h>
 
 #include "llmgps/moe/trace_stats.hpp"
+#include "llmgps/common/splitmix64.hpp"
 #include "llmgps/specs/error.hpp"
 
 namespace llmgps::moe {
 
 namespace {
 
-// splitmix64: a tiny, fully specified generator (std distributions are implementation-defined).
-struct Rng {
-  std::uint64_t s;
-  std::uint64_t next() {
-    std::uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return double(next() >> 11) * 0x1.0p-53; }
-};
+using Rng = SplitMix64;
 
 std::vector<double> zipf(int n, double a) {
   std::vector<double> p(static_cast<std::size_t>(n));
