@@ -135,6 +135,29 @@ TEST(Advisor, TraceDrivenRunsEveryPredictorOnTheRealTraces) {
   EXPECT_FALSE(a.recommended.empty());
 }
 
+// Re-planning when it pays: on a link where a weight copy costs far more than any batch's expert
+// time, no layer adopts a new plan after the first, so nothing is copied after warm-up; re-planning
+// always copies whenever the plan changes.
+TEST(Advisor, ReplanningWhenItPaysSkipsCopiesThatCostMoreThanTheySave) {
+  const std::string dir = std::string(LLMGPS_SHARED_DIR) + "/data/traces/";
+  const auto train = load_trace(dir + "mixtral-8x7b-gsm8k-2problems.jsonl");
+  const auto test = load_trace(dir + "mixtral-8x7b-humaneval-2problems.jsonl");
+  const EpModel slow = mixtral(1, 2.0);  // 2 GB/s: a 352 MB expert takes ~0.18 s to copy
+  AdviceConfig pays;
+  AdviceConfig always;
+  always.replan_only_when_it_pays = false;
+  const auto a = trace_driven(slow, train, test, always);
+  const auto p = trace_driven(slow, train, test, pays);
+  double copies_always = 0;
+  for (const auto& x : p) EXPECT_EQ(x.copies_per_batch, 0) << x.strategy.name;
+  for (const auto& x : a) copies_always += x.copies_per_batch;
+  EXPECT_GT(copies_always, 0);
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    EXPECT_EQ(p[i].layer.copy_s, 0) << p[i].strategy.name;
+    EXPECT_LE(p[i].latency_s, a[i].latency_s * (1 + 1e-12)) << p[i].strategy.name;
+  }
+}
+
 TEST(Advisor, ExponentialFitRecoversItsParameters) {
   const ExpFit f = fit_exponential({{0.2, 2 * std::exp(3 * 0.2)}, {0.5, 2 * std::exp(3 * 0.5)}, {0.9, 2 * std::exp(3 * 0.9)}});
   EXPECT_NEAR(f.a, 2, 1e-9);

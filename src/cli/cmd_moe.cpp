@@ -102,6 +102,7 @@ struct AdviseArgs {
   double link_gbps = 0;
   std::int64_t batch = 1, seq = 512;
   int slots_per_gpu = 0, replan_every = 1;
+  std::string replan_policy = "when-it-pays";
   std::size_t batch_tokens = 64;
   moe::LoadMatrix shares_for_curve;  // routing the curve's best point is chosen for
 
@@ -151,6 +152,9 @@ struct AdviseArgs {
     if (error_cap != "on" && error_cap != "off") throw InputError("--error-cap", "must be 'on' or 'off', got '" + error_cap + "'");
     c.error_cap = error_cap == "on";
     c.replan_interval = replan_every;
+    if (replan_policy != "when-it-pays" && replan_policy != "always")
+      throw InputError("--replan-policy", "must be 'when-it-pays' or 'always', got '" + replan_policy + "'");
+    c.replan_only_when_it_pays = replan_policy == "when-it-pays";
     c.trace_batch_tokens = batch_tokens;
     return c;
   }
@@ -317,6 +321,9 @@ void register_moe(CLI::App& app) {
   advise->add_option("--trace", adv_trace, "routing trace: trace-driven simulation (and the closed form from its shares)");
   advise->add_option("--train", adv_train, "trace to train predictors on (default: the first half of --trace)");
   advise->add_option("--replan-every", adv.replan_every, "trace mode: re-plan every N batches")->capture_default_str();
+  advise->add_option("--replan-policy", adv.replan_policy,
+                     "trace mode: when-it-pays (adopt a layer's new plan only if its saving over the interval beats its exposed copies) or always (the paper's)")
+      ->capture_default_str();
   advise->add_option("--batch-tokens", adv.batch_tokens, "trace mode: trace tokens per simulated step")->capture_default_str();
   add_output_options(advise, adv_out, {"table", "json"});
   advise->callback([] {

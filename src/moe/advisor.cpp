@@ -243,6 +243,33 @@ struct Residency {
   int capacity = 0;
 };
 
+// The straggler GPU's expert time for layer l of `plan` when its experts receive `loads`.
+double expert_time_on(const EpModel& em, const ReplicaPlan& plan, int l, const std::vector<double>& loads) {
+  std::vector<double> slot_tokens(plan.phy2log[sz(l)].size(), 0.0);
+  for (std::size_t s = 0; s < slot_tokens.size(); ++s) {
+    const int e = plan.phy2log[sz(l)][s];
+    if (e >= 0) slot_tokens[s] = loads[sz(e)] * plan.slot_share[sz(l)][s];
+  }
+  double worst = 0;
+  for (const auto& g : per_gpu_slots(plan, l, slot_tokens)) worst = std::max(worst, em.gpu_expert_s(g));
+  return worst;
+}
+
+// Bytes each GPU must receive to hold layer l of `plan`: its replicas of other GPUs' experts that
+// are not resident yet.
+std::vector<double> copy_bytes_in(const EpModel& em, const ReplicaPlan& plan, int l, const Residency& resid) {
+  const int home = em.experts() / em.gpus();
+  std::vector<double> bytes(sz(em.gpus()), 0.0);
+  for (std::size_t s = 0; s < plan.phy2log[sz(l)].size(); ++s) {
+    const int e = plan.phy2log[sz(l)][s];
+    const int g = plan.gpu_of_slot(int(s));
+    if (e < 0 || e / home == g) continue;
+    const auto& res_list = resid.extra[sz(l)][sz(g)];
+    if (std::find(res_list.begin(), res_list.end(), e) == res_list.end()) bytes[sz(g)] += em.expert_weight_bytes();
+  }
+  return bytes;
+}
+
 }  // namespace
 
 std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& train, const RoutingTrace& test,
@@ -326,7 +353,18 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
                        }(),
                        truth_scaled)
                        .mean;
-        if (bi % sz(cfg.replan_interval) == 0) plan = em.plan(pred_loads, cfg.algo);
+        if (bi % sz(cfg.replan_interval) == 0) {
+          const ReplicaPlan fresh = em.plan(pred_loads, cfg.algo);
+          if (!cfg.replan_only_when_it_pays || bi == 0) {
+            plan = fresh;
+          } else {
+            for (int l = 0; l < L; ++l) {
+              const double saving = expert_time_on(em, plan, l, pred_loads[sz(l)]) - expert_time_on(em, fresh, l, pred_loads[sz(l)]);
+              const double copies = em.copy_exposed_s(copy_bytes_in(em, fresh, l, resid));
+              if (saving * double(cfg.replan_interval) > copies) copy_layer(plan, fresh, l);
+            }
+          }
+        }
       }
       LayerBreakdown batch_sum;
       double warm = 0;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <limits>
 #include <numeric>
+#include <stdexcept>
 #include <thread>
 
 #include "llmgps/specs/error.hpp"
@@ -442,6 +443,20 @@ ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
   auto plan_layers = [&](int first, int last) { eplb_layers(loads, sh, plan, first, last); };
   run_layers(L, std::size_t(L) * std::size_t(c.num_replicas), c.threads, plan_layers);
   return plan;
+}
+
+void copy_layer(ReplicaPlan& dst, const ReplicaPlan& src, int l) {
+  if (dst.gpus != src.gpus || dst.slots_per_gpu != src.slots_per_gpu || dst.experts() != src.experts() || l < 0 ||
+      l >= dst.layers() || l >= src.layers())
+    throw std::invalid_argument("copy_layer: plans of different shapes");
+  const std::size_t L = std::size_t(l);
+  dst.phy2log[L] = src.phy2log[L];
+  dst.phyrank[L] = src.phyrank[L];
+  dst.logcnt[L] = src.logcnt[L];
+  dst.slot_share[L] = src.slot_share[L];
+  const std::size_t slots = std::size_t(dst.slots()), begins = std::size_t(dst.experts() + 1);
+  std::copy_n(src.log2phy_slots.begin() + std::ptrdiff_t(L * slots), slots, dst.log2phy_slots.begin() + std::ptrdiff_t(L * slots));
+  std::copy_n(src.log2phy_begin.begin() + std::ptrdiff_t(L * begins), begins, dst.log2phy_begin.begin() + std::ptrdiff_t(L * begins));
 }
 
 ReplicaPlan contiguous_plan(int layers, int experts, int gpus) {

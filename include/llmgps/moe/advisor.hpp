@@ -54,6 +54,10 @@ struct AdviceConfig {
   // wrong estimate still keeps every expert's own replica). Off: the paper's models as stated.
   bool error_cap = true;
   int replan_interval = 1;           // trace mode: re-plan every N batches
+  // Trace mode: adopt a layer's new plan only when its modelled expert-time saving over the
+  // re-plan interval exceeds the exposed time of the weight copies it needs (false: always adopt,
+  // as the paper re-plans every batch).
+  bool replan_only_when_it_pays = true;
   std::size_t trace_batch_tokens = 64;  // trace tokens per simulated step (scaled to the step's tokens)
 };
 

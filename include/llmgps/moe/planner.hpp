@@ -67,6 +67,9 @@ struct GreedyConfig {
 };
 ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& cfg);
 
+// Replace layer l of `dst` with layer l of `src` (plans of the same GPUs, slots and experts).
+void copy_layer(ReplicaPlan& dst, const ReplicaPlan& src, int l);
+
 // Without duplication: experts in contiguous blocks of experts / gpus per GPU.
 ReplicaPlan contiguous_plan(int layers, int experts, int gpus);
 
