@@ -251,13 +251,21 @@ void init_log2phy(ReplicaPlan& plan, int experts) {
   plan.log2phy_begin.assign(std::size_t(plan.layers()) * std::size_t(experts + 1), 0);
 }
 
-void fill_log2phy_layer(ReplicaPlan& plan, int l, int experts) {
+// Where each expert's replicas start in layer l's log2phy row: the running sum of the counts
+// before it (kept in a register: begin[e] re-read would chain through memory).
+int* fill_log2phy_begin(ReplicaPlan& plan, int l, int experts) {
   int* begin = plan.log2phy_begin.data() + std::size_t(l) * std::size_t(experts + 1);
+  const auto& cnt = plan.logcnt[std::size_t(l)];
+  int sum = 0;
+  begin[0] = 0;
+  for (int e = 0; e < experts; ++e) begin[e + 1] = sum += cnt[std::size_t(e)];
+  return begin;
+}
+
+void fill_log2phy_layer(ReplicaPlan& plan, int l, int experts) {
+  const int* begin = fill_log2phy_begin(plan, l, experts);
   int* slots = plan.log2phy_slots.data() + std::size_t(l) * std::size_t(plan.slots());
   const auto& cnt = plan.logcnt[std::size_t(l)];
-  int at = 0;  // a running sum in a register (begin[e] re-read would chain through memory)
-  begin[0] = 0;
-  for (int e = 0; e < experts; ++e) begin[e + 1] = at += cnt[std::size_t(e)];
   const auto& p2l = plan.phy2log[std::size_t(l)];
   const auto& rank = plan.phyrank[std::size_t(l)];
   for (std::size_t p = 0; p < p2l.size(); ++p)
@@ -330,6 +338,7 @@ void eplb_layers(const LoadMatrix& loads, const EplbShape sh, ReplicaPlan& plan,
   Row w(static_cast<std::size_t>(E)), group_w(static_cast<std::size_t>(groups)), node_w,
       phy_w(static_cast<std::size_t>(replicas));
   std::vector<int> mlog2log(static_cast<std::size_t>(E));
+  Row per_replica(static_cast<std::size_t>(log_per_node));
   std::vector<PackJob> jobs(static_cast<std::size_t>(nodes));
   // 1.0 / c for every replica count c an expert can reach (the same doubles a division gives).
   std::vector<double> inverse_count(static_cast<std::size_t>(replicas - E + 2), 0.0);
@@ -355,11 +364,10 @@ void eplb_layers(const LoadMatrix& loads, const EplbShape sh, ReplicaPlan& plan,
       int* phy2mlog = &node_phy2mlog[at];
       int* mlogcnt = &node_mlogcnt[std::size_t(node) * std::size_t(log_per_node)];
       replicate(node_w.data(), log_per_node, phy_per_node, phy2mlog, &node_phyrank[at], mlogcnt);
-      for (int p = 0; p < phy_per_node; ++p) {
-        const int m = phy2mlog[p];
-        // Most experts have one replica: skip the division (x / 1.0f == x exactly).
-        phy_w[at + std::size_t(p)] = mlogcnt[m] == 1 ? node_w[std::size_t(m)] : node_w[std::size_t(m)] / float(mlogcnt[m]);
-      }
+      // Load per replica, divided once per expert (no branch: x / 1.0f == x exactly), then
+      // gathered per replica.
+      for (int m = 0; m < log_per_node; ++m) per_replica[std::size_t(m)] = node_w[std::size_t(m)] / float(mlogcnt[m]);
+      for (int p = 0; p < phy_per_node; ++p) phy_w[at + std::size_t(p)] = per_replica[std::size_t(phy2mlog[p])];
       desc_order(&phy_w[at], phy_per_node, &order[at]);
       jobs[std::size_t(node)] = PackJob{&phy_w[at], &order[at], &pack[at], &rank[at]};
     }
@@ -374,19 +382,23 @@ void eplb_layers(const LoadMatrix& loads, const EplbShape sh, ReplicaPlan& plan,
     }
     auto& p2l = plan.phy2log[std::size_t(l)];
     auto& prank = plan.phyrank[std::size_t(l)];
+    auto& share = plan.slot_share[std::size_t(l)];
     auto& cnt = plan.logcnt[std::size_t(l)];
+    for (int m = 0; m < E; ++m) cnt[std::size_t(mlog2log[std::size_t(m)])] = node_mlogcnt[std::size_t(m)];
+    const int* begin = fill_log2phy_begin(plan, l, E);
+    int* l2p = plan.log2phy_slots.data() + std::size_t(l) * std::size_t(replicas);
     for (int node = 0; node < nodes; ++node) {
       const int at = node * phy_per_node;
       for (int p = 0; p < phy_per_node; ++p) {
         const int slot = at + pack[std::size_t(at + p)] * per_gpu + rank[std::size_t(at + p)];
-        p2l[std::size_t(slot)] = mlog2log[std::size_t(node * log_per_node + node_phy2mlog[std::size_t(at + p)])];
-        prank[std::size_t(slot)] = node_phyrank[std::size_t(at + p)];
+        const int m = node * log_per_node + node_phy2mlog[std::size_t(at + p)];
+        const int e = mlog2log[std::size_t(m)], r = node_phyrank[std::size_t(at + p)];
+        p2l[std::size_t(slot)] = e;
+        prank[std::size_t(slot)] = r;
+        share[std::size_t(slot)] = inverse_count[std::size_t(node_mlogcnt[std::size_t(m)])];
+        l2p[begin[e] + r] = slot;
       }
     }
-    for (int m = 0; m < E; ++m) cnt[std::size_t(mlog2log[std::size_t(m)])] = node_mlogcnt[std::size_t(m)];
-    auto& share = plan.slot_share[std::size_t(l)];
-    for (int p = 0; p < replicas; ++p) share[std::size_t(p)] = inverse_count[std::size_t(cnt[std::size_t(p2l[std::size_t(p)])])];
-    fill_log2phy_layer(plan, l, E);
   }
 }
 
