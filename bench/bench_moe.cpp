@@ -41,7 +41,15 @@ static void BM_EplbDeepSeekV3(benchmark::State& state) {
   state.counters["speedup_vs_python"] =
       benchmark::Counter(0.5 * double(state.iterations()), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_EplbDeepSeekV3)->Arg(1)->Arg(0)->Unit(benchmark::kMicrosecond)->UseRealTime();
+// Repeated, with the fastest repetition reported beside mean and median: on a shared VM the
+// mean carries other tenants' time (this machine shows ~30% steal), the minimum is the planner's.
+BENCHMARK(BM_EplbDeepSeekV3)
+    ->Arg(1)
+    ->Arg(0)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime()
+    ->Repetitions(9)
+    ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); });
 
 static void BM_GreedyDeepSeekV3(benchmark::State& state) {
   const LoadMatrix w = deepseek_loads();
