@@ -42,6 +42,23 @@ std::vector<std::vector<double>> per_gpu_slots(const ReplicaPlan& plan, int laye
   return g;
 }
 
+// Tokens each slot of layer l serves when the experts receive `loads` (split by the plan's shares).
+std::vector<double> slot_tokens_of(const ReplicaPlan& plan, int l, const std::vector<double>& loads) {
+  std::vector<double> t(plan.phy2log[sz(l)].size(), 0.0);
+  for (std::size_t s = 0; s < t.size(); ++s) {
+    const int e = plan.phy2log[sz(l)][s];
+    if (e >= 0) t[s] = loads[sz(e)] * plan.slot_share[sz(l)][s];
+  }
+  return t;
+}
+
+// The straggler GPU's expert time in layer l for the given slot tokens.
+double straggler_expert_s(const EpModel& em, const ReplicaPlan& plan, int l, const std::vector<double>& slot_tokens) {
+  double worst = 0;
+  for (const auto& g : per_gpu_slots(plan, l, slot_tokens)) worst = std::max(worst, em.gpu_expert_s(g));
+  return worst;
+}
+
 double mean_over_max(const std::vector<double>& loads) {
   const double mx = *std::max_element(loads.begin(), loads.end());
   return mx > 0 ? std::accumulate(loads.begin(), loads.end(), 0.0) / double(loads.size()) / mx : 1.0;
@@ -187,17 +204,14 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
     const double eps = st.kind == "none" ? 0.0 : st.error;
     double bal = 0;
     for (int l = 0; l < L; ++l) {
-      std::vector<double> slot_tokens(plan.phy2log[sz(l)].size(), 0.0);
-      for (std::size_t s = 0; s < slot_tokens.size(); ++s) {
-        const int e = plan.phy2log[sz(l)][s];
-        if (e >= 0) slot_tokens[s] = loads[sz(l)][sz(e)] * plan.slot_share[sz(l)][s];
-      }
+      std::vector<double> slot_tokens = slot_tokens_of(plan, l, loads[sz(l)]);
       std::vector<double> g = gl[sz(l)];
       const int hot = int(std::max_element(g.begin(), g.end()) - g.begin());
       const double mean = em.selections() / G;
       // The paper's error models raise the straggler's load; a plan made from a wrong estimate
       // still leaves every expert its own replica, so the straggler never carries more tokens
-      // than the busiest GPU without duplication does (that bound is ours; the paper is silent).
+      // than the busiest GPU without duplication does (that bound is ours; the paper is silent;
+      // cfg.error_cap = false, --error-cap off, removes it).
       const auto& g0 = none_loads[sz(l)];
       const double none_max = cfg.error_cap ? *std::max_element(g0.begin(), g0.end()) : std::numeric_limits<double>::infinity();
       double target = g[sz(hot)];
@@ -212,7 +226,7 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
       b.attention_s = em.attention_s();
       b.gate_s = em.gate_s();
       b.predictor_s = predictor_layer_s(em, st);
-      for (const auto& gs : per_gpu_slots(plan, l, slot_tokens)) b.experts_s = std::max(b.experts_s, em.gpu_expert_s(gs));
+      b.experts_s = straggler_expert_s(em, plan, l, slot_tokens);
       // Every source GPU holds 1/G of the tokens and sends each GPU its share of that GPU's load.
       Matrix v(sz(G), std::vector<double>(sz(G), 0.0));
       for (int i = 0; i < G; ++i)
@@ -245,14 +259,7 @@ struct Residency {
 
 // The straggler GPU's expert time for layer l of `plan` when its experts receive `loads`.
 double expert_time_on(const EpModel& em, const ReplicaPlan& plan, int l, const std::vector<double>& loads) {
-  std::vector<double> slot_tokens(plan.phy2log[sz(l)].size(), 0.0);
-  for (std::size_t s = 0; s < slot_tokens.size(); ++s) {
-    const int e = plan.phy2log[sz(l)][s];
-    if (e >= 0) slot_tokens[s] = loads[sz(e)] * plan.slot_share[sz(l)][s];
-  }
-  double worst = 0;
-  for (const auto& g : per_gpu_slots(plan, l, slot_tokens)) worst = std::max(worst, em.gpu_expert_s(g));
-  return worst;
+  return straggler_expert_s(em, plan, l, slot_tokens_of(plan, l, loads));
 }
 
 // Bytes each GPU must receive to hold layer l of `plan`: its replicas of other GPUs' experts that
@@ -429,7 +436,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
         b.attention_s = em.attention_s();
         b.gate_s = em.gate_s();
         b.predictor_s = predictor_s;
-        for (const auto& gs : per_gpu_slots(plan, l, slot_tokens)) b.experts_s = std::max(b.experts_s, em.gpu_expert_s(gs));
+        b.experts_s = straggler_expert_s(em, plan, l, slot_tokens);
         b.dispatch_s = em.alltoall_s(d);
         b.combine_s = em.alltoall_s(transpose(v));
         if (bi == 0) warm += em.copy_s(bytes_in);
