@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "llmgps/specs/error.hpp"
 #include "test_util.hpp"
 
@@ -98,3 +100,45 @@ TEST(Trace, JsonlWriterRoundTrips) {
   EXPECT_EQ(back.experts, tr.experts);
   EXPECT_EQ(back.num_tokens(), tr.num_tokens());
 }
+
+// The reader takes records from a simdjson document stream while each sits alone on its line and
+// falls back to line-by-line parsing at the first anomaly. Corrupting one line of a real trace
+// (1.6 MB: more than one stream batch) in each way must name exactly that line, wherever it is;
+// blank and whitespace-only lines change nothing.
+TEST(Trace, StreamFastPathNamesTheCorruptedLine) {
+  std::ifstream in(std::string(LLMGPS_SHARED_DIR) + "/data/traces/mixtral-8x7b-humaneval-2problems.jsonl");
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_GT(lines.size(), 5000u);
+  auto join = [](const std::vector<std::string>& v) {
+    std::string t;
+    for (const auto& l : v) t += l + "\n";
+    return t;
+  };
+  const RoutingTrace clean = parse_trace(join(lines), "t.jsonl");
+  const std::vector<std::size_t> at = {0, 1, 777, 6000, lines.size() / 2, lines.size() - 2, lines.size() - 1};
+  for (std::size_t k : at) {
+    const std::string expect = "t.jsonl:" + std::to_string(k + 1) + ":";
+    const std::string& line = lines[k];
+    const std::string unique = "{\"problem_id\": 99, \"layer\": 0, \"experts\": [1, 2], \"token_idx\": 123456}";
+    const std::vector<std::pair<const char*, std::string>> bad = {
+        {"truncated", line.substr(0, line.size() / 2)},
+        {"trailing garbage", line + " x"},
+        // A second, otherwise valid record (a token no other line has) on the same line.
+        {"two records", line + unique},
+        {"two records, space", line + " " + unique},
+        {"not an object", "[1, 2]"},
+        {"split over two lines", line.substr(0, line.find(',') + 1) + "\n" + line.substr(line.find(',') + 1)},
+    };
+    for (const auto& [what, text] : bad) {
+      auto v = lines;
+      v[k] = text;
+      EXPECT_EQ(where_of(join(v)).rfind(expect, 0), 0u) << what << " at line " << k + 1 << ": " << where_of(join(v));
+    }
+    auto v = lines;
+    v.insert(v.begin() + std::ptrdiff_t(k), {"", "   \t"});
+    const RoutingTrace spaced = parse_trace(join(v), "t.jsonl");
+    EXPECT_EQ(spaced.routes, clean.routes) << k;
+  }
+}
+

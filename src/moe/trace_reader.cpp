@@ -36,6 +36,10 @@ std::string RecordReader::scalar_text(const sj::dom::element& v, std::int64_t li
 bool RecordReader::read(sj::dom::parser& parser, const char* data, std::size_t len, std::int64_t line) {
   sj::dom::element doc;
   if (auto err = parser.parse(data, len, false).get(doc)) fail(line, std::string("not valid JSON: ") + sj::error_message(err));
+  return read(doc, line);
+}
+
+bool RecordReader::read(const sj::dom::element& doc, std::int64_t line) {
   sj::dom::object obj;
   if (doc.get_object().get(obj)) fail(line, "a record must be a JSON object");
   layer_ = -1, pos_ = -1;

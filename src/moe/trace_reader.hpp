@@ -24,6 +24,8 @@ class RecordReader {
   // Parses one line (padded: SIMDJSON_PADDING readable bytes after it). Returns false for a meta
   // record; for a routing record sets layer(), pos(), seq_key(), experts().
   bool read(simdjson::dom::parser& parser, const char* data, std::size_t len, std::int64_t line);
+  // The same for a record already parsed (by a document stream).
+  bool read(const simdjson::dom::element& doc, std::int64_t line);
 
   std::int64_t layer() const { return layer_; }
   std::int64_t pos() const { return pos_; }
