@@ -170,6 +170,7 @@ struct AdviseArgs {
     c.algo = algo;
     c.error_model = error_model;
     c.expert_time = expert_time;
+    c.predictors = predictors;
     c.error_cap = error_cap == "on";
     c.slots_per_gpu = em.slots_per_gpu();
     c.mode = mode;
@@ -359,7 +360,8 @@ void register_moe(CLI::App& app) {
     std::vector<moe::Strategy> measured;
     for (const auto& r : traced.strategies) measured.push_back(r.strategy);
     const auto closed = moe::advise(moe::closed_form(em, measured, moe::expert_counts(test), cfg));
-    const auto ctx = adv.context(em, "trace", "trace " + adv_trace);
+    auto ctx = adv.context(em, "trace", "trace " + adv_trace);
+    ctx.predictors = "trained on " + train.source;  // not a built-in set in trace mode
     auto j = report::advice_json(traced, ctx);
     auto cj = report::advice_json(closed, adv.context(em, "closed-form", "shares of " + test.source));
     j["closed_form"] = {{"strategies", cj["strategies"]}, {"recommended", cj["recommended"]},

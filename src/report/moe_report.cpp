@@ -153,6 +153,7 @@ ordered_json context_json(const AdviceContext& c) {
   j["error_model"] = c.error_model;
   j["error_cap"] = c.error_cap;
   j["expert_time"] = c.expert_time;
+  j["predictors"] = c.predictors;
   j["slots_per_gpu"] = c.slots_per_gpu;
   j["mode"] = c.mode;
   j["input"] = c.input;

@@ -29,6 +29,7 @@ struct AdviceContext {
   std::string phase, layout, algo, error_model;
   std::string expert_time = "roofline";  // roofline or linear (the paper's assumption)
   bool error_cap = true;                 // error models capped at the no-duplication straggler
+  std::string predictors;                // built-in predictor property set (closed form)
   int slots_per_gpu = 0;
 };
 nlohmann::ordered_json advice_json(const moe::Advice& a, const AdviceContext& c);
