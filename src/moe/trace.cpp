@@ -105,10 +105,12 @@ RoutingTrace parse_padded(const char* data, std::size_t size, const std::string&
   std::size_t done = 0;     // bytes handled: the end of the last record taken from the stream
   std::int64_t line = 1;    // the line `done` is on
   {
-    constexpr std::size_t kBatchBytes = std::size_t(1) << 20;
+    // Batches of up to 1 MB; a small input gets a batch its own size (the parser allocates for a
+    // whole batch, which would dominate small traces). A record longer than a batch falls back.
+    const std::size_t batch_bytes = std::clamp<std::size_t>(size + 1, 4096, std::size_t(1) << 20);
     sj::dom::parser stream_parser;
     sj::dom::document_stream stream;
-    if (!stream_parser.parse_many(data, size, kBatchBytes).get(stream)) {
+    if (!stream_parser.parse_many(data, size, batch_bytes).get(stream)) {
       std::size_t counted = 0;        // newlines are counted up to here
       std::int64_t counted_line = 1;  // the line `counted` is on
       std::size_t line_start = 0;     // where that line starts
