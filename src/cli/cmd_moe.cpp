@@ -169,9 +169,9 @@ struct AdviseArgs {
     c.layout = layout;
     c.algo = algo;
     c.error_model = error_model;
-    c.expert_time = expert_time;
+    c.expert_time = moe::expert_time_name(em.expert_time());
     c.predictors = predictors;
-    c.error_cap = error_cap == "on";
+    c.error_cap = config().error_cap;
     c.slots_per_gpu = em.slots_per_gpu();
     c.mode = mode;
     c.input = input;

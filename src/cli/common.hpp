@@ -21,11 +21,11 @@ void emit(const OutputOptions& o, const std::string& text);
 void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j, const std::function<std::string()>& table,
                    const std::function<std::string()>& csv = nullptr);
 
-// Parses and runs the command line; returns the exit code.
 // The items of a comma-separated option value, empty ones kept (so "1,,2" and "1," are errors
 // for the caller's item parser, never silently shorter lists).
 std::vector<std::string> split_commas(const std::string& text);
 
+// Parses and runs the command line; returns the exit code.
 int run(int argc, char** argv);
 // When set, commands parse and validate their options but do not run (the CLI fuzz target).
 bool& dry_run();

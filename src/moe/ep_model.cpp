@@ -94,6 +94,8 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
     const int cap = setup.max_slots_per_gpu > 0 ? setup.max_slots_per_gpu : 2 * home;
     slots_ = std::max(home, std::min(cap, home + extra));
   }
+  const double per_expert = selections() / double(m.num_experts);
+  per_token_s_ = per_expert > 0 ? expert_ffn_s(per_expert) / std::ceil(per_expert - 1e-9) : 0.0;
 }
 
 std::int64_t EpModel::predictor_tokens() const {
@@ -120,11 +122,6 @@ double EpModel::expert_ffn_s(double tokens) const {
   const double s = ops_s(ops);
   ffn_cache_.emplace(t, s);
   return s;
-}
-
-double EpModel::balanced_per_token_s() const {
-  const double per_expert = selections() / double(m_.num_experts);
-  return per_expert > 0 ? expert_ffn_s(per_expert) / std::ceil(per_expert - 1e-9) : 0.0;
 }
 
 double EpModel::gpu_expert_s(const std::vector<double>& slot_tokens) const {

@@ -335,7 +335,7 @@ void eplb_layers(const LoadMatrix& loads, const EplbShape sh, ReplicaPlan& plan,
   std::vector<int> order(static_cast<std::size_t>(replicas)), pack(static_cast<std::size_t>(replicas)),
       rank(static_cast<std::size_t>(replicas)), node_phy2mlog(static_cast<std::size_t>(replicas)),
       node_phyrank(static_cast<std::size_t>(replicas)), node_mlogcnt(static_cast<std::size_t>(E));
-  Row w(static_cast<std::size_t>(E)), group_w(static_cast<std::size_t>(groups)), node_w,
+  Row w(static_cast<std::size_t>(E)), group_w(static_cast<std::size_t>(groups)), node_w(static_cast<std::size_t>(log_per_node)),
       phy_w(static_cast<std::size_t>(replicas));
   std::vector<int> mlog2log(static_cast<std::size_t>(E));
   Row per_replica(static_cast<std::size_t>(log_per_node));
@@ -357,7 +357,6 @@ void eplb_layers(const LoadMatrix& loads, const EplbShape sh, ReplicaPlan& plan,
             g * group_size + i;
     for (int node = 0; node < nodes; ++node) {
       // Step 2: replicas within the node.
-      node_w.resize(static_cast<std::size_t>(log_per_node));
       for (int m = 0; m < log_per_node; ++m)
         node_w[std::size_t(m)] = w[std::size_t(mlog2log[std::size_t(node * log_per_node + m)])];
       const std::size_t at = std::size_t(node) * std::size_t(phy_per_node);

@@ -348,7 +348,6 @@ class MlpPredictor : public TokenPredictor {
   std::vector<double> w1_, w2_, b1_, b2_;
 };
 
-
 }  // namespace
 
 void train_on(DistributionPredictor& p, const RoutingTrace& tr, std::size_t batch_tokens) {

@@ -77,7 +77,7 @@ class EpModel {
   double gpu_expert_s(const std::vector<double>& slot_tokens) const;
   ExpertTime expert_time() const { return setup_.expert_time; }
   // Per-token expert time under balanced routing (selections / experts tokens per expert).
-  double balanced_per_token_s() const;
+  double balanced_per_token_s() const { return per_token_s_; }
   // All-to-all time for a volume matrix (bytes).
   double alltoall_s(const std::vector<std::vector<double>>& volume) const;
   // Exposed time of copying replicas into GPUs: bytes_in[g] arrives at GPU g (copies to
@@ -99,6 +99,7 @@ class EpModel {
   std::int64_t tokens_ = 0;
   double expert_bytes_ = 0, token_bytes_ = 0;
   double attention_s_ = 0, gate_s_ = 0, other_s_ = 0;
+  double per_token_s_ = 0;  // balanced_per_token_s, fixed by the step: computed once
   mutable std::map<std::int64_t, double> ffn_cache_;
 };
 
