@@ -94,7 +94,7 @@ TEST(Gemm, BadInputNamesTheOption) {
     gemm_cost(h100(), {0, 1, 1, 1, DType::bf16});
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(e.where(), "--m");
+    EXPECT_EQ(e.where(), "gemm.m");
   }
   EXPECT_THROW(gemm_cost(h100(), {1, -1, 1, 1, DType::bf16}), InputError);
   EXPECT_THROW(gemm_cost(a100(), {64, 64, 64, 1, DType::fp8}), InputError);  // no fp8 on A100

@@ -43,7 +43,7 @@ int run(int argc, char** argv) {
     for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
     if (!known) {
       std::cerr << "llmgps: error: unknown command '" << argv[1]
-                << "' (expected hw, model, cost, estimate, calibrate, moe, philox or dropout; see llmgps --help)\n";
+                << "' (expected hw, model, cost, estimate, validate, calibrate, moe, philox or dropout; see llmgps --help)\n";
       return 2;
     }
   }

@@ -1,52 +1,60 @@
-// `llmgps calibrate --data DIR`: the model's error on the measured A100 data set, per kernel class.
+// `llmgps validate --measurements FILE.csv`: the unchanged models scored against a measurement
+// table (docs/calibration.md, "Measurement schema"). `llmgps calibrate --data DIR`: the same on
+// the LLMCompass A100 set, read from its own CSVs (--export writes it in the schema).
 #include <fmt/format.h>
 
 #include "common.hpp"
 #include "llmgps/calib/calibration.hpp"
+#include "llmgps/calib/validate.hpp"
 #include "llmgps/report/output.hpp"
+#include "llmgps/report/validate_report.hpp"
 
 namespace llmgps::cli {
+namespace {
+
+void emit_validation(const OutputOptions& out, const std::vector<calib::Measurement>& rows, bool samples, int worst) {
+  const auto scored = calib::score(rows);
+  const auto classes = calib::summarise(scored, worst);
+  emit_rendered(out, report::validation_json(scored, classes, samples),
+                [&] { return report::validation_table(scored, classes, samples); },
+                [&] { return report::validation_csv(scored, classes, samples); });
+}
+
+}  // namespace
 
 void register_calibrate(CLI::App& app) {
-  static OutputOptions out;
-  static std::string dir = "../shared/data/calibration-a100", system = "4x-a100-nvlink3";
-  static bool samples = false;
-  auto* c = app.add_subcommand("calibrate", "model error on measured A100 kernels (LLMCompass data set)");
-  c->add_option("--data", dir, "folder with the llmcompass_*.csv files")->capture_default_str();
-  c->add_option("--system", system, "the measured system")->capture_default_str();
-  c->add_flag("--samples", samples, "list every sample, not only the per-class summary");
-  add_output_options(c, out, {"table", "json", "csv"});
-  c->callback([] {
-    if (dry_run()) return;
-    auto all = calib::run_a100_calibration(dir, specs::load_system(system));
-    auto summary = calib::summarise(all);
-    nlohmann::ordered_json j;
-    report::Table t;
-    if (samples) {
-      t.headers = {"class", "shape", "measured", "model", "floor", "error"};
-      t.right_align = {false, false, true, true, true, true};
-      j["samples"] = nlohmann::ordered_json::array();
-      for (const auto& s : all) {
-        t.add_row({s.kernel_class, s.shape, report::format_time(s.measured_s), report::format_time(s.reported_s()),
-                   report::format_time(s.harness_floor_s), fmt::format("{:+.1f}%", 100 * s.rel_error())});
-        j["samples"].push_back({{"class", s.kernel_class}, {"shape", s.shape}, {"measured_s", s.measured_s},
-                                {"predicted_s", s.reported_s()}, {"rel_error", s.rel_error()}});
-      }
-    } else {
-      t.headers = {"class", "samples", "median |error|", "max |error|", "harness floor"};
-      t.right_align = {false, true, true, true, true};
-    }
-    j["classes"] = nlohmann::ordered_json::array();
-    for (const auto& s : summary) {
-      if (!samples)
-        t.add_row({s.kernel_class, std::to_string(s.samples), fmt::format("{:.1f}%", 100 * s.median_abs_error),
-                   fmt::format("{:.1f}%", 100 * s.max_abs_error), report::format_time(s.harness_floor_s)});
-      j["classes"].push_back({{"class", s.kernel_class}, {"samples", s.samples},
-                              {"median_abs_error", s.median_abs_error}, {"max_abs_error", s.max_abs_error},
-                              {"harness_floor_s", s.harness_floor_s}});
-    }
-    emit_rendered(out, j, [&] { return report::render_table(t); }, [&] { return report::render_csv(t); });
-  });
+  {
+    static OutputOptions out;
+    static std::string file;
+    static bool samples = false;
+    static int worst = 3;
+    auto* c = app.add_subcommand("validate", "score the models against a measurement table (CSV, docs/calibration.md)");
+    c->add_option("--measurements", file, "measurement CSV in the documented schema")->required();
+    c->add_flag("--samples", samples, "list every row, not only the per-class summary");
+    c->add_option("--worst", worst, "worst rows shown per class")->check(CLI::Range(0, 1000))->capture_default_str();
+    add_output_options(c, out, {"table", "json", "csv"});
+    c->callback([] {
+      if (dry_run()) return;
+      emit_validation(out, calib::read_measurements(file), samples, worst);
+    });
+  }
+  {
+    static OutputOptions out;
+    static std::string dir = "../shared/data/calibration-a100", system = "4x-a100-nvlink3", export_file;
+    static bool samples = false;
+    auto* c = app.add_subcommand("calibrate", "model error on measured A100 kernels (LLMCompass data set)");
+    c->add_option("--data", dir, "folder with the llmcompass_*.csv files")->capture_default_str();
+    c->add_option("--system", system, "the measured system")->capture_default_str();
+    c->add_flag("--samples", samples, "list every sample, not only the per-class summary");
+    c->add_option("--export", export_file, "also write the set as a measurement CSV (the validate schema)");
+    add_output_options(c, out, {"table", "json", "csv"});
+    c->callback([] {
+      if (dry_run()) return;
+      const auto rows = calib::llmcompass_a100_measurements(dir, system);
+      if (!export_file.empty()) report::write_file_atomic(export_file, calib::write_measurements(rows));
+      emit_validation(out, rows, samples, 3);
+    });
+  }
 }
 
 }  // namespace llmgps::cli

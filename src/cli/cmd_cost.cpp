@@ -1,4 +1,8 @@
 // `llmgps cost gemm|attention|elementwise|allreduce|alltoall|p2p`: one operation's cost.
+#include <cmath>
+
+#include <fmt/format.h>
+
 #include "common.hpp"
 #include "llmgps/cost/collective.hpp"
 #include "llmgps/cost/elementwise.hpp"
@@ -9,6 +13,13 @@
 namespace llmgps::cli {
 
 namespace {
+// The command line's own checks, so an error names the option the user typed (the library names
+// its fields, since it is also called from places with no such option).
+template <typename T>
+void require_positive(T v, const char* option) {
+  if (!(v > 0)) throw InputError(option, "must be positive (got " + fmt::format("{}", v) + ")");
+}
+
 void emit_cost(const OutputOptions& o, const nlohmann::ordered_json& j) {
   emit_rendered(o, j, [&] { return report::kv_table(j); });
 }
@@ -32,8 +43,13 @@ void register_cost(CLI::App& app) {
     add_output_options(c, out);
     c->callback([] {
     if (dry_run()) return;
+      require_positive(s.m, "--m");
+      require_positive(s.n, "--n");
+      require_positive(s.k, "--k");
+      require_positive(s.batch, "--batch");
       s.dtype = parse_dtype(dtype, "--dtype");
       SystemSpec sys = specs::load_system(hw);
+      if (!sys.gpu.supports(s.dtype)) throw InputError("--dtype", "GPU '" + sys.gpu.name + "' has no " + dtype + " support");
       GemmCost r = gemm_cost(sys.gpu, s);
       emit_cost(out, report::gemm_json(s, r, sys.gpu));
     });
@@ -87,18 +103,25 @@ void register_cost(CLI::App& app) {
   }
   {  // allreduce
     static OutputOptions out;
-    static std::string system;
+    static std::string system, algo = "auto";
     static double bytes = 0;
     static int gpus = 0;
-    auto* c = cost->add_subcommand("allreduce", "ring all-reduce (hierarchical across nodes)");
+    auto* c = cost->add_subcommand("allreduce", "NCCL all-reduce: ring, NVLS or hierarchical, fastest protocol");
     c->add_option("--system", system, "system preset or JSON file")->required();
     c->add_option("--bytes", bytes, "bytes per GPU")->required();
     c->add_option("--gpus", gpus, "GPUs taking part (default: all)");
+    c->add_option("--algo", algo, "auto|ring|hierarchical|nvls (NCCL_ALGO)")->capture_default_str();
     add_output_options(c, out);
     c->callback([] {
     if (dry_run()) return;
+      if (!(bytes > 0) || !std::isfinite(bytes)) throw InputError("--bytes", "must be a positive number of bytes");
       SystemSpec sys = specs::load_system(system);
-      auto j = report::op_cost_json(allreduce_cost(sys, bytes, gpus));
+      if (gpus > sys.total_gpus())
+        throw InputError("--gpus", "system '" + sys.name + "' has only " + std::to_string(sys.total_gpus()) + " GPUs");
+      const CollectiveCost r = allreduce_cost(sys, bytes, gpus, parse_collective_algo(algo, "--algo"));
+      auto j = report::op_cost_json(r);
+      j["algorithm"] = r.algorithm;
+      j["protocol"] = r.protocol;
       j["system"] = sys.name;
       j["bytes"] = bytes;
       j["algbw_gb_per_s"] = j["time_s"].get<double>() > 0 ? bytes / j["time_s"].get<double>() / 1e9 : 0.0;
@@ -118,8 +141,11 @@ void register_cost(CLI::App& app) {
     add_output_options(c, out);
     c->callback([] {
     if (dry_run()) return;
+      if (!(bytes > 0) || !std::isfinite(bytes)) throw InputError("--bytes-per-gpu", "must be a positive number of bytes");
       SystemSpec sys = specs::load_system(system);
       int g = gpus > 0 ? gpus : sys.total_gpus();
+      if (!(skew >= 1.0) || skew > g)
+        throw InputError("--skew", fmt::format("must be in [1, {}] (max/mean share over {} GPUs), got {}", g, g, skew));
       auto j = report::op_cost_json(alltoall_cost(sys, skewed_alltoall_volume(g, bytes, skew)));
       j["system"] = sys.name;
       j["gpus"] = g;
@@ -139,6 +165,7 @@ void register_cost(CLI::App& app) {
     add_output_options(c, out);
     c->callback([] {
     if (dry_run()) return;
+      if (!(bytes > 0) || !std::isfinite(bytes)) throw InputError("--bytes", "must be a positive number of bytes");
       SystemSpec sys = specs::load_system(system);
       auto j = report::op_cost_json(p2p_cost(sys, bytes, cross));
       j["system"] = sys.name;

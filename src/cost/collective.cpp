@@ -16,63 +16,146 @@ struct Best {
   std::string protocol;
 };
 
-// Fastest protocol for `steps` sequential steps moving `bytes_per_link` over the busiest link.
-Best best_protocol(const LinkSpec& link, double steps, double bytes_per_link) {
+double protocol_bw(const LinkSpec& link, const LinkProtocol& p) {
+  double bw = link.bw_bytes_per_s * link.bw_efficiency * p.payload_fraction;
+  if (p.max_busbw_bytes_per_s > 0) bw = std::min(bw, p.max_busbw_bytes_per_s);
+  return bw;
+}
+
+// One transfer of `bytes` over a link (all-to-all, copies): hop latency, one protocol step.
+Best best_transfer(const LinkSpec& link, double bytes) {
   Best best;
   for (const auto& p : link.protocols) {
-    double t = steps * (link.latency_s + p.latency_s) + bytes_per_link / (link.bw_bytes_per_s * p.bw_fraction);
+    const double t = link.latency_s + p.step_latency_s + bytes / protocol_bw(link, p);
     if (t < best.time_s) best = {t, p.name};
   }
   return best;
 }
 
-// A ring of n over a link: reduce-scatter or all-gather moves (n-1)/n of the data in n-1 steps.
-Best ring_phase(const LinkSpec& link, int n, double bytes, double phases) {
+// A ring of n over a link: reduce-scatter or all-gather moves (n-1)/n of the data in n-1 steps
+// (`phases` 2 for an all-reduce). `with_base` adds the protocol's once-per-collective latency.
+Best ring(const LinkSpec& link, int n, double bytes, double phases, bool with_base) {
   if (n <= 1) return {0, "local"};
-  return best_protocol(link, phases * (n - 1), phases * (n - 1) / double(n) * bytes);
+  Best best;
+  for (const auto& p : link.protocols) {
+    const double steps = phases * (n - 1);
+    const double t = (with_base ? p.base_latency_s : 0.0) + steps * p.step_latency_s +
+                     steps / double(n) * bytes / protocol_bw(link, p);
+    if (t < best.time_s) best = {t, p.name};
+  }
+  return best;
 }
 
-void check_bytes(double bytes, const char* opt) {
-  if (!(bytes > 0) || !std::isfinite(bytes)) throw InputError(opt, "must be a positive number of bytes");
+// NVLS on one NVSwitch domain of n GPUs: every GPU pushes its buffer into the switch, which
+// reduces, and reads the multicast result: (n+1)/n of the buffer per direction (an all-reduce;
+// `phases` 0.5 for a reduce-scatter or all-gather half). Simple protocol only.
+double nvls_time(const LinkSpec& link, int n, double bytes, double phases) {
+  const double bw = link.bw_bytes_per_s * link.bw_efficiency * link.nvls_efficiency;
+  return link.nvls_latency_s + 2.0 * phases * (n + 1) / (2.0 * n) * bytes / bw;
+}
+
+void check_bytes(double bytes, const char* what) {
+  if (!(bytes > 0) || !std::isfinite(bytes)) throw InputError(what, "must be a positive number of bytes");
 }
 
 }  // namespace
 
-OpCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus) {
-  check_bytes(bytes, "--bytes");
+CollectiveAlgo parse_collective_algo(const std::string& s, const std::string& where) {
+  if (s == "auto") return CollectiveAlgo::automatic;
+  if (s == "ring") return CollectiveAlgo::ring;
+  if (s == "hierarchical") return CollectiveAlgo::hierarchical;
+  if (s == "nvls") return CollectiveAlgo::nvls;
+  throw InputError(where, "must be auto, ring, hierarchical or nvls, got '" + s + "'");
+}
+
+const char* collective_algo_name(CollectiveAlgo a) {
+  switch (a) {
+    case CollectiveAlgo::automatic: return "auto";
+    case CollectiveAlgo::ring: return "ring";
+    case CollectiveAlgo::hierarchical: return "hierarchical";
+    case CollectiveAlgo::nvls: return "nvls";
+  }
+  return "?";
+}
+
+CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, CollectiveAlgo algo) {
+  check_bytes(bytes, "allreduce.bytes");
   const int total = gpus > 0 ? gpus : sys.total_gpus();
   if (total > sys.total_gpus())
-    throw InputError("--gpus", "system '" + sys.name + "' has only " + std::to_string(sys.total_gpus()) + " GPUs");
-  OpCost c;
+    throw InputError("allreduce.gpus", "system '" + sys.name + "' has only " + std::to_string(sys.total_gpus()) + " GPUs");
+  CollectiveCost c;
   c.comm_bytes = bytes;
   if (total == 1) {
     c.bound = "local";
+    c.algorithm = "local";
     c.detail = "one GPU: nothing to reduce";
     return c;
   }
   const int local = std::min(total, sys.gpus_per_node);
   const int nodes = (total + local - 1) / local;
+  const bool nvls_ok = sys.intra.nvls && local > 1;
+  struct Option {
+    const char* algorithm;
+    double time;
+    std::string protocol;
+    double bus;
+  };
+  std::vector<Option> options;
   if (nodes == 1) {
-    Best b = ring_phase(sys.intra, local, bytes, 2.0);
-    c.time_s = b.time_s;
-    c.detail = fmt::format("ring over {} GPUs, {} protocol", local, b.protocol);
+    if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::ring) {
+      Best b = ring(sys.intra, local, bytes, 2.0, true);
+      options.push_back({"ring", b.time_s, b.protocol, 2.0 * (local - 1) / local * bytes});
+    }
+    if (nvls_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls))
+      options.push_back({"nvls", nvls_time(sys.intra, local, bytes, 1.0), "Simple", (local + 1.0) / local * bytes});
   } else {
-    Best rs = ring_phase(sys.intra, local, bytes, 1.0);
-    Best ar = ring_phase(sys.inter, nodes, bytes / local, 2.0);
-    Best ag = ring_phase(sys.intra, local, bytes, 1.0);
-    c.time_s = rs.time_s + ar.time_s + ag.time_s;
-    c.detail = fmt::format("hierarchical: {} nodes x {} GPUs, intra {} / inter {}", nodes, local, rs.protocol,
-                           ar.protocol);
+    if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::ring) {
+      // One ring through every GPU: 2(nodes-1) of its 2(n-1) steps cross a NIC, and the ring
+      // runs at the slower link's pace.
+      Best best;
+      for (std::size_t i = 0; i < sys.intra.protocols.size() && i < sys.inter.protocols.size(); ++i) {
+        const LinkProtocol& pi = sys.intra.protocols[i];
+        const LinkProtocol& pe = sys.inter.protocols[i];
+        const double steps = 2.0 * (total - 1), inter_steps = 2.0 * (nodes - 1);
+        const double bw = std::min(protocol_bw(sys.intra, pi), protocol_bw(sys.inter, pe));
+        const double t = pi.base_latency_s + (steps - inter_steps) * pi.step_latency_s + inter_steps * pe.step_latency_s +
+                         steps / total * bytes / bw;
+        if (t < best.time_s) best = {t, pi.name};
+      }
+      options.push_back({"ring", best.time_s, best.protocol, 2.0 * (total - 1) / total * bytes});
+    }
+    if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::hierarchical || algo == CollectiveAlgo::nvls) {
+      // Reduce-scatter inside each node (NVLS where the switch can), all-reduce of the 1/local
+      // shard between nodes, all-gather inside.
+      const bool use_nvls = nvls_ok && algo != CollectiveAlgo::hierarchical;
+      Best rs = use_nvls ? Best{nvls_time(sys.intra, local, bytes, 0.5), "Simple"} : ring(sys.intra, local, bytes, 1.0, true);
+      Best ar = ring(sys.inter, nodes, bytes / local, 2.0, false);
+      Best ag = use_nvls ? Best{nvls_time(sys.intra, local, bytes, 0.5), "Simple"} : ring(sys.intra, local, bytes, 1.0, false);
+      options.push_back({use_nvls ? "nvls-tree" : "hierarchical", rs.time_s + ar.time_s + ag.time_s,
+                         rs.protocol + "/" + ar.protocol, 2.0 * (nodes - 1) / nodes * bytes / local});
+    }
   }
+  if (options.empty())
+    throw InputError("allreduce.algorithm", fmt::format("'{}' cannot run on system '{}' over {} GPUs{}", collective_algo_name(algo),
+                                                         sys.name, total, algo == CollectiveAlgo::nvls ? " (needs NVLink SHARP)" : ""));
+  const Option* best = &options.front();
+  for (const auto& o : options)
+    if (o.time < best->time) best = &o;
+  c.time_s = best->time;
+  c.algorithm = best->algorithm;
+  c.protocol = best->protocol;
+  c.bus_bytes = best->bus;
   c.bound = "link";
+  c.detail = nodes == 1 ? fmt::format("{} over {} GPUs, {} protocol", c.algorithm, local, c.protocol)
+                        : fmt::format("{}: {} nodes x {} GPUs, {} protocol", c.algorithm, nodes, local, c.protocol);
   return c;
 }
 
 std::vector<std::vector<double>> skewed_alltoall_volume(int gpus, double bytes_per_gpu, double skew) {
-  if (gpus <= 0) throw InputError("--gpus", "must be positive");
-  check_bytes(bytes_per_gpu, "--bytes-per-gpu");
+  if (gpus <= 0) throw InputError("alltoall.gpus", "must be positive");
+  check_bytes(bytes_per_gpu, "alltoall.bytes_per_gpu");
   if (!(skew >= 1.0) || skew > gpus)
-    throw InputError("--skew", fmt::format("must be in [1, {}] (max/mean share over {} GPUs), got {}", gpus, gpus, skew));
+    throw InputError("alltoall.skew", fmt::format("must be in [1, {}] (max/mean share over {} GPUs), got {}", gpus, gpus, skew));
   // Destination shares: the hottest GPU takes skew/G of every sender's data, the rest split evenly.
   std::vector<double> share(gpus, gpus > 1 ? (1.0 - skew / gpus) / (gpus - 1) : 1.0);
   share[0] = skew / gpus;
@@ -128,8 +211,8 @@ OpCost alltoall_cost(const SystemSpec& sys, const std::vector<std::vector<double
     return c;
   }
   // All peers are served concurrently: one step, paced by the busiest GPU's port.
-  Best intra = worst_intra > 0 ? best_protocol(sys.intra, 1, worst_intra) : Best{0, "-"};
-  Best inter = worst_inter > 0 ? best_protocol(sys.inter, 1, worst_inter) : Best{0, "-"};
+  Best intra = worst_intra > 0 ? best_transfer(sys.intra, worst_intra) : Best{0, "-"};
+  Best inter = worst_inter > 0 ? best_transfer(sys.inter, worst_inter) : Best{0, "-"};
   c.time_s = std::max(intra.time_s, inter.time_s);
   c.bound = "link";
   c.detail = fmt::format("busiest GPU moves {:.2f} MB intra-node ({}), {:.2f} MB inter-node ({})", worst_intra / 1e6,
@@ -138,14 +221,101 @@ OpCost alltoall_cost(const SystemSpec& sys, const std::vector<std::vector<double
 }
 
 OpCost p2p_cost(const SystemSpec& sys, double bytes, bool cross_node) {
-  check_bytes(bytes, "--bytes");
+  check_bytes(bytes, "p2p.bytes");
   const LinkSpec& link = cross_node ? sys.inter : sys.intra;
-  Best b = best_protocol(link, 1, bytes);
+  Best b = best_transfer(link, bytes);
   OpCost c;
   c.time_s = b.time_s;
   c.comm_bytes = bytes;
   c.bound = "link";
   c.detail = fmt::format("{} over {}, {} protocol", cross_node ? "inter-node" : "intra-node", link.name, b.protocol);
+  return c;
+}
+
+EpAllToAllMode parse_ep_alltoall_mode(const std::string& s, const std::string& where) {
+  if (s == "deepep-normal") return EpAllToAllMode::deepep_normal;
+  if (s == "deepep-ll") return EpAllToAllMode::deepep_low_latency;
+  throw InputError(where, "must be deepep-normal or deepep-ll (low-latency), got '" + s + "'");
+}
+
+const char* ep_alltoall_mode_name(EpAllToAllMode m) {
+  return m == EpAllToAllMode::deepep_normal ? "deepep-normal" : "deepep-ll";
+}
+
+double expected_distinct_bins(int items, int bins, int k) {
+  if (bins <= 0 || items <= 0 || k <= 0) return 0;
+  const double per_bin = double(items) / bins;
+  // P(a bin holds none of the k items) = prod_i (items - per_bin - i) / (items - i).
+  double none = 1;
+  for (int i = 0; i < k; ++i) none *= std::max(0.0, (items - per_bin - i) / double(items - i));
+  return bins * (1.0 - none);
+}
+
+EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
+  if (a.tokens_per_gpu <= 0) throw InputError("ep_alltoall.tokens", "must be positive");
+  if (a.hidden <= 0) throw InputError("ep_alltoall.hidden", "must be positive");
+  if (a.experts <= 0) throw InputError("ep_alltoall.experts", "must be positive");
+  if (a.top_k <= 0 || a.top_k > a.experts) throw InputError("ep_alltoall.top_k", "must be in [1, experts]");
+  const int g = a.gpus > 0 ? a.gpus : sys.total_gpus();
+  if (g > sys.total_gpus())
+    throw InputError("ep_alltoall.gpus", fmt::format("system '{}' has only {} GPUs", sys.name, sys.total_gpus()));
+  if (a.experts % g != 0) throw InputError("ep_alltoall.experts", fmt::format("{} experts do not divide over {} GPUs", a.experts, g));
+  if (a.payload != DType::fp8 && a.payload != DType::bf16 && a.payload != DType::fp16)
+    throw InputError("ep_alltoall.dtype", "payload must be fp8, bf16 or fp16");
+  const int per_node = std::min(g, sys.gpus_per_node);
+  const int nodes = (g + per_node - 1) / per_node;
+  const double tokens = double(a.tokens_per_gpu);
+  // FP8 payloads carry one fp32 scale per 128 values (DeepEP's dispatch format).
+  const double token_bytes = a.payload == DType::fp8 ? double(a.hidden) + std::ceil(a.hidden / 128.0) * 4.0
+                                                     : 2.0 * double(a.hidden);
+  EpAllToAllCost c;
+  c.flops = 0;
+  const LinkSpec& nic = nodes > 1 || sys.nodes > 1 || &sys.inter != &sys.intra ? sys.inter : sys.intra;
+  auto link_s = [](const LinkSpec& l, double bytes) {
+    if (bytes <= 0) return 0.0;
+    const LinkProtocol* simple = &l.protocols.back();
+    return l.latency_s + simple->step_latency_s + bytes / (l.bw_bytes_per_s * l.bw_efficiency * simple->payload_fraction);
+  };
+  if (a.mode == EpAllToAllMode::deepep_low_latency) {
+    // Every (token, expert) pair is its own RDMA message, local ones included (DeepEP counts
+    // them in its bandwidth), with no deduplication.
+    c.rdma_bytes = tokens * a.top_k * token_bytes;
+    c.bytes_per_gpu = c.rdma_bytes;
+    c.distinct_gpus = double(a.top_k);
+    c.time_s = link_s(nic, c.rdma_bytes);
+    c.comm_bytes = c.rdma_bytes;
+    c.bound = "rdma";
+    c.detail = fmt::format("low-latency: {} tokens x top-{} RDMA messages of {:.0f} B over {}", a.tokens_per_gpu, a.top_k,
+                           token_bytes, nic.name);
+    return c;
+  }
+  if (nodes == 1) {
+    // Once per destination GPU over NVLink; the token's own GPU costs nothing.
+    c.distinct_gpus = expected_distinct_bins(a.experts, g, a.top_k);
+    c.distinct_nodes = 1;
+    c.nvlink_bytes = tokens * c.distinct_gpus * (g - 1) / g * token_bytes;
+    c.bytes_per_gpu = c.nvlink_bytes;
+    c.time_s = link_s(sys.intra, c.nvlink_bytes);
+    c.bound = "nvlink";
+  } else {
+    // Node-limited routing: the token's experts lie in at most M nodes; it crosses RDMA once per
+    // remote node (to the GPU of the same local rank) and is forwarded over NVLink there.
+    const int m = std::max(1, std::min(nodes, a.max_nodes_per_token));
+    const int experts_in_m = a.experts / nodes * m;
+    c.distinct_nodes = expected_distinct_bins(experts_in_m, m, a.top_k);
+    c.distinct_gpus = expected_distinct_bins(experts_in_m, m * per_node, a.top_k);
+    // Of the selected nodes, the token's own is among them with probability m / nodes.
+    const double remote_nodes = c.distinct_nodes * (1.0 - 1.0 / nodes);
+    c.rdma_bytes = tokens * remote_nodes * token_bytes;
+    c.nvlink_bytes = tokens * c.distinct_gpus * (per_node - 1.0) / per_node * token_bytes;
+    const double rdma_s = link_s(nic, c.rdma_bytes), nvl_s = link_s(sys.intra, c.nvlink_bytes);
+    c.time_s = std::max(rdma_s, nvl_s);
+    c.bound = rdma_s >= nvl_s ? "rdma" : "nvlink";
+    c.bytes_per_gpu = rdma_s >= nvl_s ? c.rdma_bytes : c.nvlink_bytes;
+  }
+  c.comm_bytes = c.nvlink_bytes + c.rdma_bytes;
+  c.detail = fmt::format("normal: {:.2f} GPUs / {:.2f} nodes per token, {:.1f} MB NVLink, {:.1f} MB RDMA per GPU ({} binds)",
+                         c.distinct_gpus, c.distinct_nodes, c.nvlink_bytes / 1e6, c.rdma_bytes / 1e6, c.bound);
   return c;
 }
 

@@ -62,12 +62,24 @@ std::vector<std::string> split_record(const std::string& text, size_t& pos, int&
 }
 }  // namespace
 
-std::vector<CsvRow> parse_csv(const std::string& text, const std::string& file) {
+int CsvTable::column_number(const std::string& column) const {
+  for (size_t i = 0; i < header.size(); ++i)
+    if (header[i] == column) return int(i) + 1;
+  return 0;
+}
+
+CsvTable parse_csv_table(const std::string& text, const std::string& file) {
   size_t pos = 0;
   int line = 1;
-  std::vector<CsvRow> rows;
+  CsvTable table;
+  std::vector<CsvRow>& rows = table.rows;
   if (text.empty()) throw InputError(file, "empty CSV file (no header)");
   std::vector<std::string> header = split_record(text, pos, line, file);
+  for (size_t i = 0; i < header.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (header[i] == header[j])
+        throw InputError(file + ":1", "column '" + header[i] + "' appears twice (columns " + std::to_string(j + 1) +
+                                          " and " + std::to_string(i + 1) + ")");
   while (pos < text.size()) {
     int row_line = line;
     std::vector<std::string> cells = split_record(text, pos, line, file);
@@ -80,7 +92,12 @@ std::vector<CsvRow> parse_csv(const std::string& text, const std::string& file) 
     for (size_t i = 0; i < header.size(); ++i) r.fields[header[i]] = cells[i];
     rows.push_back(std::move(r));
   }
-  return rows;
+  table.header = std::move(header);
+  return table;
+}
+
+std::vector<CsvRow> parse_csv(const std::string& text, const std::string& file) {
+  return parse_csv_table(text, file).rows;
 }
 
 std::vector<CsvRow> read_csv(const std::string& path) { return parse_csv(read_text_file(path), path); }

@@ -1,5 +1,7 @@
 #include "llmgps/specs/hw.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "llmgps/specs/error.hpp"
@@ -21,6 +23,12 @@ double GpuSpec::peak_flops(DType d) const {
     case DType::fp32: per_clk = 2 * fp32_fma_per_clk; break;
   }
   return per_clk * sm_count * clock_hz;
+}
+
+double GpuSpec::sustained_clock_hz(DType d, double tensor_busy) const {
+  const double full = d == DType::fp8 ? full_load_clock_hz_fp8 : (d == DType::fp32 ? 0.0 : full_load_clock_hz_16bit);
+  if (!(full > 0) || !(tensor_busy > 0)) return clock_hz;
+  return std::min(clock_hz, full * std::cbrt(1.0 / std::min(1.0, tensor_busy)));
 }
 
 const AttentionProfile& GpuSpec::attention_profile(const std::string& impl) const {
@@ -78,6 +86,17 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
     throw InputError(ctx.where("topology"), "must be 'switch' or 'ring', got '" + l.topology + "'");
   l.bw_bytes_per_s = positive_field(j, "bw_gb_per_s", ctx) * 1e9;
   l.latency_s = nonnegative_field(j, "latency_us", ctx) * 1e-6;
+  if (auto e = optional_number(j, "bw_efficiency", ctx)) {
+    if (!(*e > 0 && *e <= 1)) throw InputError(ctx.where("bw_efficiency"), "must be in (0, 1]");
+    l.bw_efficiency = *e;
+  }
+  if (const json* nv = find_field(j, "nvls")) {
+    if (!nv->is_object()) throw InputError(ctx.where("nvls"), "expected an object with efficiency and latency_us");
+    JsonContext nc = ctx.child("nvls");
+    l.nvls = true;
+    l.nvls_efficiency = fraction_field(*nv, "efficiency", nc);
+    l.nvls_latency_s = nonnegative_field(*nv, "latency_us", nc) * 1e-6;
+  }
   const json* protos = find_field(j, "protocols");
   if (!protos || !protos->is_array() || protos->empty())
     throw InputError(ctx.where("protocols"), "must be a non-empty array");
@@ -86,8 +105,11 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
     const json& pj = (*protos)[i];
     LinkProtocol p;
     p.name = string_field(pj, "name", pc);
-    p.latency_s = nonnegative_field(pj, "latency_us", pc) * 1e-6;
-    p.bw_fraction = fraction_field(pj, "bw_fraction", pc);
+    p.payload_fraction = fraction_field(pj, "payload_fraction", pc);
+    p.max_busbw_bytes_per_s = optional_number(pj, "max_busbw_gb_per_s", pc).value_or(0.0) * 1e9;
+    if (p.max_busbw_bytes_per_s < 0) throw InputError(pc.where("max_busbw_gb_per_s"), "must not be negative");
+    p.base_latency_s = nonnegative_field(pj, "base_latency_us", pc) * 1e-6;
+    p.step_latency_s = nonnegative_field(pj, "step_latency_us", pc) * 1e-6;
     l.protocols.push_back(p);
   }
   return l;
@@ -102,6 +124,17 @@ GpuSpec gpu_from_parsed(const json& j, const std::string& file) {
   g.sm_version = positive_int_field(j, "sm_version", ctx);
   g.sm_count = positive_int_field(j, "sm_count", ctx);
   g.clock_hz = positive_field(j, "clock_ghz", ctx) * 1e9;
+  if (const json* pw = find_field(j, "power")) {
+    if (!pw->is_object()) throw InputError(ctx.where("power"), "expected an object");
+    JsonContext wc = ctx.child("power");
+    g.power_limit_w = positive_field(*pw, "limit_w", wc);
+    g.full_load_clock_hz_16bit = positive_field(*pw, "full_load_clock_ghz_16bit", wc) * 1e9;
+    g.full_load_clock_hz_fp8 = positive_field(*pw, "full_load_clock_ghz_fp8", wc) * 1e9;
+    if (g.full_load_clock_hz_16bit > g.clock_hz || g.full_load_clock_hz_fp8 > g.clock_hz)
+      throw InputError(wc.where("full_load_clock_ghz_16bit"), "a full-load clock cannot exceed clock_ghz (the boost clock)");
+  }
+  g.smem_bytes_per_clk = optional_number(j, "smem_bytes_per_clk", ctx).value_or(128.0);
+  if (!(g.smem_bytes_per_clk > 0)) throw InputError(ctx.where("smem_bytes_per_clk"), "must be positive");
 
   const json* tensor = find_field(j, "tensor_flops_per_clk_per_sm");
   if (!tensor || !tensor->is_object()) throw InputError(ctx.where("tensor_flops_per_clk_per_sm"), "missing");
@@ -136,6 +169,10 @@ GpuSpec gpu_from_parsed(const json& j, const std::string& file) {
   JsonContext ec = ctx.child("efficiency");
   g.gemm_tensor_efficiency = fraction_field(*eff, "gemm_tensor", ec);
   g.gemm_tile_overhead_cycles = nonnegative_field(*eff, "gemm_tile_overhead_cycles", ec);
+  if (auto h = optional_number(*eff, "gemm_fp8_promotion_hidden", ec)) {
+    if (!(*h >= 0 && *h <= 1)) throw InputError(ec.where("gemm_fp8_promotion_hidden"), "must be in [0, 1]");
+    g.gemm_fp8_promotion_hidden = *h;
+  }
   g.hbm_efficiency = fraction_field(*eff, "hbm", ec);
   g.l2_efficiency = fraction_field(*eff, "l2", ec);
   g.launch_overhead_s = nonnegative_field(*eff, "launch_overhead_us", ec) * 1e-6;
@@ -144,6 +181,8 @@ GpuSpec gpu_from_parsed(const json& j, const std::string& file) {
   if (const json* gk = find_field(j, "gemm_kernel")) {
     if (!gk->is_object()) throw InputError(ctx.where("gemm_kernel"), "expected an object");
     JsonContext kc = ctx.child("gemm_kernel");
+    g.gemm_persistent = optional_int(*gk, "persistent", kc).value_or(0) != 0;
+    g.gemm_stream_k = optional_int(*gk, "stream_k", kc).value_or(0) != 0;
     g.gemm_cta_threads = positive_int_field(*gk, "threads_per_cta", kc);
     g.gemm_cta_registers_per_thread = positive_int_field(*gk, "registers_per_thread", kc);
     g.gemm_cta_smem_bytes = positive_int_field(*gk, "smem_per_cta_bytes", kc);
@@ -218,7 +257,11 @@ SystemSpec load_system(const std::string& ref) {
     SystemSpec s;
     s.gpu = gpu_from_parsed(j, display);
     s.name = "1x-" + s.gpu.name;
-    s.intra = LinkSpec{"none", "switch", 1e12, 0, {{"local", 0, 1}}};
+    s.intra = LinkSpec{};
+    s.intra.name = "none";
+    s.intra.topology = "switch";
+    s.intra.bw_bytes_per_s = 1e12;
+    s.intra.protocols = {LinkProtocol{"local", 1, 0, 0, 0}};
     s.inter = s.intra;
     return s;
   }

@@ -1,7 +1,18 @@
 #pragma once
-// Collectives over a system's links, NCCL-style: for each transport protocol (LL, LL128, Simple)
-// time = steps * (hop + protocol latency) + bytes on the busiest link / (bandwidth * protocol
-// fraction), and the fastest protocol is taken, as NCCL's tuner does.
+// Collectives over a system's links, the way NCCL runs them. For every algorithm the system can
+// run (ring; hierarchical reduce-scatter / inter-node all-reduce / all-gather across nodes; NVLS,
+// NVLink SHARP, where the switch reduces) and every transport protocol (LL, LL128, Simple):
+//   time = base latency + steps x step latency + bus bytes / (link bandwidth x link efficiency x
+//          protocol payload fraction, capped at the protocol's maximum)
+// and the fastest pair is taken, as NCCL's tuner picks the pair of least predicted time.
+//
+// MoE all-to-all, DeepEP-style (deepseek-ai/DeepEP): normal kernels send a token once per
+// destination GPU (intra-node, NVLink) or once per destination node over RDMA and forward it over
+// NVLink inside the node (node-limited routing: at most `max_nodes_per_token` nodes); low-latency
+// kernels send every (token, expert) pair straight over RDMA. Payloads are FP8 with per-128
+// scales or BF16.
+#include <cstdint>
+#include <string>
 #include <vector>
 
 #include "llmgps/cost/op_cost.hpp"
@@ -9,9 +20,21 @@
 
 namespace llmgps {
 
-// Ring all-reduce of `bytes` per GPU over `gpus` GPUs (0: all of the system). Across nodes:
-// reduce-scatter inside each node, all-reduce between nodes, all-gather inside.
-OpCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus = 0);
+enum class CollectiveAlgo { automatic, ring, hierarchical, nvls };
+CollectiveAlgo parse_collective_algo(const std::string& s, const std::string& where);
+const char* collective_algo_name(CollectiveAlgo a);
+
+struct CollectiveCost : OpCost {
+  std::string algorithm;  // ring, hierarchical, nvls, local
+  std::string protocol;   // LL, LL128, Simple
+  double bus_bytes = 0;   // bytes each GPU moves per direction on the busiest link
+};
+
+// All-reduce of `bytes` per GPU over `gpus` GPUs (0: all of the system). `algo` forces an
+// algorithm (NCCL_ALGO); automatic takes the fastest the system supports. NVLS needs a link with
+// NVLink SHARP and all GPUs in one node; hierarchical needs more than one node.
+CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus = 0,
+                              CollectiveAlgo algo = CollectiveAlgo::automatic);
 
 // All-to-all with an explicit volume matrix: volume[i][j] = bytes GPU i sends to GPU j (the
 // diagonal stays local and costs nothing). GPUs 0..g-1 map to nodes in blocks of gpus_per_node.
@@ -23,5 +46,36 @@ std::vector<std::vector<double>> skewed_alltoall_volume(int gpus, double bytes_p
 
 // Point-to-point copy of `bytes` between two GPUs (same node unless cross_node).
 OpCost p2p_cost(const SystemSpec& sys, double bytes, bool cross_node = false);
+
+// --- Expert-parallel all-to-all (DeepEP) ---
+enum class EpAllToAllMode { deepep_normal, deepep_low_latency };
+EpAllToAllMode parse_ep_alltoall_mode(const std::string& s, const std::string& where);
+const char* ep_alltoall_mode_name(EpAllToAllMode m);
+
+struct EpAllToAll {
+  std::int64_t tokens_per_gpu = 0;
+  std::int64_t hidden = 0;
+  int top_k = 0;
+  int experts = 0;
+  int gpus = 0;                 // 0: the whole system
+  bool combine = false;         // false: dispatch
+  DType payload = DType::fp8;   // fp8 (with one fp32 scale per 128 values) or bf16
+  EpAllToAllMode mode = EpAllToAllMode::deepep_normal;
+  int max_nodes_per_token = 4;  // node-limited routing (DeepSeek-V3: top-4 groups)
+};
+
+struct EpAllToAllCost : OpCost {
+  double bytes_per_gpu = 0;   // on the bottleneck link, as DeepEP reports bandwidth
+  double nvlink_bytes = 0;    // per GPU
+  double rdma_bytes = 0;      // per GPU
+  double distinct_gpus = 0;   // expected destination GPUs per token (incl. its own)
+  double distinct_nodes = 0;  // expected destination nodes per token (incl. its own)
+};
+
+// Expected number of distinct bins among `bins` equal bins of `items` items (experts) that k
+// uniformly drawn distinct items touch: bins x (1 - C(items - items/bins, k) / C(items, k)).
+double expected_distinct_bins(int items, int bins, int k);
+
+EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a);
 
 }  // namespace llmgps

@@ -14,6 +14,15 @@ struct CsvRow {
   double number(const std::string& column, const std::string& file) const;
 };
 
+// A whole file: the header in file order (column numbers in errors) and the rows.
+struct CsvTable {
+  std::vector<std::string> header;
+  std::vector<CsvRow> rows;
+  // 1-based position of a column in the header, 0 if absent.
+  int column_number(const std::string& column) const;
+};
+CsvTable parse_csv_table(const std::string& text, const std::string& file);
+
 // Reads a CSV with a header row. Throws InputError (file, line) on a ragged row or unreadable file.
 std::vector<CsvRow> read_csv(const std::string& path);
 std::vector<CsvRow> parse_csv(const std::string& text, const std::string& file);

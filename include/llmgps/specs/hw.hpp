@@ -30,7 +30,15 @@ struct GpuSpec {
   std::string arch;
   int sm_version = 0;
   int sm_count = 0;
-  double clock_hz = 0;  // sustained clock under tensor load
+  double clock_hz = 0;  // boost clock: the clock behind the datasheet peaks
+  // Sustained clock under dense tensor load at the board power limit, per format family (0: the
+  // GPU holds its boost clock). Dynamic power goes as f^3 (voltage follows frequency), so a kernel
+  // keeping the tensor pipes busy a fraction u of its time sustains min(boost, full * u^-1/3);
+  // see sustained_clock_hz().
+  double full_load_clock_hz_16bit = 0;  // fp16/bf16/tf32 tensor kernels
+  double full_load_clock_hz_fp8 = 0;
+  double power_limit_w = 0;             // the board power the clocks above are measured at
+  double smem_bytes_per_clk = 128;      // shared-memory bandwidth per SM (32 banks x 4 B)
 
   // Dense tensor-core FLOP per clock per SM, by format (0 = format not supported).
   double tensor_flops_per_clk_fp16 = 0;
@@ -56,7 +64,16 @@ struct GpuSpec {
 
   // Achievable-efficiency factors and overheads (each documented in the hardware file).
   double gemm_tensor_efficiency = 0;   // fraction of tensor peak a large GEMM's main loop sustains
-  double gemm_tile_overhead_cycles = 0;  // per-tile prologue+epilogue (pipeline fill, store)
+  double gemm_tile_overhead_cycles = 0;  // pipeline fill: first stages' load latency before the first MMA
+  // Library GEMMs are persistent (one CTA per SM walks many tiles; the producer prefetches the
+  // next tile during the epilogue, so the fill is paid once per CTA) and may use stream-K.
+  bool gemm_persistent = false;
+  bool gemm_stream_k = false;
+  // FP8 MMAs accumulate in reduced precision, so library kernels promote partial sums into FP32
+  // registers with CUDA-core FMAs every 128 K (CUTLASS's promotion interval, DeepGEMM's scaling
+  // block): tile_m x tile_n FMAs per 128 K. This is the fraction of that work hidden behind the
+  // next MMAs.
+  double gemm_fp8_promotion_hidden = 1.0;
   double hbm_efficiency = 0;           // fraction of HBM peak a streaming kernel sustains
   double l2_efficiency = 0;            // fraction of L2 peak a GEMM's operand feed sustains
   double gemm_operand_sharing = 1;     // CTAs sharing one L2 read of an operand tile (TMA multicast)
@@ -73,23 +90,36 @@ struct GpuSpec {
 
   // Peak dense FLOP/s of the whole GPU in a format (tensor cores; fp32 uses the FMA pipe).
   double peak_flops(DType d) const;
+  // Clock of a kernel in format d whose tensor pipes are busy a fraction `tensor_busy` (0..1] of
+  // its time at the boost clock. Never above the boost clock.
+  double sustained_clock_hz(DType d, double tensor_busy) const;
   bool supports(DType d) const { return peak_flops(d) > 0; }
   const AttentionProfile& attention_profile(const std::string& impl) const;  // throws InputError
 };
 
-// One NCCL-style transport protocol: the low-latency ones win for small messages, the simple one
-// for bandwidth. Time of a step = latency_s + bytes / (link bandwidth * bw_fraction).
+// One NCCL transport protocol. Its payload fraction follows from its wire format (LL: 8-byte
+// stores of 4 data bytes and a 4-byte flag, 1/2; LL128: 128-byte lines with an 8-byte flag,
+// 120/128; Simple: whole buffers, 1). Time of an algorithm = base latency + steps x step latency
+// + bus bytes / (link bandwidth x link efficiency x payload fraction, capped at max_busbw).
 struct LinkProtocol {
   std::string name;
-  double latency_s = 0;
-  double bw_fraction = 0;
+  double payload_fraction = 1;
+  double max_busbw_bytes_per_s = 0;  // 0: no cap (NCCL caps LL per architecture)
+  double base_latency_s = 0;         // once per collective (kernel launch, setup)
+  double step_latency_s = 0;         // per ring step over this link
 };
 
 struct LinkSpec {
   std::string name;
   std::string topology;  // "switch" (any-to-any at full per-GPU bandwidth) or "ring"
-  double bw_bytes_per_s = 0;  // per GPU, per direction
-  double latency_s = 0;       // one hop
+  double bw_bytes_per_s = 0;  // per GPU, per direction (nominal)
+  double bw_efficiency = 1;   // fraction of nominal a bulk collective sustains
+  double latency_s = 0;       // one hop (point-to-point copies, all-to-all)
+  // NVLink SHARP (NVSwitch gen3+): the switch reduces and multicasts, so an all-reduce moves
+  // (n+1)/n of the buffer per GPU and direction instead of the ring's 2(n-1)/n.
+  bool nvls = false;
+  double nvls_efficiency = 0;   // fraction of the link's sustained bandwidth NVLS reaches
+  double nvls_latency_s = 0;    // per NVLS collective
   std::vector<LinkProtocol> protocols;  // at least one
 };
 
