@@ -1,4 +1,5 @@
 #include "llmgps/workload/step.hpp"
+#include "llmgps/schedule/estimate.hpp"
 
 #include <gtest/gtest.h>
 
@@ -29,9 +30,30 @@ TEST(Step, MixtralPrefillLayout) {
   EXPECT_EQ(qkv->gemm.n, (32 / 4 + 2 * 8 / 4) * 128);
   const Op* up = find(p, "expert_gate_up");
   ASSERT_NE(up, nullptr);
-  EXPECT_EQ(up->gemm.batch, 2);  // 8 experts over 4 GPUs
-  EXPECT_EQ(up->gemm.m, 512 * 2 / 8);
+  EXPECT_EQ(up->kind, OpKind::grouped_gemm);
+  EXPECT_NEAR(up->groups, 2.0, 1e-9);  // 8 experts over 4 GPUs, all active at 512 tokens
+  EXPECT_EQ(up->rows_per_group, 512 * 2 / 8);
   EXPECT_EQ(find(p, "ffn_gate_up"), nullptr);  // every Mixtral layer is MoE
+}
+
+TEST(Step, DecodeExpertsFollowTheExpertsABatchActivates) {
+  // Mixtral-8x7B on 4x A100: at batch 1 one token touches 2 of 8 experts; the busiest GPU holds
+  // both with probability 1/7, so it reads about 8/7 experts' weights, not its 2.
+  ModelSpec m = specs::load_model("mixtral-8x7b");
+  SystemSpec s = specs::load_system("4x-a100-nvlink3");
+  StepPlan one = build_step(m, s, {1, 512, Phase::decode, DType::fp16, "", 0, 0});
+  const Op* up = find(one, "expert_gate_up");
+  ASSERT_NE(up, nullptr);
+  EXPECT_NEAR(up->groups, 8.0 / 7.0, 0.01);
+  EXPECT_EQ(up->rows_per_group, 1);
+  StepPlan many = build_step(m, s, {64, 512, Phase::decode, DType::fp16, "", 0, 0});
+  EXPECT_NEAR(find(many, "expert_gate_up")->groups, 2.0, 1e-6);
+  auto expert_s = [&](const StepPlan& p) {
+    double t = 0;
+    for (const char* n : {"expert_gate_up", "expert_act", "expert_down"}) t += cost_of(*find(p, n), s).time_s;
+    return t;
+  };
+  EXPECT_LE(expert_s(one), 0.7 * expert_s(many));
 }
 
 TEST(Step, PropertyMoeTokensAreConserved) {
@@ -42,7 +64,7 @@ TEST(Step, PropertyMoeTokensAreConserved) {
     StepPlan p = build_step(m, s, {2, 1024, Phase::prefill, DType::bf16, "", 0, 0});
     const Op* up = find(p, "expert_gate_up");
     ASSERT_NE(up, nullptr);
-    const double assignments = double(up->gemm.m) * up->gemm.batch * p.ep;
+    const double assignments = double(up->rows_per_group) * up->groups * p.ep;
     EXPECT_GE(assignments, double(p.tokens) * m.top_k) << name;
     EXPECT_LT(assignments, double(p.tokens) * m.top_k + m.num_experts) << name;  // rounding only
     const Op* disp = find(p, "dispatch");

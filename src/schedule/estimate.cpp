@@ -1,6 +1,7 @@
 #include "llmgps/schedule/estimate.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include "llmgps/cost/collective.hpp"
@@ -11,6 +12,21 @@ namespace llmgps {
 OpCost cost_of(const Op& op, const SystemSpec& sys) {
   switch (op.kind) {
     case OpKind::gemm: return gemm_cost(sys.gpu, op.gemm);
+    case OpKind::grouped_gemm: {
+      const double lo = std::floor(op.groups), frac = op.groups - lo;
+      auto at = [&](double g) {
+        return grouped_gemm_cost(sys.gpu, GroupedGemmShape::uniform(std::int64_t(g), op.rows_per_group, op.gemm.n,
+                                                                    op.gemm.k, op.gemm.dtype));
+      };
+      GemmCost c = at(std::max(1.0, lo));
+      if (frac > 1e-9 && lo >= 1) {
+        const GemmCost hi = at(lo + 1);
+        c.time_s += frac * (hi.time_s - c.time_s);
+        c.flops += frac * (hi.flops - c.flops);
+        c.hbm_bytes += frac * (hi.hbm_bytes - c.hbm_bytes);
+      }
+      return c;
+    }
     case OpKind::attention: return attention_cost(sys.gpu, op.attn);
     case OpKind::decode_attention: return decode_attention_cost(sys.gpu, op.attn);
     case OpKind::elementwise: return elementwise_cost(sys.gpu, op.elem);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "llmgps/specs/error.hpp"
+#include "llmgps/workload/expert_activation.hpp"
 
 namespace llmgps {
 
@@ -190,13 +191,21 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
     disp.count = moe_layers;
     disp.volume.assign(ep, std::vector<double>(ep, bytes_per_gpu / ep));
     ops.push_back(disp);
-    const std::int64_t experts_per_gpu = E / ep;
-    const std::int64_t tok_per_expert = std::max<std::int64_t>(
-        1, ceil_div(plan.tokens * k, E));
-    ops.push_back(gemm_op("expert_gate_up", "moe", moe_layers, tok_per_expert, 2 * m.moe_ffn_dim, h, dt, experts_per_gpu));
+    // Each GPU runs one grouped GEMM per expert matrix over the experts its tokens activate
+    // (the busiest GPU sets the pace); an expert with no token reads no weights.
+    const ExpertActivation activation = expected_activation(int(E), ep, int(k), double(plan.tokens));
+    const std::int64_t rows = std::max<std::int64_t>(1, std::int64_t(std::ceil(activation.tokens_per_active - 1e-9)));
+    auto grouped = [&](std::string name, std::int64_t n, std::int64_t kk) {
+      Op g = gemm_op(std::move(name), "moe", moe_layers, rows, n, kk, dt);
+      g.kind = OpKind::grouped_gemm;
+      g.groups = activation.busiest_active;
+      g.rows_per_group = rows;
+      return g;
+    };
+    ops.push_back(grouped("expert_gate_up", 2 * m.moe_ffn_dim, h));
     ops.push_back(elem_op("expert_act", "moe", moe_layers, ElementwiseKind::gated_activation,
-                          tok_per_expert * experts_per_gpu, m.moe_ffn_dim, act));
-    ops.push_back(gemm_op("expert_down", "moe", moe_layers, tok_per_expert, h, m.moe_ffn_dim, dt, experts_per_gpu));
+                          std::max<std::int64_t>(1, std::int64_t(std::ceil(rows * activation.busiest_active))), m.moe_ffn_dim, act));
+    ops.push_back(grouped("expert_down", h, m.moe_ffn_dim));
     Op comb = disp;
     comb.name = "combine";
     ops.push_back(comb);

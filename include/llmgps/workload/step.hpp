@@ -30,7 +30,7 @@ struct StepConfig {
   int ep = 0;               // 0: all GPUs of the system
 };
 
-enum class OpKind { gemm, attention, decode_attention, elementwise, allreduce, alltoall };
+enum class OpKind { gemm, grouped_gemm, attention, decode_attention, elementwise, allreduce, alltoall };
 
 struct Op {
   std::string name;
@@ -38,6 +38,10 @@ struct Op {
   OpKind kind = OpKind::gemm;
   int count = 1;      // how many times per step (layers)
   GemmShape gemm;
+  // grouped_gemm: the experts of the busiest GPU. `groups` may be fractional (an expected count of
+  // active experts); the cost interpolates between the neighbouring whole counts.
+  double groups = 0;
+  std::int64_t rows_per_group = 0;
   AttentionShape attn;
   ElementwiseShape elem;
   double comm_bytes = 0;              // allreduce: bytes per GPU

@@ -1,0 +1,59 @@
+#include "llmgps/workload/expert_activation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "llmgps/specs/error.hpp"
+
+namespace llmgps {
+namespace {
+
+// log C(n, r)
+double log_choose(double n, double r) { return std::lgamma(n + 1) - std::lgamma(r + 1) - std::lgamma(n - r + 1); }
+
+}  // namespace
+
+ExpertActivation expected_activation(int experts, int gpus, int top_k, double tokens) {
+  if (experts <= 0) throw InputError("experts", "must be positive");
+  if (gpus <= 0 || experts % gpus != 0) throw InputError("gpus", "must divide the experts");
+  if (top_k <= 0 || top_k > experts) throw InputError("top_k", "must be in [1, experts]");
+  if (!(tokens >= 1) || !std::isfinite(tokens)) throw InputError("tokens", "must be at least 1");
+  const int e = experts / gpus;
+  const double E = experts, k = top_k, T = tokens;
+  // q(u)^T: probability that all T tokens avoid a given set of u experts.
+  auto avoid = [&](int u) {
+    if (E - u < k) return 0.0;
+    return std::exp(T * (log_choose(E - u, k) - log_choose(E, k)));
+  };
+  ExpertActivation a;
+  const double p_active = 1.0 - avoid(1);
+  a.active_per_gpu = e * p_active;
+  a.tokens_per_active = p_active > 0 ? T * k / E / p_active : 0.0;
+  // Distribution of one GPU's active count. The alternating sum is exact but cancels badly for
+  // many experts per GPU; beyond 24 the experts are treated as independent (binomial), which is
+  // accurate there (each expert is a small share of the token's choices).
+  std::vector<double> pmf(std::size_t(e) + 1, 0.0);
+  if (e <= 24) {
+    for (int j = 0; j <= e; ++j) {
+      double s = 0;
+      for (int i = 0; i <= j; ++i)
+        s += ((j - i) % 2 ? -1.0 : 1.0) * std::exp(log_choose(j, i)) * avoid(e - i);
+      pmf[std::size_t(j)] = std::max(0.0, std::exp(log_choose(e, j)) * s);
+    }
+  } else {
+    for (int j = 0; j <= e; ++j)
+      pmf[std::size_t(j)] = std::exp(log_choose(e, j) + j * std::log(std::max(1e-300, p_active)) +
+                                     (e - j) * std::log(std::max(1e-300, 1.0 - p_active)));
+  }
+  double cdf = 0, busiest = 0;
+  for (int j = 0; j < e; ++j) {
+    cdf = std::min(1.0, cdf + pmf[std::size_t(j)]);
+    // P(busiest >= j + 1) = 1 - P(every GPU <= j); at least one GPU is always active.
+    busiest += j == 0 ? 1.0 : 1.0 - std::pow(cdf, gpus);
+  }
+  a.busiest_active = std::clamp(busiest, a.active_per_gpu, double(e));
+  return a;
+}
+
+}  // namespace llmgps

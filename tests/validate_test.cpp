@@ -1,0 +1,74 @@
+// `llmgps validate`: the measurement schema's reader (bad rows name line and column) and scoring.
+#include "llmgps/calib/validate.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "llmgps/cost/gemm.hpp"
+#include "llmgps/specs/error.hpp"
+
+using namespace llmgps;
+
+namespace {
+const char* kHeader = "kind,hw,dtype,m,n,k,value,unit,source\n";
+std::string where_of(const std::string& text) {
+  try {
+    calib::parse_measurements(text, "t.csv");
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Measurement, BadRowsNameLineAndColumn) {
+  EXPECT_NE(where_of(std::string(kHeader) + "gemm,h100-sxm5,bf16,4096,4096,4096,700,tflops,x\ngemm,h100-sxm5,bf16,-1,8,8,1,us,x\n")
+                .find("t.csv:3: column 'm' (column 4)"),
+            std::string::npos);
+  EXPECT_NE(where_of(std::string(kHeader) + "gemm,h100-sxm5,bf16,8,8,8,abc,us,x\n").find("t.csv:2: column 'value' (column 7)"),
+            std::string::npos);
+  EXPECT_NE(where_of(std::string(kHeader) + "gemm,h100-sxm5,bf16,8,8,8,1,furlongs,x\n").find("column 'unit'"), std::string::npos);
+  EXPECT_NE(where_of(std::string(kHeader) + "warp,h100-sxm5,bf16,8,8,8,1,us,x\n").find("unknown kind 'warp'"), std::string::npos);
+  EXPECT_NE(where_of("kind,hw,colour,value,unit,source\ngemm,x,red,1,us,y\n").find("column 'colour' (column 3)"), std::string::npos);
+  EXPECT_NE(where_of(std::string(kHeader) + "gemm,h100-sxm5,bf16,8,,8,1,us,x\n").find("column 'n'"), std::string::npos);
+  EXPECT_NE(where_of(std::string(kHeader) + "gemm,h100-sxm5,bf16,99999999999999999999,8,8,1,us,x\n").find("out of range"),
+            std::string::npos);
+}
+
+TEST(Validate, ScoresAgainstTheModelAndConvertsUnits) {
+  // A measurement equal to the model's own answer scores zero; one twice as fast scores +100%.
+  GemmCost c = gemm_cost(specs::load_gpu("h100-sxm5"), {4096, 4096, 4096, 1, DType::bf16});
+  const double tflops = c.flops / c.time_s / 1e12;
+  const std::string text = std::string(kHeader) + "gemm,h100-sxm5,bf16,4096,4096,4096," + std::to_string(tflops) +
+                           ",tflops,self\ngemm,h100-sxm5,bf16,4096,4096,4096," + std::to_string(c.time_s * 0.5e6) + ",us,half\n";
+  const auto scored = calib::score(calib::parse_measurements(text, "t.csv"));
+  ASSERT_EQ(scored.size(), 2u);
+  EXPECT_NEAR(scored[0].rel_error(), 0.0, 1e-5);
+  EXPECT_NEAR(scored[1].rel_error(), 1.0, 1e-5);
+  const auto classes = calib::summarise(scored, 1);
+  ASSERT_EQ(classes.size(), 1u);
+  EXPECT_EQ(classes[0].n, 2);
+  EXPECT_NEAR(classes[0].mean_signed_error, 0.5, 1e-5);
+  ASSERT_EQ(classes[0].worst.size(), 1u);
+  EXPECT_EQ(classes[0].worst[0]->m.source, "half");
+}
+
+TEST(Validate, UnevaluableRowNamesItsLine) {
+  const std::string text = std::string(kHeader) + "gemm,a100-sxm4-80g,fp8,8,8,8,1,us,x\n";
+  try {
+    calib::score(calib::parse_measurements(text, "t.csv"));
+    FAIL() << "A100 has no fp8";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("t.csv:2"), std::string::npos);
+  }
+}
+
+TEST(Validate, PublicTablesScoreEveryRow) {
+  for (const char* f : {"public-gemm.csv", "public-attention-h100.csv", "public-collectives.csv"}) {
+    const auto rows = calib::read_measurements(std::string(LLMGPS_SOURCE_DIR) + "/data/measurements/" + f);
+    const auto scored = calib::score(rows);
+    EXPECT_EQ(scored.size(), rows.size()) << f;
+    for (const auto& s : scored) EXPECT_TRUE(std::isfinite(s.rel_error()) && s.predicted_s > 0) << f << ":" << s.m.line;
+  }
+}
