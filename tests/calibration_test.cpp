@@ -28,7 +28,8 @@ std::map<std::string, calib::ClassScore> summary() {
   for (const auto& c : calib::summarise(scored)) by[c.cls] = c;
   return by;
 }
-const calib::ClassScore& cls(const std::map<std::string, calib::ClassScore>& s, const std::string& c) {
+const calib::ClassScore& cls(const std::map<std::string, calib::ClassScore>& s,
+                             const std::string& c) {
   auto it = s.find(c);
   if (it == s.end()) throw std::runtime_error("class missing from the calibration set: " + c);
   return it->second;
@@ -37,18 +38,25 @@ const calib::ClassScore& cls(const std::map<std::string, calib::ClassScore>& s, 
 
 TEST(Calibration, EveryClassIsPresentWithItsSampleCount) {
   auto s = summary();
-  const std::map<std::string, int> expected = {{"gemm", 20},      {"softmax", 22}, {"layernorm", 22},
-                                               {"gelu", 20},      {"allreduce", 32}, {"gpt3-layer-prefill", 12},
+  const std::map<std::string, int> expected = {{"gemm", 20},
+                                               {"softmax", 22},
+                                               {"layernorm", 22},
+                                               {"gelu", 20},
+                                               {"allreduce", 32},
+                                               {"gpt3-layer-prefill", 12},
                                                {"gpt3-layer-decode", 12}};
   EXPECT_EQ(s.size(), expected.size());
   for (const auto& [c, n] : expected) EXPECT_EQ(cls(s, c).n, n) << c;
 }
 
-TEST(Calibration, GemmMedianErrorAtMostTenPercent) { EXPECT_LE(cls(summary(), "gemm").median_abs_error, 0.10); }
+TEST(Calibration, GemmMedianErrorAtMostTenPercent) {
+  EXPECT_LE(cls(summary(), "gemm").median_abs_error, 0.10);
+}
 
 TEST(Calibration, ElementwiseMedianErrorAtMostTwentyPercent) {
   auto s = summary();
-  for (const char* c : {"softmax", "layernorm", "gelu"}) EXPECT_LE(cls(s, c).median_abs_error, 0.20) << c;
+  for (const char* c : {"softmax", "layernorm", "gelu"})
+    EXPECT_LE(cls(s, c).median_abs_error, 0.20) << c;
 }
 
 TEST(Calibration, AllreduceMedianErrorAtMostTwentyPercent) {

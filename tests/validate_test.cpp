@@ -23,16 +23,28 @@ std::string where_of(const std::string& text) {
 }  // namespace
 
 TEST(Measurement, BadRowsNameLineAndColumn) {
-  EXPECT_NE(where_of(std::string(kHeader) + "gemm,h100-sxm5,bf16,4096,4096,4096,700,tflops,x\ngemm,h100-sxm5,bf16,-1,8,8,1,us,x\n")
-                .find("t.csv:3: column 'm' (column 4)"),
+  EXPECT_NE(
+      where_of(
+          std::string(kHeader) +
+          "gemm,h100-sxm5,bf16,4096,4096,4096,700,tflops,x\ngemm,h100-sxm5,bf16,-1,8,8,1,us,x\n")
+          .find("t.csv:3: column 'm' (column 4)"),
+      std::string::npos);
+  EXPECT_NE(where_of(std::string(kHeader) + "gemm,h100-sxm5,bf16,8,8,8,abc,us,x\n")
+                .find("t.csv:2: column 'value' (column 7)"),
             std::string::npos);
-  EXPECT_NE(where_of(std::string(kHeader) + "gemm,h100-sxm5,bf16,8,8,8,abc,us,x\n").find("t.csv:2: column 'value' (column 7)"),
+  EXPECT_NE(where_of(std::string(kHeader) + "gemm,h100-sxm5,bf16,8,8,8,1,furlongs,x\n")
+                .find("column 'unit'"),
             std::string::npos);
-  EXPECT_NE(where_of(std::string(kHeader) + "gemm,h100-sxm5,bf16,8,8,8,1,furlongs,x\n").find("column 'unit'"), std::string::npos);
-  EXPECT_NE(where_of(std::string(kHeader) + "warp,h100-sxm5,bf16,8,8,8,1,us,x\n").find("unknown kind 'warp'"), std::string::npos);
-  EXPECT_NE(where_of("kind,hw,colour,value,unit,source\ngemm,x,red,1,us,y\n").find("column 'colour' (column 3)"), std::string::npos);
-  EXPECT_NE(where_of(std::string(kHeader) + "gemm,h100-sxm5,bf16,8,,8,1,us,x\n").find("column 'n'"), std::string::npos);
-  EXPECT_NE(where_of(std::string(kHeader) + "gemm,h100-sxm5,bf16,99999999999999999999,8,8,1,us,x\n").find("out of range"),
+  EXPECT_NE(where_of(std::string(kHeader) + "warp,h100-sxm5,bf16,8,8,8,1,us,x\n")
+                .find("unknown kind 'warp'"),
+            std::string::npos);
+  EXPECT_NE(where_of("kind,hw,colour,value,unit,source\ngemm,x,red,1,us,y\n")
+                .find("column 'colour' (column 3)"),
+            std::string::npos);
+  EXPECT_NE(where_of(std::string(kHeader) + "gemm,h100-sxm5,bf16,8,,8,1,us,x\n").find("column 'n'"),
+            std::string::npos);
+  EXPECT_NE(where_of(std::string(kHeader) + "gemm,h100-sxm5,bf16,99999999999999999999,8,8,1,us,x\n")
+                .find("out of range"),
             std::string::npos);
 }
 
@@ -40,8 +52,10 @@ TEST(Validate, ScoresAgainstTheModelAndConvertsUnits) {
   // A measurement equal to the model's own answer scores zero; one twice as fast scores +100%.
   GemmCost c = gemm_cost(specs::load_gpu("h100-sxm5"), {4096, 4096, 4096, 1, DType::bf16});
   const double tflops = c.flops / c.time_s / 1e12;
-  const std::string text = std::string(kHeader) + "gemm,h100-sxm5,bf16,4096,4096,4096," + std::to_string(tflops) +
-                           ",tflops,self\ngemm,h100-sxm5,bf16,4096,4096,4096," + std::to_string(c.time_s * 0.5e6) + ",us,half\n";
+  const std::string text = std::string(kHeader) + "gemm,h100-sxm5,bf16,4096,4096,4096," +
+                           std::to_string(tflops) +
+                           ",tflops,self\ngemm,h100-sxm5,bf16,4096,4096,4096," +
+                           std::to_string(c.time_s * 0.5e6) + ",us,half\n";
   const auto scored = calib::score(calib::parse_measurements(text, "t.csv"));
   ASSERT_EQ(scored.size(), 2u);
   EXPECT_NEAR(scored[0].rel_error(), 0.0, 1e-5);
@@ -66,9 +80,11 @@ TEST(Validate, UnevaluableRowNamesItsLine) {
 
 TEST(Validate, PublicTablesScoreEveryRow) {
   for (const char* f : {"public-gemm.csv", "public-attention-h100.csv", "public-collectives.csv"}) {
-    const auto rows = calib::read_measurements(std::string(LLMGPS_SOURCE_DIR) + "/data/measurements/" + f);
+    const auto rows =
+        calib::read_measurements(std::string(LLMGPS_SOURCE_DIR) + "/data/measurements/" + f);
     const auto scored = calib::score(rows);
     EXPECT_EQ(scored.size(), rows.size()) << f;
-    for (const auto& s : scored) EXPECT_TRUE(std::isfinite(s.rel_error()) && s.predicted_s > 0) << f << ":" << s.m.line;
+    for (const auto& s : scored)
+      EXPECT_TRUE(std::isfinite(s.rel_error()) && s.predicted_s > 0) << f << ":" << s.m.line;
   }
 }

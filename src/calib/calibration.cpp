@@ -7,9 +7,12 @@
 namespace llmgps::calib {
 namespace {
 
-bool is_a100(const specs::CsvRow& r, const std::string& file) { return r.at("hardware", file).rfind("A100", 0) == 0; }
+bool is_a100(const specs::CsvRow& r, const std::string& file) {
+  return r.at("hardware", file).rfind("A100", 0) == 0;
+}
 
-Measurement base(const specs::CsvRow& r, const std::string& file, MeasurementKind kind, const std::string& hw) {
+Measurement base(const specs::CsvRow& r, const std::string& file, MeasurementKind kind,
+                 const std::string& hw) {
   Measurement m;
   m.file = file;
   m.line = r.line;
@@ -37,7 +40,8 @@ void add_gemms(const std::string& dir, const std::string& gpu, std::vector<Measu
   }
 }
 
-void add_elementwise(const std::string& dir, const std::string& gpu, std::vector<Measurement>& out) {
+void add_elementwise(const std::string& dir, const std::string& gpu,
+                     std::vector<Measurement>& out) {
   const std::string f = dir + "/llmcompass_elementwise_measured.csv";
   for (const auto& r : specs::read_csv(f)) {
     if (!is_a100(r, f)) continue;
@@ -49,7 +53,8 @@ void add_elementwise(const std::string& dir, const std::string& gpu, std::vector
     m.impl = "torch";
     m.dtype = "fp16";
     m.rows = kind == MeasurementKind::gelu ? 1 : std::int64_t(r.number("M", f));
-    m.cols = kind == MeasurementKind::gelu ? std::int64_t(r.number("M", f)) : std::int64_t(r.number("N", f));
+    m.cols = kind == MeasurementKind::gelu ? std::int64_t(r.number("M", f))
+                                           : std::int64_t(r.number("N", f));
     m.value = r.number("throughput", f);
     m.unit = MeasuredUnit::gelem_per_s;
     m.harness = "python-sync";
@@ -57,7 +62,8 @@ void add_elementwise(const std::string& dir, const std::string& gpu, std::vector
   }
 }
 
-void add_allreduce(const std::string& dir, const std::string& system, std::vector<Measurement>& out) {
+void add_allreduce(const std::string& dir, const std::string& system,
+                   std::vector<Measurement>& out) {
   const std::string f = dir + "/llmcompass_allreduce_A100_4gpu.csv";
   for (const auto& r : specs::read_csv(f)) {
     Measurement m = base(r, f, MeasurementKind::allreduce, system);
@@ -96,15 +102,24 @@ void add_gpt3_layer(const std::string& dir, const std::string& gpu, const std::s
       m.kind = kind;
       m.rows = rows, m.cols = cols;
     };
-    if (c == "Q_K_V") gemm(T, 3 * d / 4, d);
-    else if (c == "Q_mul_K") gemm(q, k, hd, b * heads);
-    else if (c == "A_mul_V") gemm(q, hd, k, b * heads);
-    else if (c == "Wo_proj") gemm(T, d, d / 4);
-    else if (c == "W1_proj") gemm(T, 4 * d / 4, d);
-    else if (c == "W2_proj") gemm(T, d, 4 * d / 4);
-    else if (c == "Softmax") elem(MeasurementKind::softmax, b * heads * q, k);
-    else if (c == "LayerNorm_MHA" || c == "LayerNorm_FFN") elem(MeasurementKind::layernorm, T, d);
-    else if (c == "GeLU") elem(MeasurementKind::gelu, T, 4 * d / 4);
+    if (c == "Q_K_V")
+      gemm(T, 3 * d / 4, d);
+    else if (c == "Q_mul_K")
+      gemm(q, k, hd, b * heads);
+    else if (c == "A_mul_V")
+      gemm(q, hd, k, b * heads);
+    else if (c == "Wo_proj")
+      gemm(T, d, d / 4);
+    else if (c == "W1_proj")
+      gemm(T, 4 * d / 4, d);
+    else if (c == "W2_proj")
+      gemm(T, d, 4 * d / 4);
+    else if (c == "Softmax")
+      elem(MeasurementKind::softmax, b * heads * q, k);
+    else if (c == "LayerNorm_MHA" || c == "LayerNorm_FFN")
+      elem(MeasurementKind::layernorm, T, d);
+    else if (c == "GeLU")
+      elem(MeasurementKind::gelu, T, 4 * d / 4);
     else if (c == "AllReduce_MHA" || c == "AllReduce_FFN") {
       m.kind = MeasurementKind::allreduce;
       m.hw = system;
@@ -124,7 +139,8 @@ void add_gpt3_layer(const std::string& dir, const std::string& gpu, const std::s
 
 }  // namespace
 
-std::vector<Measurement> llmcompass_a100_measurements(const std::string& dir, const std::string& system) {
+std::vector<Measurement> llmcompass_a100_measurements(const std::string& dir,
+                                                      const std::string& system) {
   const std::string gpu = "a100-sxm4-80g";
   std::vector<Measurement> rows;
   add_gemms(dir, gpu, rows);

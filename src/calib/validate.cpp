@@ -1,9 +1,9 @@
 #include "llmgps/calib/validate.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "llmgps/cost/attention.hpp"
 #include "llmgps/cost/collective.hpp"
@@ -29,14 +29,20 @@ DType dtype_or(const Measurement& m, DType fallback) {
 // gbps) or elements (gelem_per_s) for the row's shape.
 double measured_time(const Measurement& m, double work) {
   switch (m.unit) {
-    case MeasuredUnit::us: return m.value * 1e-6;
-    case MeasuredUnit::ms: return m.value * 1e-3;
-    case MeasuredUnit::s: return m.value;
-    case MeasuredUnit::tflops: return work / (m.value * 1e12);
+    case MeasuredUnit::us:
+      return m.value * 1e-6;
+    case MeasuredUnit::ms:
+      return m.value * 1e-3;
+    case MeasuredUnit::s:
+      return m.value;
+    case MeasuredUnit::tflops:
+      return work / (m.value * 1e12);
     case MeasuredUnit::busbw_gbps:
     case MeasuredUnit::algbw_gbps:
-    case MeasuredUnit::gbps: return work / (m.value * 1e9);
-    case MeasuredUnit::gelem_per_s: return work / (m.value * 1e9);
+    case MeasuredUnit::gbps:
+      return work / (m.value * 1e9);
+    case MeasuredUnit::gelem_per_s:
+      return work / (m.value * 1e9);
   }
   return 0;
 }
@@ -55,16 +61,20 @@ Prediction predict(const Measurement& m, const SystemSpec& sys) {
       GemmShape s{m.m, m.n, m.k, m.batch > 0 ? m.batch : 1, dtype_or(m, DType::fp16)};
       p.cost = gemm_cost(gpu, s);
       p.work = p.cost.flops;
-      p.shape = s.batch > 1 ? fmt::format("{}x {}x{}x{}", s.batch, s.m, s.n, s.k) : fmt::format("{}x{}x{}", s.m, s.n, s.k);
+      p.shape = s.batch > 1 ? fmt::format("{}x {}x{}x{}", s.batch, s.m, s.n, s.k)
+                            : fmt::format("{}x{}x{}", s.m, s.n, s.k);
       break;
     }
     case MeasurementKind::grouped_gemm: {
       if (m.groups > 4096) throw InputError(m.where() + ": column 'groups'", "at most 4096 groups");
-      const GroupedLayout layout = m.layout == "masked" ? GroupedLayout::masked : GroupedLayout::contiguous;
-      GroupedGemmShape s = GroupedGemmShape::uniform(m.groups, m.m, m.n, m.k, dtype_or(m, DType::fp8), layout);
+      const GroupedLayout layout =
+          m.layout == "masked" ? GroupedLayout::masked : GroupedLayout::contiguous;
+      GroupedGemmShape s =
+          GroupedGemmShape::uniform(m.groups, m.m, m.n, m.k, dtype_or(m, DType::fp8), layout);
       p.cost = grouped_gemm_cost(gpu, s);
       p.work = p.cost.flops;
-      p.shape = fmt::format("{} groups x {}x{}x{} ({})", m.groups, m.m, m.n, m.k, grouped_layout_name(layout));
+      p.shape = fmt::format("{} groups x {}x{}x{} ({})", m.groups, m.m, m.n, m.k,
+                            grouped_layout_name(layout));
       break;
     }
     case MeasurementKind::attention: {
@@ -81,17 +91,22 @@ Prediction predict(const Measurement& m, const SystemSpec& sys) {
       s.impl = m.impl;
       p.cost = attention_cost(gpu, s);
       p.work = p.cost.flops;
-      p.shape = fmt::format("{} {} b{} h{} s{} d{}{}", m.impl, m.pass, s.batch, s.heads, s.seq_q, s.head_dim,
-                            s.causal ? " causal" : "");
+      p.shape = fmt::format("{} {} b{} h{} s{} d{}{}", m.impl, m.pass, s.batch, s.heads, s.seq_q,
+                            s.head_dim, s.causal ? " causal" : "");
       break;
     }
     case MeasurementKind::allreduce: {
       const int n = m.gpus > 0 ? int(std::min<std::int64_t>(m.gpus, 1 << 20)) : sys.total_gpus();
-      // impl names the algorithm the run was forced to (NCCL_ALGO): nccl (auto), nccl-ring, nccl-nvls, nccl-hierarchical.
+      // impl names the algorithm the run was forced to (NCCL_ALGO): nccl (auto), nccl-ring,
+      // nccl-nvls, nccl-hierarchical.
       CollectiveAlgo algo = CollectiveAlgo::automatic;
-      if (m.impl.rfind("nccl-", 0) == 0) algo = parse_collective_algo(m.impl.substr(5), m.where() + ": column 'impl'");
+      if (m.impl.rfind("nccl-", 0) == 0)
+        algo = parse_collective_algo(m.impl.substr(5), m.where() + ": column 'impl'");
       else if (!m.impl.empty() && m.impl != "nccl")
-        throw InputError(m.where() + ": column 'impl'", "all-reduce impl must be nccl, nccl-ring, nccl-nvls or nccl-hierarchical, got '" + m.impl + "'");
+        throw InputError(
+            m.where() + ": column 'impl'",
+            "all-reduce impl must be nccl, nccl-ring, nccl-nvls or nccl-hierarchical, got '" +
+                m.impl + "'");
       p.cost = allreduce_cost(sys, m.bytes, n, algo);
       p.work = m.unit == MeasuredUnit::busbw_gbps ? m.bytes * 2.0 * (n - 1) / n : m.bytes;
       p.shape = fmt::format("{} GPUs, {:.0f} B", n, m.bytes);
@@ -107,17 +122,20 @@ Prediction predict(const Measurement& m, const SystemSpec& sys) {
       a.gpus = m.gpus > 0 ? int(std::min<std::int64_t>(m.gpus, 1 << 20)) : sys.total_gpus();
       a.combine = m.kind == MeasurementKind::alltoall_combine;
       a.payload = dtype_or(m, a.combine ? DType::bf16 : DType::fp8);
-      a.mode = parse_ep_alltoall_mode(m.impl.empty() ? "deepep-normal" : m.impl, m.where() + ": column 'impl'");
+      a.mode = parse_ep_alltoall_mode(m.impl.empty() ? "deepep-normal" : m.impl,
+                                      m.where() + ": column 'impl'");
       EpAllToAllCost c = ep_alltoall_cost(sys, a);
       p.cost = c;
       p.work = c.bytes_per_gpu;
-      p.shape = fmt::format("{} {} GPUs, {} tokens x {} top-{} of {}", m.impl.empty() ? "deepep-normal" : m.impl, a.gpus,
-                            a.tokens_per_gpu, a.hidden, a.top_k, a.experts);
+      p.shape = fmt::format("{} {} GPUs, {} tokens x {} top-{} of {}",
+                            m.impl.empty() ? "deepep-normal" : m.impl, a.gpus, a.tokens_per_gpu,
+                            a.hidden, a.top_k, a.experts);
       break;
     }
     case MeasurementKind::copy: {
       const DType d = DType::fp16;
-      ElementwiseShape s{ElementwiseKind::copy, 1, std::int64_t(std::ceil(m.bytes / dtype_bytes(d))), d};
+      ElementwiseShape s{ElementwiseKind::copy, 1,
+                         std::int64_t(std::ceil(m.bytes / dtype_bytes(d))), d};
       p.cost = elementwise_cost(gpu, s);
       p.work = 2.0 * m.bytes;
       p.shape = fmt::format("{:.0f} B", m.bytes);
@@ -178,11 +196,13 @@ std::vector<Scored> score(const std::vector<Measurement>& rows) {
   // Harness floors per kind, from the micro-benchmark rows (see the header).
   std::map<std::string, std::vector<double>> gaps;
   for (const auto& s : out)
-    if (s.m.harness == "python-sync" && s.m.cls == kind_name(s.m.kind) && s.predicted_s < 0.5 * s.measured_s)
+    if (s.m.harness == "python-sync" && s.m.cls == kind_name(s.m.kind) &&
+        s.predicted_s < 0.5 * s.measured_s)
       gaps[kind_name(s.m.kind)].push_back(s.measured_s - s.predicted_s);
   for (auto& s : out)
     if (s.m.harness == "python-sync")
-      if (auto g = gaps.find(kind_name(s.m.kind)); g != gaps.end()) s.harness_floor_s = median(g->second);
+      if (auto g = gaps.find(kind_name(s.m.kind)); g != gaps.end())
+        s.harness_floor_s = median(g->second);
   return out;
 }
 
@@ -209,8 +229,9 @@ std::vector<ClassScore> summarise(const std::vector<Scored>& scored, int worst) 
     cs.median_abs_error = median(abs);
     cs.mean_signed_error = sum / cs.n;
     cs.max_abs_error = *std::max_element(abs.begin(), abs.end());
-    std::stable_sort(rows.begin(), rows.end(),
-                     [](const Scored* a, const Scored* b) { return std::fabs(a->rel_error()) > std::fabs(b->rel_error()); });
+    std::stable_sort(rows.begin(), rows.end(), [](const Scored* a, const Scored* b) {
+      return std::fabs(a->rel_error()) > std::fabs(b->rel_error());
+    });
     rows.resize(std::min<size_t>(rows.size(), size_t(std::max(0, worst))));
     cs.worst = rows;
     out.push_back(std::move(cs));

@@ -1,5 +1,6 @@
 // The command line as a function, so the binary and the CLI fuzz target share it. Wires the
-// subcommands and turns errors into one line on stderr: exit 2 for bad input, 1 for internal errors.
+// subcommands and turns errors into one line on stderr: exit 2 for bad input, 1 for internal
+// errors.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -18,7 +19,8 @@ namespace {
 // (the fuzz target calls run() millions of times; clear() resets what the last parse saw).
 CLI::App& application() {
   static CLI::App* app = [] {
-    auto* a = new CLI::App{"llmgps: predict how LLM workloads run on GPUs and GPU clusters", "llmgps"};
+    auto* a =
+        new CLI::App{"llmgps: predict how LLM workloads run on GPUs and GPU clusters", "llmgps"};
     a->set_version_flag("--version", "llmgps 0.1.0");
     a->require_subcommand(1);
     register_hw(*a);
@@ -43,7 +45,8 @@ int run(int argc, char** argv) {
     for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
     if (!known) {
       std::cerr << "llmgps: error: unknown command '" << argv[1]
-                << "' (expected hw, model, cost, estimate, validate, calibrate, moe, philox or dropout; see llmgps --help)\n";
+                << "' (expected hw, model, cost, estimate, validate, calibrate, moe, philox or "
+                   "dropout; see llmgps --help)\n";
       return 2;
     }
   }
@@ -59,7 +62,8 @@ int run(int argc, char** argv) {
     std::string msg = e.what();
     if (msg.empty()) msg = e.get_name();
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    for (auto& ch : msg) if (ch == '\n') ch = ' ';
+    for (auto& ch : msg)
+      if (ch == '\n') ch = ' ';
     std::cerr << "llmgps: error: " << msg << " (see llmgps --help)\n";
     return 2;
   } catch (const llmgps::InputError& e) {

@@ -12,12 +12,14 @@
 namespace llmgps::cli {
 namespace {
 
-void emit_validation(const OutputOptions& out, const std::vector<calib::Measurement>& rows, bool samples, int worst) {
+void emit_validation(const OutputOptions& out, const std::vector<calib::Measurement>& rows,
+                     bool samples, int worst) {
   const auto scored = calib::score(rows);
   const auto classes = calib::summarise(scored, worst);
-  emit_rendered(out, report::validation_json(scored, classes, samples),
-                [&] { return report::validation_table(scored, classes, samples); },
-                [&] { return report::validation_csv(scored, classes, samples); });
+  emit_rendered(
+      out, report::validation_json(scored, classes, samples),
+      [&] { return report::validation_table(scored, classes, samples); },
+      [&] { return report::validation_csv(scored, classes, samples); });
 }
 
 }  // namespace
@@ -28,10 +30,13 @@ void register_calibrate(CLI::App& app) {
     static std::string file;
     static bool samples = false;
     static int worst = 3;
-    auto* c = app.add_subcommand("validate", "score the models against a measurement table (CSV, docs/calibration.md)");
+    auto* c = app.add_subcommand(
+        "validate", "score the models against a measurement table (CSV, docs/calibration.md)");
     c->add_option("--measurements", file, "measurement CSV in the documented schema")->required();
     c->add_flag("--samples", samples, "list every row, not only the per-class summary");
-    c->add_option("--worst", worst, "worst rows shown per class")->check(CLI::Range(0, 1000))->capture_default_str();
+    c->add_option("--worst", worst, "worst rows shown per class")
+        ->check(CLI::Range(0, 1000))
+        ->capture_default_str();
     add_output_options(c, out, {"table", "json", "csv"});
     c->callback([] {
       if (dry_run()) return;
@@ -40,18 +45,22 @@ void register_calibrate(CLI::App& app) {
   }
   {
     static OutputOptions out;
-    static std::string dir = "../shared/data/calibration-a100", system = "4x-a100-nvlink3", export_file;
+    static std::string dir = "../shared/data/calibration-a100", system = "4x-a100-nvlink3",
+                       export_file;
     static bool samples = false;
-    auto* c = app.add_subcommand("calibrate", "model error on measured A100 kernels (LLMCompass data set)");
+    auto* c = app.add_subcommand("calibrate",
+                                 "model error on measured A100 kernels (LLMCompass data set)");
     c->add_option("--data", dir, "folder with the llmcompass_*.csv files")->capture_default_str();
     c->add_option("--system", system, "the measured system")->capture_default_str();
     c->add_flag("--samples", samples, "list every sample, not only the per-class summary");
-    c->add_option("--export", export_file, "also write the set as a measurement CSV (the validate schema)");
+    c->add_option("--export", export_file,
+                  "also write the set as a measurement CSV (the validate schema)");
     add_output_options(c, out, {"table", "json", "csv"});
     c->callback([] {
       if (dry_run()) return;
       const auto rows = calib::llmcompass_a100_measurements(dir, system);
-      if (!export_file.empty()) report::write_file_atomic(export_file, calib::write_measurements(rows));
+      if (!export_file.empty())
+        report::write_file_atomic(export_file, calib::write_measurements(rows));
       emit_validation(out, rows, samples, 3);
     });
   }

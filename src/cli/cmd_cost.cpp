@@ -1,7 +1,7 @@
 // `llmgps cost gemm|attention|elementwise|allreduce|alltoall|p2p`: one operation's cost.
-#include <cmath>
-
 #include <fmt/format.h>
+
+#include <cmath>
 
 #include "common.hpp"
 #include "llmgps/cost/collective.hpp"
@@ -42,14 +42,15 @@ void register_cost(CLI::App& app) {
     c->add_option("--dtype", dtype, "fp32|tf32|fp16|bf16|fp8")->capture_default_str();
     add_output_options(c, out);
     c->callback([] {
-    if (dry_run()) return;
+      if (dry_run()) return;
       require_positive(s.m, "--m");
       require_positive(s.n, "--n");
       require_positive(s.k, "--k");
       require_positive(s.batch, "--batch");
       s.dtype = parse_dtype(dtype, "--dtype");
       SystemSpec sys = specs::load_system(hw);
-      if (!sys.gpu.supports(s.dtype)) throw InputError("--dtype", "GPU '" + sys.gpu.name + "' has no " + dtype + " support");
+      if (!sys.gpu.supports(s.dtype))
+        throw InputError("--dtype", "GPU '" + sys.gpu.name + "' has no " + dtype + " support");
       GemmCost r = gemm_cost(sys.gpu, s);
       emit_cost(out, report::gemm_json(s, r, sys.gpu));
     });
@@ -68,11 +69,13 @@ void register_cost(CLI::App& app) {
     c->add_option("--head-dim", s.head_dim, "head dimension")->capture_default_str();
     c->add_option("--dtype", dtype, "fp16|bf16|fp8")->capture_default_str();
     c->add_flag("--causal", s.causal, "causal mask");
-    c->add_option("--pass", pass, "fwd|bwd")->check(CLI::IsMember({"fwd", "bwd"}))->capture_default_str();
+    c->add_option("--pass", pass, "fwd|bwd")
+        ->check(CLI::IsMember({"fwd", "bwd"}))
+        ->capture_default_str();
     c->add_option("--impl", s.impl, "implementation profile: fa2|fa3")->capture_default_str();
     add_output_options(c, out);
     c->callback([] {
-    if (dry_run()) return;
+      if (dry_run()) return;
       s.dtype = parse_dtype(dtype, "--dtype");
       s.pass = pass == "bwd" ? AttnPass::bwd : AttnPass::fwd;
       SystemSpec sys = specs::load_system(hw);
@@ -84,15 +87,18 @@ void register_cost(CLI::App& app) {
     static OutputOptions out;
     static std::string hw, dtype = "fp16", kind;
     static ElementwiseShape s;
-    auto* c = cost->add_subcommand("elementwise", "memory-bound kernel (norm, softmax, activation, ...)");
+    auto* c =
+        cost->add_subcommand("elementwise", "memory-bound kernel (norm, softmax, activation, ...)");
     c->add_option("--hw", hw, "GPU preset or hardware JSON file")->required();
-    c->add_option("--kind", kind, "copy|add|activation|gated_activation|rmsnorm|layernorm|softmax|rope|topk")->required();
+    c->add_option("--kind", kind,
+                  "copy|add|activation|gated_activation|rmsnorm|layernorm|softmax|rope|topk")
+        ->required();
     c->add_option("--rows", s.rows, "rows (tokens)")->required();
     c->add_option("--cols", s.cols, "columns (features)")->required();
     c->add_option("--dtype", dtype, "fp32|fp16|bf16")->capture_default_str();
     add_output_options(c, out);
     c->callback([] {
-    if (dry_run()) return;
+      if (dry_run()) return;
       s.kind = parse_elementwise_kind(kind, "--kind");
       s.dtype = parse_dtype(dtype, "--dtype");
       SystemSpec sys = specs::load_system(hw);
@@ -106,25 +112,30 @@ void register_cost(CLI::App& app) {
     static std::string system, algo = "auto";
     static double bytes = 0;
     static int gpus = 0;
-    auto* c = cost->add_subcommand("allreduce", "NCCL all-reduce: ring, NVLS or hierarchical, fastest protocol");
+    auto* c = cost->add_subcommand("allreduce",
+                                   "NCCL all-reduce: ring, NVLS or hierarchical, fastest protocol");
     c->add_option("--system", system, "system preset or JSON file")->required();
     c->add_option("--bytes", bytes, "bytes per GPU")->required();
     c->add_option("--gpus", gpus, "GPUs taking part (default: all)");
     c->add_option("--algo", algo, "auto|ring|hierarchical|nvls (NCCL_ALGO)")->capture_default_str();
     add_output_options(c, out);
     c->callback([] {
-    if (dry_run()) return;
-      if (!(bytes > 0) || !std::isfinite(bytes)) throw InputError("--bytes", "must be a positive number of bytes");
+      if (dry_run()) return;
+      if (!(bytes > 0) || !std::isfinite(bytes))
+        throw InputError("--bytes", "must be a positive number of bytes");
       SystemSpec sys = specs::load_system(system);
       if (gpus > sys.total_gpus())
-        throw InputError("--gpus", "system '" + sys.name + "' has only " + std::to_string(sys.total_gpus()) + " GPUs");
-      const CollectiveCost r = allreduce_cost(sys, bytes, gpus, parse_collective_algo(algo, "--algo"));
+        throw InputError("--gpus", "system '" + sys.name + "' has only " +
+                                       std::to_string(sys.total_gpus()) + " GPUs");
+      const CollectiveCost r =
+          allreduce_cost(sys, bytes, gpus, parse_collective_algo(algo, "--algo"));
       auto j = report::op_cost_json(r);
       j["algorithm"] = r.algorithm;
       j["protocol"] = r.protocol;
       j["system"] = sys.name;
       j["bytes"] = bytes;
-      j["algbw_gb_per_s"] = j["time_s"].get<double>() > 0 ? bytes / j["time_s"].get<double>() / 1e9 : 0.0;
+      j["algbw_gb_per_s"] =
+          j["time_s"].get<double>() > 0 ? bytes / j["time_s"].get<double>() / 1e9 : 0.0;
       emit_cost(out, j);
     });
   }
@@ -140,12 +151,15 @@ void register_cost(CLI::App& app) {
     c->add_option("--gpus", gpus, "GPUs taking part (default: all)");
     add_output_options(c, out);
     c->callback([] {
-    if (dry_run()) return;
-      if (!(bytes > 0) || !std::isfinite(bytes)) throw InputError("--bytes-per-gpu", "must be a positive number of bytes");
+      if (dry_run()) return;
+      if (!(bytes > 0) || !std::isfinite(bytes))
+        throw InputError("--bytes-per-gpu", "must be a positive number of bytes");
       SystemSpec sys = specs::load_system(system);
       int g = gpus > 0 ? gpus : sys.total_gpus();
       if (!(skew >= 1.0) || skew > g)
-        throw InputError("--skew", fmt::format("must be in [1, {}] (max/mean share over {} GPUs), got {}", g, g, skew));
+        throw InputError(
+            "--skew",
+            fmt::format("must be in [1, {}] (max/mean share over {} GPUs), got {}", g, g, skew));
       auto j = report::op_cost_json(alltoall_cost(sys, skewed_alltoall_volume(g, bytes, skew)));
       j["system"] = sys.name;
       j["gpus"] = g;
@@ -164,8 +178,9 @@ void register_cost(CLI::App& app) {
     c->add_flag("--cross-node", cross, "between nodes");
     add_output_options(c, out);
     c->callback([] {
-    if (dry_run()) return;
-      if (!(bytes > 0) || !std::isfinite(bytes)) throw InputError("--bytes", "must be a positive number of bytes");
+      if (dry_run()) return;
+      if (!(bytes > 0) || !std::isfinite(bytes))
+        throw InputError("--bytes", "must be a positive number of bytes");
       SystemSpec sys = specs::load_system(system);
       auto j = report::op_cost_json(p2p_cost(sys, bytes, cross));
       j["system"] = sys.name;

@@ -1,10 +1,10 @@
 #include "llmgps/cost/collective.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "llmgps/specs/error.hpp"
 
@@ -55,7 +55,8 @@ double nvls_time(const LinkSpec& link, int n, double bytes, double phases) {
 }
 
 void check_bytes(double bytes, const char* what) {
-  if (!(bytes > 0) || !std::isfinite(bytes)) throw InputError(what, "must be a positive number of bytes");
+  if (!(bytes > 0) || !std::isfinite(bytes))
+    throw InputError(what, "must be a positive number of bytes");
 }
 
 }  // namespace
@@ -70,10 +71,14 @@ CollectiveAlgo parse_collective_algo(const std::string& s, const std::string& wh
 
 const char* collective_algo_name(CollectiveAlgo a) {
   switch (a) {
-    case CollectiveAlgo::automatic: return "auto";
-    case CollectiveAlgo::ring: return "ring";
-    case CollectiveAlgo::hierarchical: return "hierarchical";
-    case CollectiveAlgo::nvls: return "nvls";
+    case CollectiveAlgo::automatic:
+      return "auto";
+    case CollectiveAlgo::ring:
+      return "ring";
+    case CollectiveAlgo::hierarchical:
+      return "hierarchical";
+    case CollectiveAlgo::nvls:
+      return "nvls";
   }
   return "?";
 }
@@ -82,7 +87,8 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
   check_bytes(bytes, "allreduce.bytes");
   const int total = gpus > 0 ? gpus : sys.total_gpus();
   if (total > sys.total_gpus())
-    throw InputError("allreduce.gpus", "system '" + sys.name + "' has only " + std::to_string(sys.total_gpus()) + " GPUs");
+    throw InputError("allreduce.gpus", "system '" + sys.name + "' has only " +
+                                           std::to_string(sys.total_gpus()) + " GPUs");
   CollectiveCost c;
   c.comm_bytes = bytes;
   if (total == 1) {
@@ -107,37 +113,45 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
       options.push_back({"ring", b.time_s, b.protocol, 2.0 * (local - 1) / local * bytes});
     }
     if (nvls_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls))
-      options.push_back({"nvls", nvls_time(sys.intra, local, bytes, 1.0), "Simple", (local + 1.0) / local * bytes});
+      options.push_back({"nvls", nvls_time(sys.intra, local, bytes, 1.0), "Simple",
+                         (local + 1.0) / local * bytes});
   } else {
     if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::ring) {
       // One ring through every GPU: 2(nodes-1) of its 2(n-1) steps cross a NIC, and the ring
       // runs at the slower link's pace.
       Best best;
-      for (std::size_t i = 0; i < sys.intra.protocols.size() && i < sys.inter.protocols.size(); ++i) {
+      for (std::size_t i = 0; i < sys.intra.protocols.size() && i < sys.inter.protocols.size();
+           ++i) {
         const LinkProtocol& pi = sys.intra.protocols[i];
         const LinkProtocol& pe = sys.inter.protocols[i];
         const double steps = 2.0 * (total - 1), inter_steps = 2.0 * (nodes - 1);
         const double bw = std::min(protocol_bw(sys.intra, pi), protocol_bw(sys.inter, pe));
-        const double t = pi.base_latency_s + (steps - inter_steps) * pi.step_latency_s + inter_steps * pe.step_latency_s +
-                         steps / total * bytes / bw;
+        const double t = pi.base_latency_s + (steps - inter_steps) * pi.step_latency_s +
+                         inter_steps * pe.step_latency_s + steps / total * bytes / bw;
         if (t < best.time_s) best = {t, pi.name};
       }
       options.push_back({"ring", best.time_s, best.protocol, 2.0 * (total - 1) / total * bytes});
     }
-    if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::hierarchical || algo == CollectiveAlgo::nvls) {
+    if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::hierarchical ||
+        algo == CollectiveAlgo::nvls) {
       // Reduce-scatter inside each node (NVLS where the switch can), all-reduce of the 1/local
       // shard between nodes, all-gather inside.
       const bool use_nvls = nvls_ok && algo != CollectiveAlgo::hierarchical;
-      Best rs = use_nvls ? Best{nvls_time(sys.intra, local, bytes, 0.5), "Simple"} : ring(sys.intra, local, bytes, 1.0, true);
+      Best rs = use_nvls ? Best{nvls_time(sys.intra, local, bytes, 0.5), "Simple"}
+                         : ring(sys.intra, local, bytes, 1.0, true);
       Best ar = ring(sys.inter, nodes, bytes / local, 2.0, false);
-      Best ag = use_nvls ? Best{nvls_time(sys.intra, local, bytes, 0.5), "Simple"} : ring(sys.intra, local, bytes, 1.0, false);
+      Best ag = use_nvls ? Best{nvls_time(sys.intra, local, bytes, 0.5), "Simple"}
+                         : ring(sys.intra, local, bytes, 1.0, false);
       options.push_back({use_nvls ? "nvls-tree" : "hierarchical", rs.time_s + ar.time_s + ag.time_s,
-                         rs.protocol + "/" + ar.protocol, 2.0 * (nodes - 1) / nodes * bytes / local});
+                         rs.protocol + "/" + ar.protocol,
+                         2.0 * (nodes - 1) / nodes * bytes / local});
     }
   }
   if (options.empty())
-    throw InputError("allreduce.algorithm", fmt::format("'{}' cannot run on system '{}' over {} GPUs{}", collective_algo_name(algo),
-                                                         sys.name, total, algo == CollectiveAlgo::nvls ? " (needs NVLink SHARP)" : ""));
+    throw InputError(
+        "allreduce.algorithm",
+        fmt::format("'{}' cannot run on system '{}' over {} GPUs{}", collective_algo_name(algo),
+                    sys.name, total, algo == CollectiveAlgo::nvls ? " (needs NVLink SHARP)" : ""));
   const Option* best = &options.front();
   for (const auto& o : options)
     if (o.time < best->time) best = &o;
@@ -146,16 +160,21 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
   c.protocol = best->protocol;
   c.bus_bytes = best->bus;
   c.bound = "link";
-  c.detail = nodes == 1 ? fmt::format("{} over {} GPUs, {} protocol", c.algorithm, local, c.protocol)
-                        : fmt::format("{}: {} nodes x {} GPUs, {} protocol", c.algorithm, nodes, local, c.protocol);
+  c.detail = nodes == 1
+                 ? fmt::format("{} over {} GPUs, {} protocol", c.algorithm, local, c.protocol)
+                 : fmt::format("{}: {} nodes x {} GPUs, {} protocol", c.algorithm, nodes, local,
+                               c.protocol);
   return c;
 }
 
-std::vector<std::vector<double>> skewed_alltoall_volume(int gpus, double bytes_per_gpu, double skew) {
+std::vector<std::vector<double>> skewed_alltoall_volume(int gpus, double bytes_per_gpu,
+                                                        double skew) {
   if (gpus <= 0) throw InputError("alltoall.gpus", "must be positive");
   check_bytes(bytes_per_gpu, "alltoall.bytes_per_gpu");
   if (!(skew >= 1.0) || skew > gpus)
-    throw InputError("alltoall.skew", fmt::format("must be in [1, {}] (max/mean share over {} GPUs), got {}", gpus, gpus, skew));
+    throw InputError(
+        "alltoall.skew",
+        fmt::format("must be in [1, {}] (max/mean share over {} GPUs), got {}", gpus, gpus, skew));
   // Destination shares: the hottest GPU takes skew/G of every sender's data, the rest split evenly.
   std::vector<double> share(gpus, gpus > 1 ? (1.0 - skew / gpus) / (gpus - 1) : 1.0);
   share[0] = skew / gpus;
@@ -169,8 +188,8 @@ OpCost alltoall_cost(const SystemSpec& sys, const std::vector<std::vector<double
   const int g = int(volume.size());
   if (g == 0) throw InputError("alltoall", "empty volume matrix");
   if (g > sys.total_gpus())
-    throw InputError("alltoall", fmt::format("{} GPUs in the volume matrix but system '{}' has {}", g, sys.name,
-                                             sys.total_gpus()));
+    throw InputError("alltoall", fmt::format("{} GPUs in the volume matrix but system '{}' has {}",
+                                             g, sys.name, sys.total_gpus()));
   const int per_node = sys.gpus_per_node;
   auto node_of = [&](int i) { return i / per_node; };
   auto hops = [&](int i, int j) {
@@ -185,7 +204,8 @@ OpCost alltoall_cost(const SystemSpec& sys, const std::vector<std::vector<double
     double out_intra = 0, out_inter = 0;
     for (int j = 0; j < g; ++j) {
       double v = volume[i][j];
-      if (!(v >= 0) || !std::isfinite(v)) throw InputError("alltoall", "volume must be finite and non-negative");
+      if (!(v >= 0) || !std::isfinite(v))
+        throw InputError("alltoall", "volume must be finite and non-negative");
       if (i == j) continue;
       total += v;
       if (node_of(i) == node_of(j)) {
@@ -215,8 +235,8 @@ OpCost alltoall_cost(const SystemSpec& sys, const std::vector<std::vector<double
   Best inter = worst_inter > 0 ? best_transfer(sys.inter, worst_inter) : Best{0, "-"};
   c.time_s = std::max(intra.time_s, inter.time_s);
   c.bound = "link";
-  c.detail = fmt::format("busiest GPU moves {:.2f} MB intra-node ({}), {:.2f} MB inter-node ({})", worst_intra / 1e6,
-                         intra.protocol, worst_inter / 1e6, inter.protocol);
+  c.detail = fmt::format("busiest GPU moves {:.2f} MB intra-node ({}), {:.2f} MB inter-node ({})",
+                         worst_intra / 1e6, intra.protocol, worst_inter / 1e6, inter.protocol);
   return c;
 }
 
@@ -228,7 +248,8 @@ OpCost p2p_cost(const SystemSpec& sys, double bytes, bool cross_node) {
   c.time_s = b.time_s;
   c.comm_bytes = bytes;
   c.bound = "link";
-  c.detail = fmt::format("{} over {}, {} protocol", cross_node ? "inter-node" : "intra-node", link.name, b.protocol);
+  c.detail = fmt::format("{} over {}, {} protocol", cross_node ? "inter-node" : "intra-node",
+                         link.name, b.protocol);
   return c;
 }
 
@@ -255,26 +276,32 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
   if (a.tokens_per_gpu <= 0) throw InputError("ep_alltoall.tokens", "must be positive");
   if (a.hidden <= 0) throw InputError("ep_alltoall.hidden", "must be positive");
   if (a.experts <= 0) throw InputError("ep_alltoall.experts", "must be positive");
-  if (a.top_k <= 0 || a.top_k > a.experts) throw InputError("ep_alltoall.top_k", "must be in [1, experts]");
+  if (a.top_k <= 0 || a.top_k > a.experts)
+    throw InputError("ep_alltoall.top_k", "must be in [1, experts]");
   const int g = a.gpus > 0 ? a.gpus : sys.total_gpus();
   if (g > sys.total_gpus())
-    throw InputError("ep_alltoall.gpus", fmt::format("system '{}' has only {} GPUs", sys.name, sys.total_gpus()));
-  if (a.experts % g != 0) throw InputError("ep_alltoall.experts", fmt::format("{} experts do not divide over {} GPUs", a.experts, g));
+    throw InputError("ep_alltoall.gpus",
+                     fmt::format("system '{}' has only {} GPUs", sys.name, sys.total_gpus()));
+  if (a.experts % g != 0)
+    throw InputError("ep_alltoall.experts",
+                     fmt::format("{} experts do not divide over {} GPUs", a.experts, g));
   if (a.payload != DType::fp8 && a.payload != DType::bf16 && a.payload != DType::fp16)
     throw InputError("ep_alltoall.dtype", "payload must be fp8, bf16 or fp16");
   const int per_node = std::min(g, sys.gpus_per_node);
   const int nodes = (g + per_node - 1) / per_node;
   const double tokens = double(a.tokens_per_gpu);
   // FP8 payloads carry one fp32 scale per 128 values (DeepEP's dispatch format).
-  const double token_bytes = a.payload == DType::fp8 ? double(a.hidden) + std::ceil(a.hidden / 128.0) * 4.0
-                                                     : 2.0 * double(a.hidden);
+  const double token_bytes = a.payload == DType::fp8
+                                 ? double(a.hidden) + std::ceil(a.hidden / 128.0) * 4.0
+                                 : 2.0 * double(a.hidden);
   EpAllToAllCost c;
-  c.flops = 0;
-  const LinkSpec& nic = nodes > 1 || sys.nodes > 1 || &sys.inter != &sys.intra ? sys.inter : sys.intra;
+  // RDMA goes through the NIC link (a one-node system without one has inter = intra).
+  const LinkSpec& nic = sys.inter;
   auto link_s = [](const LinkSpec& l, double bytes) {
     if (bytes <= 0) return 0.0;
     const LinkProtocol* simple = &l.protocols.back();
-    return l.latency_s + simple->step_latency_s + bytes / (l.bw_bytes_per_s * l.bw_efficiency * simple->payload_fraction);
+    return l.latency_s + simple->step_latency_s +
+           bytes / (l.bw_bytes_per_s * l.bw_efficiency * simple->payload_fraction);
   };
   if (a.mode == EpAllToAllMode::deepep_low_latency) {
     // Every (token, expert) pair is its own RDMA message, local ones included (DeepEP counts
@@ -285,8 +312,8 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
     c.time_s = link_s(nic, c.rdma_bytes);
     c.comm_bytes = c.rdma_bytes;
     c.bound = "rdma";
-    c.detail = fmt::format("low-latency: {} tokens x top-{} RDMA messages of {:.0f} B over {}", a.tokens_per_gpu, a.top_k,
-                           token_bytes, nic.name);
+    c.detail = fmt::format("low-latency: {} tokens x top-{} RDMA messages of {:.0f} B over {}",
+                           a.tokens_per_gpu, a.top_k, token_bytes, nic.name);
     return c;
   }
   if (nodes == 1) {
@@ -314,8 +341,10 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
     c.bytes_per_gpu = rdma_s >= nvl_s ? c.rdma_bytes : c.nvlink_bytes;
   }
   c.comm_bytes = c.nvlink_bytes + c.rdma_bytes;
-  c.detail = fmt::format("normal: {:.2f} GPUs / {:.2f} nodes per token, {:.1f} MB NVLink, {:.1f} MB RDMA per GPU ({} binds)",
-                         c.distinct_gpus, c.distinct_nodes, c.nvlink_bytes / 1e6, c.rdma_bytes / 1e6, c.bound);
+  c.detail = fmt::format(
+      "normal: {:.2f} GPUs / {:.2f} nodes per token, {:.1f} MB NVLink, {:.1f} MB RDMA per GPU ({} "
+      "binds)",
+      c.distinct_gpus, c.distinct_nodes, c.nvlink_bytes / 1e6, c.rdma_bytes / 1e6, c.bound);
   return c;
 }
 

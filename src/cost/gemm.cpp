@@ -1,12 +1,12 @@
 #include "llmgps/cost/gemm.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "llmgps/specs/error.hpp"
 
@@ -21,7 +21,8 @@ struct Tile {
 // N in steps of 16-32 (CUTLASS 3 sm90 tile shapes, DeepGEMM's block-N list), M of 64, 128 or 256
 // (one or two consumer warpgroups of 64 rows each, BLOCK_M 256 only with N <= 128, else the fp32
 // accumulators exceed the registers).
-constexpr std::array<Tile, 8> kAmpereTiles{{{256, 128}, {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}, {64, 32}, {32, 64}}};
+constexpr std::array<Tile, 8> kAmpereTiles{
+    {{256, 128}, {128, 256}, {128, 128}, {128, 64}, {64, 128}, {64, 64}, {64, 32}, {32, 64}}};
 std::vector<Tile> hopper_tiles() {
   std::vector<Tile> t;
   for (int n = 16; n <= 256; n += 16) {
@@ -37,13 +38,14 @@ const std::vector<Tile>& tiles_for(const GpuSpec& gpu) {
   return gpu.sm_version >= 90 ? hopper : ampere;
 }
 
-constexpr int kTileK = 64;    // K elements per pipeline stage (16-bit; fp8 stages hold 128)
-constexpr int kStages = 3;    // pipeline stages held in shared memory (at least)
+constexpr int kTileK = 64;  // K elements per pipeline stage (16-bit; fp8 stages hold 128)
+constexpr int kStages = 3;  // pipeline stages held in shared memory (at least)
 constexpr double kRegsPerAccumulator = 1.5;  // accumulators plus addressing/fragments
 constexpr double kPromotionK = 128;          // K between FP32 promotions of FP8 partial sums
 
 double output_bytes(DType d) {
-  // fp8 GEMMs write bf16 (the usual cuBLASLt and DeepGEMM configuration); others their input format.
+  // fp8 GEMMs write bf16 (the usual cuBLASLt and DeepGEMM configuration); others their input
+  // format.
   return d == DType::fp8 ? 2.0 : dtype_bytes(d);
 }
 
@@ -64,13 +66,14 @@ struct Problem {
   std::int64_t n = 0, k = 0;
   DType dtype = DType::fp16;
   double flops = 0;
-  double a_rows = 0;          // sum of rows over groups
+  double a_rows = 0;  // sum of rows over groups
   double groups_with_rows = 0;
 };
 
 // Cycles of one tile's main loop over `k_len` of K on one SM (the tile alone on its SM).
 double mainloop_cycles(const GpuSpec& gpu, const Tile& t, double k_len, DType d) {
-  const double per_clk = gpu.peak_flops(d) / (gpu.sm_count * gpu.clock_hz) * gpu.gemm_tensor_efficiency;
+  const double per_clk =
+      gpu.peak_flops(d) / (gpu.sm_count * gpu.clock_hz) * gpu.gemm_tensor_efficiency;
   const double mma = 2.0 * t.m * t.n * k_len / per_clk;
   // Operands of every K step pass through shared memory once per CTA (wgmma/ldmatrix).
   const double smem = double(t.m + t.n) * k_len * dtype_bytes(d) / gpu.smem_bytes_per_clk;
@@ -100,7 +103,8 @@ GemmCost tiled_cost(const GpuSpec& gpu, const Problem& p) {
   best.time_s = INFINITY;
   for (const Tile& t : tiles_for(gpu)) {
     double tiles_mn = 0;
-    for (const auto& [rows, count] : p.rows) tiles_mn += std::ceil(double(rows) / t.m) * std::ceil(n / t.n) * double(count);
+    for (const auto& [rows, count] : p.rows)
+      tiles_mn += std::ceil(double(rows) / t.m) * std::ceil(n / t.n) * double(count);
     if (tiles_mn <= 0) continue;
     const int c = ctas_per_sm(gpu, t, b, persistent);
     const double slots = sms * c;
@@ -118,7 +122,8 @@ GemmCost tiled_cost(const GpuSpec& gpu, const Problem& p) {
       const double tiles = tiles_mn * parts;
       const double tile_cyc = mainloop_cycles(gpu, t, k_split, p.dtype);
       double cycles = 0;
-      double fixup_bytes = parts > 1 ? 2.0 * p.a_rows * n * 4.0 * parts : 0.0;  // fp32 partials written and reduced
+      double fixup_bytes =
+          parts > 1 ? 2.0 * p.a_rows * n * 4.0 * parts : 0.0;  // fp32 partials written and reduced
       if (stream_k) {
         // Stream-K: the K iterations of all tiles are dealt out evenly; each SM finishes its
         // share, and tiles cut between SMs are fixed up through fp32 partials.
@@ -126,7 +131,8 @@ GemmCost tiled_cost(const GpuSpec& gpu, const Problem& p) {
         const double per_iter = tile_cyc / std::max(1.0, std::ceil(k_split / kTileK));
         const double my_iters = std::ceil(tiles * iters / sms);
         const double my_tiles = std::ceil(tiles / sms) + 1;
-        cycles = my_iters * per_iter + my_tiles * epi + (my_tiles - 1) * std::max(0.0, fill - epi) + fill;
+        cycles = my_iters * per_iter + my_tiles * epi + (my_tiles - 1) * std::max(0.0, fill - epi) +
+                 fill;
         fixup_bytes = 2.0 * std::min(tiles, sms) * t.m * t.n * 4.0;
       } else if (persistent) {
         // One CTA per SM walks ceil(tiles / SMs) tiles; the producer prefetches the next tile
@@ -168,30 +174,38 @@ GemmCost tiled_cost(const GpuSpec& gpu, const Problem& p) {
         best.ctas_per_sm = c;
         best.waves = tiles / slots;
         best.clock_hz = clock;
-        if (body < gpu.launch_overhead_s) best.bound = "launch";
-        else if (body == compute_s) best.bound = p.dtype == DType::fp32 ? "fp32" : "tensor";
-        else if (body == hbm_s) best.bound = "hbm";
-        else best.bound = "l2";
+        if (body < gpu.launch_overhead_s)
+          best.bound = "launch";
+        else if (body == compute_s)
+          best.bound = p.dtype == DType::fp32 ? "fp32" : "tensor";
+        else if (body == hbm_s)
+          best.bound = "hbm";
+        else
+          best.bound = "l2";
       }
     }
   }
-  best.detail = fmt::format("tile {}x{}, {}, {:.2f} waves, {:.2f} GHz", best.tile_m, best.tile_n,
-                            best.split_k == 0 ? std::string("stream-k") : fmt::format("split-k {}", best.split_k),
-                            best.waves, best.clock_hz / 1e9);
+  best.detail = fmt::format(
+      "tile {}x{}, {}, {:.2f} waves, {:.2f} GHz", best.tile_m, best.tile_n,
+      best.split_k == 0 ? std::string("stream-k") : fmt::format("split-k {}", best.split_k),
+      best.waves, best.clock_hz / 1e9);
   return best;
 }
 
 void check_format(const GpuSpec& gpu, DType d) {
   if (!gpu.supports(d))
-    throw InputError("gemm.dtype", "GPU '" + gpu.name + "' has no " + std::string(dtype_name(d)) + " support");
+    throw InputError("gemm.dtype",
+                     "GPU '" + gpu.name + "' has no " + std::string(dtype_name(d)) + " support");
 }
 
 }  // namespace
 
-const char* grouped_layout_name(GroupedLayout l) { return l == GroupedLayout::masked ? "masked" : "contiguous"; }
+const char* grouped_layout_name(GroupedLayout l) {
+  return l == GroupedLayout::masked ? "masked" : "contiguous";
+}
 
-GroupedGemmShape GroupedGemmShape::uniform(std::int64_t groups, std::int64_t m, std::int64_t n, std::int64_t k, DType d,
-                                           GroupedLayout layout) {
+GroupedGemmShape GroupedGemmShape::uniform(std::int64_t groups, std::int64_t m, std::int64_t n,
+                                           std::int64_t k, DType d, GroupedLayout layout) {
   GroupedGemmShape s;
   if (groups > 0 && groups <= (1 << 24)) s.rows.assign(std::size_t(groups), m);
   s.n = n;
@@ -205,7 +219,8 @@ GemmCost gemm_cost(const GpuSpec& gpu, const GemmShape& s) {
   if (s.m <= 0) throw InputError("gemm.m", "must be positive (got " + std::to_string(s.m) + ")");
   if (s.n <= 0) throw InputError("gemm.n", "must be positive (got " + std::to_string(s.n) + ")");
   if (s.k <= 0) throw InputError("gemm.k", "must be positive (got " + std::to_string(s.k) + ")");
-  if (s.batch <= 0) throw InputError("gemm.batch", "must be positive (got " + std::to_string(s.batch) + ")");
+  if (s.batch <= 0)
+    throw InputError("gemm.batch", "must be positive (got " + std::to_string(s.batch) + ")");
   check_format(gpu, s.dtype);
   Problem p;
   p.rows = {{s.m, s.batch}};
@@ -219,8 +234,10 @@ GemmCost gemm_cost(const GpuSpec& gpu, const GemmShape& s) {
 }
 
 GemmCost grouped_gemm_cost(const GpuSpec& gpu, const GroupedGemmShape& s) {
-  if (s.n <= 0) throw InputError("grouped_gemm.n", "must be positive (got " + std::to_string(s.n) + ")");
-  if (s.k <= 0) throw InputError("grouped_gemm.k", "must be positive (got " + std::to_string(s.k) + ")");
+  if (s.n <= 0)
+    throw InputError("grouped_gemm.n", "must be positive (got " + std::to_string(s.n) + ")");
+  if (s.k <= 0)
+    throw InputError("grouped_gemm.k", "must be positive (got " + std::to_string(s.k) + ")");
   if (s.rows.empty()) throw InputError("grouped_gemm.groups", "must be positive");
   check_format(gpu, s.dtype);
   Problem p;

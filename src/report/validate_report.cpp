@@ -9,14 +9,26 @@ namespace {
 
 using nlohmann::ordered_json;
 
-std::string pct(double x) { return fmt::format("{:+.1f}%", 100 * x); }
-std::string abs_pct(double x) { return fmt::format("{:.1f}%", 100 * x); }
+std::string pct(double x) {
+  return fmt::format("{:+.1f}%", 100 * x);
+}
+std::string abs_pct(double x) {
+  return fmt::format("{:.1f}%", 100 * x);
+}
 
 ordered_json row_json(const calib::Scored& s) {
-  return {{"line", s.m.line},         {"class", s.m.cls},           {"kind", calib::kind_name(s.m.kind)},
-          {"hw", s.m.hw},             {"shape", s.shape},           {"measured_s", s.measured_s},
-          {"predicted_s", s.reported_s()}, {"harness_floor_s", s.harness_floor_s}, {"rel_error", s.rel_error()},
-          {"bound", s.bound},         {"detail", s.detail},         {"source", s.m.source}};
+  return {{"line", s.m.line},
+          {"class", s.m.cls},
+          {"kind", calib::kind_name(s.m.kind)},
+          {"hw", s.m.hw},
+          {"shape", s.shape},
+          {"measured_s", s.measured_s},
+          {"predicted_s", s.reported_s()},
+          {"harness_floor_s", s.harness_floor_s},
+          {"rel_error", s.rel_error()},
+          {"bound", s.bound},
+          {"detail", s.detail},
+          {"source", s.m.source}};
 }
 
 Table samples_table(const std::vector<calib::Scored>& rows) {
@@ -24,8 +36,9 @@ Table samples_table(const std::vector<calib::Scored>& rows) {
   t.headers = {"line", "class", "hw", "shape", "measured", "model", "floor", "error", "bound"};
   t.right_align = {true, false, false, false, true, true, true, true, false};
   for (const auto& s : rows)
-    t.add_row({std::to_string(s.m.line), s.m.cls, s.m.hw, s.shape, format_time(s.measured_s), format_time(s.reported_s()),
-               format_time(s.harness_floor_s), pct(s.rel_error()), s.bound});
+    t.add_row({std::to_string(s.m.line), s.m.cls, s.m.hw, s.shape, format_time(s.measured_s),
+               format_time(s.reported_s()), format_time(s.harness_floor_s), pct(s.rel_error()),
+               s.bound});
   return t;
 }
 
@@ -34,15 +47,15 @@ Table classes_table(const std::vector<calib::ClassScore>& classes) {
   t.headers = {"class", "n", "median |error|", "bias (mean)", "max |error|", "harness floor"};
   t.right_align = {false, true, true, true, true, true};
   for (const auto& c : classes)
-    t.add_row({c.cls, std::to_string(c.n), abs_pct(c.median_abs_error), pct(c.mean_signed_error), abs_pct(c.max_abs_error),
-               format_time(c.harness_floor_s)});
+    t.add_row({c.cls, std::to_string(c.n), abs_pct(c.median_abs_error), pct(c.mean_signed_error),
+               abs_pct(c.max_abs_error), format_time(c.harness_floor_s)});
   return t;
 }
 
 }  // namespace
 
-ordered_json validation_json(const std::vector<calib::Scored>& rows, const std::vector<calib::ClassScore>& classes,
-                             bool samples) {
+ordered_json validation_json(const std::vector<calib::Scored>& rows,
+                             const std::vector<calib::ClassScore>& classes, bool samples) {
   ordered_json j;
   j["error_convention"] = "(model - measured) / measured on time; negative = model optimistic";
   j["classes"] = ordered_json::array();
@@ -64,8 +77,8 @@ ordered_json validation_json(const std::vector<calib::Scored>& rows, const std::
   return j;
 }
 
-std::string validation_table(const std::vector<calib::Scored>& rows, const std::vector<calib::ClassScore>& classes,
-                             bool samples) {
+std::string validation_table(const std::vector<calib::Scored>& rows,
+                             const std::vector<calib::ClassScore>& classes, bool samples) {
   std::string out = render_table(classes_table(classes));
   if (samples) return out + "\n" + render_table(samples_table(rows));
   std::vector<calib::Scored> worst;
@@ -75,14 +88,16 @@ std::string validation_table(const std::vector<calib::Scored>& rows, const std::
   return out + render_table(samples_table(worst));
 }
 
-std::string validation_csv(const std::vector<calib::Scored>& rows, const std::vector<calib::ClassScore>& classes,
-                           bool samples) {
+std::string validation_csv(const std::vector<calib::Scored>& rows,
+                           const std::vector<calib::ClassScore>& classes, bool samples) {
   if (!samples) return render_csv(classes_table(classes));
   Table t;
-  t.headers = {"line", "class", "kind", "hw", "shape", "measured_s", "predicted_s", "harness_floor_s", "rel_error", "bound", "source"};
+  t.headers = {"line",        "class",           "kind",      "hw",    "shape", "measured_s",
+               "predicted_s", "harness_floor_s", "rel_error", "bound", "source"};
   for (const auto& s : rows)
-    t.add_row({std::to_string(s.m.line), s.m.cls, calib::kind_name(s.m.kind), s.m.hw, s.shape, fmt::format("{:.6g}", s.measured_s),
-               fmt::format("{:.6g}", s.reported_s()), fmt::format("{:.6g}", s.harness_floor_s), fmt::format("{:.4f}", s.rel_error()),
+    t.add_row({std::to_string(s.m.line), s.m.cls, calib::kind_name(s.m.kind), s.m.hw, s.shape,
+               fmt::format("{:.6g}", s.measured_s), fmt::format("{:.6g}", s.reported_s()),
+               fmt::format("{:.6g}", s.harness_floor_s), fmt::format("{:.4f}", s.rel_error()),
                s.bound, s.m.source});
   return render_csv(t);
 }

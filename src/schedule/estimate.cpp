@@ -11,12 +11,14 @@ namespace llmgps {
 
 OpCost cost_of(const Op& op, const SystemSpec& sys) {
   switch (op.kind) {
-    case OpKind::gemm: return gemm_cost(sys.gpu, op.gemm);
+    case OpKind::gemm:
+      return gemm_cost(sys.gpu, op.gemm);
     case OpKind::grouped_gemm: {
       const double lo = std::floor(op.groups), frac = op.groups - lo;
       auto at = [&](double g) {
-        return grouped_gemm_cost(sys.gpu, GroupedGemmShape::uniform(std::int64_t(g), op.rows_per_group, op.gemm.n,
-                                                                    op.gemm.k, op.gemm.dtype));
+        return grouped_gemm_cost(
+            sys.gpu, GroupedGemmShape::uniform(std::int64_t(g), op.rows_per_group, op.gemm.n,
+                                               op.gemm.k, op.gemm.dtype));
       };
       GemmCost c = at(std::max(1.0, lo));
       if (frac > 1e-9 && lo >= 1) {
@@ -27,11 +29,16 @@ OpCost cost_of(const Op& op, const SystemSpec& sys) {
       }
       return c;
     }
-    case OpKind::attention: return attention_cost(sys.gpu, op.attn);
-    case OpKind::decode_attention: return decode_attention_cost(sys.gpu, op.attn);
-    case OpKind::elementwise: return elementwise_cost(sys.gpu, op.elem);
-    case OpKind::allreduce: return allreduce_cost(sys, op.comm_bytes, op.comm_gpus);
-    case OpKind::alltoall: return alltoall_cost(sys, op.volume);
+    case OpKind::attention:
+      return attention_cost(sys.gpu, op.attn);
+    case OpKind::decode_attention:
+      return decode_attention_cost(sys.gpu, op.attn);
+    case OpKind::elementwise:
+      return elementwise_cost(sys.gpu, op.elem);
+    case OpKind::allreduce:
+      return allreduce_cost(sys, op.comm_bytes, op.comm_gpus);
+    case OpKind::alltoall:
+      return alltoall_cost(sys, op.volume);
   }
   return {};
 }
@@ -71,7 +78,8 @@ std::string step_chrome_trace(const StepEstimate& est, const ModelSpec& model) {
     const bool moe = model.is_moe_layer(layer);
     for (const auto& op : est.ops) {
       if (op.stage == "head") continue;
-      if ((op.stage == "moe" && !moe) || (op.stage == "ffn" && op.name != "ffn_norm" && moe)) continue;
+      if ((op.stage == "moe" && !moe) || (op.stage == "ffn" && op.name != "ffn_norm" && moe))
+        continue;
       int reps = op.name == "residual_add" ? 2 : 1;
       for (int r = 0; r < reps; ++r) add(op);
     }

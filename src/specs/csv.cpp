@@ -10,7 +10,8 @@ namespace llmgps::specs {
 
 const std::string& CsvRow::at(const std::string& column, const std::string& file) const {
   auto it = fields.find(column);
-  if (it == fields.end()) throw InputError(file + ":" + std::to_string(line), "missing column '" + column + "'");
+  if (it == fields.end())
+    throw InputError(file + ":" + std::to_string(line), "missing column '" + column + "'");
   return it->second;
 }
 
@@ -19,13 +20,15 @@ double CsvRow::number(const std::string& column, const std::string& file) const 
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
   if (s.empty() || end != s.c_str() + s.size() || !std::isfinite(v))
-    throw InputError(file + ":" + std::to_string(line), "column '" + column + "' is not a number: '" + s + "'");
+    throw InputError(file + ":" + std::to_string(line),
+                     "column '" + column + "' is not a number: '" + s + "'");
   return v;
 }
 
 namespace {
 // Splits one record starting at `pos`; advances pos past the record's line end.
-std::vector<std::string> split_record(const std::string& text, size_t& pos, int& line, const std::string& file) {
+std::vector<std::string> split_record(const std::string& text, size_t& pos, int& line,
+                                      const std::string& file) {
   std::vector<std::string> cells;
   std::string cell;
   bool quoted = false;
@@ -56,7 +59,8 @@ std::vector<std::string> split_record(const std::string& text, size_t& pos, int&
       cell.push_back(ch);
     }
   }
-  if (quoted) throw InputError(file + ":" + std::to_string(start_line), "unterminated quoted field");
+  if (quoted)
+    throw InputError(file + ":" + std::to_string(start_line), "unterminated quoted field");
   cells.push_back(cell);
   return cells;
 }
@@ -78,15 +82,17 @@ CsvTable parse_csv_table(const std::string& text, const std::string& file) {
   for (size_t i = 0; i < header.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (header[i] == header[j])
-        throw InputError(file + ":1", "column '" + header[i] + "' appears twice (columns " + std::to_string(j + 1) +
-                                          " and " + std::to_string(i + 1) + ")");
+        throw InputError(file + ":1", "column '" + header[i] + "' appears twice (columns " +
+                                          std::to_string(j + 1) + " and " + std::to_string(i + 1) +
+                                          ")");
   while (pos < text.size()) {
     int row_line = line;
     std::vector<std::string> cells = split_record(text, pos, line, file);
     if (cells.size() == 1 && cells[0].empty()) continue;  // blank line
     if (cells.size() != header.size())
       throw InputError(file + ":" + std::to_string(row_line),
-                       "expected " + std::to_string(header.size()) + " fields, got " + std::to_string(cells.size()));
+                       "expected " + std::to_string(header.size()) + " fields, got " +
+                           std::to_string(cells.size()));
     CsvRow r;
     r.line = row_line;
     for (size_t i = 0; i < header.size(); ++i) r.fields[header[i]] = cells[i];
@@ -100,6 +106,8 @@ std::vector<CsvRow> parse_csv(const std::string& text, const std::string& file) 
   return parse_csv_table(text, file).rows;
 }
 
-std::vector<CsvRow> read_csv(const std::string& path) { return parse_csv(read_text_file(path), path); }
+std::vector<CsvRow> read_csv(const std::string& path) {
+  return parse_csv(read_text_file(path), path);
+}
 
 }  // namespace llmgps::specs

@@ -10,7 +10,9 @@ namespace llmgps {
 namespace {
 
 // log C(n, r)
-double log_choose(double n, double r) { return std::lgamma(n + 1) - std::lgamma(r + 1) - std::lgamma(n - r + 1); }
+double log_choose(double n, double r) {
+  return std::lgamma(n + 1) - std::lgamma(r + 1) - std::lgamma(n - r + 1);
+}
 
 }  // namespace
 

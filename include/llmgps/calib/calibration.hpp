@@ -12,6 +12,7 @@ namespace llmgps::calib {
 
 // Reads the four llmcompass_*.csv files from `dir` (A100 rows only); `system` is the measured
 // system's preset or file (a 4x A100 NVLink 3 node). Throws InputError naming file and line.
-std::vector<Measurement> llmcompass_a100_measurements(const std::string& dir, const std::string& system);
+std::vector<Measurement> llmcompass_a100_measurements(const std::string& dir,
+                                                      const std::string& system);
 
 }  // namespace llmgps::calib

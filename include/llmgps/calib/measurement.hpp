@@ -18,10 +18,10 @@ enum class MeasurementKind {
   allreduce,     // bytes (per GPU), [gpus], [dtype]
   alltoall_dispatch,  // tokens (per GPU), hidden, top_k, experts, [gpus], [impl], [dtype]
   alltoall_combine,   // same fields as dispatch
-  copy,          // bytes copied (device to device)
-  softmax,       // rows, cols, [dtype]
-  layernorm,     // rows, cols, [dtype]
-  gelu,          // rows, cols, [dtype]
+  copy,               // bytes copied (device to device)
+  softmax,            // rows, cols, [dtype]
+  layernorm,          // rows, cols, [dtype]
+  gelu,               // rows, cols, [dtype]
 };
 const char* kind_name(MeasurementKind k);
 
@@ -36,26 +36,27 @@ const char* unit_name(MeasuredUnit u);
 
 struct Measurement {
   std::string file;
-  int line = 0;                 // 1-based line in the file
+  int line = 0;  // 1-based line in the file
   MeasurementKind kind = MeasurementKind::gemm;
-  std::string hw;               // GPU or system preset, or a path
-  std::string impl;             // attention: fa2|fa3; gemm: library name (informative); dispatch: deepep-normal|deepep-ll
-  std::string dtype;            // empty where the kind has a default
+  std::string hw;     // GPU or system preset, or a path
+  std::string impl;   // attention: fa2|fa3; gemm: library name (informative); dispatch:
+                      // deepep-normal|deepep-ll
+  std::string dtype;  // empty where the kind has a default
   std::int64_t m = 0, n = 0, k = 0, batch = 0, groups = 0;
   std::int64_t heads = 0, kv_heads = 0, seq = 0, seq_k = 0, head_dim = 0;
   std::int64_t rows = 0, cols = 0;
   std::int64_t gpus = 0, tokens = 0, hidden = 0, top_k = 0, experts = 0;
   bool causal = false;
-  std::string pass = "fwd";     // attention: fwd|bwd
-  std::string layout;           // grouped_gemm: contiguous|masked
+  std::string pass = "fwd";  // attention: fwd|bwd
+  std::string layout;        // grouped_gemm: contiguous|masked
   double bytes = 0;
-  double clock_ghz = 0;         // SM clock the source states the run was locked at (0: not stated)
+  double clock_ghz = 0;  // SM clock the source states the run was locked at (0: not stated)
   double value = 0;
   MeasuredUnit unit = MeasuredUnit::us;
-  std::string source;           // where the number comes from (table, figure, commit)
-  std::string cls;              // class the row is scored under (default: the kind's name)
-  std::string harness;          // empty: GPU time; "python-sync": one synchronous call timed from Python
-  std::string label;            // free text shown beside the shape (e.g. an operator name)
+  std::string source;   // where the number comes from (table, figure, commit)
+  std::string cls;      // class the row is scored under (default: the kind's name)
+  std::string harness;  // empty: GPU time; "python-sync": one synchronous call timed from Python
+  std::string label;    // free text shown beside the shape (e.g. an operator name)
   std::string where() const { return file + ":" + std::to_string(line); }
 };
 

@@ -17,12 +17,12 @@ namespace llmgps::calib {
 
 struct Scored {
   Measurement m;
-  std::string shape;        // human-readable shape
+  std::string shape;  // human-readable shape
   double measured_s = 0;
-  double predicted_s = 0;   // the model's GPU time
+  double predicted_s = 0;  // the model's GPU time
   double harness_floor_s = 0;
-  std::string bound;        // the model's binding resource
-  std::string detail;       // how the model got there
+  std::string bound;   // the model's binding resource
+  std::string detail;  // how the model got there
   double reported_s() const { return predicted_s + harness_floor_s; }
   double rel_error() const { return (reported_s() - measured_s) / measured_s; }
 };

@@ -42,7 +42,8 @@ OpCost alltoall_cost(const SystemSpec& sys, const std::vector<std::vector<double
 
 // Volume matrix for an all-to-all where every GPU sends `bytes_per_gpu` in total and the
 // receivers are skewed: the hottest GPU receives `skew` times the mean share (skew in [1, G]).
-std::vector<std::vector<double>> skewed_alltoall_volume(int gpus, double bytes_per_gpu, double skew);
+std::vector<std::vector<double>> skewed_alltoall_volume(int gpus, double bytes_per_gpu,
+                                                        double skew);
 
 // Point-to-point copy of `bytes` between two GPUs (same node unless cross_node).
 OpCost p2p_cost(const SystemSpec& sys, double bytes, bool cross_node = false);
@@ -57,9 +58,9 @@ struct EpAllToAll {
   std::int64_t hidden = 0;
   int top_k = 0;
   int experts = 0;
-  int gpus = 0;                 // 0: the whole system
-  bool combine = false;         // false: dispatch
-  DType payload = DType::fp8;   // fp8 (with one fp32 scale per 128 values) or bf16
+  int gpus = 0;                // 0: the whole system
+  bool combine = false;        // false: dispatch
+  DType payload = DType::fp8;  // fp8 (with one fp32 scale per 128 values) or bf16
   EpAllToAllMode mode = EpAllToAllMode::deepep_normal;
   int max_nodes_per_token = 4;  // node-limited routing (DeepSeek-V3: top-4 groups)
 };

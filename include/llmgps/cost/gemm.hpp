@@ -32,7 +32,8 @@ struct GroupedGemmShape {
   DType dtype = DType::fp8;
   GroupedLayout layout = GroupedLayout::contiguous;
   // `groups` groups of `m` rows each.
-  static GroupedGemmShape uniform(std::int64_t groups, std::int64_t m, std::int64_t n, std::int64_t k, DType d,
+  static GroupedGemmShape uniform(std::int64_t groups, std::int64_t m, std::int64_t n,
+                                  std::int64_t k, DType d,
                                   GroupedLayout layout = GroupedLayout::contiguous);
 };
 

@@ -9,11 +9,11 @@
 
 namespace llmgps::report {
 
-nlohmann::ordered_json validation_json(const std::vector<calib::Scored>& rows, const std::vector<calib::ClassScore>& classes,
-                                       bool samples);
-std::string validation_table(const std::vector<calib::Scored>& rows, const std::vector<calib::ClassScore>& classes,
-                             bool samples);
-std::string validation_csv(const std::vector<calib::Scored>& rows, const std::vector<calib::ClassScore>& classes,
-                           bool samples);
+nlohmann::ordered_json validation_json(const std::vector<calib::Scored>& rows,
+                                       const std::vector<calib::ClassScore>& classes, bool samples);
+std::string validation_table(const std::vector<calib::Scored>& rows,
+                             const std::vector<calib::ClassScore>& classes, bool samples);
+std::string validation_csv(const std::vector<calib::Scored>& rows,
+                           const std::vector<calib::ClassScore>& classes, bool samples);
 
 }  // namespace llmgps::report

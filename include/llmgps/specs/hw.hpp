@@ -15,13 +15,13 @@ namespace llmgps {
 // wgmma). Sources are in the hardware file next to each number.
 struct AttentionProfile {
   std::string name;
-  int min_sm_version = 0;           // fa3 needs Hopper (90)
-  int block_m = 128;                // query rows per CTA
-  int block_n = 128;                // key columns per inner iteration
-  double tensor_efficiency_fwd = 0; // fraction of tensor peak the forward main loop reaches
-  double tensor_efficiency_bwd = 0; // same for the backward kernel
-  double softmax_overlap = 0;       // 0: softmax serialised with the MMAs, 1: fully hidden (ping-pong)
-  double cta_overhead_iters = 0;    // per-CTA prologue/epilogue, in units of one inner iteration
+  int min_sm_version = 0;            // fa3 needs Hopper (90)
+  int block_m = 128;                 // query rows per CTA
+  int block_n = 128;                 // key columns per inner iteration
+  double tensor_efficiency_fwd = 0;  // fraction of tensor peak the forward main loop reaches
+  double tensor_efficiency_bwd = 0;  // same for the backward kernel
+  double softmax_overlap = 0;  // 0: softmax serialised with the MMAs, 1: fully hidden (ping-pong)
+  double cta_overhead_iters = 0;  // per-CTA prologue/epilogue, in units of one inner iteration
   double softmax_fp32_ops_per_element = 0;  // FMA-pipe ops per score (scale, max, sum, rescale)
 };
 
@@ -37,8 +37,8 @@ struct GpuSpec {
   // see sustained_clock_hz().
   double full_load_clock_hz_16bit = 0;  // fp16/bf16/tf32 tensor kernels
   double full_load_clock_hz_fp8 = 0;
-  double power_limit_w = 0;             // the board power the clocks above are measured at
-  double smem_bytes_per_clk = 128;      // shared-memory bandwidth per SM (32 banks x 4 B)
+  double power_limit_w = 0;         // the board power the clocks above are measured at
+  double smem_bytes_per_clk = 128;  // shared-memory bandwidth per SM (32 banks x 4 B)
 
   // Dense tensor-core FLOP per clock per SM, by format (0 = format not supported).
   double tensor_flops_per_clk_fp16 = 0;
@@ -47,10 +47,10 @@ struct GpuSpec {
   double tensor_flops_per_clk_fp8 = 0;
   // Per-SM per-clock pipe throughputs (lanes, i.e. thread-operations per clock).
   double fp32_fma_per_clk = 0;
-  double int32_per_clk = 0;   // IMAD-class integer multiply lanes
-  double alu_per_clk = 0;     // LOP3/IADD/shift lanes
-  double mufu_per_clk = 0;    // special-function (exp2) lanes
-  double issue_per_clk = 0;   // warp instructions issued per clock per SM (one per scheduler)
+  double int32_per_clk = 0;  // IMAD-class integer multiply lanes
+  double alu_per_clk = 0;    // LOP3/IADD/shift lanes
+  double mufu_per_clk = 0;   // special-function (exp2) lanes
+  double issue_per_clk = 0;  // warp instructions issued per clock per SM (one per scheduler)
 
   int registers_per_sm = 0;
   int smem_per_sm_bytes = 0;
@@ -63,8 +63,9 @@ struct GpuSpec {
   double hbm_bw_bytes_per_s = 0;
 
   // Achievable-efficiency factors and overheads (each documented in the hardware file).
-  double gemm_tensor_efficiency = 0;   // fraction of tensor peak a large GEMM's main loop sustains
-  double gemm_tile_overhead_cycles = 0;  // pipeline fill: first stages' load latency before the first MMA
+  double gemm_tensor_efficiency = 0;  // fraction of tensor peak a large GEMM's main loop sustains
+  double gemm_tile_overhead_cycles =
+      0;  // pipeline fill: first stages' load latency before the first MMA
   // Library GEMMs are persistent (one CTA per SM walks many tiles; the producer prefetches the
   // next tile during the epilogue, so the fill is paid once per CTA) and may use stream-K.
   bool gemm_persistent = false;
@@ -74,11 +75,11 @@ struct GpuSpec {
   // block): tile_m x tile_n FMAs per 128 K. This is the fraction of that work hidden behind the
   // next MMAs.
   double gemm_fp8_promotion_hidden = 1.0;
-  double hbm_efficiency = 0;           // fraction of HBM peak a streaming kernel sustains
-  double l2_efficiency = 0;            // fraction of L2 peak a GEMM's operand feed sustains
-  double gemm_operand_sharing = 1;     // CTAs sharing one L2 read of an operand tile (TMA multicast)
-  double launch_overhead_s = 0;        // back-to-back kernel launch gap on one stream
-  double elementwise_min_time_s = 0;   // shortest useful elementwise kernel (ramp, tail)
+  double hbm_efficiency = 0;          // fraction of HBM peak a streaming kernel sustains
+  double l2_efficiency = 0;           // fraction of L2 peak a GEMM's operand feed sustains
+  double gemm_operand_sharing = 1;    // CTAs sharing one L2 read of an operand tile (TMA multicast)
+  double launch_overhead_s = 0;       // back-to-back kernel launch gap on one stream
+  double elementwise_min_time_s = 0;  // shortest useful elementwise kernel (ramp, tail)
 
   std::map<std::string, AttentionProfile> attention;  // by implementation name
 
@@ -111,15 +112,15 @@ struct LinkProtocol {
 
 struct LinkSpec {
   std::string name;
-  std::string topology;  // "switch" (any-to-any at full per-GPU bandwidth) or "ring"
+  std::string topology;       // "switch" (any-to-any at full per-GPU bandwidth) or "ring"
   double bw_bytes_per_s = 0;  // per GPU, per direction (nominal)
   double bw_efficiency = 1;   // fraction of nominal a bulk collective sustains
   double latency_s = 0;       // one hop (point-to-point copies, all-to-all)
   // NVLink SHARP (NVSwitch gen3+): the switch reduces and multicasts, so an all-reduce moves
   // (n+1)/n of the buffer per GPU and direction instead of the ring's 2(n-1)/n.
   bool nvls = false;
-  double nvls_efficiency = 0;   // fraction of the link's sustained bandwidth NVLS reaches
-  double nvls_latency_s = 0;    // per NVLS collective
+  double nvls_efficiency = 0;           // fraction of the link's sustained bandwidth NVLS reaches
+  double nvls_latency_s = 0;            // per NVLS collective
   std::vector<LinkProtocol> protocols;  // at least one
 };
 

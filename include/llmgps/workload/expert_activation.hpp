@@ -12,9 +12,9 @@
 namespace llmgps {
 
 struct ExpertActivation {
-  double active_per_gpu = 0;      // expected active experts on one GPU
-  double busiest_active = 0;      // expected active experts on the busiest GPU
-  double tokens_per_active = 0;   // expected tokens of an expert, given it is active
+  double active_per_gpu = 0;     // expected active experts on one GPU
+  double busiest_active = 0;     // expected active experts on the busiest GPU
+  double tokens_per_active = 0;  // expected tokens of an expert, given it is active
 };
 
 // Throws InputError unless experts > 0, gpus divides experts, 0 < top_k <= experts, tokens >= 1.
