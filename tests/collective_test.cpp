@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "llmgps/specs/error.hpp"
+#include "llmgps/specs/presets.hpp"
 
 using namespace llmgps;
 
@@ -48,7 +49,8 @@ TEST(Collective, SkewedVolumeConservesBytes) {
 }
 
 TEST(Collective, AlltoallScalesWithSkewLikeThePaper) {
-  // The hottest receiver takes (G-1) * skew / G of a sender's bytes: time ~ (N-1)*skew/N^2 of the total.
+  // The hottest receiver takes (G-1) * skew / G of a sender's bytes: time ~ (N-1)*skew/N^2 of the
+  // total.
   const double bytes = 64e6;
   double t1 = alltoall_cost(a100x4(), skewed_alltoall_volume(4, bytes, 1.0)).time_s;
   double t2 = alltoall_cost(a100x4(), skewed_alltoall_volume(4, bytes, 2.0)).time_s;
@@ -81,4 +83,51 @@ TEST(Collective, P2pAndBadInput) {
   EXPECT_THROW(allreduce_cost(a100x4(), -1), InputError);
   EXPECT_THROW(allreduce_cost(a100x4(), 100, 8), InputError);
   EXPECT_THROW(p2p_cost(a100x4(), 0), InputError);
+}
+
+TEST(Collective, PropertyNvlsOnlyWhereTheSwitchHasSharp) {
+  // Every preset system, every size: NVLS (or NVLS-tree) is chosen only over NVLink SHARP links,
+  // and forcing it elsewhere is an input error naming the algorithm.
+  int systems = 0;
+  for (const auto& name : specs::preset_names("hw")) {
+    if (std::string(specs::find_preset("hw", name)).find("\"kind\": \"system\"") ==
+        std::string::npos)
+      continue;
+    SystemSpec sys = specs::load_system(name);
+    ++systems;
+    for (double b = 1024; b < 1e10; b *= 16) {
+      CollectiveCost c = allreduce_cost(sys, b);
+      if (!sys.intra.nvls) {
+        EXPECT_EQ(c.algorithm.find("nvls"), std::string::npos) << name << " " << b;
+      }
+    }
+    if (!sys.intra.nvls) {
+      EXPECT_THROW(allreduce_cost(sys, 1e6, std::min(sys.gpus_per_node, sys.total_gpus()),
+                                  CollectiveAlgo::nvls),
+                   InputError)
+          << name;
+    }
+  }
+  EXPECT_GE(systems, 8);
+  EXPECT_EQ(allreduce_cost(specs::load_system("8x-h100-nvlink4"), 1e9).algorithm, "nvls");
+}
+
+TEST(Collective, NvlsChunksFollowNcclsScheduleAndCostPerChunk) {
+  SystemSpec sys = specs::load_system("8x-h100-nvlink4");
+  const LinkSpec& l = sys.intra;
+  auto nvls = [&](double b) { return allreduce_cost(sys, b, 8, CollectiveAlgo::nvls).time_s; };
+  const double bw = l.bw_bytes_per_s * l.bw_efficiency * l.nvls_efficiency;
+  // 4 MiB: below 2 x 16 channels x 8 heads x 32 KiB, so 16 KiB chunks: 16 per channel, twice.
+  const double b = 4.0 * 1024 * 1024;
+  EXPECT_NEAR(nvls(b), l.nvls_latency_s + 9.0 / 8 * b / bw + 2 * 16 * l.nvls_chunk_overhead_s,
+              1e-12);
+  // 2 GiB: full 128 KiB chunks, 1024 per channel.
+  const double g = 2.0 * 1024 * 1024 * 1024;
+  EXPECT_NEAR(nvls(g), l.nvls_latency_s + 9.0 / 8 * g / bw + 2 * 1024 * l.nvls_chunk_overhead_s,
+              1e-9);
+  // Smaller chunks cost more per byte: a 16 MiB all-reduce is further from the asymptote.
+  auto per_byte_excess = [&](double x) {
+    return (nvls(x) - l.nvls_latency_s - 9.0 / 8 * x / bw) / x;
+  };
+  EXPECT_GT(per_byte_excess(16.0 * 1024 * 1024), per_byte_excess(g));
 }

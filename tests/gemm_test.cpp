@@ -69,6 +69,26 @@ TEST(Gemm, PropertyNeverAbovePeak) {
         }
 }
 
+TEST(Gemm, PropertySustainedClockNeverBeatsThePeakClockBound) {
+  // The power-limited clock can only slow a kernel: never faster than the same kernel at the
+  // boost clock (the peak-clock bound), and the clock it reports is never above boost.
+  for (const char* name : {"h100-sxm5", "h200-sxm", "h800-sxm5", "a100-sxm4-80g"}) {
+    GpuSpec g = specs::load_gpu(name);
+    GpuSpec boost = g;
+    boost.full_load_clock_hz_16bit = boost.full_load_clock_hz_fp8 = 0;
+    for (std::int64_t m : {1, 64, 1000, 4096, 16384})
+      for (std::int64_t n : {64, 1024, 12288})
+        for (std::int64_t k : {64, 4096, 28672})
+          for (DType d : {DType::bf16, DType::fp8}) {
+            if (d == DType::fp8 && g.tensor_flops_per_clk_fp8 == 0) continue;
+            GemmShape s{m, n, k, 1, d};
+            GemmCost c = gemm_cost(g, s);
+            EXPECT_GE(c.time_s, gemm_cost(boost, s).time_s * (1 - 1e-12)) << name << " " << m;
+            EXPECT_LE(c.clock_hz, g.clock_hz * (1 + 1e-12)) << name;
+          }
+  }
+}
+
 TEST(Gemm, PropertyFp8NeverSlowerThanBf16) {
   for (std::int64_t m : {1, 128, 2048, 8192})
     for (std::int64_t nk : {1024, 4096, 16384})

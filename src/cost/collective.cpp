@@ -49,9 +49,27 @@ Best ring(const LinkSpec& link, int n, double bytes, double phases, bool with_ba
 // NVLS on one NVSwitch domain of n GPUs: every GPU pushes its buffer into the switch, which
 // reduces, and reads the multicast result: (n+1)/n of the buffer per direction (an all-reduce;
 // `phases` 0.5 for a reduce-scatter or all-gather half). Simple protocol only.
+//
+// Why mid sizes fall short of the asymptote: NCCL splits the buffer over its NVLS channels and
+// walks each channel's share in chunks, and every chunk costs a fixed multimem round and flag
+// sync on top of its bytes. NCCL shrinks the chunk for smaller buffers (enqueue.cc, NVLS branch
+// of the chunk-size choice: 128 KiB, halved to 64, 32 and 16 KiB below 64, 8 and 2 chunk rounds
+// of all channels and heads), so a 16 MiB all-reduce pays four times the chunk count per byte
+// of a 2 GiB one.
+double nvls_chunk_bytes(const LinkSpec& link, int n, double bytes) {
+  const double rounds = double(link.nvls_channels) * n;  // NCCL's concurrentOps: channels x heads
+  double chunk = link.nvls_max_chunk_bytes;
+  if (bytes < 64 * rounds * chunk && chunk > 65536) chunk = 65536;
+  if (bytes < 8 * rounds * chunk && chunk > 32768) chunk = 32768;
+  if (bytes < 2 * rounds * chunk && chunk > 16384) chunk = 16384;
+  return chunk;
+}
+
 double nvls_time(const LinkSpec& link, int n, double bytes, double phases) {
   const double bw = link.bw_bytes_per_s * link.bw_efficiency * link.nvls_efficiency;
-  return link.nvls_latency_s + 2.0 * phases * (n + 1) / (2.0 * n) * bytes / bw;
+  const double chunks = std::ceil(bytes / (link.nvls_channels * nvls_chunk_bytes(link, n, bytes)));
+  return link.nvls_latency_s + 2.0 * phases * (n + 1) / (2.0 * n) * bytes / bw +
+         2.0 * phases * chunks * link.nvls_chunk_overhead_s;
 }
 
 void check_bytes(double bytes, const char* what) {

@@ -16,17 +16,28 @@ using specs::JsonContext;
 double GpuSpec::peak_flops(DType d) const {
   double per_clk = 0;
   switch (d) {
-    case DType::fp16: per_clk = tensor_flops_per_clk_fp16; break;
-    case DType::bf16: per_clk = tensor_flops_per_clk_bf16; break;
-    case DType::tf32: per_clk = tensor_flops_per_clk_tf32; break;
-    case DType::fp8: per_clk = tensor_flops_per_clk_fp8; break;
-    case DType::fp32: per_clk = 2 * fp32_fma_per_clk; break;
+    case DType::fp16:
+      per_clk = tensor_flops_per_clk_fp16;
+      break;
+    case DType::bf16:
+      per_clk = tensor_flops_per_clk_bf16;
+      break;
+    case DType::tf32:
+      per_clk = tensor_flops_per_clk_tf32;
+      break;
+    case DType::fp8:
+      per_clk = tensor_flops_per_clk_fp8;
+      break;
+    case DType::fp32:
+      per_clk = 2 * fp32_fma_per_clk;
+      break;
   }
   return per_clk * sm_count * clock_hz;
 }
 
 double GpuSpec::sustained_clock_hz(DType d, double tensor_busy) const {
-  const double full = d == DType::fp8 ? full_load_clock_hz_fp8 : (d == DType::fp32 ? 0.0 : full_load_clock_hz_16bit);
+  const double full = d == DType::fp8 ? full_load_clock_hz_fp8
+                                      : (d == DType::fp32 ? 0.0 : full_load_clock_hz_16bit);
   if (!(full > 0) || !(tensor_busy > 0)) return clock_hz;
   return std::min(clock_hz, full * std::cbrt(1.0 / std::min(1.0, tensor_busy)));
 }
@@ -37,7 +48,8 @@ const AttentionProfile& GpuSpec::attention_profile(const std::string& impl) cons
     throw InputError("--impl", "GPU '" + name + "' has no attention profile '" + impl + "'");
   if (sm_version < it->second.min_sm_version)
     throw InputError("--impl", impl + " needs sm_" + std::to_string(it->second.min_sm_version) +
-                                   " or newer; GPU '" + name + "' is sm_" + std::to_string(sm_version));
+                                   " or newer; GPU '" + name + "' is sm_" +
+                                   std::to_string(sm_version));
   return it->second;
 }
 
@@ -49,7 +61,8 @@ std::pair<std::string, std::string> resolve_hw(const std::string& ref, const std
   if (!looks_like_path(ref)) {
     if (const char* text = find_preset("hw", ref)) return {text, "preset '" + ref + "'"};
     if (!std::filesystem::exists(ref))
-      throw InputError(option, "unknown hardware preset '" + ref + "' (known: " + preset_list("hw") + ")");
+      throw InputError(option,
+                       "unknown hardware preset '" + ref + "' (known: " + preset_list("hw") + ")");
   }
   return {read_text_file(ref), ref};
 }
@@ -91,11 +104,24 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
     l.bw_efficiency = *e;
   }
   if (const json* nv = find_field(j, "nvls")) {
-    if (!nv->is_object()) throw InputError(ctx.where("nvls"), "expected an object with efficiency and latency_us");
+    if (!nv->is_object())
+      throw InputError(ctx.where("nvls"), "expected an object with efficiency and latency_us");
     JsonContext nc = ctx.child("nvls");
     l.nvls = true;
     l.nvls_efficiency = fraction_field(*nv, "efficiency", nc);
     l.nvls_latency_s = nonnegative_field(*nv, "latency_us", nc) * 1e-6;
+    if (auto ch = optional_int(*nv, "channels", nc)) {
+      if (*ch < 1 || *ch > 64) throw InputError(nc.where("channels"), "must be in [1, 64]");
+      l.nvls_channels = *ch;
+    }
+    if (auto kb = optional_number(*nv, "max_chunk_kib", nc)) {
+      if (!(*kb >= 16 && *kb <= 65536))
+        throw InputError(nc.where("max_chunk_kib"), "must be in [16, 65536]");
+      l.nvls_max_chunk_bytes = *kb * 1024;
+    }
+    l.nvls_chunk_overhead_s = optional_number(*nv, "chunk_overhead_us", nc).value_or(0.0) * 1e-6;
+    if (!(l.nvls_chunk_overhead_s >= 0) || !std::isfinite(l.nvls_chunk_overhead_s))
+      throw InputError(nc.where("chunk_overhead_us"), "must be a non-negative number");
   }
   const json* protos = find_field(j, "protocols");
   if (!protos || !protos->is_array() || protos->empty())
@@ -107,7 +133,8 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
     p.name = string_field(pj, "name", pc);
     p.payload_fraction = fraction_field(pj, "payload_fraction", pc);
     p.max_busbw_bytes_per_s = optional_number(pj, "max_busbw_gb_per_s", pc).value_or(0.0) * 1e9;
-    if (p.max_busbw_bytes_per_s < 0) throw InputError(pc.where("max_busbw_gb_per_s"), "must not be negative");
+    if (p.max_busbw_bytes_per_s < 0)
+      throw InputError(pc.where("max_busbw_gb_per_s"), "must not be negative");
     p.base_latency_s = nonnegative_field(pj, "base_latency_us", pc) * 1e-6;
     p.step_latency_s = nonnegative_field(pj, "step_latency_us", pc) * 1e-6;
     l.protocols.push_back(p);
@@ -131,13 +158,16 @@ GpuSpec gpu_from_parsed(const json& j, const std::string& file) {
     g.full_load_clock_hz_16bit = positive_field(*pw, "full_load_clock_ghz_16bit", wc) * 1e9;
     g.full_load_clock_hz_fp8 = positive_field(*pw, "full_load_clock_ghz_fp8", wc) * 1e9;
     if (g.full_load_clock_hz_16bit > g.clock_hz || g.full_load_clock_hz_fp8 > g.clock_hz)
-      throw InputError(wc.where("full_load_clock_ghz_16bit"), "a full-load clock cannot exceed clock_ghz (the boost clock)");
+      throw InputError(wc.where("full_load_clock_ghz_16bit"),
+                       "a full-load clock cannot exceed clock_ghz (the boost clock)");
   }
   g.smem_bytes_per_clk = optional_number(j, "smem_bytes_per_clk", ctx).value_or(128.0);
-  if (!(g.smem_bytes_per_clk > 0)) throw InputError(ctx.where("smem_bytes_per_clk"), "must be positive");
+  if (!(g.smem_bytes_per_clk > 0))
+    throw InputError(ctx.where("smem_bytes_per_clk"), "must be positive");
 
   const json* tensor = find_field(j, "tensor_flops_per_clk_per_sm");
-  if (!tensor || !tensor->is_object()) throw InputError(ctx.where("tensor_flops_per_clk_per_sm"), "missing");
+  if (!tensor || !tensor->is_object())
+    throw InputError(ctx.where("tensor_flops_per_clk_per_sm"), "missing");
   JsonContext tc = ctx.child("tensor_flops_per_clk_per_sm");
   g.tensor_flops_per_clk_fp16 = positive_field(*tensor, "fp16", tc);
   g.tensor_flops_per_clk_bf16 = positive_field(*tensor, "bf16", tc);
@@ -162,7 +192,8 @@ GpuSpec gpu_from_parsed(const json& j, const std::string& file) {
   g.hbm_bytes = positive_field(j, "hbm_gb", ctx) * 1e9;
   g.hbm_bw_bytes_per_s = positive_field(j, "hbm_bw_gb_per_s", ctx) * 1e9;
   g.gemm_operand_sharing = optional_number(j, "gemm_operand_sharing", ctx).value_or(1.0);
-  if (g.gemm_operand_sharing < 1) throw InputError(ctx.where("gemm_operand_sharing"), "must be at least 1");
+  if (g.gemm_operand_sharing < 1)
+    throw InputError(ctx.where("gemm_operand_sharing"), "must be at least 1");
 
   const json* eff = find_field(j, "efficiency");
   if (!eff || !eff->is_object()) throw InputError(ctx.where("efficiency"), "missing");
@@ -170,7 +201,8 @@ GpuSpec gpu_from_parsed(const json& j, const std::string& file) {
   g.gemm_tensor_efficiency = fraction_field(*eff, "gemm_tensor", ec);
   g.gemm_tile_overhead_cycles = nonnegative_field(*eff, "gemm_tile_overhead_cycles", ec);
   if (auto h = optional_number(*eff, "gemm_fp8_promotion_hidden", ec)) {
-    if (!(*h >= 0 && *h <= 1)) throw InputError(ec.where("gemm_fp8_promotion_hidden"), "must be in [0, 1]");
+    if (!(*h >= 0 && *h <= 1))
+      throw InputError(ec.where("gemm_fp8_promotion_hidden"), "must be in [0, 1]");
     g.gemm_fp8_promotion_hidden = *h;
   }
   g.hbm_efficiency = fraction_field(*eff, "hbm", ec);
@@ -186,14 +218,17 @@ GpuSpec gpu_from_parsed(const json& j, const std::string& file) {
     g.gemm_cta_threads = positive_int_field(*gk, "threads_per_cta", kc);
     g.gemm_cta_registers_per_thread = positive_int_field(*gk, "registers_per_thread", kc);
     g.gemm_cta_smem_bytes = positive_int_field(*gk, "smem_per_cta_bytes", kc);
-    if (g.gemm_cta_threads > g.max_threads_per_sm || g.gemm_cta_threads * g.gemm_cta_registers_per_thread > g.registers_per_sm ||
+    if (g.gemm_cta_threads > g.max_threads_per_sm ||
+        g.gemm_cta_threads * g.gemm_cta_registers_per_thread > g.registers_per_sm ||
         g.gemm_cta_smem_bytes > g.smem_per_sm_bytes)
-      throw InputError(kc.where("threads_per_cta"), "a GEMM CTA must fit on one SM (threads, registers, shared memory)");
+      throw InputError(kc.where("threads_per_cta"),
+                       "a GEMM CTA must fit on one SM (threads, registers, shared memory)");
   }
   if (const json* att = find_field(j, "attention")) {
     if (!att->is_object()) throw InputError(ctx.where("attention"), "expected an object");
     for (auto it = att->begin(); it != att->end(); ++it)
-      g.attention[it.key()] = profile_from_json(it.value(), it.key(), ctx.child("attention." + it.key()));
+      g.attention[it.key()] =
+          profile_from_json(it.value(), it.key(), ctx.child("attention." + it.key()));
   }
   return g;
 }
@@ -204,7 +239,8 @@ T member(const json& j, const std::string& field, const JsonContext& ctx, F from
   const json* v = find_field(j, field);
   if (!v) throw InputError(ctx.where(field), "missing");
   if (v->is_object()) return from_parsed(*v, ctx.file + " (" + field + ")");
-  if (!v->is_string()) throw InputError(ctx.where(field), "expected a preset name, a path or an object");
+  if (!v->is_string())
+    throw InputError(ctx.where(field), "expected a preset name, a path or an object");
   auto [text, display] = resolve_hw(v->get<std::string>(), ctx.where(field));
   return from_parsed(parse_json_text(text, display), display);
 }
@@ -283,10 +319,15 @@ std::string hw_json_text(const std::string& ref, std::string& kind_out) {
   json j = parse_json_text(text, display);
   if (!j.is_object()) throw InputError(display, "expected a JSON object");
   kind_out = string_field(j, "kind", JsonContext{display, ""});
-  if (kind_out == "gpu") gpu_from_parsed(j, display);
-  else if (kind_out == "link") link_from_parsed(j, display);
-  else if (kind_out == "system") system_from_parsed(j, display);
-  else throw InputError(display + ": field 'kind'", "must be gpu, link or system, got '" + kind_out + "'");
+  if (kind_out == "gpu")
+    gpu_from_parsed(j, display);
+  else if (kind_out == "link")
+    link_from_parsed(j, display);
+  else if (kind_out == "system")
+    system_from_parsed(j, display);
+  else
+    throw InputError(display + ": field 'kind'",
+                     "must be gpu, link or system, got '" + kind_out + "'");
   return text;
 }
 

@@ -119,9 +119,12 @@ struct LinkSpec {
   // NVLink SHARP (NVSwitch gen3+): the switch reduces and multicasts, so an all-reduce moves
   // (n+1)/n of the buffer per GPU and direction instead of the ring's 2(n-1)/n.
   bool nvls = false;
-  double nvls_efficiency = 0;           // fraction of the link's sustained bandwidth NVLS reaches
-  double nvls_latency_s = 0;            // per NVLS collective
-  std::vector<LinkProtocol> protocols;  // at least one
+  double nvls_efficiency = 0;  // fraction of the link's sustained bandwidth NVLS reaches
+  double nvls_latency_s = 0;   // per NVLS collective
+  int nvls_channels = 16;      // CTAs NCCL runs an NVLS collective on (NCCL_NVLS_NCHANNELS)
+  double nvls_max_chunk_bytes = 131072;  // NCCL's NVLS chunk before its small-message halving
+  double nvls_chunk_overhead_s = 0;      // per chunk per channel: multimem round and flag sync
+  std::vector<LinkProtocol> protocols;   // at least one
 };
 
 struct SystemSpec {
