@@ -1,10 +1,11 @@
 #include "llmgps/cost/attention.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 
-#include <fmt/format.h>
-
+#include "llmgps/common/fixed.hpp"
 #include "llmgps/specs/error.hpp"
 
 namespace llmgps {
@@ -23,8 +24,12 @@ void validate(const AttentionShape& s) {
     throw InputError("--kv-heads", "must divide --heads (" + std::to_string(s.heads) + ")");
 }
 
-std::int64_t seq_k_of(const AttentionShape& s) { return s.seq_k > 0 ? s.seq_k : s.seq_q; }
-std::int64_t dv_of(const AttentionShape& s) { return s.v_head_dim > 0 ? s.v_head_dim : s.head_dim; }
+std::int64_t seq_k_of(const AttentionShape& s) {
+  return s.seq_k > 0 ? s.seq_k : s.seq_q;
+}
+std::int64_t dv_of(const AttentionShape& s) {
+  return s.v_head_dim > 0 ? s.v_head_dim : s.head_dim;
+}
 
 // Fraction of the Sq x Sk score matrix a causal mask keeps (bottom-right aligned, as FA2 does).
 double causal_fraction(double sq, double sk) {
@@ -32,7 +37,9 @@ double causal_fraction(double sq, double sk) {
   return (sk + 1) / 2.0 / sk;  // more queries than keys: approximate, rows above keep nothing
 }
 
-double tensor_per_clk(const GpuSpec& g, DType d) { return g.peak_flops(d) / (g.sm_count * g.clock_hz); }
+double tensor_per_clk(const GpuSpec& g, DType d) {
+  return g.peak_flops(d) / (g.sm_count * g.clock_hz);
+}
 
 }  // namespace
 
@@ -46,8 +53,8 @@ double attention_flops(const AttentionShape& s) {
 AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   validate(s);
   if (!gpu.supports(s.dtype) || s.dtype == DType::fp32)
-    throw InputError("--dtype", "GPU '" + gpu.name + "' has no tensor-core " + std::string(dtype_name(s.dtype)) +
-                                    " attention");
+    throw InputError("--dtype", "GPU '" + gpu.name + "' has no tensor-core " +
+                                    std::string(dtype_name(s.dtype)) + " attention");
   const AttentionProfile& p = gpu.attention_profile(s.impl);
   const double d = double(s.head_dim), dv = double(dv_of(s));
   const std::int64_t sk = seq_k_of(s);
@@ -69,16 +76,18 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   const double fma_cyc = elems * (fp32_ops + x.imad_ops) / gpu.fp32_fma_per_clk;
   const double imad_cyc = elems * x.imad_ops / gpu.int32_per_clk;
   const double alu_cyc = elems * x.alu_ops / gpu.alu_per_clk;
-  const double issue_cyc = elems * ((1.0 + p.softmax_fp32_ops_per_element * (bwd ? 1.5 : 1.0)) / 32.0 + x.issue) / gpu.issue_per_clk;
+  const double issue_cyc =
+      elems * ((1.0 + p.softmax_fp32_ops_per_element * (bwd ? 1.5 : 1.0)) / 32.0 + x.issue) /
+      gpu.issue_per_clk;
   const double softmax_cyc = std::max({mufu_cyc, fp32_cyc, fma_cyc, imad_cyc, alu_cyc, issue_cyc});
-  const std::string softmax_pipe = softmax_cyc == mufu_cyc ? "mufu"
+  const std::string softmax_pipe = softmax_cyc == mufu_cyc    ? "mufu"
                                    : softmax_cyc == issue_cyc ? "issue"
                                    : softmax_cyc == fp32_cyc  ? "fp32"
                                    : softmax_cyc == fma_cyc   ? "fma"
                                    : softmax_cyc == imad_cyc  ? "imad"
                                                               : "alu";
-  const double iter_cyc =
-      std::max(tensor_cyc, softmax_cyc) + (1.0 - p.softmax_overlap) * std::min(tensor_cyc, softmax_cyc);
+  const double iter_cyc = std::max(tensor_cyc, softmax_cyc) +
+                          (1.0 - p.softmax_overlap) * std::min(tensor_cyc, softmax_cyc);
   const double iter_s = iter_cyc / gpu.clock_hz;
 
   // Work per CTA (one block_m slice of queries for one head); causal rows see fewer key blocks.
@@ -112,7 +121,8 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
 
   const double b = dtype_bytes(s.dtype);
   const double kv_heads = double(s.kv_heads > 0 ? s.kv_heads : s.heads);
-  double hbm = double(s.batch) * (s.heads * double(s.seq_q) * (d + dv) + kv_heads * double(sk) * (d + dv)) * b;
+  double hbm = double(s.batch) *
+               (s.heads * double(s.seq_q) * (d + dv) + kv_heads * double(sk) * (d + dv)) * b;
   if (bwd) hbm *= 2.5;  // reads Q, K, V, O, dO and writes dQ, dK, dV
   const double scores = bh * iters_total * elems;
   hbm += scores * x.hbm_bytes;
@@ -128,10 +138,13 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   c.scores = scores;
   const double body = std::max(compute_s, hbm_s);
   c.time_s = gpu.launch_overhead_s + body;
-  if (body == hbm_s) c.bound = "hbm";
-  else c.bound = tensor_cyc >= softmax_cyc ? "tensor" : softmax_pipe;
-  c.detail = fmt::format("{} {}, {:.0f} CTAs, iteration {:.0f} tensor / {:.0f} softmax cycles", s.impl,
-                         bwd ? "bwd" : "fwd", ctas, tensor_cyc, softmax_cyc);
+  if (body == hbm_s)
+    c.bound = "hbm";
+  else
+    c.bound = tensor_cyc >= softmax_cyc ? "tensor" : softmax_pipe;
+  c.detail =
+      fmt::format("{} {}, {} CTAs, iteration {} tensor / {} softmax cycles", s.impl,
+                  bwd ? "bwd" : "fwd", fixed(ctas, 0), fixed(tensor_cyc, 0), fixed(softmax_cyc, 0));
   return c;
 }
 
@@ -153,7 +166,7 @@ AttentionCost decode_attention_cost(const GpuSpec& gpu, const AttentionShape& s)
   const double body = std::max({hbm_s, fma_s, gpu.elementwise_min_time_s});
   c.time_s = gpu.launch_overhead_s + body;
   c.bound = body == hbm_s ? "hbm" : (body == fma_s ? "fp32" : "launch");
-  c.detail = fmt::format("decode: KV cache {:.1f} MB", cache / 1e6);
+  c.detail = "decode: KV cache " + fixed(cache / 1e6, 1) + " MB";
   return c;
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "llmgps/common/fixed.hpp"
 #include "llmgps/specs/error.hpp"
 
 namespace llmgps {
@@ -253,8 +254,9 @@ OpCost alltoall_cost(const SystemSpec& sys, const std::vector<std::vector<double
   Best inter = worst_inter > 0 ? best_transfer(sys.inter, worst_inter) : Best{0, "-"};
   c.time_s = std::max(intra.time_s, inter.time_s);
   c.bound = "link";
-  c.detail = fmt::format("busiest GPU moves {:.2f} MB intra-node ({}), {:.2f} MB inter-node ({})",
-                         worst_intra / 1e6, intra.protocol, worst_inter / 1e6, inter.protocol);
+  c.detail = fmt::format("busiest GPU moves {} MB intra-node ({}), {} MB inter-node ({})",
+                         fixed(worst_intra / 1e6, 2), intra.protocol, fixed(worst_inter / 1e6, 2),
+                         inter.protocol);
   return c;
 }
 
@@ -330,8 +332,8 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
     c.time_s = link_s(nic, c.rdma_bytes);
     c.comm_bytes = c.rdma_bytes;
     c.bound = "rdma";
-    c.detail = fmt::format("low-latency: {} tokens x top-{} RDMA messages of {:.0f} B over {}",
-                           a.tokens_per_gpu, a.top_k, token_bytes, nic.name);
+    c.detail = fmt::format("low-latency: {} tokens x top-{} RDMA messages of {} B over {}",
+                           a.tokens_per_gpu, a.top_k, fixed(token_bytes, 0), nic.name);
     return c;
   }
   if (nodes == 1) {
@@ -360,9 +362,9 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
   }
   c.comm_bytes = c.nvlink_bytes + c.rdma_bytes;
   c.detail = fmt::format(
-      "normal: {:.2f} GPUs / {:.2f} nodes per token, {:.1f} MB NVLink, {:.1f} MB RDMA per GPU ({} "
-      "binds)",
-      c.distinct_gpus, c.distinct_nodes, c.nvlink_bytes / 1e6, c.rdma_bytes / 1e6, c.bound);
+      "normal: {} GPUs / {} nodes per token, {} MB NVLink, {} MB RDMA per GPU ({} binds)",
+      fixed(c.distinct_gpus, 2), fixed(c.distinct_nodes, 2), fixed(c.nvlink_bytes / 1e6, 1),
+      fixed(c.rdma_bytes / 1e6, 1), c.bound);
   return c;
 }
 

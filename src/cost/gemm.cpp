@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "llmgps/common/fixed.hpp"
 #include "llmgps/specs/error.hpp"
 
 namespace llmgps {
@@ -32,6 +33,7 @@ std::vector<Tile> hopper_tiles() {
   }
   return t;
 }
+constexpr std::size_t kMaxTiles = 64;
 const std::vector<Tile>& tiles_for(const GpuSpec& gpu) {
   static const std::vector<Tile> ampere(kAmpereTiles.begin(), kAmpereTiles.end());
   static const std::vector<Tile> hopper = hopper_tiles();
@@ -99,19 +101,58 @@ GemmCost tiled_cost(const GpuSpec& gpu, const Problem& p) {
   const bool persistent = gpu.gemm_persistent;
   const double sms = double(gpu.sm_count);
 
-  GemmCost best;
-  best.time_s = INFINITY;
-  for (const Tile& t : tiles_for(gpu)) {
+  // Operand traffic (the same for every tile and decomposition).
+  const double hbm = (p.a_rows * k + p.groups_with_rows * k * n) * b + p.a_rows * n * ob;
+  const double full = gpu.sustained_clock_hz(p.dtype, 1.0);
+  const std::vector<Tile>& all = tiles_for(gpu);
+
+  // A floor under every decomposition of a tile: its K loop over all of K spread evenly over the
+  // SMs plus one fill and epilogue, its operand reads through L2 and HBM (splits only add). Tiles
+  // are tried cheapest floor first and skipped once the floor exceeds the best time found; ties go
+  // to the earlier tile of the list, as an exhaustive search in list order would pick.
+  struct Candidate {
+    std::size_t index;
+    double tiles_mn, per_k_cycles, floor_s;
+  };
+  std::array<Candidate, kMaxTiles> order;
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const Tile& t = all[i];
     double tiles_mn = 0;
-    for (const auto& [rows, count] : p.rows)
-      tiles_mn += std::ceil(double(rows) / t.m) * std::ceil(n / t.n) * double(count);
+    for (const auto& [rows, groups] : p.rows)
+      tiles_mn += std::ceil(double(rows) / t.m) * std::ceil(n / t.n) * double(groups);
     if (tiles_mn <= 0) continue;
+    const double per_k = mainloop_cycles(gpu, t, 1.0, p.dtype);  // the main loop is linear in K
+    // Every decomposition runs at least one tile fill and epilogue after its share of K.
+    const double compute = (tiles_mn * per_k * k / sms + gpu.gemm_tile_overhead_cycles +
+                            epilogue_cycles(gpu, t, p.dtype)) /
+                           full;
+    const double l2 = tiles_mn * double(t.m + t.n) * k * b / gpu.gemm_operand_sharing / l2_rate;
+    order[count++] = {i, tiles_mn, per_k,
+                      gpu.launch_overhead_s + std::max({compute, hbm / hbm_rate, l2})};
+  }
+  std::sort(order.begin(), order.begin() + std::ptrdiff_t(count),
+            [](const Candidate& x, const Candidate& y) {
+              return x.floor_s != y.floor_s ? x.floor_s < y.floor_s : x.index < y.index;
+            });
+
+  // The winning decomposition, kept light while searching (GemmCost carries strings).
+  struct Pick {
+    double time_s = INFINITY, mem = 0, waves = 0, compute_s = 0, body = 0, hbm_s = 0;
+    int split = 1, ctas = 1;
+    std::size_t index = 0;
+  } best;
+  best.index = all.size();
+  for (std::size_t ci = 0; ci < count; ++ci) {
+    const Candidate& cand = order[ci];
+    if (cand.floor_s > best.time_s) break;
+    const Tile& t = all[cand.index];
+    const double tiles_mn = cand.tiles_mn;
     const int c = ctas_per_sm(gpu, t, b, persistent);
     const double slots = sms * c;
     const double epi = epilogue_cycles(gpu, t, p.dtype);
     const double fill = gpu.gemm_tile_overhead_cycles;
-    // Operand traffic (the same for every decomposition of this tile).
-    double hbm = (p.a_rows * k + p.groups_with_rows * k * n) * b + p.a_rows * n * ob;
+    Pick here;
     for (int split : {1, 2, 3, 4, 6, 8, 12, 16, 0}) {
       const bool stream_k = split == 0;
       if (stream_k && !(persistent && gpu.gemm_stream_k)) continue;
@@ -120,7 +161,7 @@ GemmCost tiled_cost(const GpuSpec& gpu, const Problem& p) {
       const int parts = stream_k ? 1 : split;
       const double k_split = std::ceil(k / parts / kTileK) * kTileK;
       const double tiles = tiles_mn * parts;
-      const double tile_cyc = mainloop_cycles(gpu, t, k_split, p.dtype);
+      const double tile_cyc = cand.per_k_cycles * k_split;
       double cycles = 0;
       double fixup_bytes =
           parts > 1 ? 2.0 * p.a_rows * n * 4.0 * parts : 0.0;  // fp32 partials written and reduced
@@ -157,39 +198,50 @@ GemmCost tiled_cost(const GpuSpec& gpu, const Problem& p) {
       // clock runs there, and one bound by memory clocks up until its duty fills the memory time.
       // Its time is therefore max(cycles / full-load clock, memory time), never below the
       // boost-clock bound, and more bandwidth never makes it slower.
-      const double full = gpu.sustained_clock_hz(p.dtype, 1.0);
       const double compute_s = cycles / full;
       const double body = std::max({compute_s, hbm_s, l2_s});
-      const double clock = std::min(gpu.clock_hz, full * std::sqrt(body / compute_s));
       // Split-K partials are reduced inside the same kernel (cuBLAS/CUTLASS serial split-K and
       // stream-K use a workspace and semaphores), so they cost traffic, not another launch.
       const double time = gpu.launch_overhead_s + body;
-      if (time < best.time_s) {
-        best.time_s = time;
-        best.flops = p.flops;
-        best.hbm_bytes = mem;
-        best.tile_m = t.m;
-        best.tile_n = t.n;
-        best.split_k = stream_k ? 0 : split;
-        best.ctas_per_sm = c;
-        best.waves = tiles / slots;
-        best.clock_hz = clock;
-        if (body < gpu.launch_overhead_s)
-          best.bound = "launch";
-        else if (body == compute_s)
-          best.bound = p.dtype == DType::fp32 ? "fp32" : "tensor";
-        else if (body == hbm_s)
-          best.bound = "hbm";
-        else
-          best.bound = "l2";
+      if (time < here.time_s) {
+        here.time_s = time;
+        here.mem = mem;
+        here.waves = tiles / slots;
+        here.compute_s = compute_s;
+        here.body = body;
+        here.hbm_s = hbm_s;
+        here.split = stream_k ? 0 : split;
+        here.ctas = c;
       }
     }
+    if (here.time_s < best.time_s || (here.time_s == best.time_s && cand.index < best.index)) {
+      best = here;
+      best.index = cand.index;
+    }
   }
-  best.detail = fmt::format(
-      "tile {}x{}, {}, {:.2f} waves, {:.2f} GHz", best.tile_m, best.tile_n,
-      best.split_k == 0 ? std::string("stream-k") : fmt::format("split-k {}", best.split_k),
-      best.waves, best.clock_hz / 1e9);
-  return best;
+  GemmCost out;
+  out.time_s = best.time_s;
+  out.flops = p.flops;
+  out.hbm_bytes = best.mem;
+  out.tile_m = all[best.index].m;
+  out.tile_n = all[best.index].n;
+  out.split_k = best.split;
+  out.ctas_per_sm = best.ctas;
+  out.waves = best.waves;
+  out.clock_hz = std::min(gpu.clock_hz, full * std::sqrt(best.body / best.compute_s));
+  if (best.body < gpu.launch_overhead_s)
+    out.bound = "launch";
+  else if (best.body == best.compute_s)
+    out.bound = p.dtype == DType::fp32 ? "fp32" : "tensor";
+  else if (best.body == best.hbm_s)
+    out.bound = "hbm";
+  else
+    out.bound = "l2";
+  out.detail =
+      "tile " + std::to_string(out.tile_m) + "x" + std::to_string(out.tile_n) + ", " +
+      (out.split_k == 0 ? std::string("stream-k") : "split-k " + std::to_string(out.split_k)) +
+      ", " + fixed(out.waves, 2) + " waves, " + fixed(out.clock_hz / 1e9, 2) + " GHz";
+  return out;
 }
 
 void check_format(const GpuSpec& gpu, DType d) {

@@ -1,9 +1,9 @@
 #include "llmgps/cost/sm_model.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
-
-#include <fmt/format.h>
 
 #include "llmgps/cost/gemm.hpp"
 #include "llmgps/specs/error.hpp"
@@ -21,7 +21,8 @@ SmDemand& SmDemand::operator+=(const SmDemand& o) {
 }
 
 SmDemand SmDemand::scaled(double k) const {
-  return SmDemand{tensor_flops * k, fp32_ops * k, imad_ops * k, alu_ops * k, mufu_ops * k, issue * k};
+  return SmDemand{tensor_flops * k, fp32_ops * k, imad_ops * k,
+                  alu_ops * k,      mufu_ops * k, issue * k};
 }
 
 int ctas_per_sm(const GpuSpec& g, int threads, int regs, int smem) {
@@ -36,7 +37,8 @@ int ctas_per_sm(const GpuSpec& g, int threads, int regs, int smem) {
 namespace {
 
 // Seconds one SM needs for a demand, resource by resource.
-std::vector<ResourceUse> sm_times(const GpuSpec& g, const SmDemand& d, DType dt, double tensor_eff) {
+std::vector<ResourceUse> sm_times(const GpuSpec& g, const SmDemand& d, DType dt,
+                                  double tensor_eff) {
   const double clk = g.clock_hz;
   const double tensor_cap = g.peak_flops(dt) / g.sm_count * std::max(1e-9, tensor_eff);
   return {{"tensor", tensor_cap > 0 ? d.tensor_flops / tensor_cap : 0.0, 0},
@@ -53,15 +55,20 @@ void finish(std::vector<ResourceUse>& r, double time_s) {
 }
 
 std::string max_resource(const std::vector<ResourceUse>& r) {
-  const auto it = std::max_element(r.begin(), r.end(), [](const ResourceUse& a, const ResourceUse& b) { return a.time_s < b.time_s; });
+  const auto it = std::max_element(
+      r.begin(), r.end(),
+      [](const ResourceUse& a, const ResourceUse& b) { return a.time_s < b.time_s; });
   return it == r.end() ? "" : it->resource;
 }
 
 void check(const GpuSpec& g, const KernelSpec& k) {
   if (!(k.ctas > 0)) throw InputError(k.name, "a kernel needs at least one CTA");
   if (ctas_per_sm(g, k.threads_per_cta, k.registers_per_thread, k.smem_per_cta_bytes) < 1)
-    throw InputError(k.name, fmt::format("one CTA ({} threads x {} registers, {} B shared memory) does not fit on an SM of {}",
-                                         k.threads_per_cta, k.registers_per_thread, k.smem_per_cta_bytes, g.name));
+    throw InputError(
+        k.name,
+        fmt::format(
+            "one CTA ({} threads x {} registers, {} B shared memory) does not fit on an SM of {}",
+            k.threads_per_cta, k.registers_per_thread, k.smem_per_cta_bytes, g.name));
 }
 
 }  // namespace
@@ -87,13 +94,15 @@ KernelTime kernel_alone(const GpuSpec& g, const KernelSpec& k) {
   return t;
 }
 
-KernelSpec gemm_kernel_spec(const GpuSpec& g, const std::string& name, const GemmCost& cost, DType dtype) {
+KernelSpec gemm_kernel_spec(const GpuSpec& g, const std::string& name, const GemmCost& cost,
+                            DType dtype) {
   KernelSpec k;
   k.name = name;
   k.ctas = std::max(1.0, std::ceil(cost.waves * cost.ctas_per_sm * g.sm_count));
   const bool known = g.gemm_cta_threads > 0;
   k.threads_per_cta = known ? g.gemm_cta_threads : g.max_threads_per_sm;
-  k.registers_per_thread = known ? g.gemm_cta_registers_per_thread : g.registers_per_sm / g.max_threads_per_sm;
+  k.registers_per_thread =
+      known ? g.gemm_cta_registers_per_thread : g.registers_per_sm / g.max_threads_per_sm;
   k.smem_per_cta_bytes = known ? g.gemm_cta_smem_bytes : g.smem_per_sm_bytes;
   k.tensor_dtype = dtype;
   k.tensor_efficiency = g.gemm_tensor_efficiency;
@@ -118,13 +127,15 @@ PairTime kernels_together(const GpuSpec& g, const KernelSpec& a, const KernelSpe
   const int regs_left = g.registers_per_sm - na * a.threads_per_cta * a.registers_per_thread;
   const int smem_left = g.smem_per_sm_bytes - na * a.smem_per_cta_bytes;
   const int slots_left = g.max_ctas_per_sm - na;
-  const bool fits = threads_left >= b.threads_per_cta && regs_left >= b.threads_per_cta * b.registers_per_thread &&
+  const bool fits = threads_left >= b.threads_per_cta &&
+                    regs_left >= b.threads_per_cta * b.registers_per_thread &&
                     smem_left >= b.smem_per_cta_bytes && slots_left >= 1;
   p.co_resident = fits;
   if (fits) {
     // Both spread over every SM: per SM, the demands add resource by resource. A kernel with a
     // modelled time occupies its binding resource (tensor, for a GEMM) for that whole time.
-    const double a_sm_ctas = std::ceil(a.ctas / g.sm_count), b_sm_ctas = std::ceil(b.ctas / g.sm_count);
+    const double a_sm_ctas = std::ceil(a.ctas / g.sm_count),
+                 b_sm_ctas = std::ceil(b.ctas / g.sm_count);
     auto ra = sm_times(g, a.per_cta.scaled(a_sm_ctas), a.tensor_dtype, a.tensor_efficiency);
     const auto rb = sm_times(g, b.per_cta.scaled(b_sm_ctas), b.tensor_dtype, b.tensor_efficiency);
     if (a.fixed_time_s >= 0)
@@ -142,15 +153,18 @@ PairTime kernels_together(const GpuSpec& g, const KernelSpec& a, const KernelSpe
     p.binding = max_resource(p.resources);
     // Never faster than either kernel alone.
     p.time_s = std::max({body + g.launch_overhead_s, ta.time_s, tb.time_s});
-    p.detail = fmt::format("co-resident: {} + {} CTA(s) per SM; combined demand binds on {}", na, 1, p.binding);
+    p.detail = fmt::format("co-resident: {} + {} CTA(s) per SM; combined demand binds on {}", na, 1,
+                           p.binding);
   } else {
     // Split the SMs: with both kernels' time inversely proportional to their SM share, the best
     // split finishes both at ta + tb, no earlier than running them back to back.
     p.time_s = ta.time_s + tb.time_s;
     p.binding = "sm-partition";
-    p.detail = fmt::format("not co-resident (after {} CTA(s) of {}: {} threads, {} registers, {} B shared memory left); "
-                           "splitting SMs hides nothing",
-                           na, a.name, threads_left, regs_left, smem_left);
+    p.detail = fmt::format(
+        "not co-resident (after {} CTA(s) of {}: {} threads, {} registers, {} B shared memory "
+        "left); "
+        "splitting SMs hides nothing",
+        na, a.name, threads_left, regs_left, smem_left);
   }
   finish(p.resources, p.time_s);
   return p;

@@ -46,7 +46,7 @@ OpCost cost_of(const Op& op, const SystemSpec& sys) {
 StepEstimate estimate_step(const ModelSpec& model, const SystemSpec& sys, const StepConfig& cfg) {
   StepEstimate est;
   est.plan = build_step(model, sys, cfg);
-  std::map<std::string, double> by_bound;
+  auto& by_bound = est.time_by_bound;  // a handful of resources: a linear search beats a map
   est.ops.reserve(est.plan.ops.size());
   for (const Op& op : est.plan.ops) {
     OpEstimate e;
@@ -57,12 +57,18 @@ StepEstimate estimate_step(const ModelSpec& model, const SystemSpec& sys, const 
     e.time_s = e.each.time_s * op.count;
     est.total_s += e.time_s;
     est.flops_per_gpu += e.each.flops * op.count;
-    by_bound[e.each.bound] += e.time_s;
+    auto slot = std::find_if(by_bound.begin(), by_bound.end(),
+                             [&](const auto& b) { return b.first == e.each.bound; });
+    if (slot == by_bound.end())
+      by_bound.emplace_back(e.each.bound, e.time_s);
+    else
+      slot->second += e.time_s;
     est.ops.push_back(std::move(e));
   }
-  est.time_by_bound.assign(by_bound.begin(), by_bound.end());
-  std::sort(est.time_by_bound.begin(), est.time_by_bound.end(),
-            [](const auto& x, const auto& y) { return x.second > y.second; });
+  // Largest first; equal times in name order (as the map this replaced gave them).
+  std::sort(by_bound.begin(), by_bound.end(), [](const auto& x, const auto& y) {
+    return x.second != y.second ? x.second > y.second : x.first < y.first;
+  });
   return est;
 }
 

@@ -1,8 +1,8 @@
 #include "llmgps/workload/step.hpp"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 #include "llmgps/specs/error.hpp"
 #include "llmgps/workload/expert_activation.hpp"
@@ -15,10 +15,12 @@ Phase parse_phase(const std::string& text, const std::string& where) {
   throw InputError(where, "must be 'prefill' or 'decode', got '" + text + "'");
 }
 
-const char* phase_name(Phase p) { return p == Phase::prefill ? "prefill" : "decode"; }
+const char* phase_name(Phase p) {
+  return p == Phase::prefill ? "prefill" : "decode";
+}
 
-Op gemm_op(std::string name, std::string stage, int count, std::int64_t m, std::int64_t n, std::int64_t k,
-           DType dt, std::int64_t batch) {
+Op gemm_op(std::string name, std::string stage, int count, std::int64_t m, std::int64_t n,
+           std::int64_t k, DType dt, std::int64_t batch) {
   Op op;
   op.name = std::move(name);
   op.stage = std::move(stage);
@@ -52,38 +54,49 @@ Op allreduce_op(std::string name, std::string stage, int count, double bytes, in
 
 namespace {
 
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
+  return (a + b - 1) / b;
+}
 
 // Activations and norms run in 16-bit even when GEMMs run in fp8.
-DType activation_dtype(DType d) { return d == DType::fp8 ? DType::bf16 : d; }
+DType activation_dtype(DType d) {
+  return d == DType::fp8 ? DType::bf16 : d;
+}
 
 }  // namespace
 
 StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig& cfg) {
-  if (cfg.batch <= 0) throw InputError("--batch", "must be positive (got " + std::to_string(cfg.batch) + ")");
-  if (cfg.seq <= 0) throw InputError("--seq", "must be positive (got " + std::to_string(cfg.seq) + ")");
+  if (cfg.batch <= 0)
+    throw InputError("--batch", "must be positive (got " + std::to_string(cfg.batch) + ")");
+  if (cfg.seq <= 0)
+    throw InputError("--seq", "must be positive (got " + std::to_string(cfg.seq) + ")");
   const int gpus = sys.total_gpus();
   StepPlan plan;
   plan.tp = cfg.tp > 0 ? cfg.tp : std::min(gpus, sys.gpus_per_node);
   if (plan.tp > gpus || gpus % plan.tp != 0)
     throw InputError("--tp", fmt::format("{} does not divide the system's {} GPUs", plan.tp, gpus));
   if (m.num_heads % plan.tp != 0)
-    throw InputError("--tp", fmt::format("model '{}' has {} attention heads, not divisible by tensor parallelism {}",
-                                         m.name, m.num_heads, plan.tp));
+    throw InputError(
+        "--tp",
+        fmt::format("model '{}' has {} attention heads, not divisible by tensor parallelism {}",
+                    m.name, m.num_heads, plan.tp));
   plan.dp = gpus / plan.tp;
   plan.ep = cfg.ep > 0 ? cfg.ep : gpus;
   if (m.is_moe()) {
-    if (plan.ep > gpus) throw InputError("--ep", fmt::format("{} exceeds the system's {} GPUs", plan.ep, gpus));
+    if (plan.ep > gpus)
+      throw InputError("--ep", fmt::format("{} exceeds the system's {} GPUs", plan.ep, gpus));
     if (m.num_experts % plan.ep != 0)
-      throw InputError("--ep", fmt::format("model '{}' has {} experts, not divisible by {} expert-parallel GPUs",
-                                           m.name, m.num_experts, plan.ep));
+      throw InputError(
+          "--ep", fmt::format("model '{}' has {} experts, not divisible by {} expert-parallel GPUs",
+                              m.name, m.num_experts, plan.ep));
   }
   const DType dt = cfg.dtype;
   const DType act = activation_dtype(dt);
   if (!sys.gpu.supports(dt))
-    throw InputError("--dtype", "GPU '" + sys.gpu.name + "' has no " + std::string(dtype_name(dt)) + " support");
+    throw InputError(
+        "--dtype", "GPU '" + sys.gpu.name + "' has no " + std::string(dtype_name(dt)) + " support");
   const bool prefill = cfg.phase == Phase::prefill;
-  const std::int64_t batch_rep = ceil_div(cfg.batch, plan.dp);  // sequences per TP replica
+  const std::int64_t batch_rep = ceil_div(cfg.batch, plan.dp);       // sequences per TP replica
   const std::int64_t T = prefill ? batch_rep * cfg.seq : batch_rep;  // tokens per replica
   plan.tokens = prefill ? cfg.batch * cfg.seq : cfg.batch;
   plan.tokens_per_replica = T;
@@ -97,9 +110,12 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
   std::string impl = cfg.attn_impl;
   if (impl.empty()) {
     auto it = sys.gpu.attention.find("fa3");
-    impl = (it != sys.gpu.attention.end() && sys.gpu.sm_version >= it->second.min_sm_version) ? "fa3" : "fa2";
+    impl = (it != sys.gpu.attention.end() && sys.gpu.sm_version >= it->second.min_sm_version)
+               ? "fa3"
+               : "fa2";
   }
   auto& ops = plan.ops;
+  ops.reserve(24);  // a dense or MoE layer's ops and the head, without regrowing
 
   // --- attention block ---
   ops.push_back(elem_op("attn_norm", "attention", L, ElementwiseKind::rmsnorm, T, h, act));
@@ -116,9 +132,11 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
     } else {
       ops.push_back(gemm_op("q_proj", "attention", L, T, heads * m.head_dim, h, dt));
     }
-    ops.push_back(gemm_op("kv_down", "attention", L, T, m.kv_lora_rank + m.qk_rope_head_dim, h, dt));
+    ops.push_back(
+        gemm_op("kv_down", "attention", L, T, m.kv_lora_rank + m.qk_rope_head_dim, h, dt));
     if (prefill) {
-      ops.push_back(gemm_op("kv_up", "attention", L, T, heads * (nope + m.v_head_dim), m.kv_lora_rank, dt));
+      ops.push_back(
+          gemm_op("kv_up", "attention", L, T, heads * (nope + m.v_head_dim), m.kv_lora_rank, dt));
       a.head_dim = m.head_dim;
       a.v_head_dim = m.v_head_dim;
       a.kv_heads = heads;
@@ -130,10 +148,12 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
       a.v_head_dim = m.kv_lora_rank;
       a.kv_heads = 1;
     }
-    ops.push_back(elem_op("rope", "attention", L, ElementwiseKind::rope, T, (heads + 1) * m.qk_rope_head_dim, act));
+    ops.push_back(elem_op("rope", "attention", L, ElementwiseKind::rope, T,
+                          (heads + 1) * m.qk_rope_head_dim, act));
   } else {
     ops.push_back(gemm_op("qkv_proj", "attention", L, T, (heads + 2 * kvh) * m.head_dim, h, dt));
-    ops.push_back(elem_op("rope", "attention", L, ElementwiseKind::rope, T, (heads + kvh) * m.head_dim, act));
+    ops.push_back(
+        elem_op("rope", "attention", L, ElementwiseKind::rope, T, (heads + kvh) * m.head_dim, act));
     a.head_dim = m.head_dim;
     a.v_head_dim = m.v_head_dim;
     a.kv_heads = kvh;
@@ -163,16 +183,20 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
   ops.push_back(elem_op("residual_add", "attention", 2 * L, ElementwiseKind::add, T, h, act));
   ops.push_back(elem_op("ffn_norm", "ffn", L, ElementwiseKind::rmsnorm, T, h, act));
 
-  auto add_tp_ffn = [&](const std::string& prefix, const std::string& stage, int count, std::int64_t ffn) {
+  auto add_tp_ffn = [&](const std::string& prefix, const std::string& stage, int count,
+                        std::int64_t ffn) {
     if (count == 0 || ffn == 0) return;
     if (ffn % tp != 0)
-      throw InputError("--tp", fmt::format("FFN size {} of model '{}' is not divisible by {}", ffn, m.name, tp));
+      throw InputError(
+          "--tp", fmt::format("FFN size {} of model '{}' is not divisible by {}", ffn, m.name, tp));
     ops.push_back(gemm_op(prefix + "gate_up", stage, count, T, 2 * ffn / tp, h, dt));
-    ops.push_back(elem_op(prefix + "act", stage, count, ElementwiseKind::gated_activation, T, ffn / tp, act));
+    ops.push_back(
+        elem_op(prefix + "act", stage, count, ElementwiseKind::gated_activation, T, ffn / tp, act));
     ops.push_back(gemm_op(prefix + "down", stage, count, T, h, ffn / tp, dt));
   };
   add_tp_ffn("ffn_", "ffn", dense_layers, m.ffn_dim);
-  if (tp > 1 && dense_layers > 0) ops.push_back(allreduce_op("ffn_allreduce", "ffn", dense_layers, act_bytes, tp));
+  if (tp > 1 && dense_layers > 0)
+    ops.push_back(allreduce_op("ffn_allreduce", "ffn", dense_layers, act_bytes, tp));
 
   if (moe_layers > 0) {
     const int ep = plan.ep;
@@ -193,8 +217,10 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
     ops.push_back(disp);
     // Each GPU runs one grouped GEMM per expert matrix over the experts its tokens activate
     // (the busiest GPU sets the pace); an expert with no token reads no weights.
-    const ExpertActivation activation = expected_activation(int(E), ep, int(k), double(plan.tokens));
-    const std::int64_t rows = std::max<std::int64_t>(1, std::int64_t(std::ceil(activation.tokens_per_active - 1e-9)));
+    const ExpertActivation activation =
+        expected_activation(int(E), ep, int(k), double(plan.tokens));
+    const std::int64_t rows =
+        std::max<std::int64_t>(1, std::int64_t(std::ceil(activation.tokens_per_active - 1e-9)));
     auto grouped = [&](std::string name, std::int64_t n, std::int64_t kk) {
       Op g = gemm_op(std::move(name), "moe", moe_layers, rows, n, kk, dt);
       g.kind = OpKind::grouped_gemm;
@@ -203,8 +229,10 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
       return g;
     };
     ops.push_back(grouped("expert_gate_up", 2 * m.moe_ffn_dim, h));
-    ops.push_back(elem_op("expert_act", "moe", moe_layers, ElementwiseKind::gated_activation,
-                          std::max<std::int64_t>(1, std::int64_t(std::ceil(rows * activation.busiest_active))), m.moe_ffn_dim, act));
+    ops.push_back(elem_op(
+        "expert_act", "moe", moe_layers, ElementwiseKind::gated_activation,
+        std::max<std::int64_t>(1, std::int64_t(std::ceil(rows * activation.busiest_active))),
+        m.moe_ffn_dim, act));
     ops.push_back(grouped("expert_down", h, m.moe_ffn_dim));
     Op comb = disp;
     comb.name = "combine";
@@ -217,7 +245,8 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
   // --- head: final norm and logits for the last token of each sequence ---
   ops.push_back(elem_op("final_norm", "head", 1, ElementwiseKind::rmsnorm, batch_rep, h, act));
   if (m.vocab_size % tp != 0)
-    throw InputError("--tp", fmt::format("vocabulary {} of model '{}' is not divisible by {}", m.vocab_size, m.name, tp));
+    throw InputError("--tp", fmt::format("vocabulary {} of model '{}' is not divisible by {}",
+                                         m.vocab_size, m.name, tp));
   ops.push_back(gemm_op("lm_head", "head", 1, batch_rep, m.vocab_size / tp, h, dt));
   return plan;
 }
