@@ -52,8 +52,9 @@ TEST(EpModel, LinearExpertTimeIsProportionalToTokensAndIgnoresReplicas) {
   s.expert_time = ExpertTime::linear;
   const EpModel lin(specs::load_model("mixtral-8x7b"), specs::load_system("4x-a100-nvlink3"), s);
   const EpModel roof = mixtral();
-  // Balanced routing: 1024 selections over 8 experts, 128 tokens each, costs what the roofline does.
-  EXPECT_DOUBLE_EQ(lin.balanced_per_token_s() * 128, roof.expert_ffn_s(128));
+  // Balanced routing: 1024 selections over 8 experts, 128 tokens each; a GPU's two experts cost
+  // what the roofline's grouped kernel does.
+  EXPECT_DOUBLE_EQ(lin.balanced_per_token_s() * 256, roof.gpu_expert_s({128, 128}));
   EXPECT_DOUBLE_EQ(lin.gpu_expert_s({128, 128}), roof.gpu_expert_s({128, 128}));
   EXPECT_DOUBLE_EQ(lin.gpu_expert_s({300}), lin.gpu_expert_s({100, 100, 100}));
   EXPECT_DOUBLE_EQ(lin.gpu_expert_s({200, 0}), 2 * lin.gpu_expert_s({100}));
@@ -69,7 +70,8 @@ TEST(EpModel, AllToAllAndCopiesFollowBandwidth) {
   std::vector<std::vector<double>> v(4, std::vector<double>(4, 1e6));
   EXPECT_GT(em.alltoall_s(v), 0);
   EXPECT_EQ(em.alltoall_s(std::vector<std::vector<double>>(4, std::vector<double>(4, 0.0))), 0);
-  EXPECT_GT(em.copy_s({em.expert_weight_bytes(), 0, 0, 0}), em.copy_s({em.expert_weight_bytes() / 2, 0, 0, 0}));
+  EXPECT_GT(em.copy_s({em.expert_weight_bytes(), 0, 0, 0}),
+            em.copy_s({em.expert_weight_bytes() / 2, 0, 0, 0}));
   EXPECT_LE(em.copy_exposed_s({1e3, 0, 0, 0}), em.copy_s({1e3, 0, 0, 0}));
   const EpModel pcie = mixtral(1, "4x-a100-pcie4");
   EXPECT_GT(pcie.alltoall_s(v), em.alltoall_s(v));
@@ -77,10 +79,14 @@ TEST(EpModel, AllToAllAndCopiesFollowBandwidth) {
 
 TEST(EpModel, BadLayoutsAreInputErrors) {
   EpSetup s;
-  EXPECT_THROW(EpModel(specs::load_model("llama2-7b"), specs::load_system("4x-a100-nvlink3"), s), InputError);
-  EXPECT_THROW(EpModel(specs::load_model("qwen1.5-moe-a2.7b"), specs::load_system("8x-a100-nvlink3"), s).slots_per_gpu(),
-               InputError);  // 60 experts over 8 GPUs
+  EXPECT_THROW(EpModel(specs::load_model("llama2-7b"), specs::load_system("4x-a100-nvlink3"), s),
+               InputError);
+  EXPECT_THROW(
+      EpModel(specs::load_model("qwen1.5-moe-a2.7b"), specs::load_system("8x-a100-nvlink3"), s)
+          .slots_per_gpu(),
+      InputError);  // 60 experts over 8 GPUs
   s.slots_per_gpu = 1;
-  EXPECT_THROW(EpModel(specs::load_model("mixtral-8x7b"), specs::load_system("4x-a100-nvlink3"), s), InputError);
+  EXPECT_THROW(EpModel(specs::load_model("mixtral-8x7b"), specs::load_system("4x-a100-nvlink3"), s),
+               InputError);
   EXPECT_THROW(parse_layout("pp", "--layout"), InputError);
 }

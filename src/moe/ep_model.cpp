@@ -1,11 +1,12 @@
 #include "llmgps/moe/ep_model.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 
-#include <fmt/format.h>
-
 #include "llmgps/cost/collective.hpp"
+#include "llmgps/cost/gemm.hpp"
 #include "llmgps/schedule/estimate.hpp"
 #include "llmgps/specs/error.hpp"
 
@@ -14,19 +15,29 @@ namespace llmgps::moe {
 AttentionLayout parse_layout(const std::string& s, const std::string& where) {
   if (s == "tp") return AttentionLayout::tensor_parallel;
   if (s == "dp") return AttentionLayout::data_parallel;
-  throw InputError(where, "must be 'tp' (attention tensor-parallel, the paper's layout) or 'dp' (data-parallel attention), got '" + s + "'");
+  throw InputError(where,
+                   "must be 'tp' (attention tensor-parallel, the paper's layout) or 'dp' "
+                   "(data-parallel attention), got '" +
+                       s + "'");
 }
 
-const char* layout_name(AttentionLayout l) { return l == AttentionLayout::tensor_parallel ? "tp" : "dp"; }
+const char* layout_name(AttentionLayout l) {
+  return l == AttentionLayout::tensor_parallel ? "tp" : "dp";
+}
 
 ExpertTime parse_expert_time(const std::string& s, const std::string& where) {
   if (s == "roofline") return ExpertTime::roofline;
   if (s == "linear") return ExpertTime::linear;
-  throw InputError(where, "must be 'roofline' (each replica's FFN through the cost model, the default) or 'linear' (time "
-                          "proportional to tokens, the paper's assumption), got '" + s + "'");
+  throw InputError(where,
+                   "must be 'roofline' (each replica's FFN through the cost model, the default) or "
+                   "'linear' (time "
+                   "proportional to tokens, the paper's assumption), got '" +
+                       s + "'");
 }
 
-const char* expert_time_name(ExpertTime t) { return t == ExpertTime::roofline ? "roofline" : "linear"; }
+const char* expert_time_name(ExpertTime t) {
+  return t == ExpertTime::roofline ? "roofline" : "linear";
+}
 
 void LayerBreakdown::add(const LayerBreakdown& o, double w) {
   predictor_s += w * o.predictor_s;
@@ -40,16 +51,20 @@ void LayerBreakdown::add(const LayerBreakdown& o, double w) {
 
 namespace {
 bool is_routed_expert_op(const std::string& n) {
-  return n == "dispatch" || n == "combine" || n == "expert_gate_up" || n == "expert_act" || n == "expert_down";
+  return n == "dispatch" || n == "combine" || n == "expert_gate_up" || n == "expert_act" ||
+         n == "expert_down";
 }
 }  // namespace
 
-EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup) : m_(m), sys_(sys), setup_(setup) {
-  if (!m.is_moe()) throw InputError("--model", fmt::format("'{}' is not a mixture-of-experts model", m.name));
+EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup)
+    : m_(m), sys_(sys), setup_(setup) {
+  if (!m.is_moe())
+    throw InputError("--model", fmt::format("'{}' is not a mixture-of-experts model", m.name));
   G_ = sys.total_gpus();
   if (m.num_experts % G_ != 0)
-    throw InputError("--system", fmt::format("model '{}' has {} experts, not divisible by the system's {} GPUs",
-                                             m.name, m.num_experts, G_));
+    throw InputError("--system",
+                     fmt::format("model '{}' has {} experts, not divisible by the system's {} GPUs",
+                                 m.name, m.num_experts, G_));
   if (!(setup.memory_reserve_fraction >= 0 && setup.memory_reserve_fraction < 1))
     throw InputError("memory_reserve_fraction", "must be in [0, 1)");
   StepConfig cfg = setup.step;
@@ -62,10 +77,14 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
   double per_layer = 0, shared = 0, dense_and_head = 0;
   for (const OpEstimate& op : est.ops) {
     if (is_routed_expert_op(op.name)) continue;
-    if (op.name == "router" || op.name == "topk") gate_s_ += op.each.time_s;
-    else if (op.name.rfind("shared_", 0) == 0) shared += op.each.time_s;
-    else if (op.count % L == 0 && op.stage != "head") per_layer += op.time_s / L;
-    else dense_and_head += op.time_s;
+    if (op.name == "router" || op.name == "topk")
+      gate_s_ += op.each.time_s;
+    else if (op.name.rfind("shared_", 0) == 0)
+      shared += op.each.time_s;
+    else if (op.count % L == 0 && op.stage != "head")
+      per_layer += op.time_s / L;
+    else
+      dense_and_head += op.time_s;
   }
   attention_s_ = per_layer + shared;
   other_s_ = dense_and_head + double(L - moe_layers_) * per_layer;
@@ -76,7 +95,9 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
   const int home = m.num_experts / G_;
   if (setup.slots_per_gpu > 0) {
     if (setup.slots_per_gpu < home)
-      throw InputError("--slots-per-gpu", fmt::format("{} slots cannot hold the {} experts each GPU owns", setup.slots_per_gpu, home));
+      throw InputError("--slots-per-gpu",
+                       fmt::format("{} slots cannot hold the {} experts each GPU owns",
+                                   setup.slots_per_gpu, home));
     slots_ = setup.slots_per_gpu;
   } else {
     // What HBM holds beyond this GPU's share of the weights and the step's KV cache, spent on
@@ -88,14 +109,23 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
     const double kv = L * kv_per_token_layer * double(tokens_) * dtype_bytes(act) / G_;
     const double free_b = sys.gpu.hbm_bytes * (1 - setup.memory_reserve_fraction) - weights - kv;
     if (free_b < 0)
-      throw InputError("--system", fmt::format("model '{}' ({:.1f} GB of weights per GPU) does not fit in {} GPUs' memory",
-                                               m.name, weights / 1e9, G_));
+      throw InputError(
+          "--system",
+          fmt::format("model '{}' ({:.1f} GB of weights per GPU) does not fit in {} GPUs' memory",
+                      m.name, weights / 1e9, G_));
     const int extra = int(std::floor(free_b / (expert_bytes_ * std::max(1, moe_layers_))));
     const int cap = setup.max_slots_per_gpu > 0 ? setup.max_slots_per_gpu : 2 * home;
     slots_ = std::max(home, std::min(cap, home + extra));
   }
   const double per_expert = selections() / double(m.num_experts);
-  per_token_s_ = per_expert > 0 ? expert_ffn_s(per_expert) / std::ceil(per_expert - 1e-9) : 0.0;
+  // The linear what-if's per-token cost: a GPU's grouped expert kernel under balanced routing
+  // (its own experts, each with the mean load) divided by its tokens, so linear and roofline agree
+  // on a balanced GPU.
+  if (per_expert > 0) {
+    const double whole = std::ceil(per_expert - 1e-9);
+    per_token_s_ =
+        grouped_ffn_s(std::vector<double>(std::size_t(home), per_expert)) / (whole * home);
+  }
 }
 
 std::int64_t EpModel::predictor_tokens() const {
@@ -108,29 +138,46 @@ std::int64_t EpModel::predictor_tokens() const {
 }
 
 double EpModel::expert_ffn_s(double tokens) const {
-  if (tokens <= 0) return 0.0;
-  // Whole tokens; a share that rounds to none (a replica planned but never reached) costs nothing.
-  const auto t = std::int64_t(std::ceil(tokens - 1e-9));
-  if (t <= 0) return 0.0;
-  auto it = ffn_cache_.find(t);
-  if (it != ffn_cache_.end()) return it->second;
-  const DType dt = setup_.step.dtype;
-  const DType act = dt == DType::fp8 ? DType::bf16 : dt;
-  const std::vector<Op> ops = {gemm_op("expert_gate_up", "moe", 1, t, 2 * std::int64_t(m_.moe_ffn_dim), m_.hidden_size, dt),
-                               elem_op("expert_act", "moe", 1, ElementwiseKind::gated_activation, t, m_.moe_ffn_dim, act),
-                               gemm_op("expert_down", "moe", 1, t, m_.hidden_size, m_.moe_ffn_dim, dt)};
-  const double s = ops_s(ops);
-  ffn_cache_.emplace(t, s);
-  return s;
+  return grouped_ffn_s({tokens});
 }
 
 double EpModel::gpu_expert_s(const std::vector<double>& slot_tokens) const {
-  double s = 0;
   if (setup_.expert_time == ExpertTime::linear) {
+    double s = 0;
     for (double t : slot_tokens) s += std::max(0.0, t);
     return s * balanced_per_token_s();
   }
-  for (double t : slot_tokens) s += expert_ffn_s(t);
+  return grouped_ffn_s(slot_tokens);
+}
+
+double EpModel::grouped_ffn_s(const std::vector<double>& slot_tokens) const {
+  // Whole tokens per replica; a share that rounds to none (a replica planned but never reached)
+  // reads no weights. The GPU runs one grouped GEMM per expert matrix over its replicas with
+  // tokens (the kernel vLLM, SGLang and DeepGEMM launch), as estimate does.
+  std::vector<std::int64_t> rows;
+  rows.reserve(slot_tokens.size());
+  for (double t : slot_tokens) {
+    const auto whole = std::int64_t(std::ceil(t - 1e-9));
+    if (t > 0 && whole > 0) rows.push_back(whole);
+  }
+  if (rows.empty()) return 0.0;
+  std::sort(rows.begin(), rows.end());
+  auto it = ffn_cache_.find(rows);
+  if (it != ffn_cache_.end()) return it->second;
+  const DType dt = setup_.step.dtype;
+  const DType act = dt == DType::fp8 ? DType::bf16 : dt;
+  std::int64_t total = 0;
+  for (auto r : rows) total += r;
+  GroupedGemmShape up{rows, 2 * std::int64_t(m_.moe_ffn_dim), m_.hidden_size, dt,
+                      GroupedLayout::contiguous};
+  GroupedGemmShape down{rows, m_.hidden_size, m_.moe_ffn_dim, dt, GroupedLayout::contiguous};
+  const double s = grouped_gemm_cost(sys_.gpu, up).time_s +
+                   cost_of(elem_op("expert_act", "moe", 1, ElementwiseKind::gated_activation, total,
+                                   m_.moe_ffn_dim, act),
+                           sys_)
+                       .time_s +
+                   grouped_gemm_cost(sys_.gpu, down).time_s;
+  ffn_cache_.emplace(std::move(rows), s);
   return s;
 }
 
@@ -162,9 +209,14 @@ double EpModel::ops_s(const std::vector<Op>& ops) const {
 ReplicaPlan EpModel::plan(const LoadMatrix& loads, const std::string& algo) const {
   if (algo == "greedy") return greedy_plan(loads, GreedyConfig{G_, slots_, 0, 1.0, {}});
   if (algo == "greedy-time")
-    return greedy_plan(loads, GreedyConfig{G_, slots_, 0, 1.0, [this](const std::vector<double>& t) { return gpu_expert_s(t); }});
+    return greedy_plan(
+        loads, GreedyConfig{G_, slots_, 0, 1.0,
+                            [this](const std::vector<double>& t) { return gpu_expert_s(t); }});
   if (algo == "eplb") return eplb_plan(loads, EplbConfig{G_ * slots_, 1, sys_.nodes, G_});
-  throw InputError("--algo", "must be 'greedy-time' (greedy on modelled time), 'greedy' (MoE-GPS, on tokens) or 'eplb' (DeepSeek), got '" + algo + "'");
+  throw InputError("--algo",
+                   "must be 'greedy-time' (greedy on modelled time), 'greedy' (MoE-GPS, on tokens) "
+                   "or 'eplb' (DeepSeek), got '" +
+                       algo + "'");
 }
 
 }  // namespace llmgps::moe

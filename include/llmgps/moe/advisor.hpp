@@ -22,12 +22,12 @@ const char* error_model_name(ErrorModel e);
 // A strategy as the closed form sees it.
 struct Strategy {
   std::string name;
-  std::string kind;          // none, distribution, token
-  double error = 0;          // distribution error |p_hat - p| / (1/E), mean (the paper's metric)
-  double accuracy = 0;       // token: top-k hit rate
-  std::vector<Op> ops;       // predictor ops per MoE layer (token predictors)
-  double overhead_s = -1;    // measured overhead per layer (user points); < 0: cost the ops
-  std::string source;        // where the properties come from
+  std::string kind;        // none, distribution, token
+  double error = 0;        // distribution error |p_hat - p| / (1/E), mean (the paper's metric)
+  double accuracy = 0;     // token: top-k hit rate
+  std::vector<Op> ops;     // predictor ops per MoE layer (token predictors)
+  double overhead_s = -1;  // measured overhead per layer (user points); < 0: cost the ops
+  std::string source;      // where the properties come from
 };
 
 // Built-in predictor properties (data/moe/predictors-*.json, measured by `llmgps moe predict`),
@@ -38,27 +38,29 @@ std::vector<Strategy> strategies_from_points(const std::string& path);
 
 struct StrategyResult {
   Strategy strategy;
-  std::string mode;            // closed-form or trace
-  double latency_s = 0;        // whole step, steady state
-  double overhead_s = 0;       // predictor time in the step
-  LayerBreakdown layer;        // mean per MoE layer
-  double balancedness = 1;     // mean GPU expert load / max
-  double warmup_copy_s = 0;    // first plan's weight copies (once, not in latency)
-  double copies_per_batch = 0; // replicas copied per batch after warm-up (all layers)
+  std::string mode;             // closed-form or trace
+  double latency_s = 0;         // whole step, steady state
+  double overhead_s = 0;        // predictor time in the step
+  LayerBreakdown layer;         // mean per MoE layer
+  double balancedness = 1;      // mean GPU expert load / max
+  double warmup_copy_s = 0;     // first plan's weight copies (once, not in latency)
+  double copies_per_batch = 0;  // replicas copied per batch after warm-up (all layers)
 };
 
 struct AdviceConfig {
-  std::string algo = "greedy-time";  // planner: greedy-time (default), greedy (paper, on tokens) or eplb
+  std::string algo =
+      "greedy-time";  // planner: greedy-time (default), greedy (paper, on tokens) or eplb
   ErrorModel error_model = ErrorModel::typical;
   // Cap the error models' straggler at the busiest GPU without duplication (ours: a plan from a
   // wrong estimate still keeps every expert's own replica). Off: the paper's models as stated.
   bool error_cap = true;
-  int replan_interval = 1;           // trace mode: re-plan every N batches
+  int replan_interval = 1;  // trace mode: re-plan every N batches
   // Trace mode: adopt a layer's new plan only when its modelled expert-time saving over the
   // re-plan interval exceeds the exposed time of the weight copies it needs (false: always adopt,
   // as the paper re-plans every batch).
   bool replan_only_when_it_pays = true;
-  std::size_t trace_batch_tokens = 64;  // trace tokens per simulated step (scaled to the step's tokens)
+  std::size_t trace_batch_tokens =
+      64;  // trace tokens per simulated step (scaled to the step's tokens)
 };
 
 // Expert shares with one hot expert at `skew` x the mean and the rest even (skew in [1, E/top_k]).
@@ -67,12 +69,12 @@ std::vector<double> shares_for_skew(int experts, int top_k, double skew);
 // shares: one row (every MoE layer alike) or one row per MoE layer.
 std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Strategy>& strategies,
                                         const LoadMatrix& shares, const AdviceConfig& cfg);
-std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& train, const RoutingTrace& test,
-                                         const AdviceConfig& cfg);
+std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& train,
+                                         const RoutingTrace& test, const AdviceConfig& cfg);
 
 struct Advice {
   std::vector<StrategyResult> strategies;
-  std::string recommended;          // kind of the fastest strategy
+  std::string recommended;  // kind of the fastest strategy
   std::string recommended_name;
   // (best token - recommended) / best token; when a token predictor is recommended, the best
   // other strategy's margin instead, which is negative.
@@ -91,7 +93,7 @@ ExpFit fit_exponential(const std::vector<std::pair<double, double>>& points);
 // The best Token-to-Expert point on the curve fitted to user points (kind token, overhead_s set):
 // closed-form latency scanned over accuracies within the points' range (no extrapolation), the
 // fastest one returned as a strategy named "curve-best". Needs two distinct accuracies.
-Strategy best_on_curve(const EpModel& em, const std::vector<Strategy>& points, const LoadMatrix& shares,
-                       const AdviceConfig& cfg);
+Strategy best_on_curve(const EpModel& em, const std::vector<Strategy>& points,
+                       const LoadMatrix& shares, const AdviceConfig& cfg);
 
 }  // namespace llmgps::moe

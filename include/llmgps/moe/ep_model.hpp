@@ -31,23 +31,26 @@ const char* expert_time_name(ExpertTime t);
 // Per MoE layer, seconds (one occurrence).
 struct LayerBreakdown {
   double predictor_s = 0;
-  double attention_s = 0;   // norm, QKV, attention, O-proj, all-reduce, residuals (+ shared experts)
+  double attention_s = 0;  // norm, QKV, attention, O-proj, all-reduce, residuals (+ shared experts)
   double gate_s = 0;
   double dispatch_s = 0;
-  double experts_s = 0;     // the straggler GPU's expert FFN
+  double experts_s = 0;  // the straggler GPU's expert FFN
   double combine_s = 0;
-  double copy_s = 0;        // exposed weight-copy time (beyond what attention hides)
-  double total() const { return predictor_s + attention_s + gate_s + dispatch_s + experts_s + combine_s + copy_s; }
+  double copy_s = 0;  // exposed weight-copy time (beyond what attention hides)
+  double total() const {
+    return predictor_s + attention_s + gate_s + dispatch_s + experts_s + combine_s + copy_s;
+  }
   void add(const LayerBreakdown& o, double w = 1.0);
 };
 
 struct EpSetup {
-  StepConfig step;                    // batch, seq, phase, dtype
+  StepConfig step;  // batch, seq, phase, dtype
   AttentionLayout layout = AttentionLayout::tensor_parallel;
   ExpertTime expert_time = ExpertTime::roofline;
-  int slots_per_gpu = 0;              // 0: as many as GPU memory allows (capped at max_slots_per_gpu)
-  int max_slots_per_gpu = 0;          // 0: experts per GPU + experts per GPU (at most doubling)
-  double memory_reserve_fraction = 0.1;  // HBM kept free for the allocator, workspace, fragmentation
+  int slots_per_gpu = 0;      // 0: as many as GPU memory allows (capped at max_slots_per_gpu)
+  int max_slots_per_gpu = 0;  // 0: experts per GPU + experts per GPU (at most doubling)
+  double memory_reserve_fraction =
+      0.1;  // HBM kept free for the allocator, workspace, fragmentation
 };
 
 // The model of one step on one system; caches the per-op costs it reuses.
@@ -60,20 +63,21 @@ class EpModel {
   int gpus() const { return G_; }
   int experts() const { return m_.num_experts; }
   int moe_layers() const { return moe_layers_; }
-  std::int64_t tokens() const { return tokens_; }          // tokens in the step (whole system)
+  std::int64_t tokens() const { return tokens_; }  // tokens in the step (whole system)
   double selections() const { return double(tokens_) * m_.top_k; }
   int slots_per_gpu() const { return slots_; }
   double expert_weight_bytes() const { return expert_bytes_; }
-  double token_bytes() const { return token_bytes_; }       // one token's hidden state on the wire
-  double attention_s() const { return attention_s_; }       // per MoE layer
+  double token_bytes() const { return token_bytes_; }  // one token's hidden state on the wire
+  double attention_s() const { return attention_s_; }  // per MoE layer
   double gate_s() const { return gate_s_; }
-  double other_s() const { return other_s_; }                // dense layers, head: once per step
-  std::int64_t predictor_tokens() const;                     // tokens one GPU predicts for
+  double other_s() const { return other_s_; }  // dense layers, head: once per step
+  std::int64_t predictor_tokens() const;       // tokens one GPU predicts for
 
   // Expert FFN (gate/up, activation, down) of one replica receiving `tokens` tokens.
   double expert_ffn_s(double tokens) const;
-  // A GPU's expert time: every replica it holds that receives tokens runs its FFN (roofline), or
-  // its tokens at the balanced per-token cost (linear).
+  // A GPU's expert time: one grouped GEMM per expert matrix over the replicas it holds that
+  // receive tokens, with the activation between (roofline); or its tokens at the balanced
+  // per-token cost (linear).
   double gpu_expert_s(const std::vector<double>& slot_tokens) const;
   ExpertTime expert_time() const { return setup_.expert_time; }
   // Per-token expert time under balanced routing (selections / experts tokens per expert).
@@ -90,6 +94,8 @@ class EpModel {
   ReplicaPlan plan(const LoadMatrix& loads, const std::string& algo) const;
 
  private:
+  double grouped_ffn_s(const std::vector<double>& slot_tokens) const;  // the roofline kernel
+
   ModelSpec m_;
   SystemSpec sys_;
   EpSetup setup_;
@@ -100,7 +106,7 @@ class EpModel {
   double expert_bytes_ = 0, token_bytes_ = 0;
   double attention_s_ = 0, gate_s_ = 0, other_s_ = 0;
   double per_token_s_ = 0;  // balanced_per_token_s, fixed by the step: computed once
-  mutable std::map<std::int64_t, double> ffn_cache_;
+  mutable std::map<std::vector<std::int64_t>, double> ffn_cache_;  // sorted rows -> seconds
 };
 
 }  // namespace llmgps::moe

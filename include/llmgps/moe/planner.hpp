@@ -18,10 +18,10 @@ using LoadMatrix = std::vector<std::vector<double>>;  // [layer][expert] tokens 
 
 struct ReplicaPlan {
   int gpus = 0;
-  int slots_per_gpu = 0;                     // physical slots = gpus * slots_per_gpu
-  std::vector<std::vector<int>> phy2log;     // [layer][slot]: expert held, -1 = empty slot
-  std::vector<std::vector<int>> phyrank;     // [layer][slot]: replica index of that expert
-  std::vector<std::vector<int>> logcnt;      // [layer][expert]: replicas of the expert
+  int slots_per_gpu = 0;                  // physical slots = gpus * slots_per_gpu
+  std::vector<std::vector<int>> phy2log;  // [layer][slot]: expert held, -1 = empty slot
+  std::vector<std::vector<int>> phyrank;  // [layer][slot]: replica index of that expert
+  std::vector<std::vector<int>> logcnt;   // [layer][expert]: replicas of the expert
   // log2phy, kept compactly: per layer, the slots of each expert's replicas in rank order, grouped
   // by expert (log2phy_slots, [layer][slot]), and where each expert's group starts
   // (log2phy_begin, [layer][expert + 1]). max_logcnt is the width of EPLB's padded log2phy tensor,
@@ -38,7 +38,9 @@ struct ReplicaPlan {
   // The slot of replica r of expert e in layer l (-1 when r >= logcnt).
   int log2phy(int l, int e, int r) const {
     const int* begin = log2phy_begin.data() + std::size_t(l) * std::size_t(experts() + 1);
-    return r < begin[e + 1] - begin[e] ? log2phy_slots[std::size_t(l) * std::size_t(slots()) + std::size_t(begin[e] + r)] : -1;
+    return r < begin[e + 1] - begin[e]
+               ? log2phy_slots[std::size_t(l) * std::size_t(slots()) + std::size_t(begin[e] + r)]
+               : -1;
   }
   std::vector<std::vector<std::vector<int>>> log2phy_nested() const;
   int gpu_of_slot(int slot) const { return slot / slots_per_gpu; }
@@ -48,8 +50,8 @@ struct EplbConfig {
   int num_replicas = 0;  // physical experts in all (multiple of num_gpus, >= experts)
   int num_groups = 1;    // expert groups (DeepSeek-V3: 8); must divide the experts
   int num_nodes = 1;
-  int num_gpus = 1;      // multiple of num_nodes
-  int threads = 0;       // 0: the machine's cores when the work is large; the result never depends on it
+  int num_gpus = 1;  // multiple of num_nodes
+  int threads = 0;  // 0: the machine's cores when the work is large; the result never depends on it
 };
 
 // Throws InputError naming the parameter when the shapes are inconsistent.
@@ -57,9 +59,9 @@ ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& cfg);
 
 struct GreedyConfig {
   int gpus = 1;
-  int slots_per_gpu = 1;            // >= experts / gpus
-  int max_copies_per_expert = 0;    // 0: no limit beyond slots
-  double tolerance_tokens = 1.0;    // stop when max - min GPU load <= this
+  int slots_per_gpu = 1;          // >= experts / gpus
+  int max_copies_per_expert = 0;  // 0: no limit beyond slots
+  double tolerance_tokens = 1.0;  // stop when max - min GPU load <= this
   // Optional cost model: a GPU's expert time for the tokens of its slots. When set, the planner
   // balances time instead of tokens and keeps a copy only if it makes the busiest GPU faster
   // (a replica's weight read can cost more than the tokens it takes over).

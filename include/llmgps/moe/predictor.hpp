@@ -31,8 +31,9 @@ class DistributionPredictor {
 void train_on(DistributionPredictor& p, const RoutingTrace& tr, std::size_t batch_tokens);
 
 std::unique_ptr<DistributionPredictor> make_mle_predictor();
-std::unique_ptr<DistributionPredictor> make_ema_predictor(double alpha);      // weight of the newest batch
-std::unique_ptr<DistributionPredictor> make_window_predictor(int batches);   // last N batches
+std::unique_ptr<DistributionPredictor> make_ema_predictor(
+    double alpha);  // weight of the newest batch
+std::unique_ptr<DistributionPredictor> make_window_predictor(int batches);  // last N batches
 
 class TokenPredictor {
  public:
@@ -40,10 +41,12 @@ class TokenPredictor {
   virtual std::string name() const = 0;
   virtual void train(const RoutingTrace& tr) = 0;
   // top_k predicted experts (best first) of token t in `layer`, written to out[0..top_k).
-  virtual void predict(const RoutingTrace& tr, std::size_t t, int layer, std::int16_t* out) const = 0;
+  virtual void predict(const RoutingTrace& tr, std::size_t t, int layer,
+                       std::int16_t* out) const = 0;
   // GPU operations run per MoE layer for a batch of `tokens` tokens (for the overhead model); a
   // function of the routing shape only, so an untrained predictor can be costed too.
-  virtual std::vector<Op> ops(std::int64_t tokens, int experts, int layers, int top_k, DType act) const = 0;
+  virtual std::vector<Op> ops(std::int64_t tokens, int experts, int layers, int top_k,
+                              DType act) const = 0;
 };
 
 std::unique_ptr<TokenPredictor> make_most_frequent_predictor();
@@ -62,28 +65,31 @@ std::unique_ptr<TokenPredictor> make_mlp_predictor(const MlpConfig& cfg = {});
 std::vector<std::unique_ptr<DistributionPredictor>> distribution_predictors();
 std::vector<std::unique_ptr<TokenPredictor>> token_predictors();
 // A built-in predictor by name (InputError naming `where` when unknown).
-std::unique_ptr<TokenPredictor> make_token_predictor(const std::string& name, const std::string& where);
-std::unique_ptr<DistributionPredictor> make_distribution_predictor(const std::string& name, const std::string& where);
+std::unique_ptr<TokenPredictor> make_token_predictor(const std::string& name,
+                                                     const std::string& where);
+std::unique_ptr<DistributionPredictor> make_distribution_predictor(const std::string& name,
+                                                                   const std::string& where);
 
 // The paper's error: |p_hat - p| / (1/E) per (layer, expert); mean and max.
 struct DistributionError {
   double mean = 0, max = 0;
 };
-DistributionError distribution_error(const LoadMatrix& predicted_shares, const LoadMatrix& true_counts);
+DistributionError distribution_error(const LoadMatrix& predicted_shares,
+                                     const LoadMatrix& true_counts);
 
 struct PredictorResult {
   std::string name;
-  std::string kind;             // "distribution" or "token"
-  DistributionError error;       // vs the test trace's shares (history -> the dataset's distribution)
-  DistributionError batch_error; // online, batch by batch over the test trace (then learning it)
-  double accuracy = 0;           // token: top-k hit rate |predicted ∩ true| / k
-  double top1_accuracy = 0;      // token: predicted first expert == true first expert
-  std::size_t samples = 0;       // (token, layer) pairs scored, or batches x layers
+  std::string kind;         // "distribution" or "token"
+  DistributionError error;  // vs the test trace's shares (history -> the dataset's distribution)
+  DistributionError batch_error;  // online, batch by batch over the test trace (then learning it)
+  double accuracy = 0;            // token: top-k hit rate |predicted ∩ true| / k
+  double top1_accuracy = 0;       // token: predicted first expert == true first expert
+  std::size_t samples = 0;        // (token, layer) pairs scored, or batches x layers
 };
 
 // Train on `train` (fed to distribution predictors in batches of batch_tokens) and score on `test`.
-PredictorResult evaluate(DistributionPredictor& p, const RoutingTrace& train, const RoutingTrace& test,
-                         std::size_t batch_tokens);
+PredictorResult evaluate(DistributionPredictor& p, const RoutingTrace& train,
+                         const RoutingTrace& test, std::size_t batch_tokens);
 PredictorResult evaluate(TokenPredictor& p, const RoutingTrace& train, const RoutingTrace& test,
                          std::size_t batch_tokens);
 
@@ -92,7 +98,7 @@ PredictorResult evaluate(TokenPredictor& p, const RoutingTrace& train, const Rou
 // of the history), and scored with the paper's error.
 struct GroupShares {
   std::string name;
-  double weight = 1;                      // examples in the group
+  double weight = 1;                        // examples in the group
   std::vector<std::vector<double>> shares;  // [layer][expert]
 };
 PredictorResult leave_one_group_out(const std::vector<GroupShares>& groups);

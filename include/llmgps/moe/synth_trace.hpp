@@ -18,8 +18,9 @@ struct SynthConfig {
   std::vector<double> skew = {1.4};  // per layer (one value: every layer); in [1, experts / top_k]
   double token_correlation = 0.2;    // P(token copies the previous token's experts in a layer)
   double layer_correlation = 0.5;    // P(first expert follows the token's previous-layer expert)
-  std::uint64_t model_seed = 1;  // the router: which experts are popular, how layers map (shared by traces of one model)
-  std::uint64_t seed = 1;        // the tokens drawn
+  std::uint64_t model_seed =
+      1;  // the router: which experts are popular, how layers map (shared by traces of one model)
+  std::uint64_t seed = 1;  // the tokens drawn
 };
 
 // Validates the config (InputError naming the field) and draws the trace. Expert popularity per

@@ -14,12 +14,12 @@
 namespace llmgps::moe {
 
 struct TraceToken {
-  std::int32_t seq = 0;   // index of the sequence (problem_id / req_id, in order of appearance)
-  std::int64_t pos = 0;   // position of the token in its sequence
+  std::int32_t seq = 0;  // index of the sequence (problem_id / req_id, in order of appearance)
+  std::int64_t pos = 0;  // position of the token in its sequence
 };
 
 struct RoutingTrace {
-  std::string source;          // file name (for messages)
+  std::string source;  // file name (for messages)
   int layers = 0;
   int experts = 0;
   int top_k = 0;
@@ -42,7 +42,8 @@ struct TraceLoadOptions {
 
 // Parse JSON Lines text. Throws InputError("FILE:LINE", reason) on a malformed line, a missing or
 // mistyped field, an expert id out of range, inconsistent top-k, or a layer with no records.
-RoutingTrace parse_trace(std::string_view text, const std::string& file, const TraceLoadOptions& opt = {});
+RoutingTrace parse_trace(std::string_view text, const std::string& file,
+                         const TraceLoadOptions& opt = {});
 // Read and parse a file (InputError naming the file when it cannot be read).
 RoutingTrace load_trace(const std::string& path, const TraceLoadOptions& opt = {});
 

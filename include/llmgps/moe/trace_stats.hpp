@@ -20,10 +20,10 @@ std::vector<double> shares_of(const std::vector<double>& counts);
 
 struct LayerStats {
   int layer = 0;
-  std::vector<double> shares;   // fraction of selections per expert (sums to 1)
-  double skew = 1;              // over the whole trace
+  std::vector<double> shares;  // fraction of selections per expert (sums to 1)
+  double skew = 1;             // over the whole trace
   double entropy_bits = 0;
-  double batch_skew_mean = 1;   // mean over batches of batch_tokens tokens
+  double batch_skew_mean = 1;  // mean over batches of batch_tokens tokens
   double batch_skew_max = 1;
 };
 
@@ -31,13 +31,26 @@ struct TraceStats {
   int layers = 0, experts = 0, top_k = 0;
   std::size_t tokens = 0, records = 0, sequences = 0;
   std::size_t batch_tokens = 0, batches = 0;
-  double skew_mean = 1;          // mean over layers of the whole-trace skew (the paper's figure)
-  double batch_skew_mean = 1;    // mean over layers and batches
+  double skew_mean = 1;        // mean over layers of the whole-trace skew (the paper's figure)
+  double batch_skew_mean = 1;  // mean over layers and batches
   double entropy_mean_bits = 0;
   std::vector<LayerStats> per_layer;
 };
 
 TraceStats trace_stats(const RoutingTrace& tr, std::size_t batch_tokens);
+
+// The experts a batch really activates, measured on a trace: the trace cut into consecutive
+// batches of batch_tokens tokens, experts placed experts/gpus per GPU in id order, every (batch,
+// layer) with records counted once. The exact counterpart of expected_activation's closed form
+// (llmgps/workload/expert_activation.hpp), which assumes uniform routing. Throws InputError
+// unless gpus divides the trace's experts and batch_tokens >= 1.
+struct TraceActivation {
+  double active_per_gpu = 0;     // mean active experts on one GPU
+  double busiest_active = 0;     // mean over (batch, layer) of the busiest GPU's active experts
+  double tokens_per_active = 0;  // mean tokens an active expert receives
+  std::size_t samples = 0;       // (batch, layer) pairs counted
+};
+TraceActivation trace_activation(const RoutingTrace& tr, int gpus, std::size_t batch_tokens);
 
 // Statistics of a routing trace too large to hold: records are read in chunks and only counts
 // are kept (memory grows with layers x experts and the number of distinct sequence names, not with
@@ -58,7 +71,8 @@ class TraceStatsStream {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-TraceStats stream_trace_stats(const std::string& path, std::size_t batch_tokens, const TraceLoadOptions& opt = {});
+TraceStats stream_trace_stats(const std::string& path, std::size_t batch_tokens,
+                              const TraceLoadOptions& opt = {});
 
 // transitions[l][i][j]: how often a token that chose expert i in layer l chose expert j in layer
 // l + 1 (all top-k pairs counted), l = 0 .. layers - 2.
