@@ -3,9 +3,6 @@
 //  2. a cuBLASLt GEMM alone, the RNG mask kernel alone, and both on two streams, timed with CUDA
 //     events (median of repeats), beside the model's prediction for the same shapes and GPU.
 // Writes CSV to the path given as the first argument. Exit code 1 when a mask differs.
-#include <cublasLt.h>
-#include <cuda_bf16.h>
-#include <cuda_fp8.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -22,78 +19,14 @@
 #include "llmgps/dropout/mask.hpp"
 #include "llmgps/dropout/rng_cost.hpp"
 #include "llmgps/specs/hw.hpp"
+#include "lt_gemm.cuh"
 #include "mask_kernel.cuh"
 
 using namespace llmgps;
 
-#define CHECK_CUDA(x)                                                                              \
-  do {                                                                                             \
-    cudaError_t e_ = (x);                                                                          \
-    if (e_ != cudaSuccess) {                                                                       \
-      std::fprintf(stderr, "gpu_bench: %s failed: %s\n", #x, cudaGetErrorString(e_));              \
-      std::exit(2);                                                                                \
-    }                                                                                              \
-  } while (0)
-#define CHECK_LT(x)                                                                                \
-  do {                                                                                             \
-    cublasStatus_t s_ = (x);                                                                       \
-    if (s_ != CUBLAS_STATUS_SUCCESS) {                                                             \
-      std::fprintf(stderr, "gpu_bench: %s failed: status %d\n", #x, int(s_));                      \
-      std::exit(2);                                                                                \
-    }                                                                                              \
-  } while (0)
-
 namespace {
 
-struct Gemm {
-  cublasLtHandle_t lt{};
-  cublasLtMatmulDesc_t op{};
-  cublasLtMatrixLayout_t a{}, b{}, c{};
-  cublasLtMatmulAlgo_t algo{};
-  void *A = nullptr, *B = nullptr, *C = nullptr, *ws = nullptr;
-  size_t ws_bytes = 64ull << 20;
-  float alpha = 1, beta = 0;
-  bool ok = false;
-
-  // D[m x n] = A[m x k] * B[k x n], FP8 (e4m3 in, bf16 out) or BF16, "TN" layout as FP8 requires.
-  Gemm(int64_t m, int64_t n, int64_t k, bool fp8) {
-    CHECK_LT(cublasLtCreate(&lt));
-    const cudaDataType_t in = fp8 ? CUDA_R_8F_E4M3 : CUDA_R_16BF;
-    const size_t esz = fp8 ? 1 : 2;
-    CHECK_CUDA(cudaMalloc(&A, size_t(m * k) * esz));
-    CHECK_CUDA(cudaMalloc(&B, size_t(k * n) * esz));
-    CHECK_CUDA(cudaMalloc(&C, size_t(m * n) * 2));
-    CHECK_CUDA(cudaMalloc(&ws, ws_bytes));
-    CHECK_CUDA(cudaMemset(A, 0, size_t(m * k) * esz));
-    CHECK_CUDA(cudaMemset(B, 0, size_t(k * n) * esz));
-    CHECK_LT(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-    const cublasOperation_t t = CUBLAS_OP_T, nn = CUBLAS_OP_N;
-    CHECK_LT(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t));
-    CHECK_LT(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &nn, sizeof nn));
-    // Column-major: A stored k x m (transposed), B k x n, C m x n.
-    CHECK_LT(cublasLtMatrixLayoutCreate(&a, in, uint64_t(k), uint64_t(m), k));
-    CHECK_LT(cublasLtMatrixLayoutCreate(&b, in, uint64_t(k), uint64_t(n), k));
-    CHECK_LT(cublasLtMatrixLayoutCreate(&c, CUDA_R_16BF, uint64_t(m), uint64_t(n), m));
-    cublasLtMatmulPreference_t pref;
-    CHECK_LT(cublasLtMatmulPreferenceCreate(&pref));
-    CHECK_LT(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws_bytes, sizeof ws_bytes));
-    cublasLtMatmulHeuristicResult_t h{};
-    int found = 0;
-    cublasLtMatmulAlgoGetHeuristic(lt, op, a, b, c, c, pref, 1, &h, &found);
-    cublasLtMatmulPreferenceDestroy(pref);
-    ok = found > 0;
-    if (ok) algo = h.algo;
-  }
-  void run(cudaStream_t s) {
-    CHECK_LT(cublasLtMatmul(lt, op, &alpha, A, a, B, b, &beta, C, c, C, c, &algo, ws, ws_bytes, s));
-  }
-  ~Gemm() {
-    cudaFree(A), cudaFree(B), cudaFree(C), cudaFree(ws);
-    cublasLtMatrixLayoutDestroy(a), cublasLtMatrixLayoutDestroy(b), cublasLtMatrixLayoutDestroy(c);
-    cublasLtMatmulDescDestroy(op);
-    cublasLtDestroy(lt);
-  }
-};
+using Gemm = llmgps::cuda::LtGemm;
 
 template <typename F>
 double median_ms(F&& f, int reps = 15) {
