@@ -50,6 +50,37 @@ double attention_flops(const AttentionShape& s) {
   return s.pass == AttnPass::bwd ? 2.5 * f : f;
 }
 
+namespace {
+
+struct AttnTiles {
+  std::int64_t m, n;
+};
+
+// FlashAttention-3's forward tile per head dimension, element size and masking on Hopper
+// (Dao-AILab/flash-attention hopper/tile_size.h, tile_size_fwd_sm90 @0251105a, dense KV, no
+// softcap or local window). FP8 takes wider key blocks; at short sequences the ragged last key
+// block and the fewer, larger CTAs are what make FP8 no faster than BF16. Other kernels use the
+// profile's block_m x block_n.
+AttnTiles fa3_forward_tiles(std::int64_t d, std::int64_t dv, bool causal, bool fp8) {
+  if (!fp8) {
+    if (d <= 64) {
+      if (dv == 256) return {128, 96};
+      return {192, causal ? 128 : 192};
+    }
+    if (d <= 96) return {192, 144};
+    if (d <= 128) return {128, causal ? 128 : 176};
+    if (d <= 192) return {128, dv <= 128 ? 128 : 112};
+    return {128, 80};
+  }
+  if (d <= 64) return {192, 160};
+  if (d <= 96) return {192, 128};
+  if (d <= 128) return {128, 224};
+  if (d <= 192) return {128, 160};
+  return {128, 128};
+}
+
+}  // namespace
+
 AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   validate(s);
   if (!gpu.supports(s.dtype) || s.dtype == DType::fp32)
@@ -61,7 +92,10 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   const bool bwd = s.pass == AttnPass::bwd;
 
   // One inner iteration: a block_m x block_n tile of scores.
-  const double elems = double(p.block_m) * p.block_n;
+  AttnTiles tile{p.block_m, p.block_n};
+  if (s.impl == "fa3" && !bwd && gpu.sm_version >= 90)
+    tile = fa3_forward_tiles(s.head_dim, dv_of(s), s.causal, s.dtype == DType::fp8);
+  const double elems = double(tile.m) * tile.n;
   const double iter_flops = bwd ? 2.0 * elems * (3 * d + 2 * dv) : 2.0 * elems * (d + dv);
   const double eff = bwd ? p.tensor_efficiency_bwd : p.tensor_efficiency_fwd;
   const double tensor_cyc = iter_flops / (tensor_per_clk(gpu, s.dtype) * eff);
@@ -91,18 +125,18 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   const double iter_s = iter_cyc / gpu.clock_hz;
 
   // Work per CTA (one block_m slice of queries for one head); causal rows see fewer key blocks.
-  const std::int64_t row_blocks = (s.seq_q + p.block_m - 1) / p.block_m;
+  const std::int64_t row_blocks = (s.seq_q + tile.m - 1) / tile.m;
   const double bh = double(s.batch) * s.heads;
   double iters_total = 0, iters_max = 0;
-  const std::int64_t full_blocks = (sk + p.block_n - 1) / p.block_n;
+  const std::int64_t full_blocks = (sk + tile.n - 1) / tile.n;
   if (!s.causal) {
     iters_total = double(row_blocks) * full_blocks;
     iters_max = double(full_blocks);
   } else {
     for (std::int64_t i = 0; i < row_blocks; ++i) {
-      std::int64_t last_row = std::min(s.seq_q, (i + 1) * p.block_m);
+      std::int64_t last_row = std::min(s.seq_q, (i + 1) * tile.m);
       std::int64_t keys = std::clamp<std::int64_t>(sk - s.seq_q + last_row, 0, sk);
-      double n = double((keys + p.block_n - 1) / p.block_n);
+      double n = double((keys + tile.n - 1) / tile.n);
       iters_total += n;
       iters_max = std::max(iters_max, n);
     }
