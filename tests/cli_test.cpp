@@ -1,8 +1,8 @@
 // The command-line contract and bad-input behaviour, through the real binary.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "test_util.hpp"
 
@@ -49,7 +49,9 @@ TEST(Cli, CostContract) {
   EXPECT_GT(g["time_s"].get<double>(), 0);
   EXPECT_GT(g["tflops"].get<double>(), 100);
   EXPECT_EQ(g["bound"], "tensor");
-  json a = run_json("cost attention --hw h100-sxm5 --batch 4 --heads 16 --seq 4096 --head-dim 128 --dtype bf16 --causal --pass bwd --impl fa3");
+  json a = run_json(
+      "cost attention --hw h100-sxm5 --batch 4 --heads 16 --seq 4096 --head-dim 128 --dtype bf16 "
+      "--causal --pass bwd --impl fa3");
   EXPECT_GT(a["time_s"].get<double>(), 0);
   EXPECT_TRUE(a.contains("tflops"));
   EXPECT_TRUE(a.contains("bound"));
@@ -58,10 +60,26 @@ TEST(Cli, CostContract) {
   json t1 = run_json("cost alltoall --system 4x-a100-nvlink3 --bytes-per-gpu 1e7");
   json t2 = run_json("cost alltoall --system 4x-a100-nvlink3 --bytes-per-gpu 1e7 --skew 2");
   EXPECT_GT(t2["time_s"].get<double>(), t1["time_s"].get<double>());
+  // DeepEP: the BF16 combine moves twice the FP8 dispatch's payload (less the scales), over the
+  // same routes; the low-latency mode is pure RDMA.
+  json ep = run_json(
+      "cost deepep --system 256x-h800-nvlink4-ndr400 --tokens 4096 --hidden 7168 --top-k 8 "
+      "--experts 256 --gpus 16");
+  EXPECT_EQ(ep["mode"], "deepep-normal");
+  EXPECT_GT(ep["combine_time_s"].get<double>(), ep["dispatch_time_s"].get<double>());
+  EXPECT_GT(ep["dispatch_rdma_bytes"].get<double>(), 0);
+  EXPECT_GT(ep["distinct_nodes_per_token"].get<double>(), 1);
+  json ll = run_json(
+      "cost deepep --system 256x-h800-nvlink4-ndr400 --tokens 128 --hidden 7168 --top-k 8 "
+      "--experts 256 --gpus 16 --mode deepep-ll");
+  EXPECT_EQ(ll["dispatch_bound"], "rdma");
+  EXPECT_EQ(ll["dispatch_nvlink_bytes"].get<double>(), 0);
 }
 
 TEST(Cli, EstimateContractAndFormats) {
-  const std::string args = "estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --batch 1 --seq 512 --phase prefill --dtype fp16";
+  const std::string args =
+      "estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --batch 1 --seq 512 --phase prefill "
+      "--dtype fp16";
   json j = run_json(args);
   EXPECT_GT(j["total_s"].get<double>(), 0);
   ASSERT_TRUE(j["ops"].is_array());
@@ -79,8 +97,8 @@ TEST(Cli, EstimateContractAndFormats) {
 
 TEST(Cli, EstimateWritesOutputAndTraceAtomically) {
   llmgps::test::TempDir d;
-  auto r = run_cli("estimate --model llama3-8b --system h100-sxm5 --out " + d.file("e.json") + " --format json --trace " +
-                   d.file("t.json"));
+  auto r = run_cli("estimate --model llama3-8b --system h100-sxm5 --out " + d.file("e.json") +
+                   " --format json --trace " + d.file("t.json"));
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(r.out.empty());
   EXPECT_NO_THROW(json::parse(llmgps::test::slurp(d.file("e.json"))));
@@ -88,8 +106,9 @@ TEST(Cli, EstimateWritesOutputAndTraceAtomically) {
 }
 
 TEST(Cli, HelpEverywhere) {
-  for (const char* cmd : {"", "hw", "hw list", "hw show", "model show", "cost gemm", "cost attention", "cost allreduce",
-                          "cost alltoall", "estimate", "calibrate"}) {
+  for (const char* cmd :
+       {"", "hw", "hw list", "hw show", "model show", "cost gemm", "cost attention",
+        "cost allreduce", "cost deepep", "cost alltoall", "estimate", "calibrate"}) {
     auto r = run_cli(std::string(cmd) + " --help");
     EXPECT_EQ(r.code, 0) << cmd;
     EXPECT_NE(r.out.find("--help"), std::string::npos) << cmd;
@@ -111,6 +130,14 @@ TEST(Cli, BadInputOneLineExitTwo) {
   expect_bad("cost attention --hw a100-sxm4-80g --batch 1 --heads 8 --seq 128 --impl fa3", "fa3");
   expect_bad("cost allreduce --system 4x-a100-nvlink3 --bytes -1", "--bytes");
   expect_bad("cost alltoall --system 4x-a100-nvlink3 --bytes-per-gpu 100 --skew 9", "--skew");
+  expect_bad("cost deepep --system 8x-h100-nvlink4 --tokens 8 --hidden 64 --top-k 2 --experts 6",
+             "--experts");
+  expect_bad(
+      "cost deepep --system 8x-h100-nvlink4 --tokens 8 --hidden 64 --top-k 2 --experts 8 "
+      "--payload fp16",
+      "--payload");
+  expect_bad("cost deepep --system 8x-h100-nvlink4 --tokens 0 --hidden 64 --top-k 2 --experts 8",
+             "--tokens");
   expect_bad("cost gemm --hw h100-sxm5 --m 1 --n 1 --k 1 --format xml", "--format");
   expect_bad("frobnicate", "frobnicate");
 }
@@ -131,7 +158,8 @@ TEST(Cli, BadFilesNameTheFileAndField) {
 TEST(Cli, FailedRunDoesNotClobberExistingOutput) {
   llmgps::test::TempDir d;
   llmgps::test::write_file(d.file("keep.json"), "precious");
-  auto r = run_cli("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --batch 0 --out " + d.file("keep.json"));
+  auto r = run_cli("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --batch 0 --out " +
+                   d.file("keep.json"));
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(llmgps::test::slurp(d.file("keep.json")), "precious");
 }

@@ -1,4 +1,4 @@
-// `llmgps cost gemm|attention|elementwise|allreduce|alltoall|p2p`: one operation's cost.
+// `llmgps cost gemm|attention|elementwise|allreduce|alltoall|deepep|p2p`: one operation's cost.
 #include <fmt/format.h>
 
 #include <cmath>
@@ -164,6 +164,78 @@ void register_cost(CLI::App& app) {
       j["system"] = sys.name;
       j["gpus"] = g;
       j["skew"] = skew;
+      emit_cost(out, j);
+    });
+  }
+  {  // deepep
+    static OutputOptions out;
+    static std::string system, mode = "deepep-normal", payload = "fp8";
+    static std::int64_t tokens = 0, hidden = 0;
+    static int top_k = 0, experts = 0, gpus = 0, max_nodes = 4;
+    auto* c = cost->add_subcommand(
+        "deepep", "DeepEP expert-parallel dispatch and combine (normal or low-latency mode)");
+    c->add_option("--system", system, "system preset or JSON file")->required();
+    c->add_option("--tokens", tokens, "tokens per GPU")->required();
+    c->add_option("--hidden", hidden, "hidden size of a token")->required();
+    c->add_option("--top-k", top_k, "experts per token")->required();
+    c->add_option("--experts", experts, "routed experts (divisible by the GPUs)")->required();
+    c->add_option("--gpus", gpus, "expert-parallel GPUs (default: all)");
+    c->add_option("--mode", mode, "deepep-normal|deepep-ll")->capture_default_str();
+    c->add_option("--payload", payload, "dispatch payload: fp8|bf16 (the combine is BF16)")
+        ->capture_default_str();
+    c->add_option("--max-nodes-per-token", max_nodes, "node-limited routing (DeepSeek-V3: 4)")
+        ->capture_default_str();
+    add_output_options(c, out);
+    c->callback([] {
+      if (dry_run()) return;
+      require_positive(tokens, "--tokens");
+      require_positive(hidden, "--hidden");
+      require_positive(top_k, "--top-k");
+      require_positive(experts, "--experts");
+      require_positive(max_nodes, "--max-nodes-per-token");
+      if (gpus < 0)
+        throw InputError("--gpus", "must be positive (got " + std::to_string(gpus) + ")");
+      const DType pay = parse_dtype(payload, "--payload");
+      if (pay != DType::fp8 && pay != DType::bf16)
+        throw InputError("--payload", "must be fp8 or bf16, got '" + payload + "'");
+      SystemSpec sys = specs::load_system(system);
+      EpAllToAll a;
+      a.tokens_per_gpu = tokens;
+      a.hidden = hidden;
+      a.top_k = top_k;
+      a.experts = experts;
+      a.gpus = gpus;
+      a.payload = pay;
+      a.mode = parse_ep_alltoall_mode(mode, "--mode");
+      a.max_nodes_per_token = max_nodes;
+      const int g = gpus > 0 ? gpus : sys.total_gpus();
+      if (g > sys.total_gpus())
+        throw InputError("--gpus", "system '" + sys.name + "' has only " +
+                                       std::to_string(sys.total_gpus()) + " GPUs");
+      if (experts % g != 0)
+        throw InputError("--experts",
+                         fmt::format("{} experts do not divide over {} GPUs", experts, g));
+      nlohmann::ordered_json j;
+      j["system"] = sys.name;
+      j["mode"] = ep_alltoall_mode_name(a.mode);
+      j["gpus"] = g;
+      for (bool combine : {false, true}) {
+        // DeepEP dispatches in the chosen payload and always combines in BF16.
+        a.combine = combine;
+        a.payload = combine ? DType::bf16 : pay;
+        const EpAllToAllCost r = ep_alltoall_cost(sys, a);
+        const std::string p = combine ? "combine_" : "dispatch_";
+        j[p + "time_s"] = r.time_s;
+        j[p + "bound"] = r.bound;
+        j[p + "bytes_per_gpu"] = r.bytes_per_gpu;
+        j[p + "nvlink_bytes"] = r.nvlink_bytes;
+        j[p + "rdma_bytes"] = r.rdma_bytes;
+        j[p + "detail"] = r.detail;
+        if (!combine) {
+          j["distinct_gpus_per_token"] = r.distinct_gpus;
+          j["distinct_nodes_per_token"] = r.distinct_nodes;
+        }
+      }
       emit_cost(out, j);
     });
   }

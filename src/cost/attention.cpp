@@ -97,7 +97,12 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
     tile = fa3_forward_tiles(s.head_dim, dv_of(s), s.causal, s.dtype == DType::fp8);
   const double elems = double(tile.m) * tile.n;
   const double iter_flops = bwd ? 2.0 * elems * (3 * d + 2 * dv) : 2.0 * elems * (d + dv);
-  const double eff = bwd ? p.tensor_efficiency_bwd : p.tensor_efficiency_fwd;
+  // FP8 forward kernels reach a smaller share of their (doubled) peak: the P operand comes from
+  // registers after conversion and permutation, and V is transposed in the kernel.
+  const double eff = bwd ? p.tensor_efficiency_bwd
+                     : (s.dtype == DType::fp8 && p.tensor_efficiency_fwd_fp8 > 0)
+                         ? p.tensor_efficiency_fwd_fp8
+                         : p.tensor_efficiency_fwd;
   const double tensor_cyc = iter_flops / (tensor_per_clk(gpu, s.dtype) * eff);
   // Softmax: one exp2 per score (the backward recomputes P), FP32 bookkeeping, and the issue
   // slots all of it takes (MUFU and FP32 instructions are issued one warp instruction each).

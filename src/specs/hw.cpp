@@ -80,6 +80,8 @@ AttentionProfile profile_from_json(const json& j, const std::string& name, const
   p.block_m = positive_int_field(j, "block_m", ctx);
   p.block_n = positive_int_field(j, "block_n", ctx);
   p.tensor_efficiency_fwd = fraction_field(j, "tensor_efficiency_fwd", ctx);
+  if (find_field(j, "tensor_efficiency_fwd_fp8"))
+    p.tensor_efficiency_fwd_fp8 = fraction_field(j, "tensor_efficiency_fwd_fp8", ctx);
   p.tensor_efficiency_bwd = fraction_field(j, "tensor_efficiency_bwd", ctx);
   p.softmax_overlap = number_field(j, "softmax_overlap", ctx);
   if (p.softmax_overlap < 0 || p.softmax_overlap > 1)

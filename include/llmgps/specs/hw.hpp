@@ -15,11 +15,12 @@ namespace llmgps {
 // wgmma). Sources are in the hardware file next to each number.
 struct AttentionProfile {
   std::string name;
-  int min_sm_version = 0;            // fa3 needs Hopper (90)
-  int block_m = 128;                 // query rows per CTA
-  int block_n = 128;                 // key columns per inner iteration
-  double tensor_efficiency_fwd = 0;  // fraction of tensor peak the forward main loop reaches
-  double tensor_efficiency_bwd = 0;  // same for the backward kernel
+  int min_sm_version = 0;                // fa3 needs Hopper (90)
+  int block_m = 128;                     // query rows per CTA
+  int block_n = 128;                     // key columns per inner iteration
+  double tensor_efficiency_fwd = 0;      // fraction of tensor peak the forward main loop reaches
+  double tensor_efficiency_fwd_fp8 = 0;  // the FP8 forward's (0: as the 16-bit forward)
+  double tensor_efficiency_bwd = 0;      // same for the backward kernel
   double softmax_overlap = 0;  // 0: softmax serialised with the MMAs, 1: fully hidden (ping-pong)
   double cta_overhead_iters = 0;  // per-CTA prologue/epilogue, in units of one inner iteration
   double softmax_fp32_ops_per_element = 0;  // FMA-pipe ops per score (scale, max, sum, rescale)
