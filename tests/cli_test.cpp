@@ -168,3 +168,17 @@ TEST(Cli, CalibrateReportsEveryClass) {
   json j = run_json("calibrate --data " + llmgps::test::shared_dir() + "/data/calibration-a100");
   EXPECT_EQ(j["classes"].size(), 7u);
 }
+
+TEST(Cli, ValidateLeaveOneSourceOut) {
+  const std::string table =
+      std::string(LLMGPS_SOURCE_DIR) + "/data/measurements/public-collectives.csv";
+  json j = run_json("validate --measurements " + table + " --loso nvls");
+  EXPECT_EQ(j["fit"], "nvls");
+  EXPECT_EQ(j["fields"].size(), 2u);
+  ASSERT_GE(j["held_out"].size(), 2u);
+  for (const auto& h : j["held_out"]) {
+    EXPECT_GT(h["held_rows"].get<int>(), 0);
+    EXPECT_LT(h["held_out_median_abs_error"].get<double>(), 0.5);
+  }
+  expect_bad("validate --measurements " + table + " --loso everything", "--loso");
+}

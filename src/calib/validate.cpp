@@ -164,13 +164,21 @@ Prediction predict(const Measurement& m, const SystemSpec& sys) {
 }  // namespace
 
 std::vector<Scored> score(const std::vector<Measurement>& rows) {
+  return score(rows, {});
+}
+
+std::vector<Scored> score(const std::vector<Measurement>& rows,
+                          const std::function<void(SystemSpec&)>& adjust) {
   std::map<std::string, SystemSpec> systems;
   std::vector<Scored> out;
   out.reserve(rows.size());
   for (const auto& m : rows) {
     try {
       auto it = systems.find(m.hw);
-      if (it == systems.end()) it = systems.emplace(m.hw, specs::load_system(m.hw)).first;
+      if (it == systems.end()) {
+        it = systems.emplace(m.hw, specs::load_system(m.hw)).first;
+        if (adjust) adjust(it->second);
+      }
       const SystemSpec* sys = &it->second;
       SystemSpec locked;
       if (m.clock_ghz > 0) {

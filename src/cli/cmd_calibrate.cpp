@@ -5,6 +5,7 @@
 
 #include "common.hpp"
 #include "llmgps/calib/calibration.hpp"
+#include "llmgps/calib/refit.hpp"
 #include "llmgps/calib/validate.hpp"
 #include "llmgps/report/output.hpp"
 #include "llmgps/report/validate_report.hpp"
@@ -27,7 +28,7 @@ void emit_validation(const OutputOptions& out, const std::vector<calib::Measurem
 void register_calibrate(CLI::App& app) {
   {
     static OutputOptions out;
-    static std::string file;
+    static std::string file, loso;
     static bool samples = false;
     static int worst = 3;
     auto* c = app.add_subcommand(
@@ -37,10 +38,20 @@ void register_calibrate(CLI::App& app) {
     c->add_option("--worst", worst, "worst rows shown per class")
         ->check(CLI::Range(0, 1000))
         ->capture_default_str();
+    c->add_option("--loso", loso,
+                  "refit a calibrated fit (hopper-gemm, nvls) leaving one source out at a time");
     add_output_options(c, out, {"table", "json", "csv"});
     c->callback([] {
       if (dry_run()) return;
-      emit_validation(out, calib::read_measurements(file), samples, worst);
+      const auto rows = calib::read_measurements(file);
+      if (!loso.empty()) {
+        const auto r = calib::leave_one_source_out(calib::fit_spec(loso, "--loso"), rows);
+        emit_rendered(
+            out, report::loso_json(r), [&] { return report::loso_table(r); },
+            [&] { return report::loso_csv(r); });
+        return;
+      }
+      emit_validation(out, rows, samples, worst);
     });
   }
   {

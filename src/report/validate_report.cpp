@@ -102,4 +102,57 @@ std::string validation_csv(const std::vector<calib::Scored>& rows,
   return render_csv(t);
 }
 
+namespace {
+
+std::string values_text(const std::vector<std::string>& fields, const std::vector<double>& v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size() && i < fields.size(); ++i)
+    out += fmt::format("{}{} = {:.4g}", i ? ", " : "", fields[i], v[i]);
+  return out;
+}
+
+Table loso_rows_table(const calib::LosoReport& r) {
+  Table t;
+  t.headers = {"held-out source", "fit rows",        "fitted values", "in-sample",
+               "held rows",       "held-out median", "held-out bias"};
+  t.right_align = {false, true, false, true, true, true, true};
+  t.add_row({"(none: all sources)", std::to_string(r.rows), values_text(r.fields, r.values),
+             abs_pct(r.median), "0", "-", "-"});
+  for (const auto& s : r.sources)
+    t.add_row({s.source.size() > 72 ? s.source.substr(0, 69) + "..." : s.source,
+               std::to_string(s.fit_rows), values_text(r.fields, s.values), abs_pct(s.fit_median),
+               std::to_string(s.held_rows), abs_pct(s.held_median), pct(s.held_bias)});
+  return t;
+}
+
+}  // namespace
+
+ordered_json loso_json(const calib::LosoReport& r) {
+  ordered_json j;
+  j["fit"] = r.fit;
+  j["fields"] = r.fields;
+  j["error_convention"] = "(model - measured) / measured on time; negative = model optimistic";
+  j["all_sources"] = {{"rows", r.rows}, {"values", r.values}, {"median_abs_error", r.median}};
+  ordered_json held = ordered_json::array();
+  for (const auto& s : r.sources)
+    held.push_back({{"source", s.source},
+                    {"fit_rows", s.fit_rows},
+                    {"values", s.values},
+                    {"in_sample_median_abs_error", s.fit_median},
+                    {"held_rows", s.held_rows},
+                    {"held_out_median_abs_error", s.held_median},
+                    {"held_out_bias", s.held_bias}});
+  j["held_out"] = held;
+  return j;
+}
+
+std::string loso_table(const calib::LosoReport& r) {
+  return "leave-one-source-out refit of '" + r.fit + "' (" + values_text(r.fields, r.values) +
+         " on all sources)\n\n" + render_table(loso_rows_table(r));
+}
+
+std::string loso_csv(const calib::LosoReport& r) {
+  return render_csv(loso_rows_table(r));
+}
+
 }  // namespace llmgps::report

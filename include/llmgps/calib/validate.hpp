@@ -7,11 +7,13 @@
 // host overhead that is not GPU time. Per kind, the floor is the median gap between measurement
 // and model over such rows of that kind scored under their own kind (micro-benchmarks) whose
 // modelled time is under half the measurement; it is added to every python-sync row of the kind.
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "llmgps/calib/measurement.hpp"
+#include "llmgps/specs/hw.hpp"
 
 namespace llmgps::calib {
 
@@ -40,6 +42,9 @@ struct ClassScore {
 // Predicts every row (hardware files are loaded once each). A row the model cannot evaluate
 // (a GPU without the format, a size beyond the system) is an InputError naming its line.
 std::vector<Scored> score(const std::vector<Measurement>& rows);
+// The same with every system adjusted after loading (a refit trying field values).
+std::vector<Scored> score(const std::vector<Measurement>& rows,
+                          const std::function<void(SystemSpec&)>& adjust);
 // Per class, in first-seen order.
 std::vector<ClassScore> summarise(const std::vector<Scored>& scored, int worst = 3);
 
