@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "test_util.hpp"
 
@@ -181,4 +182,75 @@ TEST(Cli, ValidateLeaveOneSourceOut) {
     EXPECT_LT(h["held_out_median_abs_error"].get<double>(), 0.5);
   }
   expect_bad("validate --measurements " + table + " --loso everything", "--loso");
+}
+
+namespace {
+
+// The section of a help text under `title` ("Options:", "Subcommands:"): its lines' first words
+// and second words (an option's type).
+std::vector<std::pair<std::string, std::string>> help_entries(const std::string& help,
+                                                              const std::string& title) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream in(help);
+  std::string line;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line == title) {
+      inside = true;
+      continue;
+    }
+    if (!inside) continue;
+    if (line.empty() || line[0] != ' ') {
+      inside = false;
+      continue;
+    }
+    std::istringstream words(line);
+    std::string first, second;
+    words >> first >> second;
+    if (!first.empty()) out.emplace_back(first, second);
+  }
+  return out;
+}
+
+// Every leaf command (path of subcommand names) and its numeric options, from the help texts.
+void numeric_options(const std::string& path,
+                     std::vector<std::pair<std::string, std::string>>& found) {
+  const std::string help = run_cli(path + " --help").out;
+  const auto subs = help_entries(help, "Subcommands:");
+  for (const auto& [name, desc] : subs)
+    numeric_options(path.empty() ? name : path + " " + name, found);
+  if (!subs.empty()) return;
+  for (const auto& [names, type] : help_entries(help, "Options:")) {
+    if (type.rfind("INT", 0) != 0 && type.rfind("UINT", 0) != 0 && type.rfind("FLOAT", 0) != 0)
+      continue;
+    const std::string opt =
+        names.substr(names.rfind(',') == std::string::npos ? 0 : names.rfind(',') + 1);
+    found.emplace_back(path, opt + (type.rfind("FLOAT", 0) == 0 ? " FLOAT" : " INT"));
+  }
+}
+
+}  // namespace
+
+// Issue 11: every numeric option of every command rejects overflow, 1e400, nan, inf, trailing
+// garbage (and 3.5 for an integer) with exit 2 and one line naming the option.
+TEST(Cli, EveryNumericOptionRejectsNonNumbers) {
+  std::vector<std::pair<std::string, std::string>> options;
+  numeric_options("", options);
+  ASSERT_GE(options.size(), 40u);  // cost, estimate, moe, dropout, philox, validate, ...
+  for (const auto& [command, spec] : options) {
+    const std::string opt = spec.substr(0, spec.find(' '));
+    const bool integer = spec.find(" INT") != std::string::npos;
+    std::vector<std::string> bad = {"1e400", "nan", "inf", "-inf", "12abc", ""};
+    if (integer) {
+      bad.push_back("3.5");
+      bad.push_back("99999999999999999999999");  // a fine real, an overflowing integer
+    }
+    for (const auto& value : bad) {
+      const auto r = run_cli(command + " " + opt + "='" + value + "'");
+      EXPECT_EQ(r.code, 2) << command << " " << opt << " " << value;
+      EXPECT_EQ(llmgps::test::count_lines(r.err), 1) << command << " " << opt << " " << value;
+      EXPECT_NE(r.err.find(opt), std::string::npos)
+          << command << " " << opt << " " << value << ": " << r.err;
+    }
+  }
 }

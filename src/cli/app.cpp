@@ -2,6 +2,9 @@
 // subcommands and turns errors into one line on stderr: exit 2 for bad input, 1 for internal
 // errors.
 #include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <iostream>
 
 #include "common.hpp"
@@ -15,6 +18,50 @@ bool& dry_run() {
 }
 
 namespace {
+
+// CLI11 converts integers with strtoll and keeps a saturated LLONG_MAX on overflow, and takes
+// "nan", "inf" and overflowing reals like 1e400 as numbers. Every numeric option of every command
+// gets this check on its text first, so such values are an error naming the option, whatever the
+// command does with the number.
+std::string check_integer(const std::string& text, bool is_unsigned) {
+  std::size_t i = (text.size() > 0 && (text[0] == '+' || text[0] == '-')) ? 1 : 0;
+  if (i == text.size()) return "'" + text + "' is not an integer";
+  for (std::size_t j = i; j < text.size(); ++j)
+    if (text[j] < '0' || text[j] > '9') return "'" + text + "' is not an integer";
+  if (is_unsigned && text[0] == '-') return "'" + text + "' is negative";
+  errno = 0;
+  if (is_unsigned)
+    (void)std::strtoull(text.c_str(), nullptr, 10);
+  else
+    (void)std::strtoll(text.c_str(), nullptr, 10);
+  if (errno == ERANGE) return "'" + text + "' does not fit a 64-bit integer";
+  return "";
+}
+
+std::string check_real(const std::string& text) {
+  if (text.empty()) return "empty value";
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size()) return "'" + text + "' is not a number";
+  if (!std::isfinite(v)) return "'" + text + "' is not a finite number";
+  if (errno == ERANGE && std::fabs(v) > 1.0) return "'" + text + "' overflows a double";
+  return "";
+}
+
+void strict_numbers(CLI::App& app) {
+  for (CLI::Option* opt : app.get_options()) {
+    const std::string type = opt->get_type_name();
+    if (type.rfind("UINT", 0) == 0)
+      opt->check(CLI::Validator([](std::string& s) { return check_integer(s, true); }, "", ""));
+    else if (type.rfind("INT", 0) == 0)
+      opt->check(CLI::Validator([](std::string& s) { return check_integer(s, false); }, "", ""));
+    else if (type.rfind("FLOAT", 0) == 0)
+      opt->check(CLI::Validator([](std::string& s) { return check_real(s); }, "", ""));
+  }
+  for (CLI::App* sub : app.get_subcommands({})) strict_numbers(*sub);
+}
+
 // Built once: the options bind to static variables, so one App serves every run() in a process
 // (the fuzz target calls run() millions of times; clear() resets what the last parse saw).
 CLI::App& application() {
@@ -30,6 +77,7 @@ CLI::App& application() {
     register_calibrate(*a);
     register_moe(*a);
     register_dropout(*a);
+    strict_numbers(*a);
     return a;
   }();
   return *app;
