@@ -6,7 +6,7 @@ FUZZ_SECONDS ?= 30
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DLLMGPS_WERROR=ON
 
-.PHONY: all setup build run test bench test-sanitize fuzz format clean
+.PHONY: all setup build run test bench test-sanitize fuzz format format-check clean
 
 all: build
 
@@ -43,8 +43,14 @@ fuzz: setup
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	bash scripts/fuzz-run $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+FORMAT_FILES = $$(git ls-files '*.cpp' '*.hpp' '*.cu' '*.cuh')
+
 format:
-	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+	clang-format -i $(FORMAT_FILES)
+
+# Fails on any file clang-format would change (.clang-format: Google style, 100 columns).
+format-check: setup
+	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD) $(SAN_BUILD) $(FUZZ_BUILD)

@@ -1,18 +1,16 @@
-// MoE-GPS speed: EPLB planning at DeepSeek-V3 shape (DeepSeek's Python rebalance_experts takes about
-// 0.5 s per call on one core, per ../shared/docs/papers.md; it is not runnable here without
+// MoE-GPS speed: EPLB planning at DeepSeek-V3 shape (DeepSeek's Python rebalance_experts takes
+// about 0.5 s per call on one core, per ../shared/docs/papers.md; it is not runnable here without
 // PyTorch, so the figure is quoted, not a same-process peer), and routing-trace ingestion.
 #include <benchmark/benchmark.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 
 #include "llmgps/moe/planner.hpp"
 #include "llmgps/moe/trace.hpp"
 #include "llmgps/moe/trace_stats.hpp"
-
-#include <sys/resource.h>
-
-#include <algorithm>
 
 using namespace llmgps::moe;
 
@@ -49,7 +47,9 @@ BENCHMARK(BM_EplbDeepSeekV3)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime()
     ->Repetitions(9)
-    ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); });
+    ->ComputeStatistics("min", [](const std::vector<double>& v) {
+      return *std::min_element(v.begin(), v.end());
+    });
 
 static void BM_GreedyDeepSeekV3(benchmark::State& state) {
   const LoadMatrix w = deepseek_loads();
@@ -69,9 +69,11 @@ static std::string synthetic_jsonl(std::size_t tokens) {
   for (std::size_t t = 0; t < tokens; ++t)
     for (int l = 0; l < 32; ++l) {
       const int a = int(rng() % 8), b = (a + 1 + int(rng() % 7)) % 8;
-      s += "{\"dataset\": \"gsm8k\", \"problem_id\": " + std::to_string(t / 512) + ", \"layer\": " + std::to_string(l) +
-           ", \"experts\": [" + std::to_string(a) + ", " + std::to_string(b) +
-           "], \"gating_probs\": [0.6011254191398621, 0.3988746404647827], \"token_idx\": " + std::to_string(t % 512) + "}\n";
+      s += "{\"dataset\": \"gsm8k\", \"problem_id\": " + std::to_string(t / 512) +
+           ", \"layer\": " + std::to_string(l) + ", \"experts\": [" + std::to_string(a) + ", " +
+           std::to_string(b) +
+           "], \"gating_probs\": [0.6011254191398621, 0.3988746404647827], \"token_idx\": " +
+           std::to_string(t % 512) + "}\n";
     }
   return s;
 }

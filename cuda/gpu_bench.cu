@@ -1,5 +1,6 @@
 // GPU validation and timing for the dropout RNG/GEMM overlap (run by scripts/gpu/validate.sh):
-//  1. the GPU mask equals the CPU mask bit for bit (several shapes, 8 and 32 bits, 7 and 10 rounds);
+//  1. the GPU mask equals the CPU mask bit for bit (several shapes, 8 and 32 bits, 7 and 10
+//  rounds);
 //  2. a cuBLASLt GEMM alone, the RNG mask kernel alone, and both on two streams, timed with CUDA
 //     events (median of repeats), beside the model's prediction for the same shapes and GPU.
 // Writes CSV to the path given as the first argument. Exit code 1 when a mask differs.
@@ -62,8 +63,10 @@ int main(int argc, char** argv) {
 
   // 1. Masks, bit for bit.
   int mismatches = 0;
-  std::string csv = "kind,shape,bits,rounds,measured_gemm_ms,measured_rng_ms,measured_both_ms,model_gemm_ms,model_rng_ms,model_both_ms,"
-                    "co_resident,mask_match,gpu\n";
+  std::string csv =
+      "kind,shape,bits,rounds,measured_gemm_ms,measured_rng_ms,measured_both_ms,model_gemm_ms,"
+      "model_rng_ms,model_both_ms,"
+      "co_resident,mask_match,gpu\n";
   for (int bits : {8, 32})
     for (int rounds : {7, 10}) {
       const dropout::MaskShape s{2, 16, 1000, 1000};  // partial last word
@@ -71,25 +74,29 @@ int main(int argc, char** argv) {
       const auto cpu = dropout::generate_mask(s, r, 0);
       std::uint32_t* dm = nullptr;
       CHECK_CUDA(cudaMalloc(&dm, cpu.size() * 4));
-      llmgps::cuda::mask_kernel<<<llmgps::cuda::mask_blocks(s.words()), llmgps::cuda::kMaskThreads>>>(
-          dm, s.words(), s.elements(), r.seed, r.offset, bits, rounds, dropout::keep_threshold(r));
+      llmgps::cuda::
+          mask_kernel<<<llmgps::cuda::mask_blocks(s.words()), llmgps::cuda::kMaskThreads>>>(
+              dm, s.words(), s.elements(), r.seed, r.offset, bits, rounds,
+              dropout::keep_threshold(r));
       CHECK_CUDA(cudaGetLastError());
       std::vector<std::uint32_t> gpu_mask(cpu.size());
       CHECK_CUDA(cudaMemcpy(gpu_mask.data(), dm, cpu.size() * 4, cudaMemcpyDeviceToHost));
       cudaFree(dm);
       const bool same = gpu_mask == cpu;
       mismatches += !same;
-      csv += "mask,2x16x1000x1000," + std::to_string(bits) + "," + std::to_string(rounds) + ",,,,,,,," + (same ? "1" : "0") + "," +
-             prop.name + "\n";
+      csv += "mask,2x16x1000x1000," + std::to_string(bits) + "," + std::to_string(rounds) +
+             ",,,,,,,," + (same ? "1" : "0") + "," + prop.name + "\n";
       std::printf("mask bits %d rounds %d: %s\n", bits, rounds, same ? "GPU == CPU" : "MISMATCH");
     }
 
   // 2. GEMM alone, RNG alone, both on two streams; the model beside each.
   struct Case {
     int64_t m, n, k;
-    int64_t heads, seq;  // the attention whose mask the RNG makes (causal tiles only, like the model)
+    int64_t heads,
+        seq;  // the attention whose mask the RNG makes (causal tiles only, like the model)
   };
-  const Case cases[] = {{4096, 28672, 4096, 32, 4096}, {8192, 28672, 4096, 32, 8192}, {8192, 6144, 4096, 32, 4096}};
+  const Case cases[] = {
+      {4096, 28672, 4096, 32, 4096}, {8192, 28672, 4096, 32, 8192}, {8192, 6144, 4096, 32, 4096}};
   cudaStream_t s1, s2;
   CHECK_CUDA(cudaStreamCreateWithFlags(&s1, cudaStreamNonBlocking));
   CHECK_CUDA(cudaStreamCreateWithFlags(&s2, cudaStreamNonBlocking));
@@ -107,7 +114,8 @@ int main(int argc, char** argv) {
       CHECK_CUDA(cudaMalloc(&dm, size_t(ms.words()) * 4));
       const int64_t thr = dropout::keep_threshold(r);
       auto rng = [&](cudaStream_t s) {
-        llmgps::cuda::mask_kernel<<<llmgps::cuda::mask_blocks(ms.words()), llmgps::cuda::kMaskThreads, 0, s>>>(
+        llmgps::cuda::mask_kernel<<<llmgps::cuda::mask_blocks(ms.words()),
+                                    llmgps::cuda::kMaskThreads, 0, s>>>(
             dm, ms.words(), ms.elements(), r.seed, r.offset, bits, r.rounds, thr);
       };
       Gemm g(c.m, c.n, c.k, true);
@@ -137,9 +145,11 @@ int main(int argc, char** argv) {
       const KernelTime rt = kernel_alone(gpu, rk);
       const PairTime pt = kernels_together(gpu, gk, rk);
       char line[512];
-      std::snprintf(line, sizeof line, "overlap,%ldx%ldx%ld|h%ld s%ld,%d,10,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%d,,%s\n", long(c.m), long(c.n),
-                    long(c.k), long(c.heads), long(c.seq), bits, gemm_ms, rng_ms, both_ms, gc.time_s * 1e3, rt.time_s * 1e3,
-                    pt.time_s * 1e3, pt.co_resident ? 1 : 0, prop.name);
+      std::snprintf(line, sizeof line,
+                    "overlap,%ldx%ldx%ld|h%ld s%ld,%d,10,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%d,,%s\n",
+                    long(c.m), long(c.n), long(c.k), long(c.heads), long(c.seq), bits, gemm_ms,
+                    rng_ms, both_ms, gc.time_s * 1e3, rt.time_s * 1e3, pt.time_s * 1e3,
+                    pt.co_resident ? 1 : 0, prop.name);
       csv += line;
       std::printf("%s", line);
     }

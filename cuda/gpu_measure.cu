@@ -40,10 +40,12 @@ struct Nvml {
     void* lib = dlopen("libnvidia-ml.so.1", RTLD_NOW);
     if (!lib) return;
     init = reinterpret_cast<int (*)()>(dlsym(lib, "nvmlInit_v2"));
-    handle = reinterpret_cast<int (*)(unsigned, Device*)>(dlsym(lib, "nvmlDeviceGetHandleByIndex_v2"));
+    handle =
+        reinterpret_cast<int (*)(unsigned, Device*)>(dlsym(lib, "nvmlDeviceGetHandleByIndex_v2"));
     clock = reinterpret_cast<int (*)(Device, int, unsigned*)>(dlsym(lib, "nvmlDeviceGetClockInfo"));
     power = reinterpret_cast<int (*)(Device, unsigned*)>(dlsym(lib, "nvmlDeviceGetPowerUsage"));
-    limit = reinterpret_cast<int (*)(Device, unsigned*)>(dlsym(lib, "nvmlDeviceGetEnforcedPowerLimit"));
+    limit =
+        reinterpret_cast<int (*)(Device, unsigned*)>(dlsym(lib, "nvmlDeviceGetEnforcedPowerLimit"));
     ok = init && handle && clock && power && limit && init() == 0 && handle(0, &dev) == 0;
   }
   double sm_ghz() const {
@@ -61,7 +63,7 @@ struct Nvml {
 };
 
 struct Timing {
-  double us = 0;             // median time of one run
+  double us = 0;              // median time of one run
   double ghz = 0, watts = 0;  // mean over the samples taken while the last window ran
 };
 
@@ -144,15 +146,24 @@ int main(int argc, char** argv) {
     const char* what;
   };
   const Shape shapes[] = {
-      {2048, 2048, 2048, 1, "square"},        {4096, 4096, 4096, 1, "square"},
-      {8192, 8192, 8192, 1, "square"},        {16384, 16384, 16384, 1, "square"},
-      {802816, 192, 768, 1, "skinny N"},      {65536, 128, 4096, 1, "skinny N"},
-      {16, 14336, 4096, 1, "skinny M"},       {128, 28672, 4096, 1, "skinny M"},
-      {4096, 32768, 512, 1, "short K"},       {8192, 8192, 256, 1, "short K"},
-      {1024, 2145, 1024, 1, "odd"},           {3000, 5000, 1000, 1, "odd"},
-      {7001, 4097, 2049, 1, "odd"},           {8192, 28672, 4096, 1, "MLP"},
-      {512, 4096, 7168, 8, "grouped prefill"}, {128, 4096, 7168, 32, "grouped decode"},
-      {64, 7168, 2048, 32, "grouped down"},   {2048, 14336, 4096, 8, "grouped Mixtral"},
+      {2048, 2048, 2048, 1, "square"},
+      {4096, 4096, 4096, 1, "square"},
+      {8192, 8192, 8192, 1, "square"},
+      {16384, 16384, 16384, 1, "square"},
+      {802816, 192, 768, 1, "skinny N"},
+      {65536, 128, 4096, 1, "skinny N"},
+      {16, 14336, 4096, 1, "skinny M"},
+      {128, 28672, 4096, 1, "skinny M"},
+      {4096, 32768, 512, 1, "short K"},
+      {8192, 8192, 256, 1, "short K"},
+      {1024, 2145, 1024, 1, "odd"},
+      {3000, 5000, 1000, 1, "odd"},
+      {7001, 4097, 2049, 1, "odd"},
+      {8192, 28672, 4096, 1, "MLP"},
+      {512, 4096, 7168, 8, "grouped prefill"},
+      {128, 4096, 7168, 32, "grouped decode"},
+      {64, 7168, 2048, 32, "grouped down"},
+      {2048, 14336, 4096, 8, "grouped Mixtral"},
   };
   for (bool fp8 : {true, false})
     for (const Shape& s : shapes) {
@@ -186,10 +197,9 @@ int main(int argc, char** argv) {
     const Timing t = time_runs(
         [&] { CHECK_CUDA(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, 0)); }, nvml);
     cudaFree(src), cudaFree(dst);
-    copy_csv += "copy," + hw + ",cudaMemcpy,,,,,,,,,,,,,,,,," + std::to_string(bytes) +
-                ",,,,,,," + fmt_double(t.us, 3) + ",us,copy-" + hw + "-measured,,\"SM " +
-                fmt_double(t.ghz, 3) + " GHz, " + fmt_double(t.watts, 0) + " W\",\"" + source +
-                "\"\n";
+    copy_csv += "copy," + hw + ",cudaMemcpy,,,,,,,,,,,,,,,,," + std::to_string(bytes) + ",,,,,,," +
+                fmt_double(t.us, 3) + ",us,copy-" + hw + "-measured,,\"SM " + fmt_double(t.ghz, 3) +
+                " GHz, " + fmt_double(t.watts, 0) + " W\",\"" + source + "\"\n";
     std::printf("copy %6.0f MiB %10.2f us  %.1f GB/s (read + write)\n", mib, t.us,
                 2.0 * double(bytes) / (t.us * 1e3));
   }

@@ -12,22 +12,22 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define CHECK_CUDA(x)                                                                      \
-  do {                                                                                     \
-    cudaError_t e_ = (x);                                                                  \
-    if (e_ != cudaSuccess) {                                                               \
-      std::fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #x,               \
-                   cudaGetErrorString(e_));                                                \
-      std::exit(2);                                                                        \
-    }                                                                                      \
+#define CHECK_CUDA(x)                                                        \
+  do {                                                                       \
+    cudaError_t e_ = (x);                                                    \
+    if (e_ != cudaSuccess) {                                                 \
+      std::fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #x, \
+                   cudaGetErrorString(e_));                                  \
+      std::exit(2);                                                          \
+    }                                                                        \
   } while (0)
-#define CHECK_LT(x)                                                                        \
-  do {                                                                                     \
-    cublasStatus_t s_ = (x);                                                               \
-    if (s_ != CUBLAS_STATUS_SUCCESS) {                                                     \
+#define CHECK_LT(x)                                                                           \
+  do {                                                                                        \
+    cublasStatus_t s_ = (x);                                                                  \
+    if (s_ != CUBLAS_STATUS_SUCCESS) {                                                        \
       std::fprintf(stderr, "%s:%d: %s failed: status %d\n", __FILE__, __LINE__, #x, int(s_)); \
-      std::exit(2);                                                                        \
-    }                                                                                      \
+      std::exit(2);                                                                           \
+    }                                                                                         \
   } while (0)
 
 namespace llmgps::cuda {
@@ -84,8 +84,8 @@ struct LtGemm {
       const int count = int(batch);
       const std::int64_t sa = m * k, sb = k * n, sc = m * n;
       for (auto [layout, stride] : {std::pair{a, sa}, std::pair{b, sb}, std::pair{c, sc}}) {
-        CHECK_LT(cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count,
-                                                  sizeof count));
+        CHECK_LT(cublasLtMatrixLayoutSetAttribute(layout, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT,
+                                                  &count, sizeof count));
         CHECK_LT(cublasLtMatrixLayoutSetAttribute(
             layout, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof stride));
       }

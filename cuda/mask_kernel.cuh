@@ -12,9 +12,11 @@ namespace llmgps::cuda {
 constexpr int kMaskThreads = 256;
 constexpr int kWordsPerThread = 4;
 
-__global__ void mask_kernel(std::uint32_t* mask, std::int64_t words, std::int64_t elements, std::uint64_t seed,
-                            std::uint64_t offset, int bits, int rounds, std::int64_t threshold) {
-  const std::int64_t first = (std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * kWordsPerThread;
+__global__ void mask_kernel(std::uint32_t* mask, std::int64_t words, std::int64_t elements,
+                            std::uint64_t seed, std::uint64_t offset, int bits, int rounds,
+                            std::int64_t threshold) {
+  const std::int64_t first =
+      (std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * kWordsPerThread;
   const int per_call = dropout::elements_per_call(bits);
   const philox::Key key = dropout::key_of(seed);
   for (int i = 0; i < kWordsPerThread; ++i) {
@@ -25,7 +27,8 @@ __global__ void mask_kernel(std::uint32_t* mask, std::int64_t words, std::int64_
       const std::uint64_t call = std::uint64_t(w * 32 / per_call + c);
       const philox::Counter r = philox::generate(dropout::counter_of(call, offset), key, rounds);
       for (int lane = 0; lane < per_call; ++lane) {
-        const std::uint32_t v = bits == 32 ? r.v[lane] : (r.v[lane / 4] >> (8 * (lane % 4))) & 0xFFu;
+        const std::uint32_t v =
+            bits == 32 ? r.v[lane] : (r.v[lane / 4] >> (8 * (lane % 4))) & 0xFFu;
         word |= std::uint32_t(std::int64_t(v) <= threshold) << (c * per_call + lane);
       }
     }

@@ -8,7 +8,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
-    const auto loads = llmgps::moe::parse_loads_json(std::string(reinterpret_cast<const char*>(data), size), "loads.json");
+    const auto loads = llmgps::moe::parse_loads_json(
+        std::string(reinterpret_cast<const char*>(data), size), "loads.json");
     const int experts = int(loads[0].size());
     if (loads.size() <= 64 && experts <= 512 && experts % 2 == 0) {
       (void)llmgps::moe::eplb_plan(loads, {experts + 2, 1, 1, 2, 1});

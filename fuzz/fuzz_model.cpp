@@ -8,7 +8,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
-    const auto m = llmgps::specs::model_from_json(std::string(reinterpret_cast<const char*>(data), size), "config.json", "fuzz");
+    const auto m = llmgps::specs::model_from_json(
+        std::string(reinterpret_cast<const char*>(data), size), "config.json", "fuzz");
     (void)m.params();
     (void)m.moe_layer_count();
   } catch (const llmgps::InputError&) {

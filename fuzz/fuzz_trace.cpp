@@ -9,7 +9,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
-    const auto tr = llmgps::moe::parse_trace(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.jsonl");
+    const auto tr = llmgps::moe::parse_trace(
+        std::string_view(reinterpret_cast<const char*>(data), size), "fuzz.jsonl");
     if (tr.layers <= 64 && tr.experts <= 1024) {
       (void)llmgps::moe::trace_stats(tr, 16);
       (void)llmgps::moe::layer_transitions(tr);

@@ -60,7 +60,8 @@ TEST(Advisor, ClosedFormBreakdownAddsUpAndErrorModelsAreOrdered) {
 // paper's typical model as stated) a large error makes the plan slower than no duplication.
 TEST(Advisor, ErrorCapBoundsTheStragglerByNoDuplication) {
   const EpModel em = mixtral(1);
-  std::vector<Strategy> s = {Strategy{"none", "none", 0, 0, {}, -1, ""}, Strategy{"bad", "distribution", 1.5, 0, {}, -1, ""},
+  std::vector<Strategy> s = {Strategy{"none", "none", 0, 0, {}, -1, ""},
+                             Strategy{"bad", "distribution", 1.5, 0, {}, -1, ""},
                              Strategy{"good", "distribution", 0.01, 0, {}, -1, ""}};
   const LoadMatrix shares = {shares_for_skew(8, 2, 1.39)};
   AdviceConfig capped;
@@ -82,22 +83,26 @@ TEST(Advisor, PaperAssumptionsReproduceThePapersRecommendation) {
   EpSetup setup;
   setup.step.seq = 512;
   setup.expert_time = ExpertTime::linear;
-  const EpModel lin(specs::load_model("mixtral-8x7b"), specs::load_system("4x-a100-nvlink3"), setup);
+  const EpModel lin(specs::load_model("mixtral-8x7b"), specs::load_system("4x-a100-nvlink3"),
+                    setup);
   AdviceConfig paper;
   paper.error_cap = false;
   const LoadMatrix shares = {shares_for_skew(8, 2, 1.39)};
-  const Advice a = advise(closed_form(lin, builtin_strategies(lin, "predictors-paper-mmlu"), shares, paper));
+  const Advice a =
+      advise(closed_form(lin, builtin_strategies(lin, "predictors-paper-mmlu"), shares, paper));
   EXPECT_EQ(a.recommended, "distribution");
   EXPECT_GT(a.improvement_vs_best_token, 0.20);
   const EpModel roof = mixtral(1);
-  const Advice d = advise(closed_form(roof, builtin_strategies(roof, "predictors-mixtral-traces"), shares, AdviceConfig{}));
+  const Advice d = advise(closed_form(roof, builtin_strategies(roof, "predictors-mixtral-traces"),
+                                      shares, AdviceConfig{}));
   EXPECT_EQ(d.recommended, "none");
 }
 
 TEST(Advisor, PerfectDistributionEstimateBalancesAComputeBoundLayer) {
   // Batch 32 x 512 tokens: each expert GEMM is compute-bound, so duplicating the hot expert pays.
   const EpModel em = mixtral(32);
-  std::vector<Strategy> s = {Strategy{"none", "none", 0, 0, {}, -1, ""}, Strategy{"oracle", "distribution", 0, 0, {}, -1, ""}};
+  std::vector<Strategy> s = {Strategy{"none", "none", 0, 0, {}, -1, ""},
+                             Strategy{"oracle", "distribution", 0, 0, {}, -1, ""}};
   const auto r = closed_form(em, s, {shares_for_skew(8, 2, 2.0)}, AdviceConfig{});
   EXPECT_LT(by_name(r, "oracle").layer.experts_s, by_name(r, "none").layer.experts_s);
   EXPECT_GT(by_name(r, "oracle").balancedness, by_name(r, "none").balancedness);
@@ -105,7 +110,8 @@ TEST(Advisor, PerfectDistributionEstimateBalancesAComputeBoundLayer) {
 }
 
 TEST(Advisor, TokenAccuracySkipsDispatchAndMoreBandwidthIsNeverSlower) {
-  std::vector<Strategy> s = {Strategy{"t0", "token", 0.0, 0.0, {}, 1e-6, ""}, Strategy{"t9", "token", 0.0, 0.9, {}, 1e-6, ""}};
+  std::vector<Strategy> s = {Strategy{"t0", "token", 0.0, 0.0, {}, 1e-6, ""},
+                             Strategy{"t9", "token", 0.0, 0.9, {}, 1e-6, ""}};
   double prev = 1e9;
   for (double gbps : {32.0, 64.0, 200.0, 600.0}) {
     const auto r = closed_form(mixtral(1, gbps), s, {shares_for_skew(8, 2, 1.39)}, AdviceConfig{});
@@ -159,7 +165,8 @@ TEST(Advisor, ReplanningWhenItPaysSkipsCopiesThatCostMoreThanTheySave) {
 }
 
 TEST(Advisor, ExponentialFitRecoversItsParameters) {
-  const ExpFit f = fit_exponential({{0.2, 2 * std::exp(3 * 0.2)}, {0.5, 2 * std::exp(3 * 0.5)}, {0.9, 2 * std::exp(3 * 0.9)}});
+  const ExpFit f = fit_exponential(
+      {{0.2, 2 * std::exp(3 * 0.2)}, {0.5, 2 * std::exp(3 * 0.5)}, {0.9, 2 * std::exp(3 * 0.9)}});
   EXPECT_NEAR(f.a, 2, 1e-9);
   EXPECT_NEAR(f.b, 3, 1e-9);
   EXPECT_THROW(fit_exponential({{0.5, 1.0}}), InputError);
@@ -183,7 +190,8 @@ TEST(Advisor, ImprovementIsRelativeToTheBestTokenPredictor) {
 
 TEST(Advisor, CurveBestPointLiesInTheMeasuredRangeAndIsNoWorseThanThePoints) {
   const EpModel em = mixtral(1, 32);
-  std::vector<Strategy> pts = {Strategy{"a", "token", 0.45, 0.55, {}, 20e-6, ""}, Strategy{"b", "token", 0.25, 0.75, {}, 80e-6, ""},
+  std::vector<Strategy> pts = {Strategy{"a", "token", 0.45, 0.55, {}, 20e-6, ""},
+                               Strategy{"b", "token", 0.25, 0.75, {}, 80e-6, ""},
                                Strategy{"c", "token", 0.05, 0.95, {}, 400e-6, ""}};
   const LoadMatrix shares = {shares_for_skew(8, 2, 2.0)};
   const Strategy best = best_on_curve(em, pts, shares, AdviceConfig{});

@@ -11,7 +11,8 @@ const GpuSpec& h100() {
   static GpuSpec g = specs::load_gpu("h100-sxm5");
   return g;
 }
-AttentionShape fa_bench(std::int64_t seq, const char* impl, bool causal = false, AttnPass pass = AttnPass::fwd) {
+AttentionShape fa_bench(std::int64_t seq, const char* impl, bool causal = false,
+                        AttnPass pass = AttnPass::fwd) {
   // The FlashAttention papers' benchmark: batch x seq = 16k tokens, 16 heads of 128 (2048 hidden).
   AttentionShape s;
   s.batch = 16384 / seq;
@@ -41,7 +42,8 @@ TEST(Attention, Fa3BeatsFa2OnHopperAndRampsWithSequence) {
     AttentionCost c2 = attention_cost(h100(), fa_bench(seq, "fa2"));
     AttentionCost c3 = attention_cost(h100(), fa_bench(seq, "fa3"));
     EXPECT_LT(c3.time_s, c2.time_s) << seq;
-    EXPECT_GE(c3.achieved_flops_per_s(), prev3 * 0.99) << seq;  // short sequences pay per-CTA overhead
+    EXPECT_GE(c3.achieved_flops_per_s(), prev3 * 0.99)
+        << seq;  // short sequences pay per-CTA overhead
     prev3 = c3.achieved_flops_per_s();
     EXPECT_LE(c3.achieved_flops_per_s(), h100().peak_flops(DType::bf16));
   }

@@ -12,10 +12,13 @@ namespace fs = std::filesystem;
 
 namespace {
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
   return s;
 }
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+std::string first_line(const std::string& s) {
+  return s.substr(0, s.find('\n'));
+}
 }  // namespace
 
 TEST(BadInputs, EveryCaseFailsCleanlyAndNamesTheCulprit) {
@@ -38,13 +41,15 @@ TEST(BadInputs, EveryCaseFailsCleanlyAndNamesTheCulprit) {
     const RunResult r = run_cli(args);
     EXPECT_EQ(r.code, code) << args << "\n" << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << "\n" << r.err;
-    EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\nstderr: " << r.err << "expected to name: " << needle;
+    EXPECT_NE(r.err.find(needle), std::string::npos)
+        << args << "\nstderr: " << r.err << "expected to name: " << needle;
     EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
     if (pre) {
       EXPECT_EQ(slurp((tmp.path / "out").string()), slurp((c / "preexisting").string()));
     }
     std::vector<std::string> left;
-    for (const auto& e : fs::directory_iterator(tmp.path)) left.push_back(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(tmp.path))
+      left.push_back(e.path().filename().string());
     EXPECT_EQ(left.size(), pre ? 1u : 0u) << "stray files after a failed run";
   }
 }

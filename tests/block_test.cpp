@@ -8,7 +8,8 @@ using namespace llmgps;
 using namespace llmgps::dropout;
 
 namespace {
-BlockResult run(const std::string& model, std::int64_t batch, std::int64_t seq, Scope scope, int bits = 32, int rounds = 10) {
+BlockResult run(const std::string& model, std::int64_t batch, std::int64_t seq, Scope scope,
+                int bits = 32, int rounds = 10) {
   BlockConfig c;
   c.batch = batch;
   c.seq = seq;
@@ -23,16 +24,18 @@ TEST(Block, StrategiesAreOrderedAndTheRngIsWhatTheyDifferBy) {
   for (Scope s : {Scope::fwd, Scope::train}) {
     const BlockResult r = run("llama3-8b", 1, 4096, s);
     ASSERT_EQ(r.strategies.size(), 4u);
-    const double none = r.strategies[0].time_s, fused = r.strategies[1].time_s, seq = r.strategies[2].time_s,
-                 over = r.strategies[3].time_s;
+    const double none = r.strategies[0].time_s, fused = r.strategies[1].time_s,
+                 seq = r.strategies[2].time_s, over = r.strategies[3].time_s;
     EXPECT_GT(fused, none);
     EXPECT_GT(seq, none);
-    EXPECT_GE(over, none);      // overlap cannot beat no dropout
-    EXPECT_LT(over, seq);       // and hides at least part of the RNG kernel
+    EXPECT_GE(over, none);  // overlap cannot beat no dropout
+    EXPECT_LT(over, seq);   // and hides at least part of the RNG kernel
     EXPECT_NEAR(r.speedup_vs_sequential, seq / over, 1e-12);
-    EXPECT_NEAR(seq - none, r.rng_alone.time_s + (r.attention_fwd_mask.time_s - r.attention_fwd_none.time_s) +
-                                (s == Scope::train ? r.attention_bwd_mask.time_s - r.attention_bwd_none.time_s : 0.0),
-                1e-9);
+    EXPECT_NEAR(
+        seq - none,
+        r.rng_alone.time_s + (r.attention_fwd_mask.time_s - r.attention_fwd_none.time_s) +
+            (s == Scope::train ? r.attention_bwd_mask.time_s - r.attention_bwd_none.time_s : 0.0),
+        1e-9);
     EXPECT_TRUE(r.host_pair.co_resident);
     EXPECT_FALSE(r.host_gemm.empty());
   }
@@ -44,7 +47,8 @@ TEST(Block, MoreRngWorkNeverHelpsAndTrainingContainsTheForward) {
   EXPECT_LT(cheap.strategies[2].time_s, dear.strategies[2].time_s);
   EXPECT_LT(cheap.strategies[1].time_s, dear.strategies[1].time_s);
   const BlockResult fwd = run("llama3-8b", 1, 8192, Scope::fwd);
-  for (int i = 0; i < 4; ++i) EXPECT_LT(fwd.strategies[std::size_t(i)].time_s, dear.strategies[std::size_t(i)].time_s);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_LT(fwd.strategies[std::size_t(i)].time_s, dear.strategies[std::size_t(i)].time_s);
 }
 
 TEST(Block, ChromeTracePutsTheRngOnItsOwnStream) {
@@ -61,5 +65,6 @@ TEST(Block, BadInputIsAnInputError) {
   EXPECT_THROW(parse_scope("both", "--scope"), InputError);
   BlockConfig c;
   c.dtype = DType::fp8;
-  EXPECT_THROW(block_dropout(specs::load_model("llama3-8b"), specs::load_gpu("a100-sxm4-80g"), c), InputError);
+  EXPECT_THROW(block_dropout(specs::load_model("llama3-8b"), specs::load_gpu("a100-sxm4-80g"), c),
+               InputError);
 }

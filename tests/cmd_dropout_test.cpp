@@ -15,9 +15,13 @@ TEST(CmdDropout, PhiloxPrintsRandom123KnownAnswers) {
   auto r = run_cli("philox --rounds 10 --key 0,0 --counter 0,0,0,0");
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out, "6627e8d5 e169c58d bc57ac4c 9b00dbd8\n");
-  r = run_cli("philox --rounds 10 --key 0xa4093822,0x299f31d0 --counter 0x243f6a88,0x85a308d3,0x13198a2e,0x03707344");
+  r = run_cli(
+      "philox --rounds 10 --key 0xa4093822,0x299f31d0 --counter "
+      "0x243f6a88,0x85a308d3,0x13198a2e,0x03707344");
   EXPECT_EQ(r.out, "d16cfe09 94fdcceb 5001e420 24126ea1\n");
-  r = run_cli("philox --rounds 10 --key 0xffffffff,0xffffffff --counter 0xffffffff,0xffffffff,0xffffffff,0xffffffff");
+  r = run_cli(
+      "philox --rounds 10 --key 0xffffffff,0xffffffff --counter "
+      "0xffffffff,0xffffffff,0xffffffff,0xffffffff");
   EXPECT_EQ(r.out, "408f276d 41c83b0e a20bc7c6 6d5451fd\n");
 }
 
@@ -32,8 +36,11 @@ TEST(CmdDropout, PhiloxCountIncrementsTheCounterWithCarry) {
 
 TEST(CmdDropout, MaskFileMatchesTheLibraryAndReportsKeepFraction) {
   TempDir d;
-  const auto r = run_cli("dropout mask --seed 0x2a --offset 3 --batch 2 --heads 3 --seq 100 --seq-k 70 --p 0.25 --bits 32 --rounds 10 "
-                         "--file " + d.file("m.bin") + " --format json");
+  const auto r = run_cli(
+      "dropout mask --seed 0x2a --offset 3 --batch 2 --heads 3 --seq 100 --seq-k 70 --p 0.25 "
+      "--bits 32 --rounds 10 "
+      "--file " +
+      d.file("m.bin") + " --format json");
   ASSERT_EQ(r.code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["elements"], 2 * 3 * 100 * 70);
@@ -57,9 +64,12 @@ TEST(CmdDropout, BadInputOneLineExitTwo) {
       {"dropout mask --batch 1 --heads 1 --seq 8 --p 1 --file " + d.file("keep.bin"), "--p"},
       {"dropout mask --batch 1 --heads 1 --seq 8 --p -0.5 --file " + d.file("keep.bin"), "--p"},
       {"dropout mask --batch 0 --heads 1 --seq 8 --p 0.1 --file " + d.file("keep.bin"), "--batch"},
-      {"dropout mask --batch 1 --heads 1 --seq 8 --p 0.1 --bits 16 --file " + d.file("keep.bin"), "--bits"},
-      {"dropout mask --batch 1 --heads 1 --seq 8 --p 0.1 --rounds 0 --file " + d.file("keep.bin"), "--rounds"},
-      {"dropout mask --batch 1 --heads 1 --seq 8 --p 0.1 --seed 0x --file " + d.file("keep.bin"), "--seed"},
+      {"dropout mask --batch 1 --heads 1 --seq 8 --p 0.1 --bits 16 --file " + d.file("keep.bin"),
+       "--bits"},
+      {"dropout mask --batch 1 --heads 1 --seq 8 --p 0.1 --rounds 0 --file " + d.file("keep.bin"),
+       "--rounds"},
+      {"dropout mask --batch 1 --heads 1 --seq 8 --p 0.1 --seed 0x --file " + d.file("keep.bin"),
+       "--seed"},
   };
   for (const auto& [args, needle] : cases) {
     const RunResult r = run_cli(args);
@@ -72,20 +82,28 @@ TEST(CmdDropout, BadInputOneLineExitTwo) {
 
 TEST(CmdDropout, BlockAndSweepContracts) {
   TempDir d;
-  auto r = run_cli("dropout block --model llama3-8b --hw h100-sxm5 --dtype fp8 --batch 1 --seq 4096 --p 0.1 --format json --trace " +
-                   d.file("t.json"));
+  auto r = run_cli(
+      "dropout block --model llama3-8b --hw h100-sxm5 --dtype fp8 --batch 1 --seq 4096 --p 0.1 "
+      "--format json --trace " +
+      d.file("t.json"));
   ASSERT_EQ(r.code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
-  for (const char* s : {"none", "fused", "sequential", "overlapped"}) EXPECT_GT(j["strategies"][s]["time_s"].get<double>(), 0) << s;
-  for (const char* k : {"speedup_vs_sequential", "speedup_vs_fused", "host_gemm", "binding"}) EXPECT_TRUE(j.contains(k)) << k;
+  for (const char* s : {"none", "fused", "sequential", "overlapped"})
+    EXPECT_GT(j["strategies"][s]["time_s"].get<double>(), 0) << s;
+  for (const char* k : {"speedup_vs_sequential", "speedup_vs_fused", "host_gemm", "binding"})
+    EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_NE(slurp(d.file("t.json")).find("traceEvents"), std::string::npos);
-  r = run_cli("dropout sweep --model llama2-7b --hw h100-sxm5 --seqs 1024,2048 --batches 1,2 --scope fwd --format json");
+  r = run_cli(
+      "dropout sweep --model llama2-7b --hw h100-sxm5 --seqs 1024,2048 --batches 1,2 --scope fwd "
+      "--format json");
   ASSERT_EQ(r.code, 0) << r.err;
   j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["rows"].size(), 4u);
-  for (const char* k : {"batch", "seq", "none_s", "fused_s", "sequential_s", "overlapped_s", "speedup_vs_sequential", "speedup_vs_fused"})
+  for (const char* k : {"batch", "seq", "none_s", "fused_s", "sequential_s", "overlapped_s",
+                        "speedup_vs_sequential", "speedup_vs_fused"})
     EXPECT_TRUE(j["rows"][0].contains(k)) << k;
-  r = run_cli("dropout sweep --model llama2-7b --hw h100-sxm5 --seqs 1024 --batches 1 --format csv");
+  r = run_cli(
+      "dropout sweep --model llama2-7b --hw h100-sxm5 --seqs 1024 --batches 1 --format csv");
   EXPECT_EQ(r.out.rfind("batch,seq,", 0), 0u);
 }
 

@@ -20,19 +20,24 @@ void same_twice(const std::string& args) {
 TEST(Determinism, CommandsGiveByteIdenticalOutput) {
   same_twice("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --format json");
   same_twice("moe stats --trace " + kTraces + "mixtral-8x7b-gsm8k-2problems.jsonl --format json");
-  same_twice("moe predict --train " + kTraces + "mixtral-8x7b-gsm8k-2problems.jsonl --test " + kTraces +
-             "mixtral-8x7b-humaneval-2problems.jsonl --format json");
-  same_twice("moe plan --trace " + kTraces + "mixtral-8x7b-gsm8k-2problems.jsonl --gpus 4 --slots-per-gpu 3 --format json");
+  same_twice("moe predict --train " + kTraces + "mixtral-8x7b-gsm8k-2problems.jsonl --test " +
+             kTraces + "mixtral-8x7b-humaneval-2problems.jsonl --format json");
+  same_twice("moe plan --trace " + kTraces +
+             "mixtral-8x7b-gsm8k-2problems.jsonl --gpus 4 --slots-per-gpu 3 --format json");
   same_twice("moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --trace " + kTraces +
              "mixtral-8x7b-humaneval-2problems.jsonl --format json");
-  same_twice("moe map --model mixtral-8x7b --system 4x-a100-nvlink3 --skews 1.2,2 --links 32,600 --format csv");
-  same_twice("dropout sweep --model llama2-7b --hw h100-sxm5 --seqs 1024,4096 --batches 1 --format csv");
+  same_twice(
+      "moe map --model mixtral-8x7b --system 4x-a100-nvlink3 --skews 1.2,2 --links 32,600 --format "
+      "csv");
+  same_twice(
+      "dropout sweep --model llama2-7b --hw h100-sxm5 --seqs 1024,4096 --batches 1 --format csv");
   same_twice("philox --rounds 7 --key 3,4 --counter 5,6,7,8 --count 50");
 }
 
 TEST(Determinism, MaskFilesDoNotDependOnThreads) {
   TempDir d;
-  const std::string base = "dropout mask --seed 9 --batch 2 --heads 8 --seq 700 --p 0.2 --bits 8 --rounds 7 --file ";
+  const std::string base =
+      "dropout mask --seed 9 --batch 2 --heads 8 --seq 700 --p 0.2 --bits 8 --rounds 7 --file ";
   ASSERT_EQ(run_cli(base + d.file("a.bin") + " --threads 1").code, 0);
   ASSERT_EQ(run_cli(base + d.file("b.bin") + " --threads 3").code, 0);
   ASSERT_EQ(run_cli(base + d.file("c.bin") + " --threads 0").code, 0);
@@ -44,7 +49,8 @@ TEST(Determinism, EplbPlanDoesNotDependOnThreads) {
   llmgps::moe::LoadMatrix w(58, std::vector<double>(256));
   std::uint64_t s = 5;
   for (auto& row : w)
-    for (double& x : row) x = double((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 50);
+    for (double& x : row)
+      x = double((s = s * 6364136223846793005ull + 1442695040888963407ull) >> 50);
   const auto one = llmgps::moe::eplb_plan(w, {288, 8, 4, 32, 1});
   for (int t : {2, 3, 8}) {
     const auto many = llmgps::moe::eplb_plan(w, {288, 8, 4, 32, t});

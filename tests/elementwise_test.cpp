@@ -11,7 +11,8 @@ TEST(Elementwise, LargeCopyRunsAtAchievableBandwidth) {
   OpCost c = elementwise_cost(g, {ElementwiseKind::copy, 65536, 8192, DType::bf16});
   EXPECT_EQ(c.bound, "hbm");
   EXPECT_DOUBLE_EQ(c.hbm_bytes, 65536.0 * 8192 * 2 * 2);
-  EXPECT_NEAR(c.time_s, g.launch_overhead_s + c.hbm_bytes / (g.hbm_bw_bytes_per_s * g.hbm_efficiency), 1e-12);
+  EXPECT_NEAR(c.time_s,
+              g.launch_overhead_s + c.hbm_bytes / (g.hbm_bw_bytes_per_s * g.hbm_efficiency), 1e-12);
 }
 
 TEST(Elementwise, TinyKernelIsLaunchBound) {
@@ -24,7 +25,8 @@ TEST(Elementwise, TinyKernelIsLaunchBound) {
 TEST(Elementwise, PropertyMonotoneAndFasterMemoryHelps) {
   GpuSpec h100 = specs::load_gpu("h100-sxm5");
   GpuSpec h200 = specs::load_gpu("h200-sxm");
-  for (auto kind : {ElementwiseKind::softmax, ElementwiseKind::layernorm, ElementwiseKind::gated_activation}) {
+  for (auto kind :
+       {ElementwiseKind::softmax, ElementwiseKind::layernorm, ElementwiseKind::gated_activation}) {
     double prev = 0;
     for (std::int64_t rows = 1; rows <= (1 << 20); rows *= 8) {
       ElementwiseShape s{kind, rows, 4096, DType::bf16};

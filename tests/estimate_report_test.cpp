@@ -16,7 +16,8 @@ void expect_golden(const std::string& name, const std::string& text) {
     test::write_file(path, text);
     return;
   }
-  EXPECT_EQ(text, test::slurp(path)) << "golden " << name << " differs; rerun with LLMGPS_UPDATE_GOLDEN=1 if intended";
+  EXPECT_EQ(text, test::slurp(path))
+      << "golden " << name << " differs; rerun with LLMGPS_UPDATE_GOLDEN=1 if intended";
 }
 
 struct Case {
@@ -29,7 +30,8 @@ struct Case {
 
 TEST(EstimateReport, JsonGolden) {
   Case c;
-  expect_golden("estimate_mixtral_4xa100.json", report::estimate_json(c.e, c.m, c.s, c.cfg).dump(2) + "\n");
+  expect_golden("estimate_mixtral_4xa100.json",
+                report::estimate_json(c.e, c.m, c.s, c.cfg).dump(2) + "\n");
 }
 
 TEST(EstimateReport, TableGolden) {
@@ -54,6 +56,7 @@ TEST(EstimateReport, JsonContractFields) {
     EXPECT_TRUE(op.contains("bound"));
   }
   auto mj = report::model_json(c.m);
-  for (const char* f : {"layers", "hidden_size", "num_heads", "num_kv_heads", "head_dim", "ffn_dim", "num_experts", "top_k"})
+  for (const char* f : {"layers", "hidden_size", "num_heads", "num_kv_heads", "head_dim", "ffn_dim",
+                        "num_experts", "top_k"})
     EXPECT_TRUE(mj.contains(f)) << f;
 }

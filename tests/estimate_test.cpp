@@ -1,9 +1,9 @@
 #include "llmgps/schedule/estimate.hpp"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 using namespace llmgps;
 
@@ -22,7 +22,8 @@ TEST(Estimate, TotalIsSumOfOps) {
 }
 
 TEST(Estimate, PropertyNoNanAndMonotoneInWork) {
-  for (const char* model : {"llama2-7b", "llama3-70b", "mixtral-8x7b", "qwen1.5-moe-a2.7b", "olmoe-1b-7b"})
+  for (const char* model :
+       {"llama2-7b", "llama3-70b", "mixtral-8x7b", "qwen1.5-moe-a2.7b", "olmoe-1b-7b"})
     for (const char* sys : {"4x-a100-nvlink3", "8x-h100-nvlink4", "8x-h200-nvlink4"})
       for (Phase ph : {Phase::prefill, Phase::decode}) {
         ModelSpec m = specs::load_model(model);
@@ -60,5 +61,6 @@ TEST(Estimate, ChromeTraceCoversEveryLayer) {
       end = std::max(end, ev["ts"].get<double>() + ev["dur"].get<double>());
     }
   EXPECT_EQ(attention, m.layers);
-  EXPECT_NEAR(end * 1e-6, e.total_s, e.total_s * 1e-9);  // serial per GPU: the trace ends at the total
+  EXPECT_NEAR(end * 1e-6, e.total_s,
+              e.total_s * 1e-9);  // serial per GPU: the trace ends at the total
 }

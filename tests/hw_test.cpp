@@ -1,6 +1,7 @@
 #include "llmgps/specs/hw.hpp"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "llmgps/specs/error.hpp"
@@ -75,8 +76,12 @@ TEST(Hw, NegativeBandwidthRejected) {
 
 TEST(Hw, UserSystemFileCanReferencePresetsAndInlineObjects) {
   test::TempDir d;
-  nlohmann::json sys = {{"kind", "system"}, {"name", "mine"}, {"gpu", "h100-sxm5"}, {"gpus_per_node", 2},
-                        {"nodes", 1}, {"intra_link", nlohmann::json::parse(specs::find_preset("hw", "pcie4"))}};
+  nlohmann::json sys = {{"kind", "system"},
+                        {"name", "mine"},
+                        {"gpu", "h100-sxm5"},
+                        {"gpus_per_node", 2},
+                        {"nodes", 1},
+                        {"intra_link", nlohmann::json::parse(specs::find_preset("hw", "pcie4"))}};
   test::write_file(d.file("sys.json"), sys.dump());
   SystemSpec s = specs::load_system(d.file("sys.json"));
   EXPECT_EQ(s.total_gpus(), 2);

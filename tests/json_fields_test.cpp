@@ -46,7 +46,8 @@ TEST(JsonFields, MissingFileNamesThePath) {
 
 TEST(JsonFields, SourcedCheckFindsTheBareNumber) {
   std::string missing;
-  EXPECT_TRUE(all_numbers_sourced(json::parse(R"({"a": {"value": 1, "source": "s"}, "n": "x"})"), missing));
+  EXPECT_TRUE(
+      all_numbers_sourced(json::parse(R"({"a": {"value": 1, "source": "s"}, "n": "x"})"), missing));
   EXPECT_FALSE(all_numbers_sourced(json::parse(R"({"a": {"b": 2}})"), missing));
   EXPECT_EQ(missing, "a.b");
   EXPECT_FALSE(all_numbers_sourced(json::parse(R"({"a": {"value": 1, "source": ""}})"), missing));

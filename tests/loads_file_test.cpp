@@ -22,7 +22,8 @@ TEST(LoadsFile, BadInputNamesTheElement) {
   };
   EXPECT_NE(what("{\"loads\": [[1, 2], [3]]}").find("f.json: loads[1]"), std::string::npos);
   EXPECT_NE(what("{\"loads\": [[1, -2]]}").find("f.json: loads[0][1]"), std::string::npos);
-  EXPECT_NE(what("{\"loads\": [[1, \"x\"]]}").find("loads[0][1]: must be a number"), std::string::npos);
+  EXPECT_NE(what("{\"loads\": [[1, \"x\"]]}").find("loads[0][1]: must be a number"),
+            std::string::npos);
   EXPECT_NE(what("{\"weights\": []}").find("missing field 'loads'"), std::string::npos);
   EXPECT_NE(what("{\"loads\": [[1,").find("not valid JSON"), std::string::npos);
   EXPECT_NE(what("{\"loads\": []}").find("non-empty"), std::string::npos);

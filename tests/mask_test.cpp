@@ -33,7 +33,8 @@ TEST(Mask, EveryPathAgreesWithTheElementDefinition) {
       const auto threaded = generate_mask(s, r, 4, philox::Impl::best);
       EXPECT_EQ(best, scalar);
       EXPECT_EQ(best, threaded);
-      for (std::int64_t n = 0; n < s.elements(); ++n) ASSERT_EQ(mask_bit(best, n), element_keep(std::uint64_t(n), r, t)) << n;
+      for (std::int64_t n = 0; n < s.elements(); ++n)
+        ASSERT_EQ(mask_bit(best, n), element_keep(std::uint64_t(n), r, t)) << n;
       EXPECT_EQ(best.back() >> (s.elements() % 32), 0u);  // padding bits stay zero
     }
 }
@@ -53,5 +54,6 @@ TEST(Mask, ThirtyTwoBitKeepFractionAndExtremes) {
   const MaskShape s{1, 4, 256, 256};
   EXPECT_NEAR(keep_fraction(generate_mask(s, {1, 0, 0.3, 32, 10}), s.elements()), 0.7, 0.005);
   EXPECT_DOUBLE_EQ(keep_fraction(generate_mask(s, {1, 0, 0.0, 32, 10}), s.elements()), 1.0);
-  EXPECT_DOUBLE_EQ(keep_fraction(generate_mask(s, {1, 0, 0.9999999999, 32, 10}), s.elements()), 0.0);
+  EXPECT_DOUBLE_EQ(keep_fraction(generate_mask(s, {1, 0, 0.9999999999, 32, 10}), s.elements()),
+                   0.0);
 }

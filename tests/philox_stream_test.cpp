@@ -1,8 +1,7 @@
 #include "llmgps/dropout/philox_stream.hpp"
 
-#include <gtest/gtest.h>
-
 #include <Random123/philox.h>
+#include <gtest/gtest.h>
 
 #include <random>
 #include <vector>
@@ -24,7 +23,9 @@ void stream_matches_random123(Impl impl, std::uint32_t seed) {
     const typename r123::Philox4x32_R<R>::key_type rk = {{k.v[0], k.v[1]}};
     for (std::size_t i = 0; i < n; ++i) {
       const auto want = r123::Philox4x32_R<R>()(rc, rk);
-      for (int w = 0; w < 4; ++w) ASSERT_EQ(out[4 * i + std::size_t(w)], want.v[w]) << impl_name(impl) << " R=" << R << " i=" << i;
+      for (int w = 0; w < 4; ++w)
+        ASSERT_EQ(out[4 * i + std::size_t(w)], want.v[w])
+            << impl_name(impl) << " R=" << R << " i=" << i;
       rc.incr();
     }
   }

@@ -1,9 +1,8 @@
 // Known-answer tests: llmgps's Philox4x32-R against Debian's Random123 reference implementation.
 #include "llmgps/dropout/philox.hpp"
 
-#include <gtest/gtest.h>
-
 #include <Random123/philox.h>
+#include <gtest/gtest.h>
 
 #include <random>
 
@@ -21,13 +20,18 @@ void check_against_random123(std::uint32_t seed) {
     typename r123::Philox4x32_R<R>::key_type rk = {{k.v[0], k.v[1]}};
     auto want = r123::Philox4x32_R<R>()(rc, rk);
     auto got = philox::generate(c, k, int(R));
-    for (int w = 0; w < 4; ++w) ASSERT_EQ(got.v[w], want.v[w]) << "R=" << R << " sample " << i << " word " << w;
+    for (int w = 0; w < 4; ++w)
+      ASSERT_EQ(got.v[w], want.v[w]) << "R=" << R << " sample " << i << " word " << w;
   }
 }
 }  // namespace
 
-TEST(Philox, MatchesRandom123TenRounds) { check_against_random123<10>(1); }
-TEST(Philox, MatchesRandom123SevenRounds) { check_against_random123<7>(2); }
+TEST(Philox, MatchesRandom123TenRounds) {
+  check_against_random123<10>(1);
+}
+TEST(Philox, MatchesRandom123SevenRounds) {
+  check_against_random123<7>(2);
+}
 TEST(Philox, MatchesRandom123OtherRoundCounts) {
   check_against_random123<1>(3);
   check_against_random123<6>(4);

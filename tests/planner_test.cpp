@@ -17,8 +17,9 @@ const LoadMatrix kReadmeWeight = {{90, 132, 40, 61, 104, 165, 39, 4, 73, 56, 183
 // DeepSeek EPLB README: 2 layers, 12 experts, 16 replicas, 4 groups, 2 nodes, 8 GPUs.
 TEST(Planner, EplbReproducesDeepSeekReadmeExample) {
   const ReplicaPlan p = eplb_plan(kReadmeWeight, EplbConfig{16, 4, 2, 8});
-  const std::vector<std::vector<int>> expected = {{5, 6, 5, 7, 8, 4, 3, 4, 10, 9, 10, 2, 0, 1, 11, 1},
-                                                  {7, 10, 6, 8, 6, 11, 8, 9, 2, 4, 5, 1, 5, 0, 3, 1}};
+  const std::vector<std::vector<int>> expected = {
+      {5, 6, 5, 7, 8, 4, 3, 4, 10, 9, 10, 2, 0, 1, 11, 1},
+      {7, 10, 6, 8, 6, 11, 8, 9, 2, 4, 5, 1, 5, 0, 3, 1}};
   EXPECT_EQ(p.phy2log, expected);
   EXPECT_EQ(check_plan(p, 12), "");
   // logcnt and log2phy agree with phy2log (each replica listed once, in rank order).
@@ -50,13 +51,15 @@ RefPacking ref_balanced_packing(const std::vector<float>& w, int packs) {
   }
   std::vector<int> idx(static_cast<std::size_t>(n));
   std::iota(idx.begin(), idx.end(), 0);
-  std::stable_sort(idx.begin(), idx.end(), [&](int a, int b) { return w[std::size_t(a)] > w[std::size_t(b)]; });
+  std::stable_sort(idx.begin(), idx.end(),
+                   [&](int a, int b) { return w[std::size_t(a)] > w[std::size_t(b)]; });
   std::vector<float> pw(std::size_t(packs), 0.0f);
   std::vector<int> pn(std::size_t(packs), 0);
   for (int i : idx) {
     int best = -1;
     for (int p = 0; p < packs; ++p)
-      if (pn[std::size_t(p)] < per && (best < 0 || pw[std::size_t(p)] < pw[std::size_t(best)])) best = p;
+      if (pn[std::size_t(p)] < per && (best < 0 || pw[std::size_t(p)] < pw[std::size_t(best)]))
+        best = p;
     r.pack[std::size_t(i)] = best;
     r.rank[std::size_t(i)] = pn[std::size_t(best)]++;
     pw[std::size_t(best)] += w[std::size_t(i)];
@@ -67,7 +70,8 @@ RefPacking ref_balanced_packing(const std::vector<float>& w, int packs) {
 struct RefLayer {
   std::vector<int> phy2log, phyrank, logcnt;
 };
-RefLayer ref_rebalance(const std::vector<double>& loads, int replicas, int groups, int nodes, int gpus) {
+RefLayer ref_rebalance(const std::vector<double>& loads, int replicas, int groups, int nodes,
+                       int gpus) {
   if (groups % nodes != 0) groups = nodes = 1;  // EPLB's global policy
   const int E = int(loads.size()), gsize = E / groups, gpn = groups / nodes;
   std::vector<float> w(loads.begin(), loads.end());
@@ -77,33 +81,41 @@ RefLayer ref_rebalance(const std::vector<double>& loads, int replicas, int group
   std::vector<int> log2mlog(static_cast<std::size_t>(E)), mlog2log(static_cast<std::size_t>(E));
   for (int e = 0; e < E; ++e) {
     const int g = e / gsize;
-    log2mlog[std::size_t(e)] = (gp.pack[std::size_t(g)] * gpn + gp.rank[std::size_t(g)]) * gsize + e % gsize;
+    log2mlog[std::size_t(e)] =
+        (gp.pack[std::size_t(g)] * gpn + gp.rank[std::size_t(g)]) * gsize + e % gsize;
     mlog2log[std::size_t(log2mlog[std::size_t(e)])] = e;
   }
   const int lpn = E / nodes, ppn = replicas / nodes, per_gpu = replicas / gpus;
-  RefLayer out{std::vector<int>(std::size_t(replicas)), std::vector<int>(std::size_t(replicas)), std::vector<int>(std::size_t(E))};
+  RefLayer out{std::vector<int>(std::size_t(replicas)), std::vector<int>(std::size_t(replicas)),
+               std::vector<int>(std::size_t(E))};
   for (int node = 0; node < nodes; ++node) {
     std::vector<float> mw(static_cast<std::size_t>(lpn));
-    for (int m = 0; m < lpn; ++m) mw[std::size_t(m)] = w[std::size_t(mlog2log[std::size_t(node * lpn + m)])];
-    std::vector<int> phy2mlog(static_cast<std::size_t>(ppn)), rank(std::size_t(ppn), 0), cnt(std::size_t(lpn), 1);
+    for (int m = 0; m < lpn; ++m)
+      mw[std::size_t(m)] = w[std::size_t(mlog2log[std::size_t(node * lpn + m)])];
+    std::vector<int> phy2mlog(static_cast<std::size_t>(ppn)), rank(std::size_t(ppn), 0),
+        cnt(std::size_t(lpn), 1);
     std::iota(phy2mlog.begin(), phy2mlog.begin() + lpn, 0);
     for (int i = lpn; i < ppn; ++i) {
       int best = 0;
       for (int m = 1; m < lpn; ++m)
-        if (mw[std::size_t(m)] / float(cnt[std::size_t(m)]) > mw[std::size_t(best)] / float(cnt[std::size_t(best)])) best = m;
+        if (mw[std::size_t(m)] / float(cnt[std::size_t(m)]) >
+            mw[std::size_t(best)] / float(cnt[std::size_t(best)]))
+          best = m;
       phy2mlog[std::size_t(i)] = best;
       rank[std::size_t(i)] = cnt[std::size_t(best)]++;
     }
     std::vector<float> pw(static_cast<std::size_t>(ppn));
     for (int p = 0; p < ppn; ++p)
-      pw[std::size_t(p)] = mw[std::size_t(phy2mlog[std::size_t(p)])] / float(cnt[std::size_t(phy2mlog[std::size_t(p)])]);
+      pw[std::size_t(p)] = mw[std::size_t(phy2mlog[std::size_t(p)])] /
+                           float(cnt[std::size_t(phy2mlog[std::size_t(p)])]);
     const RefPacking pp = ref_balanced_packing(pw, gpus / nodes);
     for (int p = 0; p < ppn; ++p) {
       const int slot = node * ppn + pp.pack[std::size_t(p)] * per_gpu + pp.rank[std::size_t(p)];
       out.phy2log[std::size_t(slot)] = mlog2log[std::size_t(node * lpn + phy2mlog[std::size_t(p)])];
       out.phyrank[std::size_t(slot)] = rank[std::size_t(p)];
     }
-    for (int m = 0; m < lpn; ++m) out.logcnt[std::size_t(mlog2log[std::size_t(node * lpn + m)])] = cnt[std::size_t(m)];
+    for (int m = 0; m < lpn; ++m)
+      out.logcnt[std::size_t(mlog2log[std::size_t(node * lpn + m)])] = cnt[std::size_t(m)];
   }
   return out;
 }
@@ -121,7 +133,9 @@ TEST(Planner, EplbMatchesPlainTranscriptionOnRandomShapes) {
     const int groups = nodes * (1 + int(rng() % 4)) + (trial % 7 == 0 ? 1 : 0);  // sometimes global
     const int E = groups * (1 + int(rng() % 8)) * nodes;
     const int replicas = E + gpus * int(rng() % 3) + (gpus - E % gpus) % gpus;
-    if (replicas % gpus != 0 || E % nodes != 0 || replicas % nodes != 0 || replicas / nodes % (gpus / nodes) != 0) continue;
+    if (replicas % gpus != 0 || E % nodes != 0 || replicas % nodes != 0 ||
+        replicas / nodes % (gpus / nodes) != 0)
+      continue;
     const int hi = trial % 3 == 0 ? 4 : 1000;  // small ranges give many ties
     LoadMatrix w(5, std::vector<double>(std::size_t(E)));
     for (auto& row : w)
@@ -143,13 +157,14 @@ TEST(Planner, EplbGlobalPolicyWhenGroupsDoNotDivideNodes) {
   const ReplicaPlan p = eplb_plan(kReadmeWeight, EplbConfig{16, 3, 2, 8});
   EXPECT_EQ(check_plan(p, 12), "");
   // Replicas packed onto all 8 GPUs: at least as balanced as the hierarchical plan here.
-  EXPECT_GE(balancedness(p, kReadmeWeight) + 1e-9, balancedness(eplb_plan(kReadmeWeight, EplbConfig{16, 4, 2, 8}), kReadmeWeight));
+  EXPECT_GE(balancedness(p, kReadmeWeight) + 1e-9,
+            balancedness(eplb_plan(kReadmeWeight, EplbConfig{16, 4, 2, 8}), kReadmeWeight));
 }
 
 TEST(Planner, PropertyInvariantsOnRandomLoads) {
   std::mt19937 rng(7);
   for (int trial = 0; trial < 50; ++trial) {
-    const int gpus = 1 << (rng() % 4);            // 1..8
+    const int gpus = 1 << (rng() % 4);  // 1..8
     const int experts = gpus * (1 + int(rng() % 4));
     const int slots = experts / gpus + int(rng() % 3);
     LoadMatrix w(3, std::vector<double>(std::size_t(experts)));
@@ -163,7 +178,8 @@ TEST(Planner, PropertyInvariantsOnRandomLoads) {
     for (const ReplicaPlan* p : {&e, &g}) {
       const auto gl = gpu_loads(*p, w);
       for (std::size_t l = 0; l < w.size(); ++l)
-        EXPECT_NEAR(std::accumulate(gl[l].begin(), gl[l].end(), 0.0), std::accumulate(w[l].begin(), w[l].end(), 0.0), 1e-6);
+        EXPECT_NEAR(std::accumulate(gl[l].begin(), gl[l].end(), 0.0),
+                    std::accumulate(w[l].begin(), w[l].end(), 0.0), 1e-6);
     }
     // Duplication never makes the balance worse than no duplication.
     const ReplicaPlan none = contiguous_plan(3, experts, gpus);
@@ -234,7 +250,8 @@ TEST(Planner, GreedyOnTimeCopiesOnlyWhenTheBusiestGpuGetsFaster) {
 // Found by fuzz_loads (a load of 2.2e69 became +inf in float32 and a full GPU was chosen): loads
 // beyond what float32 sums can hold are refused; the largest accepted ones still plan validly.
 TEST(Planner, RegressionHugeLoadsAreRefusedOrPlanValidly) {
-  const LoadMatrix huge = {{5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33}};
+  const LoadMatrix huge = {
+      {5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33, 5e33}};
   for (int gpus : {2, 4}) {
     const ReplicaPlan p = eplb_plan(huge, EplbConfig{16, 1, 1, gpus, 1});
     EXPECT_EQ(check_plan(p, 12), "") << gpus;

@@ -69,7 +69,8 @@ TEST(Predictor, MlpLearnsLayerToLayerStructure) {
   const auto train = synth(0.9, 3), test = synth(0.9, 4);
   auto mlp = make_mlp_predictor();
   auto most = make_most_frequent_predictor();
-  EXPECT_GT(evaluate(*mlp, train, test, 200).accuracy, evaluate(*most, train, test, 200).accuracy + 0.05);
+  EXPECT_GT(evaluate(*mlp, train, test, 200).accuracy,
+            evaluate(*most, train, test, 200).accuracy + 0.05);
 }
 
 TEST(Predictor, RealMixtralTracesTrainOnOneTestOnTheOther) {
@@ -112,6 +113,7 @@ TEST(Predictor, LeaveOneGroupOutIsExactOnASmallCase) {
   EXPECT_DOUBLE_EQ(r.error.mean, 1.0);  // |0.25 - 0.75| * 2 for every expert of both groups
   EXPECT_DOUBLE_EQ(r.error.max, 1.0);
   EXPECT_THROW(leave_one_group_out({g[0]}), llmgps::InputError);
-  const std::vector<GroupShares> same = {{"a", 1, {{0.5, 0.5}}}, {"b", 2, {{0.5, 0.5}}}, {"c", 3, {{0.5, 0.5}}}};
+  const std::vector<GroupShares> same = {
+      {"a", 1, {{0.5, 0.5}}}, {"b", 2, {{0.5, 0.5}}}, {"c", 3, {{0.5, 0.5}}}};
   EXPECT_DOUBLE_EQ(leave_one_group_out(same).error.mean, 0.0);
 }

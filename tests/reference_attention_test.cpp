@@ -23,7 +23,9 @@ std::vector<double> naive(const AttentionProblem& a) {
       for (std::int64_t j = 0; j < a.seq_k; ++j) {
         if (a.causal && j > i + (a.seq_k - a.seq_q)) continue;
         double dot = 0;
-        for (std::int64_t d = 0; d < D; ++d) dot += double(a.q[std::size_t((bh * a.seq_q + i) * D + d)]) * a.k[std::size_t((bh * a.seq_k + j) * D + d)];
+        for (std::int64_t d = 0; d < D; ++d)
+          dot += double(a.q[std::size_t((bh * a.seq_q + i) * D + d)]) *
+                 a.k[std::size_t((bh * a.seq_k + j) * D + d)];
         s[std::size_t(j)] = dot / std::sqrt(double(D));
         mx = std::max(mx, s[std::size_t(j)]);
       }
@@ -31,7 +33,8 @@ std::vector<double> naive(const AttentionProblem& a) {
       for (double& x : s) l += (x = std::exp(x - mx));
       for (std::int64_t j = 0; j < a.seq_k; ++j)
         for (std::int64_t d = 0; d < D; ++d)
-          out[std::size_t((bh * a.seq_q + i) * D + d)] += s[std::size_t(j)] / l * a.v[std::size_t((bh * a.seq_k + j) * D + d)];
+          out[std::size_t((bh * a.seq_q + i) * D + d)] +=
+              s[std::size_t(j)] / l * a.v[std::size_t((bh * a.seq_k + j) * D + d)];
     }
   return out;
 }
@@ -58,7 +61,8 @@ TEST(ReferenceAttention, BackwardFromRngOrMaskIsBitIdentical) {
   const DropoutRng rng{7, 3, 0.2, 8, 7};
   const auto mask = generate_mask(a.mask_shape(), rng, 1);
   const auto fwd = attention_forward(a, rng, &mask);
-  const AttentionProblem d = random_problem(1, 2, 40, 40, 16, false, 10);  // dO from the same generator
+  const AttentionProblem d =
+      random_problem(1, 2, 40, 40, 16, false, 10);  // dO from the same generator
   const auto g1 = attention_backward(a, fwd, d.q, rng, nullptr);
   const auto g2 = attention_backward(a, fwd, d.q, rng, &mask);
   EXPECT_TRUE(bit_identical(g1.dq, g2.dq));

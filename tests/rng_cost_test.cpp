@@ -21,7 +21,8 @@ TEST(RngCost, EightBitsShareACallAmongMoreElements) {
   EXPECT_GT(rng_element_demand(r32).alu_ops, rng_element_demand(r8).alu_ops);
   EXPECT_GT(fused_rng_work(r32).issue, fused_rng_work(r8).issue);
   // More rounds never cost less.
-  EXPECT_GT(rng_element_demand(DropoutRng{0, 0, 0.1, 8, 10}).alu_ops, rng_element_demand(DropoutRng{0, 0, 0.1, 8, 7}).alu_ops);
+  EXPECT_GT(rng_element_demand(DropoutRng{0, 0, 0.1, 8, 10}).alu_ops,
+            rng_element_demand(DropoutRng{0, 0, 0.1, 8, 7}).alu_ops);
   EXPECT_DOUBLE_EQ(mask_read_work().hbm_bytes, 0.125);
 }
 
@@ -31,5 +32,7 @@ TEST(RngCost, StandaloneKernelWritesOneBitPerElement) {
   EXPECT_DOUBLE_EQ(k.hbm_bytes, double(1 << 30) / 8);
   EXPECT_EQ(k.ctas, double(1 << 30) / (256.0 * 128));
   const KernelTime t = kernel_alone(g, k);
-  EXPECT_TRUE(t.binding == "alu" || t.binding == "issue" || t.binding == "imad" || t.binding == "fma") << t.binding;
+  EXPECT_TRUE(t.binding == "alu" || t.binding == "issue" || t.binding == "imad" ||
+              t.binding == "fma")
+      << t.binding;
 }

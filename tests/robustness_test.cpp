@@ -8,14 +8,16 @@
 #include "llmgps/dropout/block.hpp"
 #include "llmgps/moe/advisor.hpp"
 #include "llmgps/schedule/estimate.hpp"
-#include "llmgps/specs/hw.hpp"
 #include "llmgps/specs/error.hpp"
+#include "llmgps/specs/hw.hpp"
 #include "llmgps/specs/model.hpp"
 
 using namespace llmgps;
 
 namespace {
-double draw(std::mt19937& rng, double lo, double hi) { return lo + (hi - lo) * double(rng() % 1000001) / 1e6; }
+double draw(std::mt19937& rng, double lo, double hi) {
+  return lo + (hi - lo) * double(rng() % 1000001) / 1e6;
+}
 
 GpuSpec random_gpu(std::mt19937& rng) {
   const char* names[] = {"a100-sxm4-80g", "h100-sxm5", "h200-sxm"};
@@ -31,12 +33,15 @@ GpuSpec random_gpu(std::mt19937& rng) {
   return g;
 }
 
-bool finite_positive(double x) { return std::isfinite(x) && x > 0; }
+bool finite_positive(double x) {
+  return std::isfinite(x) && x > 0;
+}
 }  // namespace
 
 TEST(Robustness, RandomGpusAndModelsGiveFiniteEstimates) {
   std::mt19937 rng(2024);
-  const char* models[] = {"llama2-7b", "llama3-8b", "mixtral-8x7b", "qwen1.5-moe-a2.7b", "olmoe-1b-7b"};
+  const char* models[] = {"llama2-7b", "llama3-8b", "mixtral-8x7b", "qwen1.5-moe-a2.7b",
+                          "olmoe-1b-7b"};
   int estimated = 0;
   for (int trial = 0; trial < 60; ++trial) {
     SystemSpec sys = specs::load_system("4x-a100-nvlink3");
@@ -73,12 +78,14 @@ TEST(Robustness, RandomMoeSettingsKeepTheAdvisorInvariants) {
     const moe::EpModel em(specs::load_model("mixtral-8x7b"), sys, setup);
     const double skew = draw(rng, 1.0, 3.9);
     const auto strategies = moe::builtin_strategies(em, "predictors-mixtral-traces");
-    const auto r = moe::closed_form(em, strategies, {moe::shares_for_skew(8, 2, skew)}, moe::AdviceConfig{});
+    const auto r =
+        moe::closed_form(em, strategies, {moe::shares_for_skew(8, 2, skew)}, moe::AdviceConfig{});
     for (const auto& x : r) {
       ASSERT_TRUE(finite_positive(x.latency_s)) << trial;
       ASSERT_GT(x.balancedness, 0);
       ASSERT_LE(x.balancedness, 1 + 1e-12);
-      ASSERT_NEAR(x.latency_s, x.layer.total() * em.moe_layers() + em.other_s(), 1e-9 * x.latency_s);
+      ASSERT_NEAR(x.latency_s, x.layer.total() * em.moe_layers() + em.other_s(),
+                  1e-9 * x.latency_s);
     }
     const auto a = moe::advise(r);
     ASSERT_TRUE(std::isfinite(a.improvement_vs_best_token));
@@ -97,8 +104,10 @@ TEST(Robustness, RandomDropoutBlocksKeepTheStrategyOrder) {
     c.rng.bits = rng() % 2 ? 8 : 32;
     c.rng.rounds = 1 + int(rng() % 12);
     c.rng.p = draw(rng, 0, 0.9);
-    const auto r = dropout::block_dropout(specs::load_model(rng() % 2 ? "llama3-8b" : "llama2-7b"), g, c);
-    const double none = r.strategies[0].time_s, seq = r.strategies[2].time_s, over = r.strategies[3].time_s;
+    const auto r =
+        dropout::block_dropout(specs::load_model(rng() % 2 ? "llama3-8b" : "llama2-7b"), g, c);
+    const double none = r.strategies[0].time_s, seq = r.strategies[2].time_s,
+                 over = r.strategies[3].time_s;
     for (const auto& s : r.strategies) ASSERT_TRUE(finite_positive(s.time_s)) << trial;
     ASSERT_GE(over + 1e-12, none) << trial;
     ASSERT_LE(over, seq + 1e-12) << trial;

@@ -25,10 +25,10 @@ KernelSpec alu_kernel(double ctas, double alu_ops_per_cta) {
 
 TEST(SmModel, OccupancyFromTheTightestLimit) {
   const GpuSpec& g = h100();
-  EXPECT_EQ(ctas_per_sm(g, 256, 32, 0), 8);         // threads: 2048 / 256
-  EXPECT_EQ(ctas_per_sm(g, 256, 128, 0), 2);        // registers: 65536 / (256 * 128)
+  EXPECT_EQ(ctas_per_sm(g, 256, 32, 0), 8);           // threads: 2048 / 256
+  EXPECT_EQ(ctas_per_sm(g, 256, 128, 0), 2);          // registers: 65536 / (256 * 128)
   EXPECT_EQ(ctas_per_sm(g, 128, 32, 100 * 1024), 2);  // shared memory
-  EXPECT_EQ(ctas_per_sm(g, 32, 16, 0), 32);         // CTA slots
+  EXPECT_EQ(ctas_per_sm(g, 32, 16, 0), 32);           // CTA slots
 }
 
 TEST(SmModel, AloneTimeIsTheBusiestResourceExactly) {
@@ -38,7 +38,8 @@ TEST(SmModel, AloneTimeIsTheBusiestResourceExactly) {
   EXPECT_EQ(t.binding, "alu");
   EXPECT_NEAR(t.time_s, 1e6 / g.clock_hz + g.launch_overhead_s, 1e-12);
   // Twice the CTAs of the SM count: the busiest SM does two CTAs' work.
-  EXPECT_NEAR(kernel_alone(g, alu_kernel(2.0 * g.sm_count, 64e6)).time_s, 2e6 / g.clock_hz + g.launch_overhead_s, 1e-12);
+  EXPECT_NEAR(kernel_alone(g, alu_kernel(2.0 * g.sm_count, 64e6)).time_s,
+              2e6 / g.clock_hz + g.launch_overhead_s, 1e-12);
 }
 
 TEST(SmModel, CoResidentKernelsOnDisjointPipesOverlap) {
@@ -56,7 +57,8 @@ TEST(SmModel, CoResidentKernelsOnDisjointPipesOverlap) {
   EXPECT_TRUE(p.co_resident);
   EXPECT_NEAR(p.time_s, 1e-3 + g.launch_overhead_s, 1e-9);  // hidden behind the tensor-bound GEMM
   // Same pipe: the demands add up.
-  const PairTime q = kernels_together(g, alu_kernel(g.sm_count, 64e6), alu_kernel(g.sm_count, 64e6));
+  const PairTime q =
+      kernels_together(g, alu_kernel(g.sm_count, 64e6), alu_kernel(g.sm_count, 64e6));
   EXPECT_NEAR(q.time_s, 2e6 / g.clock_hz + g.launch_overhead_s, 1e-9);
 }
 

@@ -1,11 +1,11 @@
 #include "llmgps/workload/step.hpp"
-#include "llmgps/schedule/estimate.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <numeric>
 
+#include "llmgps/schedule/estimate.hpp"
 #include "llmgps/specs/error.hpp"
 
 using namespace llmgps;
@@ -50,7 +50,8 @@ TEST(Step, DecodeExpertsFollowTheExpertsABatchActivates) {
   EXPECT_NEAR(find(many, "expert_gate_up")->groups, 2.0, 1e-6);
   auto expert_s = [&](const StepPlan& p) {
     double t = 0;
-    for (const char* n : {"expert_gate_up", "expert_act", "expert_down"}) t += cost_of(*find(p, n), s).time_s;
+    for (const char* n : {"expert_gate_up", "expert_act", "expert_down"})
+      t += cost_of(*find(p, n), s).time_s;
     return t;
   };
   EXPECT_LE(expert_s(one), 0.7 * expert_s(many));
@@ -60,7 +61,8 @@ TEST(Step, PropertyMoeTokensAreConserved) {
   // Token-expert assignments processed by all GPUs equal tokens x top-k (balanced routing).
   for (const char* name : {"mixtral-8x7b", "qwen1.5-moe-a2.7b", "olmoe-1b-7b", "deepseek-v3"}) {
     ModelSpec m = specs::load_model(name);
-    SystemSpec s = specs::load_system(std::string(name) == "deepseek-v3" ? "32x-h100-nvlink4-ndr400" : "4x-a100-nvlink3");
+    SystemSpec s = specs::load_system(std::string(name) == "deepseek-v3" ? "32x-h100-nvlink4-ndr400"
+                                                                         : "4x-a100-nvlink3");
     StepPlan p = build_step(m, s, {2, 1024, Phase::prefill, DType::bf16, "", 0, 0});
     const Op* up = find(p, "expert_gate_up");
     ASSERT_NE(up, nullptr);

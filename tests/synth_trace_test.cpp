@@ -16,7 +16,8 @@ TEST(SynthTrace, HitsTheTargetSkewPerLayer) {
   c.token_correlation = 0;
   c.layer_correlation = 0;
   const auto st = trace_stats(synthesize_trace(c), 0);
-  for (int l = 0; l < 4; ++l) EXPECT_NEAR(st.per_layer[std::size_t(l)].skew, c.skew[std::size_t(l)], 0.05) << l;
+  for (int l = 0; l < 4; ++l)
+    EXPECT_NEAR(st.per_layer[std::size_t(l)].skew, c.skew[std::size_t(l)], 0.05) << l;
 }
 
 TEST(SynthTrace, SelectionSharesAreExactForTopTwo) {

@@ -1,14 +1,14 @@
 #pragma once
 // Helpers shared by the tests: running the CLI binary, temporary folders, reading files.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 
 namespace llmgps::test {
 
@@ -49,7 +49,8 @@ struct RunResult {
 inline RunResult run_cli(const std::string& args) {
   TempDir d;
   const std::string out = d.file("out"), err = d.file("err");
-  const std::string cmd = std::string(LLMGPS_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  const std::string cmd =
+      std::string(LLMGPS_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
   int status = std::system(cmd.c_str());
   RunResult r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -64,7 +65,11 @@ inline int count_lines(const std::string& s) {
   return n;
 }
 
-inline std::string shared_dir() { return LLMGPS_SHARED_DIR; }
-inline std::string source_dir() { return LLMGPS_SOURCE_DIR; }
+inline std::string shared_dir() {
+  return LLMGPS_SHARED_DIR;
+}
+inline std::string source_dir() {
+  return LLMGPS_SOURCE_DIR;
+}
 
 }  // namespace llmgps::test

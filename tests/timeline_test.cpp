@@ -1,6 +1,7 @@
 #include "llmgps/schedule/timeline.hpp"
 
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 using namespace llmgps;
@@ -8,7 +9,7 @@ using namespace llmgps;
 TEST(Timeline, StreamsOverlapAndDependenciesWait) {
   Timeline t;
   int a = t.add("gemm", "compute", 0, 3.0);
-  int b = t.add("rng", "compute", 1, 2.0);         // concurrent with gemm
+  int b = t.add("rng", "compute", 1, 2.0);  // concurrent with gemm
   int c = t.add("attention", "compute", 0, 1.0, {a, b});
   EXPECT_DOUBLE_EQ(t.run(), 4.0);
   EXPECT_DOUBLE_EQ(t.ops()[size_t(b)].start_s, 0.0);

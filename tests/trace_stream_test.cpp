@@ -1,8 +1,6 @@
-#include <gtest/gtest.h>
-
-#include <sys/resource.h>
-
 #include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include "llmgps/moe/trace_stats.hpp"
 #include "llmgps/specs/error.hpp"
@@ -10,7 +8,8 @@
 using namespace llmgps::moe;
 
 namespace {
-const std::string kGsm = std::string(LLMGPS_SHARED_DIR) + "/data/traces/mixtral-8x7b-gsm8k-2problems.jsonl";
+const std::string kGsm =
+    std::string(LLMGPS_SHARED_DIR) + "/data/traces/mixtral-8x7b-gsm8k-2problems.jsonl";
 
 long max_rss_kb() {
   rusage u{};
@@ -28,7 +27,8 @@ TEST(TraceStream, SameStatisticsAsTheInMemoryReader) {
   EXPECT_EQ(a.records, b.records);
   EXPECT_EQ(a.sequences, b.sequences);
   EXPECT_DOUBLE_EQ(a.skew_mean, b.skew_mean);
-  for (int l = 0; l < a.layers; ++l) EXPECT_EQ(a.per_layer[std::size_t(l)].shares, b.per_layer[std::size_t(l)].shares);
+  for (int l = 0; l < a.layers; ++l)
+    EXPECT_EQ(a.per_layer[std::size_t(l)].shares, b.per_layer[std::size_t(l)].shares);
   // This file lists each layer's records in token order, so the batches coincide but for the few
   // tokens missing a record (a token batch then holds one record less than a record batch).
   EXPECT_NEAR(a.batch_skew_mean, b.batch_skew_mean, 1e-4);
@@ -37,13 +37,15 @@ TEST(TraceStream, SameStatisticsAsTheInMemoryReader) {
 TEST(TraceStream, ChunkBoundariesDoNotMatter) {
   const std::string text =
       "{\"type\":\"meta\",\"num_experts\":4}\n{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n\n"
-      "{\"layer\":1,\"experts\":[3,0],\"token_idx\":0}\n{\"layer\":0,\"experts\":[1,3],\"token_idx\":1}";
+      "{\"layer\":1,\"experts\":[3,0],\"token_idx\":0}\n{\"layer\":0,\"experts\":[1,3],\"token_"
+      "idx\":1}";
   TraceStatsStream whole("t", 1);
   whole.feed(text.data(), text.size());
   const TraceStats w = whole.finish();
   for (std::size_t step : {1u, 2u, 7u, 33u}) {
     TraceStatsStream parts("t", 1);
-    for (std::size_t at = 0; at < text.size(); at += step) parts.feed(text.data() + at, std::min(step, text.size() - at));
+    for (std::size_t at = 0; at < text.size(); at += step)
+      parts.feed(text.data() + at, std::min(step, text.size() - at));
     const TraceStats p = parts.finish();
     EXPECT_EQ(p.records, 3u);
     EXPECT_EQ(p.experts, 4);
@@ -53,7 +55,8 @@ TEST(TraceStream, ChunkBoundariesDoNotMatter) {
 }
 
 TEST(TraceStream, BadLinesNameTheLineAcrossChunks) {
-  const std::string text = "{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[1,2],\"tok";
+  const std::string text =
+      "{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[1,2],\"tok";
   TraceStatsStream s("big.jsonl", 8);
   s.feed(text.data(), 50);
   s.feed(text.data() + 50, text.size() - 50);
@@ -85,7 +88,9 @@ TEST(TraceStream, GigabyteFromAGeneratorInBoundedMemory) {
       for (int l = 0; l < 4; ++l) {
         x = x * 6364136223846793005ull + 1442695040888963407ull;
         const int a = int(x >> 61), b = (a + 1 + int((x >> 40) % 7)) % 8;
-        fmt::format_to(std::back_inserter(chunk), "{{\"req_id\": \"r{}\", \"layer\": {}, \"token_idx\": {}, \"experts\": [{}, {}], \"gating_probs\": [0.6, 0.4]}}\n",
+        fmt::format_to(std::back_inserter(chunk),
+                       "{{\"req_id\": \"r{}\", \"layer\": {}, \"token_idx\": {}, \"experts\": [{}, "
+                       "{}], \"gating_probs\": [0.6, 0.4]}}\n",
                        token / 4096, l, token % 4096, a, b);
       }
     s.feed(chunk.data(), chunk.size());
@@ -95,5 +100,6 @@ TEST(TraceStream, GigabyteFromAGeneratorInBoundedMemory) {
   EXPECT_EQ(st.layers, 4);
   EXPECT_EQ(st.experts, 8);
   EXPECT_GT(st.records, kStreamBytes / 128);
-  EXPECT_LT(growth_mb, 64) << "peak RSS grew by " << growth_mb << " MB for " << s.bytes() / (1 << 20) << " MB of trace";
+  EXPECT_LT(growth_mb, 64) << "peak RSS grew by " << growth_mb << " MB for "
+                           << s.bytes() / (1 << 20) << " MB of trace";
 }

@@ -22,7 +22,8 @@ std::string where_of(const std::string& text, const TraceLoadOptions& opt = {}) 
 
 TEST(Trace, ReadsMixtralShapeAndKeepsTokensBySequenceAndPosition) {
   const std::string text =
-      "{\"dataset\": \"g\", \"problem_id\": 0, \"layer\": 0, \"experts\": [7, 0], \"gating_probs\": [0.8, 0.2], \"token_idx\": 0}\n"
+      "{\"dataset\": \"g\", \"problem_id\": 0, \"layer\": 0, \"experts\": [7, 0], "
+      "\"gating_probs\": [0.8, 0.2], \"token_idx\": 0}\n"
       "{\"problem_id\": 0, \"layer\": 1, \"experts\": [1, 2], \"token_idx\": 0}\n"
       "{\"problem_id\": 1, \"layer\": 0, \"experts\": [3, 4], \"token_idx\": 0}\n"
       "\n"
@@ -43,7 +44,8 @@ TEST(Trace, ReadsMixtralShapeAndKeepsTokensBySequenceAndPosition) {
 TEST(Trace, ReadsVllmLoggerShapeWithMetaRecord) {
   const std::string text =
       "{\"type\": \"meta\", \"num_experts\": 16, \"model\": \"x\"}\n"
-      "{\"req_id\": \"a\", \"layer\": 0, \"token_pos\": 0, \"topk_ids\": [1, 2], \"topk_weights\": [0.6, 0.4]}\n"
+      "{\"req_id\": \"a\", \"layer\": 0, \"token_pos\": 0, \"topk_ids\": [1, 2], \"topk_weights\": "
+      "[0.6, 0.4]}\n"
       "{\"req_id\": \"b\", \"layer\": 0, \"token_pos\": 0, \"topk_ids\": [3, 4]}\n";
   const RoutingTrace tr = parse_trace(text, "v.jsonl");
   EXPECT_EQ(tr.experts, 16);  // from the meta record, not the largest id
@@ -52,25 +54,42 @@ TEST(Trace, ReadsVllmLoggerShapeWithMetaRecord) {
 }
 
 TEST(Trace, BadLinesNameFileLineAndReason) {
-  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[1,2],\"token_idx\":\n").find("t.jsonl:2: not valid JSON"),
+  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[1,"
+                     "2],\"token_idx\":\n")
+                .find("t.jsonl:2: not valid JSON"),
             std::string::npos);
-  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,9],\"token_idx\":0}\n", {8}).find("t.jsonl:1: expert id 9 out of range [0, 8)"),
+  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,9],\"token_idx\":0}\n", {8})
+                .find("t.jsonl:1: expert id 9 out of range [0, 8)"),
             std::string::npos);
-  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,-1],\"token_idx\":0}\n").find("t.jsonl:1: expert id -1"), std::string::npos);
-  EXPECT_NE(where_of("{\"layer\":1,\"experts\":[1,2],\"token_idx\":0}\n").find("layer 0 has no records"), std::string::npos);
-  EXPECT_NE(where_of("{\"experts\":[1,2],\"token_idx\":0}\n").find("t.jsonl:1: missing field 'layer'"), std::string::npos);
-  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[1],\"token_idx\":1}\n").find("t.jsonl:2"),
+  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,-1],\"token_idx\":0}\n")
+                .find("t.jsonl:1: expert id -1"),
             std::string::npos);
-  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[3,2],\"token_idx\":0}\n").find("t.jsonl:2: duplicate"),
+  EXPECT_NE(
+      where_of("{\"layer\":1,\"experts\":[1,2],\"token_idx\":0}\n").find("layer 0 has no records"),
+      std::string::npos);
+  EXPECT_NE(
+      where_of("{\"experts\":[1,2],\"token_idx\":0}\n").find("t.jsonl:1: missing field 'layer'"),
+      std::string::npos);
+  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[1]"
+                     ",\"token_idx\":1}\n")
+                .find("t.jsonl:2"),
             std::string::npos);
-  EXPECT_NE(where_of("{\"layer\":\"0\",\"experts\":[1,2],\"token_idx\":0}\n").find("'layer' must be an integer"), std::string::npos);
+  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[3,"
+                     "2],\"token_idx\":0}\n")
+                .find("t.jsonl:2: duplicate"),
+            std::string::npos);
+  EXPECT_NE(where_of("{\"layer\":\"0\",\"experts\":[1,2],\"token_idx\":0}\n")
+                .find("'layer' must be an integer"),
+            std::string::npos);
   EXPECT_NE(where_of("[1,2]\n").find("must be a JSON object"), std::string::npos);
   EXPECT_NE(where_of("").find("no routing records"), std::string::npos);
-  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,1],\"token_idx\":0}\n").find("listed twice"), std::string::npos);
+  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,1],\"token_idx\":0}\n").find("listed twice"),
+            std::string::npos);
 }
 
 TEST(Trace, LoadsTheRealMixtralTraces) {
-  const RoutingTrace tr = load_trace(std::string(LLMGPS_SHARED_DIR) + "/data/traces/mixtral-8x7b-gsm8k-2problems.jsonl");
+  const RoutingTrace tr = load_trace(std::string(LLMGPS_SHARED_DIR) +
+                                     "/data/traces/mixtral-8x7b-gsm8k-2problems.jsonl");
   EXPECT_EQ(tr.layers, 32);
   EXPECT_EQ(tr.experts, 8);
   EXPECT_EQ(tr.top_k, 2);
@@ -79,7 +98,8 @@ TEST(Trace, LoadsTheRealMixtralTraces) {
 }
 
 TEST(Trace, BatchesSliceAndCountsConserveSelections) {
-  const RoutingTrace tr = load_trace(std::string(LLMGPS_SHARED_DIR) + "/data/traces/mixtral-8x7b-humaneval-2problems.jsonl");
+  const RoutingTrace tr = load_trace(std::string(LLMGPS_SHARED_DIR) +
+                                     "/data/traces/mixtral-8x7b-humaneval-2problems.jsonl");
   const auto whole = expert_counts(tr);
   std::vector<std::vector<double>> sum(whole.size(), std::vector<double>(whole[0].size(), 0.0));
   for (const TokenRange& r : batches_of(tr, 50)) {
@@ -94,7 +114,8 @@ TEST(Trace, BatchesSliceAndCountsConserveSelections) {
 }
 
 TEST(Trace, JsonlWriterRoundTrips) {
-  const RoutingTrace tr = load_trace(std::string(LLMGPS_SHARED_DIR) + "/data/traces/mixtral-8x7b-gsm8k-2problems.jsonl");
+  const RoutingTrace tr = load_trace(std::string(LLMGPS_SHARED_DIR) +
+                                     "/data/traces/mixtral-8x7b-gsm8k-2problems.jsonl");
   const RoutingTrace back = parse_trace(trace_to_jsonl(tr), "back.jsonl");
   EXPECT_EQ(back.routes, tr.routes);
   EXPECT_EQ(back.experts, tr.experts);
@@ -106,7 +127,8 @@ TEST(Trace, JsonlWriterRoundTrips) {
 // (1.6 MB: more than one stream batch) in each way must name exactly that line, wherever it is;
 // blank and whitespace-only lines change nothing.
 TEST(Trace, StreamFastPathNamesTheCorruptedLine) {
-  std::ifstream in(std::string(LLMGPS_SHARED_DIR) + "/data/traces/mixtral-8x7b-humaneval-2problems.jsonl");
+  std::ifstream in(std::string(LLMGPS_SHARED_DIR) +
+                   "/data/traces/mixtral-8x7b-humaneval-2problems.jsonl");
   std::vector<std::string> lines;
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   ASSERT_GT(lines.size(), 5000u);
@@ -116,11 +138,13 @@ TEST(Trace, StreamFastPathNamesTheCorruptedLine) {
     return t;
   };
   const RoutingTrace clean = parse_trace(join(lines), "t.jsonl");
-  const std::vector<std::size_t> at = {0, 1, 777, 6000, lines.size() / 2, lines.size() - 2, lines.size() - 1};
+  const std::vector<std::size_t> at = {
+      0, 1, 777, 6000, lines.size() / 2, lines.size() - 2, lines.size() - 1};
   for (std::size_t k : at) {
     const std::string expect = "t.jsonl:" + std::to_string(k + 1) + ":";
     const std::string& line = lines[k];
-    const std::string unique = "{\"problem_id\": 99, \"layer\": 0, \"experts\": [1, 2], \"token_idx\": 123456}";
+    const std::string unique =
+        "{\"problem_id\": 99, \"layer\": 0, \"experts\": [1, 2], \"token_idx\": 123456}";
     const std::vector<std::pair<const char*, std::string>> bad = {
         {"truncated", line.substr(0, line.size() / 2)},
         {"trailing garbage", line + " x"},
@@ -128,12 +152,14 @@ TEST(Trace, StreamFastPathNamesTheCorruptedLine) {
         {"two records", line + unique},
         {"two records, space", line + " " + unique},
         {"not an object", "[1, 2]"},
-        {"split over two lines", line.substr(0, line.find(',') + 1) + "\n" + line.substr(line.find(',') + 1)},
+        {"split over two lines",
+         line.substr(0, line.find(',') + 1) + "\n" + line.substr(line.find(',') + 1)},
     };
     for (const auto& [what, text] : bad) {
       auto v = lines;
       v[k] = text;
-      EXPECT_EQ(where_of(join(v)).rfind(expect, 0), 0u) << what << " at line " << k + 1 << ": " << where_of(join(v));
+      EXPECT_EQ(where_of(join(v)).rfind(expect, 0), 0u)
+          << what << " at line " << k + 1 << ": " << where_of(join(v));
     }
     auto v = lines;
     v.insert(v.begin() + std::ptrdiff_t(k), {"", "   \t"});
@@ -141,4 +167,3 @@ TEST(Trace, StreamFastPathNamesTheCorruptedLine) {
     EXPECT_EQ(spaced.routes, clean.routes) << k;
   }
 }
-

@@ -22,7 +22,8 @@ std::uint64_t parse_uint(const std::string& text, const std::string& where, std:
   std::string t = text;
   int base = 10;
   if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) t = t.substr(2), base = 16;
-  if (t.empty() || t.find_first_not_of(base == 16 ? "0123456789abcdefABCDEF" : "0123456789") != std::string::npos)
+  if (t.empty() || t.find_first_not_of(base == 16 ? "0123456789abcdefABCDEF" : "0123456789") !=
+                       std::string::npos)
     throw InputError(where, fmt::format("'{}' is not a decimal or 0x-hexadecimal number", text));
   std::uint64_t v = 0;
   try {
@@ -35,10 +36,14 @@ std::uint64_t parse_uint(const std::string& text, const std::string& where, std:
   return v;
 }
 
-std::vector<std::uint32_t> parse_words(const std::string& text, const std::string& where, std::size_t n) {
+std::vector<std::uint32_t> parse_words(const std::string& text, const std::string& where,
+                                       std::size_t n) {
   std::vector<std::uint32_t> out;
-  for (const std::string& item : split_commas(text)) out.push_back(std::uint32_t(parse_uint(item, where, 0xFFFFFFFFull)));
-  if (out.size() != n) throw InputError(where, fmt::format("expected {} comma-separated 32-bit words, got {}", n, out.size()));
+  for (const std::string& item : split_commas(text))
+    out.push_back(std::uint32_t(parse_uint(item, where, 0xFFFFFFFFull)));
+  if (out.size() != n)
+    throw InputError(
+        where, fmt::format("expected {} comma-separated 32-bit words, got {}", n, out.size()));
   return out;
 }
 
@@ -47,14 +52,19 @@ struct BlockArgs {
   double p = 0.1;
   int bits = 32, rounds = 10;  // PyTorch's: one 32-bit uniform per element from Philox4x32-10
   void add(CLI::App* c) {
-    c->add_option("--model", model_ref, "dense model preset or config.json (Llama-style)")->required();
+    c->add_option("--model", model_ref, "dense model preset or config.json (Llama-style)")
+        ->required();
     c->add_option("--hw", hw_ref, "GPU preset or JSON")->required();
     c->add_option("--dtype", dtype, "fp8|bf16|fp16")->capture_default_str();
-    c->add_option("--scope", scope, "fwd (forward pass) or train (forward + backward)")->capture_default_str();
+    c->add_option("--scope", scope, "fwd (forward pass) or train (forward + backward)")
+        ->capture_default_str();
     c->add_option("--p", p, "dropout probability")->capture_default_str();
-    c->add_option("--bits", bits, "random bits per element: 8|32 (shared by every strategy)")->capture_default_str();
-    c->add_option("--rounds", rounds, "Philox rounds (shared by every strategy)")->capture_default_str();
-    c->add_option("--impl", impl, "attention implementation fa2|fa3 (default: fa3 where supported)");
+    c->add_option("--bits", bits, "random bits per element: 8|32 (shared by every strategy)")
+        ->capture_default_str();
+    c->add_option("--rounds", rounds, "Philox rounds (shared by every strategy)")
+        ->capture_default_str();
+    c->add_option("--impl", impl,
+                  "attention implementation fa2|fa3 (default: fa3 where supported)");
   }
   dropout::BlockConfig config(std::int64_t batch, std::int64_t seq) const {
     dropout::BlockConfig c;
@@ -70,7 +80,8 @@ struct BlockArgs {
   }
 };
 
-nlohmann::ordered_json block_json(const dropout::BlockResult& r, const BlockArgs& a, std::int64_t batch, std::int64_t seq) {
+nlohmann::ordered_json block_json(const dropout::BlockResult& r, const BlockArgs& a,
+                                  std::int64_t batch, std::int64_t seq) {
   nlohmann::ordered_json j;
   j["model"] = a.model_ref;
   j["hw"] = a.hw_ref;
@@ -87,7 +98,11 @@ nlohmann::ordered_json block_json(const dropout::BlockResult& r, const BlockArgs
     o["time_s"] = s.time_s;
     nlohmann::ordered_json ops = nlohmann::ordered_json::array();
     for (const auto& op : s.ops)
-      ops.push_back({{"name", op.name}, {"pass", op.pass}, {"time_s", op.time_s}, {"bound", op.bound}, {"stream", op.stream == 1 ? "rng" : "compute"}});
+      ops.push_back({{"name", op.name},
+                     {"pass", op.pass},
+                     {"time_s", op.time_s},
+                     {"bound", op.bound},
+                     {"stream", op.stream == 1 ? "rng" : "compute"}});
     o["ops"] = ops;
     st[s.name] = o;
   }
@@ -104,8 +119,12 @@ nlohmann::ordered_json block_json(const dropout::BlockResult& r, const BlockArgs
   nlohmann::ordered_json hutil;
   for (const auto& u : r.host_pair.resources) hutil[u.resource] = u.utilisation;
   j["host_pair_utilisation"] = hutil;
-  j["attention_fwd_s"] = {{"none", r.attention_fwd_none.time_s}, {"fused", r.attention_fwd_fused.time_s}, {"mask", r.attention_fwd_mask.time_s}};
-  j["attention_bwd_s"] = {{"none", r.attention_bwd_none.time_s}, {"fused", r.attention_bwd_fused.time_s}, {"mask", r.attention_bwd_mask.time_s}};
+  j["attention_fwd_s"] = {{"none", r.attention_fwd_none.time_s},
+                          {"fused", r.attention_fwd_fused.time_s},
+                          {"mask", r.attention_fwd_mask.time_s}};
+  j["attention_bwd_s"] = {{"none", r.attention_bwd_none.time_s},
+                          {"fused", r.attention_bwd_fused.time_s},
+                          {"mask", r.attention_bwd_mask.time_s}};
   j["binding"] = r.binding;
   return j;
 }
@@ -129,13 +148,16 @@ void register_dropout(CLI::App& app) {
   auto* ph = app.add_subcommand("philox", "Philox4x32-R output words (bit-exact with Random123)");
   ph->add_option("--rounds", rounds_text, "rounds R (7 and 10 are common)")->capture_default_str();
   ph->add_option("--key", key_text, "K0,K1 (decimal or 0x hex)")->capture_default_str();
-  ph->add_option("--counter", counter_text, "C0,C1,C2,C3, first word lowest")->capture_default_str();
-  ph->add_option("--count", count, "lines to print, incrementing the counter after each")->capture_default_str();
+  ph->add_option("--counter", counter_text, "C0,C1,C2,C3, first word lowest")
+      ->capture_default_str();
+  ph->add_option("--count", count, "lines to print, incrementing the counter after each")
+      ->capture_default_str();
   ph->callback([] {
     if (dry_run()) return;
     const int rounds = int(parse_uint(rounds_text, "--rounds", 64));
     if (rounds < 1) throw InputError("--rounds", "must be at least 1");
-    if (count < 1 || count > (std::int64_t(1) << 32)) throw InputError("--count", fmt::format("must be in [1, 2^32] (got {})", count));
+    if (count < 1 || count > (std::int64_t(1) << 32))
+      throw InputError("--count", fmt::format("must be in [1, 2^32] (got {})", count));
     const auto k = parse_words(key_text, "--key", 2);
     const auto c = parse_words(counter_text, "--counter", 4);
     philox::Counter ctr{{c[0], c[1], c[2], c[3]}};
@@ -146,7 +168,8 @@ void register_dropout(CLI::App& app) {
       const std::size_t n = std::size_t(std::min<std::int64_t>(4096, count - done));
       philox::generate_stream(ctr, key, rounds, n, buf.data());
       for (std::size_t i = 0; i < n; ++i)
-        out += fmt::format("{:08x} {:08x} {:08x} {:08x}\n", buf[4 * i], buf[4 * i + 1], buf[4 * i + 2], buf[4 * i + 3]);
+        out += fmt::format("{:08x} {:08x} {:08x} {:08x}\n", buf[4 * i], buf[4 * i + 1],
+                           buf[4 * i + 2], buf[4 * i + 3]);
       ctr = philox::add(ctr, n);
       done += std::int64_t(n);
       if (out.size() > (1u << 20)) {
@@ -157,7 +180,8 @@ void register_dropout(CLI::App& app) {
     std::fputs(out.c_str(), stdout);
   });
 
-  auto* dr = app.add_subcommand("dropout", "attention dropout: masks (and, later, the RNG/GEMM overlap model)");
+  auto* dr = app.add_subcommand(
+      "dropout", "attention dropout: masks (and, later, the RNG/GEMM overlap model)");
   dr->require_subcommand(1);
 
   // --- dropout mask ---
@@ -166,7 +190,8 @@ void register_dropout(CLI::App& app) {
   static dropout::MaskShape shape{1, 1, 0, 0};
   static dropout::DropoutRng rng;
   static int threads = 0;
-  auto* mk = dr->add_subcommand("mask", "write a bit-packed dropout mask (layout in include/llmgps/dropout/mask.hpp)");
+  auto* mk = dr->add_subcommand(
+      "mask", "write a bit-packed dropout mask (layout in include/llmgps/dropout/mask.hpp)");
   mk->add_option("--seed", seed_text, "64-bit seed (decimal or 0x hex)")->capture_default_str();
   mk->add_option("--offset", offset_text, "64-bit Philox offset")->capture_default_str();
   mk->add_option("--batch", shape.batch, "batch")->required();
@@ -177,9 +202,12 @@ void register_dropout(CLI::App& app) {
   mk->add_option("--bits", rng.bits, "random bits per element: 8|32")->capture_default_str();
   mk->add_option("--rounds", rng.rounds, "Philox rounds")->capture_default_str();
   mk->add_option("--threads", threads, "threads (0: all cores)")->capture_default_str();
-  mk->add_option("--mask-out,--file", mask_file, "the mask file: little-endian 32-bit words")->required();
+  mk->add_option("--mask-out,--file", mask_file, "the mask file: little-endian 32-bit words")
+      ->required();
   mask_out.format = "table";
-  mk->add_option("--format", mask_out.format, "summary format: table|json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+  mk->add_option("--format", mask_out.format, "summary format: table|json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
   mk->callback([] {
     if (dry_run()) return;
     rng.seed = parse_uint(seed_text, "--seed", std::numeric_limits<std::uint64_t>::max());
@@ -190,8 +218,10 @@ void register_dropout(CLI::App& app) {
     dropout::validate(s, rng);
     const auto t0 = std::chrono::steady_clock::now();
     const auto mask = dropout::generate_mask(s, rng, threads);
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::string bytes(reinterpret_cast<const char*>(mask.data()), mask.size() * sizeof(std::uint32_t));
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::string bytes(reinterpret_cast<const char*>(mask.data()),
+                      mask.size() * sizeof(std::uint32_t));
     report::write_file_atomic(mask_file, bytes);
     nlohmann::ordered_json j;
     j["file"] = mask_file;
@@ -202,14 +232,18 @@ void register_dropout(CLI::App& app) {
     j["seed"] = rng.seed, j["offset"] = rng.offset;
     j["keep_threshold"] = dropout::keep_threshold(rng);
     j["keep_fraction"] = dropout::keep_fraction(mask, s.elements());
-    j["expected_keep_fraction"] = double(dropout::keep_threshold(rng) + 1) / std::ldexp(1.0, rng.bits);
+    j["expected_keep_fraction"] =
+        double(dropout::keep_threshold(rng) + 1) / std::ldexp(1.0, rng.bits);
     j["philox"] = philox::avx2_available() ? "avx2" : "scalar";
     j["generate_s"] = secs;
     emit_rendered(OutputOptions{mask_out.format, ""}, j, [&] {
-      return fmt::format("wrote {} ({} bytes): {} x {} x {} x {} elements, p {}, {} bits, Philox-{}; keep fraction {:.6f} "
-                         "(expected {:.6f}); generated in {}\n",
-                         mask_file, bytes.size(), s.batch, s.heads, s.seq_q, s.seq_k, rng.p, rng.bits, rng.rounds,
-                         j["keep_fraction"].get<double>(), j["expected_keep_fraction"].get<double>(), report::format_time(secs));
+      return fmt::format(
+          "wrote {} ({} bytes): {} x {} x {} x {} elements, p {}, {} bits, Philox-{}; keep "
+          "fraction {:.6f} "
+          "(expected {:.6f}); generated in {}\n",
+          mask_file, bytes.size(), s.batch, s.heads, s.seq_q, s.seq_k, rng.p, rng.bits, rng.rounds,
+          j["keep_fraction"].get<double>(), j["expected_keep_fraction"].get<double>(),
+          report::format_time(secs));
     });
   });
 
@@ -218,12 +252,16 @@ void register_dropout(CLI::App& app) {
   static BlockArgs ba;
   static std::int64_t block_batch = 1, block_seq = 4096;
   static std::string block_trace, block_strategy = "overlapped";
-  auto* bl = dr->add_subcommand("block", "one transformer block under each dropout strategy (none, fused, sequential, overlapped)");
+  auto* bl = dr->add_subcommand(
+      "block",
+      "one transformer block under each dropout strategy (none, fused, sequential, overlapped)");
   ba.add(bl);
   bl->add_option("--batch", block_batch, "sequences")->capture_default_str();
   bl->add_option("--seq", block_seq, "sequence length")->capture_default_str();
   bl->add_option("--trace", block_trace, "write a Chrome trace of one strategy's block to FILE");
-  bl->add_option("--trace-strategy", block_strategy, "strategy for --trace")->check(CLI::IsMember({"none", "fused", "sequential", "overlapped"}))->capture_default_str();
+  bl->add_option("--trace-strategy", block_strategy, "strategy for --trace")
+      ->check(CLI::IsMember({"none", "fused", "sequential", "overlapped"}))
+      ->capture_default_str();
   add_output_options(bl, block_out, {"table", "json"});
   bl->callback([] {
     if (dry_run()) return;
@@ -232,7 +270,8 @@ void register_dropout(CLI::App& app) {
     const auto r = dropout::block_dropout(m, gpu, ba.config(block_batch, block_seq));
     if (!block_trace.empty())
       for (const auto& s : r.strategies)
-        if (s.name == block_strategy) report::write_file_atomic(block_trace, dropout::block_chrome_trace(s));
+        if (s.name == block_strategy)
+          report::write_file_atomic(block_trace, dropout::block_chrome_trace(s));
     const auto j = block_json(r, ba, block_batch, block_seq);
     emit_rendered(block_out, j, [&] {
       report::Table t;
@@ -245,22 +284,32 @@ void register_dropout(CLI::App& app) {
         for (int si = 0; si < 4; ++si) {
           std::string cell = "-";
           for (const auto& x : r.strategies[std::size_t(si)].ops)
-            if (x.name == o.name && x.pass == o.pass && x.stream == 0) cell = report::format_time(x.time_s);
+            if (x.name == o.name && x.pass == o.pass && x.stream == 0)
+              cell = report::format_time(x.time_s);
           row.push_back(cell);
         }
         t.add_row(row);
         ++k;
       }
-      std::vector<std::string> rng_row = {"rng_mask", "fwd", "-", "-", report::format_time(r.rng_alone.time_s),
+      std::vector<std::string> rng_row = {"rng_mask",
+                                          "fwd",
+                                          "-",
+                                          "-",
+                                          report::format_time(r.rng_alone.time_s),
                                           "(beside " + r.host_gemm + ")"};
       t.add_row(rng_row);
-      t.add_row({"total", "", report::format_time(r.strategies[0].time_s), report::format_time(r.strategies[1].time_s),
-                 report::format_time(r.strategies[2].time_s), report::format_time(r.strategies[3].time_s)});
-      return fmt::format("{} on {}, {} {}, batch {}, seq {}, dropout {} (Philox4x32-{}, {} bits)\n\n", m.name, gpu.name, ba.dtype,
-                         ba.scope, block_batch, block_seq, ba.p, ba.rounds, ba.bits) +
+      t.add_row({"total", "", report::format_time(r.strategies[0].time_s),
+                 report::format_time(r.strategies[1].time_s),
+                 report::format_time(r.strategies[2].time_s),
+                 report::format_time(r.strategies[3].time_s)});
+      return fmt::format(
+                 "{} on {}, {} {}, batch {}, seq {}, dropout {} (Philox4x32-{}, {} bits)\n\n",
+                 m.name, gpu.name, ba.dtype, ba.scope, block_batch, block_seq, ba.p, ba.rounds,
+                 ba.bits) +
              report::render_table(t) +
-             fmt::format("\noverlapped: {:.3f}x vs sequential, {:.3f}x vs fused; host GEMM {}\n{}\n", r.speedup_vs_sequential,
-                         r.speedup_vs_fused, r.host_gemm, r.binding);
+             fmt::format(
+                 "\noverlapped: {:.3f}x vs sequential, {:.3f}x vs fused; host GEMM {}\n{}\n",
+                 r.speedup_vs_sequential, r.speedup_vs_fused, r.host_gemm, r.binding);
     });
   });
 
@@ -281,7 +330,15 @@ void register_dropout(CLI::App& app) {
     const auto batches = parse_int_list(sweep_batches, "--batches");
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     report::Table t;
-    t.headers = {"batch", "seq", "none_s", "fused_s", "sequential_s", "overlapped_s", "speedup_vs_sequential", "speedup_vs_fused", "host_gemm"};
+    t.headers = {"batch",
+                 "seq",
+                 "none_s",
+                 "fused_s",
+                 "sequential_s",
+                 "overlapped_s",
+                 "speedup_vs_sequential",
+                 "speedup_vs_fused",
+                 "host_gemm"};
     t.right_align = {true, true, true, true, true, true, true, true, false};
     for (std::int64_t b : batches)
       for (std::int64_t q : seqs) {
@@ -294,9 +351,12 @@ void register_dropout(CLI::App& app) {
         row["speedup_vs_fused"] = r.speedup_vs_fused;
         row["host_gemm"] = r.host_gemm;
         rows.push_back(row);
-        t.add_row({std::to_string(b), std::to_string(q), fmt::format("{:.6g}", r.strategies[0].time_s),
-                   fmt::format("{:.6g}", r.strategies[1].time_s), fmt::format("{:.6g}", r.strategies[2].time_s),
-                   fmt::format("{:.6g}", r.strategies[3].time_s), fmt::format("{:.4f}", r.speedup_vs_sequential),
+        t.add_row({std::to_string(b), std::to_string(q),
+                   fmt::format("{:.6g}", r.strategies[0].time_s),
+                   fmt::format("{:.6g}", r.strategies[1].time_s),
+                   fmt::format("{:.6g}", r.strategies[2].time_s),
+                   fmt::format("{:.6g}", r.strategies[3].time_s),
+                   fmt::format("{:.4f}", r.speedup_vs_sequential),
                    fmt::format("{:.4f}", r.speedup_vs_fused), r.host_gemm});
       }
     nlohmann::ordered_json j;
@@ -305,7 +365,9 @@ void register_dropout(CLI::App& app) {
     j["dtype"] = sa.dtype;
     j["scope"] = sa.scope;
     j["rows"] = rows;
-    emit_rendered(sweep_out, j, [&] { return report::render_table(t); }, [&] { return report::render_csv(t); });
+    emit_rendered(
+        sweep_out, j, [&] { return report::render_table(t); },
+        [&] { return report::render_csv(t); });
   });
 }
 

@@ -23,7 +23,9 @@ void register_hw(CLI::App& app) {
       j.push_back({{"name", e.name}, {"kind", e.kind}, {"description", e.description}});
       t.add_row({e.name, e.kind, e.description});
     }
-    emit_rendered(list_out, j, [&] { return report::render_table(t); }, [&] { return report::render_csv(t); });
+    emit_rendered(
+        list_out, j, [&] { return report::render_table(t); },
+        [&] { return report::render_csv(t); });
   });
 
   static OutputOptions show_out;
@@ -48,7 +50,8 @@ void register_hw(CLI::App& app) {
               for (auto it = node.begin(); it != node.end(); ++it)
                 walk(it.value(), path.empty() ? it.key() : path + "." + it.key());
             } else if (node.is_array()) {
-              for (size_t i = 0; i < node.size(); ++i) walk(node[i], path + "[" + std::to_string(i) + "]");
+              for (size_t i = 0; i < node.size(); ++i)
+                walk(node[i], path + "[" + std::to_string(i) + "]");
             } else {
               t.add_row({path, node.is_string() ? node.get<std::string>() : node.dump(), ""});
             }

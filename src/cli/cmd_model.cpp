@@ -9,7 +9,8 @@
 namespace llmgps::cli {
 
 void register_model(CLI::App& app) {
-  auto* model = app.add_subcommand("model", "model specs: presets and Hugging Face config.json files");
+  auto* model =
+      app.add_subcommand("model", "model specs: presets and Hugging Face config.json files");
   model->require_subcommand(1);
 
   static OutputOptions list_out;
@@ -24,11 +25,14 @@ void register_model(CLI::App& app) {
     for (const auto& name : specs::model_presets()) {
       ModelSpec m = specs::load_model(name);
       j.push_back(report::model_json(m));
-      t.add_row({name, std::to_string(m.layers), std::to_string(m.hidden_size), std::to_string(m.num_heads),
-                 std::to_string(m.num_kv_heads), std::to_string(m.num_experts), std::to_string(m.top_k),
+      t.add_row({name, std::to_string(m.layers), std::to_string(m.hidden_size),
+                 std::to_string(m.num_heads), std::to_string(m.num_kv_heads),
+                 std::to_string(m.num_experts), std::to_string(m.top_k),
                  fmt::format("{:.1f}", m.params() / 1e9)});
     }
-    emit_rendered(list_out, j, [&] { return report::render_table(t); }, [&] { return report::render_csv(t); });
+    emit_rendered(
+        list_out, j, [&] { return report::render_table(t); },
+        [&] { return report::render_csv(t); });
   });
 
   static OutputOptions show_out;

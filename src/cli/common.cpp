@@ -11,19 +11,26 @@ void add_output_options(CLI::App* app, OutputOptions& o, const std::vector<std::
   std::string help = "output format: ";
   for (size_t i = 0; i < formats.size(); ++i) help += (i ? "|" : "") + formats[i];
   app->add_option("--format", o.format, help)->check(CLI::IsMember(formats))->capture_default_str();
-  app->add_option("--out", o.out, "write the output to FILE (atomically) instead of standard output");
+  app->add_option("--out", o.out,
+                  "write the output to FILE (atomically) instead of standard output");
 }
 
 void emit(const OutputOptions& o, const std::string& text) {
-  if (o.out.empty()) std::cout << text << std::flush;
-  else report::write_file_atomic(o.out, text);
+  if (o.out.empty())
+    std::cout << text << std::flush;
+  else
+    report::write_file_atomic(o.out, text);
 }
 
-void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j, const std::function<std::string()>& table,
+void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j,
+                   const std::function<std::string()>& table,
                    const std::function<std::string()>& csv) {
-  if (o.format == "json") emit(o, j.dump(2) + "\n");
-  else if (o.format == "csv" && csv) emit(o, csv());
-  else emit(o, table());
+  if (o.format == "json")
+    emit(o, j.dump(2) + "\n");
+  else if (o.format == "csv" && csv)
+    emit(o, csv());
+  else
+    emit(o, table());
 }
 
 std::vector<std::string> split_commas(const std::string& text) {
@@ -31,7 +38,8 @@ std::vector<std::string> split_commas(const std::string& text) {
   std::size_t start = 0;
   while (true) {
     const std::size_t comma = text.find(',', start);
-    items.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    items.push_back(
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (comma == std::string::npos) return items;
     start = comma + 1;
   }

@@ -13,12 +13,14 @@ struct OutputOptions {
 };
 
 // Adds --format (restricted to `formats`, first is the default) and --out to a subcommand.
-void add_output_options(CLI::App* app, OutputOptions& o, const std::vector<std::string>& formats = {"table", "json"});
+void add_output_options(CLI::App* app, OutputOptions& o,
+                        const std::vector<std::string>& formats = {"table", "json"});
 
 // Emits text to --out (atomically) or stdout.
 void emit(const OutputOptions& o, const std::string& text);
 // Emits json (pretty) / table / csv depending on --format.
-void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j, const std::function<std::string()>& table,
+void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j,
+                   const std::function<std::string()>& table,
                    const std::function<std::string()>& csv = nullptr);
 
 // The items of a comma-separated option value, empty ones kept (so "1,,2" and "1," are errors

@@ -1,12 +1,12 @@
 #include "llmgps/dropout/block.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "llmgps/cost/elementwise.hpp"
 #include "llmgps/cost/gemm.hpp"
@@ -21,7 +21,9 @@ Scope parse_scope(const std::string& s, const std::string& where) {
   if (s == "train") return Scope::train;
   throw InputError(where, "must be 'fwd' or 'train', got '" + s + "'");
 }
-const char* scope_name(Scope s) { return s == Scope::fwd ? "fwd" : "train"; }
+const char* scope_name(Scope s) {
+  return s == Scope::fwd ? "fwd" : "train";
+}
 
 namespace {
 
@@ -39,32 +41,48 @@ BlockOp op_of(const std::string& name, const std::string& pass, const OpCost& c)
 }  // namespace
 
 BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockConfig& cfg) {
-  if (m.is_moe()) throw InputError("--model", fmt::format("'{}' is a mixture-of-experts model; the dropout block is a dense Llama-style block", m.name));
-  if (m.is_mla()) throw InputError("--model", fmt::format("'{}' uses latent attention; the dropout block models standard attention", m.name));
-  if (cfg.batch <= 0) throw InputError("--batch", fmt::format("must be positive (got {})", cfg.batch));
+  if (m.is_moe())
+    throw InputError(
+        "--model",
+        fmt::format(
+            "'{}' is a mixture-of-experts model; the dropout block is a dense Llama-style block",
+            m.name));
+  if (m.is_mla())
+    throw InputError(
+        "--model",
+        fmt::format("'{}' uses latent attention; the dropout block models standard attention",
+                    m.name));
+  if (cfg.batch <= 0)
+    throw InputError("--batch", fmt::format("must be positive (got {})", cfg.batch));
   if (cfg.seq <= 0) throw InputError("--seq", fmt::format("must be positive (got {})", cfg.seq));
   keep_threshold(cfg.rng);
-  if (!gpu.supports(cfg.dtype)) throw InputError("--dtype", fmt::format("GPU '{}' has no {} support", gpu.name, dtype_name(cfg.dtype)));
+  if (!gpu.supports(cfg.dtype))
+    throw InputError("--dtype",
+                     fmt::format("GPU '{}' has no {} support", gpu.name, dtype_name(cfg.dtype)));
   const DType dt = cfg.dtype;
   const DType act = dt == DType::fp8 ? DType::bf16 : dt;
   std::string impl = cfg.attn_impl;
   if (impl.empty()) {
     auto it = gpu.attention.find("fa3");
-    impl = (it != gpu.attention.end() && gpu.sm_version >= it->second.min_sm_version) ? "fa3" : "fa2";
+    impl =
+        (it != gpu.attention.end() && gpu.sm_version >= it->second.min_sm_version) ? "fa3" : "fa2";
   }
-  const std::int64_t T = cfg.batch * cfg.seq, h = m.hidden_size, H = m.num_heads, KV = m.num_kv_heads, d = m.head_dim,
-                     F = m.ffn_dim;
+  const std::int64_t T = cfg.batch * cfg.seq, h = m.hidden_size, H = m.num_heads,
+                     KV = m.num_kv_heads, d = m.head_dim, F = m.ffn_dim;
 
   // --- GEMMs (forward, and dgrad + wgrad per forward GEMM in backward) ---
-  auto gemm = [&](const std::string& name, const std::string& pass, std::int64_t M, std::int64_t N, std::int64_t K) {
+  auto gemm = [&](const std::string& name, const std::string& pass, std::int64_t M, std::int64_t N,
+                  std::int64_t K) {
     Gemm g{name, pass, GemmShape{M, N, K, 1, dt}, {}};
     g.cost = gemm_cost(gpu, g.shape);
     return g;
   };
-  const std::vector<std::array<std::int64_t, 2>> fwd_nk = {{(H + 2 * KV) * d, h}, {h, H * d}, {2 * F, h}, {h, F}};
+  const std::vector<std::array<std::int64_t, 2>> fwd_nk = {
+      {(H + 2 * KV) * d, h}, {h, H * d}, {2 * F, h}, {h, F}};
   const char* fwd_names[] = {"qkv_proj", "o_proj", "gate_up", "down"};
   std::vector<Gemm> fwd_gemms;
-  for (std::size_t i = 0; i < 4; ++i) fwd_gemms.push_back(gemm(fwd_names[i], "fwd", T, fwd_nk[i][0], fwd_nk[i][1]));
+  for (std::size_t i = 0; i < 4; ++i)
+    fwd_gemms.push_back(gemm(fwd_names[i], "fwd", T, fwd_nk[i][0], fwd_nk[i][1]));
 
   auto elem = [&](ElementwiseKind kind, std::int64_t rows, std::int64_t cols) {
     return elementwise_cost(gpu, ElementwiseShape{kind, rows, cols, act});
@@ -141,8 +159,9 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
     split.push_back(HostShare{g.name, f, pt, kernel_alone(gpu, part).time_s});
   }
   if (split_added < best_added) r.hosts = split;
-  const auto biggest = std::max_element(r.hosts.begin(), r.hosts.end(),
-                                        [](const HostShare& x, const HostShare& y) { return x.fraction < y.fraction; });
+  const auto biggest = std::max_element(
+      r.hosts.begin(), r.hosts.end(),
+      [](const HostShare& x, const HostShare& y) { return x.fraction < y.fraction; });
   r.host_pair = biggest->pair;
   r.host_gemm.clear();
   for (const HostShare& hs : r.hosts) r.host_gemm += (r.host_gemm.empty() ? "" : "+") + hs.gemm;
@@ -152,15 +171,20 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
   for (int si = 0; si < 4; ++si) {
     StrategyResult s;
     s.name = names[si];
-    const AttentionCost& af_c = si == 0 ? r.attention_fwd_none : si == 1 ? r.attention_fwd_fused : r.attention_fwd_mask;
-    const AttentionCost& ab_c = si == 0 ? r.attention_bwd_none : si == 1 ? r.attention_bwd_fused : r.attention_bwd_mask;
+    const AttentionCost& af_c = si == 0   ? r.attention_fwd_none
+                                : si == 1 ? r.attention_fwd_fused
+                                          : r.attention_fwd_mask;
+    const AttentionCost& ab_c = si == 0   ? r.attention_bwd_none
+                                : si == 1 ? r.attention_bwd_fused
+                                          : r.attention_bwd_mask;
     auto add_gemm = [&](const Gemm& g) {
       BlockOp o = op_of(g.name, g.pass, g.cost);
       if (si == 3 && g.pass == "fwd")
         for (const HostShare& hs : r.hosts)
           if (hs.gemm == g.name) {
-            s.ops.push_back(BlockOp{"rng_mask", "fwd", hs.rng_alone_s, r.rng_alone.binding,
-                                    fmt::format("{:.0f}% of the mask beside {}", 100 * hs.fraction, g.name), 1});
+            s.ops.push_back(BlockOp{
+                "rng_mask", "fwd", hs.rng_alone_s, r.rng_alone.binding,
+                fmt::format("{:.0f}% of the mask beside {}", 100 * hs.fraction, g.name), 1});
             o.time_s = hs.pair.time_s;
             o.detail += "; with rng_mask: " + hs.pair.detail;
           }
@@ -170,7 +194,9 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
     s.ops.push_back(op_of("attn_norm", "fwd", elem(ElementwiseKind::rmsnorm, T, h)));
     add_gemm(fwd_gemms[0]);
     s.ops.push_back(op_of("rope", "fwd", elem(ElementwiseKind::rope, T, (H + KV) * d)));
-    if (si == 2) s.ops.push_back(BlockOp{"rng_mask", "fwd", r.rng_alone.time_s, r.rng_alone.binding, "standalone", 0});
+    if (si == 2)
+      s.ops.push_back(
+          BlockOp{"rng_mask", "fwd", r.rng_alone.time_s, r.rng_alone.binding, "standalone", 0});
     s.ops.push_back(op_of("attention", "fwd", af_c));
     add_gemm(fwd_gemms[1]);
     s.ops.push_back(op_of("residual", "fwd", elem(ElementwiseKind::add, T, h)));
@@ -187,7 +213,8 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
         add_gemm(gemm(g.name + "_wgrad", "bwd", g.shape.n, g.shape.k, T));
       };
       grads(fwd_gemms[3]);
-      s.ops.push_back(op_of("swiglu_bwd", "bwd", elem(ElementwiseKind::gated_activation, T, 2 * F)));
+      s.ops.push_back(
+          op_of("swiglu_bwd", "bwd", elem(ElementwiseKind::gated_activation, T, 2 * F)));
       grads(fwd_gemms[2]);
       s.ops.push_back(op_of("ffn_norm_bwd", "bwd", elem(ElementwiseKind::rmsnorm, T, 2 * h)));
       grads(fwd_gemms[1]);
@@ -200,8 +227,8 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
       if (o.stream == 0) s.time_s += o.time_s;
     r.strategies.push_back(std::move(s));
   }
-  const double none_t = r.strategies[0].time_s, fused_t = r.strategies[1].time_s, seq_t = r.strategies[2].time_s,
-               over_t = r.strategies[3].time_s;
+  const double none_t = r.strategies[0].time_s, fused_t = r.strategies[1].time_s,
+               seq_t = r.strategies[2].time_s, over_t = r.strategies[3].time_s;
   (void)none_t;
   r.speedup_vs_sequential = seq_t / over_t;
   r.speedup_vs_fused = fused_t / over_t;
@@ -212,12 +239,14 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
     return 0.0;
   };
   r.binding = fmt::format(
-      "fused attention fwd binds on {} ({:.0f} tensor vs {:.0f} non-tensor cycles per tile; without dropout {:.0f}); "
-      "RNG alone binds on {}; beside {} it is {} ({}), issue {:.0f}% / alu {:.0f}% / tensor {:.0f}% used",
-      r.attention_fwd_fused.bound, r.attention_fwd_fused.tensor_cycles_per_iter, r.attention_fwd_fused.softmax_cycles_per_iter,
-      r.attention_fwd_none.softmax_cycles_per_iter, r.rng_alone.binding, r.host_gemm,
-      r.host_pair.co_resident ? "co-resident" : "not co-resident", r.host_pair.binding, 100 * util("issue"), 100 * util("alu"),
-      100 * util("tensor"));
+      "fused attention fwd binds on {} ({:.0f} tensor vs {:.0f} non-tensor cycles per tile; "
+      "without dropout {:.0f}); "
+      "RNG alone binds on {}; beside {} it is {} ({}), issue {:.0f}% / alu {:.0f}% / tensor "
+      "{:.0f}% used",
+      r.attention_fwd_fused.bound, r.attention_fwd_fused.tensor_cycles_per_iter,
+      r.attention_fwd_fused.softmax_cycles_per_iter, r.attention_fwd_none.softmax_cycles_per_iter,
+      r.rng_alone.binding, r.host_gemm, r.host_pair.co_resident ? "co-resident" : "not co-resident",
+      r.host_pair.binding, 100 * util("issue"), 100 * util("alu"), 100 * util("tensor"));
   return r;
 }
 
@@ -230,7 +259,8 @@ std::string block_chrome_trace(const StrategyResult& s) {
       tl.add(o.name, "rng", 1, o.time_s, last >= 0 ? std::vector<int>{last} : std::vector<int>{});
       continue;
     }
-    last = tl.add(o.name + (o.pass == "bwd" ? " (bwd)" : ""), o.pass, 0, o.time_s, last >= 0 ? std::vector<int>{last} : std::vector<int>{});
+    last = tl.add(o.name + (o.pass == "bwd" ? " (bwd)" : ""), o.pass, 0, o.time_s,
+                  last >= 0 ? std::vector<int>{last} : std::vector<int>{});
   }
   tl.run();
   return tl.chrome_trace_json({"compute", "rng"});

@@ -20,21 +20,24 @@ void stream_scalar(Counter c, Key k, int rounds, std::size_t n, std::uint32_t* o
 #if LLMGPS_X86
 // 8 lanes: lane j holds counter start + j. Products of 32-bit lanes by a constant: _mm256_mul_epu32
 // multiplies the even lanes; shifting by 32 brings the odd lanes down for a second multiply.
-__attribute__((target("avx2"))) inline void mulhilo8(__m256i a, __m256i m, __m256i& lo, __m256i& hi) {
+__attribute__((target("avx2"))) inline void mulhilo8(__m256i a, __m256i m, __m256i& lo,
+                                                     __m256i& hi) {
   const __m256i even = _mm256_mul_epu32(a, m);
   const __m256i odd = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
   lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
   hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
 }
 
-__attribute__((target("avx2"))) void stream_avx2(Counter c, Key k, int rounds, std::size_t n, std::uint32_t* out) {
+__attribute__((target("avx2"))) void stream_avx2(Counter c, Key k, int rounds, std::size_t n,
+                                                 std::uint32_t* out) {
   const __m256i m0 = _mm256_set1_epi32(int(kM0)), m1 = _mm256_set1_epi32(int(kM1));
   const __m256i step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   alignas(32) std::uint32_t lanes[4][8];
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     __m256i x0, x1, x2, x3;
-    if (c.v[0] <= 0xFFFFFFFFu - 7) {  // no carry out of the first word within these 8: the common case
+    if (c.v[0] <=
+        0xFFFFFFFFu - 7) {  // no carry out of the first word within these 8: the common case
       x0 = _mm256_add_epi32(_mm256_set1_epi32(int(c.v[0])), step);
       x1 = _mm256_set1_epi32(int(c.v[1]));
       x2 = _mm256_set1_epi32(int(c.v[2]));
@@ -89,9 +92,12 @@ bool avx2_available() {
 #endif
 }
 
-const char* impl_name(Impl i) { return i == Impl::scalar ? "scalar" : i == Impl::avx2 ? "avx2" : "best"; }
+const char* impl_name(Impl i) {
+  return i == Impl::scalar ? "scalar" : i == Impl::avx2 ? "avx2" : "best";
+}
 
-void generate_stream(Counter start, Key key, int rounds, std::size_t n, std::uint32_t* out, Impl impl) {
+void generate_stream(Counter start, Key key, int rounds, std::size_t n, std::uint32_t* out,
+                     Impl impl) {
 #if LLMGPS_X86
   if (impl != Impl::scalar && avx2_available()) return stream_avx2(start, key, rounds, n, out);
 #endif

@@ -1,11 +1,11 @@
 #include "llmgps/dropout/reference_attention.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <thread>
-
-#include <fmt/format.h>
 
 #include "llmgps/common/splitmix64.hpp"
 #include "llmgps/specs/error.hpp"
@@ -14,13 +14,17 @@ namespace llmgps::dropout {
 
 namespace {
 
-std::size_t sz(std::int64_t n) { return static_cast<std::size_t>(n); }
+std::size_t sz(std::int64_t n) {
+  return static_cast<std::size_t>(n);
+}
 
 void check(const AttentionProblem& a) {
   if (a.batch <= 0 || a.heads <= 0 || a.seq_q <= 0 || a.seq_k <= 0 || a.head_dim <= 0)
     throw InputError("attention", "batch, heads, sequence lengths and head_dim must be positive");
-  const std::size_t qn = sz(a.batch * a.heads * a.seq_q * a.head_dim), kn = sz(a.batch * a.heads * a.seq_k * a.head_dim);
-  if (a.q.size() != qn || a.k.size() != kn || a.v.size() != kn) throw InputError("attention", "q, k, v sizes do not match the shape");
+  const std::size_t qn = sz(a.batch * a.heads * a.seq_q * a.head_dim),
+                    kn = sz(a.batch * a.heads * a.seq_k * a.head_dim);
+  if (a.q.size() != qn || a.k.size() != kn || a.v.size() != kn)
+    throw InputError("attention", "q, k, v sizes do not match the shape");
 }
 
 // Whether element (row, col) of head bh is kept; n is its linear mask index.
@@ -40,11 +44,14 @@ bool visible(const AttentionProblem& a, std::int64_t i, std::int64_t j) {
 
 }  // namespace
 
-AttentionProblem random_problem(std::int64_t batch, std::int64_t heads, std::int64_t seq_q, std::int64_t seq_k,
-                                std::int64_t head_dim, bool causal, std::uint64_t seed) {
+AttentionProblem random_problem(std::int64_t batch, std::int64_t heads, std::int64_t seq_q,
+                                std::int64_t seq_k, std::int64_t head_dim, bool causal,
+                                std::uint64_t seed) {
   AttentionProblem a{batch, heads, seq_q, seq_k, head_dim, causal, {}, {}, {}};
   SplitMix64 gen{seed};
-  auto next = [&] { return float(double(gen.next() >> 40) * 0x1.0p-23 - 1.0); };  // 24 bits, [-1, 1)
+  auto next = [&] {
+    return float(double(gen.next() >> 40) * 0x1.0p-23 - 1.0);
+  };  // 24 bits, [-1, 1)
   a.q.resize(sz(batch * heads * seq_q * head_dim));
   a.k.resize(sz(batch * heads * seq_k * head_dim));
   a.v.resize(a.k.size());
@@ -54,11 +61,12 @@ AttentionProblem random_problem(std::int64_t batch, std::int64_t heads, std::int
   return a;
 }
 
-ForwardResult attention_forward(const AttentionProblem& a, const DropoutRng& rng, const std::vector<std::uint32_t>* mask,
-                                int block_n) {
+ForwardResult attention_forward(const AttentionProblem& a, const DropoutRng& rng,
+                                const std::vector<std::uint32_t>* mask, int block_n) {
   check(a);
   const Dropper drop{rng, mask, keep_threshold(rng)};
-  if (mask && std::int64_t(mask->size()) != a.mask_shape().words()) throw InputError("mask", "size does not match the attention shape");
+  if (mask && std::int64_t(mask->size()) != a.mask_shape().words())
+    throw InputError("mask", "size does not match the attention shape");
   if (block_n <= 0) throw InputError("block_n", "must be positive");
   const std::int64_t D = a.head_dim;
   const float scale = 1.0f / std::sqrt(float(D));
@@ -100,17 +108,20 @@ ForwardResult attention_forward(const AttentionProblem& a, const DropoutRng& rng
       }
       float* o = &r.out[sz((bh * a.seq_q + i) * D)];
       for (std::int64_t d = 0; d < D; ++d) o[d] = l > 0 ? acc[sz(d)] / l : 0.0f;
-      r.lse[sz(bh * a.seq_q + i)] = l > 0 ? m + std::log(l) : -std::numeric_limits<float>::infinity();
+      r.lse[sz(bh * a.seq_q + i)] =
+          l > 0 ? m + std::log(l) : -std::numeric_limits<float>::infinity();
     }
   return r;
 }
 
-BackwardResult attention_backward(const AttentionProblem& a, const ForwardResult& fwd, const std::vector<float>& dout,
-                                  const DropoutRng& rng, const std::vector<std::uint32_t>* mask) {
+BackwardResult attention_backward(const AttentionProblem& a, const ForwardResult& fwd,
+                                  const std::vector<float>& dout, const DropoutRng& rng,
+                                  const std::vector<std::uint32_t>* mask) {
   check(a);
   const Dropper drop{rng, mask, keep_threshold(rng)};
   const std::int64_t D = a.head_dim;
-  if (dout.size() != fwd.out.size()) throw InputError("dout", "size does not match the forward output");
+  if (dout.size() != fwd.out.size())
+    throw InputError("dout", "size does not match the forward output");
   const float scale = 1.0f / std::sqrt(float(D));
   const float inv_keep = 1.0f / float(1.0 - rng.p);
   BackwardResult g;
@@ -135,7 +146,7 @@ BackwardResult attention_backward(const AttentionProblem& a, const ForwardResult
         const float p = std::exp(dot * scale - lse);
         const std::int64_t n = (bh * a.seq_q + i) * a.seq_k + j;
         const float z = drop.keep(n) ? inv_keep : 0.0f;  // dropout factor of this element
-        float dpd = 0.0f;  // dO . v
+        float dpd = 0.0f;                                // dO . v
         for (std::int64_t d = 0; d < D; ++d) dpd += dO[d] * v[d];
         float* dv = &g.dv[sz((bh * a.seq_k + j) * D)];
         for (std::int64_t d = 0; d < D; ++d) dv[d] += p * z * dO[d];
@@ -155,7 +166,8 @@ const char* strategy_name(Strategy s) {
   return s == Strategy::fused ? "fused" : s == Strategy::sequential ? "sequential" : "overlapped";
 }
 
-ForwardResult run_forward(Strategy s, const AttentionProblem& a, const DropoutRng& rng, std::vector<float>* gemm_out) {
+ForwardResult run_forward(Strategy s, const AttentionProblem& a, const DropoutRng& rng,
+                          std::vector<float>* gemm_out) {
   if (s == Strategy::fused) return attention_forward(a, rng, nullptr);
   if (s == Strategy::sequential) {
     const auto mask = generate_mask(a.mask_shape(), rng, 1);
@@ -170,7 +182,8 @@ ForwardResult run_forward(Strategy s, const AttentionProblem& a, const DropoutRn
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t kk = 0; kk < D; ++kk) {
       const float x = a.q[sz(r * D + kk)];
-      for (std::int64_t col = 0; col < D; ++col) c[sz(r * D + col)] += x * a.k[sz((kk % a.seq_k) * D + col) % a.k.size()];
+      for (std::int64_t col = 0; col < D; ++col)
+        c[sz(r * D + col)] += x * a.k[sz((kk % a.seq_k) * D + col) % a.k.size()];
     }
   rng_thread.join();
   if (gemm_out) *gemm_out = std::move(c);

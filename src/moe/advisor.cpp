@@ -1,14 +1,14 @@
 #include "llmgps/moe/advisor.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <numeric>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "llmgps/moe/trace_stats.hpp"
 #include "llmgps/specs/error.hpp"
@@ -17,7 +17,9 @@
 namespace llmgps::moe {
 
 namespace {
-std::size_t sz(int n) { return static_cast<std::size_t>(n); }
+std::size_t sz(int n) {
+  return static_cast<std::size_t>(n);
+}
 using Matrix = std::vector<std::vector<double>>;
 
 Matrix transpose(const Matrix& v) {
@@ -27,7 +29,9 @@ Matrix transpose(const Matrix& v) {
   return t;
 }
 
-DType act_dtype(const EpModel&) { return DType::fp16; }
+DType act_dtype(const EpModel&) {
+  return DType::fp16;
+}
 
 double predictor_layer_s(const EpModel& em, const Strategy& s) {
   if (s.kind != "token") return 0.0;
@@ -35,7 +39,8 @@ double predictor_layer_s(const EpModel& em, const Strategy& s) {
 }
 
 // Slot -> tokens of one layer, grouped per GPU.
-std::vector<std::vector<double>> per_gpu_slots(const ReplicaPlan& plan, int layer, const std::vector<double>& slot_tokens) {
+std::vector<std::vector<double>> per_gpu_slots(const ReplicaPlan& plan, int layer,
+                                               const std::vector<double>& slot_tokens) {
   std::vector<std::vector<double>> g(sz(plan.gpus));
   for (std::size_t s = 0; s < slot_tokens.size(); ++s)
     if (plan.phy2log[sz(layer)][s] >= 0) g[sz(plan.gpu_of_slot(int(s)))].push_back(slot_tokens[s]);
@@ -43,7 +48,8 @@ std::vector<std::vector<double>> per_gpu_slots(const ReplicaPlan& plan, int laye
 }
 
 // Tokens each slot of layer l serves when the experts receive `loads` (split by the plan's shares).
-std::vector<double> slot_tokens_of(const ReplicaPlan& plan, int l, const std::vector<double>& loads) {
+std::vector<double> slot_tokens_of(const ReplicaPlan& plan, int l,
+                                   const std::vector<double>& loads) {
   std::vector<double> t(plan.phy2log[sz(l)].size(), 0.0);
   for (std::size_t s = 0; s < t.size(); ++s) {
     const int e = plan.phy2log[sz(l)][s];
@@ -53,21 +59,25 @@ std::vector<double> slot_tokens_of(const ReplicaPlan& plan, int l, const std::ve
 }
 
 // The straggler GPU's expert time in layer l for the given slot tokens.
-double straggler_expert_s(const EpModel& em, const ReplicaPlan& plan, int l, const std::vector<double>& slot_tokens) {
+double straggler_expert_s(const EpModel& em, const ReplicaPlan& plan, int l,
+                          const std::vector<double>& slot_tokens) {
   double worst = 0;
-  for (const auto& g : per_gpu_slots(plan, l, slot_tokens)) worst = std::max(worst, em.gpu_expert_s(g));
+  for (const auto& g : per_gpu_slots(plan, l, slot_tokens))
+    worst = std::max(worst, em.gpu_expert_s(g));
   return worst;
 }
 
 double mean_over_max(const std::vector<double>& loads) {
   const double mx = *std::max_element(loads.begin(), loads.end());
-  return mx > 0 ? std::accumulate(loads.begin(), loads.end(), 0.0) / double(loads.size()) / mx : 1.0;
+  return mx > 0 ? std::accumulate(loads.begin(), loads.end(), 0.0) / double(loads.size()) / mx
+                : 1.0;
 }
 
 // Replicas each GPU must receive to hold `plan` (beyond its own experts), per layer.
 std::vector<std::vector<double>> warmup_bytes(const EpModel& em, const ReplicaPlan& plan) {
   const int home = em.experts() / em.gpus();
-  std::vector<std::vector<double>> bytes(sz(plan.layers()), std::vector<double>(sz(em.gpus()), 0.0));
+  std::vector<std::vector<double>> bytes(sz(plan.layers()),
+                                         std::vector<double>(sz(em.gpus()), 0.0));
   for (int l = 0; l < plan.layers(); ++l)
     for (std::size_t s = 0; s < plan.phy2log[sz(l)].size(); ++s) {
       const int e = plan.phy2log[sz(l)][s];
@@ -87,14 +97,19 @@ ErrorModel parse_error_model(const std::string& s, const std::string& where) {
 }
 
 const char* error_model_name(ErrorModel e) {
-  return e == ErrorModel::optimistic ? "optimistic" : e == ErrorModel::typical ? "typical" : "pessimistic";
+  return e == ErrorModel::optimistic ? "optimistic"
+         : e == ErrorModel::typical  ? "typical"
+                                     : "pessimistic";
 }
 
 std::vector<double> shares_for_skew(int experts, int top_k, double skew) {
   const double max_skew = double(experts) / top_k;
   if (!(skew >= 1.0 && skew <= max_skew))
-    throw InputError("--skew", fmt::format("must be in [1, {:.4g}] for {} experts and top-{} (an expert takes at most "
-                                           "one selection per token), got {}", max_skew, experts, top_k, skew));
+    throw InputError(
+        "--skew",
+        fmt::format("must be in [1, {:.4g}] for {} experts and top-{} (an expert takes at most "
+                    "one selection per token), got {}",
+                    max_skew, experts, top_k, skew));
   std::vector<double> s(sz(experts), 0.0);
   s[0] = skew / experts;
   for (int e = 1; e < experts; ++e) s[sz(e)] = (1.0 - s[0]) / (experts - 1);
@@ -103,19 +118,26 @@ std::vector<double> shares_for_skew(int experts, int top_k, double skew) {
 
 std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& set_name) {
   const char* text = specs::find_preset("moe", set_name);
-  if (!text) throw InputError("--predictors", fmt::format("unknown predictor set '{}' (known: {})", set_name, specs::preset_list("moe")));
+  if (!text)
+    throw InputError("--predictors", fmt::format("unknown predictor set '{}' (known: {})", set_name,
+                                                 specs::preset_list("moe")));
   const auto j = nlohmann::json::parse(text);
   std::vector<Strategy> out;
-  out.push_back(Strategy{"none", "none", 0, 0, {}, -1, "no duplication: contiguous experts per GPU"});
+  out.push_back(
+      Strategy{"none", "none", 0, 0, {}, -1, "no duplication: contiguous experts per GPU"});
   const ModelSpec& m = em.model();
   // A set may take its Token-to-Expert predictors from another set (one source of truth for
   // measured properties).
   std::vector<std::pair<nlohmann::json, std::string>> entries;
-  for (const auto& p : j.at("predictors")) entries.emplace_back(p, j.at("source").get<std::string>());
+  for (const auto& p : j.at("predictors"))
+    entries.emplace_back(p, j.at("source").get<std::string>());
   if (j.contains("token_predictors_from")) {
     const std::string from = j.at("token_predictors_from").get<std::string>();
     const char* other = specs::find_preset("moe", from);
-    if (!other) throw InputError("--predictors", fmt::format("set '{}' takes token predictors from unknown set '{}'", set_name, from));
+    if (!other)
+      throw InputError(
+          "--predictors",
+          fmt::format("set '{}' takes token predictors from unknown set '{}'", set_name, from));
     const auto k = nlohmann::json::parse(other);
     for (const auto& p : k.at("predictors"))
       if (p.at("kind") == "token") entries.emplace_back(p, k.at("source").get<std::string>());
@@ -129,9 +151,13 @@ std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& s
     s.source = source;
     const std::string measured_on = j.value("model", std::string());
     if (!measured_on.empty() && measured_on != m.name)
-      s.source += fmt::format(" [measured on {} routing, applied to {}: give --trace for this model's own]", measured_on, m.name);
+      s.source +=
+          fmt::format(" [measured on {} routing, applied to {}: give --trace for this model's own]",
+                      measured_on, m.name);
     if (s.kind == "token")
-      s.ops = make_token_predictor(s.name, "--predictors")->ops(em.predictor_tokens(), m.num_experts, em.moe_layers(), m.top_k, act_dtype(em));
+      s.ops =
+          make_token_predictor(s.name, "--predictors")
+              ->ops(em.predictor_tokens(), m.num_experts, em.moe_layers(), m.top_k, act_dtype(em));
     out.push_back(std::move(s));
   }
   return out;
@@ -150,20 +176,25 @@ std::vector<Strategy> strategies_from_points(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {  // e.g. a number out of range (1e400)
     throw InputError(path, std::string("not valid JSON: ") + e.what());
   }
-  if (!j.is_array() || j.empty()) throw InputError(path, "expected a non-empty array of {\"name\", \"accuracy\", \"overhead_s\"}");
+  if (!j.is_array() || j.empty())
+    throw InputError(path,
+                     "expected a non-empty array of {\"name\", \"accuracy\", \"overhead_s\"}");
   std::vector<Strategy> out;
   for (std::size_t i = 0; i < j.size(); ++i) {
     const auto& p = j[i];
     const std::string where = fmt::format("{}: [{}]", path, i);
     auto num = [&](const char* k) {
-      if (!p.is_object() || !p.contains(k) || !p[k].is_number()) throw InputError(where, fmt::format("missing number '{}'", k));
+      if (!p.is_object() || !p.contains(k) || !p[k].is_number())
+        throw InputError(where, fmt::format("missing number '{}'", k));
       const double v = p[k].get<double>();
-      if (!std::isfinite(v) || v < 0) throw InputError(where + "." + k, fmt::format("must be finite and >= 0 (got {})", v));
+      if (!std::isfinite(v) || v < 0)
+        throw InputError(where + "." + k, fmt::format("must be finite and >= 0 (got {})", v));
       return v;
     };
     Strategy s;
     s.kind = "token";
-    s.name = p.contains("name") && p["name"].is_string() ? p["name"].get<std::string>() : fmt::format("point{}", i);
+    s.name = p.contains("name") && p["name"].is_string() ? p["name"].get<std::string>()
+                                                         : fmt::format("point{}", i);
     s.accuracy = num("accuracy");
     if (s.accuracy > 1) throw InputError(where + ".accuracy", "must be in [0, 1]");
     s.overhead_s = num("overhead_s");
@@ -181,12 +212,15 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
   const int L = em.moe_layers();
   const int G = em.gpus();
   if (shares.size() != 1 && int(shares.size()) != L)
-    throw InputError("--shares", fmt::format("{} rows of expert shares; give one or one per MoE layer ({})", shares.size(), L));
+    throw InputError("--shares",
+                     fmt::format("{} rows of expert shares; give one or one per MoE layer ({})",
+                                 shares.size(), L));
   LoadMatrix loads;
   for (int l = 0; l < L; ++l) {
     const auto& row = shares[shares.size() == 1 ? 0 : sz(l)];
     if (int(row.size()) != em.experts())
-      throw InputError("--shares", fmt::format("{} shares, model has {} experts", row.size(), em.experts()));
+      throw InputError("--shares",
+                       fmt::format("{} shares, model has {} experts", row.size(), em.experts()));
     const auto s = shares_of(row);
     std::vector<double> r(s.size());
     for (std::size_t e = 0; e < s.size(); ++e) r[e] = s[e] * em.selections();
@@ -213,10 +247,13 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
       // than the busiest GPU without duplication does (that bound is ours; the paper is silent;
       // cfg.error_cap = false, --error-cap off, removes it).
       const auto& g0 = none_loads[sz(l)];
-      const double none_max = cfg.error_cap ? *std::max_element(g0.begin(), g0.end()) : std::numeric_limits<double>::infinity();
+      const double none_max = cfg.error_cap ? *std::max_element(g0.begin(), g0.end())
+                                            : std::numeric_limits<double>::infinity();
       double target = g[sz(hot)];
-      if (cfg.error_model == ErrorModel::typical) target = std::max(target, std::min(none_max, mean * (1 + eps)));
-      if (cfg.error_model == ErrorModel::pessimistic) target = std::max(target, std::min(none_max, g[sz(hot)] + eps / 2 * em.selections()));
+      if (cfg.error_model == ErrorModel::typical)
+        target = std::max(target, std::min(none_max, mean * (1 + eps)));
+      if (cfg.error_model == ErrorModel::pessimistic)
+        target = std::max(target, std::min(none_max, g[sz(hot)] + eps / 2 * em.selections()));
       const double scale = g[sz(hot)] > 0 ? target / g[sz(hot)] : 1.0;
       for (std::size_t s = 0; s < slot_tokens.size(); ++s)
         if (plan.gpu_of_slot(int(s)) == hot) slot_tokens[s] *= scale;
@@ -258,13 +295,15 @@ struct Residency {
 };
 
 // The straggler GPU's expert time for layer l of `plan` when its experts receive `loads`.
-double expert_time_on(const EpModel& em, const ReplicaPlan& plan, int l, const std::vector<double>& loads) {
+double expert_time_on(const EpModel& em, const ReplicaPlan& plan, int l,
+                      const std::vector<double>& loads) {
   return straggler_expert_s(em, plan, l, slot_tokens_of(plan, l, loads));
 }
 
 // Bytes each GPU must receive to hold layer l of `plan`: its replicas of other GPUs' experts that
 // are not resident yet.
-std::vector<double> copy_bytes_in(const EpModel& em, const ReplicaPlan& plan, int l, const Residency& resid) {
+std::vector<double> copy_bytes_in(const EpModel& em, const ReplicaPlan& plan, int l,
+                                  const Residency& resid) {
   const int home = em.experts() / em.gpus();
   std::vector<double> bytes(sz(em.gpus()), 0.0);
   for (std::size_t s = 0; s < plan.phy2log[sz(l)].size(); ++s) {
@@ -272,24 +311,28 @@ std::vector<double> copy_bytes_in(const EpModel& em, const ReplicaPlan& plan, in
     const int g = plan.gpu_of_slot(int(s));
     if (e < 0 || e / home == g) continue;
     const auto& res_list = resid.extra[sz(l)][sz(g)];
-    if (std::find(res_list.begin(), res_list.end(), e) == res_list.end()) bytes[sz(g)] += em.expert_weight_bytes();
+    if (std::find(res_list.begin(), res_list.end(), e) == res_list.end())
+      bytes[sz(g)] += em.expert_weight_bytes();
   }
   return bytes;
 }
 
 }  // namespace
 
-std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& train, const RoutingTrace& test,
-                                         const AdviceConfig& cfg) {
+std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& train,
+                                         const RoutingTrace& test, const AdviceConfig& cfg) {
   check_compatible(train, test);
   const int L = em.moe_layers();
   const int G = em.gpus();
   const int E = em.experts();
   const int K = test.top_k;
   if (test.layers != L || test.experts != E || K != em.model().top_k)
-    throw InputError(test.source, fmt::format("trace has {} layers, {} experts, top-{}; model '{}' has {} MoE layers, {} experts, top-{}",
-                                              test.layers, test.experts, K, em.model().name, L, E, em.model().top_k));
-  if (cfg.replan_interval <= 0) throw InputError("--replan-every", "must be a positive number of batches");
+    throw InputError(test.source, fmt::format("trace has {} layers, {} experts, top-{}; model '{}' "
+                                              "has {} MoE layers, {} experts, top-{}",
+                                              test.layers, test.experts, K, em.model().name, L, E,
+                                              em.model().top_k));
+  if (cfg.replan_interval <= 0)
+    throw InputError("--replan-every", "must be a positive number of batches");
   if (cfg.trace_batch_tokens == 0) throw InputError("--batch-tokens", "must be positive");
   const auto batches = batches_of(test, cfg.trace_batch_tokens);
   const int home = E / G;
@@ -300,7 +343,8 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
     std::unique_ptr<TokenPredictor> tok;
   };
   std::vector<Entry> entries;
-  entries.push_back(Entry{Strategy{"none", "none", 0, 0, {}, -1, "no duplication"}, nullptr, nullptr});
+  entries.push_back(
+      Entry{Strategy{"none", "none", 0, 0, {}, -1, "no duplication"}, nullptr, nullptr});
   for (auto& d : distribution_predictors()) {
     train_on(*d, train, cfg.trace_batch_tokens);
     Strategy s{d->name(), "distribution", 0, 0, {}, -1, "trained on " + train.source};
@@ -308,7 +352,13 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
   }
   for (auto& t : token_predictors()) {
     t->train(train);
-    Strategy s{t->name(), "token", 0, 0, t->ops(em.predictor_tokens(), E, L, K, act_dtype(em)), -1, "trained on " + train.source};
+    Strategy s{t->name(),
+               "token",
+               0,
+               0,
+               t->ops(em.predictor_tokens(), E, L, K, act_dtype(em)),
+               -1,
+               "trained on " + train.source};
     entries.push_back(Entry{s, nullptr, std::move(t)});
   }
 
@@ -336,7 +386,8 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
       if (en.dist) {
         const LoadMatrix p = en.dist->predict();
         for (int l = 0; l < L; ++l) {
-          const double sel = std::accumulate(counts[sz(l)].begin(), counts[sz(l)].end(), 0.0) * scale;
+          const double sel =
+              std::accumulate(counts[sz(l)].begin(), counts[sz(l)].end(), 0.0) * scale;
           for (int e = 0; e < E; ++e) pred_loads[sz(l)][sz(e)] = p[sz(l)][sz(e)] * sel;
         }
       } else if (en.tok) {
@@ -366,7 +417,8 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
             plan = fresh;
           } else {
             for (int l = 0; l < L; ++l) {
-              const double saving = expert_time_on(em, plan, l, pred_loads[sz(l)]) - expert_time_on(em, fresh, l, pred_loads[sz(l)]);
+              const double saving = expert_time_on(em, plan, l, pred_loads[sz(l)]) -
+                                    expert_time_on(em, fresh, l, pred_loads[sz(l)]);
               const double copies = em.copy_exposed_s(copy_bytes_in(em, fresh, l, resid));
               if (saving * double(cfg.replan_interval) > copies) copy_layer(plan, fresh, l);
             }
@@ -389,7 +441,8 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
           } else {
             bytes_in[sz(g)] += em.expert_weight_bytes();
             if (bi > 0) copies_after_warmup += 1;
-            if (int(res_list.size()) >= resid.capacity && !res_list.empty()) res_list.erase(res_list.begin());
+            if (int(res_list.size()) >= resid.capacity && !res_list.empty())
+              res_list.erase(res_list.begin());
           }
           res_list.push_back(e);
         }
@@ -399,7 +452,8 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
         std::vector<double> quota(p2l.size(), 0.0), slot_tokens(p2l.size(), 0.0);
         for (std::size_t s = 0; s < p2l.size(); ++s)
           if (p2l[s] >= 0) quota[s] = plan.slot_share[sz(l)][s] * counts[sz(l)][sz(p2l[s])];
-        Matrix v(sz(G), std::vector<double>(sz(G), 0.0)), skipped(sz(G), std::vector<double>(sz(G), 0.0));
+        Matrix v(sz(G), std::vector<double>(sz(G), 0.0)),
+            skipped(sz(G), std::vector<double>(sz(G), 0.0));
         std::vector<double> gpu_load(sz(G), 0.0);
         for (std::size_t t = br.begin; t < br.end; ++t) {
           if (!test.has(t, l)) continue;
@@ -412,7 +466,9 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
             for (int rank = 0; rank < plan.logcnt[sz(l)][sz(e)]; ++rank) {
               const int r = plan.log2phy(l, e, rank);
               if (r < 0) continue;
-              auto key = [&](int x) { return std::make_pair(quota[sz(x)] > 0 && plan.gpu_of_slot(x) == src, quota[sz(x)]); };
+              auto key = [&](int x) {
+                return std::make_pair(quota[sz(x)] > 0 && plan.gpu_of_slot(x) == src, quota[sz(x)]);
+              };
               if (best < 0 || key(r) > key(best)) best = r;
             }
             quota[sz(best)] -= 1;
@@ -439,8 +495,10 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
         b.experts_s = straggler_expert_s(em, plan, l, slot_tokens);
         b.dispatch_s = em.alltoall_s(d);
         b.combine_s = em.alltoall_s(transpose(v));
-        if (bi == 0) warm += em.copy_s(bytes_in);
-        else b.copy_s = em.copy_exposed_s(bytes_in);
+        if (bi == 0)
+          warm += em.copy_s(bytes_in);
+        else
+          b.copy_s = em.copy_exposed_s(bytes_in);
         bal += mean_over_max(gpu_load);
         batch_sum.add(b);
       }
@@ -455,7 +513,8 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
       return m;
     }();
     res.balancedness = bal / double(nb * sz(L));
-    res.copies_per_batch = batches.size() > 1 ? copies_after_warmup / double(batches.size() - 1) : 0.0;
+    res.copies_per_batch =
+        batches.size() > 1 ? copies_after_warmup / double(batches.size() - 1) : 0.0;
     res.strategy = en.s;
     if (en.tok) res.strategy.accuracy = picks > 0 ? hits / picks : 0.0;
     if (en.s.kind != "none") res.strategy.error = err_sum / double(nb);
@@ -475,7 +534,8 @@ Advice advise(std::vector<StrategyResult> results) {
   const StrategyResult* best_token = nullptr;
   for (const auto& r : a.strategies) {
     if (r.latency_s < best->latency_s) best = &r;
-    if (r.strategy.kind == "token" && (!best_token || r.latency_s < best_token->latency_s)) best_token = &r;
+    if (r.strategy.kind == "token" && (!best_token || r.latency_s < best_token->latency_s))
+      best_token = &r;
   }
   a.recommended = best->strategy.kind;
   a.recommended_name = best->strategy.name;
@@ -488,11 +548,14 @@ Advice advise(std::vector<StrategyResult> results) {
       if (r.strategy.kind != "token" && (!versus || r.latency_s < versus->latency_s)) versus = &r;
   }
   if (best_token && versus && best_token->latency_s > 0)
-    a.improvement_vs_best_token = (best_token->latency_s - versus->latency_s) / best_token->latency_s;
+    a.improvement_vs_best_token =
+        (best_token->latency_s - versus->latency_s) / best_token->latency_s;
   return a;
 }
 
-double ExpFit::at(double accuracy) const { return a * std::exp(b * accuracy); }
+double ExpFit::at(double accuracy) const {
+  return a * std::exp(b * accuracy);
+}
 
 ExpFit fit_exponential(const std::vector<std::pair<double, double>>& pts) {
   double sx = 0, sy = 0, sxx = 0, sxy = 0;
@@ -504,15 +567,17 @@ ExpFit fit_exponential(const std::vector<std::pair<double, double>>& pts) {
     ++n;
   }
   const double den = n * sxx - sx * sx;
-  if (n < 2 || std::abs(den) < 1e-12) throw InputError("predictor points", "an exponential fit needs at least two distinct accuracies");
+  if (n < 2 || std::abs(den) < 1e-12)
+    throw InputError("predictor points",
+                     "an exponential fit needs at least two distinct accuracies");
   ExpFit f;
   f.b = (n * sxy - sx * sy) / den;
   f.a = std::exp((sy - f.b * sx) / n);
   return f;
 }
 
-Strategy best_on_curve(const EpModel& em, const std::vector<Strategy>& points, const LoadMatrix& shares,
-                       const AdviceConfig& cfg) {
+Strategy best_on_curve(const EpModel& em, const std::vector<Strategy>& points,
+                       const LoadMatrix& shares, const AdviceConfig& cfg) {
   std::vector<std::pair<double, double>> xy;
   double lo = 1, hi = 0;
   for (const Strategy& p : points) {
@@ -539,8 +604,9 @@ Strategy best_on_curve(const EpModel& em, const std::vector<Strategy>& points, c
     if (r[i].latency_s < r[best].latency_s) best = i;
   Strategy out = grid[best];
   out.name = "curve-best";
-  out.source = fmt::format("overhead = {:.4g} s x exp({:.4g} x accuracy) fitted to {} points; best at accuracy {:.3f}",
-                           fit.a, fit.b, xy.size(), out.accuracy);
+  out.source = fmt::format(
+      "overhead = {:.4g} s x exp({:.4g} x accuracy) fitted to {} points; best at accuracy {:.3f}",
+      fit.a, fit.b, xy.size(), out.accuracy);
   return out;
 }
 

@@ -55,15 +55,19 @@ __attribute__((target("avx2"))) void desc_order_avx2(const float* w, int n, int*
     __m256i count = _mm256_setzero_si256();
     // j before the block: j < i, so an equal weight counts too; after the block: only heavier.
     for (int j = 0; j < base; ++j)
-      count = _mm256_sub_epi32(count, _mm256_castps_si256(_mm256_cmp_ps(_mm256_broadcast_ss(x + j), wi, _CMP_GE_OQ)));
+      count = _mm256_sub_epi32(
+          count, _mm256_castps_si256(_mm256_cmp_ps(_mm256_broadcast_ss(x + j), wi, _CMP_GE_OQ)));
     for (int k = 0; k < 8 && base + k < n; ++k) {
       const __m256 wj = _mm256_broadcast_ss(x + base + k);
-      const __m256 before = _mm256_castsi256_ps(_mm256_cmpgt_epi32(lanes, _mm256_set1_epi32(k)));  // j < i
-      const __m256 m = _mm256_or_ps(_mm256_cmp_ps(wj, wi, _CMP_GT_OQ), _mm256_and_ps(before, _mm256_cmp_ps(wj, wi, _CMP_EQ_OQ)));
+      const __m256 before =
+          _mm256_castsi256_ps(_mm256_cmpgt_epi32(lanes, _mm256_set1_epi32(k)));  // j < i
+      const __m256 m = _mm256_or_ps(_mm256_cmp_ps(wj, wi, _CMP_GT_OQ),
+                                    _mm256_and_ps(before, _mm256_cmp_ps(wj, wi, _CMP_EQ_OQ)));
       count = _mm256_sub_epi32(count, _mm256_castps_si256(m));
     }
     for (int j = base + 8; j < n; ++j)
-      count = _mm256_sub_epi32(count, _mm256_castps_si256(_mm256_cmp_ps(_mm256_broadcast_ss(x + j), wi, _CMP_GT_OQ)));
+      count = _mm256_sub_epi32(
+          count, _mm256_castps_si256(_mm256_cmp_ps(_mm256_broadcast_ss(x + j), wi, _CMP_GT_OQ)));
     _mm256_store_si256(reinterpret_cast<__m256i*>(pos), count);
     for (int k = 0; k < 8 && base + k < n; ++k) order[pos[k]] = base + k;
   }
@@ -82,7 +86,8 @@ struct PackJob {
 // previous one's choice (a chain of about 35 cycles), so K independent jobs (the nodes of a
 // layer) are stepped together and the core overlaps their chains.
 template <int K>
-__attribute__((target("avx2"))) void pack_sorted_avx2(const PackJob* jobs, int n, int packs, int per_pack) {
+__attribute__((target("avx2"))) void pack_sorted_avx2(const PackJob* jobs, int n, int packs,
+                                                      int per_pack) {
   // The available weights stay in a register (a scalar store followed by a vector load would
   // stall on store forwarding every item).
   alignas(32) float init[8];
@@ -105,7 +110,8 @@ __attribute__((target("avx2"))) void pack_sorted_avx2(const PackJob* jobs, int n
       m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0x4E));
       m = _mm256_min_ps(m, _mm256_shuffle_ps(m, m, 0xB1));
       // Among packs with room only: a full pack reads +inf.
-      const unsigned mask = unsigned(_mm256_movemask_ps(_mm256_cmp_ps(avail[k], m, _CMP_EQ_OQ))) & room[k];
+      const unsigned mask =
+          unsigned(_mm256_movemask_ps(_mm256_cmp_ps(avail[k], m, _CMP_EQ_OQ))) & room[k];
       const int best = __builtin_ctz(mask);
       job.pack_of[item] = best;
       job.rank_of[item] = count[k][best];
@@ -187,7 +193,9 @@ void pack_sorted(const std::vector<PackJob>& jobs, int n, int packs) {
       // The first lightest pack with room (compare only packs with room, never a sentinel).
       int best = -1;
       for (int p = 0; p < packs; ++p)
-        if (pack_n[std::size_t(p)] < per_pack && (best < 0 || pack_w[std::size_t(p)] < pack_w[std::size_t(best)])) best = p;
+        if (pack_n[std::size_t(p)] < per_pack &&
+            (best < 0 || pack_w[std::size_t(p)] < pack_w[std::size_t(best)]))
+          best = p;
       job.pack_of[item] = best;
       job.rank_of[item] = pack_n[std::size_t(best)];
       pack_w[std::size_t(best)] += job.w[item];
@@ -269,7 +277,8 @@ void fill_log2phy_layer(ReplicaPlan& plan, int l, int experts) {
   const auto& p2l = plan.phy2log[std::size_t(l)];
   const auto& rank = plan.phyrank[std::size_t(l)];
   for (std::size_t p = 0; p < p2l.size(); ++p)
-    if (p2l[p] >= 0 && rank[p] >= 0 && rank[p] < cnt[std::size_t(p2l[p])]) slots[begin[p2l[p]] + rank[p]] = int(p);
+    if (p2l[p] >= 0 && rank[p] >= 0 && rank[p] < cnt[std::size_t(p2l[p])])
+      slots[begin[p2l[p]] + rank[p]] = int(p);
 }
 
 void fill_log2phy(ReplicaPlan& plan, int experts) {
@@ -279,8 +288,10 @@ void fill_log2phy(ReplicaPlan& plan, int experts) {
 
 // Runs fn(first, last) over blocks of layers on up to hardware_concurrency threads when the work
 // is large enough to pay for them (thread start costs tens of microseconds).
-void run_layers(int layers, std::size_t work, int max_threads, const std::function<void(int, int)>& fn) {
-  const unsigned hw = max_threads > 0 ? unsigned(max_threads) : std::max(1u, std::thread::hardware_concurrency());
+void run_layers(int layers, std::size_t work, int max_threads,
+                const std::function<void(int, int)>& fn) {
+  const unsigned hw =
+      max_threads > 0 ? unsigned(max_threads) : std::max(1u, std::thread::hardware_concurrency());
   const int threads =
       work < 4096 ? 1 : int(std::min<unsigned>(hw, unsigned(std::max(1, layers / 4))));
   if (threads <= 1) return fn(0, layers);
@@ -309,11 +320,15 @@ void validate_loads(const LoadMatrix& loads, const char* what) {
           what, fmt::format("layer {} has {} experts, layer 0 has {}", l, loads[l].size(), E));
     for (std::size_t e = 0; e < E; ++e) {
       if (!std::isfinite(loads[l][e]) || loads[l][e] < 0)
-        throw InputError(what, fmt::format("layer {} expert {}: load must be finite and >= 0 (got {})", l, e, loads[l][e]));
+        throw InputError(
+            what, fmt::format("layer {} expert {}: load must be finite and >= 0 (got {})", l, e,
+                              loads[l][e]));
       // EPLB computes in float32 (as DeepSeek's does); keep sums of a few thousand loads finite.
       if (loads[l][e] > double(std::numeric_limits<float>::max()) / 65536)
-        throw InputError(what, fmt::format("layer {} expert {}: load {} is beyond the float32 range EPLB computes in", l, e,
-                                           loads[l][e]));
+        throw InputError(
+            what,
+            fmt::format("layer {} expert {}: load {} is beyond the float32 range EPLB computes in",
+                        l, e, loads[l][e]));
     }
   }
 }
@@ -326,17 +341,21 @@ struct EplbShape {
 };
 
 // EPLB's three steps for layers [first, last) of `loads`, into rows already sized in `plan`.
-void eplb_layers(const LoadMatrix& loads, const EplbShape sh, ReplicaPlan& plan, int first, int last) {
+void eplb_layers(const LoadMatrix& loads, const EplbShape sh, ReplicaPlan& plan, int first,
+                 int last) {
   const int E = sh.experts, groups = sh.groups, nodes = sh.nodes, group_size = sh.group_size,
-            groups_per_node = sh.groups_per_node, per_gpu = sh.per_gpu, gpus_per_node = sh.gpus_per_node,
-            log_per_node = sh.log_per_node, phy_per_node = sh.phy_per_node, replicas = sh.replicas;
-  std::vector<int> gpack(static_cast<std::size_t>(groups)), grank(static_cast<std::size_t>(groups)), gorder(static_cast<std::size_t>(groups));
+            groups_per_node = sh.groups_per_node, per_gpu = sh.per_gpu,
+            gpus_per_node = sh.gpus_per_node, log_per_node = sh.log_per_node,
+            phy_per_node = sh.phy_per_node, replicas = sh.replicas;
+  std::vector<int> gpack(static_cast<std::size_t>(groups)), grank(static_cast<std::size_t>(groups)),
+      gorder(static_cast<std::size_t>(groups));
   // Per node: its replicas' weights, order, pack and rank (the nodes are packed together).
-  std::vector<int> order(static_cast<std::size_t>(replicas)), pack(static_cast<std::size_t>(replicas)),
-      rank(static_cast<std::size_t>(replicas)), node_phy2mlog(static_cast<std::size_t>(replicas)),
+  std::vector<int> order(static_cast<std::size_t>(replicas)),
+      pack(static_cast<std::size_t>(replicas)), rank(static_cast<std::size_t>(replicas)),
+      node_phy2mlog(static_cast<std::size_t>(replicas)),
       node_phyrank(static_cast<std::size_t>(replicas)), node_mlogcnt(static_cast<std::size_t>(E));
-  Row w(static_cast<std::size_t>(E)), group_w(static_cast<std::size_t>(groups)), node_w(static_cast<std::size_t>(log_per_node)),
-      phy_w(static_cast<std::size_t>(replicas));
+  Row w(static_cast<std::size_t>(E)), group_w(static_cast<std::size_t>(groups)),
+      node_w(static_cast<std::size_t>(log_per_node)), phy_w(static_cast<std::size_t>(replicas));
   std::vector<int> mlog2log(static_cast<std::size_t>(E));
   Row per_replica(static_cast<std::size_t>(log_per_node));
   std::vector<PackJob> jobs(static_cast<std::size_t>(nodes));
@@ -353,7 +372,8 @@ void eplb_layers(const LoadMatrix& loads, const EplbShape sh, ReplicaPlan& plan,
     balanced_packing(group_w, nodes, gorder, gpack, grank);
     for (int g = 0; g < groups; ++g)
       for (int i = 0; i < group_size; ++i)
-        mlog2log[std::size_t((gpack[std::size_t(g)] * groups_per_node + grank[std::size_t(g)]) * group_size + i)] =
+        mlog2log[std::size_t(
+            (gpack[std::size_t(g)] * groups_per_node + grank[std::size_t(g)]) * group_size + i)] =
             g * group_size + i;
     for (int node = 0; node < nodes; ++node) {
       // Step 2: replicas within the node.
@@ -365,8 +385,10 @@ void eplb_layers(const LoadMatrix& loads, const EplbShape sh, ReplicaPlan& plan,
       replicate(node_w.data(), log_per_node, phy_per_node, phy2mlog, &node_phyrank[at], mlogcnt);
       // Load per replica, divided once per expert (no branch: x / 1.0f == x exactly), then
       // gathered per replica.
-      for (int m = 0; m < log_per_node; ++m) per_replica[std::size_t(m)] = node_w[std::size_t(m)] / float(mlogcnt[m]);
-      for (int p = 0; p < phy_per_node; ++p) phy_w[at + std::size_t(p)] = per_replica[std::size_t(phy2mlog[p])];
+      for (int m = 0; m < log_per_node; ++m)
+        per_replica[std::size_t(m)] = node_w[std::size_t(m)] / float(mlogcnt[m]);
+      for (int p = 0; p < phy_per_node; ++p)
+        phy_w[at + std::size_t(p)] = per_replica[std::size_t(phy2mlog[p])];
       desc_order(&phy_w[at], phy_per_node, &order[at]);
       jobs[std::size_t(node)] = PackJob{&phy_w[at], &order[at], &pack[at], &rank[at]};
     }
@@ -383,7 +405,8 @@ void eplb_layers(const LoadMatrix& loads, const EplbShape sh, ReplicaPlan& plan,
     auto& prank = plan.phyrank[std::size_t(l)];
     auto& share = plan.slot_share[std::size_t(l)];
     auto& cnt = plan.logcnt[std::size_t(l)];
-    for (int m = 0; m < E; ++m) cnt[std::size_t(mlog2log[std::size_t(m)])] = node_mlogcnt[std::size_t(m)];
+    for (int m = 0; m < E; ++m)
+      cnt[std::size_t(mlog2log[std::size_t(m)])] = node_mlogcnt[std::size_t(m)];
     const int* begin = fill_log2phy_begin(plan, l, E);
     int* l2p = plan.log2phy_slots.data() + std::size_t(l) * std::size_t(replicas);
     for (int node = 0; node < nodes; ++node) {
@@ -457,8 +480,8 @@ ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
 }
 
 void copy_layer(ReplicaPlan& dst, const ReplicaPlan& src, int l) {
-  if (dst.gpus != src.gpus || dst.slots_per_gpu != src.slots_per_gpu || dst.experts() != src.experts() || l < 0 ||
-      l >= dst.layers() || l >= src.layers())
+  if (dst.gpus != src.gpus || dst.slots_per_gpu != src.slots_per_gpu ||
+      dst.experts() != src.experts() || l < 0 || l >= dst.layers() || l >= src.layers())
     throw std::invalid_argument("copy_layer: plans of different shapes");
   const std::size_t L = std::size_t(l);
   dst.phy2log[L] = src.phy2log[L];
@@ -466,8 +489,10 @@ void copy_layer(ReplicaPlan& dst, const ReplicaPlan& src, int l) {
   dst.logcnt[L] = src.logcnt[L];
   dst.slot_share[L] = src.slot_share[L];
   const std::size_t slots = std::size_t(dst.slots()), begins = std::size_t(dst.experts() + 1);
-  std::copy_n(src.log2phy_slots.begin() + std::ptrdiff_t(L * slots), slots, dst.log2phy_slots.begin() + std::ptrdiff_t(L * slots));
-  std::copy_n(src.log2phy_begin.begin() + std::ptrdiff_t(L * begins), begins, dst.log2phy_begin.begin() + std::ptrdiff_t(L * begins));
+  std::copy_n(src.log2phy_slots.begin() + std::ptrdiff_t(L * slots), slots,
+              dst.log2phy_slots.begin() + std::ptrdiff_t(L * slots));
+  std::copy_n(src.log2phy_begin.begin() + std::ptrdiff_t(L * begins), begins,
+              dst.log2phy_begin.begin() + std::ptrdiff_t(L * begins));
 }
 
 ReplicaPlan contiguous_plan(int layers, int experts, int gpus) {
@@ -593,7 +618,8 @@ ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& c) {
       }
       if (new_slot) {
         ++used[std::size_t(lo)];
-        plan.phyrank[std::size_t(l)][std::size_t(dst)] = plan.logcnt[std::size_t(l)][std::size_t(e)]++;
+        plan.phyrank[std::size_t(l)][std::size_t(dst)] =
+            plan.logcnt[std::size_t(l)][std::size_t(e)]++;
       }
       slot_load[std::size_t(top)] -= move;
       slot_load[std::size_t(dst)] += move;

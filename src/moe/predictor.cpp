@@ -1,11 +1,11 @@
 #include "llmgps/moe/predictor.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <deque>
 #include <numeric>
-
-#include <fmt/format.h>
 
 #include "llmgps/common/splitmix64.hpp"
 #include "llmgps/moe/trace_stats.hpp"
@@ -15,9 +15,13 @@ namespace llmgps::moe {
 
 namespace {
 
-std::size_t sz(int n) { return static_cast<std::size_t>(n); }
+std::size_t sz(int n) {
+  return static_cast<std::size_t>(n);
+}
 
-LoadMatrix zeros(int layers, int experts) { return LoadMatrix(sz(layers), std::vector<double>(sz(experts), 0.0)); }
+LoadMatrix zeros(int layers, int experts) {
+  return LoadMatrix(sz(layers), std::vector<double>(sz(experts), 0.0));
+}
 
 LoadMatrix normalised(const LoadMatrix& counts) {
   LoadMatrix out;
@@ -55,7 +59,8 @@ class MlePredictor : public DistributionPredictor {
 class EmaPredictor : public DistributionPredictor {
  public:
   explicit EmaPredictor(double alpha) : alpha_(alpha) {
-    if (!(alpha > 0 && alpha <= 1)) throw InputError("--ema-alpha", fmt::format("must be in (0, 1] (got {})", alpha));
+    if (!(alpha > 0 && alpha <= 1))
+      throw InputError("--ema-alpha", fmt::format("must be in (0, 1] (got {})", alpha));
   }
   std::string name() const override { return fmt::format("ema"); }
   void reset(int layers, int experts) override {
@@ -65,7 +70,8 @@ class EmaPredictor : public DistributionPredictor {
   void observe(const LoadMatrix& c) override {
     const LoadMatrix s = normalised(c);
     for (std::size_t l = 0; l < s.size(); ++l)
-      for (std::size_t e = 0; e < s[l].size(); ++e) est_[l][e] = started_ ? (1 - alpha_) * est_[l][e] + alpha_ * s[l][e] : s[l][e];
+      for (std::size_t e = 0; e < s[l].size(); ++e)
+        est_[l][e] = started_ ? (1 - alpha_) * est_[l][e] + alpha_ * s[l][e] : s[l][e];
     started_ = true;
   }
   LoadMatrix predict() const override { return normalised(est_); }
@@ -79,7 +85,8 @@ class EmaPredictor : public DistributionPredictor {
 class WindowPredictor : public DistributionPredictor {
  public:
   explicit WindowPredictor(int n) : n_(n) {
-    if (n <= 0) throw InputError("--window", fmt::format("must be a positive number of batches (got {})", n));
+    if (n <= 0)
+      throw InputError("--window", fmt::format("must be a positive number of batches (got {})", n));
   }
   std::string name() const override { return "window"; }
   void reset(int layers, int experts) override {
@@ -160,7 +167,8 @@ class PositionPredictor : public MostFrequentPredictor {
   }
   // A gather from the position table: tokens x top_k ids read and written.
   std::vector<Op> ops(std::int64_t tokens, int, int, int top_k, DType act) const override {
-    return {elem_op("predict_position_gather", "predictor", 1, ElementwiseKind::copy, tokens, 2 * top_k, act)};
+    return {elem_op("predict_position_gather", "predictor", 1, ElementwiseKind::copy, tokens,
+                    2 * top_k, act)};
   }
 
  private:
@@ -178,7 +186,8 @@ class PrevLayerPredictor : public MostFrequentPredictor {
     experts_ = tr.experts;
   }
   void predict(const RoutingTrace& tr, std::size_t t, int layer, std::int16_t* out) const override {
-    if (layer == 0 || !tr.has(t, layer - 1)) return MostFrequentPredictor::predict(tr, t, layer, out);
+    if (layer == 0 || !tr.has(t, layer - 1))
+      return MostFrequentPredictor::predict(tr, t, layer, out);
     std::vector<double> score(sz(experts_), 0.0);
     const std::int16_t* prev = tr.route(t, layer - 1);
     for (int j = 0; j < tr.top_k; ++j) {
@@ -193,7 +202,8 @@ class PrevLayerPredictor : public MostFrequentPredictor {
   }
   // Gather each token's transition rows (top_k x E) and take the top-k of their sum.
   std::vector<Op> ops(std::int64_t tokens, int experts, int, int top_k, DType act) const override {
-    return {elem_op("predict_transition_gather", "predictor", 1, ElementwiseKind::add, tokens, std::int64_t(top_k) * experts, act),
+    return {elem_op("predict_transition_gather", "predictor", 1, ElementwiseKind::add, tokens,
+                    std::int64_t(top_k) * experts, act),
             elem_op("predict_topk", "predictor", 1, ElementwiseKind::topk, tokens, experts, act)};
   }
 
@@ -208,7 +218,8 @@ class PrevLayerPredictor : public MostFrequentPredictor {
 class MlpPredictor : public TokenPredictor {
  public:
   explicit MlpPredictor(MlpConfig c) : c_(c) {
-    if (c.hidden <= 0 || c.epochs <= 0 || !(c.learning_rate > 0)) throw InputError("mlp", "hidden, epochs and learning rate must be positive");
+    if (c.hidden <= 0 || c.epochs <= 0 || !(c.learning_rate > 0))
+      throw InputError("mlp", "hidden, epochs and learning rate must be positive");
   }
   std::string name() const override { return "mlp"; }
 
@@ -235,7 +246,8 @@ class MlpPredictor : public TokenPredictor {
     if (samples.size() > c_.max_samples) {
       const double stride = double(samples.size()) / double(c_.max_samples);
       std::vector<std::pair<std::uint32_t, std::int32_t>> kept;
-      for (std::size_t i = 0; i < c_.max_samples; ++i) kept.push_back(samples[std::size_t(double(i) * stride)]);
+      for (std::size_t i = 0; i < c_.max_samples; ++i)
+        kept.push_back(samples[std::size_t(double(i) * stride)]);
       samples.swap(kept);
     }
     Adam a1(w1_.size()), a2(w2_.size()), ab1(b1_.size()), ab2(b2_.size());
@@ -298,7 +310,8 @@ class MlpPredictor : public TokenPredictor {
   std::vector<Op> ops(std::int64_t tokens, int experts, int layers, int, DType act) const override {
     const int in = experts + layers + 1;
     return {gemm_op("predict_mlp_fc1", "predictor", 1, tokens, c_.hidden, in, act),
-            elem_op("predict_mlp_relu", "predictor", 1, ElementwiseKind::activation, tokens, c_.hidden, act),
+            elem_op("predict_mlp_relu", "predictor", 1, ElementwiseKind::activation, tokens,
+                    c_.hidden, act),
             gemm_op("predict_mlp_fc2", "predictor", 1, tokens, experts, c_.hidden, act),
             elem_op("predict_topk", "predictor", 1, ElementwiseKind::topk, tokens, experts, act)};
   }
@@ -355,13 +368,27 @@ void train_on(DistributionPredictor& p, const RoutingTrace& tr, std::size_t batc
   for (const TokenRange& r : batches_of(tr, batch_tokens)) p.observe(expert_counts(tr, r));
 }
 
-std::unique_ptr<DistributionPredictor> make_mle_predictor() { return std::make_unique<MlePredictor>(); }
-std::unique_ptr<DistributionPredictor> make_ema_predictor(double alpha) { return std::make_unique<EmaPredictor>(alpha); }
-std::unique_ptr<DistributionPredictor> make_window_predictor(int n) { return std::make_unique<WindowPredictor>(n); }
-std::unique_ptr<TokenPredictor> make_most_frequent_predictor() { return std::make_unique<MostFrequentPredictor>(); }
-std::unique_ptr<TokenPredictor> make_position_predictor() { return std::make_unique<PositionPredictor>(); }
-std::unique_ptr<TokenPredictor> make_prev_layer_predictor() { return std::make_unique<PrevLayerPredictor>(); }
-std::unique_ptr<TokenPredictor> make_mlp_predictor(const MlpConfig& c) { return std::make_unique<MlpPredictor>(c); }
+std::unique_ptr<DistributionPredictor> make_mle_predictor() {
+  return std::make_unique<MlePredictor>();
+}
+std::unique_ptr<DistributionPredictor> make_ema_predictor(double alpha) {
+  return std::make_unique<EmaPredictor>(alpha);
+}
+std::unique_ptr<DistributionPredictor> make_window_predictor(int n) {
+  return std::make_unique<WindowPredictor>(n);
+}
+std::unique_ptr<TokenPredictor> make_most_frequent_predictor() {
+  return std::make_unique<MostFrequentPredictor>();
+}
+std::unique_ptr<TokenPredictor> make_position_predictor() {
+  return std::make_unique<PositionPredictor>();
+}
+std::unique_ptr<TokenPredictor> make_prev_layer_predictor() {
+  return std::make_unique<PrevLayerPredictor>();
+}
+std::unique_ptr<TokenPredictor> make_mlp_predictor(const MlpConfig& c) {
+  return std::make_unique<MlpPredictor>(c);
+}
 
 std::vector<std::unique_ptr<DistributionPredictor>> distribution_predictors() {
   std::vector<std::unique_ptr<DistributionPredictor>> v;
@@ -382,16 +409,22 @@ std::vector<std::unique_ptr<TokenPredictor>> token_predictors() {
   return v;
 }
 
-std::unique_ptr<TokenPredictor> make_token_predictor(const std::string& name, const std::string& where) {
+std::unique_ptr<TokenPredictor> make_token_predictor(const std::string& name,
+                                                     const std::string& where) {
   for (auto& p : token_predictors())
     if (p->name() == name) return std::move(p);
-  throw InputError(where, fmt::format("unknown token predictor '{}' (known: most-frequent, position, prev-layer, mlp)", name));
+  throw InputError(
+      where,
+      fmt::format("unknown token predictor '{}' (known: most-frequent, position, prev-layer, mlp)",
+                  name));
 }
 
-std::unique_ptr<DistributionPredictor> make_distribution_predictor(const std::string& name, const std::string& where) {
+std::unique_ptr<DistributionPredictor> make_distribution_predictor(const std::string& name,
+                                                                   const std::string& where) {
   for (auto& p : distribution_predictors())
     if (p->name() == name) return std::move(p);
-  throw InputError(where, fmt::format("unknown distribution predictor '{}' (known: mle, ema, window)", name));
+  throw InputError(
+      where, fmt::format("unknown distribution predictor '{}' (known: mle, ema, window)", name));
 }
 
 DistributionError distribution_error(const LoadMatrix& pred, const LoadMatrix& counts) {
@@ -414,19 +447,25 @@ DistributionError distribution_error(const LoadMatrix& pred, const LoadMatrix& c
 
 void check_compatible(const RoutingTrace& train, const RoutingTrace& test) {
   if (train.experts != test.experts || train.top_k != test.top_k || train.layers != test.layers)
-    throw InputError(test.source, fmt::format("{} layers, {} experts, top-{} but the training trace '{}' has {}, {}, top-{}",
-                                              test.layers, test.experts, test.top_k, train.source, train.layers,
-                                              train.experts, train.top_k));
+    throw InputError(
+        test.source,
+        fmt::format("{} layers, {} experts, top-{} but the training trace '{}' has {}, {}, top-{}",
+                    test.layers, test.experts, test.top_k, train.source, train.layers,
+                    train.experts, train.top_k));
 }
 
 PredictorResult leave_one_group_out(const std::vector<GroupShares>& groups) {
-  if (groups.size() < 2) throw InputError("groups", "need at least two groups to predict one from the others");
+  if (groups.size() < 2)
+    throw InputError("groups", "need at least two groups to predict one from the others");
   const std::size_t L = groups[0].shares.size();
   const std::size_t E = L ? groups[0].shares[0].size() : 0;
   for (const auto& g : groups) {
-    if (g.shares.size() != L) throw InputError(g.name, fmt::format("{} layers, the first group has {}", g.shares.size(), L));
+    if (g.shares.size() != L)
+      throw InputError(g.name,
+                       fmt::format("{} layers, the first group has {}", g.shares.size(), L));
     for (const auto& row : g.shares)
-      if (row.size() != E) throw InputError(g.name, fmt::format("{} experts, the first group has {}", row.size(), E));
+      if (row.size() != E)
+        throw InputError(g.name, fmt::format("{} experts, the first group has {}", row.size(), E));
     if (!(g.weight > 0)) throw InputError(g.name, "weight (examples) must be positive");
   }
   PredictorResult r;
@@ -454,8 +493,8 @@ PredictorResult leave_one_group_out(const std::vector<GroupShares>& groups) {
   return r;
 }
 
-PredictorResult evaluate(DistributionPredictor& p, const RoutingTrace& train, const RoutingTrace& test,
-                         std::size_t batch_tokens) {
+PredictorResult evaluate(DistributionPredictor& p, const RoutingTrace& train,
+                         const RoutingTrace& test, std::size_t batch_tokens) {
   check_compatible(train, test);
   PredictorResult r;
   r.name = p.name();

@@ -1,13 +1,13 @@
 #include "llmgps/moe/synth_trace.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include <fmt/format.h>
-
-#include "llmgps/moe/trace_stats.hpp"
 #include "llmgps/common/splitmix64.hpp"
+#include "llmgps/moe/trace_stats.hpp"
 #include "llmgps/specs/error.hpp"
 
 namespace llmgps::moe {
@@ -26,7 +26,8 @@ std::vector<double> zipf(int n, double a) {
 
 // Draw top_k distinct experts by sequential sampling from `p` without replacement; the first
 // draw uses `first_u` when given (in [0, 1)), which couples it to another draw.
-void draw_topk(const std::vector<double>& p, int top_k, Rng& rng, std::int16_t* out, double first_u = -1) {
+void draw_topk(const std::vector<double>& p, int top_k, Rng& rng, std::int16_t* out,
+               double first_u = -1) {
   double remaining = 1.0;
   for (int j = 0; j < top_k; ++j) {
     double u = (j == 0 && first_u >= 0 ? first_u : rng.uniform()) * remaining;
@@ -89,21 +90,27 @@ std::vector<double> topk_selection_shares(const std::vector<double>& p, int top_
 }
 
 RoutingTrace synthesize_trace(const SynthConfig& c) {
-  if (c.layers <= 0 || c.layers > 4096) throw InputError("--layers", fmt::format("must be in [1, 4096] (got {})", c.layers));
-  if (c.experts <= 0 || c.experts > 32768) throw InputError("--experts", fmt::format("must be in [1, 32768] (got {})", c.experts));
+  if (c.layers <= 0 || c.layers > 4096)
+    throw InputError("--layers", fmt::format("must be in [1, 4096] (got {})", c.layers));
+  if (c.experts <= 0 || c.experts > 32768)
+    throw InputError("--experts", fmt::format("must be in [1, 32768] (got {})", c.experts));
   if (c.top_k <= 0 || c.top_k > c.experts || c.top_k > 64)
     throw InputError("--top-k", fmt::format("must be in [1, min(experts, 64)] (got {})", c.top_k));
   if (c.sequences <= 0) throw InputError("--sequences", "must be positive");
   if (c.tokens_per_sequence <= 0) throw InputError("--tokens", "must be positive");
   if (double(c.sequences) * c.tokens_per_sequence * c.layers * c.top_k > 4e9)
-    throw InputError("--tokens", "trace too large to hold in memory (sequences x tokens x layers x top-k > 4e9)");
+    throw InputError(
+        "--tokens",
+        "trace too large to hold in memory (sequences x tokens x layers x top-k > 4e9)");
   if (c.skew.empty() || (c.skew.size() != 1 && int(c.skew.size()) != c.layers))
-    throw InputError("--skew", fmt::format("give one value or one per layer ({}), got {}", c.layers, c.skew.size()));
+    throw InputError("--skew", fmt::format("give one value or one per layer ({}), got {}", c.layers,
+                                           c.skew.size()));
   const double max_skew = double(c.experts) / c.top_k;
   for (double k : c.skew)
     if (!(k >= 1.0 && k < max_skew))
-      throw InputError("--skew", fmt::format("must be in [1, {:.4g}) for {} experts and top-{} (got {})", max_skew,
-                                             c.experts, c.top_k, k));
+      throw InputError("--skew",
+                       fmt::format("must be in [1, {:.4g}) for {} experts and top-{} (got {})",
+                                   max_skew, c.experts, c.top_k, k));
   if (!(c.token_correlation >= 0 && c.token_correlation < 1))
     throw InputError("--token-correlation", "must be in [0, 1)");
   if (!(c.layer_correlation >= 0 && c.layer_correlation < 1))
@@ -128,7 +135,8 @@ RoutingTrace synthesize_trace(const SynthConfig& c) {
     auto& r2e = rank_to_expert[std::size_t(l)];
     r2e.resize(std::size_t(c.experts));
     std::iota(r2e.begin(), r2e.end(), 0);
-    for (int i = c.experts - 1; i > 0; --i) std::swap(r2e[std::size_t(i)], r2e[model_rng.next() % std::uint64_t(i + 1)]);
+    for (int i = c.experts - 1; i > 0; --i)
+      std::swap(r2e[std::size_t(i)], r2e[model_rng.next() % std::uint64_t(i + 1)]);
     shift[std::size_t(l)] = model_rng.uniform();
   }
 
@@ -152,7 +160,8 @@ RoutingTrace synthesize_trace(const SynthConfig& c) {
         std::int16_t* out = tr.routes.data() + (t * std::size_t(c.layers) + std::size_t(l)) * K;
         const auto& r2e = rank_to_expert[std::size_t(l)];
         if (p > 0 && rng.uniform() < c.token_correlation) {
-          const std::int16_t* prev = tr.routes.data() + ((t - 1) * std::size_t(c.layers) + std::size_t(l)) * K;
+          const std::int16_t* prev =
+              tr.routes.data() + ((t - 1) * std::size_t(c.layers) + std::size_t(l)) * K;
           std::copy(prev, prev + K, out);
           continue;
         }

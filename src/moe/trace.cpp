@@ -1,11 +1,11 @@
 #include "llmgps/moe/trace.hpp"
 
+#include <fmt/format.h>
+#include <simdjson.h>
+
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
-
-#include <fmt/format.h>
-#include <simdjson.h>
 
 #include "llmgps/specs/error.hpp"
 #include "trace_reader.hpp"
@@ -55,32 +55,42 @@ class TraceBuilder : public detail::RecordReader {
 
  public:
   RoutingTrace finish() {
-    if (records_.empty()) throw InputError(file(), "no routing records (expected JSON Lines with 'layer' and 'experts')");
+    if (records_.empty())
+      throw InputError(file(),
+                       "no routing records (expected JSON Lines with 'layer' and 'experts')");
     RoutingTrace tr;
     tr.source = file();
     tr.layers = int(max_layer_ + 1);
     tr.top_k = top_k();
     tr.experts = num_experts() > 0 ? num_experts() : int(max_id() + 1);
     if (tr.top_k > tr.experts)
-      throw InputError(file(), fmt::format("top-k {} exceeds the {} experts", tr.top_k, tr.experts));
+      throw InputError(file(),
+                       fmt::format("top-k {} exceeds the {} experts", tr.top_k, tr.experts));
     tr.seq_names = std::move(seq_names_);
     tr.tokens = std::move(tokens_);
-    tr.routes.assign(tr.tokens.size() * std::size_t(tr.layers) * std::size_t(tr.top_k), std::int16_t(-1));
+    tr.routes.assign(tr.tokens.size() * std::size_t(tr.layers) * std::size_t(tr.top_k),
+                     std::int16_t(-1));
     std::vector<std::uint8_t> layer_seen(static_cast<std::size_t>(tr.layers), 0);
     for (std::size_t i = 0; i < records_.size(); ++i) {
       const Record& r = records_[i];
-      std::int16_t* dst = tr.routes.data() + (std::size_t(r.token) * std::size_t(tr.layers) + std::size_t(r.layer)) * std::size_t(tr.top_k);
+      std::int16_t* dst = tr.routes.data() +
+                          (std::size_t(r.token) * std::size_t(tr.layers) + std::size_t(r.layer)) *
+                              std::size_t(tr.top_k);
       if (dst[0] >= 0)
-        throw InputError(fmt::format("{}:{}", file(), r.line),
-                         fmt::format("duplicate record for token {} of sequence '{}' in layer {}",
-                                     tr.tokens[std::size_t(r.token)].pos,
-                                     tr.seq_names[std::size_t(tr.tokens[std::size_t(r.token)].seq)], r.layer));
-      std::memcpy(dst, record_experts_.data() + i * std::size_t(tr.top_k), sizeof(std::int16_t) * std::size_t(tr.top_k));
+        throw InputError(
+            fmt::format("{}:{}", file(), r.line),
+            fmt::format("duplicate record for token {} of sequence '{}' in layer {}",
+                        tr.tokens[std::size_t(r.token)].pos,
+                        tr.seq_names[std::size_t(tr.tokens[std::size_t(r.token)].seq)], r.layer));
+      std::memcpy(dst, record_experts_.data() + i * std::size_t(tr.top_k),
+                  sizeof(std::int16_t) * std::size_t(tr.top_k));
       layer_seen[std::size_t(r.layer)] = 1;
     }
     for (int l = 0; l < tr.layers; ++l)
       if (!layer_seen[std::size_t(l)])
-        throw InputError(file(), fmt::format("layer {} has no records (layers 0..{} must all appear)", l, tr.layers - 1));
+        throw InputError(file(),
+                         fmt::format("layer {} has no records (layers 0..{} must all appear)", l,
+                                     tr.layers - 1));
     return tr;
   }
 
@@ -102,8 +112,8 @@ class TraceBuilder : public detail::RecordReader {
 RoutingTrace parse_padded(const char* data, std::size_t size, const std::string& file,
                           const TraceLoadOptions& opt) {
   TraceBuilder builder(file, opt);
-  std::size_t done = 0;     // bytes handled: the end of the last record taken from the stream
-  std::int64_t line = 1;    // the line `done` is on
+  std::size_t done = 0;   // bytes handled: the end of the last record taken from the stream
+  std::int64_t line = 1;  // the line `done` is on
   {
     // Batches of up to 1 MB; a small input gets a batch its own size (the parser allocates for a
     // whole batch, which would dominate small traces). A record longer than a batch falls back.
@@ -121,7 +131,9 @@ RoutingTrace parse_padded(const char* data, std::size_t size, const std::string&
         const std::size_t at = it.current_index();
         const std::string_view src = it.source();
         if (at < counted || at + src.size() > size) break;
-        for (const char* p = data + counted; (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(data + at - p)))); ++p) {
+        for (const char* p = data + counted;
+             (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(data + at - p))));
+             ++p) {
           ++counted_line;
           line_start = std::size_t(p - data) + 1;
         }
@@ -141,15 +153,17 @@ RoutingTrace parse_padded(const char* data, std::size_t size, const std::string&
     }
   }
   sj::dom::parser parser;
-  detail::for_each_line(data + done, size - done, line, [&](const char* line_data, std::size_t len, std::int64_t n) {
-    builder.parse_line(parser, line_data, len, n);
-  });
+  detail::for_each_line(data + done, size - done, line,
+                        [&](const char* line_data, std::size_t len, std::int64_t n) {
+                          builder.parse_line(parser, line_data, len, n);
+                        });
   return builder.finish();
 }
 
 }  // namespace
 
-RoutingTrace parse_trace(std::string_view text, const std::string& file, const TraceLoadOptions& opt) {
+RoutingTrace parse_trace(std::string_view text, const std::string& file,
+                         const TraceLoadOptions& opt) {
   sj::padded_string padded(text);
   return parse_padded(padded.data(), padded.size(), file, opt);
 }
@@ -170,14 +184,15 @@ std::vector<TokenRange> batches_of(const RoutingTrace& tr, std::size_t batch_tok
 }
 
 std::string trace_to_jsonl(const RoutingTrace& tr) {
-  std::string out = fmt::format("{{\"type\": \"meta\", \"num_experts\": {}, \"layers\": {}, \"top_k\": {}}}\n", tr.experts,
-                                tr.layers, tr.top_k);
+  std::string out =
+      fmt::format("{{\"type\": \"meta\", \"num_experts\": {}, \"layers\": {}, \"top_k\": {}}}\n",
+                  tr.experts, tr.layers, tr.top_k);
   for (std::size_t t = 0; t < tr.num_tokens(); ++t)
     for (int l = 0; l < tr.layers; ++l) {
       const std::int16_t* e = tr.route(t, l);
       if (e[0] < 0) continue;
-      out += fmt::format("{{\"req_id\": \"{}\", \"token_idx\": {}, \"layer\": {}, \"experts\": [", tr.seq_names[std::size_t(tr.tokens[t].seq)],
-                         tr.tokens[t].pos, l);
+      out += fmt::format("{{\"req_id\": \"{}\", \"token_idx\": {}, \"layer\": {}, \"experts\": [",
+                         tr.seq_names[std::size_t(tr.tokens[t].seq)], tr.tokens[t].pos, l);
       for (int j = 0; j < tr.top_k; ++j) out += fmt::format("{}{}", j ? ", " : "", e[j]);
       out += "]}\n";
     }
@@ -191,14 +206,17 @@ RoutingTrace slice(const RoutingTrace& tr, TokenRange r, const std::string& sour
   out.experts = tr.experts;
   out.top_k = tr.top_k;
   out.seq_names = tr.seq_names;
-  out.tokens.assign(tr.tokens.begin() + std::ptrdiff_t(r.begin), tr.tokens.begin() + std::ptrdiff_t(r.end));
+  out.tokens.assign(tr.tokens.begin() + std::ptrdiff_t(r.begin),
+                    tr.tokens.begin() + std::ptrdiff_t(r.end));
   const std::size_t row = std::size_t(tr.layers) * std::size_t(tr.top_k);
-  out.routes.assign(tr.routes.begin() + std::ptrdiff_t(r.begin * row), tr.routes.begin() + std::ptrdiff_t(r.end * row));
+  out.routes.assign(tr.routes.begin() + std::ptrdiff_t(r.begin * row),
+                    tr.routes.begin() + std::ptrdiff_t(r.end * row));
   return out;
 }
 
 std::vector<std::vector<double>> expert_counts(const RoutingTrace& tr, TokenRange r) {
-  std::vector<std::vector<double>> c(static_cast<std::size_t>(tr.layers), std::vector<double>(std::size_t(tr.experts), 0.0));
+  std::vector<std::vector<double>> c(static_cast<std::size_t>(tr.layers),
+                                     std::vector<double>(std::size_t(tr.experts), 0.0));
   for (std::size_t t = r.begin; t < r.end; ++t)
     for (int l = 0; l < tr.layers; ++l) {
       const std::int16_t* e = tr.route(t, l);

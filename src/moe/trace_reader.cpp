@@ -8,23 +8,27 @@ namespace llmgps::moe::detail {
 
 namespace sj = simdjson;
 
-RecordReader::RecordReader(std::string file, const TraceLoadOptions& opt) : file_(std::move(file)), num_experts_(opt.num_experts) {
+RecordReader::RecordReader(std::string file, const TraceLoadOptions& opt)
+    : file_(std::move(file)), num_experts_(opt.num_experts) {
   if (opt.num_experts < 0 || opt.num_experts > kMaxExpertId + 1)
-    throw InputError("--experts", fmt::format("must be in [1, {}] (got {})", kMaxExpertId + 1, opt.num_experts));
+    throw InputError("--experts",
+                     fmt::format("must be in [1, {}] (got {})", kMaxExpertId + 1, opt.num_experts));
 }
 
 void RecordReader::fail(std::int64_t line, const std::string& reason) const {
   throw InputError(fmt::format("{}:{}", file_, line), reason);
 }
 
-std::int64_t RecordReader::int_field(const sj::dom::element& v, std::int64_t line, std::string_view name) const {
+std::int64_t RecordReader::int_field(const sj::dom::element& v, std::int64_t line,
+                                     std::string_view name) const {
   std::int64_t x;
   if (v.get_int64().get(x)) fail(line, fmt::format("field '{}' must be an integer", name));
   if (x < 0) fail(line, fmt::format("field '{}' must not be negative (got {})", name, x));
   return x;
 }
 
-std::string RecordReader::scalar_text(const sj::dom::element& v, std::int64_t line, std::string_view name) const {
+std::string RecordReader::scalar_text(const sj::dom::element& v, std::int64_t line,
+                                      std::string_view name) const {
   if (v.is_string()) return std::string(v.get_string().value_unsafe());
   if (v.is_int64()) return std::to_string(v.get_int64().value_unsafe());
   if (v.is_uint64()) return std::to_string(v.get_uint64().value_unsafe());
@@ -33,9 +37,11 @@ std::string RecordReader::scalar_text(const sj::dom::element& v, std::int64_t li
 
 // The DOM API dispatches to the best SIMD kernel at run time (On Demand picks at compile time,
 // which would be the portable fallback in a generic x86-64 build).
-bool RecordReader::read(sj::dom::parser& parser, const char* data, std::size_t len, std::int64_t line) {
+bool RecordReader::read(sj::dom::parser& parser, const char* data, std::size_t len,
+                        std::int64_t line) {
   sj::dom::element doc;
-  if (auto err = parser.parse(data, len, false).get(doc)) fail(line, std::string("not valid JSON: ") + sj::error_message(err));
+  if (auto err = parser.parse(data, len, false).get(doc))
+    fail(line, std::string("not valid JSON: ") + sj::error_message(err));
   return read(doc, line);
 }
 
@@ -56,14 +62,18 @@ bool RecordReader::read(const sj::dom::element& doc, std::int64_t line) {
       pos_ = int_field(v, line, key);
     } else if (key == "experts" || key == "topk_ids") {
       sj::dom::array arr;
-      if (v.get_array().get(arr)) fail(line, fmt::format("field '{}' must be an array of expert ids", key));
+      if (v.get_array().get(arr))
+        fail(line, fmt::format("field '{}' must be an array of expert ids", key));
       for (sj::dom::element item : arr) {
         std::int64_t id;
-        if (item.get_int64().get(id)) fail(line, fmt::format("field '{}' must hold integer expert ids", key));
+        if (item.get_int64().get(id))
+          fail(line, fmt::format("field '{}' must hold integer expert ids", key));
         if (id < 0 || id > kMaxExpertId || (num_experts_ > 0 && id >= num_experts_))
-          fail(line, num_experts_ > 0 ? fmt::format("expert id {} out of range [0, {})", id, num_experts_)
-                                      : fmt::format("expert id {} out of range [0, {}]", id, kMaxExpertId));
-        if (experts_.size() >= std::size_t(kMaxTopK)) fail(line, fmt::format("more than {} experts per token", kMaxTopK));
+          fail(line, num_experts_ > 0
+                         ? fmt::format("expert id {} out of range [0, {})", id, num_experts_)
+                         : fmt::format("expert id {} out of range [0, {}]", id, kMaxExpertId));
+        if (experts_.size() >= std::size_t(kMaxTopK))
+          fail(line, fmt::format("more than {} experts per token", kMaxTopK));
         experts_.push_back(std::int16_t(id));
       }
       have_experts = true;
@@ -80,25 +90,31 @@ bool RecordReader::read(const sj::dom::element& doc, std::int64_t line) {
   }
   if (meta) {
     if (meta_experts > 0) {
-      if (meta_experts > kMaxExpertId + 1) fail(line, fmt::format("num_experts {} is too large", meta_experts));
-      if (max_id_ >= meta_experts) fail(line, fmt::format("num_experts {} but expert id {} was already seen", meta_experts, max_id_));
+      if (meta_experts > kMaxExpertId + 1)
+        fail(line, fmt::format("num_experts {} is too large", meta_experts));
+      if (max_id_ >= meta_experts)
+        fail(line, fmt::format("num_experts {} but expert id {} was already seen", meta_experts,
+                               max_id_));
       if (num_experts_ == 0) num_experts_ = int(meta_experts);
     }
     return false;
   }
   if (layer_ < 0) fail(line, "missing field 'layer'");
-  if (layer_ >= kMaxLayers) fail(line, fmt::format("layer {} is out of range [0, {})", layer_, kMaxLayers));
+  if (layer_ >= kMaxLayers)
+    fail(line, fmt::format("layer {} is out of range [0, {})", layer_, kMaxLayers));
   if (pos_ < 0) fail(line, "missing field 'token_idx' (or 'token_pos')");
   if (pos_ >= kMaxPos) fail(line, fmt::format("token position {} is too large", pos_));
   if (!have_experts) fail(line, "missing field 'experts' (or 'topk_ids')");
   if (experts_.empty()) fail(line, "empty expert list");
   if (top_k_ == 0) top_k_ = int(experts_.size());
   if (int(experts_.size()) != top_k_)
-    fail(line, fmt::format("{} experts, but earlier records have {} (top-k must be constant)", experts_.size(), top_k_));
+    fail(line, fmt::format("{} experts, but earlier records have {} (top-k must be constant)",
+                           experts_.size(), top_k_));
   for (std::size_t i = 0; i < experts_.size(); ++i) {
     max_id_ = std::max<std::int64_t>(max_id_, experts_[i]);
     for (std::size_t j = 0; j < i; ++j)
-      if (experts_[i] == experts_[j]) fail(line, fmt::format("expert {} listed twice", experts_[i]));
+      if (experts_[i] == experts_[j])
+        fail(line, fmt::format("expert {} listed twice", experts_[i]));
   }
   return true;
 }

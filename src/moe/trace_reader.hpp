@@ -1,12 +1,12 @@
 #pragma once
 // Internal: one routing-trace record per JSON line, parsed and validated (shared by the in-memory
 // reader and the streaming statistics). Errors name FILE:LINE.
+#include <simdjson.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <simdjson.h>
 
 #include "llmgps/moe/trace.hpp"
 
@@ -37,8 +37,10 @@ class RecordReader {
   std::int64_t max_id() const { return max_id_; }
 
  private:
-  std::int64_t int_field(const simdjson::dom::element& v, std::int64_t line, std::string_view name) const;
-  std::string scalar_text(const simdjson::dom::element& v, std::int64_t line, std::string_view name) const;
+  std::int64_t int_field(const simdjson::dom::element& v, std::int64_t line,
+                         std::string_view name) const;
+  std::string scalar_text(const simdjson::dom::element& v, std::int64_t line,
+                          std::string_view name) const;
 
   std::string file_;
   int num_experts_ = 0;

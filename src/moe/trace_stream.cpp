@@ -1,3 +1,6 @@
+#include <fmt/format.h>
+#include <simdjson.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -5,9 +8,6 @@
 #include <memory>
 #include <numeric>
 #include <set>
-
-#include <fmt/format.h>
-#include <simdjson.h>
 
 #include "llmgps/moe/trace_stats.hpp"
 #include "llmgps/specs/error.hpp"
@@ -19,8 +19,8 @@ struct TraceStatsStream::Impl {
   detail::RecordReader reader;
   std::size_t batch_tokens;
   simdjson::dom::parser parser;
-  std::string carry;                 // a line split across feed() calls
-  std::vector<char> line_buf;        // one line plus simdjson's padding
+  std::string carry;           // a line split across feed() calls
+  std::vector<char> line_buf;  // one line plus simdjson's padding
   std::int64_t line = 0;
   std::size_t bytes = 0;
   std::size_t records = 0;
@@ -32,7 +32,8 @@ struct TraceStatsStream::Impl {
   std::string last_seq;
   bool have_seq = false;
 
-  Impl(std::string file, std::size_t bt, const TraceLoadOptions& opt) : reader(std::move(file), opt), batch_tokens(bt) {}
+  Impl(std::string file, std::size_t bt, const TraceLoadOptions& opt)
+      : reader(std::move(file), opt), batch_tokens(bt) {}
 
   void close_batch(std::size_t l) {
     const double k = skew_of(batch[l]);
@@ -51,12 +52,16 @@ struct TraceStatsStream::Impl {
     if (!reader.read(parser, line_buf.data(), len, line)) return;
     const std::size_t l = std::size_t(reader.layer());
     if (l >= counts.size()) {
-      counts.resize(l + 1), batch.resize(l + 1), layer_records.resize(l + 1, 0), batch_records.resize(l + 1, 0);
-      batch_skew_sum.resize(l + 1, 0.0), batch_skew_max.resize(l + 1, 1.0), batches.resize(l + 1, 0);
+      counts.resize(l + 1), batch.resize(l + 1), layer_records.resize(l + 1, 0),
+          batch_records.resize(l + 1, 0);
+      batch_skew_sum.resize(l + 1, 0.0), batch_skew_max.resize(l + 1, 1.0),
+          batches.resize(l + 1, 0);
     }
-    const std::size_t need = std::size_t(std::max<std::int64_t>(reader.max_id() + 1, reader.num_experts()));
+    const std::size_t need =
+        std::size_t(std::max<std::int64_t>(reader.max_id() + 1, reader.num_experts()));
     if (counts[l].size() < need) counts[l].resize(need, 0.0), batch[l].resize(need, 0.0);
-    for (std::int16_t e : reader.experts()) counts[l][std::size_t(e)] += 1, batch[l][std::size_t(e)] += 1;
+    for (std::int16_t e : reader.experts())
+      counts[l][std::size_t(e)] += 1, batch[l][std::size_t(e)] += 1;
     ++layer_records[l];
     ++records;
     // Distinct sequence names (records of one sequence usually come together: skip the set then).
@@ -69,10 +74,13 @@ struct TraceStatsStream::Impl {
   }
 };
 
-TraceStatsStream::TraceStatsStream(std::string file, std::size_t batch_tokens, const TraceLoadOptions& opt)
+TraceStatsStream::TraceStatsStream(std::string file, std::size_t batch_tokens,
+                                   const TraceLoadOptions& opt)
     : impl_(std::make_unique<Impl>(std::move(file), batch_tokens, opt)) {}
 TraceStatsStream::~TraceStatsStream() = default;
-std::size_t TraceStatsStream::bytes() const { return impl_->bytes; }
+std::size_t TraceStatsStream::bytes() const {
+  return impl_->bytes;
+}
 
 void TraceStatsStream::feed(const char* data, std::size_t size) {
   Impl& s = *impl_;
@@ -109,12 +117,14 @@ TraceStats TraceStatsStream::finish() {
     s.carry.clear();
   }
   const std::string& file = s.reader.file();
-  if (s.records == 0) throw InputError(file, "no routing records (expected JSON Lines with 'layer' and 'experts')");
+  if (s.records == 0)
+    throw InputError(file, "no routing records (expected JSON Lines with 'layer' and 'experts')");
   TraceStats st;
   st.layers = int(s.counts.size());
   st.top_k = s.reader.top_k();
   st.experts = s.reader.num_experts() > 0 ? s.reader.num_experts() : int(s.reader.max_id() + 1);
-  if (st.top_k > st.experts) throw InputError(file, fmt::format("top-k {} exceeds the {} experts", st.top_k, st.experts));
+  if (st.top_k > st.experts)
+    throw InputError(file, fmt::format("top-k {} exceeds the {} experts", st.top_k, st.experts));
   st.records = s.records;
   st.tokens = *std::max_element(s.layer_records.begin(), s.layer_records.end());
   st.sequences = s.sequences.size();
@@ -124,10 +134,12 @@ TraceStats TraceStatsStream::finish() {
   for (int l = 0; l < st.layers; ++l) {
     const std::size_t li = std::size_t(l);
     if (s.layer_records[li] == 0)
-      throw InputError(file, fmt::format("layer {} has no records (layers 0..{} must all appear)", l, st.layers - 1));
+      throw InputError(file, fmt::format("layer {} has no records (layers 0..{} must all appear)",
+                                         l, st.layers - 1));
     s.counts[li].resize(std::size_t(st.experts), 0.0);
     s.batch[li].resize(std::size_t(st.experts), 0.0);
-    if (s.batch_tokens == 0 || s.batch_records[li] > 0 || s.batches[li] == 0) s.close_batch(li);  // the last (partial) batch
+    if (s.batch_tokens == 0 || s.batch_records[li] > 0 || s.batches[li] == 0)
+      s.close_batch(li);  // the last (partial) batch
     LayerStats ls;
     ls.layer = l;
     ls.shares = shares_of(s.counts[li]);
@@ -146,7 +158,8 @@ TraceStats TraceStatsStream::finish() {
   return st;
 }
 
-TraceStats stream_trace_stats(const std::string& path, std::size_t batch_tokens, const TraceLoadOptions& opt) {
+TraceStats stream_trace_stats(const std::string& path, std::size_t batch_tokens,
+                              const TraceLoadOptions& opt) {
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!f) throw InputError(path, "cannot open routing trace");
   TraceStatsStream stream(path, batch_tokens, opt);

@@ -60,10 +60,14 @@ std::string kv_table(const ordered_json& j) {
   t.headers = {"field", "value"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     std::string v;
-    if (it.value().is_string()) v = it.value().get<std::string>();
-    else if (it.key() == "time_s") v = format_time(it.value().get<double>());
-    else if (it.value().is_number_float()) v = fmt::format("{:.6g}", it.value().get<double>());
-    else v = it.value().dump();
+    if (it.value().is_string())
+      v = it.value().get<std::string>();
+    else if (it.key() == "time_s")
+      v = format_time(it.value().get<double>());
+    else if (it.value().is_number_float())
+      v = fmt::format("{:.6g}", it.value().get<double>());
+    else
+      v = it.value().dump();
     t.add_row({it.key(), v});
   }
   return render_table(t);
@@ -96,7 +100,8 @@ ordered_json model_json(const ModelSpec& m) {
   return j;
 }
 
-ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s, const StepConfig& cfg) {
+ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
+                           const StepConfig& cfg) {
   ordered_json j;
   j["model"] = m.name;
   j["system"] = s.name;
@@ -136,21 +141,23 @@ ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const Syst
   return j;
 }
 
-std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s, const StepConfig& cfg) {
-  std::string out = fmt::format("{} {} on {} ({} x {}), batch {}, seq {}, {}; TP {}, DP {}{}\n\n", m.name,
-                                phase_name(cfg.phase), s.name, s.total_gpus(), s.gpu.name, cfg.batch, cfg.seq,
-                                dtype_name(cfg.dtype), e.plan.tp, e.plan.dp,
+std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
+                           const StepConfig& cfg) {
+  std::string out = fmt::format("{} {} on {} ({} x {}), batch {}, seq {}, {}; TP {}, DP {}{}\n\n",
+                                m.name, phase_name(cfg.phase), s.name, s.total_gpus(), s.gpu.name,
+                                cfg.batch, cfg.seq, dtype_name(cfg.dtype), e.plan.tp, e.plan.dp,
                                 m.is_moe() ? fmt::format(", EP {}", e.plan.ep) : "");
   Table t;
   t.headers = {"op", "stage", "x", "each", "total", "share", "bound", "detail"};
   t.right_align = {false, false, true, true, true, true, false, false};
   for (const auto& op : e.ops)
-    t.add_row({op.name, op.stage, std::to_string(op.count), format_time(op.each.time_s), format_time(op.time_s),
-               fmt::format("{:.1f}%", e.total_s > 0 ? 100 * op.time_s / e.total_s : 0.0), op.each.bound,
-               op.each.detail});
+    t.add_row({op.name, op.stage, std::to_string(op.count), format_time(op.each.time_s),
+               format_time(op.time_s),
+               fmt::format("{:.1f}%", e.total_s > 0 ? 100 * op.time_s / e.total_s : 0.0),
+               op.each.bound, op.each.detail});
   out += render_table(t);
-  out += fmt::format("\ntotal {}  ({:.0f} tokens/s, {:.1f} TFLOP/s per GPU)\n", format_time(e.total_s),
-                     e.tokens_per_s(), e.tflops_per_gpu());
+  out += fmt::format("\ntotal {}  ({:.0f} tokens/s, {:.1f} TFLOP/s per GPU)\n",
+                     format_time(e.total_s), e.tokens_per_s(), e.tflops_per_gpu());
   out += "time by binding resource:";
   for (const auto& [bound, time] : e.time_by_bound)
     out += fmt::format("  {} {:.1f}%", bound, e.total_s > 0 ? 100 * time / e.total_s : 0.0);
@@ -160,11 +167,14 @@ std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const Syst
 
 std::string estimate_csv(const StepEstimate& e) {
   Table t;
-  t.headers = {"name", "stage", "count", "each_s", "time_s", "bound", "flops", "hbm_bytes", "comm_bytes"};
+  t.headers = {"name",  "stage", "count",     "each_s",    "time_s",
+               "bound", "flops", "hbm_bytes", "comm_bytes"};
   for (const auto& op : e.ops)
     t.add_row({op.name, op.stage, std::to_string(op.count), fmt::format("{:.9g}", op.each.time_s),
-               fmt::format("{:.9g}", op.time_s), op.each.bound, fmt::format("{:.9g}", op.each.flops * op.count),
-               fmt::format("{:.9g}", op.each.hbm_bytes * op.count), fmt::format("{:.9g}", op.each.comm_bytes * op.count)});
+               fmt::format("{:.9g}", op.time_s), op.each.bound,
+               fmt::format("{:.9g}", op.each.flops * op.count),
+               fmt::format("{:.9g}", op.each.hbm_bytes * op.count),
+               fmt::format("{:.9g}", op.each.comm_bytes * op.count)});
   t.add_row({"total", "", "", "", fmt::format("{:.9g}", e.total_s), "", "", "", ""});
   return render_csv(t);
 }

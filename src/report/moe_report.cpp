@@ -1,10 +1,10 @@
 #include "llmgps/report/moe_report.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "llmgps/report/output.hpp"
 
@@ -13,7 +13,9 @@ namespace llmgps::report {
 using nlohmann::ordered_json;
 
 namespace {
-std::string pct(double x) { return fmt::format("{:.1f}%", 100 * x); }
+std::string pct(double x) {
+  return fmt::format("{:.1f}%", 100 * x);
+}
 }  // namespace
 
 ordered_json trace_stats_json(const moe::TraceStats& s) {
@@ -31,27 +33,35 @@ ordered_json trace_stats_json(const moe::TraceStats& s) {
   j["entropy_mean_bits"] = s.entropy_mean_bits;
   ordered_json layers = ordered_json::array();
   for (const auto& l : s.per_layer)
-    layers.push_back({{"layer", l.layer}, {"skew", l.skew}, {"entropy_bits", l.entropy_bits},
-                      {"batch_skew_mean", l.batch_skew_mean}, {"batch_skew_max", l.batch_skew_max}, {"shares", l.shares}});
+    layers.push_back({{"layer", l.layer},
+                      {"skew", l.skew},
+                      {"entropy_bits", l.entropy_bits},
+                      {"batch_skew_mean", l.batch_skew_mean},
+                      {"batch_skew_max", l.batch_skew_max},
+                      {"shares", l.shares}});
   j["per_layer"] = layers;
   return j;
 }
 
 std::string trace_stats_table(const moe::TraceStats& s) {
   Table t;
-  t.headers = {"layer", "skew", fmt::format("batch skew ({} tok)", s.batch_tokens), "max batch skew", "entropy", "shares"};
+  t.headers = {"layer",          "skew",    fmt::format("batch skew ({} tok)", s.batch_tokens),
+               "max batch skew", "entropy", "shares"};
   t.right_align = {true, true, true, true, true, false};
   for (const auto& l : s.per_layer) {
     std::string sh;
     for (double x : l.shares) sh += fmt::format("{}{:.3f}", sh.empty() ? "" : " ", x);
-    t.add_row({std::to_string(l.layer), fmt::format("{:.3f}", l.skew), fmt::format("{:.3f}", l.batch_skew_mean),
-               fmt::format("{:.3f}", l.batch_skew_max), fmt::format("{:.3f}", l.entropy_bits), sh});
+    t.add_row({std::to_string(l.layer), fmt::format("{:.3f}", l.skew),
+               fmt::format("{:.3f}", l.batch_skew_mean), fmt::format("{:.3f}", l.batch_skew_max),
+               fmt::format("{:.3f}", l.entropy_bits), sh});
   }
-  return fmt::format("{} tokens x {} layers ({} records, {} sequences), {} experts, top-{}\n\n", s.tokens, s.layers,
-                     s.records, s.sequences, s.experts, s.top_k) +
+  return fmt::format("{} tokens x {} layers ({} records, {} sequences), {} experts, top-{}\n\n",
+                     s.tokens, s.layers, s.records, s.sequences, s.experts, s.top_k) +
          render_table(t) +
-         fmt::format("\nskew (max/mean) mean over layers {:.4f}; per batch of {} tokens {:.4f}; entropy {:.3f} bits\n",
-                     s.skew_mean, s.batch_tokens, s.batch_skew_mean, s.entropy_mean_bits);
+         fmt::format(
+             "\nskew (max/mean) mean over layers {:.4f}; per batch of {} tokens {:.4f}; entropy "
+             "{:.3f} bits\n",
+             s.skew_mean, s.batch_tokens, s.batch_skew_mean, s.entropy_mean_bits);
 }
 
 ordered_json predictors_json(const std::vector<moe::PredictorResult>& r, const std::string& train,
@@ -86,13 +96,16 @@ std::string predictors_table(const std::vector<moe::PredictorResult>& r) {
   t.right_align = {false, false, true, true, true, true, true};
   for (const auto& p : r)
     t.add_row({p.name, p.kind, pct(p.error.mean), pct(p.error.max), pct(p.batch_error.mean),
-               p.kind == "token" ? pct(p.accuracy) : "-", p.kind == "token" ? pct(p.top1_accuracy) : "-"});
+               p.kind == "token" ? pct(p.accuracy) : "-",
+               p.kind == "token" ? pct(p.top1_accuracy) : "-"});
   return render_table(t) +
-         "\nerror: |p_hat - p| / (1/E) against the test trace's shares (mean over layers and experts); batch error: "
+         "\nerror: |p_hat - p| / (1/E) against the test trace's shares (mean over layers and "
+         "experts); batch error: "
          "the same per batch, online.\n";
 }
 
-ordered_json plan_json(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads, const std::string& algo) {
+ordered_json plan_json(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads,
+                       const std::string& algo) {
   ordered_json j;
   j["algo"] = algo;
   j["gpus"] = p.gpus;
@@ -102,12 +115,14 @@ ordered_json plan_json(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads, 
   j["logcnt"] = p.logcnt;
   j["balancedness"] = moe::balancedness(p, loads);
   if (int(loads[0].size()) % p.gpus == 0)
-    j["balancedness_without_replicas"] = moe::balancedness(moe::contiguous_plan(int(loads.size()), int(loads[0].size()), p.gpus), loads);
+    j["balancedness_without_replicas"] = moe::balancedness(
+        moe::contiguous_plan(int(loads.size()), int(loads[0].size()), p.gpus), loads);
   j["gpu_loads"] = moe::gpu_loads(p, loads);
   return j;
 }
 
-std::string plan_table(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads, const std::string& algo) {
+std::string plan_table(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads,
+                       const std::string& algo) {
   Table t;
   t.headers = {"layer", "gpu", "experts (slot order)", "load"};
   t.right_align = {true, true, false, true};
@@ -120,10 +135,12 @@ std::string plan_table(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads, 
         if (!ex.empty()) ex.push_back(' ');
         ex.append(e < 0 ? std::string("-") : std::to_string(e));
       }
-      t.add_row({std::to_string(l), std::to_string(g), ex, fmt::format("{:.1f}", gl[std::size_t(l)][std::size_t(g)])});
+      t.add_row({std::to_string(l), std::to_string(g), ex,
+                 fmt::format("{:.1f}", gl[std::size_t(l)][std::size_t(g)])});
     }
-  return render_table(t) + fmt::format("\n{} plan, {} GPUs x {} slots; balancedness (mean/max GPU load) {:.4f}\n", algo,
-                                       p.gpus, p.slots_per_gpu, moe::balancedness(p, loads));
+  return render_table(t) +
+         fmt::format("\n{} plan, {} GPUs x {} slots; balancedness (mean/max GPU load) {:.4f}\n",
+                     algo, p.gpus, p.slots_per_gpu, moe::balancedness(p, loads));
 }
 
 namespace {
@@ -170,7 +187,8 @@ ordered_json advice_json(const moe::Advice& a, const AdviceContext& c) {
     o["kind"] = r.strategy.kind;
     o["latency_s"] = r.latency_s;
     o["overhead_s"] = r.overhead_s;
-    if (r.strategy.kind == "distribution" || r.strategy.kind == "token") o["error"] = r.strategy.error;
+    if (r.strategy.kind == "distribution" || r.strategy.kind == "token")
+      o["error"] = r.strategy.error;
     if (r.strategy.kind == "token") o["accuracy"] = r.strategy.accuracy;
     o["balancedness"] = r.balancedness;
     o["warmup_copy_s"] = r.warmup_copy_s;
@@ -188,39 +206,54 @@ ordered_json advice_json(const moe::Advice& a, const AdviceContext& c) {
 
 std::string advice_table(const moe::Advice& a, const AdviceContext& c) {
   Table t;
-  t.headers = {"strategy", "kind", "latency", "predictor", "attention", "gate", "dispatch", "experts", "combine", "copy", "balance", "acc/err"};
+  t.headers = {"strategy", "kind",    "latency", "predictor", "attention", "gate",
+               "dispatch", "experts", "combine", "copy",      "balance",   "acc/err"};
   t.right_align = {false, false, true, true, true, true, true, true, true, true, true, true};
   for (const auto& r : a.strategies) {
     const auto& b = r.layer;
-    std::string q = r.strategy.kind == "token" ? fmt::format("{} / {}", pct(r.strategy.accuracy), pct(r.strategy.error))
-                    : r.strategy.kind == "distribution" ? fmt::format("- / {}", pct(r.strategy.error))
-                                                        : "-";
-    t.add_row({r.strategy.name, r.strategy.kind, format_time(r.latency_s), format_time(b.predictor_s), format_time(b.attention_s),
-               format_time(b.gate_s), format_time(b.dispatch_s), format_time(b.experts_s), format_time(b.combine_s),
+    std::string q = r.strategy.kind == "token"
+                        ? fmt::format("{} / {}", pct(r.strategy.accuracy), pct(r.strategy.error))
+                    : r.strategy.kind == "distribution"
+                        ? fmt::format("- / {}", pct(r.strategy.error))
+                        : "-";
+    t.add_row({r.strategy.name, r.strategy.kind, format_time(r.latency_s),
+               format_time(b.predictor_s), format_time(b.attention_s), format_time(b.gate_s),
+               format_time(b.dispatch_s), format_time(b.experts_s), format_time(b.combine_s),
                format_time(b.copy_s), fmt::format("{:.3f}", r.balancedness), q});
   }
-  std::string head = fmt::format("{} on {} ({:.0f} GB/s per GPU), batch {}, seq {}, {}; {} attention, {} planner, {} slots/GPU; {} ({})\n",
-                                 c.model, c.system, c.link_gbps, c.batch, c.seq, c.phase, c.layout, c.algo, c.slots_per_gpu,
-                                 c.mode, c.input);
+  std::string head = fmt::format(
+      "{} on {} ({:.0f} GB/s per GPU), batch {}, seq {}, {}; {} attention, {} planner, {} "
+      "slots/GPU; {} ({})\n",
+      c.model, c.system, c.link_gbps, c.batch, c.seq, c.phase, c.layout, c.algo, c.slots_per_gpu,
+      c.mode, c.input);
   if (c.expert_time != "roofline" || !c.error_cap)
-    head += fmt::format("what-if: expert time {}, error models {}\n", c.expert_time == "linear" ? "linear in tokens (the paper's)" : c.expert_time,
-                        c.error_cap ? "capped at no duplication" : "uncapped (the paper's)");
+    head +=
+        fmt::format("what-if: expert time {}, error models {}\n",
+                    c.expert_time == "linear" ? "linear in tokens (the paper's)" : c.expert_time,
+                    c.error_cap ? "capped at no duplication" : "uncapped (the paper's)");
   head += "latency: whole step; the other columns: mean per MoE layer\n\n";
   return head + render_table(t) +
          (a.recommended == "token"
-              ? fmt::format("\nrecommended: {} ({}); {:.1f}% faster than the best strategy without Token-to-Expert prediction\n",
+              ? fmt::format("\nrecommended: {} ({}); {:.1f}% faster than the best strategy without "
+                            "Token-to-Expert prediction\n",
                             a.recommended, a.recommended_name, -100 * a.improvement_vs_best_token)
-              : fmt::format("\nrecommended: {} ({}); {:+.1f}% latency vs the best Token-to-Expert predictor\n", a.recommended,
-                            a.recommended_name, 100 * a.improvement_vs_best_token));
+              : fmt::format("\nrecommended: {} ({}); {:+.1f}% latency vs the best Token-to-Expert "
+                            "predictor\n",
+                            a.recommended, a.recommended_name, 100 * a.improvement_vs_best_token));
 }
 
 ordered_json map_json(const std::vector<MapCell>& cells, const AdviceContext& c) {
   ordered_json j = context_json(c);
   ordered_json arr = ordered_json::array();
   for (const auto& m : cells)
-    arr.push_back({{"skew", m.skew}, {"link_gbps", m.link_gbps}, {"batch", m.batch}, {"winner", m.winner},
-                   {"winner_name", m.winner_name}, {"latency_none_s", m.latency_none_s},
-                   {"latency_distribution_s", m.latency_distribution_s}, {"latency_token_s", m.latency_token_s}});
+    arr.push_back({{"skew", m.skew},
+                   {"link_gbps", m.link_gbps},
+                   {"batch", m.batch},
+                   {"winner", m.winner},
+                   {"winner_name", m.winner_name},
+                   {"latency_none_s", m.latency_none_s},
+                   {"latency_distribution_s", m.latency_distribution_s},
+                   {"latency_token_s", m.latency_token_s}});
   j["cells"] = arr;
   return j;
 }
@@ -228,13 +261,15 @@ ordered_json map_json(const std::vector<MapCell>& cells, const AdviceContext& c)
 std::string map_table(const std::vector<MapCell>& cells) {
   std::set<double> skews, links;
   std::set<std::int64_t> batches;
-  for (const auto& m : cells) skews.insert(m.skew), links.insert(m.link_gbps), batches.insert(m.batch);
+  for (const auto& m : cells)
+    skews.insert(m.skew), links.insert(m.link_gbps), batches.insert(m.batch);
   std::string out;
   for (std::int64_t b : batches) {
     Table t;
     t.headers = {"skew \\ GB/s"};
     t.right_align = {true};
-    for (double l : links) t.headers.push_back(fmt::format("{:g}", l)), t.right_align.push_back(true);
+    for (double l : links)
+      t.headers.push_back(fmt::format("{:g}", l)), t.right_align.push_back(true);
     for (double s : skews) {
       std::vector<std::string> row = {fmt::format("{:g}", s)};
       for (double l : links)
@@ -249,10 +284,19 @@ std::string map_table(const std::vector<MapCell>& cells) {
 
 std::string map_csv(const std::vector<MapCell>& cells) {
   Table t;
-  t.headers = {"batch", "skew", "link_gbps", "winner", "winner_name", "latency_none_s", "latency_distribution_s", "latency_token_s"};
+  t.headers = {"batch",
+               "skew",
+               "link_gbps",
+               "winner",
+               "winner_name",
+               "latency_none_s",
+               "latency_distribution_s",
+               "latency_token_s"};
   for (const auto& m : cells)
-    t.add_row({std::to_string(m.batch), fmt::format("{:g}", m.skew), fmt::format("{:g}", m.link_gbps), m.winner, m.winner_name,
-               fmt::format("{:.9g}", m.latency_none_s), fmt::format("{:.9g}", m.latency_distribution_s),
+    t.add_row({std::to_string(m.batch), fmt::format("{:g}", m.skew),
+               fmt::format("{:g}", m.link_gbps), m.winner, m.winner_name,
+               fmt::format("{:.9g}", m.latency_none_s),
+               fmt::format("{:.9g}", m.latency_distribution_s),
                fmt::format("{:.9g}", m.latency_token_s)});
   return render_csv(t);
 }
@@ -262,48 +306,65 @@ std::string map_svg(const std::vector<MapCell>& cells, const AdviceContext& c) {
   std::vector<std::int64_t> batches;
   for (const auto& m : cells) {
     if (std::find(skews.begin(), skews.end(), m.skew) == skews.end()) skews.push_back(m.skew);
-    if (std::find(links.begin(), links.end(), m.link_gbps) == links.end()) links.push_back(m.link_gbps);
-    if (std::find(batches.begin(), batches.end(), m.batch) == batches.end()) batches.push_back(m.batch);
+    if (std::find(links.begin(), links.end(), m.link_gbps) == links.end())
+      links.push_back(m.link_gbps);
+    if (std::find(batches.begin(), batches.end(), m.batch) == batches.end())
+      batches.push_back(m.batch);
   }
   std::sort(skews.begin(), skews.end());
   std::sort(links.begin(), links.end());
   // One panel per batch size, side by side, sharing the skew axis and the legend.
   const int cw = 90, ch = 36, left = 80, top = 60, gap = 40;
   const int panel_w = cw * int(links.size());
-  const int w = left + int(batches.size()) * (panel_w + gap) + 140, h = top + ch * int(skews.size()) + 60;
-  const std::map<std::string, std::string> color = {{"none", "#bdbdbd"}, {"distribution", "#4e79a7"}, {"token", "#f28e2b"}};
+  const int w = left + int(batches.size()) * (panel_w + gap) + 140,
+            h = top + ch * int(skews.size()) + 60;
+  const std::map<std::string, std::string> color = {
+      {"none", "#bdbdbd"}, {"distribution", "#4e79a7"}, {"token", "#f28e2b"}};
   std::string s = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"12\">\n", w, h);
-  s += fmt::format("<text x=\"{}\" y=\"20\" font-size=\"14\">MoE-GPS guideline: {} on {}, seq {} ({}); winning strategy</text>\n", left,
-                   c.model, c.system, c.seq, c.phase);
-  s += fmt::format("<text x=\"12\" y=\"{}\" transform=\"rotate(-90 12 {})\">skew (max/mean)</text>\n", top + ch * 2, top + ch * 2);
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n",
+      w, h);
+  s += fmt::format(
+      "<text x=\"{}\" y=\"20\" font-size=\"14\">MoE-GPS guideline: {} on {}, seq {} ({}); winning "
+      "strategy</text>\n",
+      left, c.model, c.system, c.seq, c.phase);
+  s += fmt::format(
+      "<text x=\"12\" y=\"{}\" transform=\"rotate(-90 12 {})\">skew (max/mean)</text>\n",
+      top + ch * 2, top + ch * 2);
   for (std::size_t r = 0; r < skews.size(); ++r)
-    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:g}</text>\n", left - 6, top + ch * int(r) + ch / 2 + 4,
-                     skews[skews.size() - 1 - r]);
+    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:g}</text>\n", left - 6,
+                     top + ch * int(r) + ch / 2 + 4, skews[skews.size() - 1 - r]);
   for (std::size_t bi = 0; bi < batches.size(); ++bi) {
     const int x0 = left + int(bi) * (panel_w + gap);
-    s += fmt::format("<text x=\"{}\" y=\"{}\">batch {}: link GB/s per GPU</text>\n", x0, top - 22, batches[bi]);
+    s += fmt::format("<text x=\"{}\" y=\"{}\">batch {}: link GB/s per GPU</text>\n", x0, top - 22,
+                     batches[bi]);
     for (std::size_t i = 0; i < links.size(); ++i)
-      s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:g}</text>\n", x0 + cw * int(i) + cw / 2, top - 6, links[i]);
+      s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:g}</text>\n",
+                       x0 + cw * int(i) + cw / 2, top - 6, links[i]);
     for (std::size_t r = 0; r < skews.size(); ++r) {
       const double sk = skews[skews.size() - 1 - r];  // highest skew on top
       for (std::size_t i = 0; i < links.size(); ++i)
         for (const auto& m : cells)
           if (m.skew == sk && m.link_gbps == links[i] && m.batch == batches[bi]) {
             auto it = color.find(m.winner);
-            s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" stroke=\"white\"><title>{} ({})</title></rect>\n",
-                             x0 + cw * int(i), top + ch * int(r), cw, ch, it == color.end() ? "#000" : it->second, m.winner,
-                             m.winner_name);
-            s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"white\">{}</text>\n", x0 + cw * int(i) + cw / 2,
-                             top + ch * int(r) + ch / 2 + 4, m.winner_name);
+            s += fmt::format(
+                "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" "
+                "stroke=\"white\"><title>{} ({})</title></rect>\n",
+                x0 + cw * int(i), top + ch * int(r), cw, ch,
+                it == color.end() ? "#000" : it->second, m.winner, m.winner_name);
+            s += fmt::format(
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"white\">{}</text>\n",
+                x0 + cw * int(i) + cw / 2, top + ch * int(r) + ch / 2 + 4, m.winner_name);
           }
     }
   }
   int ly = top;
   const int lx = left + int(batches.size()) * (panel_w + gap);
   for (const auto& [k, col] : color) {
-    s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"14\" height=\"14\" fill=\"{}\"/><text x=\"{}\" y=\"{}\">{}</text>\n", lx, ly,
-                     col, lx + 20, ly + 12, k);
+    s += fmt::format(
+        "<rect x=\"{}\" y=\"{}\" width=\"14\" height=\"14\" fill=\"{}\"/><text x=\"{}\" "
+        "y=\"{}\">{}</text>\n",
+        lx, ly, col, lx + 20, ly + 12, k);
     ly += 22;
   }
   s += "</svg>\n";

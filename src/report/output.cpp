@@ -1,5 +1,6 @@
 #include "llmgps/report/output.hpp"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,8 +8,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-
-#include <fmt/format.h>
 
 #include "llmgps/specs/error.hpp"
 
@@ -28,8 +27,10 @@ std::string render_table(const Table& t) {
       const bool right = c < t.right_align.size() && t.right_align[c];
       const std::string pad(width[c] - cell.size(), ' ');
       if (c) l.append("  ");
-      if (right) l.append(pad).append(cell);
-      else l.append(cell).append(pad);
+      if (right)
+        l.append(pad).append(cell);
+      else
+        l.append(cell).append(pad);
     }
     while (!l.empty() && l.back() == ' ') l.pop_back();
     out += l + "\n";
@@ -85,7 +86,9 @@ std::string format_bytes(double b) {
   return fmt::format("{:.0f} B", b);
 }
 
-std::string format_flops(double f) { return fmt::format("{:.1f} TFLOP/s", f / 1e12); }
+std::string format_flops(double f) {
+  return fmt::format("{:.1f} TFLOP/s", f / 1e12);
+}
 
 void write_file_atomic(const std::string& path, const std::string& content) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());

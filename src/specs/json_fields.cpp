@@ -61,7 +61,8 @@ static double as_number(const json& v, const std::string& where) {
   return x;
 }
 
-std::optional<double> optional_number(const json& obj, const std::string& field, const JsonContext& ctx) {
+std::optional<double> optional_number(const json& obj, const std::string& field,
+                                      const JsonContext& ctx) {
   const json* v = find_field(obj, field);
   if (!v) return std::nullopt;
   return as_number(*v, ctx.where(field));
@@ -81,25 +82,29 @@ double positive_field(const json& obj, const std::string& field, const JsonConte
 
 double nonnegative_field(const json& obj, const std::string& field, const JsonContext& ctx) {
   double x = number_field(obj, field, ctx);
-  if (x < 0) throw InputError(ctx.where(field), "must not be negative (got " + json(x).dump() + ")");
+  if (x < 0)
+    throw InputError(ctx.where(field), "must not be negative (got " + json(x).dump() + ")");
   return x;
 }
 
 double fraction_field(const json& obj, const std::string& field, const JsonContext& ctx) {
   double x = number_field(obj, field, ctx);
-  if (!(x > 0 && x <= 1)) throw InputError(ctx.where(field), "must be in (0, 1] (got " + json(x).dump() + ")");
+  if (!(x > 0 && x <= 1))
+    throw InputError(ctx.where(field), "must be in (0, 1] (got " + json(x).dump() + ")");
   return x;
 }
 
 static int to_int(double x, const std::string& where) {
-  if (x != std::floor(x) || std::fabs(x) > 2147483647.0) throw InputError(where, "must be an integer");
+  if (x != std::floor(x) || std::fabs(x) > 2147483647.0)
+    throw InputError(where, "must be an integer");
   return static_cast<int>(x);
 }
 
 int positive_int_field(const json& obj, const std::string& field, const JsonContext& ctx) {
   double x = number_field(obj, field, ctx);
   int i = to_int(x, ctx.where(field));
-  if (i <= 0) throw InputError(ctx.where(field), "must be positive (got " + std::to_string(i) + ")");
+  if (i <= 0)
+    throw InputError(ctx.where(field), "must be positive (got " + std::to_string(i) + ")");
   return i;
 }
 
@@ -107,7 +112,8 @@ std::optional<int> optional_int(const json& obj, const std::string& field, const
   auto x = optional_number(obj, field, ctx);
   if (!x) return std::nullopt;
   int i = to_int(*x, ctx.where(field));
-  if (i < 0) throw InputError(ctx.where(field), "must not be negative (got " + std::to_string(i) + ")");
+  if (i < 0)
+    throw InputError(ctx.where(field), "must not be negative (got " + std::to_string(i) + ")");
   return i;
 }
 
@@ -133,7 +139,8 @@ bool all_numbers_sourced(const json& obj, std::string& missing, const std::strin
       return true;
     }
     for (auto it = obj.begin(); it != obj.end(); ++it) {
-      if (!all_numbers_sourced(it.value(), missing, path.empty() ? it.key() : path + "." + it.key()))
+      if (!all_numbers_sourced(it.value(), missing,
+                               path.empty() ? it.key() : path + "." + it.key()))
         return false;
     }
   }

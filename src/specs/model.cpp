@@ -15,7 +15,8 @@ using specs::JsonContext;
 bool ModelSpec::is_moe_layer(int layer) const {
   if (num_experts == 0) return false;
   if (layer < first_dense_layers) return false;
-  if (std::find(dense_layer_ids.begin(), dense_layer_ids.end(), layer) != dense_layer_ids.end()) return false;
+  if (std::find(dense_layer_ids.begin(), dense_layer_ids.end(), layer) != dense_layer_ids.end())
+    return false;
   return (layer + 1) % moe_layer_step == 0;
 }
 
@@ -35,39 +36,44 @@ double ModelSpec::params() const {
            double(kv_lora_rank) * num_heads * (head_dim - qk_rope_head_dim + v_head_dim) +
            double(num_heads) * v_head_dim * h;
   } else {
-    attn = h * (double(num_heads) * head_dim + 2.0 * num_kv_heads * head_dim) + double(num_heads) * head_dim * h;
+    attn = h * (double(num_heads) * head_dim + 2.0 * num_kv_heads * head_dim) +
+           double(num_heads) * head_dim * h;
   }
   double dense_ffn = 3.0 * h * ffn_dim;
   double moe_ffn = 3.0 * h * moe_ffn_dim * num_experts + 3.0 * h * shared_ffn_dim + h * num_experts;
   int moe_layers = moe_layer_count();
-  return layers * attn + moe_layers * moe_ffn + (layers - moe_layers) * dense_ffn + 2.0 * vocab_size * h;
+  return layers * attn + moe_layers * moe_ffn + (layers - moe_layers) * dense_ffn +
+         2.0 * vocab_size * h;
 }
 
 namespace specs {
 
 namespace {
-int first_int(const json& j, std::initializer_list<const char*> names, const JsonContext& ctx, int fallback) {
+int first_int(const json& j, std::initializer_list<const char*> names, const JsonContext& ctx,
+              int fallback) {
   for (const char* n : names)
     if (auto v = optional_int(j, n, ctx)) return *v;
   return fallback;
 }
 }  // namespace
 
-ModelSpec model_from_json(const std::string& text, const std::string& file, const std::string& name) {
+ModelSpec model_from_json(const std::string& text, const std::string& file,
+                          const std::string& name) {
   json j = parse_json_text(text, file);
   if (!j.is_object()) throw InputError(file, "expected a JSON object (a Hugging Face config.json)");
   JsonContext ctx{file, ""};
   ModelSpec m;
   m.name = name;
-  if (const json* t = find_field(j, "model_type"); t && t->is_string()) m.model_type = t->get<std::string>();
+  if (const json* t = find_field(j, "model_type"); t && t->is_string())
+    m.model_type = t->get<std::string>();
   m.layers = positive_int_field(j, "num_hidden_layers", ctx);
   m.hidden_size = positive_int_field(j, "hidden_size", ctx);
   m.num_heads = positive_int_field(j, "num_attention_heads", ctx);
   m.num_kv_heads = first_int(j, {"num_key_value_heads"}, ctx, m.num_heads);
   if (m.num_kv_heads <= 0) throw InputError(ctx.where("num_key_value_heads"), "must be positive");
   if (m.num_heads % m.num_kv_heads != 0)
-    throw InputError(ctx.where("num_key_value_heads"), "must divide num_attention_heads (" +
-                                                           std::to_string(m.num_heads) + ")");
+    throw InputError(ctx.where("num_key_value_heads"),
+                     "must divide num_attention_heads (" + std::to_string(m.num_heads) + ")");
   m.vocab_size = positive_int_field(j, "vocab_size", ctx);
   m.ffn_dim = positive_int_field(j, "intermediate_size", ctx);
 
@@ -83,30 +89,37 @@ ModelSpec model_from_json(const std::string& text, const std::string& file, cons
     m.head_dim = first_int(j, {"head_dim"}, ctx, derived);
     if (m.head_dim <= 0) throw InputError(ctx.where("head_dim"), "must be positive");
     if (!find_field(j, "head_dim") && m.hidden_size % m.num_heads != 0)
-      throw InputError(ctx.where("num_attention_heads"), "must divide hidden_size when head_dim is absent");
+      throw InputError(ctx.where("num_attention_heads"),
+                       "must divide hidden_size when head_dim is absent");
     m.v_head_dim = m.head_dim;
   }
 
-  // Mixture of experts: Mixtral num_local_experts, Qwen/OLMoE num_experts, DeepSeek n_routed_experts.
+  // Mixture of experts: Mixtral num_local_experts, Qwen/OLMoE num_experts, DeepSeek
+  // n_routed_experts.
   m.num_experts = first_int(j, {"num_local_experts", "n_routed_experts", "num_experts"}, ctx, 0);
   if (m.num_experts > 0) {
     m.top_k = positive_int_field(j, "num_experts_per_tok", ctx);
     if (m.top_k > m.num_experts)
-      throw InputError(ctx.where("num_experts_per_tok"), "exceeds the number of experts (" +
-                                                             std::to_string(m.num_experts) + ")");
-    // Mixtral and OLMoE size experts with intermediate_size; Qwen-MoE and DeepSeek have a separate field.
+      throw InputError(ctx.where("num_experts_per_tok"),
+                       "exceeds the number of experts (" + std::to_string(m.num_experts) + ")");
+    // Mixtral and OLMoE size experts with intermediate_size; Qwen-MoE and DeepSeek have a separate
+    // field.
     m.moe_ffn_dim = first_int(j, {"moe_intermediate_size"}, ctx, m.ffn_dim);
-    if (m.moe_ffn_dim <= 0) throw InputError(ctx.where("moe_intermediate_size"), "must be positive");
+    if (m.moe_ffn_dim <= 0)
+      throw InputError(ctx.where("moe_intermediate_size"), "must be positive");
     m.shared_ffn_dim = first_int(j, {"shared_expert_intermediate_size"}, ctx, 0);
     if (int n_shared = first_int(j, {"n_shared_experts"}, ctx, 0); n_shared > 0)
       m.shared_ffn_dim = n_shared * m.moe_ffn_dim;
     m.first_dense_layers = first_int(j, {"first_k_dense_replace"}, ctx, 0);
     m.moe_layer_step = first_int(j, {"decoder_sparse_step", "moe_layer_freq"}, ctx, 1);
-    if (m.moe_layer_step <= 0) throw InputError(ctx.where("decoder_sparse_step"), "must be positive");
+    if (m.moe_layer_step <= 0)
+      throw InputError(ctx.where("decoder_sparse_step"), "must be positive");
     if (const json* dl = find_field(j, "mlp_only_layers")) {
-      if (!dl->is_array()) throw InputError(ctx.where("mlp_only_layers"), "expected an array of layer ids");
+      if (!dl->is_array())
+        throw InputError(ctx.where("mlp_only_layers"), "expected an array of layer ids");
       for (const auto& v : *dl) {
-        if (!v.is_number_integer()) throw InputError(ctx.where("mlp_only_layers"), "expected integers");
+        if (!v.is_number_integer())
+          throw InputError(ctx.where("mlp_only_layers"), "expected integers");
         m.dense_layer_ids.push_back(v.get<int>());
       }
     }
@@ -117,16 +130,20 @@ ModelSpec model_from_json(const std::string& text, const std::string& file, cons
 
 ModelSpec load_model(const std::string& ref) {
   if (!looks_like_path(ref)) {
-    if (const char* text = find_preset("models", ref)) return model_from_json(text, "preset '" + ref + "'", ref);
+    if (const char* text = find_preset("models", ref))
+      return model_from_json(text, "preset '" + ref + "'", ref);
     if (!std::filesystem::exists(ref))
-      throw InputError("--model", "unknown model preset '" + ref + "' (known: " + preset_list("models") + ")");
+      throw InputError("--model",
+                       "unknown model preset '" + ref + "' (known: " + preset_list("models") + ")");
   }
   std::string name = std::filesystem::path(ref).parent_path().filename().string();
   if (name.empty()) name = std::filesystem::path(ref).stem().string();
   return model_from_json(read_text_file(ref), ref, name);
 }
 
-std::vector<std::string> model_presets() { return preset_names("models"); }
+std::vector<std::string> model_presets() {
+  return preset_names("models");
+}
 
 }  // namespace specs
 }  // namespace llmgps

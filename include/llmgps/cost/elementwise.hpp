@@ -9,7 +9,17 @@
 
 namespace llmgps {
 
-enum class ElementwiseKind { copy, add, activation, gated_activation, rmsnorm, layernorm, softmax, rope, topk };
+enum class ElementwiseKind {
+  copy,
+  add,
+  activation,
+  gated_activation,
+  rmsnorm,
+  layernorm,
+  softmax,
+  rope,
+  topk
+};
 
 struct ElementwiseShape {
   ElementwiseKind kind = ElementwiseKind::copy;

@@ -18,11 +18,11 @@ namespace llmgps {
 // FP32 and IMAD demands also share one joint "fma" capacity (fp32 + imad <= fp32_fma_per_clk).
 struct SmDemand {
   double tensor_flops = 0;
-  double fp32_ops = 0;   // lane operations
-  double imad_ops = 0;   // 32-bit integer multiply lane operations (a 32x32->64 multiply counts 2)
-  double alu_ops = 0;    // logic, add, shift, compare, select lane operations
+  double fp32_ops = 0;  // lane operations
+  double imad_ops = 0;  // 32-bit integer multiply lane operations (a 32x32->64 multiply counts 2)
+  double alu_ops = 0;   // logic, add, shift, compare, select lane operations
   double mufu_ops = 0;
-  double issue = 0;      // warp instructions
+  double issue = 0;  // warp instructions
   SmDemand& operator+=(const SmDemand& o);
   SmDemand scaled(double k) const;
 };
@@ -33,17 +33,17 @@ struct KernelSpec {
   int threads_per_cta = 128;
   int registers_per_thread = 32;
   int smem_per_cta_bytes = 0;
-  SmDemand per_cta;          // demand of one CTA
-  double hbm_bytes = 0;      // whole kernel
+  SmDemand per_cta;      // demand of one CTA
+  double hbm_bytes = 0;  // whole kernel
   DType tensor_dtype = DType::fp16;
   double tensor_efficiency = 1;  // fraction of tensor peak its MMAs sustain
-  double fixed_time_s = -1;  // >= 0: the kernel's time alone is known (a modelled GEMM); its
-                             // demand is then spread over that time
+  double fixed_time_s = -1;      // >= 0: the kernel's time alone is known (a modelled GEMM); its
+                                 // demand is then spread over that time
 };
 
 struct ResourceUse {
-  std::string resource;  // tensor, fp32, imad, fma, alu, mufu, issue, hbm
-  double time_s = 0;     // time the kernel's demand needs on this resource
+  std::string resource;    // tensor, fp32, imad, fma, alu, mufu, issue, hbm
+  double time_s = 0;       // time the kernel's demand needs on this resource
   double utilisation = 0;  // time_s / the kernel's time
 };
 
@@ -60,8 +60,8 @@ int ctas_per_sm(const GpuSpec& gpu, int threads, int registers_per_thread, int s
 KernelTime kernel_alone(const GpuSpec& gpu, const KernelSpec& k);
 
 struct PairTime {
-  bool co_resident = false;   // a CTA of each fits on an SM at once
-  double time_s = 0;          // both finished
+  bool co_resident = false;  // a CTA of each fits on an SM at once
+  double time_s = 0;         // both finished
   double a_alone_s = 0, b_alone_s = 0;
   std::string binding;
   std::string detail;
@@ -70,7 +70,8 @@ struct PairTime {
 // A modelled GEMM as a kernel: its CTAs with the GPU library's per-CTA resources (gemm_kernel in
 // the hardware file; the whole SM when unknown), its tensor work, and its modelled time.
 struct GemmCost;
-KernelSpec gemm_kernel_spec(const GpuSpec& gpu, const std::string& name, const GemmCost& cost, DType dtype);
+KernelSpec gemm_kernel_spec(const GpuSpec& gpu, const std::string& name, const GemmCost& cost,
+                            DType dtype);
 
 // Kernel a (e.g. a GEMM, resident at its own occupancy) and kernel b launched beside it.
 PairTime kernels_together(const GpuSpec& gpu, const KernelSpec& a, const KernelSpec& b);

@@ -26,17 +26,17 @@ struct BlockConfig {
   std::int64_t batch = 1, seq = 4096;
   DType dtype = DType::fp8;
   Scope scope = Scope::train;
-  DropoutRng rng;            // p, bits, rounds (seed/offset do not change the cost)
-  std::string attn_impl;     // empty: fa3 where supported, else fa2
+  DropoutRng rng;         // p, bits, rounds (seed/offset do not change the cost)
+  std::string attn_impl;  // empty: fa3 where supported, else fa2
 };
 
 struct BlockOp {
   std::string name;
-  std::string pass;          // fwd or bwd
+  std::string pass;  // fwd or bwd
   double time_s = 0;
   std::string bound;
   std::string detail;
-  int stream = 0;            // 1: the RNG kernel's own stream (overlapped)
+  int stream = 0;  // 1: the RNG kernel's own stream (overlapped)
 };
 
 struct StrategyResult {
@@ -57,14 +57,14 @@ struct BlockResult {
   std::vector<StrategyResult> strategies;  // none, fused, sequential, overlapped
   double speedup_vs_sequential = 0;        // of overlapped
   double speedup_vs_fused = 0;
-  std::string host_gemm;                    // the host GEMM, or hosts joined by '+' when the mask is split
+  std::string host_gemm;  // the host GEMM, or hosts joined by '+' when the mask is split
   std::vector<HostShare> hosts;
-  PairTime host_pair;                       // the (largest) host with its RNG share beside it
+  PairTime host_pair;  // the (largest) host with its RNG share beside it
   KernelTime rng_alone;
   double rng_elements = 0;
   AttentionCost attention_fwd_none, attention_fwd_fused, attention_fwd_mask;
   AttentionCost attention_bwd_none, attention_bwd_fused, attention_bwd_mask;
-  std::string binding;                      // one line: what binds fused attention, what the host leaves free
+  std::string binding;  // one line: what binds fused attention, what the host leaves free
 };
 
 BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockConfig& cfg);

@@ -39,26 +39,33 @@ struct MaskShape {
 struct DropoutRng {
   std::uint64_t seed = 0;
   std::uint64_t offset = 0;
-  double p = 0.1;     // drop probability, in [0, 1)
-  int bits = 32;      // random bits per element: 8 or 32
-  int rounds = 10;    // Philox rounds (>= 1)
+  double p = 0.1;   // drop probability, in [0, 1)
+  int bits = 32;    // random bits per element: 8 or 32
+  int rounds = 10;  // Philox rounds (>= 1)
 };
 
 // Validates (InputError naming --p, --bits, --rounds, or a size) and returns the threshold.
 std::int64_t keep_threshold(const DropoutRng& rng);
 void validate(const MaskShape& s, const DropoutRng& rng);
 
-LLMGPS_HD int elements_per_call(int bits) { return 128 / bits; }
-LLMGPS_HD philox::Key key_of(std::uint64_t seed) { return philox::Key{{std::uint32_t(seed), std::uint32_t(seed >> 32)}}; }
+LLMGPS_HD int elements_per_call(int bits) {
+  return 128 / bits;
+}
+LLMGPS_HD philox::Key key_of(std::uint64_t seed) {
+  return philox::Key{{std::uint32_t(seed), std::uint32_t(seed >> 32)}};
+}
 LLMGPS_HD philox::Counter counter_of(std::uint64_t call, std::uint64_t offset) {
-  return philox::Counter{{std::uint32_t(call), std::uint32_t(call >> 32), std::uint32_t(offset), std::uint32_t(offset >> 32)}};
+  return philox::Counter{{std::uint32_t(call), std::uint32_t(call >> 32), std::uint32_t(offset),
+                          std::uint32_t(offset >> 32)}};
 }
 
 // The element's random integer and keep decision, computed from scratch: what the fused
 // strategy does inline (usable from CUDA too).
-LLMGPS_HD std::uint32_t element_random(std::uint64_t n, std::uint64_t seed, std::uint64_t offset, int bits, int rounds) {
+LLMGPS_HD std::uint32_t element_random(std::uint64_t n, std::uint64_t seed, std::uint64_t offset,
+                                       int bits, int rounds) {
   const int per_call = 128 / bits;
-  const philox::Counter r = philox::generate(counter_of(n / std::uint64_t(per_call), offset), key_of(seed), rounds);
+  const philox::Counter r =
+      philox::generate(counter_of(n / std::uint64_t(per_call), offset), key_of(seed), rounds);
   const int lane = int(n % std::uint64_t(per_call));
   if (bits == 32) return r.v[lane];
   return (r.v[lane / 4] >> (8 * (lane % 4))) & 0xFFu;
@@ -73,8 +80,9 @@ std::vector<std::uint32_t> generate_mask(const MaskShape& s, const DropoutRng& r
                                          philox::Impl impl = philox::Impl::best);
 
 // Generates words [first_word, last_word) of the mask into out[0 ..).
-void generate_mask_words(const MaskShape& s, const DropoutRng& rng, std::int64_t first_word, std::int64_t last_word,
-                         std::uint32_t* out, philox::Impl impl = philox::Impl::best);
+void generate_mask_words(const MaskShape& s, const DropoutRng& rng, std::int64_t first_word,
+                         std::int64_t last_word, std::uint32_t* out,
+                         philox::Impl impl = philox::Impl::best);
 
 inline bool mask_bit(const std::vector<std::uint32_t>& m, std::int64_t n) {
   return (m[std::size_t(n / 32)] >> (n % 32)) & 1u;

@@ -17,6 +17,7 @@ const char* impl_name(Impl i);
 // out[4 * i + w] = word w of Philox(start + i, key), i = 0 .. n - 1 (128-bit counter, first word
 // lowest, with carry). `Impl::best` picks AVX2 when available; asking for AVX2 on a CPU without
 // it falls back to scalar.
-void generate_stream(Counter start, Key key, int rounds, std::size_t n, std::uint32_t* out, Impl impl = Impl::best);
+void generate_stream(Counter start, Key key, int rounds, std::size_t n, std::uint32_t* out,
+                     Impl impl = Impl::best);
 
 }  // namespace llmgps::philox

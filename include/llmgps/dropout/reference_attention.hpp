@@ -21,8 +21,9 @@ struct AttentionProblem {
 };
 
 // Random inputs in [-1, 1) from a seed (deterministic on every platform).
-AttentionProblem random_problem(std::int64_t batch, std::int64_t heads, std::int64_t seq_q, std::int64_t seq_k,
-                                std::int64_t head_dim, bool causal, std::uint64_t seed);
+AttentionProblem random_problem(std::int64_t batch, std::int64_t heads, std::int64_t seq_q,
+                                std::int64_t seq_k, std::int64_t head_dim, bool causal,
+                                std::uint64_t seed);
 
 struct ForwardResult {
   std::vector<float> out;  // [batch][heads][seq_q][head_dim]
@@ -30,15 +31,16 @@ struct ForwardResult {
 };
 
 // mask == nullptr: decide each element with the RNG inline (fused); else read the mask.
-ForwardResult attention_forward(const AttentionProblem& a, const DropoutRng& rng, const std::vector<std::uint32_t>* mask,
-                                int block_n = 64);
+ForwardResult attention_forward(const AttentionProblem& a, const DropoutRng& rng,
+                                const std::vector<std::uint32_t>* mask, int block_n = 64);
 
 struct BackwardResult {
   std::vector<float> dq, dk, dv;
 };
 // Gradients for dO, recomputing P from the saved log-sum-exp, dropout from the RNG or the mask.
-BackwardResult attention_backward(const AttentionProblem& a, const ForwardResult& fwd, const std::vector<float>& dout,
-                                  const DropoutRng& rng, const std::vector<std::uint32_t>* mask);
+BackwardResult attention_backward(const AttentionProblem& a, const ForwardResult& fwd,
+                                  const std::vector<float>& dout, const DropoutRng& rng,
+                                  const std::vector<std::uint32_t>* mask);
 
 // The three ways of producing the mask for one forward pass:
 //  fused: inline in attention; sequential: generate the mask, then attention reads it;
@@ -46,6 +48,7 @@ BackwardResult attention_backward(const AttentionProblem& a, const ForwardResult
 //  (gemm_a [m x k] times gemm_b [k x n], returned in gemm_out), then attention reads it.
 enum class Strategy { fused, sequential, overlapped };
 const char* strategy_name(Strategy s);
-ForwardResult run_forward(Strategy s, const AttentionProblem& a, const DropoutRng& rng, std::vector<float>* gemm_out = nullptr);
+ForwardResult run_forward(Strategy s, const AttentionProblem& a, const DropoutRng& rng,
+                          std::vector<float>* gemm_out = nullptr);
 
 }  // namespace llmgps::dropout

@@ -34,6 +34,7 @@ SmDemand rng_element_demand(const DropoutRng& rng);
 // The standalone RNG kernel (the one in cuda/): `threads` x 32 registers per CTA (256 by default;
 // smaller CTAs fit beside register-hungry GEMMs), no shared memory, 128 elements per thread
 // (8 Philox calls at 8 bits, 32 at 32 bits).
-KernelSpec rng_kernel(const GpuSpec& gpu, double elements, const DropoutRng& rng, int threads = 256);
+KernelSpec rng_kernel(const GpuSpec& gpu, double elements, const DropoutRng& rng,
+                      int threads = 256);
 
 }  // namespace llmgps::dropout

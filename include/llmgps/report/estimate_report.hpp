@@ -13,7 +13,8 @@ namespace llmgps::report {
 
 nlohmann::ordered_json op_cost_json(const OpCost& c);
 nlohmann::ordered_json gemm_json(const GemmShape& s, const GemmCost& c, const GpuSpec& gpu);
-nlohmann::ordered_json attention_json(const AttentionShape& s, const AttentionCost& c, const GpuSpec& gpu);
+nlohmann::ordered_json attention_json(const AttentionShape& s, const AttentionCost& c,
+                                      const GpuSpec& gpu);
 // A key/value table for a single answer (cost commands).
 std::string kv_table(const nlohmann::ordered_json& j);
 
@@ -21,7 +22,8 @@ nlohmann::ordered_json model_json(const ModelSpec& m);
 
 nlohmann::ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
                                      const StepConfig& cfg);
-std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s, const StepConfig& cfg);
+std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
+                           const StepConfig& cfg);
 std::string estimate_csv(const StepEstimate& e);
 
 }  // namespace llmgps::report

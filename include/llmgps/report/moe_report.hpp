@@ -15,12 +15,15 @@ namespace llmgps::report {
 nlohmann::ordered_json trace_stats_json(const moe::TraceStats& s);
 std::string trace_stats_table(const moe::TraceStats& s);
 
-nlohmann::ordered_json predictors_json(const std::vector<moe::PredictorResult>& r, const std::string& train,
-                                       const std::string& test, std::size_t batch_tokens);
+nlohmann::ordered_json predictors_json(const std::vector<moe::PredictorResult>& r,
+                                       const std::string& train, const std::string& test,
+                                       std::size_t batch_tokens);
 std::string predictors_table(const std::vector<moe::PredictorResult>& r);
 
-nlohmann::ordered_json plan_json(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads, const std::string& algo);
-std::string plan_table(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads, const std::string& algo);
+nlohmann::ordered_json plan_json(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads,
+                                 const std::string& algo);
+std::string plan_table(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads,
+                       const std::string& algo);
 
 struct AdviceContext {
   std::string model, system, mode, input;  // input: "skew 1.39", "shares FILE", "trace FILE"

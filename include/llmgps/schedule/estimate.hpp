@@ -16,8 +16,8 @@ struct OpEstimate {
   std::string name;
   std::string stage;
   int count = 1;
-  OpCost each;          // one occurrence
-  double time_s = 0;    // all occurrences
+  OpCost each;        // one occurrence
+  double time_s = 0;  // all occurrences
 };
 
 struct StepEstimate {

@@ -9,16 +9,17 @@ namespace llmgps {
 struct TimelineOp {
   std::string name;
   std::string category;
-  int stream = 0;              // a GPU stream (or a link); ops on one stream run in order
+  int stream = 0;  // a GPU stream (or a link); ops on one stream run in order
   double duration_s = 0;
-  std::vector<int> deps;       // indices of earlier ops
+  std::vector<int> deps;          // indices of earlier ops
   double start_s = 0, end_s = 0;  // filled by Timeline::run
 };
 
 class Timeline {
  public:
   // Adds an op and returns its index. Dependencies must refer to ops already added.
-  int add(std::string name, std::string category, int stream, double duration_s, std::vector<int> deps = {});
+  int add(std::string name, std::string category, int stream, double duration_s,
+          std::vector<int> deps = {});
   // Schedules every op (in insertion order per stream) and returns the makespan in seconds.
   double run();
   const std::vector<TimelineOp>& ops() const { return ops_; }

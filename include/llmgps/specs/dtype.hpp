@@ -1,5 +1,6 @@
 #pragma once
-// Numeric formats a kernel can run in. Sizes in bytes; tensor throughput per format lives in GpuSpec.
+// Numeric formats a kernel can run in. Sizes in bytes; tensor throughput per format lives in
+// GpuSpec.
 #include <string>
 #include <string_view>
 

@@ -9,7 +9,9 @@ namespace llmgps {
 class InputError : public std::runtime_error {
  public:
   InputError(std::string where, std::string reason)
-      : std::runtime_error(where + ": " + reason), where_(std::move(where)), reason_(std::move(reason)) {}
+      : std::runtime_error(where + ": " + reason),
+        where_(std::move(where)),
+        reason_(std::move(reason)) {}
   const std::string& where() const { return where_; }
   const std::string& reason() const { return reason_; }
 

@@ -24,15 +24,18 @@ const nlohmann::json* find_field(const nlohmann::json& obj, const std::string& f
 double number_field(const nlohmann::json& obj, const std::string& field, const JsonContext& ctx);
 double positive_field(const nlohmann::json& obj, const std::string& field, const JsonContext& ctx);
 double fraction_field(const nlohmann::json& obj, const std::string& field, const JsonContext& ctx);
-double nonnegative_field(const nlohmann::json& obj, const std::string& field, const JsonContext& ctx);
+double nonnegative_field(const nlohmann::json& obj, const std::string& field,
+                         const JsonContext& ctx);
 int positive_int_field(const nlohmann::json& obj, const std::string& field, const JsonContext& ctx);
 std::optional<double> optional_number(const nlohmann::json& obj, const std::string& field,
                                       const JsonContext& ctx);
 std::optional<int> optional_int(const nlohmann::json& obj, const std::string& field,
                                 const JsonContext& ctx);
-std::string string_field(const nlohmann::json& obj, const std::string& field, const JsonContext& ctx);
+std::string string_field(const nlohmann::json& obj, const std::string& field,
+                         const JsonContext& ctx);
 // True if every numeric leaf of `obj` is written as {"value", "source"} with a non-empty source.
 // Returns the dotted path of the first number without a source in `missing`.
-bool all_numbers_sourced(const nlohmann::json& obj, std::string& missing, const std::string& path = "");
+bool all_numbers_sourced(const nlohmann::json& obj, std::string& missing,
+                         const std::string& path = "");
 
 }  // namespace llmgps::specs

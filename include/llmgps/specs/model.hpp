@@ -13,18 +13,18 @@ struct ModelSpec {
   int hidden_size = 0;
   int num_heads = 0;
   int num_kv_heads = 0;
-  int head_dim = 0;      // query/key head dim (MLA: nope + rope)
-  int v_head_dim = 0;    // value head dim (= head_dim except MLA)
-  int ffn_dim = 0;       // dense FFN intermediate size (dense layers)
+  int head_dim = 0;    // query/key head dim (MLA: nope + rope)
+  int v_head_dim = 0;  // value head dim (= head_dim except MLA)
+  int ffn_dim = 0;     // dense FFN intermediate size (dense layers)
   int vocab_size = 0;
 
   // Mixture of experts (num_experts == 0: dense model).
   int num_experts = 0;
   int top_k = 0;
-  int moe_ffn_dim = 0;        // per-expert intermediate size
-  int shared_ffn_dim = 0;     // total intermediate size of always-on shared experts (0: none)
-  int first_dense_layers = 0; // DeepSeek first_k_dense_replace
-  int moe_layer_step = 1;     // Qwen decoder_sparse_step
+  int moe_ffn_dim = 0;         // per-expert intermediate size
+  int shared_ffn_dim = 0;      // total intermediate size of always-on shared experts (0: none)
+  int first_dense_layers = 0;  // DeepSeek first_k_dense_replace
+  int moe_layer_step = 1;      // Qwen decoder_sparse_step
   std::vector<int> dense_layer_ids;  // Qwen mlp_only_layers
 
   // Multi-head latent attention (DeepSeek); 0 = standard (GQA/MHA) attention.
@@ -41,7 +41,8 @@ struct ModelSpec {
 
 namespace specs {
 ModelSpec load_model(const std::string& ref);  // preset name or path to config.json
-ModelSpec model_from_json(const std::string& text, const std::string& file, const std::string& name);
+ModelSpec model_from_json(const std::string& text, const std::string& file,
+                          const std::string& name);
 std::vector<std::string> model_presets();
 }  // namespace specs
 }  // namespace llmgps
