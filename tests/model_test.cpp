@@ -86,7 +86,8 @@ TEST(Model, IncompleteAndMalformedConfigsNameTheField) {
   EXPECT_THROW(specs::load_model(d.file("c.json")), InputError);  // 3 does not divide 4
   test::write_file(d.file("e.json"),
                    R"({"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-      "num_attention_heads": 4, "vocab_size": 100, "num_local_experts": 4, "num_experts_per_tok": 5})");
+      "num_attention_heads": 4, "vocab_size": 100, "num_local_experts": 4,
+      "num_experts_per_tok": 5})");
   EXPECT_THROW(specs::load_model(d.file("e.json")), InputError);  // top-k above experts
   EXPECT_THROW(specs::load_model("gpt-5"), InputError);
 }
