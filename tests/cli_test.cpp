@@ -140,6 +140,10 @@ TEST(Cli, BadInputOneLineExitTwo) {
   expect_bad("cost deepep --system 8x-h100-nvlink4 --tokens 0 --hidden 64 --top-k 2 --experts 8",
              "--tokens");
   expect_bad("cost gemm --hw h100-sxm5 --m 1 --n 1 --k 1 --format xml", "--format");
+  // Library fields mapped to the options of the command that filled them.
+  expect_bad("cost attention --hw h100-sxm5 --batch 1 --heads 8 --kv-heads 3 --seq 128",
+             "--kv-heads");
+  expect_bad("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --tp 3", "--tp");
   expect_bad("frobnicate", "frobnicate");
 }
 

@@ -107,7 +107,7 @@ TEST(Step, ImpossibleLayoutsNameTheOption) {
     build_step(m, s, {1, 512, Phase::prefill, DType::fp16, "", 0, 3});
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(e.where(), "--ep");
+    EXPECT_EQ(e.where(), "step.ep");  // the request field; `estimate` reports it as --ep
     EXPECT_NE(e.reason().find("not divisible"), std::string::npos);
   }
   EXPECT_THROW(build_step(m, s, {1, 512, Phase::prefill, DType::fp16, "", 3, 0}), InputError);

@@ -127,12 +127,12 @@ LosoReport leave_one_source_out(const FitSpec& fit, const std::vector<Measuremen
       by_source[k].push_back(m);
     }
   if (used.empty())
-    throw InputError("--loso", fmt::format("no row of the table is one fit '{}' uses ({})",
-                                           fit.name, fit.description));
+    throw InputError("loso.fit", fmt::format("no row of the table is one fit '{}' uses ({})",
+                                             fit.name, fit.description));
   if (order.size() < 2)
-    throw InputError("--loso", fmt::format("fit '{}' has rows from one source only ({}): nothing "
-                                           "to hold out",
-                                           fit.name, order.front()));
+    throw InputError("loso.fit", fmt::format("fit '{}' has rows from one source only ({}): nothing "
+                                             "to hold out",
+                                             fit.name, order.front()));
   LosoReport r;
   r.fit = fit.name;
   r.fields = fit.fields;

@@ -2,10 +2,13 @@
 // subcommands and turns errors into one line on stderr: exit 2 for bad input, 1 for internal
 // errors.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <map>
+#include <vector>
 
 #include "common.hpp"
 #include "llmgps/specs/error.hpp"
@@ -62,6 +65,73 @@ void strict_numbers(CLI::App& app) {
   for (CLI::App* sub : app.get_subcommands({})) strict_numbers(*sub);
 }
 
+// Library errors name the request or spec field they checked ("step.tp", "attention.seq_q",
+// "gpu"); a command answers for the fields of the requests it builds from its options. The one
+// table: the field scopes each command fills from its options. Within an owned scope, field
+// "scope.name" is the command's option --name (underscores as dashes, the few renamings below),
+// if the command has it; anything else (a field of a request the library built on its own, such
+// as a GEMM inside the advisor) is reported under its field name.
+const std::map<std::string, std::vector<std::string>>& owned_scopes() {
+  static const std::map<std::string, std::vector<std::string>> t = {
+      {"hw show", {"gpu", "link", "system"}},
+      {"model show", {"model"}},
+      {"cost gemm", {"gemm", "gpu"}},
+      {"cost attention", {"attention", "gpu"}},
+      {"cost elementwise", {"elementwise", "gpu"}},
+      {"cost allreduce", {"allreduce", "system"}},
+      {"cost alltoall", {"alltoall", "system"}},
+      {"cost deepep", {"ep_alltoall", "system"}},
+      {"cost p2p", {"p2p", "system"}},
+      {"estimate", {"step", "model", "system"}},
+      {"validate", {"loso"}},
+      {"moe stats", {"trace"}},
+      {"moe synth", {"synth"}},
+      {"moe predict", {"trace", "predictor"}},
+      {"moe plan", {"trace", "plan", "ep", "model", "system"}},
+      {"moe advise", {"trace", "ep", "advice", "plan", "predictor", "step", "model", "system"}},
+      {"moe map", {"ep", "advice", "plan", "step", "model", "system"}},
+      {"dropout mask", {"dropout", "mask"}},
+      {"dropout block", {"dropout", "block", "model", "gpu", "attention"}},
+      {"dropout sweep", {"dropout", "block", "model", "gpu", "attention"}},
+  };
+  return t;
+}
+
+std::string option_for_field(const CLI::App& app, const std::string& field) {
+  const CLI::App* leaf = &app;
+  std::string command;
+  for (;;) {
+    const auto subs = leaf->get_subcommands();
+    if (subs.empty()) break;
+    leaf = subs.front();
+    command += (command.empty() ? "" : " ") + leaf->get_name();
+  }
+  const auto it = owned_scopes().find(command);
+  if (it == owned_scopes().end()) return field;
+  const std::size_t dot = field.find('.');
+  const std::string scope = field.substr(0, dot);
+  if (std::find(it->second.begin(), it->second.end(), scope) == it->second.end()) return field;
+  static const std::map<std::string, std::string> renamed = {{"gpu", "--hw"},
+                                                             {"attention.seq_q", "--seq"},
+                                                             {"mask.seq_q", "--seq"},
+                                                             {"loso.fit", "--loso"},
+                                                             {"dropout.p", "--p"},
+                                                             {"ep_alltoall.experts", "--experts"},
+                                                             {"trace.experts", "--experts"}};
+  // Fields a command takes as a list under a plural option.
+  static const std::map<std::string, std::string> plural = {{"moe map|advice.skew", "--skews"}};
+  std::string option;
+  if (auto p = plural.find(command + "|" + field); p != plural.end()) {
+    option = p->second;
+  } else if (auto r = renamed.find(field); r != renamed.end()) {
+    option = r->second;
+  } else {
+    option = "--" + (dot == std::string::npos ? field : field.substr(dot + 1));
+    std::replace(option.begin(), option.end(), '_', '-');
+  }
+  return leaf->get_option_no_throw(option) ? option : field;
+}
+
 // Built once: the options bind to static variables, so one App serves every run() in a process
 // (the fuzz target calls run() millions of times; clear() resets what the last parse saw).
 CLI::App& application() {
@@ -115,7 +185,8 @@ int run(int argc, char** argv) {
     std::cerr << "llmgps: error: " << msg << " (see llmgps --help)\n";
     return 2;
   } catch (const llmgps::InputError& e) {
-    std::cerr << "llmgps: error: " << e.what() << "\n";
+    std::cerr << "llmgps: error: " << option_for_field(app, e.where()) << ": " << e.reason()
+              << "\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "llmgps: internal error: " << e.what() << "\n";

@@ -15,13 +15,14 @@ void validate(const AttentionShape& s) {
   auto positive = [](std::int64_t v, const char* opt) {
     if (v <= 0) throw InputError(opt, "must be positive (got " + std::to_string(v) + ")");
   };
-  positive(s.batch, "--batch");
-  positive(s.heads, "--heads");
-  positive(s.seq_q, "--seq");
-  positive(s.head_dim, "--head-dim");
-  if (s.seq_k < 0) throw InputError("--seq-k", "must not be negative");
+  positive(s.batch, "attention.batch");
+  positive(s.heads, "attention.heads");
+  positive(s.seq_q, "attention.seq_q");
+  positive(s.head_dim, "attention.head_dim");
+  if (s.seq_k < 0) throw InputError("attention.seq_k", "must not be negative");
   if (s.kv_heads < 0 || (s.kv_heads > 0 && s.heads % s.kv_heads != 0))
-    throw InputError("--kv-heads", "must divide --heads (" + std::to_string(s.heads) + ")");
+    throw InputError("attention.kv_heads",
+                     "must divide the heads (" + std::to_string(s.heads) + ")");
 }
 
 std::int64_t seq_k_of(const AttentionShape& s) {
@@ -84,8 +85,8 @@ AttnTiles fa3_forward_tiles(std::int64_t d, std::int64_t dv, bool causal, bool f
 AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   validate(s);
   if (!gpu.supports(s.dtype) || s.dtype == DType::fp32)
-    throw InputError("--dtype", "GPU '" + gpu.name + "' has no tensor-core " +
-                                    std::string(dtype_name(s.dtype)) + " attention");
+    throw InputError("attention.dtype", "GPU '" + gpu.name + "' has no tensor-core " +
+                                            std::string(dtype_name(s.dtype)) + " attention");
   const AttentionProfile& p = gpu.attention_profile(s.impl);
   const double d = double(s.head_dim), dv = double(dv_of(s));
   const std::int64_t sk = seq_k_of(s);

@@ -74,9 +74,9 @@ ElementwiseKind parse_elementwise_kind(const std::string& text, const std::strin
 
 OpCost elementwise_cost(const GpuSpec& gpu, const ElementwiseShape& s) {
   if (s.rows <= 0)
-    throw InputError("--rows", "must be positive (got " + std::to_string(s.rows) + ")");
+    throw InputError("elementwise.rows", "must be positive (got " + std::to_string(s.rows) + ")");
   if (s.cols <= 0)
-    throw InputError("--cols", "must be positive (got " + std::to_string(s.cols) + ")");
+    throw InputError("elementwise.cols", "must be positive (got " + std::to_string(s.cols) + ")");
   ElementwiseTraffic t = elementwise_traffic(s.kind);
   // A norm row longer than one CTA can hold in registers falls back to a two-pass kernel that
   // reads the row from DRAM again (PyTorch's layer_norm: 16 KB rows and longer).

@@ -43,21 +43,22 @@ BlockOp op_of(const std::string& name, const std::string& pass, const OpCost& c)
 BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockConfig& cfg) {
   if (m.is_moe())
     throw InputError(
-        "--model",
+        "block.model",
         fmt::format(
             "'{}' is a mixture-of-experts model; the dropout block is a dense Llama-style block",
             m.name));
   if (m.is_mla())
     throw InputError(
-        "--model",
+        "block.model",
         fmt::format("'{}' uses latent attention; the dropout block models standard attention",
                     m.name));
   if (cfg.batch <= 0)
-    throw InputError("--batch", fmt::format("must be positive (got {})", cfg.batch));
-  if (cfg.seq <= 0) throw InputError("--seq", fmt::format("must be positive (got {})", cfg.seq));
+    throw InputError("block.batch", fmt::format("must be positive (got {})", cfg.batch));
+  if (cfg.seq <= 0)
+    throw InputError("block.seq", fmt::format("must be positive (got {})", cfg.seq));
   keep_threshold(cfg.rng);
   if (!gpu.supports(cfg.dtype))
-    throw InputError("--dtype",
+    throw InputError("block.dtype",
                      fmt::format("GPU '{}' has no {} support", gpu.name, dtype_name(cfg.dtype)));
   const DType dt = cfg.dtype;
   const DType act = dt == DType::fp8 ? DType::bf16 : dt;

@@ -18,22 +18,26 @@ namespace llmgps::dropout {
 
 std::int64_t keep_threshold(const DropoutRng& r) {
   if (!(r.p >= 0 && r.p < 1))
-    throw InputError("--p", fmt::format("dropout probability must be in [0, 1) (got {})", r.p));
+    throw InputError("dropout.p",
+                     fmt::format("dropout probability must be in [0, 1) (got {})", r.p));
   if (r.bits != 8 && r.bits != 32)
-    throw InputError("--bits", fmt::format("must be 8 or 32 (got {})", r.bits));
+    throw InputError("dropout.bits", fmt::format("must be 8 or 32 (got {})", r.bits));
   if (r.rounds < 1 || r.rounds > 64)
-    throw InputError("--rounds", fmt::format("must be in [1, 64] (got {})", r.rounds));
+    throw InputError("dropout.rounds", fmt::format("must be in [1, 64] (got {})", r.rounds));
   return std::int64_t(std::floor((1.0 - r.p) * std::ldexp(1.0, r.bits) - 1.0));
 }
 
 void validate(const MaskShape& s, const DropoutRng& rng) {
   keep_threshold(rng);
-  const std::pair<const char*, std::int64_t> dims[] = {
-      {"--batch", s.batch}, {"--heads", s.heads}, {"--seq", s.seq_q}, {"--seq-k", s.seq_k}};
+  const std::pair<const char*, std::int64_t> dims[] = {{"mask.batch", s.batch},
+                                                       {"mask.heads", s.heads},
+                                                       {"mask.seq_q", s.seq_q},
+                                                       {"mask.seq_k", s.seq_k}};
   for (const auto& [name, v] : dims)
     if (v <= 0) throw InputError(name, fmt::format("must be positive (got {})", v));
   const double n = double(s.batch) * double(s.heads) * double(s.seq_q) * double(s.seq_k);
-  if (n > 4e12) throw InputError("--seq", fmt::format("mask of {:.3g} elements is too large", n));
+  if (n > 4e12)
+    throw InputError("mask.seq_q", fmt::format("mask of {:.3g} elements is too large", n));
 }
 
 namespace {

@@ -106,7 +106,7 @@ std::vector<double> shares_for_skew(int experts, int top_k, double skew) {
   const double max_skew = double(experts) / top_k;
   if (!(skew >= 1.0 && skew <= max_skew))
     throw InputError(
-        "--skew",
+        "advice.skew",
         fmt::format("must be in [1, {:.4g}] for {} experts and top-{} (an expert takes at most "
                     "one selection per token), got {}",
                     max_skew, experts, top_k, skew));
@@ -119,8 +119,8 @@ std::vector<double> shares_for_skew(int experts, int top_k, double skew) {
 std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& set_name) {
   const char* text = specs::find_preset("moe", set_name);
   if (!text)
-    throw InputError("--predictors", fmt::format("unknown predictor set '{}' (known: {})", set_name,
-                                                 specs::preset_list("moe")));
+    throw InputError("advice.predictors", fmt::format("unknown predictor set '{}' (known: {})",
+                                                      set_name, specs::preset_list("moe")));
   const auto j = nlohmann::json::parse(text);
   std::vector<Strategy> out;
   out.push_back(
@@ -136,7 +136,7 @@ std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& s
     const char* other = specs::find_preset("moe", from);
     if (!other)
       throw InputError(
-          "--predictors",
+          "advice.predictors",
           fmt::format("set '{}' takes token predictors from unknown set '{}'", set_name, from));
     const auto k = nlohmann::json::parse(other);
     for (const auto& p : k.at("predictors"))
@@ -151,12 +151,12 @@ std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& s
     s.source = source;
     const std::string measured_on = j.value("model", std::string());
     if (!measured_on.empty() && measured_on != m.name)
-      s.source +=
-          fmt::format(" [measured on {} routing, applied to {}: give --trace for this model's own]",
-                      measured_on, m.name);
+      s.source += fmt::format(
+          " [measured on {} routing, applied to {}: a trace of this model gives its own]",
+          measured_on, m.name);
     if (s.kind == "token")
       s.ops =
-          make_token_predictor(s.name, "--predictors")
+          make_token_predictor(s.name, "advice.predictors")
               ->ops(em.predictor_tokens(), m.num_experts, em.moe_layers(), m.top_k, act_dtype(em));
     out.push_back(std::move(s));
   }
@@ -212,14 +212,14 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
   const int L = em.moe_layers();
   const int G = em.gpus();
   if (shares.size() != 1 && int(shares.size()) != L)
-    throw InputError("--shares",
+    throw InputError("advice.shares",
                      fmt::format("{} rows of expert shares; give one or one per MoE layer ({})",
                                  shares.size(), L));
   LoadMatrix loads;
   for (int l = 0; l < L; ++l) {
     const auto& row = shares[shares.size() == 1 ? 0 : sz(l)];
     if (int(row.size()) != em.experts())
-      throw InputError("--shares",
+      throw InputError("advice.shares",
                        fmt::format("{} shares, model has {} experts", row.size(), em.experts()));
     const auto s = shares_of(row);
     std::vector<double> r(s.size());
@@ -332,8 +332,8 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
                                               test.layers, test.experts, K, em.model().name, L, E,
                                               em.model().top_k));
   if (cfg.replan_interval <= 0)
-    throw InputError("--replan-every", "must be a positive number of batches");
-  if (cfg.trace_batch_tokens == 0) throw InputError("--batch-tokens", "must be positive");
+    throw InputError("advice.replan_every", "must be a positive number of batches");
+  if (cfg.trace_batch_tokens == 0) throw InputError("advice.batch_tokens", "must be positive");
   const auto batches = batches_of(test, cfg.trace_batch_tokens);
   const int home = E / G;
 

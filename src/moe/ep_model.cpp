@@ -59,10 +59,10 @@ bool is_routed_expert_op(const std::string& n) {
 EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup)
     : m_(m), sys_(sys), setup_(setup) {
   if (!m.is_moe())
-    throw InputError("--model", fmt::format("'{}' is not a mixture-of-experts model", m.name));
+    throw InputError("ep.model", fmt::format("'{}' is not a mixture-of-experts model", m.name));
   G_ = sys.total_gpus();
   if (m.num_experts % G_ != 0)
-    throw InputError("--system",
+    throw InputError("ep.system",
                      fmt::format("model '{}' has {} experts, not divisible by the system's {} GPUs",
                                  m.name, m.num_experts, G_));
   if (!(setup.memory_reserve_fraction >= 0 && setup.memory_reserve_fraction < 1))
@@ -95,7 +95,7 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
   const int home = m.num_experts / G_;
   if (setup.slots_per_gpu > 0) {
     if (setup.slots_per_gpu < home)
-      throw InputError("--slots-per-gpu",
+      throw InputError("ep.slots_per_gpu",
                        fmt::format("{} slots cannot hold the {} experts each GPU owns",
                                    setup.slots_per_gpu, home));
     slots_ = setup.slots_per_gpu;
@@ -110,7 +110,7 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
     const double free_b = sys.gpu.hbm_bytes * (1 - setup.memory_reserve_fraction) - weights - kv;
     if (free_b < 0)
       throw InputError(
-          "--system",
+          "ep.system",
           fmt::format("model '{}' ({:.1f} GB of weights per GPU) does not fit in {} GPUs' memory",
                       m.name, weights / 1e9, G_));
     const int extra = int(std::floor(free_b / (expert_bytes_ * std::max(1, moe_layers_))));
@@ -213,7 +213,7 @@ ReplicaPlan EpModel::plan(const LoadMatrix& loads, const std::string& algo) cons
         loads, GreedyConfig{G_, slots_, 0, 1.0,
                             [this](const std::vector<double>& t) { return gpu_expert_s(t); }});
   if (algo == "eplb") return eplb_plan(loads, EplbConfig{G_ * slots_, 1, sys_.nodes, G_});
-  throw InputError("--algo",
+  throw InputError("plan.algo",
                    "must be 'greedy-time' (greedy on modelled time), 'greedy' (MoE-GPS, on tokens) "
                    "or 'eplb' (DeepSeek), got '" +
                        algo + "'");

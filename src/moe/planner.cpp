@@ -430,20 +430,20 @@ ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
   validate_loads(loads, "loads");
   const int L = int(loads.size());
   const int E = int(loads[0].size());
-  if (c.num_gpus <= 0) throw InputError("--gpus", "must be positive");
-  if (c.num_nodes <= 0) throw InputError("--nodes", "must be positive");
-  if (c.num_groups <= 0) throw InputError("--groups", "must be positive");
+  if (c.num_gpus <= 0) throw InputError("plan.gpus", "must be positive");
+  if (c.num_nodes <= 0) throw InputError("plan.nodes", "must be positive");
+  if (c.num_groups <= 0) throw InputError("plan.groups", "must be positive");
   if (c.num_gpus % c.num_nodes != 0)
-    throw InputError("--gpus",
+    throw InputError("plan.gpus",
                      fmt::format("{} GPUs do not divide over {} nodes", c.num_gpus, c.num_nodes));
   if (c.num_replicas < E)
-    throw InputError("--slots-per-gpu",
+    throw InputError("plan.slots_per_gpu",
                      fmt::format("{} slots cannot hold the {} experts", c.num_replicas, E));
   if (c.num_replicas % c.num_gpus != 0)
-    throw InputError("--slots-per-gpu", fmt::format("{} replicas do not divide over {} GPUs",
-                                                    c.num_replicas, c.num_gpus));
+    throw InputError("plan.slots_per_gpu", fmt::format("{} replicas do not divide over {} GPUs",
+                                                       c.num_replicas, c.num_gpus));
   if (E % c.num_groups != 0)
-    throw InputError("--groups",
+    throw InputError("plan.groups",
                      fmt::format("{} experts do not divide into {} groups", E, c.num_groups));
   // EPLB's policy: hierarchical when the groups divide over the nodes, else one global pool.
   const bool hier = c.num_groups % c.num_nodes == 0;
@@ -453,8 +453,9 @@ ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
   sh.groups = hier ? c.num_groups : 1;
   sh.nodes = hier ? c.num_nodes : 1;
   if (c.num_replicas % sh.nodes != 0 || E % sh.nodes != 0)
-    throw InputError("--nodes", fmt::format("{} experts / {} replicas do not divide over {} nodes",
-                                            E, c.num_replicas, sh.nodes));
+    throw InputError("plan.nodes",
+                     fmt::format("{} experts / {} replicas do not divide over {} nodes", E,
+                                 c.num_replicas, sh.nodes));
   sh.group_size = E / sh.groups;
   sh.groups_per_node = sh.groups / sh.nodes;
   sh.per_gpu = c.num_replicas / c.num_gpus;
@@ -462,7 +463,7 @@ ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
   sh.log_per_node = E / sh.nodes;
   sh.phy_per_node = c.num_replicas / sh.nodes;
   if (sh.phy_per_node % sh.gpus_per_node != 0)
-    throw InputError("--slots-per-gpu", "replicas per node do not divide over the node's GPUs");
+    throw InputError("plan.slots_per_gpu", "replicas per node do not divide over the node's GPUs");
 
   ReplicaPlan plan;
   plan.gpus = c.num_gpus;
@@ -497,7 +498,8 @@ void copy_layer(ReplicaPlan& dst, const ReplicaPlan& src, int l) {
 
 ReplicaPlan contiguous_plan(int layers, int experts, int gpus) {
   if (gpus <= 0 || experts % gpus != 0)
-    throw InputError("--gpus", fmt::format("{} experts do not divide over {} GPUs", experts, gpus));
+    throw InputError("plan.gpus",
+                     fmt::format("{} experts do not divide over {} GPUs", experts, gpus));
   ReplicaPlan plan;
   plan.gpus = gpus;
   plan.slots_per_gpu = experts / gpus;
@@ -515,14 +517,14 @@ ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& c) {
   validate_loads(loads, "loads");
   const int L = int(loads.size());
   const int E = int(loads[0].size());
-  if (c.gpus <= 0) throw InputError("--gpus", "must be positive");
+  if (c.gpus <= 0) throw InputError("plan.gpus", "must be positive");
   if (E % c.gpus != 0)
-    throw InputError("--gpus", fmt::format("{} experts do not divide over {} GPUs", E, c.gpus));
+    throw InputError("plan.gpus", fmt::format("{} experts do not divide over {} GPUs", E, c.gpus));
   if (c.slots_per_gpu < E / c.gpus)
-    throw InputError("--slots-per-gpu",
+    throw InputError("plan.slots_per_gpu",
                      fmt::format("{} slots per GPU cannot hold the {} experts of each of {} GPUs",
                                  c.slots_per_gpu, E / c.gpus, c.gpus));
-  if (c.max_copies_per_expert < 0) throw InputError("--max-copies", "must be >= 0");
+  if (c.max_copies_per_expert < 0) throw InputError("plan.max_copies", "must be >= 0");
   if (!(c.tolerance_tokens >= 0)) throw InputError("tolerance", "must be >= 0");
   const int G = c.gpus, S = c.slots_per_gpu, base = E / G;
   ReplicaPlan plan;

@@ -60,7 +60,7 @@ class EmaPredictor : public DistributionPredictor {
  public:
   explicit EmaPredictor(double alpha) : alpha_(alpha) {
     if (!(alpha > 0 && alpha <= 1))
-      throw InputError("--ema-alpha", fmt::format("must be in (0, 1] (got {})", alpha));
+      throw InputError("predictor.ema_alpha", fmt::format("must be in (0, 1] (got {})", alpha));
   }
   std::string name() const override { return fmt::format("ema"); }
   void reset(int layers, int experts) override {
@@ -86,7 +86,8 @@ class WindowPredictor : public DistributionPredictor {
  public:
   explicit WindowPredictor(int n) : n_(n) {
     if (n <= 0)
-      throw InputError("--window", fmt::format("must be a positive number of batches (got {})", n));
+      throw InputError("predictor.window",
+                       fmt::format("must be a positive number of batches (got {})", n));
   }
   std::string name() const override { return "window"; }
   void reset(int layers, int experts) override {

@@ -91,30 +91,31 @@ std::vector<double> topk_selection_shares(const std::vector<double>& p, int top_
 
 RoutingTrace synthesize_trace(const SynthConfig& c) {
   if (c.layers <= 0 || c.layers > 4096)
-    throw InputError("--layers", fmt::format("must be in [1, 4096] (got {})", c.layers));
+    throw InputError("synth.layers", fmt::format("must be in [1, 4096] (got {})", c.layers));
   if (c.experts <= 0 || c.experts > 32768)
-    throw InputError("--experts", fmt::format("must be in [1, 32768] (got {})", c.experts));
+    throw InputError("synth.experts", fmt::format("must be in [1, 32768] (got {})", c.experts));
   if (c.top_k <= 0 || c.top_k > c.experts || c.top_k > 64)
-    throw InputError("--top-k", fmt::format("must be in [1, min(experts, 64)] (got {})", c.top_k));
-  if (c.sequences <= 0) throw InputError("--sequences", "must be positive");
-  if (c.tokens_per_sequence <= 0) throw InputError("--tokens", "must be positive");
+    throw InputError("synth.top_k",
+                     fmt::format("must be in [1, min(experts, 64)] (got {})", c.top_k));
+  if (c.sequences <= 0) throw InputError("synth.sequences", "must be positive");
+  if (c.tokens_per_sequence <= 0) throw InputError("synth.tokens", "must be positive");
   if (double(c.sequences) * c.tokens_per_sequence * c.layers * c.top_k > 4e9)
     throw InputError(
-        "--tokens",
+        "synth.tokens",
         "trace too large to hold in memory (sequences x tokens x layers x top-k > 4e9)");
   if (c.skew.empty() || (c.skew.size() != 1 && int(c.skew.size()) != c.layers))
-    throw InputError("--skew", fmt::format("give one value or one per layer ({}), got {}", c.layers,
-                                           c.skew.size()));
+    throw InputError("synth.skew", fmt::format("give one value or one per layer ({}), got {}",
+                                               c.layers, c.skew.size()));
   const double max_skew = double(c.experts) / c.top_k;
   for (double k : c.skew)
     if (!(k >= 1.0 && k < max_skew))
-      throw InputError("--skew",
+      throw InputError("synth.skew",
                        fmt::format("must be in [1, {:.4g}) for {} experts and top-{} (got {})",
                                    max_skew, c.experts, c.top_k, k));
   if (!(c.token_correlation >= 0 && c.token_correlation < 1))
-    throw InputError("--token-correlation", "must be in [0, 1)");
+    throw InputError("synth.token_correlation", "must be in [0, 1)");
   if (!(c.layer_correlation >= 0 && c.layer_correlation < 1))
-    throw InputError("--layer-correlation", "must be in [0, 1)");
+    throw InputError("synth.layer_correlation", "must be in [0, 1)");
 
   Rng model_rng{c.model_seed};
   // Per layer: popularity over ranks, and which expert holds each rank.

@@ -11,7 +11,7 @@ namespace sj = simdjson;
 RecordReader::RecordReader(std::string file, const TraceLoadOptions& opt)
     : file_(std::move(file)), num_experts_(opt.num_experts) {
   if (opt.num_experts < 0 || opt.num_experts > kMaxExpertId + 1)
-    throw InputError("--experts",
+    throw InputError("trace.experts",
                      fmt::format("must be in [1, {}] (got {})", kMaxExpertId + 1, opt.num_experts));
 }
 

@@ -96,9 +96,10 @@ std::vector<std::vector<std::vector<double>>> layer_transitions(const RoutingTra
 
 TraceActivation trace_activation(const RoutingTrace& tr, int gpus, std::size_t batch_tokens) {
   if (gpus < 1 || tr.experts % gpus != 0)
-    throw InputError("--gpus", fmt::format("{} GPUs do not divide the {} experts of trace '{}'",
-                                           gpus, tr.experts, tr.source));
-  if (batch_tokens < 1) throw InputError("--batch", "must be at least one token");
+    throw InputError("activation.gpus",
+                     fmt::format("{} GPUs do not divide the {} experts of trace '{}'", gpus,
+                                 tr.experts, tr.source));
+  if (batch_tokens < 1) throw InputError("activation.batch", "must be at least one token");
   const int per_gpu = tr.experts / gpus;
   TraceActivation a;
   double active = 0, busiest = 0, selections = 0, active_experts = 0;

@@ -45,11 +45,12 @@ double GpuSpec::sustained_clock_hz(DType d, double tensor_busy) const {
 const AttentionProfile& GpuSpec::attention_profile(const std::string& impl) const {
   auto it = attention.find(impl);
   if (it == attention.end())
-    throw InputError("--impl", "GPU '" + name + "' has no attention profile '" + impl + "'");
+    throw InputError("attention.impl",
+                     "GPU '" + name + "' has no attention profile '" + impl + "'");
   if (sm_version < it->second.min_sm_version)
-    throw InputError("--impl", impl + " needs sm_" + std::to_string(it->second.min_sm_version) +
-                                   " or newer; GPU '" + name + "' is sm_" +
-                                   std::to_string(sm_version));
+    throw InputError("attention.impl",
+                     impl + " needs sm_" + std::to_string(it->second.min_sm_version) +
+                         " or newer; GPU '" + name + "' is sm_" + std::to_string(sm_version));
   return it->second;
 }
 
@@ -279,16 +280,16 @@ SystemSpec system_from_json(const std::string& text, const std::string& file) {
 }
 
 GpuSpec load_gpu(const std::string& ref) {
-  auto [text, display] = resolve_hw(ref, "--hw");
+  auto [text, display] = resolve_hw(ref, "gpu");
   return gpu_from_json(text, display);
 }
 LinkSpec load_link(const std::string& ref) {
-  auto [text, display] = resolve_hw(ref, "--link");
+  auto [text, display] = resolve_hw(ref, "link");
   return link_from_json(text, display);
 }
 
 SystemSpec load_system(const std::string& ref) {
-  auto [text, display] = resolve_hw(ref, "--system");
+  auto [text, display] = resolve_hw(ref, "system");
   json j = parse_json_text(text, display);
   // A GPU file stands for a one-GPU system, so single-GPU questions need no system file.
   if (j.is_object() && j.value("kind", "") == "gpu") {

@@ -133,7 +133,7 @@ ModelSpec load_model(const std::string& ref) {
     if (const char* text = find_preset("models", ref))
       return model_from_json(text, "preset '" + ref + "'", ref);
     if (!std::filesystem::exists(ref))
-      throw InputError("--model",
+      throw InputError("model",
                        "unknown model preset '" + ref + "' (known: " + preset_list("models") + ")");
   }
   std::string name = std::filesystem::path(ref).parent_path().filename().string();

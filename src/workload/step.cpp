@@ -67,34 +67,36 @@ DType activation_dtype(DType d) {
 
 StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig& cfg) {
   if (cfg.batch <= 0)
-    throw InputError("--batch", "must be positive (got " + std::to_string(cfg.batch) + ")");
+    throw InputError("step.batch", "must be positive (got " + std::to_string(cfg.batch) + ")");
   if (cfg.seq <= 0)
-    throw InputError("--seq", "must be positive (got " + std::to_string(cfg.seq) + ")");
+    throw InputError("step.seq", "must be positive (got " + std::to_string(cfg.seq) + ")");
   const int gpus = sys.total_gpus();
   StepPlan plan;
   plan.tp = cfg.tp > 0 ? cfg.tp : std::min(gpus, sys.gpus_per_node);
   if (plan.tp > gpus || gpus % plan.tp != 0)
-    throw InputError("--tp", fmt::format("{} does not divide the system's {} GPUs", plan.tp, gpus));
+    throw InputError("step.tp",
+                     fmt::format("{} does not divide the system's {} GPUs", plan.tp, gpus));
   if (m.num_heads % plan.tp != 0)
     throw InputError(
-        "--tp",
+        "step.tp",
         fmt::format("model '{}' has {} attention heads, not divisible by tensor parallelism {}",
                     m.name, m.num_heads, plan.tp));
   plan.dp = gpus / plan.tp;
   plan.ep = cfg.ep > 0 ? cfg.ep : gpus;
   if (m.is_moe()) {
     if (plan.ep > gpus)
-      throw InputError("--ep", fmt::format("{} exceeds the system's {} GPUs", plan.ep, gpus));
+      throw InputError("step.ep", fmt::format("{} exceeds the system's {} GPUs", plan.ep, gpus));
     if (m.num_experts % plan.ep != 0)
       throw InputError(
-          "--ep", fmt::format("model '{}' has {} experts, not divisible by {} expert-parallel GPUs",
-                              m.name, m.num_experts, plan.ep));
+          "step.ep",
+          fmt::format("model '{}' has {} experts, not divisible by {} expert-parallel GPUs", m.name,
+                      m.num_experts, plan.ep));
   }
   const DType dt = cfg.dtype;
   const DType act = activation_dtype(dt);
   if (!sys.gpu.supports(dt))
-    throw InputError(
-        "--dtype", "GPU '" + sys.gpu.name + "' has no " + std::string(dtype_name(dt)) + " support");
+    throw InputError("step.dtype", "GPU '" + sys.gpu.name + "' has no " +
+                                       std::string(dtype_name(dt)) + " support");
   const bool prefill = cfg.phase == Phase::prefill;
   const std::int64_t batch_rep = ceil_div(cfg.batch, plan.dp);       // sequences per TP replica
   const std::int64_t T = prefill ? batch_rep * cfg.seq : batch_rep;  // tokens per replica
@@ -187,8 +189,8 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
                         std::int64_t ffn) {
     if (count == 0 || ffn == 0) return;
     if (ffn % tp != 0)
-      throw InputError(
-          "--tp", fmt::format("FFN size {} of model '{}' is not divisible by {}", ffn, m.name, tp));
+      throw InputError("step.tp", fmt::format("FFN size {} of model '{}' is not divisible by {}",
+                                              ffn, m.name, tp));
     ops.push_back(gemm_op(prefix + "gate_up", stage, count, T, 2 * ffn / tp, h, dt));
     ops.push_back(
         elem_op(prefix + "act", stage, count, ElementwiseKind::gated_activation, T, ffn / tp, act));
@@ -245,8 +247,8 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
   // --- head: final norm and logits for the last token of each sequence ---
   ops.push_back(elem_op("final_norm", "head", 1, ElementwiseKind::rmsnorm, batch_rep, h, act));
   if (m.vocab_size % tp != 0)
-    throw InputError("--tp", fmt::format("vocabulary {} of model '{}' is not divisible by {}",
-                                         m.vocab_size, m.name, tp));
+    throw InputError("step.tp", fmt::format("vocabulary {} of model '{}' is not divisible by {}",
+                                            m.vocab_size, m.name, tp));
   ops.push_back(gemm_op("lm_head", "head", 1, batch_rep, m.vocab_size / tp, h, dt));
   return plan;
 }

@@ -1,6 +1,9 @@
 #pragma once
-// Input errors: everything a user can get wrong (a file, a field, an option) is reported as an
-// InputError naming where the problem is and why. The CLI prints it as one line and exits with 2.
+// Input errors: everything a user can get wrong is reported as an InputError naming where the
+// problem is and why. The library names the file and line, or the request or spec field it checked
+// ("step.tp", "attention.seq_q", "gpu"); it never names a command-line option. The CLI maps the
+// fields of the requests a command builds to that command's options (cli/app.cpp, one table),
+// prints one line and exits with 2.
 #include <stdexcept>
 #include <string>
 
