@@ -1,6 +1,8 @@
-// libFuzzer target: the command-line parser. The input is split into arguments at NUL bytes and
-// newlines; commands parse and validate their options but do not run (dry_run), so no file is
-// written and no long computation starts. Any exit code is fine; a crash or hang is not.
+// libFuzzer target: the command line. The input is split into arguments at NUL bytes and
+// newlines. Every command parses its options and runs its own checks of them (the numeric-text
+// check, value ranges, exclusive options, list parsing); in a dry run it then returns before it
+// reads a spec or trace file or runs a model, so no file is read or written and no long
+// computation starts. Any exit code is fine; a crash or hang is not.
 #include <cstddef>
 #include <cstdint>
 #include <iostream>

@@ -42,7 +42,8 @@ void register_calibrate(CLI::App& app) {
                   "refit a calibrated fit (hopper-gemm, nvls) leaving one source out at a time");
     add_output_options(c, out, {"table", "json", "csv"});
     c->callback([] {
-      if (dry_run()) return;
+      if (!loso.empty()) calib::fit_spec(loso, "--loso");  // a known fit, before reading the table
+      if (dry_run()) return;                               // options checked; no table read
       const auto rows = calib::read_measurements(file);
       if (!loso.empty()) {
         const auto r = calib::leave_one_source_out(calib::fit_spec(loso, "--loso"), rows);
@@ -68,7 +69,7 @@ void register_calibrate(CLI::App& app) {
                   "also write the set as a measurement CSV (the validate schema)");
     add_output_options(c, out, {"table", "json", "csv"});
     c->callback([] {
-      if (dry_run()) return;
+      if (dry_run()) return;  // nothing to check before reading the data set
       const auto rows = calib::llmcompass_a100_measurements(dir, system);
       if (!export_file.empty())
         report::write_file_atomic(export_file, calib::write_measurements(rows));

@@ -42,12 +42,12 @@ void register_cost(CLI::App& app) {
     c->add_option("--dtype", dtype, "fp32|tf32|fp16|bf16|fp8")->capture_default_str();
     add_output_options(c, out);
     c->callback([] {
-      if (dry_run()) return;
       require_positive(s.m, "--m");
       require_positive(s.n, "--n");
       require_positive(s.k, "--k");
       require_positive(s.batch, "--batch");
       s.dtype = parse_dtype(dtype, "--dtype");
+      if (dry_run()) return;  // options checked; no spec file read, no model run
       SystemSpec sys = specs::load_system(hw);
       if (!sys.gpu.supports(s.dtype))
         throw InputError("--dtype", "GPU '" + sys.gpu.name + "' has no " + dtype + " support");
@@ -75,9 +75,9 @@ void register_cost(CLI::App& app) {
     c->add_option("--impl", s.impl, "implementation profile: fa2|fa3")->capture_default_str();
     add_output_options(c, out);
     c->callback([] {
-      if (dry_run()) return;
       s.dtype = parse_dtype(dtype, "--dtype");
       s.pass = pass == "bwd" ? AttnPass::bwd : AttnPass::fwd;
+      if (dry_run()) return;  // options checked; no spec file read, no model run
       SystemSpec sys = specs::load_system(hw);
       AttentionCost r = attention_cost(sys.gpu, s);
       emit_cost(out, report::attention_json(s, r, sys.gpu));
@@ -98,9 +98,9 @@ void register_cost(CLI::App& app) {
     c->add_option("--dtype", dtype, "fp32|fp16|bf16")->capture_default_str();
     add_output_options(c, out);
     c->callback([] {
-      if (dry_run()) return;
       s.kind = parse_elementwise_kind(kind, "--kind");
       s.dtype = parse_dtype(dtype, "--dtype");
+      if (dry_run()) return;  // options checked; no spec file read, no model run
       SystemSpec sys = specs::load_system(hw);
       auto j = report::op_cost_json(elementwise_cost(sys.gpu, s));
       j["gpu"] = sys.gpu.name;
@@ -120,15 +120,15 @@ void register_cost(CLI::App& app) {
     c->add_option("--algo", algo, "auto|ring|hierarchical|nvls (NCCL_ALGO)")->capture_default_str();
     add_output_options(c, out);
     c->callback([] {
-      if (dry_run()) return;
       if (!(bytes > 0) || !std::isfinite(bytes))
         throw InputError("--bytes", "must be a positive number of bytes");
+      const CollectiveAlgo a = parse_collective_algo(algo, "--algo");
+      if (dry_run()) return;  // options checked; no spec file read, no model run
       SystemSpec sys = specs::load_system(system);
       if (gpus > sys.total_gpus())
         throw InputError("--gpus", "system '" + sys.name + "' has only " +
                                        std::to_string(sys.total_gpus()) + " GPUs");
-      const CollectiveCost r =
-          allreduce_cost(sys, bytes, gpus, parse_collective_algo(algo, "--algo"));
+      const CollectiveCost r = allreduce_cost(sys, bytes, gpus, a);
       auto j = report::op_cost_json(r);
       j["algorithm"] = r.algorithm;
       j["protocol"] = r.protocol;
@@ -151,9 +151,9 @@ void register_cost(CLI::App& app) {
     c->add_option("--gpus", gpus, "GPUs taking part (default: all)");
     add_output_options(c, out);
     c->callback([] {
-      if (dry_run()) return;
       if (!(bytes > 0) || !std::isfinite(bytes))
         throw InputError("--bytes-per-gpu", "must be a positive number of bytes");
+      if (dry_run()) return;  // options checked; no spec file read, no model run
       SystemSpec sys = specs::load_system(system);
       int g = gpus > 0 ? gpus : sys.total_gpus();
       if (!(skew >= 1.0) || skew > g)
@@ -187,7 +187,6 @@ void register_cost(CLI::App& app) {
         ->capture_default_str();
     add_output_options(c, out);
     c->callback([] {
-      if (dry_run()) return;
       require_positive(tokens, "--tokens");
       require_positive(hidden, "--hidden");
       require_positive(top_k, "--top-k");
@@ -198,6 +197,7 @@ void register_cost(CLI::App& app) {
       const DType pay = parse_dtype(payload, "--payload");
       if (pay != DType::fp8 && pay != DType::bf16)
         throw InputError("--payload", "must be fp8 or bf16, got '" + payload + "'");
+      if (dry_run()) return;  // options checked; no spec file read, no model run
       SystemSpec sys = specs::load_system(system);
       EpAllToAll a;
       a.tokens_per_gpu = tokens;
@@ -250,9 +250,9 @@ void register_cost(CLI::App& app) {
     c->add_flag("--cross-node", cross, "between nodes");
     add_output_options(c, out);
     c->callback([] {
-      if (dry_run()) return;
       if (!(bytes > 0) || !std::isfinite(bytes))
         throw InputError("--bytes", "must be a positive number of bytes");
+      if (dry_run()) return;  // options checked; no spec file read, no model run
       SystemSpec sys = specs::load_system(system);
       auto j = report::op_cost_json(p2p_cost(sys, bytes, cross));
       j["system"] = sys.name;

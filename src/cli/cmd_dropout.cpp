@@ -153,13 +153,13 @@ void register_dropout(CLI::App& app) {
   ph->add_option("--count", count, "lines to print, incrementing the counter after each")
       ->capture_default_str();
   ph->callback([] {
-    if (dry_run()) return;
     const int rounds = int(parse_uint(rounds_text, "--rounds", 64));
     if (rounds < 1) throw InputError("--rounds", "must be at least 1");
     if (count < 1 || count > (std::int64_t(1) << 32))
       throw InputError("--count", fmt::format("must be in [1, 2^32] (got {})", count));
     const auto k = parse_words(key_text, "--key", 2);
     const auto c = parse_words(counter_text, "--counter", 4);
+    if (dry_run()) return;  // options checked; nothing computed
     philox::Counter ctr{{c[0], c[1], c[2], c[3]}};
     const philox::Key key{{k[0], k[1]}};
     std::string out;
@@ -181,7 +181,7 @@ void register_dropout(CLI::App& app) {
   });
 
   auto* dr = app.add_subcommand(
-      "dropout", "attention dropout: masks (and, later, the RNG/GEMM overlap model)");
+      "dropout", "attention dropout: masks, the block with its RNG beside a GEMM, and sweeps");
   dr->require_subcommand(1);
 
   // --- dropout mask ---
@@ -209,13 +209,13 @@ void register_dropout(CLI::App& app) {
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
   mk->callback([] {
-    if (dry_run()) return;
     rng.seed = parse_uint(seed_text, "--seed", std::numeric_limits<std::uint64_t>::max());
     rng.offset = parse_uint(offset_text, "--offset", std::numeric_limits<std::uint64_t>::max());
     dropout::MaskShape s = shape;
     if (s.seq_k == 0) s.seq_k = s.seq_q;
     if (threads < 0) throw InputError("--threads", "must be >= 0");
     dropout::validate(s, rng);
+    if (dry_run()) return;  // options and shape checked; no mask generated
     const auto t0 = std::chrono::steady_clock::now();
     const auto mask = dropout::generate_mask(s, rng, threads);
     const double secs =
@@ -264,7 +264,7 @@ void register_dropout(CLI::App& app) {
       ->capture_default_str();
   add_output_options(bl, block_out, {"table", "json"});
   bl->callback([] {
-    if (dry_run()) return;
+    if (dry_run()) return;  // options checked; no spec file read, no model run
     const ModelSpec m = specs::load_model(ba.model_ref);
     const GpuSpec gpu = specs::load_gpu(ba.hw_ref);
     const auto r = dropout::block_dropout(m, gpu, ba.config(block_batch, block_seq));
@@ -323,11 +323,11 @@ void register_dropout(CLI::App& app) {
   sw->add_option("--batches", sweep_batches, "comma-separated batch sizes")->capture_default_str();
   add_output_options(sw, sweep_out, {"table", "json", "csv"});
   sw->callback([] {
-    if (dry_run()) return;
-    const ModelSpec m = specs::load_model(sa.model_ref);
-    const GpuSpec gpu = specs::load_gpu(sa.hw_ref);
     const auto seqs = parse_int_list(sweep_seqs, "--seqs");
     const auto batches = parse_int_list(sweep_batches, "--batches");
+    if (dry_run()) return;  // options checked; no spec file read, no model run
+    const ModelSpec m = specs::load_model(sa.model_ref);
+    const GpuSpec gpu = specs::load_gpu(sa.hw_ref);
     nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     report::Table t;
     t.headers = {"batch",

@@ -27,9 +27,9 @@ void register_estimate(CLI::App& app) {
   c->add_option("--trace", trace, "also write a Chrome trace of the step to FILE");
   add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
-    if (dry_run()) return;
     cfg.phase = parse_phase(phase, "--phase");
     cfg.dtype = parse_dtype(dtype, "--dtype");
+    if (dry_run()) return;  // options checked; no spec file read, no model run
     ModelSpec m = specs::load_model(model_ref);
     SystemSpec sys = specs::load_system(system_ref);
     StepEstimate e = estimate_step(m, sys, cfg);

@@ -14,7 +14,7 @@ void register_hw(CLI::App& app) {
   auto* list = hw->add_subcommand("list", "list the built-in hardware presets");
   add_output_options(list, list_out, {"table", "json", "csv"});
   list->callback([] {
-    if (dry_run()) return;
+    if (dry_run()) return;  // no options to check
     auto entries = specs::list_hw();
     nlohmann::ordered_json j = nlohmann::ordered_json::array();
     report::Table t;
@@ -34,7 +34,7 @@ void register_hw(CLI::App& app) {
   show->add_option("NAME", ref, "preset name or path to a hardware JSON file")->required();
   add_output_options(show, show_out, {"table", "json"});
   show->callback([] {
-    if (dry_run()) return;
+    if (dry_run()) return;  // the reference is checked by reading it
     std::string kind;
     std::string text = specs::hw_json_text(ref, kind);
     auto j = nlohmann::ordered_json::parse(text);

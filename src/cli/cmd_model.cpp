@@ -17,7 +17,7 @@ void register_model(CLI::App& app) {
   auto* list = model->add_subcommand("list", "list the built-in model presets");
   add_output_options(list, list_out, {"table", "json", "csv"});
   list->callback([] {
-    if (dry_run()) return;
+    if (dry_run()) return;  // no options to check
     nlohmann::ordered_json j = nlohmann::ordered_json::array();
     report::Table t;
     t.headers = {"name", "layers", "hidden", "heads", "kv_heads", "experts", "top_k", "params_b"};
@@ -41,7 +41,7 @@ void register_model(CLI::App& app) {
   show->add_option("NAME", ref, "preset name or path to a Hugging Face config.json")->required();
   add_output_options(show, show_out, {"table", "json"});
   show->callback([] {
-    if (dry_run()) return;
+    if (dry_run()) return;  // the reference is checked by reading it
     ModelSpec m = specs::load_model(ref);
     auto j = report::model_json(m);
     emit_rendered(show_out, j, [&] { return report::kv_table(j); });

@@ -246,10 +246,10 @@ void register_moe(CLI::App& app) {
       "consecutive records of each layer)");
   add_output_options(stats, stats_out, {"table", "json"});
   stats->callback([] {
-    if (dry_run()) return;
+    if (stats_stream && stats_transitions)
+      throw InputError("--transitions", "needs the whole trace in memory; drop --stream");
+    if (dry_run()) return;  // options checked; no trace read
     if (stats_stream) {
-      if (stats_transitions)
-        throw InputError("--transitions", "needs the whole trace in memory; drop --stream");
       const auto st =
           moe::stream_trace_stats(stats_trace, stats_batch, moe::TraceLoadOptions{stats_experts});
       emit_rendered(stats_out, report::trace_stats_json(st),
@@ -293,8 +293,8 @@ void register_moe(CLI::App& app) {
   synth->add_option("--out", synth_out.out,
                     "write to FILE (atomically) instead of standard output");
   synth->callback([] {
-    if (dry_run()) return;
     synth_cfg.skew = parse_list(synth_skew, "--skew");
+    if (dry_run()) return;  // options checked; no trace generated
     emit(synth_out, moe::trace_to_jsonl(moe::synthesize_trace(synth_cfg)));
   });
 
@@ -317,18 +317,18 @@ void register_moe(CLI::App& app) {
       ->capture_default_str();
   add_output_options(predict, pred_out, {"table", "json"});
   predict->callback([] {
-    if (dry_run()) return;
+    if (!pred_groups.empty() && (!pred_train.empty() || !pred_test.empty()))
+      throw InputError("--groups", "give either --groups or --train and --test");
+    if (pred_groups.empty() && (pred_train.empty() || pred_test.empty()))
+      throw InputError("--train/--test", "give both traces (or --groups)");
+    if (pred_batch == 0) throw InputError("--batch-tokens", "must be positive");
+    if (dry_run()) return;  // options checked; no trace read
     if (!pred_groups.empty()) {
-      if (!pred_train.empty() || !pred_test.empty())
-        throw InputError("--groups", "give either --groups or --train and --test");
       const auto r = moe::leave_one_group_out(read_groups_csv(pred_groups));
       emit_rendered(pred_out, report::predictors_json({r}, pred_groups, pred_groups, 0),
                     [&] { return report::predictors_table({r}); });
       return;
     }
-    if (pred_train.empty() || pred_test.empty())
-      throw InputError("--train/--test", "give both traces (or --groups)");
-    if (pred_batch == 0) throw InputError("--batch-tokens", "must be positive");
     const auto train = moe::load_trace(pred_train);
     const auto test = moe::load_trace(pred_test, moe::TraceLoadOptions{train.experts});
     moe::check_compatible(train, test);
@@ -359,9 +359,9 @@ void register_moe(CLI::App& app) {
                    "greedy: replicas per expert at most (0: no limit)");
   add_output_options(plan, plan_out, {"table", "json"});
   plan->callback([] {
-    if (dry_run()) return;
     if (plan_trace.empty() == plan_loads.empty())
       throw InputError("--trace/--loads", "give exactly one of them");
+    if (dry_run()) return;  // options checked; no file read, no plan made
     const moe::LoadMatrix loads = plan_trace.empty()
                                       ? moe::load_loads_json(plan_loads)
                                       : moe::expert_counts(moe::load_trace(plan_trace));
@@ -408,11 +408,11 @@ void register_moe(CLI::App& app) {
       ->capture_default_str();
   add_output_options(advise, adv_out, {"table", "json"});
   advise->callback([] {
-    if (dry_run()) return;
     const int given = int(!adv_skew.empty()) + int(!adv_shares.empty()) + int(!adv_trace.empty());
     if (given != 1) throw InputError("--skew/--shares/--trace", "give exactly one routing input");
     if (adv_skew.size() > 1)
       throw InputError("--skew", "give one value (use `moe map` for a sweep)");
+    if (dry_run()) return;  // options checked; no spec file read, no model run
     const moe::EpModel em = adv.build();
     const moe::AdviceConfig cfg = adv.config();
     if (adv_trace.empty()) {
@@ -476,7 +476,6 @@ void register_moe(CLI::App& app) {
   map->add_option("--svg", map_svg, "also write the map as an SVG image to FILE");
   add_output_options(map, map_out, {"table", "json", "csv"});
   map->callback([] {
-    if (dry_run()) return;
     const auto skews = parse_list(map_skews, "--skews");
     std::vector<double> links;
     if (!map_links.empty())
@@ -489,6 +488,7 @@ void register_moe(CLI::App& app) {
                                                       : parse_list(map_batches, "--batches");
     std::vector<report::MapCell> cells;
     const moe::AdviceConfig cfg = mp.config();
+    if (dry_run()) return;  // options checked; no spec file read, no model run
     AdviseArgs a = mp;
     for (double b : batches) {
       if (b < 1 || b != std::floor(b))

@@ -144,7 +144,8 @@ namespace specs {
 GpuSpec load_gpu(const std::string& ref);
 LinkSpec load_link(const std::string& ref);
 SystemSpec load_system(const std::string& ref);
-// From already-parsed JSON (used by the loaders and by tests); `file` names the source in errors.
+// From JSON text (used by the loaders and by tests): parsed here; `file` names the source in
+// errors.
 GpuSpec gpu_from_json(const std::string& text, const std::string& file);
 LinkSpec link_from_json(const std::string& text, const std::string& file);
 SystemSpec system_from_json(const std::string& text, const std::string& file);
