@@ -6,7 +6,7 @@ FUZZ_SECONDS ?= 30
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DLLMGPS_WERROR=ON
 
-.PHONY: all setup build run test bench test-sanitize fuzz format format-check clean
+.PHONY: all setup build run test bench test-sanitize fuzz format format-check golden clean
 
 all: build
 
@@ -44,6 +44,10 @@ fuzz: setup
 	bash scripts/fuzz-run $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 FORMAT_FILES = $$(git ls-files '*.cpp' '*.hpp' '*.cu' '*.cuh')
+
+# Rewrites every golden file (tests/golden) from the current build; review the diff before committing.
+golden: build
+	LLMGPS_UPDATE_GOLDEN=1 $(BUILD)/tests/llmgps_tests --gtest_filter='Golden.*:EstimateReport.*'
 
 format:
 	clang-format -i $(FORMAT_FILES)

@@ -45,18 +45,24 @@ struct RunResult {
   std::string out, err;
 };
 
-// Runs the llmgps binary with `args` (a shell-quoted string), capturing stdout and stderr.
-inline RunResult run_cli(const std::string& args) {
+// Runs the llmgps binary with `args` (a shell-quoted string) in directory `dir` (empty: the
+// current one), capturing stdout and stderr.
+inline RunResult run_cli_in(const std::string& dir, const std::string& args) {
   TempDir d;
   const std::string out = d.file("out"), err = d.file("err");
-  const std::string cmd =
-      std::string(LLMGPS_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  const std::string cmd = (dir.empty() ? std::string() : "cd '" + dir + "' && ") +
+                          std::string(LLMGPS_BINARY) + " " + args + " >" + out + " 2>" + err +
+                          " </dev/null";
   int status = std::system(cmd.c_str());
   RunResult r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.out = slurp(out);
   r.err = slurp(err);
   return r;
+}
+
+inline RunResult run_cli(const std::string& args) {
+  return run_cli_in("", args);
 }
 
 inline int count_lines(const std::string& s) {
