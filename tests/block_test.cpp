@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <set>
+
 #include "llmgps/specs/error.hpp"
 
 using namespace llmgps;
@@ -53,9 +56,31 @@ TEST(Block, MoreRngWorkNeverHelpsAndTrainingContainsTheForward) {
 
 TEST(Block, ChromeTracePutsTheRngOnItsOwnStream) {
   const BlockResult r = run("llama2-7b", 1, 2048, Scope::fwd);
-  const std::string t = block_chrome_trace(r.strategies[3]);
-  EXPECT_NE(t.find("rng_mask"), std::string::npos);
-  EXPECT_NE(t.find("traceEvents"), std::string::npos);
+  const nlohmann::json t = nlohmann::json::parse(block_chrome_trace(r.strategies[3]));
+  // The RNG kernel runs on a stream (tid) of its own, beside the GEMM it hides behind, and
+  // overlaps it in time; every complete event has a non-negative start and duration.
+  std::set<int> rng_tids, other_tids;
+  double rng_start = -1, rng_end = -1;
+  std::vector<std::pair<double, double>> others;
+  for (const auto& e : t.at("traceEvents")) {
+    if (e.value("ph", "") != "X") continue;
+    EXPECT_GE(e.at("ts").get<double>(), 0);
+    EXPECT_GE(e.at("dur").get<double>(), 0);
+    const bool rng = e.at("name").get<std::string>().find("rng_mask") != std::string::npos;
+    (rng ? rng_tids : other_tids).insert(e.at("tid").get<int>());
+    if (rng) {
+      rng_start = e.at("ts").get<double>();
+      rng_end = rng_start + e.at("dur").get<double>();
+    } else {
+      others.emplace_back(e.at("ts").get<double>(),
+                          e.at("ts").get<double>() + e.at("dur").get<double>());
+    }
+  }
+  ASSERT_EQ(rng_tids.size(), 1u);
+  EXPECT_EQ(other_tids.count(*rng_tids.begin()), 0u);
+  bool overlaps = false;
+  for (const auto& [a, b] : others) overlaps = overlaps || (a < rng_end && rng_start < b);
+  EXPECT_TRUE(overlaps);
 }
 
 TEST(Block, BadInputIsAnInputError) {

@@ -77,10 +77,16 @@ TEST(Predictor, RealMixtralTracesTrainOnOneTestOnTheOther) {
   const std::string dir = std::string(LLMGPS_SHARED_DIR) + "/data/traces/";
   const auto train = load_trace(dir + "mixtral-8x7b-gsm8k-2problems.jsonl");
   const auto test = load_trace(dir + "mixtral-8x7b-humaneval-2problems.jsonl");
+  // Top-2 of 8: a guess finds 2/8 = 0.25 of the true experts. The frequency and position
+  // baselines sit at chance on a held-out dataset (25.7% and 26.3%); the predictors that read the
+  // token's routing in the previous layer beat it (30.3%, 29.2% for prev-layer and mlp).
   for (auto& p : token_predictors()) {
     const auto r = evaluate(*p, train, test, 64);
-    EXPECT_GT(r.accuracy, 0.2) << p->name();  // top-2 of 8: chance is 0.25
+    EXPECT_GT(r.accuracy, 0.25 - 0.01) << p->name();
     EXPECT_LT(r.accuracy, 0.6) << p->name();
+    if (p->name() == "prev-layer" || p->name() == "mlp") {
+      EXPECT_GT(r.accuracy, 0.28) << p->name();
+    }
   }
   const auto mle = evaluate(*make_mle_predictor(), train, test, 64);
   EXPECT_GT(mle.error.mean, 0.0);
