@@ -18,20 +18,91 @@ long max_rss_kb() {
 }
 }  // namespace
 
-TEST(TraceStream, SameStatisticsAsTheInMemoryReader) {
-  const TraceStats a = trace_stats(load_trace(kGsm), 64);
-  const TraceStats b = stream_trace_stats(kGsm, 64);
+namespace {
+void expect_same(const TraceStats& a, const TraceStats& b, const std::string& what) {
+  SCOPED_TRACE(what);
   EXPECT_EQ(a.layers, b.layers);
   EXPECT_EQ(a.experts, b.experts);
   EXPECT_EQ(a.top_k, b.top_k);
   EXPECT_EQ(a.records, b.records);
+  EXPECT_EQ(a.tokens, b.tokens);
   EXPECT_EQ(a.sequences, b.sequences);
+  EXPECT_EQ(a.batch_tokens, b.batch_tokens);
+  EXPECT_EQ(a.batches, b.batches);
   EXPECT_DOUBLE_EQ(a.skew_mean, b.skew_mean);
-  for (int l = 0; l < a.layers; ++l)
-    EXPECT_EQ(a.per_layer[std::size_t(l)].shares, b.per_layer[std::size_t(l)].shares);
-  // This file lists each layer's records in token order, so the batches coincide but for the few
-  // tokens missing a record (a token batch then holds one record less than a record batch).
-  EXPECT_NEAR(a.batch_skew_mean, b.batch_skew_mean, 1e-4);
+  EXPECT_DOUBLE_EQ(a.batch_skew_mean, b.batch_skew_mean);
+  EXPECT_DOUBLE_EQ(a.entropy_mean_bits, b.entropy_mean_bits);
+  ASSERT_EQ(a.per_layer.size(), b.per_layer.size());
+  for (std::size_t l = 0; l < a.per_layer.size(); ++l) {
+    EXPECT_EQ(a.per_layer[l].shares, b.per_layer[l].shares);
+    EXPECT_DOUBLE_EQ(a.per_layer[l].batch_skew_mean, b.per_layer[l].batch_skew_mean);
+    EXPECT_DOUBLE_EQ(a.per_layer[l].batch_skew_max, b.per_layer[l].batch_skew_max);
+  }
+}
+}  // namespace
+
+// Issue 11: the streaming and in-memory readers give the same statistics on every real trace,
+// for several batch sizes (each layer's records in token order, cut into batches).
+TEST(TraceStream, SameStatisticsAsTheInMemoryReader) {
+  const std::string dir = std::string(LLMGPS_SHARED_DIR) + "/data/traces/";
+  for (const char* name :
+       {"mixtral-8x7b-gsm8k-2problems.jsonl", "mixtral-8x7b-humaneval-2problems.jsonl"}) {
+    const RoutingTrace tr = load_trace(dir + name);
+    for (std::size_t batch : {std::size_t(0), std::size_t(1), std::size_t(64), std::size_t(500)})
+      expect_same(trace_stats(tr, batch), stream_trace_stats(dir + name, batch),
+                  std::string(name) + " batch " + std::to_string(batch));
+  }
+  // The vLLM-logger file restarts token_idx at every forward pass under one req_id, so its second
+  // pass repeats the first one's (sequence, token, layer) keys: both readers reject it at the same
+  // line (reading such logs by pass is issue 13's).
+  const std::string vllm = dir + "qwen1.5-moe-a2.7b-vllm-logger-layer0.jsonl";
+  std::string in_memory, streamed;
+  try {
+    (void)load_trace(vllm);
+  } catch (const llmgps::InputError& e) {
+    in_memory = e.what();
+  }
+  try {
+    (void)stream_trace_stats(vllm, 64);
+  } catch (const llmgps::InputError& e) {
+    streamed = e.what();
+  }
+  EXPECT_NE(in_memory.find(":8194: duplicate record for token 0 of sequence 'r1'"),
+            std::string::npos)
+      << in_memory;
+  EXPECT_EQ(in_memory, streamed);
+}
+
+// Without a meta record the expert count is only known at the end; early batches are still scored
+// over all experts. A duplicate record is an error in both readers, naming its line.
+TEST(TraceStream, AgreesWithoutAMetaRecordAndRejectsDuplicates) {
+  const std::string text =
+      "{\"layer\":0,\"experts\":[0,1],\"token_idx\":0,\"req_id\":\"a\"}\n"
+      "{\"layer\":0,\"experts\":[1,0],\"token_idx\":1,\"req_id\":\"a\"}\n"
+      "{\"layer\":0,\"experts\":[5,7],\"token_idx\":2,\"req_id\":\"a\"}\n"
+      "{\"layer\":0,\"experts\":[7,6],\"token_idx\":0,\"req_id\":\"b\"}\n";
+  TraceStatsStream s("inline", 2);
+  s.feed(text.data(), text.size());
+  expect_same(trace_stats(parse_trace(text, "inline"), 2), s.finish(), "no meta");
+  const std::string dup =
+      text + "{\"layer\":0,\"experts\":[2,3],\"token_idx\":1,\"req_id\":\"a\"}\n";
+  for (int reader = 0; reader < 2; ++reader) {
+    try {
+      if (reader == 0) {
+        (void)parse_trace(dup, "inline");
+      } else {
+        TraceStatsStream d("inline", 2);
+        d.feed(dup.data(), dup.size());
+        (void)d.finish();
+      }
+      ADD_FAILURE() << "duplicate accepted by reader " << reader;
+    } catch (const llmgps::InputError& e) {
+      EXPECT_EQ(e.where(), "inline:5") << reader;
+      EXPECT_NE(std::string(e.what()).find("duplicate record for token 1 of sequence 'a'"),
+                std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 TEST(TraceStream, ChunkBoundariesDoNotMatter) {

@@ -242,8 +242,8 @@ void register_moe(CLI::App& app) {
                   "also give layer-to-layer transition matrices (JSON)");
   stats->add_flag(
       "--stream", stats_stream,
-      "read in chunks keeping only counts (bounded memory, for traces larger than RAM; batches are "
-      "consecutive records of each layer)");
+      "read in chunks keeping only counts and one bit per record (for traces larger than RAM; the "
+      "same statistics as in memory)");
   add_output_options(stats, stats_out, {"table", "json"});
   stats->callback([] {
     if (stats_stream && stats_transitions)

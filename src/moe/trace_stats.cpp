@@ -44,14 +44,30 @@ TraceStats trace_stats(const RoutingTrace& tr, std::size_t batch_tokens) {
   st.sequences = tr.seq_names.size();
   st.batch_tokens = batch_tokens == 0 ? tr.num_tokens() : std::min(batch_tokens, tr.num_tokens());
   const auto whole = expert_counts(tr);
-  const auto batches = batches_of(tr, batch_tokens);
-  st.batches = batches.size();
+  // Per-batch skew: each layer's records in token order, cut into batches of batch_tokens records
+  // (a token with no record in a layer is not in that layer's batch); the last, partial batch
+  // counts too. The streaming reader computes exactly this (records arrive in token order).
   std::vector<std::vector<double>> batch_skews(static_cast<std::size_t>(tr.layers));
-  for (const TokenRange& r : batches) {
-    const auto c = expert_counts(tr, r);
-    for (int l = 0; l < tr.layers; ++l)
-      batch_skews[std::size_t(l)].push_back(skew_of(c[std::size_t(l)]));
+  std::size_t most_batches = 0;
+  for (int l = 0; l < tr.layers; ++l) {
+    std::vector<double> c(std::size_t(tr.experts), 0.0);
+    std::size_t in_batch = 0;
+    auto& bs = batch_skews[std::size_t(l)];
+    for (std::size_t t = 0; t < tr.num_tokens(); ++t) {
+      if (!tr.has(t, l)) continue;
+      const std::int16_t* e = tr.route(t, l);
+      for (int j = 0; j < tr.top_k; ++j)
+        if (e[j] >= 0) c[std::size_t(e[j])] += 1;
+      if (batch_tokens > 0 && ++in_batch == batch_tokens) {
+        bs.push_back(skew_of(c));
+        std::fill(c.begin(), c.end(), 0.0);
+        in_batch = 0;
+      }
+    }
+    if (batch_tokens == 0 || in_batch > 0 || bs.empty()) bs.push_back(skew_of(c));
+    most_batches = std::max(most_batches, bs.size());
   }
+  st.batches = most_batches;
   double skew_sum = 0, batch_sum = 0, ent_sum = 0;
   for (int l = 0; l < tr.layers; ++l) {
     LayerStats ls;

@@ -7,13 +7,56 @@
 #include <cstring>
 #include <memory>
 #include <numeric>
-#include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "llmgps/moe/trace_stats.hpp"
 #include "llmgps/specs/error.hpp"
 #include "trace_reader.hpp"
 
 namespace llmgps::moe {
+namespace {
+
+// The positions of one (sequence, layer) seen so far: one bit each while they stay near the range
+// already seen (token positions are dense in real traces), a hash set beyond that, so a stray huge
+// position costs one entry rather than a huge bitset.
+struct SeenPositions {
+  std::vector<std::uint64_t> dense;
+  std::unordered_set<std::int64_t> sparse;
+
+  // False if `pos` was already there.
+  bool insert(std::int64_t pos) {
+    const std::size_t w = std::size_t(pos) / 64;
+    if (w < dense.size() + 1024) {
+      if (w >= dense.size()) dense.resize(w + 1, 0);
+      const std::uint64_t bit = std::uint64_t(1) << (std::size_t(pos) % 64);
+      if (dense[w] & bit) return false;
+      dense[w] |= bit;
+      return !sparse.count(pos);  // seen before the dense range reached it
+    }
+    return sparse.insert(pos).second;
+  }
+};
+
+// Distinct positions over all layers of one sequence.
+std::size_t distinct_positions(const std::vector<SeenPositions>& layers) {
+  std::vector<std::uint64_t> any;
+  std::unordered_set<std::int64_t> far;
+  for (const auto& s : layers) {
+    if (any.size() < s.dense.size()) any.resize(s.dense.size(), 0);
+    for (std::size_t w = 0; w < s.dense.size(); ++w) any[w] |= s.dense[w];
+    far.insert(s.sparse.begin(), s.sparse.end());
+  }
+  std::size_t n = 0;
+  for (std::uint64_t w : any) n += std::size_t(__builtin_popcountll(w));
+  for (std::int64_t p : far) {
+    const std::size_t w = std::size_t(p) / 64;
+    if (w >= any.size() || !(any[w] & (std::uint64_t(1) << (std::size_t(p) % 64)))) ++n;
+  }
+  return n;
+}
+
+}  // namespace
 
 struct TraceStatsStream::Impl {
   detail::RecordReader reader;
@@ -26,22 +69,37 @@ struct TraceStatsStream::Impl {
   std::size_t records = 0;
   std::vector<std::vector<double>> counts, batch;  // [layer][expert]
   std::vector<std::size_t> layer_records, batch_records;
-  std::vector<double> batch_skew_sum, batch_skew_max;
-  std::vector<std::size_t> batches;
-  std::set<std::string> sequences;
+  // Each closed batch's largest expert count and its selections, per layer: its skew needs the
+  // final expert count (a trace without a meta record reveals it only at the end).
+  std::vector<std::vector<std::pair<double, double>>> closed;
+  // Which (sequence, layer, position) records were seen: one bit each, for the duplicate check
+  // the in-memory reader makes and the count of distinct tokens.
+  std::unordered_map<std::string, std::vector<SeenPositions>> seen;
   std::string last_seq;
-  bool have_seq = false;
+  std::vector<SeenPositions>* last_bits = nullptr;
 
   Impl(std::string file, std::size_t bt, const TraceLoadOptions& opt)
       : reader(std::move(file), opt), batch_tokens(bt) {}
 
   void close_batch(std::size_t l) {
-    const double k = skew_of(batch[l]);
-    batch_skew_sum[l] += k;
-    batch_skew_max[l] = std::max(batch_skew_max[l], k);
-    ++batches[l];
+    double mx = 0, sum = 0;
+    for (double c : batch[l]) mx = std::max(mx, c), sum += c;
+    closed[l].emplace_back(mx, sum);
     std::fill(batch[l].begin(), batch[l].end(), 0.0);
     batch_records[l] = 0;
+  }
+
+  void mark_seen(std::size_t l, std::int64_t pos) {
+    if (!last_bits || reader.seq_key() != last_seq) {
+      last_seq = reader.seq_key();
+      last_bits = &seen[last_seq];
+    }
+    auto& layers = *last_bits;
+    if (layers.size() <= l) layers.resize(l + 1);
+    if (!layers[l].insert(pos))
+      throw InputError(fmt::format("{}:{}", reader.file(), line),
+                       fmt::format("duplicate record for token {} of sequence '{}' in layer {}",
+                                   pos, last_seq, l));
   }
 
   void on_line(const char* data, std::size_t len) {
@@ -53,10 +111,9 @@ struct TraceStatsStream::Impl {
     const std::size_t l = std::size_t(reader.layer());
     if (l >= counts.size()) {
       counts.resize(l + 1), batch.resize(l + 1), layer_records.resize(l + 1, 0),
-          batch_records.resize(l + 1, 0);
-      batch_skew_sum.resize(l + 1, 0.0), batch_skew_max.resize(l + 1, 1.0),
-          batches.resize(l + 1, 0);
+          batch_records.resize(l + 1, 0), closed.resize(l + 1);
     }
+    mark_seen(l, reader.pos());
     const std::size_t need =
         std::size_t(std::max<std::int64_t>(reader.max_id() + 1, reader.num_experts()));
     if (counts[l].size() < need) counts[l].resize(need, 0.0), batch[l].resize(need, 0.0);
@@ -64,12 +121,6 @@ struct TraceStatsStream::Impl {
       counts[l][std::size_t(e)] += 1, batch[l][std::size_t(e)] += 1;
     ++layer_records[l];
     ++records;
-    // Distinct sequence names (records of one sequence usually come together: skip the set then).
-    if (!have_seq || reader.seq_key() != last_seq) {
-      last_seq = reader.seq_key();
-      have_seq = true;
-      if (sequences.size() < 10'000'000) sequences.insert(last_seq);
-    }
     if (batch_tokens > 0 && ++batch_records[l] == batch_tokens) close_batch(l);
   }
 };
@@ -126,8 +177,10 @@ TraceStats TraceStatsStream::finish() {
   if (st.top_k > st.experts)
     throw InputError(file, fmt::format("top-k {} exceeds the {} experts", st.top_k, st.experts));
   st.records = s.records;
-  st.tokens = *std::max_element(s.layer_records.begin(), s.layer_records.end());
-  st.sequences = s.sequences.size();
+  // Distinct tokens: a position is a token of its sequence if any layer has a record for it.
+  st.tokens = 0;
+  for (const auto& [name, layers] : s.seen) st.tokens += distinct_positions(layers);
+  st.sequences = s.seen.size();
   st.batch_tokens = s.batch_tokens == 0 ? st.tokens : std::min(s.batch_tokens, st.tokens);
   double skew_sum = 0, batch_sum = 0, ent_sum = 0;
   std::size_t most_batches = 0;
@@ -138,17 +191,24 @@ TraceStats TraceStatsStream::finish() {
                                          l, st.layers - 1));
     s.counts[li].resize(std::size_t(st.experts), 0.0);
     s.batch[li].resize(std::size_t(st.experts), 0.0);
-    if (s.batch_tokens == 0 || s.batch_records[li] > 0 || s.batches[li] == 0)
+    if (s.batch_tokens == 0 || s.batch_records[li] > 0 || s.closed[li].empty())
       s.close_batch(li);  // the last (partial) batch
+    // Each batch's skew as skew_of computes it over all the trace's experts.
+    double batch_skew_sum = 0, batch_skew_max = 0;
+    for (const auto& [mx, sum] : s.closed[li]) {
+      const double k = sum > 0 ? mx / (sum / double(st.experts)) : 1.0;
+      batch_skew_sum += k;
+      batch_skew_max = std::max(batch_skew_max, k);
+    }
     LayerStats ls;
     ls.layer = l;
     ls.shares = shares_of(s.counts[li]);
     ls.skew = skew_of(s.counts[li]);
     ls.entropy_bits = entropy_bits(s.counts[li]);
-    ls.batch_skew_mean = s.batch_skew_sum[li] / double(s.batches[li]);
-    ls.batch_skew_max = s.batch_skew_max[li];
+    ls.batch_skew_mean = batch_skew_sum / double(s.closed[li].size());
+    ls.batch_skew_max = batch_skew_max;
     skew_sum += ls.skew, batch_sum += ls.batch_skew_mean, ent_sum += ls.entropy_bits;
-    most_batches = std::max(most_batches, s.batches[li]);
+    most_batches = std::max(most_batches, s.closed[li].size());
     st.per_layer.push_back(std::move(ls));
   }
   st.batches = most_batches;

@@ -23,7 +23,9 @@ struct LayerStats {
   std::vector<double> shares;  // fraction of selections per expert (sums to 1)
   double skew = 1;             // over the whole trace
   double entropy_bits = 0;
-  double batch_skew_mean = 1;  // mean over batches of batch_tokens tokens
+  // Per-batch skew: each layer's records in token order cut into batches of batch_tokens records
+  // (the last one partial); the streaming reader computes the same.
+  double batch_skew_mean = 1;  // mean over the layer's batches
   double batch_skew_max = 1;
 };
 
