@@ -92,128 +92,156 @@ double epilogue_cycles(const GpuSpec& gpu, const Tile& t, DType d) {
   return 2.0 * t.m * t.n * output_bytes(d) / gpu.smem_bytes_per_clk;
 }
 
-GemmCost tiled_cost(const GpuSpec& gpu, const Problem& p) {
-  const double b = dtype_bytes(p.dtype);
-  const double ob = output_bytes(p.dtype);
-  const double n = double(p.n), k = double(p.k);
-  const double hbm_rate = gpu.hbm_bw_bytes_per_s * gpu.hbm_efficiency;
-  const double l2_rate = gpu.l2_bw_bytes_per_s * gpu.l2_efficiency;
-  const bool persistent = gpu.gemm_persistent;
-  const double sms = double(gpu.sm_count);
+// What every tile and decomposition of one problem shares.
+struct Context {
+  double b = 0, ob = 0, n = 0, k = 0;  // operand and output bytes, N, K
+  double hbm_rate = 0, l2_rate = 0, sms = 0;
+  bool persistent = false;
+  double hbm = 0;   // operand traffic (the same for every tile and decomposition)
+  double full = 0;  // the clock under full tensor load
+};
 
-  // Operand traffic (the same for every tile and decomposition).
-  const double hbm = (p.a_rows * k + p.groups_with_rows * k * n) * b + p.a_rows * n * ob;
-  const double full = gpu.sustained_clock_hz(p.dtype, 1.0);
+// One tile the search may try: its output tiles, its K loop's cycles per K element, and a floor
+// under the time of every decomposition of it.
+struct Candidate {
+  std::size_t index;
+  double tiles_mn, per_k_cycles, floor_s;
+};
+
+// The winning decomposition, kept light while searching (GemmCost carries strings).
+struct Pick {
+  double time_s = INFINITY, mem = 0, waves = 0, compute_s = 0, body = 0, hbm_s = 0;
+  int split = 1, ctas = 1;
+  std::size_t index = 0;
+};
+
+// The floor: the tile's K loop over all of K spread evenly over the SMs plus one fill and
+// epilogue, its operand reads through L2 and HBM (splits only add). Sorted cheapest first; ties in
+// list order, as an exhaustive search in list order would pick.
+std::size_t tile_candidates(const GpuSpec& gpu, const Problem& p, const Context& cx,
+                            std::array<Candidate, kMaxTiles>& order) {
   const std::vector<Tile>& all = tiles_for(gpu);
-
-  // A floor under every decomposition of a tile: its K loop over all of K spread evenly over the
-  // SMs plus one fill and epilogue, its operand reads through L2 and HBM (splits only add). Tiles
-  // are tried cheapest floor first and skipped once the floor exceeds the best time found; ties go
-  // to the earlier tile of the list, as an exhaustive search in list order would pick.
-  struct Candidate {
-    std::size_t index;
-    double tiles_mn, per_k_cycles, floor_s;
-  };
-  std::array<Candidate, kMaxTiles> order;
   std::size_t count = 0;
   for (std::size_t i = 0; i < all.size(); ++i) {
     const Tile& t = all[i];
     double tiles_mn = 0;
     for (const auto& [rows, groups] : p.rows)
-      tiles_mn += std::ceil(double(rows) / t.m) * std::ceil(n / t.n) * double(groups);
+      tiles_mn += std::ceil(double(rows) / t.m) * std::ceil(cx.n / t.n) * double(groups);
     if (tiles_mn <= 0) continue;
     const double per_k = mainloop_cycles(gpu, t, 1.0, p.dtype);  // the main loop is linear in K
-    // Every decomposition runs at least one tile fill and epilogue after its share of K.
-    const double compute = (tiles_mn * per_k * k / sms + gpu.gemm_tile_overhead_cycles +
+    const double compute = (tiles_mn * per_k * cx.k / cx.sms + gpu.gemm_tile_overhead_cycles +
                             epilogue_cycles(gpu, t, p.dtype)) /
-                           full;
-    const double l2 = tiles_mn * double(t.m + t.n) * k * b / gpu.gemm_operand_sharing / l2_rate;
+                           cx.full;
+    const double l2 =
+        tiles_mn * double(t.m + t.n) * cx.k * cx.b / gpu.gemm_operand_sharing / cx.l2_rate;
     order[count++] = {i, tiles_mn, per_k,
-                      gpu.launch_overhead_s + std::max({compute, hbm / hbm_rate, l2})};
+                      gpu.launch_overhead_s + std::max({compute, cx.hbm / cx.hbm_rate, l2})};
   }
   std::sort(order.begin(), order.begin() + std::ptrdiff_t(count),
             [](const Candidate& x, const Candidate& y) {
               return x.floor_s != y.floor_s ? x.floor_s < y.floor_s : x.index < y.index;
             });
+  return count;
+}
 
-  // The winning decomposition, kept light while searching (GemmCost carries strings).
-  struct Pick {
-    double time_s = INFINITY, mem = 0, waves = 0, compute_s = 0, body = 0, hbm_s = 0;
-    int split = 1, ctas = 1;
-    std::size_t index = 0;
-  } best;
+// The best split of one tile: split-K 1..16 or stream-K, whichever the kernel family allows.
+Pick best_split(const GpuSpec& gpu, const Problem& p, const Context& cx, const Tile& t,
+                const Candidate& cand) {
+  const double b = cx.b, n = cx.n, k = cx.k, sms = cx.sms, full = cx.full;
+  const bool persistent = cx.persistent;
+  const double hbm = cx.hbm, hbm_rate = cx.hbm_rate, l2_rate = cx.l2_rate;
+  const double tiles_mn = cand.tiles_mn;
+  const int c = ctas_per_sm(gpu, t, b, persistent);
+  const double slots = sms * c;
+  const double epi = epilogue_cycles(gpu, t, p.dtype);
+  const double fill = gpu.gemm_tile_overhead_cycles;
+  Pick here;
+  for (int split : {1, 2, 3, 4, 6, 8, 12, 16, 0}) {
+    const bool stream_k = split == 0;
+    if (stream_k && !(persistent && gpu.gemm_stream_k)) continue;
+    // Split-K only pays when the tiles cannot fill the GPU and each split keeps a deep K loop.
+    if (split > 1 && (tiles_mn * split > 2 * slots || k / split < 2 * kTileK)) continue;
+    const int parts = stream_k ? 1 : split;
+    const double k_split = std::ceil(k / parts / kTileK) * kTileK;
+    const double tiles = tiles_mn * parts;
+    const double tile_cyc = cand.per_k_cycles * k_split;
+    double cycles = 0;
+    double fixup_bytes =
+        parts > 1 ? 2.0 * p.a_rows * n * 4.0 * parts : 0.0;  // fp32 partials written and reduced
+    if (stream_k) {
+      // Stream-K: the K iterations of all tiles are dealt out evenly; each SM finishes its
+      // share, and tiles cut between SMs are fixed up through fp32 partials.
+      const double iters = std::ceil(k / kTileK);
+      const double per_iter = tile_cyc / std::max(1.0, std::ceil(k_split / kTileK));
+      const double my_iters = std::ceil(tiles * iters / sms);
+      const double my_tiles = std::ceil(tiles / sms) + 1;
+      cycles =
+          my_iters * per_iter + my_tiles * epi + (my_tiles - 1) * std::max(0.0, fill - epi) + fill;
+      fixup_bytes = 2.0 * std::min(tiles, sms) * t.m * t.n * 4.0;
+    } else if (persistent) {
+      // One CTA per SM walks ceil(tiles / SMs) tiles; the producer prefetches the next tile
+      // while the consumers store this one, so a tile's fill hides behind the previous
+      // tile's epilogue as far as that lasts.
+      const double mine = std::ceil(tiles / sms);
+      cycles = mine * (tile_cyc + epi) + (mine - 1) * std::max(0.0, fill - epi) + fill;
+    } else {
+      // Full waves run c tiles per SM sharing its tensor pipes; the last partial wave spreads
+      // its tiles over the SMs, and the busiest SM sets the pace.
+      const double full_waves = std::floor(tiles / slots);
+      const double rest = tiles - full_waves * slots;
+      cycles = full_waves * (c * tile_cyc + fill + epi);
+      if (rest > 0) cycles += std::ceil(rest / sms) * tile_cyc + fill + epi;
+    }
+    const double mem = hbm + fixup_bytes;
+    const double hbm_s = mem / hbm_rate;
+    const double l2 = tiles * double(t.m + t.n) * k_split * b / gpu.gemm_operand_sharing;
+    const double l2_s = l2 / l2_rate;
+    // The clock the kernel sustains (see GpuSpec::sustained_clock_hz): at the power limit, power
+    // ~ tensor duty x f^3, so a kernel that would keep the tensor pipes busy at the full-load
+    // clock runs there, and one bound by memory clocks up until its duty fills the memory time.
+    // Its time is therefore max(cycles / full-load clock, memory time), never below the
+    // boost-clock bound, and more bandwidth never makes it slower.
+    const double compute_s = cycles / full;
+    const double body = std::max({compute_s, hbm_s, l2_s});
+    // Split-K partials are reduced inside the same kernel (cuBLAS/CUTLASS serial split-K and
+    // stream-K use a workspace and semaphores), so they cost traffic, not another launch.
+    const double time = gpu.launch_overhead_s + body;
+    if (time < here.time_s) {
+      here.time_s = time;
+      here.mem = mem;
+      here.waves = tiles / slots;
+      here.compute_s = compute_s;
+      here.body = body;
+      here.hbm_s = hbm_s;
+      here.split = stream_k ? 0 : split;
+      here.ctas = c;
+    }
+  }
+  return here;
+}
+
+GemmCost tiled_cost(const GpuSpec& gpu, const Problem& p) {
+  Context cx;
+  cx.b = dtype_bytes(p.dtype);
+  cx.ob = output_bytes(p.dtype);
+  cx.n = double(p.n);
+  cx.k = double(p.k);
+  cx.hbm_rate = gpu.hbm_bw_bytes_per_s * gpu.hbm_efficiency;
+  cx.l2_rate = gpu.l2_bw_bytes_per_s * gpu.l2_efficiency;
+  cx.persistent = gpu.gemm_persistent;
+  cx.sms = double(gpu.sm_count);
+  cx.hbm = (p.a_rows * cx.k + p.groups_with_rows * cx.k * cx.n) * cx.b + p.a_rows * cx.n * cx.ob;
+  cx.full = gpu.sustained_clock_hz(p.dtype, 1.0);
+  const std::vector<Tile>& all = tiles_for(gpu);
+
+  std::array<Candidate, kMaxTiles> order;
+  const std::size_t count = tile_candidates(gpu, p, cx, order);
+  Pick best;
   best.index = all.size();
   for (std::size_t ci = 0; ci < count; ++ci) {
     const Candidate& cand = order[ci];
-    if (cand.floor_s > best.time_s) break;
-    const Tile& t = all[cand.index];
-    const double tiles_mn = cand.tiles_mn;
-    const int c = ctas_per_sm(gpu, t, b, persistent);
-    const double slots = sms * c;
-    const double epi = epilogue_cycles(gpu, t, p.dtype);
-    const double fill = gpu.gemm_tile_overhead_cycles;
-    Pick here;
-    for (int split : {1, 2, 3, 4, 6, 8, 12, 16, 0}) {
-      const bool stream_k = split == 0;
-      if (stream_k && !(persistent && gpu.gemm_stream_k)) continue;
-      // Split-K only pays when the tiles cannot fill the GPU and each split keeps a deep K loop.
-      if (split > 1 && (tiles_mn * split > 2 * slots || k / split < 2 * kTileK)) continue;
-      const int parts = stream_k ? 1 : split;
-      const double k_split = std::ceil(k / parts / kTileK) * kTileK;
-      const double tiles = tiles_mn * parts;
-      const double tile_cyc = cand.per_k_cycles * k_split;
-      double cycles = 0;
-      double fixup_bytes =
-          parts > 1 ? 2.0 * p.a_rows * n * 4.0 * parts : 0.0;  // fp32 partials written and reduced
-      if (stream_k) {
-        // Stream-K: the K iterations of all tiles are dealt out evenly; each SM finishes its
-        // share, and tiles cut between SMs are fixed up through fp32 partials.
-        const double iters = std::ceil(k / kTileK);
-        const double per_iter = tile_cyc / std::max(1.0, std::ceil(k_split / kTileK));
-        const double my_iters = std::ceil(tiles * iters / sms);
-        const double my_tiles = std::ceil(tiles / sms) + 1;
-        cycles = my_iters * per_iter + my_tiles * epi + (my_tiles - 1) * std::max(0.0, fill - epi) +
-                 fill;
-        fixup_bytes = 2.0 * std::min(tiles, sms) * t.m * t.n * 4.0;
-      } else if (persistent) {
-        // One CTA per SM walks ceil(tiles / SMs) tiles; the producer prefetches the next tile
-        // while the consumers store this one, so a tile's fill hides behind the previous
-        // tile's epilogue as far as that lasts.
-        const double mine = std::ceil(tiles / sms);
-        cycles = mine * (tile_cyc + epi) + (mine - 1) * std::max(0.0, fill - epi) + fill;
-      } else {
-        // Full waves run c tiles per SM sharing its tensor pipes; the last partial wave spreads
-        // its tiles over the SMs, and the busiest SM sets the pace.
-        const double full_waves = std::floor(tiles / slots);
-        const double rest = tiles - full_waves * slots;
-        cycles = full_waves * (c * tile_cyc + fill + epi);
-        if (rest > 0) cycles += std::ceil(rest / sms) * tile_cyc + fill + epi;
-      }
-      const double mem = hbm + fixup_bytes;
-      const double hbm_s = mem / hbm_rate;
-      const double l2 = tiles * double(t.m + t.n) * k_split * b / gpu.gemm_operand_sharing;
-      const double l2_s = l2 / l2_rate;
-      // The clock the kernel sustains (see GpuSpec::sustained_clock_hz): at the power limit, power
-      // ~ tensor duty x f^3, so a kernel that would keep the tensor pipes busy at the full-load
-      // clock runs there, and one bound by memory clocks up until its duty fills the memory time.
-      // Its time is therefore max(cycles / full-load clock, memory time), never below the
-      // boost-clock bound, and more bandwidth never makes it slower.
-      const double compute_s = cycles / full;
-      const double body = std::max({compute_s, hbm_s, l2_s});
-      // Split-K partials are reduced inside the same kernel (cuBLAS/CUTLASS serial split-K and
-      // stream-K use a workspace and semaphores), so they cost traffic, not another launch.
-      const double time = gpu.launch_overhead_s + body;
-      if (time < here.time_s) {
-        here.time_s = time;
-        here.mem = mem;
-        here.waves = tiles / slots;
-        here.compute_s = compute_s;
-        here.body = body;
-        here.hbm_s = hbm_s;
-        here.split = stream_k ? 0 : split;
-        here.ctas = c;
-      }
-    }
+    if (cand.floor_s > best.time_s) break;  // no later tile can win
+    Pick here = best_split(gpu, p, cx, all[cand.index], cand);
     if (here.time_s < best.time_s || (here.time_s == best.time_s && cand.index < best.index)) {
       best = here;
       best.index = cand.index;
@@ -228,7 +256,7 @@ GemmCost tiled_cost(const GpuSpec& gpu, const Problem& p) {
   out.split_k = best.split;
   out.ctas_per_sm = best.ctas;
   out.waves = best.waves;
-  out.clock_hz = std::min(gpu.clock_hz, full * std::sqrt(best.body / best.compute_s));
+  out.clock_hz = std::min(gpu.clock_hz, cx.full * std::sqrt(best.body / best.compute_s));
   if (best.body < gpu.launch_overhead_s)
     out.bound = "launch";
   else if (best.body == best.compute_s)
