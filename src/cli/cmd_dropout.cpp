@@ -139,10 +139,8 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const std::str
   return out;
 }
 
-}  // namespace
-
-void register_dropout(CLI::App& app) {
-  // --- philox ---
+// One function per subcommand; each binds its options to statics, as CLI11 callbacks need.
+void register_philox(CLI::App& app) {
   static std::string key_text = "0,0", counter_text = "0,0,0,0", rounds_text = "10";
   static std::int64_t count = 1;
   auto* ph = app.add_subcommand("philox", "Philox4x32-R output words (bit-exact with Random123)");
@@ -179,12 +177,9 @@ void register_dropout(CLI::App& app) {
     }
     std::fputs(out.c_str(), stdout);
   });
+}
 
-  auto* dr = app.add_subcommand(
-      "dropout", "attention dropout: masks, the block with its RNG beside a GEMM, and sweeps");
-  dr->require_subcommand(1);
-
-  // --- dropout mask ---
+void register_dropout_mask(CLI::App* dr) {
   static OutputOptions mask_out;
   static std::string seed_text = "0", offset_text = "0", mask_file;
   static dropout::MaskShape shape{1, 1, 0, 0};
@@ -246,8 +241,9 @@ void register_dropout(CLI::App& app) {
           report::format_time(secs));
     });
   });
+}
 
-  // --- dropout block ---
+void register_dropout_block(CLI::App* dr) {
   static OutputOptions block_out;
   static BlockArgs ba;
   static std::int64_t block_batch = 1, block_seq = 4096;
@@ -312,8 +308,9 @@ void register_dropout(CLI::App& app) {
                  r.speedup_vs_sequential, r.speedup_vs_fused, r.host_gemm, r.binding);
     });
   });
+}
 
-  // --- dropout sweep ---
+void register_dropout_sweep(CLI::App* dr) {
   static OutputOptions sweep_out;
   static BlockArgs sa;
   static std::string sweep_seqs = "1024,2048,4096,8192", sweep_batches = "1,2,4";
@@ -369,6 +366,18 @@ void register_dropout(CLI::App& app) {
         sweep_out, j, [&] { return report::render_table(t); },
         [&] { return report::render_csv(t); });
   });
+}
+
+}  // namespace
+
+void register_dropout(CLI::App& app) {
+  register_philox(app);
+  auto* dr = app.add_subcommand(
+      "dropout", "attention dropout: masks, the block with its RNG beside a GEMM, and sweeps");
+  dr->require_subcommand(1);
+  register_dropout_mask(dr);
+  register_dropout_block(dr);
+  register_dropout_sweep(dr);
 }
 
 }  // namespace llmgps::cli

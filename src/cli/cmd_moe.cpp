@@ -216,14 +216,8 @@ struct AdviseArgs {
   }
 };
 
-}  // namespace
-
-void register_moe(CLI::App& app) {
-  auto* moe_cmd = app.add_subcommand(
-      "moe", "MoE-GPS: routing traces, predictors, replica plans, strategy advice");
-  moe_cmd->require_subcommand(1);
-
-  // --- stats ---
+// One function per subcommand; each binds its options to statics, as CLI11 callbacks need.
+void register_moe_stats(CLI::App* moe_cmd) {
   static OutputOptions stats_out;
   static std::string stats_trace;
   static std::size_t stats_batch = 64;
@@ -262,8 +256,9 @@ void register_moe(CLI::App& app) {
     if (stats_transitions) j["transitions"] = moe::layer_transitions(tr);
     emit_rendered(stats_out, j, [&] { return report::trace_stats_table(st); });
   });
+}
 
-  // --- synth ---
+void register_moe_synth(CLI::App* moe_cmd) {
   static OutputOptions synth_out;
   static moe::SynthConfig synth_cfg;
   static std::string synth_skew = "1.4";
@@ -297,8 +292,9 @@ void register_moe(CLI::App& app) {
     if (dry_run()) return;  // options checked; no trace generated
     emit(synth_out, moe::trace_to_jsonl(moe::synthesize_trace(synth_cfg)));
   });
+}
 
-  // --- predict ---
+void register_moe_predict(CLI::App* moe_cmd) {
   static OutputOptions pred_out;
   static std::string pred_train, pred_test;
   static std::size_t pred_batch = 64;
@@ -340,8 +336,9 @@ void register_moe(CLI::App& app) {
     emit_rendered(pred_out, report::predictors_json(results, pred_train, pred_test, pred_batch),
                   [&] { return report::predictors_table(results); });
   });
+}
 
-  // --- plan ---
+void register_moe_plan(CLI::App* moe_cmd) {
   static OutputOptions plan_out;
   static std::string plan_trace, plan_loads, plan_algo = "eplb";
   static int plan_gpus = 0, plan_slots = 0, plan_nodes = 1, plan_groups = 1, plan_copies = 0;
@@ -378,8 +375,9 @@ void register_moe(CLI::App& app) {
     emit_rendered(plan_out, report::plan_json(p, loads, plan_algo),
                   [&] { return report::plan_table(p, loads, plan_algo); });
   });
+}
 
-  // --- advise ---
+void register_moe_advise(CLI::App* moe_cmd) {
   static OutputOptions adv_out;
   static AdviseArgs adv;
   static std::vector<double> adv_skew;
@@ -462,8 +460,9 @@ void register_moe(CLI::App& app) {
                                   adv.context(em, "closed-form", "shares of " + test.source));
     });
   });
+}
 
-  // --- map ---
+void register_moe_map(CLI::App* moe_cmd) {
   static OutputOptions map_out;
   static AdviseArgs mp;
   static std::string map_skews, map_links, map_batches, map_svg;
@@ -527,6 +526,21 @@ void register_moe(CLI::App& app) {
         map_out, report::map_json(cells, ctx), [&] { return report::map_table(cells); },
         [&] { return report::map_csv(cells); });
   });
+}
+
+}  // namespace
+
+void register_moe(CLI::App& app) {
+  auto* moe_cmd = app.add_subcommand(
+      "moe", "MoE-GPS: routing traces, predictors, replica plans, strategy advice");
+  moe_cmd->require_subcommand(1);
+
+  register_moe_stats(moe_cmd);
+  register_moe_synth(moe_cmd);
+  register_moe_predict(moe_cmd);
+  register_moe_plan(moe_cmd);
+  register_moe_advise(moe_cmd);
+  register_moe_map(moe_cmd);
 }
 
 }  // namespace llmgps::cli
