@@ -1,5 +1,5 @@
 // How fast the cost models answer: full-model step estimates per second on one core, and the
-// single-op models behind them. Target (issue 2): >= 10,000 Mixtral-8x7B prefill estimates/s.
+// single-op models behind them. Target (issue 10): >= 50,000 Mixtral-8x7B prefill estimates/s.
 // No peer runs here: LLMCompass (the closest published simulator) is Python and needs minutes
 // for one GPT-3 estimate, and its code is not vendored, so there is no in-process ratio to print.
 #include <benchmark/benchmark.h>
