@@ -178,6 +178,16 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   c.scores = scores;
   const double body = std::max(compute_s, hbm_s);
   c.time_s = gpu.launch_overhead_s + body;
+  if (bwd) {
+    // The backward runs two more kernels (FlashAttention's flash_bwd_preprocess and
+    // flash_bwd_postprocess, FA2 and FA3 alike): the first reads O and dO for the row sums
+    // D = rowsum(dO * O), writes D and clears the FP32 dQ accumulator; the second converts that
+    // accumulator to dQ. Both stream from HBM.
+    const double rows = bh * double(s.seq_q);
+    const double aux = rows * (2.0 * b * dv + 4.0 + 4.0 * d + 4.0 * d + b * d);
+    c.hbm_bytes += aux;
+    c.time_s += 2.0 * gpu.launch_overhead_s + aux / (gpu.hbm_bw_bytes_per_s * gpu.hbm_efficiency);
+  }
   if (body == hbm_s)
     c.bound = "hbm";
   else
