@@ -15,10 +15,7 @@ namespace {
 double median_abs(const std::vector<double>& e) {
   std::vector<double> a;
   for (double x : e) a.push_back(std::fabs(x));
-  if (a.empty()) return 0;
-  std::sort(a.begin(), a.end());
-  const std::size_t n = a.size();
-  return n % 2 ? a[n / 2] : 0.5 * (a[n / 2 - 1] + a[n / 2]);
+  return median(std::move(a));
 }
 
 std::vector<double> errors(const FitSpec& f, const std::vector<Measurement>& rows,

@@ -14,13 +14,6 @@
 namespace llmgps::calib {
 namespace {
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 DType dtype_or(const Measurement& m, DType fallback) {
   return m.dtype.empty() ? fallback : parse_dtype(m.dtype, m.where() + ": column 'dtype'");
 }
@@ -162,6 +155,13 @@ Prediction predict(const Measurement& m, const SystemSpec& sys) {
 }
 
 }  // namespace
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 
 std::vector<Scored> score(const std::vector<Measurement>& rows) {
   return score(rows, {});

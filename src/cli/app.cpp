@@ -111,14 +111,11 @@ std::string option_for_field(const CLI::App& app, const std::string& field) {
   const std::size_t dot = field.find('.');
   const std::string scope = field.substr(0, dot);
   if (std::find(it->second.begin(), it->second.end(), scope) == it->second.end()) return field;
-  static const std::map<std::string, std::string> renamed = {{"gpu", "--hw"},
-                                                             {"attention.seq_q", "--seq"},
-                                                             {"mask.seq_q", "--seq"},
-                                                             {"loso.fit", "--loso"},
-                                                             {"dropout.p", "--p"},
-                                                             {"ep_alltoall.experts", "--experts"},
-                                                             {"trace.experts", "--experts"}};
-  // Fields a command takes as a list under a plural option.
+  static const std::map<std::string, std::string> renamed = {
+      {"gpu", "--hw"},
+      {"attention.seq_q", "--seq"},
+      {"mask.seq_q", "--seq"},
+      {"loso.fit", "--loso"}};  // Fields a command takes as a list under a plural option.
   static const std::map<std::string, std::string> plural = {{"moe map|advice.skew", "--skews"}};
   std::string option;
   if (auto p = plural.find(command + "|" + field); p != plural.end()) {

@@ -45,6 +45,8 @@ std::vector<Scored> score(const std::vector<Measurement>& rows);
 // The same with every system adjusted after loading (a refit trying field values).
 std::vector<Scored> score(const std::vector<Measurement>& rows,
                           const std::function<void(SystemSpec&)>& adjust);
+// Median of `v` (0 when empty; the mean of the middle two for an even count).
+double median(std::vector<double> v);
 // Per class, in first-seen order.
 std::vector<ClassScore> summarise(const std::vector<Scored>& scored, int worst = 3);
 
