@@ -83,16 +83,17 @@ const std::map<std::string, std::vector<std::string>>& owned_scopes() {
       {"cost deepep", {"ep_alltoall", "system"}},
       {"cost p2p", {"p2p", "system"}},
       {"estimate", {"step", "model", "system"}},
-      {"validate", {"loso"}},
-      {"moe stats", {"trace"}},
+      {"validate", {"validate", "loso"}},
+      {"moe stats", {"stats", "trace"}},
       {"moe synth", {"synth"}},
-      {"moe predict", {"trace", "predictor"}},
+      {"moe predict", {"predict", "trace", "predictor"}},
       {"moe plan", {"trace", "plan", "ep", "model", "system"}},
       {"moe advise", {"trace", "ep", "advice", "plan", "predictor", "step", "model", "system"}},
-      {"moe map", {"ep", "advice", "plan", "step", "model", "system"}},
+      {"moe map", {"map", "ep", "advice", "plan", "step", "model", "system"}},
+      {"philox", {"philox"}},
       {"dropout mask", {"dropout", "mask"}},
       {"dropout block", {"dropout", "block", "model", "gpu", "attention"}},
-      {"dropout sweep", {"dropout", "block", "model", "gpu", "attention"}},
+      {"dropout sweep", {"sweep", "dropout", "block", "model", "gpu", "attention"}},
   };
   return t;
 }
@@ -115,7 +116,12 @@ std::string option_for_field(const CLI::App& app, const std::string& field) {
       {"gpu", "--hw"},
       {"attention.seq_q", "--seq"},
       {"mask.seq_q", "--seq"},
-      {"loso.fit", "--loso"}};  // Fields a command takes as a list under a plural option.
+      {"loso.fit", "--loso"},
+      // Fields that stand for a choice between options.
+      {"advice.routing", "--skew/--shares/--trace"},
+      {"predict.traces", "--train/--test"},
+      {"plan.input",
+       "--trace/--loads"}};  // Fields a command takes as a list under a plural option.
   static const std::map<std::string, std::string> plural = {{"moe map|advice.skew", "--skews"}};
   std::string option;
   if (auto p = plural.find(command + "|" + field); p != plural.end()) {
@@ -126,7 +132,13 @@ std::string option_for_field(const CLI::App& app, const std::string& field) {
     option = "--" + (dot == std::string::npos ? field : field.substr(dot + 1));
     std::replace(option.begin(), option.end(), '_', '-');
   }
-  return leaf->get_option_no_throw(option) ? option : field;
+  // Every option the field names ("--a/--b" names two) must be the command's.
+  for (std::size_t start = 0; start < option.size();) {
+    const std::size_t slash = std::min(option.find('/', start), option.size());
+    if (!leaf->get_option_no_throw(option.substr(start, slash - start))) return field;
+    start = slash + 1;
+  }
+  return option;
 }
 
 // Built once: the options bind to static variables, so one App serves every run() in a process

@@ -96,4 +96,25 @@ ExpFit fit_exponential(const std::vector<std::pair<double, double>>& points);
 Strategy best_on_curve(const EpModel& em, const std::vector<Strategy>& points,
                        const LoadMatrix& shares, const AdviceConfig& cfg);
 
+// What an advice was computed for, as its reports describe it.
+struct AdviceContext {
+  std::string model, system, mode, input;  // input: "skew 1.39", "shares FILE", "trace FILE"
+  double link_gbps = 0;
+  std::int64_t batch = 0, seq = 0;
+  std::string phase, layout, algo, error_model;
+  std::string expert_time = "roofline";  // roofline or linear (the paper's assumption)
+  bool error_cap = true;                 // error models capped at the no-duplication straggler
+  std::string predictors;                // built-in predictor property set (closed form)
+  int slots_per_gpu = 0;
+};
+
+// One cell of the guideline map: the winner at one skew, link bandwidth and batch, and the best
+// latency of each strategy kind there.
+struct MapCell {
+  double skew = 1, link_gbps = 0;
+  std::int64_t batch = 1;
+  std::string winner, winner_name;
+  double latency_none_s = 0, latency_distribution_s = 0, latency_token_s = 0;
+};
+
 }  // namespace llmgps::moe

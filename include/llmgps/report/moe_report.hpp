@@ -25,25 +25,11 @@ nlohmann::ordered_json plan_json(const moe::ReplicaPlan& p, const moe::LoadMatri
 std::string plan_table(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads,
                        const std::string& algo);
 
-struct AdviceContext {
-  std::string model, system, mode, input;  // input: "skew 1.39", "shares FILE", "trace FILE"
-  double link_gbps = 0;
-  std::int64_t batch = 0, seq = 0;
-  std::string phase, layout, algo, error_model;
-  std::string expert_time = "roofline";  // roofline or linear (the paper's assumption)
-  bool error_cap = true;                 // error models capped at the no-duplication straggler
-  std::string predictors;                // built-in predictor property set (closed form)
-  int slots_per_gpu = 0;
-};
+using moe::AdviceContext;
 nlohmann::ordered_json advice_json(const moe::Advice& a, const AdviceContext& c);
 std::string advice_table(const moe::Advice& a, const AdviceContext& c);
 
-struct MapCell {
-  double skew = 1, link_gbps = 0;
-  std::int64_t batch = 1;
-  std::string winner, winner_name;
-  double latency_none_s = 0, latency_distribution_s = 0, latency_token_s = 0;
-};
+using moe::MapCell;
 nlohmann::ordered_json map_json(const std::vector<MapCell>& cells, const AdviceContext& c);
 std::string map_table(const std::vector<MapCell>& cells);
 std::string map_csv(const std::vector<MapCell>& cells);

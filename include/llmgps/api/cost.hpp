@@ -1,0 +1,106 @@
+#pragma once
+// `cost gemm|attention|elementwise|allreduce|alltoall|deepep|p2p` as library calls: one
+// operation's cost on a GPU or system named by preset or file. Each request's validate() checks
+// what needs no file (the CLI's dry run stops there); each call validates, loads the spec, costs.
+// Errors name the request field ("gemm.m", "allreduce.bytes").
+#include <string>
+
+#include "llmgps/cost/attention.hpp"
+#include "llmgps/cost/collective.hpp"
+#include "llmgps/cost/elementwise.hpp"
+#include "llmgps/cost/gemm.hpp"
+#include "llmgps/specs/hw.hpp"
+
+namespace llmgps::api {
+
+struct GemmRequest {
+  std::string hw;  // GPU preset or hardware JSON
+  GemmShape shape;
+  void validate() const;
+};
+struct GemmResult {
+  GpuSpec gpu;
+  GemmShape shape;
+  GemmCost cost;
+};
+GemmResult cost_gemm(const GemmRequest& r);
+
+struct AttentionRequest {
+  std::string hw;
+  AttentionShape shape;
+  void validate() const {}
+};
+struct AttentionResult {
+  GpuSpec gpu;
+  AttentionShape shape;
+  AttentionCost cost;
+};
+AttentionResult cost_attention(const AttentionRequest& r);
+
+struct ElementwiseRequest {
+  std::string hw;
+  ElementwiseShape shape;
+  void validate() const {}
+};
+struct ElementwiseResult {
+  std::string gpu;
+  OpCost cost;
+};
+ElementwiseResult cost_elementwise(const ElementwiseRequest& r);
+
+struct AllreduceRequest {
+  std::string system;  // system preset or JSON
+  double bytes = 0;    // per GPU
+  int gpus = 0;        // 0: every GPU of the system
+  CollectiveAlgo algo = CollectiveAlgo::automatic;
+  void validate() const;
+};
+struct AllreduceResult {
+  std::string system;
+  double bytes = 0;
+  CollectiveCost cost;
+  double algbw_bytes_per_s() const { return cost.time_s > 0 ? bytes / cost.time_s : 0.0; }
+};
+AllreduceResult cost_allreduce(const AllreduceRequest& r);
+
+struct AlltoallRequest {
+  std::string system;
+  double bytes_per_gpu = 0;  // each GPU sends in total
+  double skew = 1.0;         // max/mean received share, in [1, gpus]
+  int gpus = 0;              // 0: every GPU of the system
+  void validate() const;
+};
+struct AlltoallResult {
+  std::string system;
+  int gpus = 0;
+  double skew = 1;
+  OpCost cost;
+};
+AlltoallResult cost_alltoall(const AlltoallRequest& r);
+
+struct DeepepRequest {
+  std::string system;
+  EpAllToAll shape;  // `payload` is the dispatch's (fp8 or bf16); the combine is always BF16
+  void validate() const;
+};
+struct DeepepResult {
+  std::string system;
+  EpAllToAllMode mode = EpAllToAllMode::deepep_normal;
+  int gpus = 0;
+  EpAllToAllCost dispatch, combine;
+};
+DeepepResult cost_deepep(const DeepepRequest& r);
+
+struct P2pRequest {
+  std::string system;
+  double bytes = 0;
+  bool cross_node = false;
+  void validate() const;
+};
+struct P2pResult {
+  std::string system;
+  OpCost cost;
+};
+P2pResult cost_p2p(const P2pRequest& r);
+
+}  // namespace llmgps::api

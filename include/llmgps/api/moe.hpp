@@ -1,0 +1,111 @@
+#pragma once
+// `moe stats|synth|predict|plan|advise|map` as library calls: the MoE-GPS application. Errors
+// name request fields ("ep.link_gbps", "advice.routing"); each request's validate() checks what
+// needs no file.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "llmgps/moe/advisor.hpp"
+#include "llmgps/moe/planner.hpp"
+#include "llmgps/moe/predictor.hpp"
+#include "llmgps/moe/synth_trace.hpp"
+#include "llmgps/moe/trace.hpp"
+#include "llmgps/moe/trace_stats.hpp"
+
+namespace llmgps::api {
+
+struct StatsRequest {
+  std::string trace;              // JSON Lines routing trace
+  std::size_t batch_tokens = 64;  // tokens per batch for the per-batch skew (0: whole trace)
+  int experts = 0;                // 0: from a meta record or the largest id + 1
+  bool transitions = false;       // layer-to-layer transition matrices (in memory only)
+  bool stream = false;            // read in chunks (traces larger than RAM)
+  void validate() const;
+};
+struct StatsResult {
+  moe::TraceStats stats;
+  std::optional<std::vector<std::vector<std::vector<double>>>> transitions;
+};
+StatsResult moe_stats(const StatsRequest& r);
+
+struct SynthRequest {
+  moe::SynthConfig config;
+  void validate() const {}
+};
+struct SynthResult {
+  moe::RoutingTrace trace;
+};
+SynthResult moe_synth(const SynthRequest& r);
+
+struct PredictRequest {
+  std::string train, test;  // traces: train every predictor on one, score on the other
+  std::string groups;       // or grouped shares CSV: each group predicted from the others
+  std::size_t batch_tokens = 64;
+  void validate() const;
+};
+struct PredictResult {
+  std::vector<moe::PredictorResult> results;
+  std::string train, test;  // the groups file for both in groups mode
+  std::size_t batch_tokens = 0;
+};
+PredictResult moe_predict(const PredictRequest& r);
+
+struct PlanRequest {
+  std::string trace, loads;  // exactly one: a routing trace or a JSON {"loads": [...]} file
+  int gpus = 0, slots_per_gpu = 0;
+  int nodes = 1, groups = 1;  // EPLB hierarchical
+  std::string algo = "eplb";  // eplb or greedy
+  int max_copies = 0;         // greedy: replicas per expert at most (0: no limit)
+  void validate() const;
+};
+struct PlanResult {
+  moe::ReplicaPlan plan;
+  moe::LoadMatrix loads;
+  std::string algo;
+};
+PlanResult moe_plan(const PlanRequest& r);
+
+// The expert-parallel setup shared by advise and map.
+struct EpRequest {
+  std::string model, system;
+  double link_gbps = 0;  // > 0: override the intra-node link bandwidth, GB/s per direction
+  std::int64_t batch = 1, seq = 512;
+  std::string phase = "prefill", dtype = "fp16", layout = "tp", algo = "greedy-time";
+  std::string error_model = "typical", predictors = "predictors-mixtral-traces";
+  std::string points;  // JSON file of measured Token-to-Expert predictors
+  std::string expert_time = "roofline", error_cap = "on";
+  int slots_per_gpu = 0, replan_every = 1;
+  std::string replan_policy = "when-it-pays";
+  std::size_t batch_tokens = 64;
+  void validate() const;
+};
+
+struct AdviseRequest : EpRequest {
+  std::optional<double> skew;  // exactly one routing input: skew, shares CSV or trace
+  std::string shares, trace;
+  std::string train;  // trace mode: train the predictors here (default: --trace's first half)
+  void validate() const;
+};
+struct AdviseResult {
+  moe::Advice advice;
+  moe::AdviceContext context;
+  // Trace mode: the closed form on the test trace's shares and the measured predictors.
+  std::optional<moe::Advice> closed_form;
+  moe::AdviceContext closed_form_context;
+};
+AdviseResult moe_advise(const AdviseRequest& r);
+
+struct MapRequest : EpRequest {
+  std::vector<double> skews, links;  // links: GB/s (empty: link_gbps)
+  std::vector<double> batches;       // empty: batch
+  void validate() const;
+};
+struct MapResult {
+  std::vector<moe::MapCell> cells;  // batch-major, then link, then skew
+  moe::AdviceContext context;
+};
+MapResult moe_map(const MapRequest& r);
+
+}  // namespace llmgps::api

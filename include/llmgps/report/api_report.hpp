@@ -1,0 +1,90 @@
+#pragma once
+// Renders every library-API result (llmgps/api/) as the CLI prints it: json(r) is what
+// `--format json` writes (dumped with two-space indent and a newline), table(r) the terminal
+// table, csv(r) the CSV where a command has one. The CLI and the Python package both call these.
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "llmgps/api/calib.hpp"
+#include "llmgps/api/cost.hpp"
+#include "llmgps/api/dropout.hpp"
+#include "llmgps/api/estimate.hpp"
+#include "llmgps/api/moe.hpp"
+#include "llmgps/api/specs.hpp"
+
+namespace llmgps::report {
+
+using Json = nlohmann::ordered_json;
+
+// The exact text of --format json for a result.
+inline std::string json_text(const Json& j) {
+  return j.dump(2) + "\n";
+}
+
+Json json(const api::HwListResult& r);
+std::string table(const api::HwListResult& r);
+std::string csv(const api::HwListResult& r);
+Json json(const api::HwShowResult& r);
+std::string table(const api::HwShowResult& r);
+Json json(const api::ModelListResult& r);
+std::string table(const api::ModelListResult& r);
+std::string csv(const api::ModelListResult& r);
+Json json(const api::ModelShowResult& r);
+std::string table(const api::ModelShowResult& r);
+
+Json json(const api::GemmResult& r);
+Json json(const api::AttentionResult& r);
+Json json(const api::ElementwiseResult& r);
+Json json(const api::AllreduceResult& r);
+Json json(const api::AlltoallResult& r);
+Json json(const api::DeepepResult& r);
+Json json(const api::P2pResult& r);
+// A cost result's table is the key/value table of its JSON.
+std::string table(const api::GemmResult& r);
+std::string table(const api::AttentionResult& r);
+std::string table(const api::ElementwiseResult& r);
+std::string table(const api::AllreduceResult& r);
+std::string table(const api::AlltoallResult& r);
+std::string table(const api::DeepepResult& r);
+std::string table(const api::P2pResult& r);
+
+Json json(const api::EstimateResult& r);
+std::string table(const api::EstimateResult& r);
+std::string csv(const api::EstimateResult& r);
+std::string chrome_trace(const api::EstimateResult& r);
+
+Json json(const api::ValidateResult& r);
+std::string table(const api::ValidateResult& r);
+std::string csv(const api::ValidateResult& r);
+Json json(const api::CalibrateResult& r);
+std::string table(const api::CalibrateResult& r);
+std::string csv(const api::CalibrateResult& r);
+
+Json json(const api::StatsResult& r);
+std::string table(const api::StatsResult& r);
+std::string jsonl(const api::SynthResult& r);
+Json json(const api::PredictResult& r);
+std::string table(const api::PredictResult& r);
+Json json(const api::PlanResult& r);
+std::string table(const api::PlanResult& r);
+Json json(const api::AdviseResult& r);
+std::string table(const api::AdviseResult& r);
+Json json(const api::MapResult& r);
+std::string table(const api::MapResult& r);
+std::string csv(const api::MapResult& r);
+std::string svg(const api::MapResult& r);
+
+// `philox` lines: four words in hex per output.
+std::string philox_lines(const std::uint32_t* words, std::size_t n);
+// `dropout mask`: the summary of a mask written to `file`.
+Json json(const api::MaskResult& r, const std::string& file);
+std::string table(const api::MaskResult& r, const std::string& file);
+Json json(const api::BlockResult& r);
+std::string table(const api::BlockResult& r);
+// Chrome trace of one strategy's block (none, fused, sequential or overlapped).
+std::string chrome_trace(const api::BlockResult& r, const std::string& strategy);
+Json json(const api::SweepResult& r);
+std::string table(const api::SweepResult& r);
+std::string csv(const api::SweepResult& r);
+
+}  // namespace llmgps::report

@@ -1,0 +1,101 @@
+#include "llmgps/api/dropout.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "llmgps/dropout/philox_stream.hpp"
+#include "llmgps/specs/error.hpp"
+
+namespace llmgps::api {
+
+void PhiloxRequest::validate() const {
+  if (rounds < 1 || rounds > 64) throw InputError("philox.rounds", "must be in [1, 64]");
+  if (count < 1 || count > (std::int64_t(1) << 32))
+    throw InputError("philox.count", fmt::format("must be in [1, 2^32] (got {})", count));
+}
+
+void philox(const PhiloxRequest& r,
+            const std::function<void(const std::uint32_t* words, std::size_t n)>& block) {
+  r.validate();
+  philox::Counter ctr{{r.counter[0], r.counter[1], r.counter[2], r.counter[3]}};
+  const philox::Key key{{r.key[0], r.key[1]}};
+  std::vector<std::uint32_t> buf(4 * 4096);
+  for (std::int64_t done = 0; done < r.count;) {
+    const std::size_t n = std::size_t(std::min<std::int64_t>(4096, r.count - done));
+    philox::generate_stream(ctr, key, r.rounds, n, buf.data());
+    block(buf.data(), n);
+    ctr = philox::add(ctr, n);
+    done += std::int64_t(n);
+  }
+}
+
+void MaskRequest::validate() const {
+  if (threads < 0) throw InputError("mask.threads", "must be >= 0");
+  dropout::MaskShape s = shape;
+  if (s.seq_k == 0) s.seq_k = s.seq_q;
+  dropout::validate(s, rng);
+}
+
+MaskResult dropout_mask(const MaskRequest& r) {
+  r.validate();
+  MaskResult out;
+  out.shape = r.shape;
+  if (out.shape.seq_k == 0) out.shape.seq_k = out.shape.seq_q;
+  out.rng = r.rng;
+  const auto t0 = std::chrono::steady_clock::now();
+  out.words = dropout::generate_mask(out.shape, r.rng, r.threads);
+  out.generate_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  out.keep_fraction = dropout::keep_fraction(out.words, out.shape.elements());
+  out.expected_keep_fraction =
+      double(dropout::keep_threshold(r.rng) + 1) / std::ldexp(1.0, r.rng.bits);
+  out.philox_impl = philox::avx2_available() ? "avx2" : "scalar";
+  return out;
+}
+
+dropout::BlockConfig BlockSetup::config(std::int64_t batch, std::int64_t seq) const {
+  dropout::BlockConfig c;
+  c.batch = batch;
+  c.seq = seq;
+  c.dtype = parse_dtype(dtype, "block.dtype");
+  c.scope = dropout::parse_scope(scope, "block.scope");
+  c.rng.p = p;
+  c.rng.bits = bits;
+  c.rng.rounds = rounds;
+  c.attn_impl = impl;
+  return c;
+}
+
+void BlockSetup::validate() const {
+  (void)dropout::keep_threshold(config(1, 1).rng);
+}
+
+BlockResult dropout_block(const BlockRequest& r) {
+  r.validate();
+  BlockResult out{r, specs::load_model(r.model), specs::load_gpu(r.hw), {}};
+  out.block = dropout::block_dropout(out.model, out.gpu, r.config(r.batch, r.seq));
+  return out;
+}
+
+void SweepRequest::validate() const {
+  for (const auto* list : {&seqs, &batches})
+    for (std::int64_t v : *list)
+      if (v <= 0)
+        throw InputError(list == &seqs ? "sweep.seqs" : "sweep.batches", "values must be positive");
+  BlockSetup::validate();
+}
+
+SweepResult dropout_sweep(const SweepRequest& r) {
+  r.validate();
+  const ModelSpec m = specs::load_model(r.model);
+  const GpuSpec gpu = specs::load_gpu(r.hw);
+  SweepResult out{r, {}};
+  for (std::int64_t b : r.batches)
+    for (std::int64_t q : r.seqs)
+      out.rows.push_back({b, q, dropout::block_dropout(m, gpu, r.config(b, q))});
+  return out;
+}
+
+}  // namespace llmgps::api

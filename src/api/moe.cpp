@@ -1,0 +1,263 @@
+#include "llmgps/api/moe.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "llmgps/moe/ep_model.hpp"
+#include "llmgps/moe/loads_file.hpp"
+#include "llmgps/moe/shares_csv.hpp"
+#include "llmgps/specs/error.hpp"
+#include "llmgps/specs/hw.hpp"
+#include "llmgps/specs/model.hpp"
+
+namespace llmgps::api {
+
+void StatsRequest::validate() const {
+  if (stream && transitions)
+    throw InputError("stats.transitions", "needs the whole trace in memory; drop --stream");
+}
+
+StatsResult moe_stats(const StatsRequest& r) {
+  r.validate();
+  const moe::TraceLoadOptions opt{r.experts};
+  if (r.stream) return {moe::stream_trace_stats(r.trace, r.batch_tokens, opt), std::nullopt};
+  const auto tr = moe::load_trace(r.trace, opt);
+  StatsResult out{moe::trace_stats(tr, r.batch_tokens), std::nullopt};
+  if (r.transitions) out.transitions = moe::layer_transitions(tr);
+  return out;
+}
+
+SynthResult moe_synth(const SynthRequest& r) {
+  r.validate();
+  return {moe::synthesize_trace(r.config)};
+}
+
+void PredictRequest::validate() const {
+  if (!groups.empty() && (!train.empty() || !test.empty()))
+    throw InputError("predict.groups", "give either --groups or --train and --test");
+  if (groups.empty() && (train.empty() || test.empty()))
+    throw InputError("predict.traces", "give both traces (or --groups)");
+  if (batch_tokens == 0) throw InputError("predict.batch_tokens", "must be positive");
+}
+
+PredictResult moe_predict(const PredictRequest& r) {
+  r.validate();
+  if (!r.groups.empty())
+    return {{moe::leave_one_group_out(moe::read_groups_csv(r.groups))}, r.groups, r.groups, 0};
+  const auto train = moe::load_trace(r.train);
+  const auto test = moe::load_trace(r.test, moe::TraceLoadOptions{train.experts});
+  moe::check_compatible(train, test);
+  PredictResult out{{}, r.train, r.test, r.batch_tokens};
+  for (auto& p : moe::distribution_predictors())
+    out.results.push_back(moe::evaluate(*p, train, test, r.batch_tokens));
+  for (auto& p : moe::token_predictors())
+    out.results.push_back(moe::evaluate(*p, train, test, r.batch_tokens));
+  return out;
+}
+
+void PlanRequest::validate() const {
+  if (trace.empty() == loads.empty()) throw InputError("plan.input", "give exactly one of them");
+  if (algo != "eplb" && algo != "greedy")
+    throw InputError("plan.algo", "must be eplb or greedy, got '" + algo + "'");
+}
+
+PlanResult moe_plan(const PlanRequest& r) {
+  r.validate();
+  PlanResult out;
+  out.algo = r.algo;
+  out.loads = r.trace.empty() ? moe::load_loads_json(r.loads)
+                              : moe::expert_counts(moe::load_trace(r.trace));
+  if (r.algo == "eplb")
+    out.plan = moe::eplb_plan(out.loads,
+                              moe::EplbConfig{r.gpus * r.slots_per_gpu, r.groups, r.nodes, r.gpus});
+  else
+    out.plan = moe::greedy_plan(out.loads,
+                                moe::GreedyConfig{r.gpus, r.slots_per_gpu, r.max_copies, 1.0, {}});
+  const std::string bad = moe::check_plan(out.plan, int(out.loads[0].size()));
+  if (!bad.empty()) throw std::logic_error("planner produced an invalid plan: " + bad);
+  return out;
+}
+
+namespace {
+
+// The advisor's knobs from a request (the parse_* calls name their fields).
+moe::AdviceConfig advice_config(const EpRequest& r) {
+  moe::AdviceConfig c;
+  c.algo = r.algo;
+  c.error_model = moe::parse_error_model(r.error_model, "advice.error_model");
+  if (r.error_cap != "on" && r.error_cap != "off")
+    throw InputError("advice.error_cap", "must be 'on' or 'off', got '" + r.error_cap + "'");
+  c.error_cap = r.error_cap == "on";
+  c.replan_interval = r.replan_every;
+  if (r.replan_policy != "when-it-pays" && r.replan_policy != "always")
+    throw InputError("advice.replan_policy",
+                     "must be 'when-it-pays' or 'always', got '" + r.replan_policy + "'");
+  c.replan_only_when_it_pays = r.replan_policy == "when-it-pays";
+  c.trace_batch_tokens = r.batch_tokens;
+  return c;
+}
+
+moe::EpSetup ep_setup(const EpRequest& r) {
+  moe::EpSetup setup;
+  setup.step.batch = r.batch;
+  setup.step.seq = r.seq;
+  setup.step.phase = parse_phase(r.phase, "step.phase");
+  setup.step.dtype = parse_dtype(r.dtype, "step.dtype");
+  setup.layout = moe::parse_layout(r.layout, "ep.layout");
+  setup.expert_time = moe::parse_expert_time(r.expert_time, "ep.expert_time");
+  if (r.slots_per_gpu < 0) throw InputError("ep.slots_per_gpu", "must be positive");
+  setup.slots_per_gpu = r.slots_per_gpu;
+  return setup;
+}
+
+void check_link(double link_gbps) {
+  if (link_gbps != 0 && (!(link_gbps > 0) || !std::isfinite(link_gbps)))
+    throw InputError("ep.link_gbps", fmt::format("must be positive (got {})", link_gbps));
+}
+
+moe::EpModel build_model(const EpRequest& r) {
+  ModelSpec m = specs::load_model(r.model);
+  SystemSpec sys = specs::load_system(r.system);
+  check_link(r.link_gbps);
+  if (r.link_gbps != 0) sys.intra.bw_bytes_per_s = r.link_gbps * 1e9;
+  return moe::EpModel(m, sys, ep_setup(r));
+}
+
+moe::AdviceContext context(const EpRequest& r, const moe::EpModel& em, const std::string& mode,
+                           const std::string& input) {
+  moe::AdviceContext c;
+  c.model = em.model().name;
+  c.system = r.system;
+  c.link_gbps = em.system().intra.bw_bytes_per_s / 1e9;
+  c.batch = r.batch;
+  c.seq = r.seq;
+  c.phase = r.phase;
+  c.layout = r.layout;
+  c.algo = r.algo;
+  c.error_model = r.error_model;
+  c.expert_time = moe::expert_time_name(em.expert_time());
+  c.predictors = r.predictors;
+  c.error_cap = advice_config(r).error_cap;
+  c.slots_per_gpu = em.slots_per_gpu();
+  c.mode = mode;
+  c.input = input;
+  return c;
+}
+
+// The built-in predictors, the user's points and, when the points span two accuracies, the best
+// point on the curve fitted to them (chosen for `shares`).
+std::vector<moe::Strategy> strategies(const EpRequest& r, const moe::EpModel& em,
+                                      const moe::LoadMatrix& shares) {
+  auto s = moe::builtin_strategies(em, r.predictors);
+  if (r.points.empty()) return s;
+  const auto pts = moe::strategies_from_points(r.points);
+  for (const auto& p : pts) s.push_back(p);
+  std::vector<double> accs;
+  for (const auto& p : pts)
+    if (std::find(accs.begin(), accs.end(), p.accuracy) == accs.end()) accs.push_back(p.accuracy);
+  if (accs.size() >= 2) s.push_back(moe::best_on_curve(em, pts, shares, advice_config(r)));
+  return s;
+}
+
+// Trace mode: train on --train, or on the first half of the trace and test on the second.
+std::pair<moe::RoutingTrace, moe::RoutingTrace> train_test(const AdviseRequest& r, int experts) {
+  const auto full = moe::load_trace(r.trace, moe::TraceLoadOptions{experts});
+  if (!r.train.empty()) return {moe::load_trace(r.train, moe::TraceLoadOptions{experts}), full};
+  const std::size_t half = full.num_tokens() / 2;
+  if (half == 0) throw InputError(r.trace, "too few tokens to split into training and test halves");
+  return {moe::slice(full, {0, half}, r.trace + " (first half)"),
+          moe::slice(full, {half, full.num_tokens()}, r.trace + " (second half)")};
+}
+
+}  // namespace
+
+void EpRequest::validate() const {
+  check_link(link_gbps);
+  (void)ep_setup(*this);
+  (void)advice_config(*this);
+}
+
+void AdviseRequest::validate() const {
+  const int given = int(skew.has_value()) + int(!shares.empty()) + int(!trace.empty());
+  if (given != 1) throw InputError("advice.routing", "give exactly one routing input");
+  EpRequest::validate();
+}
+
+AdviseResult moe_advise(const AdviseRequest& r) {
+  r.validate();
+  const moe::EpModel em = build_model(r);
+  const moe::AdviceConfig cfg = advice_config(r);
+  AdviseResult out;
+  if (r.trace.empty()) {
+    const moe::LoadMatrix shares =
+        r.skew ? moe::LoadMatrix{moe::shares_for_skew(em.experts(), em.model().top_k, *r.skew)}
+               : moe::read_shares_csv(r.shares);
+    const std::string input = r.skew ? fmt::format("skew {:g}", *r.skew) : "shares " + r.shares;
+    out.advice = moe::advise(moe::closed_form(em, strategies(r, em, shares), shares, cfg));
+    out.context = context(r, em, "closed-form", input);
+    return out;
+  }
+  const auto [train, test] = train_test(r, em.experts());
+  out.advice = moe::advise(moe::trace_driven(em, train, test, cfg));
+  out.context = context(r, em, "trace", "trace " + r.trace);
+  out.context.predictors = "trained on " + train.source;  // not a built-in set in trace mode
+  // The closed form beside it: the test trace's shares, the predictors' measured properties.
+  std::vector<moe::Strategy> measured;
+  for (const auto& s : out.advice.strategies) measured.push_back(s.strategy);
+  out.closed_form = moe::advise(moe::closed_form(em, measured, moe::expert_counts(test), cfg));
+  out.closed_form_context = context(r, em, "closed-form", "shares of " + test.source);
+  return out;
+}
+
+void MapRequest::validate() const {
+  if (links.empty() && !(link_gbps > 0))
+    throw InputError("ep.link_gbps", "give the bandwidths to sweep (comma-separated GB/s)");
+  for (double b : batches)
+    if (b < 1 || b != std::floor(b))
+      throw InputError("map.batches", fmt::format("'{}' is not a positive integer", b));
+  EpRequest::validate();
+}
+
+MapResult moe_map(const MapRequest& r) {
+  r.validate();
+  const moe::AdviceConfig cfg = advice_config(r);
+  const std::vector<double> links = r.links.empty() ? std::vector<double>{r.link_gbps} : r.links;
+  const std::vector<double> batches =
+      r.batches.empty() ? std::vector<double>{double(r.batch)} : r.batches;
+  MapResult out;
+  EpRequest cell_request = r;
+  for (double b : batches) {
+    for (double link : links) {
+      cell_request.batch = std::int64_t(b);
+      cell_request.link_gbps = link;
+      const moe::EpModel em = build_model(cell_request);
+      for (double k : r.skews) {
+        const moe::LoadMatrix shares = {moe::shares_for_skew(em.experts(), em.model().top_k, k)};
+        const auto advice =
+            moe::advise(moe::closed_form(em, strategies(cell_request, em, shares), shares, cfg));
+        moe::MapCell c;
+        c.skew = k;
+        c.link_gbps = link;
+        c.batch = cell_request.batch;
+        c.winner = advice.recommended;
+        c.winner_name = advice.recommended_name;
+        auto best_of = [&](const std::string& kind) {
+          double best = 0;
+          for (const auto& s : advice.strategies)
+            if (s.strategy.kind == kind && (best == 0 || s.latency_s < best)) best = s.latency_s;
+          return best;
+        };
+        c.latency_none_s = best_of("none");
+        c.latency_distribution_s = best_of("distribution");
+        c.latency_token_s = best_of("token");
+        out.cells.push_back(c);
+      }
+    }
+  }
+  out.context = context(r, build_model(r), "closed-form", "skew sweep");
+  return out;
+}
+
+}  // namespace llmgps::api

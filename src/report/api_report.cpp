@@ -1,0 +1,276 @@
+#include "llmgps/report/api_report.hpp"
+
+#include <fmt/format.h>
+
+#include <functional>
+
+#include "llmgps/moe/synth_trace.hpp"
+#include "llmgps/report/estimate_report.hpp"
+#include "llmgps/report/moe_report.hpp"
+#include "llmgps/report/output.hpp"
+#include "llmgps/report/validate_report.hpp"
+
+namespace llmgps::report {
+
+// ---- specs ----
+
+Json json(const api::HwListResult& r) {
+  Json j = Json::array();
+  for (const auto& e : r.entries)
+    j.push_back({{"name", e.name}, {"kind", e.kind}, {"description", e.description}});
+  return j;
+}
+
+namespace {
+Table hw_list_table(const api::HwListResult& r) {
+  Table t;
+  t.headers = {"name", "kind", "description"};
+  for (const auto& e : r.entries) t.add_row({e.name, e.kind, e.description});
+  return t;
+}
+
+Table model_list_table(const api::ModelListResult& r) {
+  Table t;
+  t.headers = {"name", "layers", "hidden", "heads", "kv_heads", "experts", "top_k", "params_b"};
+  t.right_align = {false, true, true, true, true, true, true, true};
+  for (const auto& m : r.models)
+    t.add_row({m.name, std::to_string(m.layers), std::to_string(m.hidden_size),
+               std::to_string(m.num_heads), std::to_string(m.num_kv_heads),
+               std::to_string(m.num_experts), std::to_string(m.top_k),
+               fmt::format("{:.1f}", m.params() / 1e9)});
+  return t;
+}
+}  // namespace
+
+std::string table(const api::HwListResult& r) {
+  return render_table(hw_list_table(r));
+}
+std::string csv(const api::HwListResult& r) {
+  return render_csv(hw_list_table(r));
+}
+
+Json json(const api::HwShowResult& r) {
+  return r.spec;
+}
+
+std::string table(const api::HwShowResult& r) {
+  // Flatten {"value", "source"} pairs to "value  (source)" rows.
+  Table t;
+  t.headers = {"field", "value", "source"};
+  std::function<void(const Json&, const std::string&)> walk = [&](const Json& node,
+                                                                  const std::string& path) {
+    if (node.is_object() && node.contains("value") && !node["value"].is_object()) {
+      t.add_row({path, node["value"].dump(), node.value("source", "")});
+    } else if (node.is_object()) {
+      for (auto it = node.begin(); it != node.end(); ++it)
+        walk(it.value(), path.empty() ? it.key() : path + "." + it.key());
+    } else if (node.is_array()) {
+      for (size_t i = 0; i < node.size(); ++i) walk(node[i], path + "[" + std::to_string(i) + "]");
+    } else {
+      t.add_row({path, node.is_string() ? node.get<std::string>() : node.dump(), ""});
+    }
+  };
+  walk(r.spec, "");
+  return render_table(t);
+}
+
+Json json(const api::ModelListResult& r) {
+  Json j = Json::array();
+  for (const auto& m : r.models) j.push_back(model_json(m));
+  return j;
+}
+std::string table(const api::ModelListResult& r) {
+  return render_table(model_list_table(r));
+}
+std::string csv(const api::ModelListResult& r) {
+  return render_csv(model_list_table(r));
+}
+Json json(const api::ModelShowResult& r) {
+  return model_json(r.model);
+}
+std::string table(const api::ModelShowResult& r) {
+  return kv_table(json(r));
+}
+
+// ---- cost ----
+
+Json json(const api::GemmResult& r) {
+  return gemm_json(r.shape, r.cost, r.gpu);
+}
+Json json(const api::AttentionResult& r) {
+  return attention_json(r.shape, r.cost, r.gpu);
+}
+
+Json json(const api::ElementwiseResult& r) {
+  Json j = op_cost_json(r.cost);
+  j["gpu"] = r.gpu;
+  return j;
+}
+
+Json json(const api::AllreduceResult& r) {
+  Json j = op_cost_json(r.cost);
+  j["algorithm"] = r.cost.algorithm;
+  j["protocol"] = r.cost.protocol;
+  j["system"] = r.system;
+  j["bytes"] = r.bytes;
+  j["algbw_gb_per_s"] = r.algbw_bytes_per_s() / 1e9;
+  return j;
+}
+
+Json json(const api::AlltoallResult& r) {
+  Json j = op_cost_json(r.cost);
+  j["system"] = r.system;
+  j["gpus"] = r.gpus;
+  j["skew"] = r.skew;
+  return j;
+}
+
+Json json(const api::DeepepResult& r) {
+  Json j;
+  j["system"] = r.system;
+  j["mode"] = ep_alltoall_mode_name(r.mode);
+  j["gpus"] = r.gpus;
+  for (const auto* c : {&r.dispatch, &r.combine}) {
+    const std::string p = c == &r.combine ? "combine_" : "dispatch_";
+    j[p + "time_s"] = c->time_s;
+    j[p + "bound"] = c->bound;
+    j[p + "bytes_per_gpu"] = c->bytes_per_gpu;
+    j[p + "nvlink_bytes"] = c->nvlink_bytes;
+    j[p + "rdma_bytes"] = c->rdma_bytes;
+    j[p + "detail"] = c->detail;
+    if (c == &r.dispatch) {
+      j["distinct_gpus_per_token"] = c->distinct_gpus;
+      j["distinct_nodes_per_token"] = c->distinct_nodes;
+    }
+  }
+  return j;
+}
+
+Json json(const api::P2pResult& r) {
+  Json j = op_cost_json(r.cost);
+  j["system"] = r.system;
+  return j;
+}
+
+std::string table(const api::GemmResult& r) {
+  return kv_table(json(r));
+}
+std::string table(const api::AttentionResult& r) {
+  return kv_table(json(r));
+}
+std::string table(const api::ElementwiseResult& r) {
+  return kv_table(json(r));
+}
+std::string table(const api::AllreduceResult& r) {
+  return kv_table(json(r));
+}
+std::string table(const api::AlltoallResult& r) {
+  return kv_table(json(r));
+}
+std::string table(const api::DeepepResult& r) {
+  return kv_table(json(r));
+}
+std::string table(const api::P2pResult& r) {
+  return kv_table(json(r));
+}
+
+// ---- estimate ----
+
+Json json(const api::EstimateResult& r) {
+  return estimate_json(r.estimate, r.model, r.system, r.step);
+}
+std::string table(const api::EstimateResult& r) {
+  return estimate_table(r.estimate, r.model, r.system, r.step);
+}
+std::string csv(const api::EstimateResult& r) {
+  return estimate_csv(r.estimate);
+}
+std::string chrome_trace(const api::EstimateResult& r) {
+  return step_chrome_trace(r.estimate, r.model);
+}
+
+// ---- validate, calibrate ----
+
+Json json(const api::ValidateResult& r) {
+  if (r.loso) return loso_json(*r.loso);
+  const auto& v = r.validation;
+  return validation_json(v.rows, v.classes, v.samples);
+}
+std::string table(const api::ValidateResult& r) {
+  if (r.loso) return loso_table(*r.loso);
+  const auto& v = r.validation;
+  return validation_table(v.rows, v.classes, v.samples);
+}
+std::string csv(const api::ValidateResult& r) {
+  if (r.loso) return loso_csv(*r.loso);
+  const auto& v = r.validation;
+  return validation_csv(v.rows, v.classes, v.samples);
+}
+Json json(const api::CalibrateResult& r) {
+  return json(api::ValidateResult{r.validation, {}});
+}
+std::string table(const api::CalibrateResult& r) {
+  return table(api::ValidateResult{r.validation, {}});
+}
+std::string csv(const api::CalibrateResult& r) {
+  return csv(api::ValidateResult{r.validation, {}});
+}
+
+// ---- moe ----
+
+Json json(const api::StatsResult& r) {
+  Json j = trace_stats_json(r.stats);
+  if (r.transitions) j["transitions"] = *r.transitions;
+  return j;
+}
+std::string table(const api::StatsResult& r) {
+  return trace_stats_table(r.stats);
+}
+std::string jsonl(const api::SynthResult& r) {
+  return moe::trace_to_jsonl(r.trace);
+}
+Json json(const api::PredictResult& r) {
+  return predictors_json(r.results, r.train, r.test, r.batch_tokens);
+}
+std::string table(const api::PredictResult& r) {
+  return predictors_table(r.results);
+}
+Json json(const api::PlanResult& r) {
+  return plan_json(r.plan, r.loads, r.algo);
+}
+std::string table(const api::PlanResult& r) {
+  return plan_table(r.plan, r.loads, r.algo);
+}
+
+Json json(const api::AdviseResult& r) {
+  Json j = advice_json(r.advice, r.context);
+  if (r.closed_form) {
+    const Json cj = advice_json(*r.closed_form, r.closed_form_context);
+    j["closed_form"] = {{"strategies", cj["strategies"]},
+                        {"recommended", cj["recommended"]},
+                        {"recommended_name", cj["recommended_name"]},
+                        {"improvement_vs_best_token", cj["improvement_vs_best_token"]}};
+  }
+  return j;
+}
+std::string table(const api::AdviseResult& r) {
+  std::string t = advice_table(r.advice, r.context);
+  if (r.closed_form)
+    t += "\nclosed form on the same trace's shares and measured predictor properties:\n\n" +
+         advice_table(*r.closed_form, r.closed_form_context);
+  return t;
+}
+Json json(const api::MapResult& r) {
+  return map_json(r.cells, r.context);
+}
+std::string table(const api::MapResult& r) {
+  return map_table(r.cells);
+}
+std::string csv(const api::MapResult& r) {
+  return map_csv(r.cells);
+}
+std::string svg(const api::MapResult& r) {
+  return map_svg(r.cells, r.context);
+}
+
+}  // namespace llmgps::report

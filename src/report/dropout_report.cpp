@@ -1,0 +1,198 @@
+// The dropout part of api_report.hpp: philox lines, mask summaries, the block and the sweep.
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "llmgps/report/api_report.hpp"
+#include "llmgps/report/output.hpp"
+
+namespace llmgps::report {
+
+namespace {
+
+// The block's strategies, by name (the model returns none, fused, sequential, overlapped).
+const char* const kStrategies[] = {"none", "fused", "sequential", "overlapped"};
+
+const dropout::StrategyResult& strategy(const dropout::BlockResult& b, const std::string& name) {
+  for (const auto& s : b.strategies)
+    if (s.name == name) return s;
+  throw std::logic_error("dropout block has no strategy '" + name + "'");
+}
+
+Json utilisation(const std::vector<ResourceUse>& resources) {
+  Json j;
+  for (const auto& u : resources) j[u.resource] = u.utilisation;
+  return j;
+}
+
+Table sweep_table(const api::SweepResult& r) {
+  Table t;
+  t.headers = {"batch",
+               "seq",
+               "none_s",
+               "fused_s",
+               "sequential_s",
+               "overlapped_s",
+               "speedup_vs_sequential",
+               "speedup_vs_fused",
+               "host_gemm"};
+  t.right_align = {true, true, true, true, true, true, true, true, false};
+  for (const auto& row : r.rows) {
+    std::vector<std::string> cells = {std::to_string(row.batch), std::to_string(row.seq)};
+    for (const char* name : kStrategies)
+      cells.push_back(fmt::format("{:.6g}", strategy(row.block, name).time_s));
+    cells.push_back(fmt::format("{:.4f}", row.block.speedup_vs_sequential));
+    cells.push_back(fmt::format("{:.4f}", row.block.speedup_vs_fused));
+    cells.push_back(row.block.host_gemm);
+    t.add_row(cells);
+  }
+  return t;
+}
+
+}  // namespace
+
+std::string philox_lines(const std::uint32_t* words, std::size_t n) {
+  std::string out;
+  out.reserve(36 * n);
+  for (std::size_t i = 0; i < n; ++i)
+    out += fmt::format("{:08x} {:08x} {:08x} {:08x}\n", words[4 * i], words[4 * i + 1],
+                       words[4 * i + 2], words[4 * i + 3]);
+  return out;
+}
+
+Json json(const api::MaskResult& r, const std::string& file) {
+  Json j;
+  j["file"] = file;
+  j["batch"] = r.shape.batch, j["heads"] = r.shape.heads;
+  j["seq_q"] = r.shape.seq_q, j["seq_k"] = r.shape.seq_k;
+  j["elements"] = r.shape.elements();
+  j["bytes"] = r.words.size() * sizeof(std::uint32_t);
+  j["p"] = r.rng.p, j["bits"] = r.rng.bits, j["rounds"] = r.rng.rounds;
+  j["seed"] = r.rng.seed, j["offset"] = r.rng.offset;
+  j["keep_threshold"] = dropout::keep_threshold(r.rng);
+  j["keep_fraction"] = r.keep_fraction;
+  j["expected_keep_fraction"] = r.expected_keep_fraction;
+  j["philox"] = r.philox_impl;
+  j["generate_s"] = r.generate_s;
+  return j;
+}
+
+std::string table(const api::MaskResult& r, const std::string& file) {
+  return fmt::format(
+      "wrote {} ({} bytes): {} x {} x {} x {} elements, p {}, {} bits, Philox-{}; keep fraction "
+      "{:.6f} (expected {:.6f}); generated in {}\n",
+      file, r.words.size() * sizeof(std::uint32_t), r.shape.batch, r.shape.heads, r.shape.seq_q,
+      r.shape.seq_k, r.rng.p, r.rng.bits, r.rng.rounds, r.keep_fraction, r.expected_keep_fraction,
+      format_time(r.generate_s));
+}
+
+Json json(const api::BlockResult& r) {
+  const auto& a = r.request;
+  const auto& b = r.block;
+  Json j;
+  j["model"] = a.model;
+  j["hw"] = a.hw;
+  j["dtype"] = a.dtype;
+  j["scope"] = a.scope;
+  j["batch"] = a.batch;
+  j["seq"] = a.seq;
+  j["p"] = a.p;
+  j["bits"] = a.bits;
+  j["rounds"] = a.rounds;
+  Json st;
+  for (const auto& s : b.strategies) {
+    Json o;
+    o["time_s"] = s.time_s;
+    Json ops = Json::array();
+    for (const auto& op : s.ops)
+      ops.push_back({{"name", op.name},
+                     {"pass", op.pass},
+                     {"time_s", op.time_s},
+                     {"bound", op.bound},
+                     {"stream", op.stream == 1 ? "rng" : "compute"}});
+    o["ops"] = ops;
+    st[s.name] = o;
+  }
+  j["strategies"] = st;
+  j["speedup_vs_sequential"] = b.speedup_vs_sequential;
+  j["speedup_vs_fused"] = b.speedup_vs_fused;
+  j["host_gemm"] = b.host_gemm;
+  j["host_co_resident"] = b.host_pair.co_resident;
+  j["rng_kernel_s"] = b.rng_alone.time_s;
+  j["rng_elements"] = b.rng_elements;
+  j["rng_kernel_utilisation"] = utilisation(b.rng_alone.resources);
+  j["host_pair_utilisation"] = utilisation(b.host_pair.resources);
+  j["attention_fwd_s"] = {{"none", b.attention_fwd_none.time_s},
+                          {"fused", b.attention_fwd_fused.time_s},
+                          {"mask", b.attention_fwd_mask.time_s}};
+  j["attention_bwd_s"] = {{"none", b.attention_bwd_none.time_s},
+                          {"fused", b.attention_bwd_fused.time_s},
+                          {"mask", b.attention_bwd_mask.time_s}};
+  j["binding"] = b.binding;
+  return j;
+}
+
+std::string table(const api::BlockResult& r) {
+  const auto& a = r.request;
+  const auto& b = r.block;
+  // One row per compute op of the overlapped block (it has every op), one column per strategy.
+  Table t;
+  t.headers = {"op", "pass", "none", "fused", "sequential", "overlapped"};
+  t.right_align = {false, false, true, true, true, true};
+  for (const auto& o : strategy(b, "overlapped").ops) {
+    if (o.stream == 1) continue;
+    std::vector<std::string> row = {o.name, o.pass};
+    for (const char* name : kStrategies) {
+      std::string cell = "-";
+      for (const auto& x : strategy(b, name).ops)
+        if (x.name == o.name && x.pass == o.pass && x.stream == 0) cell = format_time(x.time_s);
+      row.push_back(cell);
+    }
+    t.add_row(row);
+  }
+  t.add_row({"rng_mask", "fwd", "-", "-", format_time(b.rng_alone.time_s),
+             "(beside " + b.host_gemm + ")"});
+  std::vector<std::string> total = {"total", ""};
+  for (const char* name : kStrategies) total.push_back(format_time(strategy(b, name).time_s));
+  t.add_row(total);
+  return fmt::format("{} on {}, {} {}, batch {}, seq {}, dropout {} (Philox4x32-{}, {} bits)\n\n",
+                     r.model.name, r.gpu.name, a.dtype, a.scope, a.batch, a.seq, a.p, a.rounds,
+                     a.bits) +
+         render_table(t) +
+         fmt::format("\noverlapped: {:.3f}x vs sequential, {:.3f}x vs fused; host GEMM {}\n{}\n",
+                     b.speedup_vs_sequential, b.speedup_vs_fused, b.host_gemm, b.binding);
+}
+
+std::string chrome_trace(const api::BlockResult& r, const std::string& name) {
+  return dropout::block_chrome_trace(strategy(r.block, name));
+}
+
+Json json(const api::SweepResult& r) {
+  Json rows = Json::array();
+  for (const auto& row : r.rows) {
+    Json o;
+    o["batch"] = row.batch;
+    o["seq"] = row.seq;
+    for (const auto& s : row.block.strategies) o[s.name + "_s"] = s.time_s;
+    o["speedup_vs_sequential"] = row.block.speedup_vs_sequential;
+    o["speedup_vs_fused"] = row.block.speedup_vs_fused;
+    o["host_gemm"] = row.block.host_gemm;
+    rows.push_back(o);
+  }
+  Json j;
+  j["model"] = r.request.model;
+  j["hw"] = r.request.hw;
+  j["dtype"] = r.request.dtype;
+  j["scope"] = r.request.scope;
+  j["rows"] = rows;
+  return j;
+}
+
+std::string table(const api::SweepResult& r) {
+  return render_table(sweep_table(r));
+}
+std::string csv(const api::SweepResult& r) {
+  return render_csv(sweep_table(r));
+}
+
+}  // namespace llmgps::report
