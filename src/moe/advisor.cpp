@@ -73,17 +73,53 @@ double mean_over_max(const std::vector<double>& loads) {
                 : 1.0;
 }
 
-// Replicas each GPU must receive to hold `plan` (beyond its own experts), per layer.
-std::vector<std::vector<double>> warmup_bytes(const EpModel& em, const ReplicaPlan& plan) {
+struct Residency {
+  // per layer, per GPU: extra experts resident, most recently used last
+  std::vector<std::vector<std::vector<int>>> extra;
+  int capacity = 0;
+};
+
+// The one walk over layer l of `plan` against the residency: the bytes each GPU must receive for
+// its replicas of other GPUs' experts that are not resident yet, and how many such copies. With
+// `commit`, the residency follows the plan (least recently used extra expert evicted first);
+// without, it is only read (a plan being considered).
+struct CopyNeed {
+  std::vector<double> bytes;  // per GPU
+  int copies = 0;
+};
+CopyNeed walk_residency(const EpModel& em, const ReplicaPlan& plan, int l, Residency& resid,
+                        bool commit) {
   const int home = em.experts() / em.gpus();
-  std::vector<std::vector<double>> bytes(sz(plan.layers()),
-                                         std::vector<double>(sz(em.gpus()), 0.0));
-  for (int l = 0; l < plan.layers(); ++l)
-    for (std::size_t s = 0; s < plan.phy2log[sz(l)].size(); ++s) {
-      const int e = plan.phy2log[sz(l)][s];
-      const int g = plan.gpu_of_slot(int(s));
-      if (e >= 0 && e / home != g) bytes[sz(l)][sz(g)] += em.expert_weight_bytes();
+  CopyNeed need{std::vector<double>(sz(em.gpus()), 0.0), 0};
+  for (std::size_t s = 0; s < plan.phy2log[sz(l)].size(); ++s) {
+    const int e = plan.phy2log[sz(l)][s];
+    const int g = plan.gpu_of_slot(int(s));
+    if (e < 0 || e / home == g) continue;
+    auto& res_list = resid.extra[sz(l)][sz(g)];
+    const auto it = std::find(res_list.begin(), res_list.end(), e);
+    const bool resident = it != res_list.end();
+    if (!resident) {
+      need.bytes[sz(g)] += em.expert_weight_bytes();
+      ++need.copies;
     }
+    if (!commit) continue;
+    if (resident)
+      res_list.erase(it);
+    else if (int(res_list.size()) >= resid.capacity && !res_list.empty())
+      res_list.erase(res_list.begin());
+    res_list.push_back(e);
+  }
+  return need;
+}
+
+// Replicas each GPU must receive to hold `plan` (beyond its own experts), per layer: the walk
+// against an empty residency.
+std::vector<std::vector<double>> warmup_bytes(const EpModel& em, const ReplicaPlan& plan) {
+  Residency none;
+  none.extra.assign(sz(plan.layers()), std::vector<std::vector<int>>(sz(em.gpus())));
+  std::vector<std::vector<double>> bytes;
+  for (int l = 0; l < plan.layers(); ++l)
+    bytes.push_back(walk_residency(em, plan, l, none, false).bytes);
   return bytes;
 }
 
@@ -288,11 +324,6 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
 
 namespace {
 
-struct Residency {
-  // per layer, per GPU: extra experts resident, most recently used last
-  std::vector<std::vector<std::vector<int>>> extra;
-  int capacity = 0;
-};
 
 // The straggler GPU's expert time for layer l of `plan` when its experts receive `loads`.
 double expert_time_on(const EpModel& em, const ReplicaPlan& plan, int l,
@@ -300,22 +331,6 @@ double expert_time_on(const EpModel& em, const ReplicaPlan& plan, int l,
   return straggler_expert_s(em, plan, l, slot_tokens_of(plan, l, loads));
 }
 
-// Bytes each GPU must receive to hold layer l of `plan`: its replicas of other GPUs' experts that
-// are not resident yet.
-std::vector<double> copy_bytes_in(const EpModel& em, const ReplicaPlan& plan, int l,
-                                  const Residency& resid) {
-  const int home = em.experts() / em.gpus();
-  std::vector<double> bytes(sz(em.gpus()), 0.0);
-  for (std::size_t s = 0; s < plan.phy2log[sz(l)].size(); ++s) {
-    const int e = plan.phy2log[sz(l)][s];
-    const int g = plan.gpu_of_slot(int(s));
-    if (e < 0 || e / home == g) continue;
-    const auto& res_list = resid.extra[sz(l)][sz(g)];
-    if (std::find(res_list.begin(), res_list.end(), e) == res_list.end())
-      bytes[sz(g)] += em.expert_weight_bytes();
-  }
-  return bytes;
-}
 
 }  // namespace
 
@@ -419,7 +434,8 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
             for (int l = 0; l < L; ++l) {
               const double saving = expert_time_on(em, plan, l, pred_loads[sz(l)]) -
                                     expert_time_on(em, fresh, l, pred_loads[sz(l)]);
-              const double copies = em.copy_exposed_s(copy_bytes_in(em, fresh, l, resid));
+              const double copies =
+                  em.copy_exposed_s(walk_residency(em, fresh, l, resid, false).bytes);
               if (saving * double(cfg.replan_interval) > copies) copy_layer(plan, fresh, l);
             }
           }
@@ -429,23 +445,9 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
       double warm = 0;
       for (int l = 0; l < L; ++l) {
         // Weight copies for replicas not resident yet.
-        std::vector<double> bytes_in(sz(G), 0.0);
-        for (std::size_t s = 0; s < plan.phy2log[sz(l)].size(); ++s) {
-          const int e = plan.phy2log[sz(l)][s];
-          const int g = plan.gpu_of_slot(int(s));
-          if (e < 0 || e / home == g) continue;
-          auto& res_list = resid.extra[sz(l)][sz(g)];
-          auto it = std::find(res_list.begin(), res_list.end(), e);
-          if (it != res_list.end()) {
-            res_list.erase(it);
-          } else {
-            bytes_in[sz(g)] += em.expert_weight_bytes();
-            if (bi > 0) copies_after_warmup += 1;
-            if (int(res_list.size()) >= resid.capacity && !res_list.empty())
-              res_list.erase(res_list.begin());
-          }
-          res_list.push_back(e);
-        }
+        const CopyNeed need = walk_residency(em, plan, l, resid, true);
+        const std::vector<double>& bytes_in = need.bytes;
+        if (bi > 0) copies_after_warmup += need.copies;
         // Route the true tokens: each selection to a replica of its expert, local first, then
         // the replica with the most quota left (quota = the plan's share of the expert's tokens).
         const auto& p2l = plan.phy2log[sz(l)];
