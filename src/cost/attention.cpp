@@ -82,6 +82,11 @@ AttnTiles fa3_forward_tiles(std::int64_t d, std::int64_t dv, bool causal, bool f
 
 }  // namespace
 
+std::string default_attention_impl(const GpuSpec& gpu) {
+  const auto it = gpu.attention.find("fa3");
+  return it != gpu.attention.end() && gpu.sm_version >= it->second.min_sm_version ? "fa3" : "fa2";
+}
+
 AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   validate(s);
   if (!gpu.supports(s.dtype) || s.dtype == DType::fp32)

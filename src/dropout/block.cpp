@@ -13,6 +13,7 @@
 #include "llmgps/dropout/rng_cost.hpp"
 #include "llmgps/schedule/timeline.hpp"
 #include "llmgps/specs/error.hpp"
+#include "llmgps/workload/layer.hpp"
 
 namespace llmgps::dropout {
 
@@ -38,9 +39,7 @@ BlockOp op_of(const std::string& name, const std::string& pass, const OpCost& c)
   return BlockOp{name, pass, c.time_s, c.bound, c.detail, 0};
 }
 
-}  // namespace
-
-BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockConfig& cfg) {
+void check_block(const ModelSpec& m, const GpuSpec& gpu, const BlockConfig& cfg) {
   if (m.is_moe())
     throw InputError(
         "block.model",
@@ -60,53 +59,38 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
   if (!gpu.supports(cfg.dtype))
     throw InputError("block.dtype",
                      fmt::format("GPU '{}' has no {} support", gpu.name, dtype_name(cfg.dtype)));
-  const DType dt = cfg.dtype;
-  const DType act = dt == DType::fp8 ? DType::bf16 : dt;
-  std::string impl = cfg.attn_impl;
-  if (impl.empty()) {
-    auto it = gpu.attention.find("fa3");
-    impl =
-        (it != gpu.attention.end() && gpu.sm_version >= it->second.min_sm_version) ? "fa3" : "fa2";
-  }
-  const std::int64_t T = cfg.batch * cfg.seq, h = m.hidden_size, H = m.num_heads,
-                     KV = m.num_kv_heads, d = m.head_dim, F = m.ffn_dim;
+}
 
-  // --- GEMMs (forward, and dgrad + wgrad per forward GEMM in backward) ---
-  auto gemm = [&](const std::string& name, const std::string& pass, std::int64_t M, std::int64_t N,
-                  std::int64_t K) {
-    Gemm g{name, pass, GemmShape{M, N, K, 1, dt}, {}};
-    g.cost = gemm_cost(gpu, g.shape);
-    return g;
-  };
-  const std::vector<std::array<std::int64_t, 2>> fwd_nk = {
-      {(H + 2 * KV) * d, h}, {h, H * d}, {2 * F, h}, {h, F}};
-  const char* fwd_names[] = {"qkv_proj", "o_proj", "gate_up", "down"};
-  std::vector<Gemm> fwd_gemms;
-  for (std::size_t i = 0; i < 4; ++i)
-    fwd_gemms.push_back(gemm(fwd_names[i], "fwd", T, fwd_nk[i][0], fwd_nk[i][1]));
+// The block's forward ops on one GPU, from the one layer builder: the attention sub-block, the
+// residual and norm between, the gated FFN and the last residual.
+std::vector<Op> forward_ops(const ModelSpec& m, const GpuSpec& gpu, const BlockConfig& cfg) {
+  LayerShape s;
+  s.batch = cfg.batch;
+  s.seq = cfg.seq;
+  s.dtype = cfg.dtype;
+  s.attn_impl = cfg.attn_impl.empty() ? default_attention_impl(gpu) : cfg.attn_impl;
+  const std::int64_t T = s.tokens(), h = m.hidden_size;
+  const DType act = activation_dtype(cfg.dtype);
+  std::vector<Op> ops;
+  add_attention_ops(ops, m, s);
+  ops.push_back(elem_op("residual", "attention", 1, ElementwiseKind::add, T, h, act));
+  ops.push_back(elem_op("ffn_norm", "ffn", 1, ElementwiseKind::rmsnorm, T, h, act));
+  add_gated_ffn_ops(ops, m, s, "", "ffn", 1, m.ffn_dim);
+  ops.push_back(elem_op("residual", "ffn", 1, ElementwiseKind::add, T, h, act));
+  return ops;
+}
 
-  auto elem = [&](ElementwiseKind kind, std::int64_t rows, std::int64_t cols) {
-    return elementwise_cost(gpu, ElementwiseShape{kind, rows, cols, act});
-  };
-
-  // --- attention in each variant ---
-  AttentionShape a;
-  a.batch = cfg.batch;
-  a.heads = H;
-  a.kv_heads = KV;
-  a.seq_q = a.seq_k = cfg.seq;
-  a.head_dim = d;
-  a.causal = true;
-  a.dtype = dt;
-  a.impl = impl;
+// Attention without dropout, with the RNG fused, and reading a precomputed mask, forward and
+// backward; and the RNG kernel that makes the mask.
+void cost_attention_variants(BlockResult& r, const GpuSpec& gpu, const AttentionShape& a,
+                             const DropoutRng& rng) {
   AttentionShape ab = a;
   ab.pass = AttnPass::bwd;
-  if (dt == DType::fp8) ab.dtype = DType::bf16;  // FA3 ships FP8 forward only: backward in BF16
-  BlockResult r;
+  if (a.dtype == DType::fp8) ab.dtype = DType::bf16;  // FA3 ships FP8 forward only
   r.attention_fwd_none = attention_cost(gpu, a);
   r.attention_bwd_none = attention_cost(gpu, ab);
   AttentionShape af = a, abf = ab, am = a, abm = ab;
-  af.extra = abf.extra = fused_rng_work(cfg.rng);
+  af.extra = abf.extra = fused_rng_work(rng);
   am.extra = abm.extra = mask_read_work();
   r.attention_fwd_fused = attention_cost(gpu, af);
   r.attention_bwd_fused = attention_cost(gpu, abf);
@@ -114,22 +98,23 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
   r.attention_bwd_mask = attention_cost(gpu, abm);
   // The mask covers the score tiles attention visits (a causal kernel skips the rest).
   r.rng_elements = r.attention_fwd_none.scores;
-  const KernelSpec rng = rng_kernel(gpu, r.rng_elements, cfg.rng);
-  r.rng_alone = kernel_alone(gpu, rng);
+  r.rng_alone = kernel_alone(gpu, rng_kernel(gpu, r.rng_elements, rng));
+}
 
-  // --- the host GEMM for the overlap: the forward GEMM that hides the RNG kernel best ---
-  auto gemm_kernel = [&](const Gemm& g) { return gemm_kernel_spec(gpu, g.name, g.cost, dt); };
-
-  // Either one host takes the whole RNG kernel, or (when the mask outgrows every single GEMM) the
-  // mask is split over all forward GEMMs in proportion to their time; the cheaper plan wins.
-  // The RNG kernel's CTA size is ours to choose: the largest of 256 / 128 / 64 threads that can
-  // share an SM with the host (register-hungry GEMMs leave room only for small CTAs).
+// The host GEMM(s) for the overlap. Either one host takes the whole RNG kernel, or (when the mask
+// outgrows every single GEMM) the mask is split over all forward GEMMs in proportion to their
+// time; the cheaper plan wins. The RNG kernel's CTA size is ours to choose: the largest of 256 /
+// 128 / 64 threads that can share an SM with the host (register-hungry GEMMs leave room only for
+// small CTAs).
+void choose_hosts(BlockResult& r, const GpuSpec& gpu, const std::vector<Gemm>& fwd_gemms,
+                  const BlockConfig& cfg) {
   auto pair_with = [&](const Gemm& g, double fraction, KernelSpec* used) {
+    const KernelSpec host = gemm_kernel_spec(gpu, g.name, g.cost, cfg.dtype);
     PairTime best;
     bool have = false;
     for (int threads : {256, 128, 64}) {
       KernelSpec k = rng_kernel(gpu, r.rng_elements * fraction, cfg.rng, threads);
-      const PairTime pt = kernels_together(gpu, gemm_kernel(g), k);
+      const PairTime pt = kernels_together(gpu, host, k);
       if (!have || (pt.co_resident && !best.co_resident)) {
         best = pt, have = true;
         if (used) *used = k;
@@ -139,13 +124,13 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
     return best;
   };
   double best_added = std::numeric_limits<double>::infinity();
-  for (std::size_t i = 0; i < fwd_gemms.size(); ++i) {
+  for (const Gemm& g : fwd_gemms) {
     KernelSpec used;
-    const PairTime pt = pair_with(fwd_gemms[i], 1.0, &used);
-    const double added = pt.time_s - fwd_gemms[i].cost.time_s;
+    const PairTime pt = pair_with(g, 1.0, &used);
+    const double added = pt.time_s - g.cost.time_s;
     if (added < best_added) {
       best_added = added;
-      r.hosts = {HostShare{fwd_gemms[i].name, 1.0, pt, kernel_alone(gpu, used).time_s}};
+      r.hosts = {HostShare{g.name, 1.0, pt, kernel_alone(gpu, used).time_s}};
     }
   }
   double total_gemm = 0;
@@ -166,80 +151,107 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
   r.host_pair = biggest->pair;
   r.host_gemm.clear();
   for (const HostShare& hs : r.hosts) r.host_gemm += (r.host_gemm.empty() ? "" : "+") + hs.gemm;
+}
 
-  // --- the four schedules ---
-  const char* names[] = {"none", "fused", "sequential", "overlapped"};
-  for (int si = 0; si < 4; ++si) {
-    StrategyResult s;
-    s.name = names[si];
-    const AttentionCost& af_c = si == 0   ? r.attention_fwd_none
-                                : si == 1 ? r.attention_fwd_fused
-                                          : r.attention_fwd_mask;
-    const AttentionCost& ab_c = si == 0   ? r.attention_bwd_none
-                                : si == 1 ? r.attention_bwd_fused
-                                          : r.attention_bwd_mask;
-    auto add_gemm = [&](const Gemm& g) {
-      BlockOp o = op_of(g.name, g.pass, g.cost);
-      if (si == 3 && g.pass == "fwd")
-        for (const HostShare& hs : r.hosts)
-          if (hs.gemm == g.name) {
-            s.ops.push_back(BlockOp{
-                "rng_mask", "fwd", hs.rng_alone_s, r.rng_alone.binding,
-                fmt::format("{:.0f}% of the mask beside {}", 100 * hs.fraction, g.name), 1});
-            o.time_s = hs.pair.time_s;
-            o.detail += "; with rng_mask: " + hs.pair.detail;
-          }
-      s.ops.push_back(o);
-    };
-    // forward
-    s.ops.push_back(op_of("attn_norm", "fwd", elem(ElementwiseKind::rmsnorm, T, h)));
-    add_gemm(fwd_gemms[0]);
-    s.ops.push_back(op_of("rope", "fwd", elem(ElementwiseKind::rope, T, (H + KV) * d)));
-    if (si == 2)
-      s.ops.push_back(
-          BlockOp{"rng_mask", "fwd", r.rng_alone.time_s, r.rng_alone.binding, "standalone", 0});
-    s.ops.push_back(op_of("attention", "fwd", af_c));
-    add_gemm(fwd_gemms[1]);
-    s.ops.push_back(op_of("residual", "fwd", elem(ElementwiseKind::add, T, h)));
-    s.ops.push_back(op_of("ffn_norm", "fwd", elem(ElementwiseKind::rmsnorm, T, h)));
-    add_gemm(fwd_gemms[2]);
-    s.ops.push_back(op_of("swiglu", "fwd", elem(ElementwiseKind::gated_activation, T, F)));
-    add_gemm(fwd_gemms[3]);
-    s.ops.push_back(op_of("residual", "fwd", elem(ElementwiseKind::add, T, h)));
-    if (cfg.scope == Scope::train) {
-      // backward, in reverse: each GEMM as dgrad (M = T) and wgrad (M = its N, K = T);
-      // elementwise backward reads the saved input and the incoming gradient.
-      auto grads = [&](const Gemm& g) {
-        add_gemm(gemm(g.name + "_dgrad", "bwd", T, g.shape.k, g.shape.n));
-        add_gemm(gemm(g.name + "_wgrad", "bwd", g.shape.n, g.shape.k, T));
-      };
-      grads(fwd_gemms[3]);
-      s.ops.push_back(
-          op_of("swiglu_bwd", "bwd", elem(ElementwiseKind::gated_activation, T, 2 * F)));
-      grads(fwd_gemms[2]);
-      s.ops.push_back(op_of("ffn_norm_bwd", "bwd", elem(ElementwiseKind::rmsnorm, T, 2 * h)));
-      grads(fwd_gemms[1]);
-      s.ops.push_back(op_of("attention", "bwd", ab_c));
-      s.ops.push_back(op_of("rope_bwd", "bwd", elem(ElementwiseKind::rope, T, (H + KV) * d)));
-      grads(fwd_gemms[0]);
-      s.ops.push_back(op_of("attn_norm_bwd", "bwd", elem(ElementwiseKind::rmsnorm, T, 2 * h)));
-    }
-    for (const BlockOp& o : s.ops)
-      if (o.stream == 0) s.time_s += o.time_s;
-    r.strategies.push_back(std::move(s));
+enum class Strategy { none, fused, sequential, overlapped };
+const char* strategy_name(Strategy k) {
+  switch (k) {
+    case Strategy::none:
+      return "none";
+    case Strategy::fused:
+      return "fused";
+    case Strategy::sequential:
+      return "sequential";
+    case Strategy::overlapped:
+      return "overlapped";
   }
-  const double none_t = r.strategies[0].time_s, fused_t = r.strategies[1].time_s,
-               seq_t = r.strategies[2].time_s, over_t = r.strategies[3].time_s;
-  (void)none_t;
-  r.speedup_vs_sequential = seq_t / over_t;
-  r.speedup_vs_fused = fused_t / over_t;
-  const auto& host_res = r.host_pair.resources;
+  return "?";
+}
+
+// One strategy's block: the forward ops in order (the RNG kernel alone before attention when
+// sequential, beside its host GEMMs when overlapped), then in training the backward in reverse,
+// each GEMM as dgrad (M = T) and wgrad (M = its N, K = T), elementwise backward reading the
+// saved input and the incoming gradient.
+StrategyResult schedule(Strategy kind, const BlockResult& r, const std::vector<Op>& fwd,
+                        const std::vector<Gemm>& fwd_gemms, const GpuSpec& gpu,
+                        const BlockConfig& cfg) {
+  StrategyResult s;
+  s.name = strategy_name(kind);
+  const AttentionCost& af = kind == Strategy::none    ? r.attention_fwd_none
+                            : kind == Strategy::fused ? r.attention_fwd_fused
+                                                      : r.attention_fwd_mask;
+  const AttentionCost& ab = kind == Strategy::none    ? r.attention_bwd_none
+                            : kind == Strategy::fused ? r.attention_bwd_fused
+                                                      : r.attention_bwd_mask;
+  auto add_gemm = [&](const Gemm& g) {
+    BlockOp o = op_of(g.name, g.pass, g.cost);
+    if (kind == Strategy::overlapped && g.pass == "fwd")
+      for (const HostShare& hs : r.hosts)
+        if (hs.gemm == g.name) {
+          s.ops.push_back(
+              BlockOp{"rng_mask", "fwd", hs.rng_alone_s, r.rng_alone.binding,
+                      fmt::format("{:.0f}% of the mask beside {}", 100 * hs.fraction, g.name), 1});
+          o.time_s = hs.pair.time_s;
+          o.detail += "; with rng_mask: " + hs.pair.detail;
+        }
+    s.ops.push_back(o);
+  };
+  auto gemm_of = [&](const std::string& name) -> const Gemm& {
+    return *std::find_if(fwd_gemms.begin(), fwd_gemms.end(),
+                         [&](const Gemm& g) { return g.name == name; });
+  };
+  auto elem = [&](const Op& op, std::int64_t cols_factor, const std::string& name,
+                  const std::string& pass) {
+    ElementwiseShape e = op.elem;
+    e.cols *= cols_factor;
+    s.ops.push_back(op_of(name, pass, elementwise_cost(gpu, e)));
+  };
+  for (const Op& op : fwd) {
+    if (op.kind == OpKind::gemm) {
+      add_gemm(gemm_of(op.name));
+    } else if (op.kind == OpKind::attention) {
+      if (kind == Strategy::sequential)
+        s.ops.push_back(
+            BlockOp{"rng_mask", "fwd", r.rng_alone.time_s, r.rng_alone.binding, "standalone", 0});
+      s.ops.push_back(op_of("attention", "fwd", af));
+    } else {
+      elem(op, 1, op.name, "fwd");
+    }
+  }
+  if (cfg.scope == Scope::train) {
+    const std::int64_t T = cfg.batch * cfg.seq;
+    auto grads = [&](const Gemm& g) {
+      add_gemm(Gemm{g.name + "_dgrad", "bwd", GemmShape{T, g.shape.k, g.shape.n, 1, cfg.dtype},
+                    gemm_cost(gpu, GemmShape{T, g.shape.k, g.shape.n, 1, cfg.dtype})});
+      add_gemm(Gemm{g.name + "_wgrad", "bwd", GemmShape{g.shape.n, g.shape.k, T, 1, cfg.dtype},
+                    gemm_cost(gpu, GemmShape{g.shape.n, g.shape.k, T, 1, cfg.dtype})});
+    };
+    // Backward of every forward op but the residual adds (their gradient passes through), in
+    // reverse; norms and the activation read twice the data (input and incoming gradient).
+    for (auto it = fwd.rbegin(); it != fwd.rend(); ++it) {
+      if (it->kind == OpKind::gemm)
+        grads(gemm_of(it->name));
+      else if (it->kind == OpKind::attention)
+        s.ops.push_back(op_of("attention", "bwd", ab));
+      else if (it->elem.kind == ElementwiseKind::rope)
+        elem(*it, 1, it->name + "_bwd", "bwd");
+      else if (it->elem.kind != ElementwiseKind::add)
+        elem(*it, 2, it->name + "_bwd", "bwd");
+    }
+  }
+  for (const BlockOp& o : s.ops)
+    if (o.stream == 0) s.time_s += o.time_s;
+  return s;
+}
+
+// One line: what binds fused attention, what the RNG binds on, what the host leaves free.
+std::string binding_line(const BlockResult& r) {
   auto util = [&](const std::string& res) {
-    for (const auto& u : host_res)
+    for (const auto& u : r.host_pair.resources)
       if (u.resource == res) return u.utilisation;
     return 0.0;
   };
-  r.binding = fmt::format(
+  return fmt::format(
       "fused attention fwd binds on {} ({:.0f} tensor vs {:.0f} non-tensor cycles per tile; "
       "without dropout {:.0f}); "
       "RNG alone binds on {}; beside {} it is {} ({}), issue {:.0f}% / alu {:.0f}% / tensor "
@@ -248,6 +260,27 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
       r.attention_fwd_fused.softmax_cycles_per_iter, r.attention_fwd_none.softmax_cycles_per_iter,
       r.rng_alone.binding, r.host_gemm, r.host_pair.co_resident ? "co-resident" : "not co-resident",
       r.host_pair.binding, 100 * util("issue"), 100 * util("alu"), 100 * util("tensor"));
+}
+
+}  // namespace
+
+BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockConfig& cfg) {
+  check_block(m, gpu, cfg);
+  const std::vector<Op> fwd = forward_ops(m, gpu, cfg);
+  std::vector<Gemm> fwd_gemms;
+  BlockResult r;
+  for (const Op& op : fwd) {
+    if (op.kind == OpKind::gemm)
+      fwd_gemms.push_back({op.name, "fwd", op.gemm, gemm_cost(gpu, op.gemm)});
+    if (op.kind == OpKind::attention) cost_attention_variants(r, gpu, op.attn, cfg.rng);
+  }
+  choose_hosts(r, gpu, fwd_gemms, cfg);
+  for (Strategy k : {Strategy::none, Strategy::fused, Strategy::sequential, Strategy::overlapped})
+    r.strategies.push_back(schedule(k, r, fwd, fwd_gemms, gpu, cfg));
+  const double overlapped = r.strategies[3].time_s;
+  r.speedup_vs_sequential = r.strategies[2].time_s / overlapped;
+  r.speedup_vs_fused = r.strategies[1].time_s / overlapped;
+  r.binding = binding_line(r);
   return r;
 }
 

@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "llmgps/specs/error.hpp"
 #include "llmgps/workload/expert_activation.hpp"
+#include "llmgps/workload/layer.hpp"
 
 namespace llmgps {
 
@@ -58,20 +60,10 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
   return (a + b - 1) / b;
 }
 
-// Activations and norms run in 16-bit even when GEMMs run in fp8.
-DType activation_dtype(DType d) {
-  return d == DType::fp8 ? DType::bf16 : d;
-}
-
-}  // namespace
-
-StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig& cfg) {
-  if (cfg.batch <= 0)
-    throw InputError("step.batch", "must be positive (got " + std::to_string(cfg.batch) + ")");
-  if (cfg.seq <= 0)
-    throw InputError("step.seq", "must be positive (got " + std::to_string(cfg.seq) + ")");
+// Tensor, data and expert parallelism of the step on `gpus` GPUs.
+void choose_layout(StepPlan& plan, const ModelSpec& m, const SystemSpec& sys,
+                   const StepConfig& cfg) {
   const int gpus = sys.total_gpus();
-  StepPlan plan;
   plan.tp = cfg.tp > 0 ? cfg.tp : std::min(gpus, sys.gpus_per_node);
   if (plan.tp > gpus || gpus % plan.tp != 0)
     throw InputError("step.tp",
@@ -83,173 +75,148 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
                     m.name, m.num_heads, plan.tp));
   plan.dp = gpus / plan.tp;
   plan.ep = cfg.ep > 0 ? cfg.ep : gpus;
-  if (m.is_moe()) {
-    if (plan.ep > gpus)
-      throw InputError("step.ep", fmt::format("{} exceeds the system's {} GPUs", plan.ep, gpus));
-    if (m.num_experts % plan.ep != 0)
-      throw InputError(
-          "step.ep",
-          fmt::format("model '{}' has {} experts, not divisible by {} expert-parallel GPUs", m.name,
-                      m.num_experts, plan.ep));
+  if (!m.is_moe()) return;
+  if (plan.ep > gpus)
+    throw InputError("step.ep", fmt::format("{} exceeds the system's {} GPUs", plan.ep, gpus));
+  if (m.num_experts % plan.ep != 0)
+    throw InputError(
+        "step.ep",
+        fmt::format("model '{}' has {} experts, not divisible by {} expert-parallel GPUs", m.name,
+                    m.num_experts, plan.ep));
+}
+
+// Multi-head latent attention (DeepSeek): low-rank query and key/value projections; decode runs
+// with the up-projections absorbed, every head attending over the shared latent cache.
+void add_mla_attention_ops(std::vector<Op>& ops, const ModelSpec& m, const LayerShape& s) {
+  const std::int64_t T = s.tokens(), h = m.hidden_size, heads = m.num_heads / s.tp;
+  const std::int64_t nope = m.head_dim - m.qk_rope_head_dim;
+  const DType dt = s.dtype, act = activation_dtype(dt);
+  const int L = s.count;
+  ops.push_back(elem_op("attn_norm", "attention", L, ElementwiseKind::rmsnorm, T, h, act));
+  if (m.q_lora_rank > 0) {
+    ops.push_back(gemm_op("q_down", "attention", L, T, m.q_lora_rank, h, dt));
+    ops.push_back(gemm_op("q_up", "attention", L, T, heads * m.head_dim, m.q_lora_rank, dt));
+  } else {
+    ops.push_back(gemm_op("q_proj", "attention", L, T, heads * m.head_dim, h, dt));
   }
-  const DType dt = cfg.dtype;
-  const DType act = activation_dtype(dt);
+  ops.push_back(gemm_op("kv_down", "attention", L, T, m.kv_lora_rank + m.qk_rope_head_dim, h, dt));
+  if (!s.decode)
+    ops.push_back(
+        gemm_op("kv_up", "attention", L, T, heads * (nope + m.v_head_dim), m.kv_lora_rank, dt));
+  else
+    ops.push_back(gemm_op("q_absorb", "attention", L, T, m.kv_lora_rank, nope, dt, heads));
+  ops.push_back(elem_op("rope", "attention", L, ElementwiseKind::rope, T,
+                        (heads + 1) * m.qk_rope_head_dim, act));
+  if (!s.decode) {
+    ops.push_back(attention_op(s, heads, heads, m.head_dim, m.v_head_dim));
+  } else {
+    ops.push_back(attention_op(s, heads, 1, m.kv_lora_rank + m.qk_rope_head_dim, m.kv_lora_rank));
+    ops.push_back(gemm_op("v_absorb", "attention", L, T, m.v_head_dim, m.kv_lora_rank, dt, heads));
+  }
+  ops.push_back(gemm_op("o_proj", "attention", L, T, h, heads * m.v_head_dim, dt));
+}
+
+// The MoE layers: router, top-k, dispatch, the busiest GPU's grouped expert GEMMs, combine, and
+// the shared experts (tensor-parallel like a dense FFN).
+void add_moe_ops(std::vector<Op>& ops, const ModelSpec& m, const LayerShape& s,
+                 const StepPlan& plan, double act_bytes) {
+  const int moe_layers = s.count, ep = plan.ep;
+  const std::int64_t T = s.tokens(), h = m.hidden_size, E = m.num_experts, k = m.top_k;
+  const DType dt = s.dtype, act = activation_dtype(dt);
+  ops.push_back(gemm_op("router", "moe", moe_layers, T, E, h, act));
+  ops.push_back(elem_op("topk", "moe", moe_layers, ElementwiseKind::topk, T, E, act));
+  // Tokens of the whole system, spread over the EP GPUs; after the TP all-reduce every TP rank
+  // holds the replica's tokens, so each GPU dispatches its 1/tp share. Balanced routing: every
+  // expert receives tokens * top_k / experts of them.
+  const double tokens_per_gpu = double(plan.tokens) / ep;
+  const double bytes_per_gpu = tokens_per_gpu * double(k) * h * dtype_bytes(act);
+  Op disp;
+  disp.name = "dispatch";
+  disp.stage = "moe";
+  disp.kind = OpKind::alltoall;
+  disp.count = moe_layers;
+  disp.volume.assign(ep, std::vector<double>(ep, bytes_per_gpu / ep));
+  ops.push_back(disp);
+  // Each GPU runs one grouped GEMM per expert matrix over the experts its tokens activate
+  // (the busiest GPU sets the pace); an expert with no token reads no weights.
+  const ExpertActivation activation = expected_activation(int(E), ep, int(k), double(plan.tokens));
+  const std::int64_t rows =
+      std::max<std::int64_t>(1, std::int64_t(std::ceil(activation.tokens_per_active - 1e-9)));
+  auto grouped = [&](std::string name, std::int64_t n, std::int64_t kk) {
+    Op g = gemm_op(std::move(name), "moe", moe_layers, rows, n, kk, dt);
+    g.kind = OpKind::grouped_gemm;
+    g.groups = activation.busiest_active;
+    g.rows_per_group = rows;
+    return g;
+  };
+  ops.push_back(grouped("expert_gate_up", 2 * m.moe_ffn_dim, h));
+  ops.push_back(
+      elem_op("expert_act", "moe", moe_layers, ElementwiseKind::gated_activation,
+              std::max<std::int64_t>(1, std::int64_t(std::ceil(rows * activation.busiest_active))),
+              m.moe_ffn_dim, act));
+  ops.push_back(grouped("expert_down", h, m.moe_ffn_dim));
+  Op comb = disp;
+  comb.name = "combine";
+  ops.push_back(comb);
+  add_gated_ffn_ops(ops, m, s, "shared_", "moe", m.shared_ffn_dim > 0 ? moe_layers : 0,
+                    m.shared_ffn_dim);
+  if (s.tp > 1 && m.shared_ffn_dim > 0)
+    ops.push_back(allreduce_op("shared_allreduce", "moe", moe_layers, act_bytes, s.tp));
+}
+
+}  // namespace
+
+StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig& cfg) {
+  if (cfg.batch <= 0)
+    throw InputError("step.batch", "must be positive (got " + std::to_string(cfg.batch) + ")");
+  if (cfg.seq <= 0)
+    throw InputError("step.seq", "must be positive (got " + std::to_string(cfg.seq) + ")");
+  StepPlan plan;
+  choose_layout(plan, m, sys, cfg);
+  const DType dt = cfg.dtype, act = activation_dtype(dt);
   if (!sys.gpu.supports(dt))
     throw InputError("step.dtype", "GPU '" + sys.gpu.name + "' has no " +
                                        std::string(dtype_name(dt)) + " support");
   const bool prefill = cfg.phase == Phase::prefill;
-  const std::int64_t batch_rep = ceil_div(cfg.batch, plan.dp);       // sequences per TP replica
-  const std::int64_t T = prefill ? batch_rep * cfg.seq : batch_rep;  // tokens per replica
+  LayerShape s;
+  s.batch = ceil_div(cfg.batch, plan.dp);  // sequences per TP replica
+  s.seq = cfg.seq;
+  s.decode = !prefill;
+  s.tp = plan.tp;
+  s.dtype = dt;
+  s.attn_impl = cfg.attn_impl.empty() ? default_attention_impl(sys.gpu) : cfg.attn_impl;
+  s.count = m.layers;
   plan.tokens = prefill ? cfg.batch * cfg.seq : cfg.batch;
-  plan.tokens_per_replica = T;
-  const int tp = plan.tp;
-  const std::int64_t h = m.hidden_size;
-  const std::int64_t heads = m.num_heads / tp;
-  const std::int64_t kvh = std::max<std::int64_t>(1, m.num_kv_heads / tp);
-  const int L = m.layers;
-  const int moe_layers = m.moe_layer_count();
-  const int dense_layers = L - moe_layers;
-  std::string impl = cfg.attn_impl;
-  if (impl.empty()) {
-    auto it = sys.gpu.attention.find("fa3");
-    impl = (it != sys.gpu.attention.end() && sys.gpu.sm_version >= it->second.min_sm_version)
-               ? "fa3"
-               : "fa2";
-  }
+  plan.tokens_per_replica = s.tokens();
+  const std::int64_t T = s.tokens(), h = m.hidden_size;
+  const int L = m.layers, tp = plan.tp;
+  const int moe_layers = m.moe_layer_count(), dense_layers = L - moe_layers;
   auto& ops = plan.ops;
   ops.reserve(24);  // a dense or MoE layer's ops and the head, without regrowing
 
-  // --- attention block ---
-  ops.push_back(elem_op("attn_norm", "attention", L, ElementwiseKind::rmsnorm, T, h, act));
-  AttentionShape a;
-  a.batch = batch_rep;
-  a.heads = heads;
-  a.dtype = dt == DType::fp32 ? DType::tf32 : dt;
-  a.impl = impl;
-  if (m.is_mla()) {
-    const std::int64_t nope = m.head_dim - m.qk_rope_head_dim;
-    if (m.q_lora_rank > 0) {
-      ops.push_back(gemm_op("q_down", "attention", L, T, m.q_lora_rank, h, dt));
-      ops.push_back(gemm_op("q_up", "attention", L, T, heads * m.head_dim, m.q_lora_rank, dt));
-    } else {
-      ops.push_back(gemm_op("q_proj", "attention", L, T, heads * m.head_dim, h, dt));
-    }
-    ops.push_back(
-        gemm_op("kv_down", "attention", L, T, m.kv_lora_rank + m.qk_rope_head_dim, h, dt));
-    if (prefill) {
-      ops.push_back(
-          gemm_op("kv_up", "attention", L, T, heads * (nope + m.v_head_dim), m.kv_lora_rank, dt));
-      a.head_dim = m.head_dim;
-      a.v_head_dim = m.v_head_dim;
-      a.kv_heads = heads;
-    } else {
-      // Decode with the up-projections absorbed (DeepSeek's MLA inference form): every head
-      // attends over the shared latent cache of kv_lora_rank + rope dims per token.
-      ops.push_back(gemm_op("q_absorb", "attention", L, T, m.kv_lora_rank, nope, dt, heads));
-      a.head_dim = m.kv_lora_rank + m.qk_rope_head_dim;
-      a.v_head_dim = m.kv_lora_rank;
-      a.kv_heads = 1;
-    }
-    ops.push_back(elem_op("rope", "attention", L, ElementwiseKind::rope, T,
-                          (heads + 1) * m.qk_rope_head_dim, act));
-  } else {
-    ops.push_back(gemm_op("qkv_proj", "attention", L, T, (heads + 2 * kvh) * m.head_dim, h, dt));
-    ops.push_back(
-        elem_op("rope", "attention", L, ElementwiseKind::rope, T, (heads + kvh) * m.head_dim, act));
-    a.head_dim = m.head_dim;
-    a.v_head_dim = m.v_head_dim;
-    a.kv_heads = kvh;
-  }
-  Op att;
-  att.name = "attention";
-  att.stage = "attention";
-  att.count = L;
-  if (prefill) {
-    att.kind = OpKind::attention;
-    a.seq_q = cfg.seq;
-    a.seq_k = cfg.seq;
-    a.causal = true;
-  } else {
-    att.kind = OpKind::decode_attention;
-    a.seq_q = 1;
-    a.seq_k = cfg.seq;
-    a.dtype = act;
-  }
-  att.attn = a;
-  ops.push_back(att);
-  if (m.is_mla() && !prefill)
-    ops.push_back(gemm_op("v_absorb", "attention", L, T, m.v_head_dim, m.kv_lora_rank, dt, heads));
-  ops.push_back(gemm_op("o_proj", "attention", L, T, h, heads * m.v_head_dim, dt));
+  if (m.is_mla())
+    add_mla_attention_ops(ops, m, s);
+  else
+    add_attention_ops(ops, m, s);
   const double act_bytes = double(T) * h * dtype_bytes(act);
   if (tp > 1) ops.push_back(allreduce_op("attn_allreduce", "attention", L, act_bytes, tp));
   ops.push_back(elem_op("residual_add", "attention", 2 * L, ElementwiseKind::add, T, h, act));
   ops.push_back(elem_op("ffn_norm", "ffn", L, ElementwiseKind::rmsnorm, T, h, act));
-
-  auto add_tp_ffn = [&](const std::string& prefix, const std::string& stage, int count,
-                        std::int64_t ffn) {
-    if (count == 0 || ffn == 0) return;
-    if (ffn % tp != 0)
-      throw InputError("step.tp", fmt::format("FFN size {} of model '{}' is not divisible by {}",
-                                              ffn, m.name, tp));
-    ops.push_back(gemm_op(prefix + "gate_up", stage, count, T, 2 * ffn / tp, h, dt));
-    ops.push_back(
-        elem_op(prefix + "act", stage, count, ElementwiseKind::gated_activation, T, ffn / tp, act));
-    ops.push_back(gemm_op(prefix + "down", stage, count, T, h, ffn / tp, dt));
-  };
-  add_tp_ffn("ffn_", "ffn", dense_layers, m.ffn_dim);
+  add_gated_ffn_ops(ops, m, s, "ffn_", "ffn", dense_layers, m.ffn_dim);
   if (tp > 1 && dense_layers > 0)
     ops.push_back(allreduce_op("ffn_allreduce", "ffn", dense_layers, act_bytes, tp));
-
   if (moe_layers > 0) {
-    const int ep = plan.ep;
-    const std::int64_t E = m.num_experts, k = m.top_k;
-    ops.push_back(gemm_op("router", "moe", moe_layers, T, E, h, act));
-    ops.push_back(elem_op("topk", "moe", moe_layers, ElementwiseKind::topk, T, E, act));
-    // Tokens of the whole system, spread over the EP GPUs; after the TP all-reduce every TP rank
-    // holds the replica's tokens, so each GPU dispatches its 1/tp share. Balanced routing: every
-    // expert receives tokens * top_k / experts of them.
-    const double tokens_per_gpu = double(plan.tokens) / ep;
-    const double bytes_per_gpu = tokens_per_gpu * double(k) * h * dtype_bytes(act);
-    Op disp;
-    disp.name = "dispatch";
-    disp.stage = "moe";
-    disp.kind = OpKind::alltoall;
-    disp.count = moe_layers;
-    disp.volume.assign(ep, std::vector<double>(ep, bytes_per_gpu / ep));
-    ops.push_back(disp);
-    // Each GPU runs one grouped GEMM per expert matrix over the experts its tokens activate
-    // (the busiest GPU sets the pace); an expert with no token reads no weights.
-    const ExpertActivation activation =
-        expected_activation(int(E), ep, int(k), double(plan.tokens));
-    const std::int64_t rows =
-        std::max<std::int64_t>(1, std::int64_t(std::ceil(activation.tokens_per_active - 1e-9)));
-    auto grouped = [&](std::string name, std::int64_t n, std::int64_t kk) {
-      Op g = gemm_op(std::move(name), "moe", moe_layers, rows, n, kk, dt);
-      g.kind = OpKind::grouped_gemm;
-      g.groups = activation.busiest_active;
-      g.rows_per_group = rows;
-      return g;
-    };
-    ops.push_back(grouped("expert_gate_up", 2 * m.moe_ffn_dim, h));
-    ops.push_back(elem_op(
-        "expert_act", "moe", moe_layers, ElementwiseKind::gated_activation,
-        std::max<std::int64_t>(1, std::int64_t(std::ceil(rows * activation.busiest_active))),
-        m.moe_ffn_dim, act));
-    ops.push_back(grouped("expert_down", h, m.moe_ffn_dim));
-    Op comb = disp;
-    comb.name = "combine";
-    ops.push_back(comb);
-    add_tp_ffn("shared_", "moe", m.shared_ffn_dim > 0 ? moe_layers : 0, m.shared_ffn_dim);
-    if (tp > 1 && m.shared_ffn_dim > 0)
-      ops.push_back(allreduce_op("shared_allreduce", "moe", moe_layers, act_bytes, tp));
+    LayerShape moe = s;
+    moe.count = moe_layers;
+    add_moe_ops(ops, m, moe, plan, act_bytes);
   }
 
   // --- head: final norm and logits for the last token of each sequence ---
-  ops.push_back(elem_op("final_norm", "head", 1, ElementwiseKind::rmsnorm, batch_rep, h, act));
+  ops.push_back(elem_op("final_norm", "head", 1, ElementwiseKind::rmsnorm, s.batch, h, act));
   if (m.vocab_size % tp != 0)
     throw InputError("step.tp", fmt::format("vocabulary {} of model '{}' is not divisible by {}",
                                             m.vocab_size, m.name, tp));
-  ops.push_back(gemm_op("lm_head", "head", 1, batch_rep, m.vocab_size / tp, h, dt));
+  ops.push_back(gemm_op("lm_head", "head", 1, s.batch, m.vocab_size / tp, h, dt));
   return plan;
 }
 

@@ -55,6 +55,10 @@ struct AttentionCost : OpCost {
 // FLOPs by the FlashAttention papers' convention: 4*B*H*Sq*Sk*d forward (half if causal), 2.5x
 // backward.
 double attention_flops(const AttentionShape& s);
+// The implementation a model step runs by default: FlashAttention-3 where the GPU's profile has
+// it and the GPU is new enough for it (Hopper), else FlashAttention-2. The one rule for estimate,
+// the MoE step and the dropout block.
+std::string default_attention_impl(const GpuSpec& gpu);
 // Prefill/training attention (Flash-Attention kernel). Throws InputError on bad sizes or an
 // implementation the GPU cannot run.
 AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& shape);
