@@ -265,10 +265,20 @@ GemmCost tiled_cost(const GpuSpec& gpu, const Problem& p) {
     out.bound = "hbm";
   else
     out.bound = "l2";
-  out.detail =
-      "tile " + std::to_string(out.tile_m) + "x" + std::to_string(out.tile_n) + ", " +
-      (out.split_k == 0 ? std::string("stream-k") : "split-k " + std::to_string(out.split_k)) +
-      ", " + fixed(out.waves, 2) + " waves, " + fixed(out.clock_hz / 1e9, 2) + " GHz";
+  // One buffer for the detail (every estimate formats one per GEMM).
+  std::string& d = out.detail;
+  d.reserve(64);
+  d += "tile ";
+  d += std::to_string(out.tile_m);
+  d += 'x';
+  d += std::to_string(out.tile_n);
+  d += out.split_k == 0 ? ", stream-k" : ", split-k ";
+  if (out.split_k != 0) d += std::to_string(out.split_k);
+  d += ", ";
+  d += fixed(out.waves, 2);
+  d += " waves, ";
+  d += fixed(out.clock_hz / 1e9, 2);
+  d += " GHz";
   return out;
 }
 

@@ -9,10 +9,18 @@
 
 namespace llmgps {
 
+namespace {
+// The OpCost part of a richer cost, its strings moved rather than copied.
+template <typename Cost>
+OpCost slice(Cost&& c) {
+  return OpCost(static_cast<OpCost&&>(c));
+}
+}  // namespace
+
 OpCost cost_of(const Op& op, const SystemSpec& sys) {
   switch (op.kind) {
     case OpKind::gemm:
-      return gemm_cost(sys.gpu, op.gemm);
+      return slice(gemm_cost(sys.gpu, op.gemm));
     case OpKind::grouped_gemm: {
       const double lo = std::floor(op.groups), frac = op.groups - lo;
       auto at = [&](double g) {
@@ -27,16 +35,16 @@ OpCost cost_of(const Op& op, const SystemSpec& sys) {
         c.flops += frac * (hi.flops - c.flops);
         c.hbm_bytes += frac * (hi.hbm_bytes - c.hbm_bytes);
       }
-      return c;
+      return slice(std::move(c));
     }
     case OpKind::attention:
-      return attention_cost(sys.gpu, op.attn);
+      return slice(attention_cost(sys.gpu, op.attn));
     case OpKind::decode_attention:
-      return decode_attention_cost(sys.gpu, op.attn);
+      return slice(decode_attention_cost(sys.gpu, op.attn));
     case OpKind::elementwise:
       return elementwise_cost(sys.gpu, op.elem);
     case OpKind::allreduce:
-      return allreduce_cost(sys, op.comm_bytes, op.comm_gpus);
+      return slice(allreduce_cost(sys, op.comm_bytes, op.comm_gpus));
     case OpKind::alltoall:
       return alltoall_cost(sys, op.volume);
   }

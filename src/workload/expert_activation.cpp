@@ -24,10 +24,12 @@ ExpertActivation expected_activation(int experts, int gpus, int top_k, double to
   const int e = experts / gpus;
   const double E = experts, k = top_k, T = tokens;
   // q(u)^T: probability that all T tokens avoid a given set of u experts.
-  auto avoid = [&](int u) {
-    if (E - u < k) return 0.0;
-    return std::exp(T * (log_choose(E - u, k) - log_choose(E, k)));
-  };
+  // Needed for u = 0..e only: tabulated once (the pmf below uses each many times).
+  std::vector<double> avoid_of(std::size_t(e) + 1, 0.0);
+  const double log_all = log_choose(E, k);
+  for (int u = 0; u <= e; ++u)
+    avoid_of[std::size_t(u)] = E - u < k ? 0.0 : std::exp(T * (log_choose(E - u, k) - log_all));
+  auto avoid = [&](int u) { return avoid_of[std::size_t(u)]; };
   ExpertActivation a;
   const double p_active = 1.0 - avoid(1);
   a.active_per_gpu = e * p_active;
@@ -37,11 +39,17 @@ ExpertActivation expected_activation(int experts, int gpus, int top_k, double to
   // accurate there (each expert is a small share of the token's choices).
   std::vector<double> pmf(std::size_t(e) + 1, 0.0);
   if (e <= 24) {
+    // Binomial coefficients up to C(24, 12) are exact in a double: Pascal's triangle.
+    std::vector<std::vector<double>> choose(std::size_t(e) + 1);
+    for (std::size_t j = 0; j <= std::size_t(e); ++j) {
+      choose[j].assign(j + 1, 1.0);
+      for (std::size_t i = 1; i < j; ++i) choose[j][i] = choose[j - 1][i - 1] + choose[j - 1][i];
+    }
     for (int j = 0; j <= e; ++j) {
       double s = 0;
       for (int i = 0; i <= j; ++i)
-        s += ((j - i) % 2 ? -1.0 : 1.0) * std::exp(log_choose(j, i)) * avoid(e - i);
-      pmf[std::size_t(j)] = std::max(0.0, std::exp(log_choose(e, j)) * s);
+        s += ((j - i) % 2 ? -1.0 : 1.0) * choose[std::size_t(j)][std::size_t(i)] * avoid(e - i);
+      pmf[std::size_t(j)] = std::max(0.0, choose[std::size_t(e)][std::size_t(j)] * s);
     }
   } else {
     for (int j = 0; j <= e; ++j)
