@@ -324,13 +324,11 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
 
 namespace {
 
-
 // The straggler GPU's expert time for layer l of `plan` when its experts receive `loads`.
 double expert_time_on(const EpModel& em, const ReplicaPlan& plan, int l,
                       const std::vector<double>& loads) {
   return straggler_expert_s(em, plan, l, slot_tokens_of(plan, l, loads));
 }
-
 
 }  // namespace
 
