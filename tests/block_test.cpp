@@ -93,3 +93,19 @@ TEST(Block, BadInputIsAnInputError) {
   EXPECT_THROW(block_dropout(specs::load_model("llama3-8b"), specs::load_gpu("a100-sxm4-80g"), c),
                InputError);
 }
+
+TEST(Block, AttentionWaitsForTheMaskItReads) {
+  // An RNG kernel that outlasts its host GEMM delays attention on the DAG; a shorter one hides.
+  dropout::StrategyResult s;
+  s.name = "overlapped";
+  s.ops = {{"rng_mask", "fwd", 5.0, "alu", "", 1},
+           {"qkv_proj", "fwd", 2.0, "tensor", "", 0},
+           {"attention", "fwd", 1.0, "tensor", "", 0},
+           {"o_proj", "fwd", 1.0, "tensor", "", 0}};
+  auto tl = dropout::block_timeline(s);
+  EXPECT_DOUBLE_EQ(tl.run(), 7.0);  // attention starts at 5, not 2
+  s.ops[0].time_s = 1.5;
+  tl = dropout::block_timeline(s);
+  EXPECT_DOUBLE_EQ(tl.run(), 4.0);  // hidden behind qkv_proj
+  EXPECT_EQ(tl.critical_path().size(), 3u);
+}

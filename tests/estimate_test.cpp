@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 using namespace llmgps;
 
@@ -48,19 +50,33 @@ TEST(Estimate, FasterInterconnectNeverSlower) {
               estimate_step(m, pcie, {1, seq, Phase::prefill, DType::fp16, "", 0, 0}).total_s);
 }
 
-TEST(Estimate, ChromeTraceCoversEveryLayer) {
+TEST(Estimate, ChromeTraceCoversEveryLayerOnEveryGpuOfTheGroup) {
   ModelSpec m = specs::load_model("llama2-7b");
   SystemSpec s = specs::load_system("8x-h100-nvlink4");
   StepEstimate e = estimate_step(m, s, {1, 1024, Phase::prefill, DType::bf16, "", 0, 0});
   auto j = nlohmann::json::parse(step_chrome_trace(e, m));
-  int attention = 0;
-  double end = 0;
+  std::map<int, int> attention;  // per GPU
+  std::set<std::pair<int, int>> tracks;
+  double end = 0, last_ts = -1;
+  bool ordered = true;
   for (const auto& ev : j["traceEvents"])
     if (ev["ph"] == "X") {
-      attention += ev["name"] == "attention";
+      const std::string name = ev["name"];
+      attention[ev["pid"].get<int>()] +=
+          name.size() > 10 && name.substr(name.size() - 10) == " attention";
+      tracks.insert({ev["pid"].get<int>(), ev["tid"].get<int>()});
       end = std::max(end, ev["ts"].get<double>() + ev["dur"].get<double>());
+      ordered = ordered && ev["ts"].get<double>() >= last_ts;
+      last_ts = ev["ts"].get<double>();
+      EXPECT_TRUE(ev["args"].contains("bound"));
+      EXPECT_TRUE(ev["args"].contains("flops"));
     }
-  EXPECT_EQ(attention, m.layers);
-  EXPECT_NEAR(end * 1e-6, e.total_s,
-              e.total_s * 1e-9);  // serial per GPU: the trace ends at the total
+  ASSERT_EQ(attention.size(), std::size_t(e.plan.tp));  // one process per GPU of the TP group
+  for (const auto& [gpu, n] : attention) EXPECT_EQ(n, m.layers) << "gpu " << gpu;
+  EXPECT_EQ(tracks.size(), std::size_t(2 * e.plan.tp));  // compute and communication each
+  EXPECT_TRUE(ordered);                                  // events in execution order
+  EXPECT_EQ(j["traceEvents"][0]["name"], "process_name");
+  // Every GPU runs its ops in order and the collectives wait for all: the trace ends at the
+  // step's total.
+  EXPECT_NEAR(end * 1e-6, e.total_s, e.total_s * 1e-9);
 }

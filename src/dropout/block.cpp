@@ -36,7 +36,7 @@ struct Gemm {
 };
 
 BlockOp op_of(const std::string& name, const std::string& pass, const OpCost& c) {
-  return BlockOp{name, pass, c.time_s, c.bound, c.detail, 0};
+  return BlockOp{name, pass, c.time_s, c.bound, c.detail, 0, c.flops, c.hbm_bytes};
 }
 
 void check_block(const ModelSpec& m, const GpuSpec& gpu, const BlockConfig& cfg) {
@@ -239,8 +239,8 @@ StrategyResult schedule(Strategy kind, const BlockResult& r, const std::vector<O
         elem(*it, 2, it->name + "_bwd", "bwd");
     }
   }
-  for (const BlockOp& o : s.ops)
-    if (o.stream == 0) s.time_s += o.time_s;
+  Timeline tl = block_timeline(s);
+  s.time_s = tl.run();
   return s;
 }
 
@@ -284,18 +284,38 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
   return r;
 }
 
-std::string block_chrome_trace(const StrategyResult& s) {
+Timeline block_timeline(const StrategyResult& s) {
   Timeline tl;
-  int last = -1;
+  int last = -1;           // the compute stream's latest op
+  std::vector<int> masks;  // RNG kernels launched before the first attention
+  bool attention_seen = false;
   for (const BlockOp& o : s.ops) {
+    TimelineOp t;
+    t.name = o.name + (o.pass == "bwd" ? " (bwd)" : "");
+    t.category = o.stream == 1 ? "rng" : o.pass;
+    t.stream = o.stream;
+    t.duration_s = o.time_s;
+    t.bound = o.bound;
+    t.flops = o.flops;
+    t.bytes = o.hbm_bytes;
     if (o.stream == 1) {
-      // The RNG kernel starts with its host GEMM (the next op on stream 0).
-      tl.add(o.name, "rng", 1, o.time_s, last >= 0 ? std::vector<int>{last} : std::vector<int>{});
+      // The RNG kernel starts with its host GEMM (the next op on the compute stream).
+      if (last >= 0) t.deps = {last};
+      const int id = tl.add(std::move(t));
+      if (!attention_seen) masks.push_back(id);
       continue;
     }
-    last = tl.add(o.name + (o.pass == "bwd" ? " (bwd)" : ""), o.pass, 0, o.time_s,
-                  last >= 0 ? std::vector<int>{last} : std::vector<int>{});
+    if (o.name == "attention") {
+      attention_seen = true;
+      t.deps = masks;
+    }
+    last = tl.add(std::move(t));
   }
+  return tl;
+}
+
+std::string block_chrome_trace(const StrategyResult& s) {
+  Timeline tl = block_timeline(s);
   tl.run();
   return tl.chrome_trace_json({"compute", "rng"});
 }

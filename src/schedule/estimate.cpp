@@ -1,5 +1,7 @@
 #include "llmgps/schedule/estimate.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -81,12 +83,34 @@ StepEstimate estimate_step(const ModelSpec& model, const SystemSpec& sys, const 
 }
 
 std::string step_chrome_trace(const StepEstimate& est, const ModelSpec& model) {
+  // The GPUs of one tensor-parallel group (every group runs the same sequence). Each runs the
+  // step's ops layer by layer: kernels on its compute stream, collectives on its communication
+  // stream, each op after that GPU's previous one, a collective after every member's previous op.
+  const int gpus = std::max(1, est.plan.tp);
   Timeline tl;
-  int prev = -1;
-  auto add = [&](const OpEstimate& op) {
-    std::vector<int> deps;
-    if (prev >= 0) deps.push_back(prev);  // one GPU runs its ops in order, communication included
-    prev = tl.add(op.name, op.stage, op.each.bound == "link" ? 1 : 0, op.each.time_s, deps);
+  std::vector<int> prev(std::size_t(gpus), -1);
+  auto add = [&](const OpEstimate& op, int layer) {
+    const bool comm = op.each.bound == "link";
+    std::vector<int> now(prev.size());
+    for (int g = 0; g < gpus; ++g) {
+      TimelineOp t;
+      t.name = layer >= 0 ? fmt::format("L{} {}", layer, op.name) : op.name;
+      t.category = op.stage;
+      t.gpu = g;
+      t.stream = comm ? 1 : 0;
+      t.duration_s = op.each.time_s;
+      t.bound = op.each.bound;
+      t.flops = op.each.flops;
+      t.bytes = comm ? op.each.comm_bytes : op.each.hbm_bytes;
+      if (comm) {
+        for (int p : prev)
+          if (p >= 0) t.deps.push_back(p);
+      } else if (prev[std::size_t(g)] >= 0) {
+        t.deps.push_back(prev[std::size_t(g)]);
+      }
+      now[std::size_t(g)] = tl.add(std::move(t));
+    }
+    prev = now;
   };
   for (int layer = 0; layer < model.layers; ++layer) {
     const bool moe = model.is_moe_layer(layer);
@@ -95,13 +119,13 @@ std::string step_chrome_trace(const StepEstimate& est, const ModelSpec& model) {
       if ((op.stage == "moe" && !moe) || (op.stage == "ffn" && op.name != "ffn_norm" && moe))
         continue;
       int reps = op.name == "residual_add" ? 2 : 1;
-      for (int r = 0; r < reps; ++r) add(op);
+      for (int r = 0; r < reps; ++r) add(op, layer);
     }
   }
   for (const auto& op : est.ops)
-    if (op.stage == "head") add(op);
+    if (op.stage == "head") add(op, -1);
   tl.run();
-  return tl.chrome_trace_json({"gpu0 compute", "gpu0 communication"});
+  return tl.chrome_trace_json({"compute", "communication"});
 }
 
 }  // namespace llmgps

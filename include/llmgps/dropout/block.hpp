@@ -13,6 +13,7 @@
 #include "llmgps/cost/attention.hpp"
 #include "llmgps/cost/sm_model.hpp"
 #include "llmgps/dropout/mask.hpp"
+#include "llmgps/schedule/timeline.hpp"
 #include "llmgps/specs/hw.hpp"
 #include "llmgps/specs/model.hpp"
 
@@ -37,6 +38,7 @@ struct BlockOp {
   std::string bound;
   std::string detail;
   int stream = 0;  // 1: the RNG kernel's own stream (overlapped)
+  double flops = 0, hbm_bytes = 0;
 };
 
 struct StrategyResult {
@@ -68,6 +70,10 @@ struct BlockResult {
 };
 
 BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockConfig& cfg);
+// One strategy's block as a schedule DAG on one GPU: the compute stream in order; an RNG kernel
+// on its own stream starts with its host GEMM, and attention waits for the RNG kernels launched
+// before it (the mask it reads). A strategy's time is this DAG's makespan.
+Timeline block_timeline(const StrategyResult& s);
 // Chrome trace of one strategy's block (streams: compute, rng).
 std::string block_chrome_trace(const StrategyResult& s);
 
