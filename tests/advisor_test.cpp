@@ -60,9 +60,10 @@ TEST(Advisor, ClosedFormBreakdownAddsUpAndErrorModelsAreOrdered) {
 // paper's typical model as stated) a large error makes the plan slower than no duplication.
 TEST(Advisor, ErrorCapBoundsTheStragglerByNoDuplication) {
   const EpModel em = mixtral(1);
-  std::vector<Strategy> s = {Strategy{"none", "none", 0, 0, {}, -1, ""},
-                             Strategy{"bad", "distribution", 1.5, 0, {}, -1, ""},
-                             Strategy{"good", "distribution", 0.01, 0, {}, -1, ""}};
+  std::vector<Strategy> s = {
+      Strategy{"none", moe::StrategyKind::none, 0, 0, {}, -1, ""},
+      Strategy{"bad", moe::StrategyKind::distribution, 1.5, 0, {}, -1, ""},
+      Strategy{"good", moe::StrategyKind::distribution, 0.01, 0, {}, -1, ""}};
   const LoadMatrix shares = {shares_for_skew(8, 2, 1.39)};
   AdviceConfig capped;
   AdviceConfig paper;
@@ -90,28 +91,28 @@ TEST(Advisor, PaperAssumptionsReproduceThePapersRecommendation) {
   const LoadMatrix shares = {shares_for_skew(8, 2, 1.39)};
   const Advice a =
       advise(closed_form(lin, builtin_strategies(lin, "predictors-paper-mmlu"), shares, paper));
-  EXPECT_EQ(a.recommended, "distribution");
+  EXPECT_EQ(a.recommended, moe::StrategyKind::distribution);
   EXPECT_GT(a.improvement_vs_best_token, 0.20);
   const EpModel roof = mixtral(1);
   const Advice d = advise(closed_form(roof, builtin_strategies(roof, "predictors-mixtral-traces"),
                                       shares, AdviceConfig{}));
-  EXPECT_EQ(d.recommended, "none");
+  EXPECT_EQ(d.recommended, moe::StrategyKind::none);
 }
 
 TEST(Advisor, PerfectDistributionEstimateBalancesAComputeBoundLayer) {
   // Batch 32 x 512 tokens: each expert GEMM is compute-bound, so duplicating the hot expert pays.
   const EpModel em = mixtral(32);
-  std::vector<Strategy> s = {Strategy{"none", "none", 0, 0, {}, -1, ""},
-                             Strategy{"oracle", "distribution", 0, 0, {}, -1, ""}};
+  std::vector<Strategy> s = {Strategy{"none", moe::StrategyKind::none, 0, 0, {}, -1, ""},
+                             Strategy{"oracle", moe::StrategyKind::distribution, 0, 0, {}, -1, ""}};
   const auto r = closed_form(em, s, {shares_for_skew(8, 2, 2.0)}, AdviceConfig{});
   EXPECT_LT(by_name(r, "oracle").layer.experts_s, by_name(r, "none").layer.experts_s);
   EXPECT_GT(by_name(r, "oracle").balancedness, by_name(r, "none").balancedness);
-  EXPECT_EQ(advise(r).recommended, "distribution");
+  EXPECT_EQ(advise(r).recommended, moe::StrategyKind::distribution);
 }
 
 TEST(Advisor, TokenAccuracySkipsDispatchAndMoreBandwidthIsNeverSlower) {
-  std::vector<Strategy> s = {Strategy{"t0", "token", 0.0, 0.0, {}, 1e-6, ""},
-                             Strategy{"t9", "token", 0.0, 0.9, {}, 1e-6, ""}};
+  std::vector<Strategy> s = {Strategy{"t0", moe::StrategyKind::token, 0.0, 0.0, {}, 1e-6, ""},
+                             Strategy{"t9", moe::StrategyKind::token, 0.0, 0.9, {}, 1e-6, ""}};
   double prev = 1e9;
   for (double gbps : {32.0, 64.0, 200.0, 600.0}) {
     const auto r = closed_form(mixtral(1, gbps), s, {shares_for_skew(8, 2, 1.39)}, AdviceConfig{});
@@ -142,7 +143,7 @@ TEST(Advisor, TraceDrivenRunsEveryPredictorOnTheRealTraces) {
     // Attention and the gate do not depend on the strategy; only token predictors cost time.
     EXPECT_DOUBLE_EQ(x.layer.attention_s, none.layer.attention_s);
     EXPECT_DOUBLE_EQ(x.layer.gate_s, none.layer.gate_s);
-    EXPECT_EQ(x.layer.predictor_s > 0, x.strategy.kind == "token");
+    EXPECT_EQ(x.layer.predictor_s > 0, x.strategy.kind == moe::StrategyKind::token);
     // Duplicating experts never makes the straggler's expert load less balanced than none
     // by more than the replanning noise of a held-out trace.
     EXPECT_GT(x.balancedness, none.balancedness - 0.05);
@@ -153,7 +154,7 @@ TEST(Advisor, TraceDrivenRunsEveryPredictorOnTheRealTraces) {
   // The winner is the fastest strategy.
   double best = none.latency_s;
   for (const auto& x : r) best = std::min(best, x.latency_s);
-  EXPECT_DOUBLE_EQ(by_name(r, a.recommended).latency_s, best);
+  EXPECT_DOUBLE_EQ(by_name(r, a.recommended_name).latency_s, best);
 }
 
 // Re-planning when it pays: on a link where a weight copy costs far more than any batch's expert
@@ -190,24 +191,24 @@ TEST(Advisor, ExponentialFitRecoversItsParameters) {
 
 TEST(Advisor, ImprovementIsRelativeToTheBestTokenPredictor) {
   StrategyResult a, b, c;
-  a.strategy.kind = "distribution", a.strategy.name = "mle", a.latency_s = 8;
-  b.strategy.kind = "token", b.strategy.name = "mlp", b.latency_s = 10;
-  c.strategy.kind = "token", c.strategy.name = "pos", c.latency_s = 12;
+  a.strategy.kind = moe::StrategyKind::distribution, a.strategy.name = "mle", a.latency_s = 8;
+  b.strategy.kind = moe::StrategyKind::token, b.strategy.name = "mlp", b.latency_s = 10;
+  c.strategy.kind = moe::StrategyKind::token, c.strategy.name = "pos", c.latency_s = 12;
   const Advice adv = advise({a, b, c});
-  EXPECT_EQ(adv.recommended, "distribution");
+  EXPECT_EQ(adv.recommended, moe::StrategyKind::distribution);
   EXPECT_DOUBLE_EQ(adv.improvement_vs_best_token, 0.2);
   // Token-to-Expert wins: the margin is negative, the best other strategy's against it.
   a.latency_s = 11;
   const Advice tok = advise({a, b, c});
-  EXPECT_EQ(tok.recommended, "token");
+  EXPECT_EQ(tok.recommended, moe::StrategyKind::token);
   EXPECT_DOUBLE_EQ(tok.improvement_vs_best_token, -0.1);
 }
 
 TEST(Advisor, CurveBestPointLiesInTheMeasuredRangeAndIsNoWorseThanThePoints) {
   const EpModel em = mixtral(1, 32);
-  std::vector<Strategy> pts = {Strategy{"a", "token", 0.45, 0.55, {}, 20e-6, ""},
-                               Strategy{"b", "token", 0.25, 0.75, {}, 80e-6, ""},
-                               Strategy{"c", "token", 0.05, 0.95, {}, 400e-6, ""}};
+  std::vector<Strategy> pts = {Strategy{"a", moe::StrategyKind::token, 0.45, 0.55, {}, 20e-6, ""},
+                               Strategy{"b", moe::StrategyKind::token, 0.25, 0.75, {}, 80e-6, ""},
+                               Strategy{"c", moe::StrategyKind::token, 0.05, 0.95, {}, 400e-6, ""}};
   const LoadMatrix shares = {shares_for_skew(8, 2, 2.0)};
   const Strategy best = best_on_curve(em, pts, shares, AdviceConfig{});
   EXPECT_EQ(best.name, "curve-best");

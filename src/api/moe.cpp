@@ -243,15 +243,15 @@ MapResult moe_map(const MapRequest& r) {
         c.batch = cell_request.batch;
         c.winner = advice.recommended;
         c.winner_name = advice.recommended_name;
-        auto best_of = [&](const std::string& kind) {
+        auto best_of = [&](moe::StrategyKind kind) {
           double best = 0;
           for (const auto& s : advice.strategies)
             if (s.strategy.kind == kind && (best == 0 || s.latency_s < best)) best = s.latency_s;
           return best;
         };
-        c.latency_none_s = best_of("none");
-        c.latency_distribution_s = best_of("distribution");
-        c.latency_token_s = best_of("token");
+        c.latency_none_s = best_of(moe::StrategyKind::none);
+        c.latency_distribution_s = best_of(moe::StrategyKind::distribution);
+        c.latency_token_s = best_of(moe::StrategyKind::token);
         out.cells.push_back(c);
       }
     }

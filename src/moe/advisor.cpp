@@ -34,7 +34,7 @@ DType act_dtype(const EpModel&) {
 }
 
 double predictor_layer_s(const EpModel& em, const Strategy& s) {
-  if (s.kind != "token") return 0.0;
+  if (s.kind != StrategyKind::token) return 0.0;
   return s.overhead_s >= 0 ? s.overhead_s : em.ops_s(s.ops);
 }
 
@@ -159,8 +159,8 @@ std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& s
                                                       set_name, specs::preset_list("moe")));
   const auto j = nlohmann::json::parse(text);
   std::vector<Strategy> out;
-  out.push_back(
-      Strategy{"none", "none", 0, 0, {}, -1, "no duplication: contiguous experts per GPU"});
+  out.push_back(Strategy{
+      "none", StrategyKind::none, 0, 0, {}, -1, "no duplication: contiguous experts per GPU"});
   const ModelSpec& m = em.model();
   // A set may take its Token-to-Expert predictors from another set (one source of truth for
   // measured properties).
@@ -181,16 +181,16 @@ std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& s
   for (const auto& [p, source] : entries) {
     Strategy s;
     s.name = p.at("name").get<std::string>();
-    s.kind = p.at("kind").get<std::string>();
+    s.kind = parse_strategy_kind(p.at("kind").get<std::string>(), "advice.predictors");
     s.error = p.at("error").get<double>();
-    s.accuracy = s.kind == "token" ? p.at("accuracy").get<double>() : 0.0;
+    s.accuracy = s.kind == StrategyKind::token ? p.at("accuracy").get<double>() : 0.0;
     s.source = source;
     const std::string measured_on = j.value("model", std::string());
     if (!measured_on.empty() && measured_on != m.name)
       s.source += fmt::format(
           " [measured on {} routing, applied to {}: a trace of this model gives its own]",
           measured_on, m.name);
-    if (s.kind == "token")
+    if (s.kind == StrategyKind::token)
       s.ops =
           make_token_predictor(s.name, "advice.predictors")
               ->ops(em.predictor_tokens(), m.num_experts, em.moe_layers(), m.top_k, act_dtype(em));
@@ -228,7 +228,7 @@ std::vector<Strategy> strategies_from_points(const std::string& path) {
       return v;
     };
     Strategy s;
-    s.kind = "token";
+    s.kind = StrategyKind::token;
     s.name = p.contains("name") && p["name"].is_string() ? p["name"].get<std::string>()
                                                          : fmt::format("point{}", i);
     s.accuracy = num("accuracy");
@@ -269,9 +269,9 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
     StrategyResult res;
     res.strategy = st;
     res.mode = "closed-form";
-    const ReplicaPlan plan = st.kind == "none" ? none_plan : em.plan(loads, cfg.algo);
+    const ReplicaPlan plan = st.kind == StrategyKind::none ? none_plan : em.plan(loads, cfg.algo);
     const auto gl = gpu_loads(plan, loads);
-    const double eps = st.kind == "none" ? 0.0 : st.error;
+    const double eps = st.kind == StrategyKind::none ? 0.0 : st.error;
     double bal = 0;
     for (int l = 0; l < L; ++l) {
       std::vector<double> slot_tokens = slot_tokens_of(plan, l, loads[sz(l)]);
@@ -305,7 +305,8 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
       for (int i = 0; i < G; ++i)
         for (int j = 0; j < G; ++j) v[sz(i)][sz(j)] = g[sz(j)] / G * em.token_bytes();
       Matrix d = v;
-      if (st.kind == "token")  // correctly predicted tokens go straight to their expert's GPU
+      if (st.kind ==
+          StrategyKind::token)  // correctly predicted tokens go straight to their expert's GPU
         for (auto& row : d)
           for (double& x : row) x *= (1 - st.accuracy);
       b.dispatch_s = em.alltoall_s(d);
@@ -356,17 +357,17 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
     std::unique_ptr<TokenPredictor> tok;
   };
   std::vector<Entry> entries;
-  entries.push_back(
-      Entry{Strategy{"none", "none", 0, 0, {}, -1, "no duplication"}, nullptr, nullptr});
+  entries.push_back(Entry{Strategy{"none", StrategyKind::none, 0, 0, {}, -1, "no duplication"},
+                          nullptr, nullptr});
   for (auto& d : distribution_predictors()) {
     train_on(*d, train, cfg.trace_batch_tokens);
-    Strategy s{d->name(), "distribution", 0, 0, {}, -1, "trained on " + train.source};
+    Strategy s{d->name(), StrategyKind::distribution, 0, 0, {}, -1, "trained on " + train.source};
     entries.push_back(Entry{s, std::move(d), nullptr});
   }
   for (auto& t : token_predictors()) {
     t->train(train);
     Strategy s{t->name(),
-               "token",
+               StrategyKind::token,
                0,
                0,
                t->ops(em.predictor_tokens(), E, L, K, act_dtype(em)),
@@ -412,7 +413,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
             for (int j = 0; j < K; ++j) pred_loads[sz(l)][sz(out_p[j])] += scale;
           }
       }
-      if (en.s.kind != "none") {
+      if (en.s.kind != StrategyKind::none) {
         LoadMatrix truth_scaled = counts;
         for (auto& row : truth_scaled)
           for (double& x : row) x *= scale;
@@ -517,7 +518,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
         batches.size() > 1 ? copies_after_warmup / double(batches.size() - 1) : 0.0;
     res.strategy = en.s;
     if (en.tok) res.strategy.accuracy = picks > 0 ? hits / picks : 0.0;
-    if (en.s.kind != "none") res.strategy.error = err_sum / double(nb);
+    if (en.s.kind != StrategyKind::none) res.strategy.error = err_sum / double(nb);
     res.strategy.source = en.s.source;
     res.overhead_s = res.layer.predictor_s * L;
     res.latency_s = res.layer.total() * L + em.other_s();
@@ -534,7 +535,8 @@ Advice advise(std::vector<StrategyResult> results) {
   const StrategyResult* best_token = nullptr;
   for (const auto& r : a.strategies) {
     if (r.latency_s < best->latency_s) best = &r;
-    if (r.strategy.kind == "token" && (!best_token || r.latency_s < best_token->latency_s))
+    if (r.strategy.kind == StrategyKind::token &&
+        (!best_token || r.latency_s < best_token->latency_s))
       best_token = &r;
   }
   a.recommended = best->strategy.kind;
@@ -542,10 +544,11 @@ Advice advise(std::vector<StrategyResult> results) {
   // When Token-to-Expert wins, the margin is that of the best other strategy (none or
   // Distribution-Only) against it: negative, as the contract asks.
   const StrategyResult* versus = best;
-  if (best->strategy.kind == "token") {
+  if (best->strategy.kind == StrategyKind::token) {
     versus = nullptr;
     for (const auto& r : a.strategies)
-      if (r.strategy.kind != "token" && (!versus || r.latency_s < versus->latency_s)) versus = &r;
+      if (r.strategy.kind != StrategyKind::token && (!versus || r.latency_s < versus->latency_s))
+        versus = &r;
   }
   if (best_token && versus && best_token->latency_s > 0)
     a.improvement_vs_best_token =
@@ -581,7 +584,7 @@ Strategy best_on_curve(const EpModel& em, const std::vector<Strategy>& points,
   std::vector<std::pair<double, double>> xy;
   double lo = 1, hi = 0;
   for (const Strategy& p : points) {
-    if (p.kind != "token" || p.overhead_s < 0) continue;
+    if (p.kind != StrategyKind::token || p.overhead_s < 0) continue;
     xy.emplace_back(p.accuracy, std::max(p.overhead_s, 1e-12));
     lo = std::min(lo, p.accuracy);
     hi = std::max(hi, p.accuracy);
@@ -592,7 +595,7 @@ Strategy best_on_curve(const EpModel& em, const std::vector<Strategy>& points,
   for (int i = 0; i <= steps; ++i) {
     const double a = lo + (hi - lo) * i / steps;
     Strategy s;
-    s.kind = "token";
+    s.kind = StrategyKind::token;
     s.accuracy = a;
     s.overhead_s = fit.at(a);  // per MoE layer, like the points
     s.error = 1.0 - a;

@@ -13,6 +13,24 @@
 
 namespace llmgps::moe {
 
+const char* strategy_kind_name(StrategyKind k) {
+  switch (k) {
+    case StrategyKind::none:
+      return "none";
+    case StrategyKind::distribution:
+      return "distribution";
+    case StrategyKind::token:
+      return "token";
+  }
+  return "?";
+}
+
+StrategyKind parse_strategy_kind(const std::string& s, const std::string& where) {
+  for (StrategyKind k : {StrategyKind::none, StrategyKind::distribution, StrategyKind::token})
+    if (s == strategy_kind_name(k)) return k;
+  throw InputError(where, "must be none, distribution or token, got '" + s + "'");
+}
+
 namespace {
 
 std::size_t sz(int n) {
@@ -471,7 +489,7 @@ PredictorResult leave_one_group_out(const std::vector<GroupShares>& groups) {
   }
   PredictorResult r;
   r.name = "mle (leave one group out)";
-  r.kind = "distribution";
+  r.kind = StrategyKind::distribution;
   double sum = 0;
   std::size_t n = 0;
   for (std::size_t gi = 0; gi < groups.size(); ++gi) {
@@ -499,7 +517,7 @@ PredictorResult evaluate(DistributionPredictor& p, const RoutingTrace& train,
   check_compatible(train, test);
   PredictorResult r;
   r.name = p.name();
-  r.kind = "distribution";
+  r.kind = StrategyKind::distribution;
   train_on(p, train, batch_tokens);
   r.error = distribution_error(p.predict(), expert_counts(test));
   double sum = 0;
@@ -522,7 +540,7 @@ PredictorResult evaluate(TokenPredictor& p, const RoutingTrace& train, const Rou
   check_compatible(train, test);
   PredictorResult r;
   r.name = p.name();
-  r.kind = "token";
+  r.kind = StrategyKind::token;
   p.train(train);
   const int K = test.top_k;
   std::vector<std::int16_t> pred(static_cast<std::size_t>(K));

@@ -74,12 +74,12 @@ ordered_json predictors_json(const std::vector<moe::PredictorResult>& r, const s
   for (const auto& p : r) {
     ordered_json o;
     o["name"] = p.name;
-    o["kind"] = p.kind;
+    o["kind"] = moe::strategy_kind_name(p.kind);
     o["error"] = p.error.mean;
     o["error_max"] = p.error.max;
     o["batch_error"] = p.batch_error.mean;
     o["batch_error_max"] = p.batch_error.max;
-    if (p.kind == "token") {
+    if (p.kind == moe::StrategyKind::token) {
       o["accuracy"] = p.accuracy;
       o["top1_accuracy"] = p.top1_accuracy;
     }
@@ -95,9 +95,9 @@ std::string predictors_table(const std::vector<moe::PredictorResult>& r) {
   t.headers = {"predictor", "kind", "error", "error max", "batch error", "top-k acc", "top-1 acc"};
   t.right_align = {false, false, true, true, true, true, true};
   for (const auto& p : r)
-    t.add_row({p.name, p.kind, pct(p.error.mean), pct(p.error.max), pct(p.batch_error.mean),
-               p.kind == "token" ? pct(p.accuracy) : "-",
-               p.kind == "token" ? pct(p.top1_accuracy) : "-"});
+    t.add_row({p.name, moe::strategy_kind_name(p.kind), pct(p.error.mean), pct(p.error.max),
+               pct(p.batch_error.mean), p.kind == moe::StrategyKind::token ? pct(p.accuracy) : "-",
+               p.kind == moe::StrategyKind::token ? pct(p.top1_accuracy) : "-"});
   return render_table(t) +
          "\nerror: |p_hat - p| / (1/E) against the test trace's shares (mean over layers and "
          "experts); batch error: "
@@ -184,12 +184,11 @@ ordered_json advice_json(const moe::Advice& a, const AdviceContext& c) {
   for (const auto& r : a.strategies) {
     ordered_json o;
     o["name"] = r.strategy.name;
-    o["kind"] = r.strategy.kind;
+    o["kind"] = moe::strategy_kind_name(r.strategy.kind);
     o["latency_s"] = r.latency_s;
     o["overhead_s"] = r.overhead_s;
-    if (r.strategy.kind == "distribution" || r.strategy.kind == "token")
-      o["error"] = r.strategy.error;
-    if (r.strategy.kind == "token") o["accuracy"] = r.strategy.accuracy;
+    if (r.strategy.kind != moe::StrategyKind::none) o["error"] = r.strategy.error;
+    if (r.strategy.kind == moe::StrategyKind::token) o["accuracy"] = r.strategy.accuracy;
     o["balancedness"] = r.balancedness;
     o["warmup_copy_s"] = r.warmup_copy_s;
     o["copies_per_batch"] = r.copies_per_batch;
@@ -198,7 +197,7 @@ ordered_json advice_json(const moe::Advice& a, const AdviceContext& c) {
     arr.push_back(o);
   }
   j["strategies"] = arr;
-  j["recommended"] = a.recommended;
+  j["recommended"] = moe::strategy_kind_name(a.recommended);
   j["recommended_name"] = a.recommended_name;
   j["improvement_vs_best_token"] = a.improvement_vs_best_token;
   return j;
@@ -211,12 +210,12 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c) {
   t.right_align = {false, false, true, true, true, true, true, true, true, true, true, true};
   for (const auto& r : a.strategies) {
     const auto& b = r.layer;
-    std::string q = r.strategy.kind == "token"
+    std::string q = r.strategy.kind == moe::StrategyKind::token
                         ? fmt::format("{} / {}", pct(r.strategy.accuracy), pct(r.strategy.error))
-                    : r.strategy.kind == "distribution"
+                    : r.strategy.kind == moe::StrategyKind::distribution
                         ? fmt::format("- / {}", pct(r.strategy.error))
                         : "-";
-    t.add_row({r.strategy.name, r.strategy.kind, format_time(r.latency_s),
+    t.add_row({r.strategy.name, moe::strategy_kind_name(r.strategy.kind), format_time(r.latency_s),
                format_time(b.predictor_s), format_time(b.attention_s), format_time(b.gate_s),
                format_time(b.dispatch_s), format_time(b.experts_s), format_time(b.combine_s),
                format_time(b.copy_s), fmt::format("{:.3f}", r.balancedness), q});
@@ -233,13 +232,15 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c) {
                     c.error_cap ? "capped at no duplication" : "uncapped (the paper's)");
   head += "latency: whole step; the other columns: mean per MoE layer\n\n";
   return head + render_table(t) +
-         (a.recommended == "token"
+         (a.recommended == moe::StrategyKind::token
               ? fmt::format("\nrecommended: {} ({}); {:.1f}% faster than the best strategy without "
                             "Token-to-Expert prediction\n",
-                            a.recommended, a.recommended_name, -100 * a.improvement_vs_best_token)
+                            moe::strategy_kind_name(a.recommended), a.recommended_name,
+                            -100 * a.improvement_vs_best_token)
               : fmt::format("\nrecommended: {} ({}); {:+.1f}% latency vs the best Token-to-Expert "
                             "predictor\n",
-                            a.recommended, a.recommended_name, 100 * a.improvement_vs_best_token));
+                            moe::strategy_kind_name(a.recommended), a.recommended_name,
+                            100 * a.improvement_vs_best_token));
 }
 
 ordered_json map_json(const std::vector<MapCell>& cells, const AdviceContext& c) {
@@ -249,7 +250,7 @@ ordered_json map_json(const std::vector<MapCell>& cells, const AdviceContext& c)
     arr.push_back({{"skew", m.skew},
                    {"link_gbps", m.link_gbps},
                    {"batch", m.batch},
-                   {"winner", m.winner},
+                   {"winner", moe::strategy_kind_name(m.winner)},
                    {"winner_name", m.winner_name},
                    {"latency_none_s", m.latency_none_s},
                    {"latency_distribution_s", m.latency_distribution_s},
@@ -274,7 +275,8 @@ std::string map_table(const std::vector<MapCell>& cells) {
       std::vector<std::string> row = {fmt::format("{:g}", s)};
       for (double l : links)
         for (const auto& m : cells)
-          if (m.skew == s && m.link_gbps == l && m.batch == b) row.push_back(m.winner);
+          if (m.skew == s && m.link_gbps == l && m.batch == b)
+            row.push_back(moe::strategy_kind_name(m.winner));
       t.add_row(row);
     }
     out += fmt::format("batch {}: winning strategy\n", b) + render_table(t) + "\n";
@@ -294,7 +296,7 @@ std::string map_csv(const std::vector<MapCell>& cells) {
                "latency_token_s"};
   for (const auto& m : cells)
     t.add_row({std::to_string(m.batch), fmt::format("{:g}", m.skew),
-               fmt::format("{:g}", m.link_gbps), m.winner, m.winner_name,
+               fmt::format("{:g}", m.link_gbps), moe::strategy_kind_name(m.winner), m.winner_name,
                fmt::format("{:.9g}", m.latency_none_s),
                fmt::format("{:.9g}", m.latency_distribution_s),
                fmt::format("{:.9g}", m.latency_token_s)});
@@ -346,12 +348,13 @@ std::string map_svg(const std::vector<MapCell>& cells, const AdviceContext& c) {
       for (std::size_t i = 0; i < links.size(); ++i)
         for (const auto& m : cells)
           if (m.skew == sk && m.link_gbps == links[i] && m.batch == batches[bi]) {
-            auto it = color.find(m.winner);
+            auto it = color.find(moe::strategy_kind_name(m.winner));
             s += fmt::format(
                 "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" "
                 "stroke=\"white\"><title>{} ({})</title></rect>\n",
                 x0 + cw * int(i), top + ch * int(r), cw, ch,
-                it == color.end() ? "#000" : it->second, m.winner, m.winner_name);
+                it == color.end() ? "#000" : it->second, moe::strategy_kind_name(m.winner),
+                m.winner_name);
             s += fmt::format(
                 "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"white\">{}</text>\n",
                 x0 + cw * int(i) + cw / 2, top + ch * int(r) + ch / 2 + 4, m.winner_name);

@@ -22,7 +22,7 @@ const char* error_model_name(ErrorModel e);
 // A strategy as the closed form sees it.
 struct Strategy {
   std::string name;
-  std::string kind;        // none, distribution, token
+  StrategyKind kind = StrategyKind::none;
   double error = 0;        // distribution error |p_hat - p| / (1/E), mean (the paper's metric)
   double accuracy = 0;     // token: top-k hit rate
   std::vector<Op> ops;     // predictor ops per MoE layer (token predictors)
@@ -74,7 +74,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
 
 struct Advice {
   std::vector<StrategyResult> strategies;
-  std::string recommended;  // kind of the fastest strategy
+  StrategyKind recommended = StrategyKind::none;  // kind of the fastest strategy
   std::string recommended_name;
   // (best token - recommended) / best token; when a token predictor is recommended, the best
   // other strategy's margin instead, which is negative.
@@ -113,7 +113,8 @@ struct AdviceContext {
 struct MapCell {
   double skew = 1, link_gbps = 0;
   std::int64_t batch = 1;
-  std::string winner, winner_name;
+  StrategyKind winner = StrategyKind::none;
+  std::string winner_name;
   double latency_none_s = 0, latency_distribution_s = 0, latency_token_s = 0;
 };
 

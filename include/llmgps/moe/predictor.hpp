@@ -18,6 +18,12 @@
 
 namespace llmgps::moe {
 
+// What a strategy predicts: nothing (no duplication), the distribution of tokens over experts
+// (Distribution-Only), or each token's experts (Token-to-Expert).
+enum class StrategyKind { none, distribution, token };
+const char* strategy_kind_name(StrategyKind k);
+StrategyKind parse_strategy_kind(const std::string& s, const std::string& where);
+
 class DistributionPredictor {
  public:
   virtual ~DistributionPredictor() = default;
@@ -79,7 +85,7 @@ DistributionError distribution_error(const LoadMatrix& predicted_shares,
 
 struct PredictorResult {
   std::string name;
-  std::string kind;         // "distribution" or "token"
+  StrategyKind kind = StrategyKind::distribution;
   DistributionError error;  // vs the test trace's shares (history -> the dataset's distribution)
   DistributionError batch_error;  // online, batch by batch over the test trace (then learning it)
   double accuracy = 0;            // token: top-k hit rate |predicted ∩ true| / k
