@@ -85,7 +85,7 @@ namespace {
 // The advisor's knobs from a request (the parse_* calls name their fields).
 moe::AdviceConfig advice_config(const EpRequest& r) {
   moe::AdviceConfig c;
-  c.algo = r.algo;
+  c.algo = moe::parse_planner(r.algo, "plan.algo");
   c.error_model = moe::parse_error_model(r.error_model, "advice.error_model");
   if (r.error_cap != "on" && r.error_cap != "off")
     throw InputError("advice.error_cap", "must be 'on' or 'off', got '" + r.error_cap + "'");

@@ -206,17 +206,18 @@ double EpModel::ops_s(const std::vector<Op>& ops) const {
   return s;
 }
 
-ReplicaPlan EpModel::plan(const LoadMatrix& loads, const std::string& algo) const {
-  if (algo == "greedy") return greedy_plan(loads, GreedyConfig{G_, slots_, 0, 1.0, {}});
-  if (algo == "greedy-time")
-    return greedy_plan(
-        loads, GreedyConfig{G_, slots_, 0, 1.0,
-                            [this](const std::vector<double>& t) { return gpu_expert_s(t); }});
-  if (algo == "eplb") return eplb_plan(loads, EplbConfig{G_ * slots_, 1, sys_.nodes, G_});
-  throw InputError("plan.algo",
-                   "must be 'greedy-time' (greedy on modelled time), 'greedy' (MoE-GPS, on tokens) "
-                   "or 'eplb' (DeepSeek), got '" +
-                       algo + "'");
+ReplicaPlan EpModel::plan(const LoadMatrix& loads, Planner algo) const {
+  switch (algo) {
+    case Planner::greedy:
+      return greedy_plan(loads, GreedyConfig{G_, slots_, 0, 1.0, {}});
+    case Planner::greedy_time:
+      return greedy_plan(
+          loads, GreedyConfig{G_, slots_, 0, 1.0,
+                              [this](const std::vector<double>& t) { return gpu_expert_s(t); }});
+    case Planner::eplb:
+      return eplb_plan(loads, EplbConfig{G_ * slots_, 1, sys_.nodes, G_});
+  }
+  throw std::logic_error("unknown planner");
 }
 
 }  // namespace llmgps::moe

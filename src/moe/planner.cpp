@@ -20,6 +20,28 @@
 
 namespace llmgps::moe {
 
+const char* planner_name(Planner p) {
+  switch (p) {
+    case Planner::greedy_time:
+      return "greedy-time";
+    case Planner::greedy:
+      return "greedy";
+    case Planner::eplb:
+      return "eplb";
+  }
+  return "?";
+}
+
+Planner parse_planner(const std::string& s, const std::string& where) {
+  for (Planner p : {Planner::greedy_time, Planner::greedy, Planner::eplb})
+    if (s == planner_name(p)) return p;
+  throw InputError(where,
+                   "must be 'greedy-time' (greedy on modelled time), 'greedy' (MoE-GPS, on tokens) "
+                   "or 'eplb' (DeepSeek), got '" +
+                       s + "'");
+}
+
+
 namespace {
 
 // EPLB computes in float32 (weight.float()); ties and sums follow it, so do we.

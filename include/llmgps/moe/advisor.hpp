@@ -48,8 +48,7 @@ struct StrategyResult {
 };
 
 struct AdviceConfig {
-  std::string algo =
-      "greedy-time";  // planner: greedy-time (default), greedy (paper, on tokens) or eplb
+  Planner algo = Planner::greedy_time;  // greedy-time (default), greedy (paper, on tokens), eplb  // planner: greedy-time (default), greedy (paper, on tokens) or eplb
   ErrorModel error_model = ErrorModel::typical;
   // Cap the error models' straggler at the busiest GPU without duplication (ours: a plan from a
   // wrong estimate still keeps every expert's own replica). Off: the paper's models as stated.

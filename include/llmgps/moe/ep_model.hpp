@@ -91,7 +91,7 @@ class EpModel {
   double ops_s(const std::vector<Op>& ops) const;
 
   // Replica plan for per-expert loads of each layer with the configured slots.
-  ReplicaPlan plan(const LoadMatrix& loads, const std::string& algo) const;
+  ReplicaPlan plan(const LoadMatrix& loads, Planner algo) const;
 
  private:
   double grouped_ffn_s(const std::vector<double>& slot_tokens) const;  // the roofline kernel

@@ -16,6 +16,12 @@ namespace llmgps::moe {
 
 using LoadMatrix = std::vector<std::vector<double>>;  // [layer][expert] tokens (or shares)
 
+// Replica planners: greedy halving on modelled GPU time (ours), greedy on tokens (MoE-GPS) and
+// DeepSeek's EPLB.
+enum class Planner { greedy_time, greedy, eplb };
+const char* planner_name(Planner p);
+Planner parse_planner(const std::string& s, const std::string& where);
+
 struct ReplicaPlan {
   int gpus = 0;
   int slots_per_gpu = 0;                  // physical slots = gpus * slots_per_gpu
