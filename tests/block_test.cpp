@@ -96,7 +96,7 @@ TEST(Block, BadInputIsAnInputError) {
 
 TEST(Block, AttentionWaitsForTheMaskItReads) {
   // An RNG kernel that outlasts its host GEMM delays attention on the DAG; a shorter one hides.
-  dropout::StrategyResult s;
+  dropout::BlockStrategy s;
   s.name = "overlapped";
   s.ops = {{"rng_mask", "fwd", 5.0, "alu", "", 1},
            {"qkv_proj", "fwd", 2.0, "tensor", "", 0},

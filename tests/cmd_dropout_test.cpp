@@ -90,7 +90,7 @@ TEST(CmdDropout, BlockAndSweepContracts) {
   auto j = nlohmann::json::parse(r.out);
   for (const char* s : {"none", "fused", "sequential", "overlapped"})
     EXPECT_GT(j["strategies"][s]["time_s"].get<double>(), 0) << s;
-  for (const char* k : {"speedup_vs_sequential", "speedup_vs_fused", "host_gemm", "binding"})
+  for (const char* k : {"speedup_vs_sequential", "speedup_vs_fused", "host_gemm", "summary"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_NE(slurp(d.file("t.json")).find("traceEvents"), std::string::npos);
   r = run_cli(

@@ -32,7 +32,6 @@ TEST(RngCost, StandaloneKernelWritesOneBitPerElement) {
   EXPECT_DOUBLE_EQ(k.hbm_bytes, double(1 << 30) / 8);
   EXPECT_EQ(k.ctas, double(1 << 30) / (256.0 * 128));
   const KernelTime t = kernel_alone(g, k);
-  EXPECT_TRUE(t.binding == "alu" || t.binding == "issue" || t.binding == "imad" ||
-              t.binding == "fma")
-      << t.binding;
+  EXPECT_TRUE(t.bound == "alu" || t.bound == "issue" || t.bound == "imad" || t.bound == "fma")
+      << t.bound;
 }

@@ -35,7 +35,7 @@ TEST(SmModel, AloneTimeIsTheBusiestResourceExactly) {
   const GpuSpec& g = h100();
   // One CTA per SM, 64e6 ALU lane ops each: 64e6 / (64 lanes * clock) seconds, ALU-bound.
   const KernelTime t = kernel_alone(g, alu_kernel(g.sm_count, 64e6));
-  EXPECT_EQ(t.binding, "alu");
+  EXPECT_EQ(t.bound, "alu");
   EXPECT_NEAR(t.time_s, 1e6 / g.clock_hz + g.launch_overhead_s, 1e-12);
   // Twice the CTAs of the SM count: the busiest SM does two CTAs' work.
   EXPECT_NEAR(kernel_alone(g, alu_kernel(2.0 * g.sm_count, 64e6)).time_s,

@@ -84,10 +84,10 @@ KernelTime kernel_alone(const GpuSpec& g, const KernelSpec& k) {
   t.resources.push_back({"hbm", k.hbm_bytes / (g.hbm_bw_bytes_per_s * g.hbm_efficiency), 0});
   double body = 0;
   for (const auto& u : t.resources) body = std::max(body, u.time_s);
-  t.binding = max_resource(t.resources);
+  t.bound = max_resource(t.resources);
   if (k.fixed_time_s >= 0) {
     body = k.fixed_time_s;
-    t.binding = "modelled";
+    t.bound = "modelled";
   }
   t.time_s = body + (k.fixed_time_s >= 0 ? 0.0 : g.launch_overhead_s);
   finish(t.resources, t.time_s);
@@ -150,16 +150,16 @@ PairTime kernels_together(const GpuSpec& g, const KernelSpec& a, const KernelSpe
     const double hbm = (a.hbm_bytes + b.hbm_bytes) / (g.hbm_bw_bytes_per_s * g.hbm_efficiency);
     p.resources.push_back({"hbm", hbm, 0});
     body = std::max(body, hbm);
-    p.binding = max_resource(p.resources);
+    p.bound = max_resource(p.resources);
     // Never faster than either kernel alone.
     p.time_s = std::max({body + g.launch_overhead_s, ta.time_s, tb.time_s});
     p.detail = fmt::format("co-resident: {} + {} CTA(s) per SM; combined demand binds on {}", na, 1,
-                           p.binding);
+                           p.bound);
   } else {
     // Split the SMs: with both kernels' time inversely proportional to their SM share, the best
     // split finishes both at ta + tb, no earlier than running them back to back.
     p.time_s = ta.time_s + tb.time_s;
-    p.binding = "sm-partition";
+    p.bound = "sm-partition";
     p.detail = fmt::format(
         "not co-resident (after {} CTA(s) of {}: {} threads, {} registers, {} B shared memory "
         "left); "

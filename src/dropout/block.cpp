@@ -172,10 +172,10 @@ const char* strategy_name(Strategy k) {
 // sequential, beside its host GEMMs when overlapped), then in training the backward in reverse,
 // each GEMM as dgrad (M = T) and wgrad (M = its N, K = T), elementwise backward reading the
 // saved input and the incoming gradient.
-StrategyResult schedule(Strategy kind, const BlockResult& r, const std::vector<Op>& fwd,
-                        const std::vector<Gemm>& fwd_gemms, const GpuSpec& gpu,
-                        const BlockConfig& cfg) {
-  StrategyResult s;
+BlockStrategy schedule(Strategy kind, const BlockResult& r, const std::vector<Op>& fwd,
+                       const std::vector<Gemm>& fwd_gemms, const GpuSpec& gpu,
+                       const BlockConfig& cfg) {
+  BlockStrategy s;
   s.name = strategy_name(kind);
   const AttentionCost& af = kind == Strategy::none    ? r.attention_fwd_none
                             : kind == Strategy::fused ? r.attention_fwd_fused
@@ -189,7 +189,7 @@ StrategyResult schedule(Strategy kind, const BlockResult& r, const std::vector<O
       for (const HostShare& hs : r.hosts)
         if (hs.gemm == g.name) {
           s.ops.push_back(
-              BlockOp{"rng_mask", "fwd", hs.rng_alone_s, r.rng_alone.binding,
+              BlockOp{"rng_mask", "fwd", hs.rng_alone_s, r.rng_alone.bound,
                       fmt::format("{:.0f}% of the mask beside {}", 100 * hs.fraction, g.name), 1});
           o.time_s = hs.pair.time_s;
           o.detail += "; with rng_mask: " + hs.pair.detail;
@@ -212,7 +212,7 @@ StrategyResult schedule(Strategy kind, const BlockResult& r, const std::vector<O
     } else if (op.kind == OpKind::attention) {
       if (kind == Strategy::sequential)
         s.ops.push_back(
-            BlockOp{"rng_mask", "fwd", r.rng_alone.time_s, r.rng_alone.binding, "standalone", 0});
+            BlockOp{"rng_mask", "fwd", r.rng_alone.time_s, r.rng_alone.bound, "standalone", 0});
       s.ops.push_back(op_of("attention", "fwd", af));
     } else {
       elem(op, 1, op.name, "fwd");
@@ -245,7 +245,7 @@ StrategyResult schedule(Strategy kind, const BlockResult& r, const std::vector<O
 }
 
 // One line: what binds fused attention, what the RNG binds on, what the host leaves free.
-std::string binding_line(const BlockResult& r) {
+std::string summary_line(const BlockResult& r) {
   auto util = [&](const std::string& res) {
     for (const auto& u : r.host_pair.resources)
       if (u.resource == res) return u.utilisation;
@@ -258,8 +258,8 @@ std::string binding_line(const BlockResult& r) {
       "{:.0f}% used",
       r.attention_fwd_fused.bound, r.attention_fwd_fused.tensor_cycles_per_iter,
       r.attention_fwd_fused.softmax_cycles_per_iter, r.attention_fwd_none.softmax_cycles_per_iter,
-      r.rng_alone.binding, r.host_gemm, r.host_pair.co_resident ? "co-resident" : "not co-resident",
-      r.host_pair.binding, 100 * util("issue"), 100 * util("alu"), 100 * util("tensor"));
+      r.rng_alone.bound, r.host_gemm, r.host_pair.co_resident ? "co-resident" : "not co-resident",
+      r.host_pair.bound, 100 * util("issue"), 100 * util("alu"), 100 * util("tensor"));
 }
 
 }  // namespace
@@ -280,11 +280,11 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
   const double overlapped = r.strategies[3].time_s;
   r.speedup_vs_sequential = r.strategies[2].time_s / overlapped;
   r.speedup_vs_fused = r.strategies[1].time_s / overlapped;
-  r.binding = binding_line(r);
+  r.summary = summary_line(r);
   return r;
 }
 
-Timeline block_timeline(const StrategyResult& s) {
+Timeline block_timeline(const BlockStrategy& s) {
   Timeline tl;
   int last = -1;           // the compute stream's latest op
   std::vector<int> masks;  // RNG kernels launched before the first attention
@@ -314,7 +314,7 @@ Timeline block_timeline(const StrategyResult& s) {
   return tl;
 }
 
-std::string block_chrome_trace(const StrategyResult& s) {
+std::string block_chrome_trace(const BlockStrategy& s) {
   Timeline tl = block_timeline(s);
   tl.run();
   return tl.chrome_trace_json({"compute", "rng"});

@@ -13,7 +13,7 @@ namespace {
 // The block's strategies, by name (the model returns none, fused, sequential, overlapped).
 const char* const kStrategies[] = {"none", "fused", "sequential", "overlapped"};
 
-const dropout::StrategyResult& strategy(const dropout::BlockResult& b, const std::string& name) {
+const dropout::BlockStrategy& strategy(const dropout::BlockResult& b, const std::string& name) {
   for (const auto& s : b.strategies)
     if (s.name == name) return s;
   throw std::logic_error("dropout block has no strategy '" + name + "'");
@@ -128,7 +128,7 @@ Json json(const api::BlockResult& r) {
   j["attention_bwd_s"] = {{"none", b.attention_bwd_none.time_s},
                           {"fused", b.attention_bwd_fused.time_s},
                           {"mask", b.attention_bwd_mask.time_s}};
-  j["binding"] = b.binding;
+  j["summary"] = b.summary;
   return j;
 }
 
@@ -160,7 +160,7 @@ std::string table(const api::BlockResult& r) {
                      a.bits) +
          render_table(t) +
          fmt::format("\noverlapped: {:.3f}x vs sequential, {:.3f}x vs fused; host GEMM {}\n{}\n",
-                     b.speedup_vs_sequential, b.speedup_vs_fused, b.host_gemm, b.binding);
+                     b.speedup_vs_sequential, b.speedup_vs_fused, b.host_gemm, b.summary);
 }
 
 std::string chrome_trace(const api::BlockResult& r, const std::string& name) {

@@ -49,7 +49,7 @@ struct ResourceUse {
 
 struct KernelTime {
   double time_s = 0;
-  std::string binding;
+  std::string bound;  // the binding resource, as OpCost::bound names it
   int ctas_per_sm = 0;
   double waves = 0;
   std::vector<ResourceUse> resources;
@@ -63,7 +63,7 @@ struct PairTime {
   bool co_resident = false;  // a CTA of each fits on an SM at once
   double time_s = 0;         // both finished
   double a_alone_s = 0, b_alone_s = 0;
-  std::string binding;
+  std::string bound;  // the binding resource, as OpCost::bound names it
   std::string detail;
   std::vector<ResourceUse> resources;  // of the combined demand
 };

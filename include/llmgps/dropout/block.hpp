@@ -41,7 +41,7 @@ struct BlockOp {
   double flops = 0, hbm_bytes = 0;
 };
 
-struct StrategyResult {
+struct BlockStrategy {
   std::string name;
   double time_s = 0;
   std::vector<BlockOp> ops;
@@ -56,8 +56,8 @@ struct HostShare {
 };
 
 struct BlockResult {
-  std::vector<StrategyResult> strategies;  // none, fused, sequential, overlapped
-  double speedup_vs_sequential = 0;        // of overlapped
+  std::vector<BlockStrategy> strategies;  // none, fused, sequential, overlapped
+  double speedup_vs_sequential = 0;       // of overlapped
   double speedup_vs_fused = 0;
   std::string host_gemm;  // the host GEMM, or hosts joined by '+' when the mask is split
   std::vector<HostShare> hosts;
@@ -66,15 +66,15 @@ struct BlockResult {
   double rng_elements = 0;
   AttentionCost attention_fwd_none, attention_fwd_fused, attention_fwd_mask;
   AttentionCost attention_bwd_none, attention_bwd_fused, attention_bwd_mask;
-  std::string binding;  // one line: what binds fused attention, what the host leaves free
+  std::string summary;  // one line of prose: what binds fused attention, what the host leaves free
 };
 
 BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockConfig& cfg);
 // One strategy's block as a schedule DAG on one GPU: the compute stream in order; an RNG kernel
 // on its own stream starts with its host GEMM, and attention waits for the RNG kernels launched
 // before it (the mask it reads). A strategy's time is this DAG's makespan.
-Timeline block_timeline(const StrategyResult& s);
+Timeline block_timeline(const BlockStrategy& s);
 // Chrome trace of one strategy's block (streams: compute, rng).
-std::string block_chrome_trace(const StrategyResult& s);
+std::string block_chrome_trace(const BlockStrategy& s);
 
 }  // namespace llmgps::dropout
