@@ -46,109 +46,148 @@ struct Prediction {
   std::string shape;
 };
 
-Prediction predict(const Measurement& m, const SystemSpec& sys) {
+Prediction predict_gemm(const Measurement& m, const SystemSpec& sys) {
   Prediction p;
   const GpuSpec& gpu = sys.gpu;
+  GemmShape s{m.m, m.n, m.k, m.batch > 0 ? m.batch : 1, dtype_or(m, DType::fp16)};
+  p.cost = gemm_cost(gpu, s);
+  p.work = p.cost.flops;
+  p.shape = s.batch > 1 ? fmt::format("{}x {}x{}x{}", s.batch, s.m, s.n, s.k)
+                        : fmt::format("{}x{}x{}", s.m, s.n, s.k);
+  return p;
+}
+
+Prediction predict_grouped_gemm(const Measurement& m, const SystemSpec& sys) {
+  Prediction p;
+  const GpuSpec& gpu = sys.gpu;
+  if (m.groups > 4096) throw InputError(m.where() + ": column 'groups'", "at most 4096 groups");
+  const GroupedLayout layout =
+      m.layout == "masked" ? GroupedLayout::masked : GroupedLayout::contiguous;
+  GroupedGemmShape s =
+      GroupedGemmShape::uniform(m.groups, m.m, m.n, m.k, dtype_or(m, DType::fp8), layout);
+  p.cost = grouped_gemm_cost(gpu, s);
+  p.work = p.cost.flops;
+  p.shape = fmt::format("{} groups x {}x{}x{} ({})", m.groups, m.m, m.n, m.k,
+                        grouped_layout_name(layout));
+  return p;
+}
+
+Prediction predict_attention(const Measurement& m, const SystemSpec& sys) {
+  Prediction p;
+  const GpuSpec& gpu = sys.gpu;
+  AttentionShape s;
+  s.batch = m.batch;
+  s.heads = m.heads;
+  s.kv_heads = m.kv_heads;
+  s.seq_q = m.seq;
+  s.seq_k = m.seq_k;
+  s.head_dim = m.head_dim;
+  s.causal = m.causal;
+  s.dtype = dtype_or(m, DType::bf16);
+  s.pass = m.pass == "bwd" ? AttnPass::bwd : AttnPass::fwd;
+  s.impl = m.impl;
+  p.cost = attention_cost(gpu, s);
+  p.work = p.cost.flops;
+  p.shape = fmt::format("{} {} b{} h{} s{} d{}{}", m.impl, m.pass, s.batch, s.heads, s.seq_q,
+                        s.head_dim, s.causal ? " causal" : "");
+  return p;
+}
+
+Prediction predict_allreduce(const Measurement& m, const SystemSpec& sys) {
+  Prediction p;
+  const int n = m.gpus > 0 ? int(std::min<std::int64_t>(m.gpus, 1 << 20)) : sys.total_gpus();
+  // impl names the algorithm the run was forced to (NCCL_ALGO): nccl (auto), nccl-ring,
+  // nccl-nvls, nccl-hierarchical.
+  CollectiveAlgo algo = CollectiveAlgo::automatic;
+  if (m.impl.rfind("nccl-", 0) == 0)
+    algo = parse_collective_algo(m.impl.substr(5), m.where() + ": column 'impl'");
+  else if (!m.impl.empty() && m.impl != "nccl")
+    throw InputError(
+        m.where() + ": column 'impl'",
+        "all-reduce impl must be nccl, nccl-ring, nccl-nvls or nccl-hierarchical, got '" + m.impl +
+            "'");
+  p.cost = allreduce_cost(sys, m.bytes, n, algo);
+  p.work = m.unit == MeasuredUnit::busbw_gbps ? m.bytes * 2.0 * (n - 1) / n : m.bytes;
+  p.shape = fmt::format("{} GPUs, {:.0f} B", n, m.bytes);
+  return p;
+}
+
+Prediction predict_alltoall(const Measurement& m, const SystemSpec& sys) {
+  Prediction p;
+  EpAllToAll a;
+  a.tokens_per_gpu = m.tokens;
+  a.hidden = m.hidden;
+  a.top_k = int(std::min<std::int64_t>(m.top_k, 1 << 20));
+  a.experts = int(std::min<std::int64_t>(m.experts, 1 << 20));
+  a.gpus = m.gpus > 0 ? int(std::min<std::int64_t>(m.gpus, 1 << 20)) : sys.total_gpus();
+  a.combine = m.kind == MeasurementKind::alltoall_combine;
+  a.payload = dtype_or(m, a.combine ? DType::bf16 : DType::fp8);
+  a.mode = parse_ep_alltoall_mode(m.impl.empty() ? "deepep-normal" : m.impl,
+                                  m.where() + ": column 'impl'");
+  EpAllToAllCost c = ep_alltoall_cost(sys, a);
+  p.cost = c;
+  p.work = c.bytes_per_gpu;
+  p.shape = fmt::format("{} {} GPUs, {} tokens x {} top-{} of {}",
+                        m.impl.empty() ? "deepep-normal" : m.impl, a.gpus, a.tokens_per_gpu,
+                        a.hidden, a.top_k, a.experts);
+  return p;
+}
+
+Prediction predict_copy(const Measurement& m, const SystemSpec& sys) {
+  Prediction p;
+  const GpuSpec& gpu = sys.gpu;
+  const DType d = DType::fp16;
+  ElementwiseShape s{ElementwiseKind::copy, 1, std::int64_t(std::ceil(m.bytes / dtype_bytes(d))),
+                     d};
+  p.cost = elementwise_cost(gpu, s);
+  p.work = 2.0 * m.bytes;
+  p.shape = fmt::format("{:.0f} B", m.bytes);
+  return p;
+}
+
+Prediction predict_elementwise(const Measurement& m, const SystemSpec& sys) {
+  Prediction p;
+  const GpuSpec& gpu = sys.gpu;
+  ElementwiseShape s;
+  s.dtype = dtype_or(m, DType::fp16);
+  s.kind = m.kind == MeasurementKind::softmax     ? ElementwiseKind::softmax
+           : m.kind == MeasurementKind::layernorm ? ElementwiseKind::layernorm
+                                                  : ElementwiseKind::activation;
+  s.rows = m.rows;
+  s.cols = m.cols;
+  p.cost = elementwise_cost(gpu, s);
+  p.work = double(m.rows) * double(m.cols);
+  p.shape = fmt::format("{}x{}", m.rows, m.cols);
+  return p;
+}
+
+Prediction predict(const Measurement& m, const SystemSpec& sys) {
+  Prediction p;
   switch (m.kind) {
-    case MeasurementKind::gemm: {
-      GemmShape s{m.m, m.n, m.k, m.batch > 0 ? m.batch : 1, dtype_or(m, DType::fp16)};
-      p.cost = gemm_cost(gpu, s);
-      p.work = p.cost.flops;
-      p.shape = s.batch > 1 ? fmt::format("{}x {}x{}x{}", s.batch, s.m, s.n, s.k)
-                            : fmt::format("{}x{}x{}", s.m, s.n, s.k);
+    case MeasurementKind::gemm:
+      p = predict_gemm(m, sys);
       break;
-    }
-    case MeasurementKind::grouped_gemm: {
-      if (m.groups > 4096) throw InputError(m.where() + ": column 'groups'", "at most 4096 groups");
-      const GroupedLayout layout =
-          m.layout == "masked" ? GroupedLayout::masked : GroupedLayout::contiguous;
-      GroupedGemmShape s =
-          GroupedGemmShape::uniform(m.groups, m.m, m.n, m.k, dtype_or(m, DType::fp8), layout);
-      p.cost = grouped_gemm_cost(gpu, s);
-      p.work = p.cost.flops;
-      p.shape = fmt::format("{} groups x {}x{}x{} ({})", m.groups, m.m, m.n, m.k,
-                            grouped_layout_name(layout));
+    case MeasurementKind::grouped_gemm:
+      p = predict_grouped_gemm(m, sys);
       break;
-    }
-    case MeasurementKind::attention: {
-      AttentionShape s;
-      s.batch = m.batch;
-      s.heads = m.heads;
-      s.kv_heads = m.kv_heads;
-      s.seq_q = m.seq;
-      s.seq_k = m.seq_k;
-      s.head_dim = m.head_dim;
-      s.causal = m.causal;
-      s.dtype = dtype_or(m, DType::bf16);
-      s.pass = m.pass == "bwd" ? AttnPass::bwd : AttnPass::fwd;
-      s.impl = m.impl;
-      p.cost = attention_cost(gpu, s);
-      p.work = p.cost.flops;
-      p.shape = fmt::format("{} {} b{} h{} s{} d{}{}", m.impl, m.pass, s.batch, s.heads, s.seq_q,
-                            s.head_dim, s.causal ? " causal" : "");
+    case MeasurementKind::attention:
+      p = predict_attention(m, sys);
       break;
-    }
-    case MeasurementKind::allreduce: {
-      const int n = m.gpus > 0 ? int(std::min<std::int64_t>(m.gpus, 1 << 20)) : sys.total_gpus();
-      // impl names the algorithm the run was forced to (NCCL_ALGO): nccl (auto), nccl-ring,
-      // nccl-nvls, nccl-hierarchical.
-      CollectiveAlgo algo = CollectiveAlgo::automatic;
-      if (m.impl.rfind("nccl-", 0) == 0)
-        algo = parse_collective_algo(m.impl.substr(5), m.where() + ": column 'impl'");
-      else if (!m.impl.empty() && m.impl != "nccl")
-        throw InputError(
-            m.where() + ": column 'impl'",
-            "all-reduce impl must be nccl, nccl-ring, nccl-nvls or nccl-hierarchical, got '" +
-                m.impl + "'");
-      p.cost = allreduce_cost(sys, m.bytes, n, algo);
-      p.work = m.unit == MeasuredUnit::busbw_gbps ? m.bytes * 2.0 * (n - 1) / n : m.bytes;
-      p.shape = fmt::format("{} GPUs, {:.0f} B", n, m.bytes);
+    case MeasurementKind::allreduce:
+      p = predict_allreduce(m, sys);
       break;
-    }
     case MeasurementKind::alltoall_dispatch:
-    case MeasurementKind::alltoall_combine: {
-      EpAllToAll a;
-      a.tokens_per_gpu = m.tokens;
-      a.hidden = m.hidden;
-      a.top_k = int(std::min<std::int64_t>(m.top_k, 1 << 20));
-      a.experts = int(std::min<std::int64_t>(m.experts, 1 << 20));
-      a.gpus = m.gpus > 0 ? int(std::min<std::int64_t>(m.gpus, 1 << 20)) : sys.total_gpus();
-      a.combine = m.kind == MeasurementKind::alltoall_combine;
-      a.payload = dtype_or(m, a.combine ? DType::bf16 : DType::fp8);
-      a.mode = parse_ep_alltoall_mode(m.impl.empty() ? "deepep-normal" : m.impl,
-                                      m.where() + ": column 'impl'");
-      EpAllToAllCost c = ep_alltoall_cost(sys, a);
-      p.cost = c;
-      p.work = c.bytes_per_gpu;
-      p.shape = fmt::format("{} {} GPUs, {} tokens x {} top-{} of {}",
-                            m.impl.empty() ? "deepep-normal" : m.impl, a.gpus, a.tokens_per_gpu,
-                            a.hidden, a.top_k, a.experts);
+    case MeasurementKind::alltoall_combine:
+      p = predict_alltoall(m, sys);
       break;
-    }
-    case MeasurementKind::copy: {
-      const DType d = DType::fp16;
-      ElementwiseShape s{ElementwiseKind::copy, 1,
-                         std::int64_t(std::ceil(m.bytes / dtype_bytes(d))), d};
-      p.cost = elementwise_cost(gpu, s);
-      p.work = 2.0 * m.bytes;
-      p.shape = fmt::format("{:.0f} B", m.bytes);
+    case MeasurementKind::copy:
+      p = predict_copy(m, sys);
       break;
-    }
     case MeasurementKind::softmax:
     case MeasurementKind::layernorm:
-    case MeasurementKind::gelu: {
-      ElementwiseShape s;
-      s.dtype = dtype_or(m, DType::fp16);
-      s.kind = m.kind == MeasurementKind::softmax     ? ElementwiseKind::softmax
-               : m.kind == MeasurementKind::layernorm ? ElementwiseKind::layernorm
-                                                      : ElementwiseKind::activation;
-      s.rows = m.rows;
-      s.cols = m.cols;
-      p.cost = elementwise_cost(gpu, s);
-      p.work = double(m.rows) * double(m.cols);
-      p.shape = fmt::format("{}x{}", m.rows, m.cols);
+    case MeasurementKind::gelu:
+      p = predict_elementwise(m, sys);
       break;
-    }
   }
   if (!m.label.empty()) p.shape = m.label + " " + p.shape;
   return p;

@@ -87,20 +87,19 @@ std::string default_attention_impl(const GpuSpec& gpu) {
   return it != gpu.attention.end() && gpu.sm_version >= it->second.min_sm_version ? "fa3" : "fa2";
 }
 
-AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
-  validate(s);
-  if (!gpu.supports(s.dtype) || s.dtype == DType::fp32)
-    throw InputError("attention.dtype", "GPU '" + gpu.name + "' has no tensor-core " +
-                                            std::string(dtype_name(s.dtype)) + " attention");
-  const AttentionProfile& p = gpu.attention_profile(s.impl);
-  const double d = double(s.head_dim), dv = double(dv_of(s));
-  const std::int64_t sk = seq_k_of(s);
-  const bool bwd = s.pass == AttnPass::bwd;
+namespace {
 
-  // One inner iteration: a block_m x block_n tile of scores.
-  AttnTiles tile{p.block_m, p.block_n};
-  if (s.impl == "fa3" && !bwd && gpu.sm_version >= 90)
-    tile = fa3_forward_tiles(s.head_dim, dv_of(s), s.causal, s.dtype == DType::fp8);
+// One inner iteration of the kernel: a tile.m x tile.n block of scores through the tensor cores
+// and the softmax pipes.
+struct Iteration {
+  double tensor_cycles = 0, softmax_cycles = 0, seconds = 0;
+  std::string softmax_pipe;  // which pipe limits the softmax part
+};
+
+Iteration iteration(const GpuSpec& gpu, const AttentionProfile& p, const AttentionShape& s,
+                    const AttnTiles& tile) {
+  const bool bwd = s.pass == AttnPass::bwd;
+  const double d = double(s.head_dim), dv = double(dv_of(s));
   const double elems = double(tile.m) * tile.n;
   const double iter_flops = bwd ? 2.0 * elems * (3 * d + 2 * dv) : 2.0 * elems * (d + dv);
   // FP8 forward kernels reach a smaller share of their (doubled) peak: the P operand comes from
@@ -109,7 +108,8 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
                      : (s.dtype == DType::fp8 && p.tensor_efficiency_fwd_fp8 > 0)
                          ? p.tensor_efficiency_fwd_fp8
                          : p.tensor_efficiency_fwd;
-  const double tensor_cyc = iter_flops / (tensor_per_clk(gpu, s.dtype) * eff);
+  Iteration it;
+  it.tensor_cycles = iter_flops / (tensor_per_clk(gpu, s.dtype) * eff);
   // Softmax: one exp2 per score (the backward recomputes P), FP32 bookkeeping, and the issue
   // slots all of it takes (MUFU and FP32 instructions are issued one warp instruction each).
   // Per-score extra work (dropout) joins the same pipes: integer multiplies share the FMA-heavy
@@ -124,43 +124,74 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   const double issue_cyc =
       elems * ((1.0 + p.softmax_fp32_ops_per_element * (bwd ? 1.5 : 1.0)) / 32.0 + x.issue) /
       gpu.issue_per_clk;
-  const double softmax_cyc = std::max({mufu_cyc, fp32_cyc, fma_cyc, imad_cyc, alu_cyc, issue_cyc});
-  const std::string softmax_pipe = softmax_cyc == mufu_cyc    ? "mufu"
-                                   : softmax_cyc == issue_cyc ? "issue"
-                                   : softmax_cyc == fp32_cyc  ? "fp32"
-                                   : softmax_cyc == fma_cyc   ? "fma"
-                                   : softmax_cyc == imad_cyc  ? "imad"
-                                                              : "alu";
-  const double iter_cyc = std::max(tensor_cyc, softmax_cyc) +
-                          (1.0 - p.softmax_overlap) * std::min(tensor_cyc, softmax_cyc);
-  const double iter_s = iter_cyc / gpu.clock_hz;
+  const double softmax = std::max({mufu_cyc, fp32_cyc, fma_cyc, imad_cyc, alu_cyc, issue_cyc});
+  it.softmax_cycles = softmax;
+  it.softmax_pipe = softmax == mufu_cyc    ? "mufu"
+                    : softmax == issue_cyc ? "issue"
+                    : softmax == fp32_cyc  ? "fp32"
+                    : softmax == fma_cyc   ? "fma"
+                    : softmax == imad_cyc  ? "imad"
+                                           : "alu";
+  const double iter_cyc = std::max(it.tensor_cycles, softmax) +
+                          (1.0 - p.softmax_overlap) * std::min(it.tensor_cycles, softmax);
+  it.seconds = iter_cyc / gpu.clock_hz;
+  return it;
+}
 
-  // Work per CTA (one block_m slice of queries for one head); causal rows see fewer key blocks.
-  const std::int64_t row_blocks = (s.seq_q + tile.m - 1) / tile.m;
-  const double bh = double(s.batch) * s.heads;
+// Work per CTA (one tile.m slice of queries for one head): iterations over key blocks, summed
+// over the row blocks and the longest; causal rows see fewer key blocks.
+struct CtaWork {
+  std::int64_t row_blocks = 0;
   double iters_total = 0, iters_max = 0;
+};
+
+CtaWork cta_work(const AttentionShape& s, const AttnTiles& tile) {
+  const std::int64_t sk = seq_k_of(s);
+  CtaWork w;
+  w.row_blocks = (s.seq_q + tile.m - 1) / tile.m;
   const std::int64_t full_blocks = (sk + tile.n - 1) / tile.n;
   if (!s.causal) {
-    iters_total = double(row_blocks) * full_blocks;
-    iters_max = double(full_blocks);
-  } else {
-    for (std::int64_t i = 0; i < row_blocks; ++i) {
-      std::int64_t last_row = std::min(s.seq_q, (i + 1) * tile.m);
-      std::int64_t keys = std::clamp<std::int64_t>(sk - s.seq_q + last_row, 0, sk);
-      double n = double((keys + tile.n - 1) / tile.n);
-      iters_total += n;
-      iters_max = std::max(iters_max, n);
-    }
+    w.iters_total = double(w.row_blocks) * full_blocks;
+    w.iters_max = double(full_blocks);
+    return w;
   }
-  const double ctas = bh * double(row_blocks);
-  const double cta_max_s = (iters_max + p.cta_overhead_iters) * iter_s;
+  for (std::int64_t i = 0; i < w.row_blocks; ++i) {
+    std::int64_t last_row = std::min(s.seq_q, (i + 1) * tile.m);
+    std::int64_t keys = std::clamp<std::int64_t>(sk - s.seq_q + last_row, 0, sk);
+    double n = double((keys + tile.n - 1) / tile.n);
+    w.iters_total += n;
+    w.iters_max = std::max(w.iters_max, n);
+  }
+  return w;
+}
+
+}  // namespace
+
+AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
+  validate(s);
+  if (!gpu.supports(s.dtype) || s.dtype == DType::fp32)
+    throw InputError("attention.dtype", "GPU '" + gpu.name + "' has no tensor-core " +
+                                            std::string(dtype_name(s.dtype)) + " attention");
+  const AttentionProfile& p = gpu.attention_profile(s.impl);
+  const double d = double(s.head_dim), dv = double(dv_of(s));
+  const std::int64_t sk = seq_k_of(s);
+  const bool bwd = s.pass == AttnPass::bwd;
+
+  AttnTiles tile{p.block_m, p.block_n};
+  if (s.impl == "fa3" && !bwd && gpu.sm_version >= 90)
+    tile = fa3_forward_tiles(s.head_dim, dv_of(s), s.causal, s.dtype == DType::fp8);
+  const Iteration it = iteration(gpu, p, s, tile);
+  const CtaWork w = cta_work(s, tile);
+  const double bh = double(s.batch) * s.heads;
+  const double ctas = bh * double(w.row_blocks);
+  const double cta_max_s = (w.iters_max + p.cta_overhead_iters) * it.seconds;
   double compute_s;
   if (!s.causal) {
     compute_s = std::ceil(ctas / gpu.sm_count) * cta_max_s;
   } else {
     // Unequal CTAs are handed out dynamically: the SMs finish together except for a tail of
     // about half an average CTA (the uniform case above pays a whole partial wave instead).
-    const double total_s = (bh * iters_total + ctas * p.cta_overhead_iters) * iter_s;
+    const double total_s = (bh * w.iters_total + ctas * p.cta_overhead_iters) * it.seconds;
     compute_s = std::max(total_s / gpu.sm_count + 0.5 * total_s / ctas, cta_max_s);
   }
 
@@ -169,16 +200,16 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   double hbm = double(s.batch) *
                (s.heads * double(s.seq_q) * (d + dv) + kv_heads * double(sk) * (d + dv)) * b;
   if (bwd) hbm *= 2.5;  // reads Q, K, V, O, dO and writes dQ, dK, dV
-  const double scores = bh * iters_total * elems;
-  hbm += scores * x.hbm_bytes;
+  const double scores = bh * w.iters_total * double(tile.m) * tile.n;
+  hbm += scores * s.extra.hbm_bytes;
   const double hbm_s = hbm / (gpu.hbm_bw_bytes_per_s * gpu.hbm_efficiency);
 
   AttentionCost c;
   c.flops = attention_flops(s);
   c.hbm_bytes = hbm;
-  c.tensor_cycles_per_iter = tensor_cyc;
-  c.softmax_cycles_per_iter = softmax_cyc;
-  c.softmax_pipe = softmax_pipe;
+  c.tensor_cycles_per_iter = it.tensor_cycles;
+  c.softmax_cycles_per_iter = it.softmax_cycles;
+  c.softmax_pipe = it.softmax_pipe;
   c.ctas = ctas;
   c.scores = scores;
   const double body = std::max(compute_s, hbm_s);
@@ -196,10 +227,10 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   if (body == hbm_s)
     c.bound = "hbm";
   else
-    c.bound = tensor_cyc >= softmax_cyc ? "tensor" : softmax_pipe;
-  c.detail =
-      fmt::format("{} {}, {} CTAs, iteration {} tensor / {} softmax cycles", s.impl,
-                  bwd ? "bwd" : "fwd", fixed(ctas, 0), fixed(tensor_cyc, 0), fixed(softmax_cyc, 0));
+    c.bound = it.tensor_cycles >= it.softmax_cycles ? "tensor" : it.softmax_pipe;
+  c.detail = fmt::format("{} {}, {} CTAs, iteration {} tensor / {} softmax cycles", s.impl,
+                         bwd ? "bwd" : "fwd", fixed(ctas, 0), fixed(it.tensor_cycles, 0),
+                         fixed(it.softmax_cycles, 0));
   return c;
 }
 

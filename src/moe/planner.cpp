@@ -41,7 +41,6 @@ Planner parse_planner(const std::string& s, const std::string& where) {
                        s + "'");
 }
 
-
 namespace {
 
 // EPLB computes in float32 (weight.float()); ties and sums follow it, so do we.
@@ -535,6 +534,121 @@ ReplicaPlan contiguous_plan(int layers, int experts, int gpus) {
   return plan;
 }
 
+namespace {
+
+// With a cost model: the whole tokens to move from slot `top` (busiest GPU `hi`) to slot `dst`
+// (idlest GPU `lo`) that equalise the two GPUs' times, by bisection (the busy GPU's time falls
+// and the idle one's rises as tokens move); a negative answer when even that move leaves the
+// busier of the two no faster than the busiest GPU was.
+template <typename GpuLoad>
+double time_balanced_move(std::vector<double>& slot_load, int top, int dst, int hi, int lo,
+                          double hi_load, const GpuLoad& gpu_load) {
+  const double have = slot_load[std::size_t(top)];
+  auto times = [&](double x) {
+    slot_load[std::size_t(top)] = have - x;
+    slot_load[std::size_t(dst)] += x;
+    const std::pair<double, double> t{gpu_load(hi), gpu_load(lo)};
+    slot_load[std::size_t(top)] = have;
+    slot_load[std::size_t(dst)] -= x;
+    return t;
+  };
+  double a = 0, b = have;
+  for (int it = 0; it < 40; ++it) {
+    const double mid = 0.5 * (a + b);
+    const auto [th, tl] = times(mid);
+    (th > tl ? a : b) = mid;
+  }
+  const double move = std::min(std::ceil(b), have);  // whole tokens
+  const auto [th, tl] = times(move);
+  return std::max(th, tl) < hi_load * (1 - 1e-9) ? move : -1.0;
+}
+
+// One layer of the greedy plan: every GPU starts with its own experts; each step copies (or
+// reuses a replica of) the busiest GPU's top expert on the idlest GPU and moves load there.
+void greedy_layer(ReplicaPlan& plan, int l, const std::vector<double>& w, const GreedyConfig& c) {
+  const int E = int(w.size()), G = c.gpus, S = c.slots_per_gpu, base = E / G;
+  auto& p2l = plan.phy2log[std::size_t(l)];
+  std::vector<double> slot_load(static_cast<std::size_t>(G * S), 0.0);
+  std::vector<int> used(static_cast<std::size_t>(G), base);
+  for (int e = 0; e < E; ++e) {
+    const int slot = (e / base) * S + e % base;
+    p2l[std::size_t(slot)] = e;
+    slot_load[std::size_t(slot)] = w[std::size_t(e)];
+  }
+  // A GPU's load: its tokens, or with a cost model its modelled expert time (every replica
+  // that receives tokens costs its weight read, which the token count does not see).
+  std::vector<double> gpu_slots(static_cast<std::size_t>(S));
+  auto gpu_load = [&](int g) {
+    if (c.gpu_time) {
+      for (int i = 0; i < S; ++i) gpu_slots[std::size_t(i)] = slot_load[std::size_t(g * S + i)];
+      return c.gpu_time(gpu_slots);
+    }
+    double sum = 0;
+    for (int i = 0; i < S; ++i) sum += slot_load[std::size_t(g * S + i)];
+    return sum;
+  };
+  // Each copy moves load from the busiest to the least-loaded GPU; the gap at least halves on
+  // every move that is allowed, so the loop ends; the bound guards degenerate inputs.
+  for (int iter = 0; iter < 64 * G * S; ++iter) {
+    int hi = 0, lo = 0;
+    for (int g = 1; g < G; ++g) {
+      if (gpu_load(g) > gpu_load(hi)) hi = g;
+      if (gpu_load(g) < gpu_load(lo)) lo = g;
+    }
+    const double hi_load = gpu_load(hi);
+    const double gap = hi_load - gpu_load(lo);
+    if (c.gpu_time ? gap <= 1e-9 * hi_load : gap <= c.tolerance_tokens) break;
+    // The busiest GPU's top expert (largest load it serves there).
+    int top = -1;
+    for (int i = 0; i < S; ++i) {
+      const int s = hi * S + i;
+      if (p2l[std::size_t(s)] >= 0 &&
+          (top < 0 || slot_load[std::size_t(s)] > slot_load[std::size_t(top)]))
+        top = s;
+    }
+    if (top < 0 || slot_load[std::size_t(top)] <= 0) break;
+    const int e = p2l[std::size_t(top)];
+    // Existing replica of e on the target GPU, else a free slot there (if copies allowed).
+    int dst = -1;
+    bool new_slot = false;
+    for (int i = 0; i < S; ++i)
+      if (p2l[std::size_t(lo * S + i)] == e) dst = lo * S + i;
+    if (dst < 0) {
+      const bool copy_ok = c.max_copies_per_expert == 0 ||
+                           plan.logcnt[std::size_t(l)][std::size_t(e)] < c.max_copies_per_expert;
+      if (!copy_ok || used[std::size_t(lo)] >= S) break;
+      dst = lo * S + used[std::size_t(lo)];
+      p2l[std::size_t(dst)] = e;
+      new_slot = true;
+    }
+    double move = std::min(gap / 2, slot_load[std::size_t(top)]);
+    if (c.gpu_time) {
+      move = time_balanced_move(slot_load, top, dst, hi, lo, hi_load, gpu_load);
+      if (move < 0) {
+        if (new_slot) p2l[std::size_t(dst)] = -1;
+        break;
+      }
+    }
+    if (new_slot) {
+      ++used[std::size_t(lo)];
+      plan.phyrank[std::size_t(l)][std::size_t(dst)] =
+          plan.logcnt[std::size_t(l)][std::size_t(e)]++;
+    }
+    slot_load[std::size_t(top)] -= move;
+    slot_load[std::size_t(dst)] += move;
+  }
+  for (int s = 0; s < G * S; ++s) {
+    const int e = p2l[std::size_t(s)];
+    if (e < 0) continue;
+    const double total = w[std::size_t(e)];
+    plan.slot_share[std::size_t(l)][std::size_t(s)] =
+        total > 0 ? slot_load[std::size_t(s)] / total
+                  : 1.0 / plan.logcnt[std::size_t(l)][std::size_t(e)];
+  }
+}
+
+}  // namespace
+
 ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& c) {
   validate_loads(loads, "loads");
   const int L = int(loads.size());
@@ -548,7 +662,7 @@ ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& c) {
                                  c.slots_per_gpu, E / c.gpus, c.gpus));
   if (c.max_copies_per_expert < 0) throw InputError("plan.max_copies", "must be >= 0");
   if (!(c.tolerance_tokens >= 0)) throw InputError("tolerance", "must be >= 0");
-  const int G = c.gpus, S = c.slots_per_gpu, base = E / G;
+  const int G = c.gpus, S = c.slots_per_gpu;
   ReplicaPlan plan;
   plan.gpus = G;
   plan.slots_per_gpu = S;
@@ -556,107 +670,7 @@ ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& c) {
   plan.phyrank.assign(std::size_t(L), std::vector<int>(std::size_t(G * S), 0));
   plan.logcnt.assign(std::size_t(L), std::vector<int>(std::size_t(E), 1));
   plan.slot_share.assign(std::size_t(L), std::vector<double>(std::size_t(G * S), 0.0));
-  for (int l = 0; l < L; ++l) {
-    const auto& w = loads[std::size_t(l)];
-    auto& p2l = plan.phy2log[std::size_t(l)];
-    std::vector<double> slot_load(static_cast<std::size_t>(G * S), 0.0);
-    std::vector<int> used(static_cast<std::size_t>(G), base);
-    for (int e = 0; e < E; ++e) {
-      const int slot = (e / base) * S + e % base;
-      p2l[std::size_t(slot)] = e;
-      slot_load[std::size_t(slot)] = w[std::size_t(e)];
-    }
-    // A GPU's load: its tokens, or with a cost model its modelled expert time (every replica
-    // that receives tokens costs its weight read, which the token count does not see).
-    std::vector<double> gpu_slots(static_cast<std::size_t>(S));
-    auto gpu_load = [&](int g) {
-      if (c.gpu_time) {
-        for (int i = 0; i < S; ++i) gpu_slots[std::size_t(i)] = slot_load[std::size_t(g * S + i)];
-        return c.gpu_time(gpu_slots);
-      }
-      double sum = 0;
-      for (int i = 0; i < S; ++i) sum += slot_load[std::size_t(g * S + i)];
-      return sum;
-    };
-    // Each copy moves load from the busiest to the least-loaded GPU; the gap at least halves on
-    // every move that is allowed, so the loop ends; the bound guards degenerate inputs.
-    for (int iter = 0; iter < 64 * G * S; ++iter) {
-      int hi = 0, lo = 0;
-      for (int g = 1; g < G; ++g) {
-        if (gpu_load(g) > gpu_load(hi)) hi = g;
-        if (gpu_load(g) < gpu_load(lo)) lo = g;
-      }
-      const double hi_load = gpu_load(hi);
-      const double gap = hi_load - gpu_load(lo);
-      if (c.gpu_time ? gap <= 1e-9 * hi_load : gap <= c.tolerance_tokens) break;
-      // The busiest GPU's top expert (largest load it serves there).
-      int top = -1;
-      for (int i = 0; i < S; ++i) {
-        const int s = hi * S + i;
-        if (p2l[std::size_t(s)] >= 0 &&
-            (top < 0 || slot_load[std::size_t(s)] > slot_load[std::size_t(top)]))
-          top = s;
-      }
-      if (top < 0 || slot_load[std::size_t(top)] <= 0) break;
-      const int e = p2l[std::size_t(top)];
-      // Existing replica of e on the target GPU, else a free slot there (if copies allowed).
-      int dst = -1;
-      bool new_slot = false;
-      for (int i = 0; i < S; ++i)
-        if (p2l[std::size_t(lo * S + i)] == e) dst = lo * S + i;
-      if (dst < 0) {
-        const bool copy_ok = c.max_copies_per_expert == 0 ||
-                             plan.logcnt[std::size_t(l)][std::size_t(e)] < c.max_copies_per_expert;
-        if (!copy_ok || used[std::size_t(lo)] >= S) break;
-        dst = lo * S + used[std::size_t(lo)];
-        p2l[std::size_t(dst)] = e;
-        new_slot = true;
-      }
-      double move = std::min(gap / 2, slot_load[std::size_t(top)]);
-      if (c.gpu_time) {
-        // Move the tokens that equalise the two GPUs' times (bisection: the busy GPU's time
-        // falls and the idle one's rises as tokens move); keep the move only if the busier of
-        // the two ends up faster than the busiest GPU was.
-        const double have = slot_load[std::size_t(top)];
-        auto times = [&](double x) {
-          slot_load[std::size_t(top)] = have - x;
-          slot_load[std::size_t(dst)] += x;
-          const std::pair<double, double> t{gpu_load(hi), gpu_load(lo)};
-          slot_load[std::size_t(top)] = have;
-          slot_load[std::size_t(dst)] -= x;
-          return t;
-        };
-        double a = 0, b = have;
-        for (int it = 0; it < 40; ++it) {
-          const double mid = 0.5 * (a + b);
-          const auto [th, tl] = times(mid);
-          (th > tl ? a : b) = mid;
-        }
-        move = std::ceil(b);  // whole tokens
-        move = std::min(move, have);
-        const auto [th, tl] = times(move);
-        if (!(std::max(th, tl) < hi_load * (1 - 1e-9))) {
-          if (new_slot) p2l[std::size_t(dst)] = -1;
-          break;
-        }
-      }
-      if (new_slot) {
-        ++used[std::size_t(lo)];
-        plan.phyrank[std::size_t(l)][std::size_t(dst)] =
-            plan.logcnt[std::size_t(l)][std::size_t(e)]++;
-      }
-      slot_load[std::size_t(top)] -= move;
-      slot_load[std::size_t(dst)] += move;
-    }
-    for (int s = 0; s < G * S; ++s) {
-      const int e = p2l[std::size_t(s)];
-      if (e < 0) continue;
-      const double total = w[std::size_t(e)];
-      plan.slot_share[std::size_t(l)][std::size_t(s)] =
-          total > 0 ? slot_load[std::size_t(s)] / total
-                    : 1.0 / plan.logcnt[std::size_t(l)][std::size_t(e)];
-    }
-  }
+  for (int l = 0; l < L; ++l) greedy_layer(plan, l, loads[std::size_t(l)], c);
   fill_log2phy(plan, E);
   return plan;
 }
