@@ -48,7 +48,8 @@ struct StrategyResult {
 };
 
 struct AdviceConfig {
-  Planner algo = Planner::greedy_time;  // greedy-time (default), greedy (paper, on tokens), eplb  // planner: greedy-time (default), greedy (paper, on tokens) or eplb
+  // Replica planner: greedy-time (default), greedy (the paper's, on tokens) or eplb.
+  Planner algo = Planner::greedy_time;
   ErrorModel error_model = ErrorModel::typical;
   // Cap the error models' straggler at the busiest GPU without duplication (ours: a plan from a
   // wrong estimate still keeps every expert's own replica). Off: the paper's models as stated.
