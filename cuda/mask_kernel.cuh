@@ -2,7 +2,8 @@
 // The standalone dropout-mask kernel: the same element definition as the CPU (mask.hpp, philox.hpp
 // compiled for the device), 256 threads per CTA by default (128 or 64 to fit beside a
 // register-hungry GEMM), each thread writing 4 mask words (128 elements). The SM resource model's
-// rng_kernel() describes exactly this launch.
+// rng_kernel() describes exactly this launch, with the registers and instruction mix that
+// scripts/rng-kernel-profile measures on mask_kernel_fixed (data/kernels/rng_mask.json).
 #include <cstdint>
 
 #include "llmgps/dropout/mask.hpp"
@@ -12,20 +13,26 @@ namespace llmgps::cuda {
 constexpr int kMaskThreads = 256;
 constexpr int kWordsPerThread = 4;
 
-__global__ void mask_kernel(std::uint32_t* mask, std::int64_t words, std::int64_t elements,
-                            std::uint64_t seed, std::uint64_t offset, int bits, int rounds,
-                            std::int64_t threshold) {
+// One thread's 4 words. Bits and rounds are template parameters in the profiled variant, so its
+// code is what a launch with those values runs, straight-line.
+__device__ __forceinline__ void mask_words(std::uint32_t* mask, std::int64_t words,
+                                           std::int64_t elements, std::uint64_t seed,
+                                           std::uint64_t offset, int bits, int rounds,
+                                           std::int64_t threshold) {
   const std::int64_t first =
       (std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x) * kWordsPerThread;
   const int per_call = dropout::elements_per_call(bits);
   const philox::Key key = dropout::key_of(seed);
+#pragma unroll
   for (int i = 0; i < kWordsPerThread; ++i) {
     const std::int64_t w = first + i;
     if (w >= words) return;
     std::uint32_t word = 0;
+#pragma unroll
     for (int c = 0; c < 32 / per_call; ++c) {
       const std::uint64_t call = std::uint64_t(w * 32 / per_call + c);
       const philox::Counter r = philox::generate(dropout::counter_of(call, offset), key, rounds);
+#pragma unroll
       for (int lane = 0; lane < per_call; ++lane) {
         const std::uint32_t v =
             bits == 32 ? r.v[lane] : (r.v[lane / 4] >> (8 * (lane % 4))) & 0xFFu;
@@ -36,6 +43,20 @@ __global__ void mask_kernel(std::uint32_t* mask, std::int64_t words, std::int64_
     if (valid < 32) word &= (1u << valid) - 1u;
     mask[w] = word;
   }
+}
+
+__global__ void mask_kernel(std::uint32_t* mask, std::int64_t words, std::int64_t elements,
+                            std::uint64_t seed, std::uint64_t offset, int bits, int rounds,
+                            std::int64_t threshold) {
+  mask_words(mask, words, elements, seed, offset, bits, rounds, threshold);
+}
+
+// The same kernel with bits and rounds fixed at compile time (profiled; bit-identical output).
+template <int Bits, int Rounds>
+__global__ void mask_kernel_fixed(std::uint32_t* mask, std::int64_t words, std::int64_t elements,
+                                  std::uint64_t seed, std::uint64_t offset,
+                                  std::int64_t threshold) {
+  mask_words(mask, words, elements, seed, offset, Bits, Rounds, threshold);
 }
 
 inline unsigned mask_blocks(std::int64_t words, int threads = kMaskThreads) {

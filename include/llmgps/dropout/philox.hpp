@@ -25,9 +25,16 @@ inline constexpr std::uint32_t kW0 = 0x9E3779B9u;  // key bump (golden ratio)
 inline constexpr std::uint32_t kW1 = 0xBB67AE85u;  // key bump (sqrt(3) - 1)
 
 LLMGPS_HD std::uint32_t mulhilo(std::uint32_t a, std::uint32_t b, std::uint32_t* hi) {
+#if defined(__CUDA_ARCH__)
+  // The device's own 32-bit high and low multiplies (as Random123 does): written as a 64-bit
+  // product, NVVM keeps the counter words in 64-bit registers and emits 64-bit XORs and shifts.
+  *hi = __umulhi(a, b);
+  return a * b;
+#else
   const std::uint64_t p = std::uint64_t(a) * std::uint64_t(b);
   *hi = std::uint32_t(p >> 32);
   return std::uint32_t(p);
+#endif
 }
 
 // One round: (c0,c1,c2,c3) -> (hi(M1*c2)^c1^k0, lo(M1*c2), hi(M0*c0)^c3^k1, lo(M0*c0)).
