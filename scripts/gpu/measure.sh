@@ -12,17 +12,10 @@ OUT_DIR=${1:-${OUT:-gpu-out}}
 HW=${2:-h200-sxm}
 mkdir -p "$OUT_DIR"
 LOG="$OUT_DIR/measure.log"
-BUILD=build-gpu
-{
-  date -u +"%Y-%m-%dT%H:%M:%SZ"
-  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,power.limit --format=csv 2>&1 || true
-  /usr/local/cuda/bin/nvcc --version 2>&1 | tail -1
-} >"$LOG"
-NOTE="$(date -u +%Y-%m-%d); driver $(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1); $(/usr/local/cuda/bin/nvcc --version 2>/dev/null | tail -1)"
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLMGPS_TESTS=OFF -DLLMGPS_BENCH=OFF \
-  -DLLMGPS_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc >>"$LOG" 2>&1 &&
-  cmake --build "$BUILD" --target llmgps llmgps_gpu_measure >>"$LOG" 2>&1 ||
-  { echo "build failed (see $LOG)"; tail -20 "$LOG"; exit 2; }
+. "$(dirname "$0")/lib.sh"
+gpu_log_header "$LOG"
+NOTE="$(date -u +%Y-%m-%d); driver $(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1); $("$NVCC" --version 2>/dev/null | tail -1)"
+gpu_build "$LOG" llmgps llmgps_gpu_measure
 "$BUILD/cuda/llmgps_gpu_measure" "$OUT_DIR" "$HW" "$NOTE" >>"$LOG" 2>&1 ||
   { echo "measurement failed (see $LOG)"; tail -20 "$LOG"; exit 2; }
 tail -45 "$LOG"

@@ -9,17 +9,9 @@ OUT_DIR=${1:-${OUT:-gpu-out}}
 HW=${2:-h200-sxm}
 mkdir -p "$OUT_DIR"
 LOG="$OUT_DIR/validate.log"
-BUILD=build-gpu
-{
-  date -u +"%Y-%m-%dT%H:%M:%SZ"
-  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 || true
-  /usr/local/cuda/bin/nvcc --version 2>&1 | tail -1
-} >"$LOG"
-if [ ! -x "$BUILD/cuda/llmgps_gpu_bench" ]; then
-  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLMGPS_TESTS=OFF -DLLMGPS_BENCH=OFF \
-    -DLLMGPS_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc >>"$LOG" 2>&1 &&
-    cmake --build "$BUILD" --target llmgps_gpu_bench >>"$LOG" 2>&1 || { echo "build failed (see $LOG)"; tail -20 "$LOG"; exit 2; }
-fi
+. "$(dirname "$0")/lib.sh"
+gpu_log_header "$LOG"
+[ -x "$BUILD/cuda/llmgps_gpu_bench" ] || gpu_build "$LOG" llmgps_gpu_bench
 "$BUILD/cuda/llmgps_gpu_bench" "$OUT_DIR/gpu_bench.csv" "$HW" 2>&1 | tee -a "$LOG"
 # POSIX sh has no PIPESTATUS: read the bench's status from its CSV and log instead.
 if [ ! -s "$OUT_DIR/gpu_bench.csv" ]; then echo "no CSV written"; exit 2; fi
