@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "test_util.hpp"
+
 using namespace llmgps;
 using namespace llmgps::dropout;
 
@@ -14,15 +18,36 @@ TEST(RngCost, PhiloxCountsFollowTheAlgorithm) {
   EXPECT_EQ(philox_ops(7, 8).elements_per_call, 16);
 }
 
-TEST(RngCost, EightBitsShareACallAmongMoreElements) {
+// The counts the model uses are the compiled kernel's (data/kernels/rng_mask.json), per arch.
+TEST(RngCost, CountsInUseAreTheCompiledKernels) {
+  const auto doc =
+      nlohmann::json::parse(test::slurp(test::source_dir() + "/data/kernels/rng_mask.json"));
+  const GpuSpec h100 = specs::load_gpu("h100-sxm5"), a100 = specs::load_gpu("a100-sxm4-80g");
+  for (const auto& v : doc["variants"]) {
+    const GpuSpec& g = v["arch"] == "sm_90" ? h100 : a100;
+    const DropoutRng r{0, 0, 0.1, v["bits"].get<int>(), v["rounds"].get<int>()};
+    const SmDemand d = rng_element_demand(g, r);
+    EXPECT_DOUBLE_EQ(d.imad_ops, v["ptx_per_element_by_class"]["imad"].get<double>());
+    EXPECT_DOUBLE_EQ(d.alu_ops, v["ptx_per_element_by_class"]["alu"].get<double>());
+    EXPECT_DOUBLE_EQ(d.issue, v["ptx_instructions_per_element"].get<double>() / 32.0);
+    EXPECT_EQ(rng_kernel(g, 1e6, r).registers_per_thread, v["registers_per_thread"].get<int>());
+    // Never more multiplies than the algorithm has (2R wide multiplies per call, each a high and
+    // a low half); the compiler hoists the loop-invariant ones.
+    const PhiloxOps o = philox_ops(r.rounds, r.bits);
+    EXPECT_LE(d.imad_ops, 2.0 * o.wide_multiplies / o.elements_per_call + 0.5);
+  }
+}
+
+TEST(RngCost, OtherRoundCountsFollowTheProfiledLine) {
+  const GpuSpec g = specs::load_gpu("h100-sxm5");
+  const auto at = [&](int rounds) {
+    return rng_element_demand(g, DropoutRng{0, 0, 0.1, 32, rounds}).alu_ops;
+  };
+  EXPECT_NEAR(at(8) - at(7), (at(10) - at(7)) / 3.0, 1e-9);
+  EXPECT_GT(at(12), at(10));  // more rounds never cost less
   const DropoutRng r32{0, 0, 0.1, 32, 10}, r8{0, 0, 0.1, 8, 10};
-  EXPECT_NEAR(rng_element_demand(r32).imad_ops, 2.0 * 20 / 4, 1e-12);
-  EXPECT_NEAR(rng_element_demand(r8).imad_ops, 2.0 * 20 / 16, 1e-12);
-  EXPECT_GT(rng_element_demand(r32).alu_ops, rng_element_demand(r8).alu_ops);
-  EXPECT_GT(fused_rng_work(r32).issue, fused_rng_work(r8).issue);
-  // More rounds never cost less.
-  EXPECT_GT(rng_element_demand(DropoutRng{0, 0, 0.1, 8, 10}).alu_ops,
-            rng_element_demand(DropoutRng{0, 0, 0.1, 8, 7}).alu_ops);
+  EXPECT_GT(rng_element_demand(g, r32).alu_ops, rng_element_demand(g, r8).alu_ops);
+  EXPECT_GT(fused_rng_work(g, r32).issue, fused_rng_work(g, r8).issue);
   EXPECT_DOUBLE_EQ(mask_read_work().hbm_bytes, 0.125);
 }
 

@@ -90,7 +90,7 @@ void cost_attention_variants(BlockResult& r, const GpuSpec& gpu, const Attention
   r.attention_fwd_none = attention_cost(gpu, a);
   r.attention_bwd_none = attention_cost(gpu, ab);
   AttentionShape af = a, abf = ab, am = a, abm = ab;
-  af.extra = abf.extra = fused_rng_work(rng);
+  af.extra = abf.extra = fused_rng_work(gpu, rng);
   am.extra = abm.extra = mask_read_work();
   r.attention_fwd_fused = attention_cost(gpu, af);
   r.attention_bwd_fused = attention_cost(gpu, abf);
