@@ -109,3 +109,19 @@ TEST(Block, AttentionWaitsForTheMaskItReads) {
   EXPECT_DOUBLE_EQ(tl.run(), 4.0);  // hidden behind qkv_proj
   EXPECT_EQ(tl.critical_path().size(), 3u);
 }
+
+TEST(Block, FusedRunsTheAttentionKernelsOwnRng) {
+  const ModelSpec m = specs::load_model("llama3-8b");
+  dropout::BlockConfig c;
+  c.batch = 1, c.seq = 2048, c.dtype = DType::bf16;
+  // FlashAttention-2 (A100): its own Philox-7 with 8-bit numbers, whatever the mask kernel runs.
+  const auto a100 = dropout::block_dropout(m, specs::load_gpu("a100-sxm4-80g"), c);
+  EXPECT_EQ(a100.fused_rng.bits, 8);
+  EXPECT_EQ(a100.fused_rng.rounds, 7);
+  EXPECT_TRUE(a100.what_ifs.empty());
+  // FlashAttention-3 (H100) has no dropout: fusing the mask kernel's RNG is a named what-if.
+  const auto h100 = dropout::block_dropout(m, specs::load_gpu("h100-sxm5"), c);
+  EXPECT_EQ(h100.fused_rng.bits, c.rng.bits);
+  EXPECT_EQ(h100.fused_rng.rounds, c.rng.rounds);
+  EXPECT_EQ(h100.what_ifs, std::vector<std::string>{"fused-fa3"});
+}

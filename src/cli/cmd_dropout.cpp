@@ -63,9 +63,12 @@ void add_block_options(CLI::App* c, api::BlockSetup& s) {
   c->add_option("--scope", s.scope, "fwd (forward pass) or train (forward + backward)")
       ->capture_default_str();
   c->add_option("--p", s.p, "dropout probability")->capture_default_str();
-  c->add_option("--bits", s.bits, "random bits per element: 8|32 (shared by every strategy)")
+  c->add_option(
+       "--bits", s.bits,
+       "random bits per element of the mask kernel: 8|32 (fused on fa2 runs FlashAttention-2's 8)")
       ->capture_default_str();
-  c->add_option("--rounds", s.rounds, "Philox rounds (shared by every strategy)")
+  c->add_option("--rounds", s.rounds,
+                "Philox rounds of the mask kernel (fused on fa2 runs FlashAttention-2's 7)")
       ->capture_default_str();
   c->add_option("--impl", s.impl,
                 "attention implementation fa2|fa3 (default: fa3 where supported)");

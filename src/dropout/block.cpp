@@ -83,14 +83,14 @@ std::vector<Op> forward_ops(const ModelSpec& m, const GpuSpec& gpu, const BlockC
 // Attention without dropout, with the RNG fused, and reading a precomputed mask, forward and
 // backward; and the RNG kernel that makes the mask.
 void cost_attention_variants(BlockResult& r, const GpuSpec& gpu, const AttentionShape& a,
-                             const DropoutRng& rng) {
+                             const DropoutRng& rng, const DropoutRng& fused) {
   AttentionShape ab = a;
   ab.pass = AttnPass::bwd;
   if (a.dtype == DType::fp8) ab.dtype = DType::bf16;  // FA3 ships FP8 forward only
   r.attention_fwd_none = attention_cost(gpu, a);
   r.attention_bwd_none = attention_cost(gpu, ab);
   AttentionShape af = a, abf = ab, am = a, abm = ab;
-  af.extra = abf.extra = fused_rng_work(gpu, rng);
+  af.extra = abf.extra = fused_rng_work(gpu, fused);
   am.extra = abm.extra = mask_read_work();
   r.attention_fwd_fused = attention_cost(gpu, af);
   r.attention_bwd_fused = attention_cost(gpu, abf);
@@ -264,6 +264,17 @@ std::string summary_line(const BlockResult& r) {
 
 }  // namespace
 
+DropoutRng fused_rng_for(const std::string& attn_impl, const DropoutRng& separate) {
+  if (attn_impl != "fa2") return separate;
+  // FlashAttention-2's fused dropout (Dao-AILab/flash-attention @0251105a,
+  // csrc/flash_attn/src/philox.cuh: 6 unrolled rounds plus a final one; dropout.h: 16 uint8
+  // numbers per call compared with p in 8 bits).
+  DropoutRng r = separate;
+  r.bits = 8;
+  r.rounds = 7;
+  return r;
+}
+
 BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockConfig& cfg) {
   check_block(m, gpu, cfg);
   const std::vector<Op> fwd = forward_ops(m, gpu, cfg);
@@ -272,7 +283,11 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
   for (const Op& op : fwd) {
     if (op.kind == OpKind::gemm)
       fwd_gemms.push_back({op.name, "fwd", op.gemm, gemm_cost(gpu, op.gemm)});
-    if (op.kind == OpKind::attention) cost_attention_variants(r, gpu, op.attn, cfg.rng);
+    if (op.kind == OpKind::attention) {
+      r.fused_rng = fused_rng_for(op.attn.impl, cfg.rng);
+      if (op.attn.impl != "fa2") r.what_ifs.push_back("fused-fa3");
+      cost_attention_variants(r, gpu, op.attn, cfg.rng, r.fused_rng);
+    }
   }
   choose_hosts(r, gpu, fwd_gemms, cfg);
   for (Strategy k : {Strategy::none, Strategy::fused, Strategy::sequential, Strategy::overlapped})

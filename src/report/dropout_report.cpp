@@ -128,6 +128,8 @@ Json json(const api::BlockResult& r) {
   j["attention_bwd_s"] = {{"none", b.attention_bwd_none.time_s},
                           {"fused", b.attention_bwd_fused.time_s},
                           {"mask", b.attention_bwd_mask.time_s}};
+  j["fused_rng"] = {{"bits", b.fused_rng.bits}, {"rounds", b.fused_rng.rounds}};
+  j["what_ifs"] = b.what_ifs;
   j["summary"] = b.summary;
   return j;
 }
@@ -160,7 +162,11 @@ std::string table(const api::BlockResult& r) {
                      a.bits) +
          render_table(t) +
          fmt::format("\noverlapped: {:.3f}x vs sequential, {:.3f}x vs fused; host GEMM {}\n{}\n",
-                     b.speedup_vs_sequential, b.speedup_vs_fused, b.host_gemm, b.summary);
+                     b.speedup_vs_sequential, b.speedup_vs_fused, b.host_gemm, b.summary) +
+         fmt::format("fused: Philox4x32-{}, {} bits inside attention{}\n", b.fused_rng.rounds,
+                     b.fused_rng.bits,
+                     b.what_ifs.empty() ? " (FlashAttention-2's own RNG)"
+                                        : " (what-if: FlashAttention-3 implements no dropout)");
 }
 
 std::string chrome_trace(const api::BlockResult& r, const std::string& name) {

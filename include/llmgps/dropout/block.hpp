@@ -67,7 +67,15 @@ struct BlockResult {
   AttentionCost attention_fwd_none, attention_fwd_fused, attention_fwd_mask;
   AttentionCost attention_bwd_none, attention_bwd_fused, attention_bwd_mask;
   std::string summary;  // one line of prose: what binds fused attention, what the host leaves free
+  // The RNG the fused strategy runs inside attention: FlashAttention-2's own (Philox-7, 8-bit
+  // numbers) with fa2; with fa3, which implements no dropout, the separate kernel's RNG fused in
+  // as a what-if ("fused-fa3" in what_ifs).
+  DropoutRng fused_rng;
+  std::vector<std::string> what_ifs;
 };
+
+// The fused strategy's RNG for an attention implementation (see BlockResult::fused_rng).
+DropoutRng fused_rng_for(const std::string& attn_impl, const DropoutRng& separate);
 
 BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockConfig& cfg);
 // One strategy's block as a schedule DAG on one GPU: the compute stream in order; an RNG kernel
