@@ -125,3 +125,17 @@ TEST(Block, FusedRunsTheAttentionKernelsOwnRng) {
   EXPECT_EQ(h100.fused_rng.rounds, c.rng.rounds);
   EXPECT_EQ(h100.what_ifs, std::vector<std::string>{"fused-fa3"});
 }
+
+TEST(Block, HostsAfterAttentionMakeTheNextLayersMask) {
+  const ModelSpec m = specs::load_model("llama3-8b");
+  dropout::BlockConfig c;
+  c.batch = 1, c.seq = 8192;
+  const auto r = dropout::block_dropout(m, specs::load_gpu("h100-sxm5"), c);
+  ASSERT_FALSE(r.hosts.empty());
+  for (const auto& h : r.hosts) EXPECT_EQ(h.layer_offset, h.gemm == "qkv_proj" ? 0 : -1) << h.gemm;
+  // The trace says whose mask each RNG kernel makes.
+  const std::string trace = dropout::block_chrome_trace(r.strategies[3]);
+  EXPECT_NE(
+      trace.find(r.hosts[0].layer_offset == 0 ? "(mask for layer L)" : "(mask for layer L+1)"),
+      std::string::npos);
+}

@@ -33,6 +33,7 @@ struct Gemm {
   std::string pass;
   GemmShape shape;
   GemmCost cost;
+  int layer_offset = 0;  // as a host: 0 before attention, -1 after (see HostShare)
 };
 
 BlockOp op_of(const std::string& name, const std::string& pass, const OpCost& c) {
@@ -130,7 +131,7 @@ void choose_hosts(BlockResult& r, const GpuSpec& gpu, const std::vector<Gemm>& f
     const double added = pt.time_s - g.cost.time_s;
     if (added < best_added) {
       best_added = added;
-      r.hosts = {HostShare{g.name, 1.0, pt, kernel_alone(gpu, used).time_s}};
+      r.hosts = {HostShare{g.name, 1.0, pt, kernel_alone(gpu, used).time_s, g.layer_offset}};
     }
   }
   double total_gemm = 0;
@@ -142,7 +143,7 @@ void choose_hosts(BlockResult& r, const GpuSpec& gpu, const std::vector<Gemm>& f
     KernelSpec part;
     const PairTime pt = pair_with(g, f, &part);
     split_added += pt.time_s - g.cost.time_s;
-    split.push_back(HostShare{g.name, f, pt, kernel_alone(gpu, part).time_s});
+    split.push_back(HostShare{g.name, f, pt, kernel_alone(gpu, part).time_s, g.layer_offset});
   }
   if (split_added < best_added) r.hosts = split;
   const auto biggest = std::max_element(
@@ -280,10 +281,13 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
   const std::vector<Op> fwd = forward_ops(m, gpu, cfg);
   std::vector<Gemm> fwd_gemms;
   BlockResult r;
+  bool after_attention = false;
   for (const Op& op : fwd) {
     if (op.kind == OpKind::gemm)
-      fwd_gemms.push_back({op.name, "fwd", op.gemm, gemm_cost(gpu, op.gemm)});
+      fwd_gemms.push_back(
+          {op.name, "fwd", op.gemm, gemm_cost(gpu, op.gemm), after_attention ? -1 : 0});
     if (op.kind == OpKind::attention) {
+      after_attention = true;
       r.fused_rng = fused_rng_for(op.attn.impl, cfg.rng);
       if (op.attn.impl != "fa2") r.what_ifs.push_back("fused-fa3");
       cost_attention_variants(r, gpu, op.attn, cfg.rng, r.fused_rng);
@@ -307,6 +311,8 @@ Timeline block_timeline(const BlockStrategy& s) {
   for (const BlockOp& o : s.ops) {
     TimelineOp t;
     t.name = o.name + (o.pass == "bwd" ? " (bwd)" : "");
+    // An RNG kernel before attention makes this layer's mask; after it, the next layer's.
+    if (o.stream == 1) t.name += attention_seen ? " (mask for layer L+1)" : " (mask for layer L)";
     t.category = o.stream == 1 ? "rng" : o.pass;
     t.stream = o.stream;
     t.duration_s = o.time_s;

@@ -118,6 +118,11 @@ Json json(const api::BlockResult& r) {
   j["speedup_vs_fused"] = b.speedup_vs_fused;
   j["host_gemm"] = b.host_gemm;
   j["host_co_resident"] = b.host_pair.co_resident;
+  Json hosts = Json::array();
+  for (const auto& h : b.hosts)
+    hosts.push_back(
+        {{"gemm", h.gemm}, {"fraction", h.fraction}, {"host_layer_offset", h.layer_offset}});
+  j["hosts"] = hosts;
   j["rng_kernel_s"] = b.rng_alone.time_s;
   j["rng_elements"] = b.rng_elements;
   j["rng_kernel_utilisation"] = utilisation(b.rng_alone.resources);

@@ -53,6 +53,10 @@ struct HostShare {
   double fraction = 1;
   PairTime pair;
   double rng_alone_s = 0;  // that share's RNG kernel alone
+  // Whose mask it makes: 0, this layer's (the host runs before attention: qkv_proj); -1, the
+  // host is the previous layer's (o_proj, gate_up, down run after attention, so in the steady
+  // state they make the next layer's mask: cross-layer pipelining).
+  int layer_offset = 0;
 };
 
 struct BlockResult {
