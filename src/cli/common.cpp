@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "llmgps/report/api_report.hpp"
 #include "llmgps/report/output.hpp"
 
 namespace llmgps::cli {
@@ -26,7 +27,7 @@ void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j,
                    const std::function<std::string()>& table,
                    const std::function<std::string()>& csv) {
   if (o.format == "json")
-    emit(o, j.dump(2) + "\n");
+    emit(o, report::json_text(j));
   else if (o.format == "csv" && csv)
     emit(o, csv());
   else

@@ -154,16 +154,16 @@ void choose_hosts(BlockResult& r, const GpuSpec& gpu, const std::vector<Gemm>& f
   for (const HostShare& hs : r.hosts) r.host_gemm += (r.host_gemm.empty() ? "" : "+") + hs.gemm;
 }
 
-enum class Strategy { none, fused, sequential, overlapped };
-const char* strategy_name(Strategy k) {
+enum class Schedule { none, fused, sequential, overlapped };
+const char* schedule_name(Schedule k) {
   switch (k) {
-    case Strategy::none:
+    case Schedule::none:
       return "none";
-    case Strategy::fused:
+    case Schedule::fused:
       return "fused";
-    case Strategy::sequential:
+    case Schedule::sequential:
       return "sequential";
-    case Strategy::overlapped:
+    case Schedule::overlapped:
       return "overlapped";
   }
   return "?";
@@ -173,20 +173,20 @@ const char* strategy_name(Strategy k) {
 // sequential, beside its host GEMMs when overlapped), then in training the backward in reverse,
 // each GEMM as dgrad (M = T) and wgrad (M = its N, K = T), elementwise backward reading the
 // saved input and the incoming gradient.
-BlockStrategy schedule(Strategy kind, const BlockResult& r, const std::vector<Op>& fwd,
+BlockStrategy schedule(Schedule kind, const BlockResult& r, const std::vector<Op>& fwd,
                        const std::vector<Gemm>& fwd_gemms, const GpuSpec& gpu,
                        const BlockConfig& cfg) {
   BlockStrategy s;
-  s.name = strategy_name(kind);
-  const AttentionCost& af = kind == Strategy::none    ? r.attention_fwd_none
-                            : kind == Strategy::fused ? r.attention_fwd_fused
+  s.name = schedule_name(kind);
+  const AttentionCost& af = kind == Schedule::none    ? r.attention_fwd_none
+                            : kind == Schedule::fused ? r.attention_fwd_fused
                                                       : r.attention_fwd_mask;
-  const AttentionCost& ab = kind == Strategy::none    ? r.attention_bwd_none
-                            : kind == Strategy::fused ? r.attention_bwd_fused
+  const AttentionCost& ab = kind == Schedule::none    ? r.attention_bwd_none
+                            : kind == Schedule::fused ? r.attention_bwd_fused
                                                       : r.attention_bwd_mask;
   auto add_gemm = [&](const Gemm& g) {
     BlockOp o = op_of(g.name, g.pass, g.cost);
-    if (kind == Strategy::overlapped && g.pass == "fwd")
+    if (kind == Schedule::overlapped && g.pass == "fwd")
       for (const HostShare& hs : r.hosts)
         if (hs.gemm == g.name) {
           s.ops.push_back(
@@ -211,7 +211,7 @@ BlockStrategy schedule(Strategy kind, const BlockResult& r, const std::vector<Op
     if (op.kind == OpKind::gemm) {
       add_gemm(gemm_of(op.name));
     } else if (op.kind == OpKind::attention) {
-      if (kind == Strategy::sequential)
+      if (kind == Schedule::sequential)
         s.ops.push_back(
             BlockOp{"rng_mask", "fwd", r.rng_alone.time_s, r.rng_alone.bound, "standalone", 0});
       s.ops.push_back(op_of("attention", "fwd", af));
@@ -294,7 +294,7 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
     }
   }
   choose_hosts(r, gpu, fwd_gemms, cfg);
-  for (Strategy k : {Strategy::none, Strategy::fused, Strategy::sequential, Strategy::overlapped})
+  for (Schedule k : {Schedule::none, Schedule::fused, Schedule::sequential, Schedule::overlapped})
     r.strategies.push_back(schedule(k, r, fwd, fwd_gemms, gpu, cfg));
   const double overlapped = r.strategies[3].time_s;
   r.speedup_vs_sequential = r.strategies[2].time_s / overlapped;

@@ -22,43 +22,61 @@ PhiloxOps philox_ops(int rounds, int bits) {
 
 namespace {
 
-// The committed profile, parsed once.
-const nlohmann::json& profile_doc() {
-  static const nlohmann::json doc = [] {
+// One profiled variant of the compiled kernel, as plain numbers.
+struct Variant {
+  std::string arch;
+  int bits = 0, rounds = 0, registers = 0;
+  double imad = 0, alu = 0, total = 0;  // per element
+};
+
+// The committed profile (data/kernels/rng_mask.json), parsed once into a table.
+const std::vector<Variant>& variants() {
+  static const std::vector<Variant> table = [] {
     const char* text = specs::find_preset("kernels", "rng_mask");
     if (!text) throw std::logic_error("data/kernels/rng_mask.json is not embedded");
-    return nlohmann::json::parse(text);
+    const nlohmann::json doc = nlohmann::json::parse(text);
+    std::vector<Variant> out;
+    for (const auto& v : doc.at("variants")) {
+      const auto& cls = v.at("ptx_per_element_by_class");
+      out.push_back({v.at("arch").get<std::string>(), v.at("bits").get<int>(),
+                     v.at("rounds").get<int>(), v.at("registers_per_thread").get<int>(),
+                     cls.value("imad", 0.0), cls.value("alu", 0.0),
+                     v.at("ptx_instructions_per_element").get<double>()});
+    }
+    return out;
   }();
-  return doc;
+  return table;
 }
 
-const nlohmann::json& variant(const std::string& arch, int bits, int rounds) {
-  for (const auto& v : profile_doc().at("variants"))
-    if (v.at("arch") == arch && v.at("bits") == bits && v.at("rounds") == rounds) return v;
-  throw std::logic_error("rng_mask profile has no " + arch + " variant for " +
+const Variant& variant(const char* arch, int bits, int rounds) {
+  for (const Variant& v : variants())
+    if (v.arch == arch && v.bits == bits && v.rounds == rounds) return v;
+  throw std::logic_error(std::string("rng_mask profile has no ") + arch + " variant for " +
                          std::to_string(bits) + " bits, " + std::to_string(rounds) + " rounds");
+}
+
+SmDemand demand_of(const RngKernelProfile& p) {
+  SmDemand d;
+  d.imad_ops = p.imad;
+  d.alu_ops = p.alu;
+  d.issue = p.total / 32.0;  // one warp instruction serves 32 threads' elements
+  return d;
 }
 
 }  // namespace
 
 RngKernelProfile rng_kernel_profile(const GpuSpec& gpu, const DropoutRng& rng) {
   keep_threshold(rng);  // bits 8 or 32, rounds >= 1
-  const std::string arch = gpu.sm_version >= 90 ? "sm_90" : "sm_80";
-  const auto& r7 = variant(arch, rng.bits, 7);
-  const auto& r10 = variant(arch, rng.bits, 10);
+  const char* arch = gpu.sm_version >= 90 ? "sm_90" : "sm_80";
+  const Variant& r7 = variant(arch, rng.bits, 7);
+  const Variant& r10 = variant(arch, rng.bits, 10);
   const double t = (rng.rounds - 7) / 3.0;
   auto line = [&](double a, double b) { return std::max(0.0, a + t * (b - a)); };
-  auto cls = [&](const nlohmann::json& v, const char* c) {
-    return v.at("ptx_per_element_by_class").value(c, 0.0);
-  };
   RngKernelProfile p;
-  p.registers_per_thread = (rng.rounds <= 8 ? r7 : r10).at("registers_per_thread").get<int>();
-  p.imad = line(cls(r7, "imad"), cls(r10, "imad"));
-  p.alu = line(cls(r7, "alu"), cls(r10, "alu"));
-  p.total = line(r7.at("ptx_instructions_per_element").get<double>(),
-                 r10.at("ptx_instructions_per_element").get<double>());
-  p.source = "data/kernels/rng_mask.json (" + arch + ", nvcc " +
-             profile_doc().at("nvcc").get<std::string>() + ")";
+  p.registers_per_thread = (rng.rounds <= 8 ? r7 : r10).registers;
+  p.imad = line(r7.imad, r10.imad);
+  p.alu = line(r7.alu, r10.alu);
+  p.total = line(r7.total, r10.total);
   return p;
 }
 
@@ -82,23 +100,19 @@ PerScoreWork mask_read_work() {
 }
 
 SmDemand rng_element_demand(const GpuSpec& gpu, const DropoutRng& rng) {
-  const RngKernelProfile p = rng_kernel_profile(gpu, rng);
-  SmDemand d;
-  d.imad_ops = p.imad;
-  d.alu_ops = p.alu;
-  d.issue = p.total / 32.0;  // one warp instruction serves 32 threads' elements
-  return d;
+  return demand_of(rng_kernel_profile(gpu, rng));
 }
 
 KernelSpec rng_kernel(const GpuSpec& gpu, double elements, const DropoutRng& rng, int threads) {
+  const RngKernelProfile p = rng_kernel_profile(gpu, rng);
   KernelSpec k;
   k.name = "rng_mask";
   k.threads_per_cta = threads;
-  k.registers_per_thread = rng_kernel_profile(gpu, rng).registers_per_thread;
+  k.registers_per_thread = p.registers_per_thread;
   k.smem_per_cta_bytes = 0;
   const double per_cta = double(threads) * 128.0;
   k.ctas = std::max(1.0, std::ceil(elements / per_cta));
-  k.per_cta = rng_element_demand(gpu, rng).scaled(per_cta);
+  k.per_cta = demand_of(p).scaled(per_cta);
   k.hbm_bytes = elements / 8.0;
   return k;
 }

@@ -9,6 +9,7 @@
 #include "llmgps/cost/gemm.hpp"
 #include "llmgps/schedule/estimate.hpp"
 #include "llmgps/specs/error.hpp"
+#include "llmgps/workload/layer.hpp"
 
 namespace llmgps::moe {
 
@@ -88,7 +89,7 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
   }
   attention_s_ = per_layer + shared;
   other_s_ = dense_and_head + double(L - moe_layers_) * per_layer;
-  const DType act = cfg.dtype == DType::fp8 ? DType::bf16 : cfg.dtype;
+  const DType act = activation_dtype(cfg.dtype);
   expert_bytes_ = 3.0 * m.hidden_size * double(m.moe_ffn_dim) * dtype_bytes(cfg.dtype);
   token_bytes_ = double(m.hidden_size) * dtype_bytes(act);
 
@@ -165,7 +166,7 @@ double EpModel::grouped_ffn_s(const std::vector<double>& slot_tokens) const {
   auto it = ffn_cache_.find(rows);
   if (it != ffn_cache_.end()) return it->second;
   const DType dt = setup_.step.dtype;
-  const DType act = dt == DType::fp8 ? DType::bf16 : dt;
+  const DType act = activation_dtype(dt);
   std::int64_t total = 0;
   for (auto r : rows) total += r;
   GroupedGemmShape up{rows, 2 * std::int64_t(m_.moe_ffn_dim), m_.hidden_size, dt,

@@ -193,27 +193,24 @@ std::string chrome_trace(const api::EstimateResult& r) {
 
 Json json(const api::ValidateResult& r) {
   if (r.loso) return loso_json(*r.loso);
-  const auto& v = r.validation;
-  return validation_json(v.rows, v.classes, v.samples);
+  return validation_json(r.validation.rows, r.validation.classes, r.validation.samples);
 }
 std::string table(const api::ValidateResult& r) {
   if (r.loso) return loso_table(*r.loso);
-  const auto& v = r.validation;
-  return validation_table(v.rows, v.classes, v.samples);
+  return validation_table(r.validation.rows, r.validation.classes, r.validation.samples);
 }
 std::string csv(const api::ValidateResult& r) {
   if (r.loso) return loso_csv(*r.loso);
-  const auto& v = r.validation;
-  return validation_csv(v.rows, v.classes, v.samples);
+  return validation_csv(r.validation.rows, r.validation.classes, r.validation.samples);
 }
 Json json(const api::CalibrateResult& r) {
-  return json(api::ValidateResult{r.validation, {}});
+  return validation_json(r.validation.rows, r.validation.classes, r.validation.samples);
 }
 std::string table(const api::CalibrateResult& r) {
-  return table(api::ValidateResult{r.validation, {}});
+  return validation_table(r.validation.rows, r.validation.classes, r.validation.samples);
 }
 std::string csv(const api::CalibrateResult& r) {
-  return csv(api::ValidateResult{r.validation, {}});
+  return validation_csv(r.validation.rows, r.validation.classes, r.validation.samples);
 }
 
 // ---- moe ----

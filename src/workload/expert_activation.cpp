@@ -1,6 +1,7 @@
 #include "llmgps/workload/expert_activation.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -39,12 +40,15 @@ ExpertActivation expected_activation(int experts, int gpus, int top_k, double to
   // accurate there (each expert is a small share of the token's choices).
   std::vector<double> pmf(std::size_t(e) + 1, 0.0);
   if (e <= 24) {
-    // Binomial coefficients up to C(24, 12) are exact in a double: Pascal's triangle.
-    std::vector<std::vector<double>> choose(std::size_t(e) + 1);
-    for (std::size_t j = 0; j <= std::size_t(e); ++j) {
-      choose[j].assign(j + 1, 1.0);
-      for (std::size_t i = 1; i < j; ++i) choose[j][i] = choose[j - 1][i - 1] + choose[j - 1][i];
-    }
+    // Binomial coefficients up to C(24, 12) are exact in a double: Pascal's triangle, built once.
+    static const auto choose = [] {
+      std::array<std::array<double, 25>, 25> c{};
+      for (std::size_t j = 0; j < 25; ++j) {
+        c[j][0] = c[j][j] = 1.0;
+        for (std::size_t i = 1; i < j; ++i) c[j][i] = c[j - 1][i - 1] + c[j - 1][i];
+      }
+      return c;
+    }();
     for (int j = 0; j <= e; ++j) {
       double s = 0;
       for (int i = 0; i <= j; ++i)

@@ -30,7 +30,6 @@ PhiloxOps philox_ops(int rounds, int bits);
 struct RngKernelProfile {
   int registers_per_thread = 0;
   double imad = 0, alu = 0, total = 0;  // per element; total includes memory, moves, branches
-  std::string source;
 };
 RngKernelProfile rng_kernel_profile(const GpuSpec& gpu, const DropoutRng& rng);
 
