@@ -117,16 +117,20 @@ void check_link(double link_gbps) {
     throw InputError("ep.link_gbps", fmt::format("must be positive (got {})", link_gbps));
 }
 
-moe::EpModel build_model(const EpRequest& r) {
-  ModelSpec m = specs::load_model(r.model);
-  SystemSpec sys = specs::load_system(r.system);
+// The step model on specs already loaded (a map sweep loads them once for all its cells).
+moe::EpModel build_model(const EpRequest& r, const ModelSpec& m, SystemSpec sys) {
   check_link(r.link_gbps);
   if (r.link_gbps != 0) sys.intra.bw_bytes_per_s = r.link_gbps * 1e9;
   return moe::EpModel(m, sys, ep_setup(r));
 }
 
-moe::AdviceContext context(const EpRequest& r, const moe::EpModel& em, const std::string& mode,
-                           const std::string& input) {
+moe::EpModel build_model(const EpRequest& r) {
+  const ModelSpec m = specs::load_model(r.model);
+  return build_model(r, m, specs::load_system(r.system));
+}
+
+moe::AdviceContext context(const EpRequest& r, const moe::AdviceConfig& cfg, const moe::EpModel& em,
+                           const std::string& mode, const std::string& input) {
   moe::AdviceContext c;
   c.model = em.model().name;
   c.system = r.system;
@@ -139,25 +143,36 @@ moe::AdviceContext context(const EpRequest& r, const moe::EpModel& em, const std
   c.error_model = r.error_model;
   c.expert_time = moe::expert_time_name(em.expert_time());
   c.predictors = r.predictors;
-  c.error_cap = advice_config(r).error_cap;
+  c.error_cap = cfg.error_cap;
   c.slots_per_gpu = em.slots_per_gpu();
   c.mode = mode;
   c.input = input;
   return c;
 }
 
-// The built-in predictors, the user's points and, when the points span two accuracies, the best
-// point on the curve fitted to them (chosen for `shares`).
-std::vector<moe::Strategy> strategies(const EpRequest& r, const moe::EpModel& em,
-                                      const moe::LoadMatrix& shares) {
-  auto s = moe::builtin_strategies(em, r.predictors);
-  if (r.points.empty()) return s;
-  const auto pts = moe::strategies_from_points(r.points);
-  for (const auto& p : pts) s.push_back(p);
+// The built-in predictors and the user's points (they depend on the step model only).
+struct StrategySet {
+  std::vector<moe::Strategy> fixed, points;
+  bool curve = false;  // the points span two accuracies: a fitted curve has a best point
+};
+
+StrategySet strategy_set(const EpRequest& r, const moe::EpModel& em) {
+  StrategySet set{moe::builtin_strategies(em, r.predictors), {}, false};
+  if (r.points.empty()) return set;
+  set.points = moe::strategies_from_points(r.points);
+  for (const auto& p : set.points) set.fixed.push_back(p);
   std::vector<double> accs;
-  for (const auto& p : pts)
+  for (const auto& p : set.points)
     if (std::find(accs.begin(), accs.end(), p.accuracy) == accs.end()) accs.push_back(p.accuracy);
-  if (accs.size() >= 2) s.push_back(moe::best_on_curve(em, pts, shares, advice_config(r)));
+  set.curve = accs.size() >= 2;
+  return set;
+}
+
+// The set, and the curve's best point for `shares` when there is a curve.
+std::vector<moe::Strategy> strategies(const StrategySet& set, const moe::EpModel& em,
+                                      const moe::LoadMatrix& shares, const moe::AdviceConfig& cfg) {
+  std::vector<moe::Strategy> s = set.fixed;
+  if (set.curve) s.push_back(moe::best_on_curve(em, set.points, shares, cfg));
   return s;
 }
 
@@ -195,19 +210,20 @@ AdviseResult moe_advise(const AdviseRequest& r) {
         r.skew ? moe::LoadMatrix{moe::shares_for_skew(em.experts(), em.model().top_k, *r.skew)}
                : moe::read_shares_csv(r.shares);
     const std::string input = r.skew ? fmt::format("skew {:g}", *r.skew) : "shares " + r.shares;
-    out.advice = moe::advise(moe::closed_form(em, strategies(r, em, shares), shares, cfg));
-    out.context = context(r, em, "closed-form", input);
+    out.advice = moe::advise(
+        moe::closed_form(em, strategies(strategy_set(r, em), em, shares, cfg), shares, cfg));
+    out.context = context(r, cfg, em, "closed-form", input);
     return out;
   }
   const auto [train, test] = train_test(r, em.experts());
   out.advice = moe::advise(moe::trace_driven(em, train, test, cfg));
-  out.context = context(r, em, "trace", "trace " + r.trace);
+  out.context = context(r, cfg, em, "trace", "trace " + r.trace);
   out.context.predictors = "trained on " + train.source;  // not a built-in set in trace mode
   // The closed form beside it: the test trace's shares, the predictors' measured properties.
   std::vector<moe::Strategy> measured;
   for (const auto& s : out.advice.strategies) measured.push_back(s.strategy);
   out.closed_form = moe::advise(moe::closed_form(em, measured, moe::expert_counts(test), cfg));
-  out.closed_form_context = context(r, em, "closed-form", "shares of " + test.source);
+  out.closed_form_context = context(r, cfg, em, "closed-form", "shares of " + test.source);
   return out;
 }
 
@@ -227,16 +243,19 @@ MapResult moe_map(const MapRequest& r) {
   const std::vector<double> batches =
       r.batches.empty() ? std::vector<double>{double(r.batch)} : r.batches;
   MapResult out;
+  const ModelSpec model = specs::load_model(r.model);
+  const SystemSpec system = specs::load_system(r.system);
   EpRequest cell_request = r;
   for (double b : batches) {
     for (double link : links) {
       cell_request.batch = std::int64_t(b);
       cell_request.link_gbps = link;
-      const moe::EpModel em = build_model(cell_request);
+      const moe::EpModel em = build_model(cell_request, model, system);
+      const StrategySet set = strategy_set(cell_request, em);
       for (double k : r.skews) {
         const moe::LoadMatrix shares = {moe::shares_for_skew(em.experts(), em.model().top_k, k)};
         const auto advice =
-            moe::advise(moe::closed_form(em, strategies(cell_request, em, shares), shares, cfg));
+            moe::advise(moe::closed_form(em, strategies(set, em, shares, cfg), shares, cfg));
         moe::MapCell c;
         c.skew = k;
         c.link_gbps = link;
@@ -256,7 +275,7 @@ MapResult moe_map(const MapRequest& r) {
       }
     }
   }
-  out.context = context(r, build_model(r), "closed-form", "skew sweep");
+  out.context = context(r, cfg, build_model(r, model, system), "closed-form", "skew sweep");
   return out;
 }
 
