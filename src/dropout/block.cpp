@@ -174,8 +174,8 @@ const char* schedule_name(Schedule k) {
 // each GEMM as dgrad (M = T) and wgrad (M = its N, K = T), elementwise backward reading the
 // saved input and the incoming gradient.
 BlockStrategy schedule(Schedule kind, const BlockResult& r, const std::vector<Op>& fwd,
-                       const std::vector<Gemm>& fwd_gemms, const GpuSpec& gpu,
-                       const BlockConfig& cfg) {
+                       const std::vector<Gemm>& fwd_gemms, const std::vector<Gemm>& bwd_gemms,
+                       const GpuSpec& gpu, const BlockConfig& cfg) {
   BlockStrategy s;
   s.name = schedule_name(kind);
   const AttentionCost& af = kind == Schedule::none    ? r.attention_fwd_none
@@ -198,8 +198,8 @@ BlockStrategy schedule(Schedule kind, const BlockResult& r, const std::vector<Op
     s.ops.push_back(o);
   };
   auto gemm_of = [&](const std::string& name) -> const Gemm& {
-    return *std::find_if(fwd_gemms.begin(), fwd_gemms.end(),
-                         [&](const Gemm& g) { return g.name == name; });
+    const auto& list = name.find("grad") == std::string::npos ? fwd_gemms : bwd_gemms;
+    return *std::find_if(list.begin(), list.end(), [&](const Gemm& g) { return g.name == name; });
   };
   auto elem = [&](const Op& op, std::int64_t cols_factor, const std::string& name,
                   const std::string& pass) {
@@ -220,12 +220,9 @@ BlockStrategy schedule(Schedule kind, const BlockResult& r, const std::vector<Op
     }
   }
   if (cfg.scope == Scope::train) {
-    const std::int64_t T = cfg.batch * cfg.seq;
     auto grads = [&](const Gemm& g) {
-      add_gemm(Gemm{g.name + "_dgrad", "bwd", GemmShape{T, g.shape.k, g.shape.n, 1, cfg.dtype},
-                    gemm_cost(gpu, GemmShape{T, g.shape.k, g.shape.n, 1, cfg.dtype})});
-      add_gemm(Gemm{g.name + "_wgrad", "bwd", GemmShape{g.shape.n, g.shape.k, T, 1, cfg.dtype},
-                    gemm_cost(gpu, GemmShape{g.shape.n, g.shape.k, T, 1, cfg.dtype})});
+      add_gemm(gemm_of(g.name + "_dgrad"));
+      add_gemm(gemm_of(g.name + "_wgrad"));
     };
     // Backward of every forward op but the residual adds (their gradient passes through), in
     // reverse; norms and the activation read twice the data (input and incoming gradient).
@@ -294,8 +291,19 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
     }
   }
   choose_hosts(r, gpu, fwd_gemms, cfg);
+  // Training: each forward GEMM as dgrad (M = T) and wgrad (M = its N, K = T), costed once for
+  // every strategy.
+  std::vector<Gemm> bwd_gemms;
+  if (cfg.scope == Scope::train) {
+    const std::int64_t T = cfg.batch * cfg.seq;
+    for (const Gemm& g : fwd_gemms)
+      for (const auto& [suffix, shape] :
+           {std::pair{"_dgrad", GemmShape{T, g.shape.k, g.shape.n, 1, cfg.dtype}},
+            std::pair{"_wgrad", GemmShape{g.shape.n, g.shape.k, T, 1, cfg.dtype}}})
+        bwd_gemms.push_back({g.name + suffix, "bwd", shape, gemm_cost(gpu, shape), 0});
+  }
   for (Schedule k : {Schedule::none, Schedule::fused, Schedule::sequential, Schedule::overlapped})
-    r.strategies.push_back(schedule(k, r, fwd, fwd_gemms, gpu, cfg));
+    r.strategies.push_back(schedule(k, r, fwd, fwd_gemms, bwd_gemms, gpu, cfg));
   const double overlapped = r.strategies[3].time_s;
   r.speedup_vs_sequential = r.strategies[2].time_s / overlapped;
   r.speedup_vs_fused = r.strategies[1].time_s / overlapped;
