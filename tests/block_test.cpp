@@ -2,10 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "llmgps/specs/error.hpp"
+#include "llmgps/specs/presets.hpp"
+#include "test_util.hpp"
 
 using namespace llmgps;
 using namespace llmgps::dropout;
@@ -39,7 +42,7 @@ TEST(Block, StrategiesAreOrderedAndTheRngIsWhatTheyDifferBy) {
         r.rng_alone.time_s + (r.attention_fwd_mask.time_s - r.attention_fwd_none.time_s) +
             (s == Scope::train ? r.attention_bwd_mask.time_s - r.attention_bwd_none.time_s : 0.0),
         1e-9);
-    EXPECT_TRUE(r.host_pair.co_resident);
+    EXPECT_NE(r.main_host().way, Way::sequential);
     EXPECT_FALSE(r.host_gemm.empty());
   }
 }
@@ -138,4 +141,85 @@ TEST(Block, HostsAfterAttentionMakeTheNextLayersMask) {
   EXPECT_NE(
       trace.find(r.hosts[0].layer_offset == 0 ? "(mask for layer L)" : "(mask for layer L+1)"),
       std::string::npos);
+}
+
+// The contract's feasibility property, over every GPU, dense model and format preset: whenever
+// the RNG is co-resident, the GEMM's CTAs plus the RNG's fit the SM's registers, threads and
+// shared memory, and the GEMM tile holds at most 255 accumulators per consumer thread; and the
+// overlapped block is never slower than the sequential one.
+TEST(Block, PropertyCoResidencyOnlyWhereBothFootprintsFit) {
+  int co_resident = 0, checked = 0;
+  for (const auto& hw : specs::list_hw()) {
+    if (hw.kind != "gpu") continue;
+    const GpuSpec g = specs::load_gpu(hw.name);
+    for (const std::string& name : specs::preset_names("models")) {
+      const ModelSpec m = specs::load_model(name);
+      if (m.is_moe() || m.is_mla()) continue;
+      for (DType d : {DType::fp8, DType::bf16, DType::fp16}) {
+        if (!g.supports(d)) continue;
+        BlockConfig c;
+        c.batch = 1;
+        c.seq = 2048;
+        c.dtype = d;
+        c.scope = Scope::fwd;
+        const BlockResult r = block_dropout(m, g, c);
+        ++checked;
+        SCOPED_TRACE(hw.name + " " + name + " " + std::string(dtype_name(d)));
+        EXPECT_LE(r.strategies[3].time_s, r.strategies[2].time_s * (1 + 1e-12));
+        for (const HostShare& h : r.hosts) {
+          if (h.way != Way::co_resident) continue;
+          ++co_resident;
+          const GemmKernel& k = h.gemm_kernel;
+          EXPECT_LE(
+              k.ctas_per_sm * k.threads_per_cta * k.registers_per_thread +
+                  h.rng.ctas_per_sm * h.rng.threads * ((h.rng.registers_per_thread + 7) / 8 * 8),
+              g.registers_per_sm);
+          EXPECT_LE(k.ctas_per_sm * k.threads_per_cta + h.rng.ctas_per_sm * h.rng.threads,
+                    g.max_threads_per_sm);
+          EXPECT_LE(k.ctas_per_sm * k.smem_bytes + h.rng.ctas_per_sm * h.rng.smem_bytes,
+                    g.smem_per_sm_bytes);
+          EXPECT_LE(k.tile_m * k.tile_n / (k.threads_per_cta - k.producer_threads), 255);
+          EXPECT_GE(h.rng.ctas_per_sm, 1);
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 10);
+  EXPECT_GT(co_resident, 0);
+}
+
+// The RNG instruction counts the block uses are the compiled kernel's (data/kernels/rng_mask.json).
+TEST(Block, RngInstructionCountsAreTheCompiledKernels) {
+  const auto doc =
+      nlohmann::json::parse(test::slurp(test::source_dir() + "/data/kernels/rng_mask.json"));
+  const BlockResult r = run("llama3-8b", 1, 4096, Scope::fwd, 32, 10);
+  bool found = false;
+  for (const auto& v : doc.at("variants")) {
+    if (v.at("arch") != "sm_90" || v.at("bits") != 32 || v.at("rounds") != 10) continue;
+    found = true;
+    EXPECT_DOUBLE_EQ(r.rng_profile.imad, v.at("ptx_per_element_by_class").at("imad").get<double>());
+    EXPECT_DOUBLE_EQ(r.rng_profile.alu, v.at("ptx_per_element_by_class").at("alu").get<double>());
+    EXPECT_DOUBLE_EQ(r.rng_profile.total, v.at("ptx_instructions_per_element").get<double>());
+    EXPECT_EQ(r.main_host().rng.registers_per_thread, v.at("registers_per_thread").get<int>());
+  }
+  EXPECT_TRUE(found);
+}
+
+// The paper's assumptions are named what-ifs: gemm-room lets the co-resident way time the GEMM as
+// the fastest kernel, which can only help; unknown names are input errors.
+TEST(Block, WhatIfsAreNamedAndMoveTheSpeedupOneWay) {
+  BlockConfig c;
+  c.batch = 1;
+  c.seq = 8192;
+  c.scope = Scope::fwd;
+  const ModelSpec m = specs::load_model("llama3-8b");
+  const GpuSpec g = specs::load_gpu("h100-sxm5");
+  const BlockResult real = block_dropout(m, g, c);
+  c.what_ifs = expand_what_ifs({"paper"}, "block.what_if");
+  EXPECT_EQ(c.what_ifs, what_if_names());
+  const BlockResult paper = block_dropout(m, g, c);
+  EXPECT_GE(paper.speedup_vs_sequential, real.speedup_vs_sequential);
+  EXPECT_NE(std::find(paper.what_ifs.begin(), paper.what_ifs.end(), "gemm-room"),
+            paper.what_ifs.end());
+  EXPECT_THROW(expand_what_ifs({"free-lunch"}, "block.what_if"), InputError);
 }

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
 #include "llmgps/specs/error.hpp"
+#include "test_util.hpp"
 
 using namespace llmgps;
 
@@ -118,4 +122,105 @@ TEST(Gemm, BadInputNamesTheOption) {
   }
   EXPECT_THROW(gemm_cost(h100(), {1, -1, 1, 1, DType::bf16}), InputError);
   EXPECT_THROW(gemm_cost(a100(), {64, 64, 64, 1, DType::fp8}), InputError);  // no fp8 on A100
+}
+
+namespace {
+const GemmKernelFamily& family(const GpuSpec& g, const std::string& name) {
+  for (const auto& f : g.gemm_kernels)
+    if (f.name == name) return f;
+  throw std::runtime_error("no family " + name);
+}
+}  // namespace
+
+// The H100 family records reproduce the CUTLASS kernels scripts/gemm-kernel-profile built
+// (data/kernels/gemm_sm90.json): threads, stages, shared memory and setmaxnreg budgets exactly or
+// within a few bytes, registers within one allocation unit; and a kernel ptxas had to spill is one
+// the model refuses to build.
+TEST(GemmKernels, RecordsReproduceTheProfiledCutlassKernels) {
+  const auto doc =
+      nlohmann::json::parse(test::slurp(test::source_dir() + "/data/kernels/gemm_sm90.json"));
+  ASSERT_GE(doc.at("kernels").size(), 8u);
+  for (const auto& k : doc.at("kernels")) {
+    const std::string name = k.at("family");
+    const DType d = k.at("dtype") == "fp8" ? DType::fp8 : DType::bf16;
+    SCOPED_TRACE(name + " " + std::string(k.at("dtype")) + " " +
+                 std::to_string(int(k.at("tile_m"))) + "x" + std::to_string(int(k.at("tile_n"))));
+    GemmKernel out;
+    const bool built =
+        gemm_kernel_for(h100(), family(h100(), name), k.at("tile_m"), k.at("tile_n"), d, out);
+    if (int(k.at("ptxas_spill_store_bytes")) > 0) {
+      EXPECT_FALSE(built) << "ptxas spilled this kernel; the model must not build it";
+      continue;
+    }
+    ASSERT_TRUE(built);
+    EXPECT_EQ(out.threads_per_cta, int(k.at("threads_per_cta")));
+    EXPECT_EQ(out.stages, int(k.at("stages")));
+    EXPECT_NEAR(out.smem_bytes, int(k.at("smem_bytes")), 64);
+    EXPECT_EQ(out.producer_registers, int(k.at("producer_registers")));
+    EXPECT_EQ(out.consumer_registers, int(k.at("consumer_registers")));
+    EXPECT_GE(out.registers_per_thread, int(k.at("ptxas_registers_per_thread")));
+    EXPECT_LE(out.registers_per_thread, int(k.at("ptxas_registers_per_thread")) + 8);
+  }
+}
+
+// Every tile every family of every GPU preset builds fits one SM and holds at most 255
+// accumulators per thread (the setmaxnreg budget where there is one).
+TEST(GemmKernels, PropertyEveryBuildableTileFitsAnSm) {
+  for (const char* gpu : {"a100-sxm4-80g", "h100-sxm5", "h200-sxm", "h800-sxm5"}) {
+    const GpuSpec g = specs::load_gpu(gpu);
+    int built = 0;
+    for (const auto& f : g.gemm_kernels)
+      for (DType d : {DType::fp16, DType::bf16, DType::fp8}) {
+        if (!g.supports(d)) continue;
+        for (int tm : f.tile_m)
+          for (int tn : f.tile_n) {
+            GemmKernel k;
+            if (!gemm_kernel_for(g, f, tm, tn, d, k)) continue;
+            ++built;
+            SCOPED_TRACE(std::string(gpu) + " " + f.name + " " + std::to_string(tm) + "x" +
+                         std::to_string(tn));
+            EXPECT_LE(k.accumulators_per_thread, 255);
+            EXPECT_LE(tm * tn / (k.threads_per_cta - k.producer_threads), 255);
+            EXPECT_LE(k.ctas_per_sm * k.threads_per_cta * k.registers_per_thread,
+                      g.registers_per_sm);
+            EXPECT_LE(k.ctas_per_sm * k.smem_bytes, g.smem_per_sm_bytes);
+            EXPECT_LE(k.ctas_per_sm * k.threads_per_cta, g.max_threads_per_sm);
+            if (k.consumer_registers > 0) {
+              EXPECT_LE(k.accumulators_per_thread + f.register_overhead_per_thread,
+                        k.consumer_registers);
+            }
+          }
+      }
+    EXPECT_GT(built, 0) << gpu;
+  }
+}
+
+// The time and the footprint come from one kernel: a GEMM restricted to a family reports that
+// family's footprint, and leaving room for another CTA never makes it faster.
+TEST(GemmKernels, ACostCarriesItsKernelAndRoomCostsTime) {
+  GemmShape s{8192, 14336, 4096, 1, DType::fp8};
+  const GemmCost any = gemm_cost(h100(), s);
+  for (const auto& f : h100().gemm_kernels) {
+    GemmShape only = s;
+    only.family = f.name;
+    const GemmCost c = gemm_cost(h100(), only);
+    EXPECT_EQ(c.kernel.family, f.name);
+    EXPECT_GE(c.time_s, any.time_s);
+    GemmKernel same;
+    ASSERT_TRUE(gemm_kernel_for(h100(), f, c.tile_m, c.tile_n, DType::fp8, same));
+    EXPECT_EQ(same.registers_per_thread, c.kernel.registers_per_thread);
+    EXPECT_EQ(same.smem_bytes, c.kernel.smem_bytes);
+    only.reserve = {128, 128 * 32, 0, 1};
+    try {
+      const GemmCost roomy = gemm_cost(h100(), only);
+      EXPECT_GE(roomy.time_s, c.time_s);
+      EXPECT_LE(roomy.kernel.threads_per_cta * roomy.kernel.registers_per_thread + 128 * 32,
+                h100().registers_per_sm);
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(f.name), std::string::npos);
+    }
+  }
+  GemmShape bad = s;
+  bad.family = "no-such-kernel";
+  EXPECT_THROW(gemm_cost(h100(), bad), InputError);
 }

@@ -65,6 +65,7 @@ dropout::BlockConfig BlockSetup::config(std::int64_t batch, std::int64_t seq) co
   c.rng.bits = bits;
   c.rng.rounds = rounds;
   c.attn_impl = impl;
+  c.what_ifs = dropout::expand_what_ifs(what_ifs, "block.what_if");
   return c;
 }
 

@@ -72,6 +72,9 @@ void add_block_options(CLI::App* c, api::BlockSetup& s) {
       ->capture_default_str();
   c->add_option("--impl", s.impl,
                 "attention implementation fa2|fa3 (default: fa3 where supported)");
+  c->add_option("--what-if", s.what_ifs,
+                "apply one of the paper's assumptions (repeatable): gemm-room, or paper for all "
+                "(docs/dropout.md)");
 }
 
 // One function per subcommand; each binds its options to statics, as CLI11 callbacks need.

@@ -25,11 +25,15 @@ SmDemand SmDemand::scaled(double k) const {
                   alu_ops * k,      mufu_ops * k, issue * k};
 }
 
+int allocated_registers(int regs_per_thread) {
+  return (regs_per_thread + 7) / 8 * 8;
+}
+
 int ctas_per_sm(const GpuSpec& g, int threads, int regs, int smem) {
   if (threads <= 0 || regs <= 0 || smem < 0) return 0;
   int n = g.max_ctas_per_sm;
   n = std::min(n, g.max_threads_per_sm / threads);
-  n = std::min(n, g.registers_per_sm / (threads * regs));
+  n = std::min(n, g.registers_per_sm / (threads * allocated_registers(regs)));
   if (smem > 0) n = std::min(n, g.smem_per_sm_bytes / smem);
   return std::max(0, n);
 }
@@ -99,11 +103,10 @@ KernelSpec gemm_kernel_spec(const GpuSpec& g, const std::string& name, const Gem
   KernelSpec k;
   k.name = name;
   k.ctas = std::max(1.0, std::ceil(cost.waves * cost.ctas_per_sm * g.sm_count));
-  const bool known = g.gemm_cta_threads > 0;
-  k.threads_per_cta = known ? g.gemm_cta_threads : g.max_threads_per_sm;
-  k.registers_per_thread =
-      known ? g.gemm_cta_registers_per_thread : g.registers_per_sm / g.max_threads_per_sm;
-  k.smem_per_cta_bytes = known ? g.gemm_cta_smem_bytes : g.smem_per_sm_bytes;
+  // The footprint of the very kernel the GEMM was timed with.
+  k.threads_per_cta = cost.kernel.threads_per_cta;
+  k.registers_per_thread = cost.kernel.registers_per_thread;
+  k.smem_per_cta_bytes = cost.kernel.smem_bytes;
   k.tensor_dtype = dtype;
   k.tensor_efficiency = g.gemm_tensor_efficiency;
   // One warpgroup MMA instruction per 64 x 256 x 32 step: negligible issue; its time is modelled.
@@ -124,26 +127,37 @@ PairTime kernels_together(const GpuSpec& g, const KernelSpec& a, const KernelSpe
   // Co-residency: a at its own occupancy, then room for at least one CTA of b.
   const int na = std::max(1, std::min(ta.ctas_per_sm, int(std::ceil(a.ctas / g.sm_count))));
   const int threads_left = g.max_threads_per_sm - na * a.threads_per_cta;
-  const int regs_left = g.registers_per_sm - na * a.threads_per_cta * a.registers_per_thread;
+  const int regs_left =
+      g.registers_per_sm - na * a.threads_per_cta * allocated_registers(a.registers_per_thread);
   const int smem_left = g.smem_per_sm_bytes - na * a.smem_per_cta_bytes;
   const int slots_left = g.max_ctas_per_sm - na;
-  const bool fits = threads_left >= b.threads_per_cta &&
-                    regs_left >= b.threads_per_cta * b.registers_per_thread &&
-                    smem_left >= b.smem_per_cta_bytes && slots_left >= 1;
+  const int b_regs = b.threads_per_cta * allocated_registers(b.registers_per_thread);
+  int nb = std::min({threads_left / b.threads_per_cta, regs_left / std::max(1, b_regs), slots_left,
+                     int(std::ceil(b.ctas / g.sm_count))});
+  if (b.smem_per_cta_bytes > 0) nb = std::min(nb, smem_left / b.smem_per_cta_bytes);
+  const bool fits = threads_left >= 0 && regs_left >= 0 && smem_left >= 0 && nb >= 1;
   p.co_resident = fits;
   if (fits) {
+    p.a_ctas_per_sm = na;
+    p.b_ctas_per_sm = nb;
     // Both spread over every SM: per SM, the demands add resource by resource. A kernel with a
     // modelled time occupies its binding resource (tensor, for a GEMM) for that whole time.
     const double a_sm_ctas = std::ceil(a.ctas / g.sm_count),
                  b_sm_ctas = std::ceil(b.ctas / g.sm_count);
     auto ra = sm_times(g, a.per_cta.scaled(a_sm_ctas), a.tensor_dtype, a.tensor_efficiency);
-    const auto rb = sm_times(g, b.per_cta.scaled(b_sm_ctas), b.tensor_dtype, b.tensor_efficiency);
+    auto rb = sm_times(g, b.per_cta.scaled(b_sm_ctas), b.tensor_dtype, b.tensor_efficiency);
     if (a.fixed_time_s >= 0)
       for (auto& u : ra)
         if (u.resource == "tensor") u.time_s = std::max(u.time_s, a.fixed_time_s);
+    // A warp issues at most one instruction per clock: b's few resident warps (one small CTA
+    // beside a GEMM) may not reach all of the SM's schedulers.
+    const double b_warps = double(nb) * std::ceil(b.threads_per_cta / 32.0);
+    const double b_issue_floor =
+        b.per_cta.issue * b_sm_ctas / (std::min(g.issue_per_clk, b_warps) * g.clock_hz);
     double body = 0;
     for (std::size_t i = 0; i < ra.size(); ++i) {
       ResourceUse u{ra[i].resource, ra[i].time_s + rb[i].time_s, 0};
+      if (u.resource == "issue") u.time_s = std::max(u.time_s, b_issue_floor);
       p.resources.push_back(u);
       body = std::max(body, u.time_s);
     }
@@ -153,8 +167,8 @@ PairTime kernels_together(const GpuSpec& g, const KernelSpec& a, const KernelSpe
     p.bound = max_resource(p.resources);
     // Never faster than either kernel alone.
     p.time_s = std::max({body + g.launch_overhead_s, ta.time_s, tb.time_s});
-    p.detail = fmt::format("co-resident: {} + {} CTA(s) per SM; combined demand binds on {}", na, 1,
-                           p.bound);
+    p.detail = fmt::format("co-resident: {} + {} CTA(s) per SM; combined demand binds on {}", na,
+                           nb, p.bound);
   } else {
     // Split the SMs: with both kernels' time inversely proportional to their SM share, the best
     // split finishes both at ta + tb, no earlier than running them back to back.

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <stdexcept>
 
 #include "llmgps/cost/elementwise.hpp"
 #include "llmgps/cost/gemm.hpp"
@@ -100,38 +101,177 @@ void cost_attention_variants(BlockResult& r, const GpuSpec& gpu, const Attention
   // The mask covers the score tiles attention visits (a causal kernel skips the rest).
   r.rng_elements = r.attention_fwd_none.scores;
   r.rng_alone = kernel_alone(gpu, rng_kernel(gpu, r.rng_elements, rng));
+  r.rng_profile = rng_kernel_profile(gpu, rng);
+}
+
+std::string format_seconds(double s) {
+  return s < 1e-3 ? fmt::format("{:.1f} us", s * 1e6) : fmt::format("{:.3f} ms", s * 1e3);
+}
+
+RngFootprint footprint_of(const KernelSpec& k, int ctas_per_sm) {
+  return RngFootprint{k.threads_per_cta, k.registers_per_thread, k.smem_per_cta_bytes, ctas_per_sm};
+}
+
+// Both kernels' HBM traffic at the sustained bandwidth: no way finishes sooner.
+double hbm_floor(const GpuSpec& gpu, double gemm_bytes, double rng_bytes) {
+  return (gemm_bytes + rng_bytes) / (gpu.hbm_bw_bytes_per_s * gpu.hbm_efficiency) +
+         gpu.launch_overhead_s;
+}
+
+// Co-resident: for each RNG CTA size (ours to choose; register-hungry GEMMs leave room only for
+// small CTAs) and each GEMM kernel family, the GEMM restricted to the tiles that leave room for
+// one RNG CTA per SM, paired by the SM model. Infeasible pairs are skipped.
+bool try_co_resident(const GpuSpec& gpu, const Gemm& g, double elements, const BlockConfig& cfg,
+                     HostShare& best) {
+  bool found = false;
+  for (int threads : {256, 128, 64, 32}) {
+    const KernelSpec k = rng_kernel(gpu, elements, cfg.rng, threads);
+    const SmReserve room{threads, threads * allocated_registers(k.registers_per_thread),
+                         k.smem_per_cta_bytes, 1};
+    for (const GemmKernelFamily& f : gpu.gemm_kernels) {
+      GemmShape shape = g.shape;
+      shape.family = f.name;
+      shape.reserve = room;
+      GemmCost c;
+      try {
+        c = gemm_cost(gpu, shape);
+      } catch (const InputError&) {
+        continue;  // no tile of this family leaves room
+      }
+      KernelSpec host = gemm_kernel_spec(gpu, g.name, c, cfg.dtype);
+      if (cfg.has("gemm-room")) {
+        // What-if: the fastest kernel's time and demand with this kernel's footprint.
+        const KernelSpec fastest = gemm_kernel_spec(gpu, g.name, g.cost, cfg.dtype);
+        host.ctas = fastest.ctas;
+        host.per_cta = fastest.per_cta;
+        host.hbm_bytes = fastest.hbm_bytes;
+        host.fixed_time_s = fastest.fixed_time_s;
+      }
+      const PairTime pt = kernels_together(gpu, host, k);
+      if (!pt.co_resident || (found && pt.time_s >= best.time_s)) continue;
+      found = true;
+      best.time_s = pt.time_s;
+      best.rng_time_s = pt.time_s;
+      best.gemm_kernel = c.kernel;
+      best.gemm_kernel.ctas_per_sm = pt.a_ctas_per_sm;
+      best.rng = footprint_of(k, pt.b_ctas_per_sm);
+      best.bound = pt.bound;
+      best.resources = pt.resources;
+      best.detail = fmt::format(
+          "{} {}x{} ({} threads x {} registers, {} B shared; {} alone{}) beside {} RNG CTA(s) "
+          "of {} threads x {} registers per SM; the combined demand binds on {}",
+          c.kernel.family, c.kernel.tile_m, c.kernel.tile_n, c.kernel.threads_per_cta,
+          c.kernel.registers_per_thread, c.kernel.smem_bytes, format_seconds(c.time_s),
+          cfg.has("gemm-room") ? ", timed as the fastest kernel (what-if gemm-room)" : "",
+          pt.b_ctas_per_sm, threads, k.registers_per_thread, pt.bound);
+    }
+  }
+  return found;
+}
+
+// The best way for one host GEMM and a share of the mask (see Way); ties go to the simpler way
+// (sequential first).
+HostShare best_way(const GpuSpec& gpu, const Gemm& g, double fraction, const BlockResult& r,
+                   const BlockConfig& cfg) {
+  const double elements = r.rng_elements * fraction;
+  const KernelSpec rng = rng_kernel(gpu, elements, cfg.rng);
+  const KernelTime rng_t = kernel_alone(gpu, rng);
+  HostShare base;
+  base.gemm = g.name;
+  base.fraction = fraction;
+  base.layer_offset = g.layer_offset;
+  base.gemm_alone_s = g.cost.time_s;
+  base.rng_alone_s = rng_t.time_s;
+  base.gemm_kernel = g.cost.kernel;
+  base.rng = footprint_of(rng, rng_t.ctas_per_sm);
+  base.bound = g.cost.bound;
+  const double floor = hbm_floor(gpu, g.cost.hbm_bytes, rng.hbm_bytes);
+
+  std::vector<HostShare> ways;
+  HostShare seq = base;
+  seq.way = Way::sequential;
+  seq.time_s = g.cost.time_s + rng_t.time_s;
+  seq.rng_time_s = rng_t.time_s;
+  seq.detail = "one after the other";
+  ways.push_back(seq);
+
+  HostShare co = base;
+  co.way = Way::co_resident;
+  const bool co_fits = try_co_resident(gpu, g, elements, cfg, co);
+  if (co_fits) ways.push_back(co);
+
+  // Tail: the RNG's SM-time goes first into the SM-time the GEMM leaves free, the rest runs on
+  // every SM after it.
+  if (g.cost.free_sm_fraction > 0) {
+    const double sms = gpu.sm_count;
+    const double free_sm_s =
+        g.cost.free_sm_fraction * std::max(0.0, g.cost.time_s - gpu.launch_overhead_s) * sms;
+    const double rng_sm_s = std::max(0.0, rng_t.time_s - gpu.launch_overhead_s) * sms;
+    HostShare tail = base;
+    tail.way = Way::tail;
+    tail.time_s =
+        std::max({g.cost.time_s + std::max(0.0, rng_sm_s - free_sm_s) / sms, floor, rng_t.time_s});
+    tail.rng_time_s = tail.time_s;
+    tail.detail = fmt::format(
+        "{:.1f}% of the SMs' time is free during {}: it holds {:.0f}% of the "
+        "RNG kernel's work",
+        100 * g.cost.free_sm_fraction, g.name,
+        rng_sm_s > 0 ? 100 * std::min(1.0, free_sm_s / rng_sm_s) : 100.0);
+    ways.push_back(tail);
+  }
+
+  // Partition: p SMs for the RNG kernel (in steps of a 2-CTA cluster), the rest for the GEMM.
+  HostShare part = base;
+  part.way = Way::partition;
+  part.time_s = std::numeric_limits<double>::infinity();
+  for (int p = 2; p <= gpu.sm_count / 2; p += p < 16 ? 2 : 4) {
+    GpuSpec for_gemm = gpu, for_rng = gpu;
+    for_gemm.sm_count = gpu.sm_count - p;
+    for_rng.sm_count = p;
+    const GemmCost c = gemm_cost(for_gemm, g.shape);
+    const KernelTime tr = kernel_alone(for_rng, rng);
+    const double t = std::max({c.time_s, tr.time_s, floor});
+    if (t < part.time_s) {
+      part.time_s = t;
+      part.rng_time_s = tr.time_s;
+      part.rng_sms = p;
+      part.gemm_kernel = c.kernel;
+      part.rng.ctas_per_sm = tr.ctas_per_sm;
+      part.detail = fmt::format("{} on {} SMs ({}), the RNG kernel on {}", g.name, gpu.sm_count - p,
+                                format_seconds(c.time_s), p, format_seconds(tr.time_s));
+    }
+  }
+  if (std::isfinite(part.time_s)) ways.push_back(part);
+
+  const HostShare* best = &ways.front();
+  for (const HostShare& w : ways)
+    if (w.time_s < best->time_s) best = &w;
+  HostShare out = *best;
+  std::string others;
+  for (const HostShare& w : ways)
+    if (&w != best)
+      others += fmt::format("{}{} {}", others.empty() ? "" : ", ", way_name(w.way),
+                            format_seconds(w.time_s));
+  if (!co_fits)
+    others += std::string(others.empty() ? "" : "; ") +
+              "co-resident: no kernel of the GEMM leaves room for an RNG CTA";
+  out.detail = fmt::format("{}: {} ({}; others: {})", way_name(out.way), format_seconds(out.time_s),
+                           out.detail, others);
+  return out;
 }
 
 // The host GEMM(s) for the overlap. Either one host takes the whole RNG kernel, or (when the mask
 // outgrows every single GEMM) the mask is split over all forward GEMMs in proportion to their
-// time; the cheaper plan wins. The RNG kernel's CTA size is ours to choose: the largest of 256 /
-// 128 / 64 threads that can share an SM with the host (register-hungry GEMMs leave room only for
-// small CTAs).
+// time; the cheaper plan wins. Each host meets its share in its own best way.
 void choose_hosts(BlockResult& r, const GpuSpec& gpu, const std::vector<Gemm>& fwd_gemms,
                   const BlockConfig& cfg) {
-  auto pair_with = [&](const Gemm& g, double fraction, KernelSpec* used) {
-    const KernelSpec host = gemm_kernel_spec(gpu, g.name, g.cost, cfg.dtype);
-    PairTime best;
-    bool have = false;
-    for (int threads : {256, 128, 64}) {
-      KernelSpec k = rng_kernel(gpu, r.rng_elements * fraction, cfg.rng, threads);
-      const PairTime pt = kernels_together(gpu, host, k);
-      if (!have || (pt.co_resident && !best.co_resident)) {
-        best = pt, have = true;
-        if (used) *used = k;
-      }
-      if (pt.co_resident) break;
-    }
-    return best;
-  };
   double best_added = std::numeric_limits<double>::infinity();
   for (const Gemm& g : fwd_gemms) {
-    KernelSpec used;
-    const PairTime pt = pair_with(g, 1.0, &used);
-    const double added = pt.time_s - g.cost.time_s;
+    HostShare hs = best_way(gpu, g, 1.0, r, cfg);
+    const double added = hs.time_s - g.cost.time_s;
     if (added < best_added) {
       best_added = added;
-      r.hosts = {HostShare{g.name, 1.0, pt, kernel_alone(gpu, used).time_s, g.layer_offset}};
+      r.hosts = {std::move(hs)};
     }
   }
   double total_gemm = 0;
@@ -139,17 +279,10 @@ void choose_hosts(BlockResult& r, const GpuSpec& gpu, const std::vector<Gemm>& f
   std::vector<HostShare> split;
   double split_added = 0;
   for (const Gemm& g : fwd_gemms) {
-    const double f = g.cost.time_s / total_gemm;
-    KernelSpec part;
-    const PairTime pt = pair_with(g, f, &part);
-    split_added += pt.time_s - g.cost.time_s;
-    split.push_back(HostShare{g.name, f, pt, kernel_alone(gpu, part).time_s, g.layer_offset});
+    split.push_back(best_way(gpu, g, g.cost.time_s / total_gemm, r, cfg));
+    split_added += split.back().time_s - g.cost.time_s;
   }
   if (split_added < best_added) r.hosts = split;
-  const auto biggest = std::max_element(
-      r.hosts.begin(), r.hosts.end(),
-      [](const HostShare& x, const HostShare& y) { return x.fraction < y.fraction; });
-  r.host_pair = biggest->pair;
   r.host_gemm.clear();
   for (const HostShare& hs : r.hosts) r.host_gemm += (r.host_gemm.empty() ? "" : "+") + hs.gemm;
 }
@@ -189,11 +322,18 @@ BlockStrategy schedule(Schedule kind, const BlockResult& r, const std::vector<Op
     if (kind == Schedule::overlapped && g.pass == "fwd")
       for (const HostShare& hs : r.hosts)
         if (hs.gemm == g.name) {
-          s.ops.push_back(
-              BlockOp{"rng_mask", "fwd", hs.rng_alone_s, r.rng_alone.bound,
-                      fmt::format("{:.0f}% of the mask beside {}", 100 * hs.fraction, g.name), 1});
-          o.time_s = hs.pair.time_s;
-          o.detail += "; with rng_mask: " + hs.pair.detail;
+          const std::string what = fmt::format("{:.0f}% of the mask", 100 * hs.fraction);
+          if (hs.way == Way::sequential) {
+            // Nothing overlaps: the RNG kernel runs alone just before its host.
+            s.ops.push_back(BlockOp{"rng_mask", "fwd", hs.rng_alone_s, r.rng_alone.bound,
+                                    what + ", before " + g.name, 0});
+            continue;
+          }
+          s.ops.push_back(BlockOp{"rng_mask", "fwd", std::min(hs.rng_time_s, hs.time_s),
+                                  r.rng_alone.bound,
+                                  what + " " + way_name(hs.way) + " with " + g.name, 1});
+          o.time_s = hs.time_s;
+          o.detail += "; with rng_mask " + hs.detail;
         }
     s.ops.push_back(o);
   };
@@ -242,25 +382,69 @@ BlockStrategy schedule(Schedule kind, const BlockResult& r, const std::vector<Op
   return s;
 }
 
-// One line: what binds fused attention, what the RNG binds on, what the host leaves free.
+// One line: what binds fused attention, what the RNG binds on, how it meets its host.
 std::string summary_line(const BlockResult& r) {
-  auto util = [&](const std::string& res) {
-    for (const auto& u : r.host_pair.resources)
-      if (u.resource == res) return u.utilisation;
-    return 0.0;
-  };
+  const HostShare& h = r.main_host();
   return fmt::format(
       "fused attention fwd binds on {} ({:.0f} tensor vs {:.0f} non-tensor cycles per tile; "
-      "without dropout {:.0f}); "
-      "RNG alone binds on {}; beside {} it is {} ({}), issue {:.0f}% / alu {:.0f}% / tensor "
-      "{:.0f}% used",
+      "without dropout {:.0f}); RNG alone binds on {}; with {} it runs {}",
       r.attention_fwd_fused.bound, r.attention_fwd_fused.tensor_cycles_per_iter,
       r.attention_fwd_fused.softmax_cycles_per_iter, r.attention_fwd_none.softmax_cycles_per_iter,
-      r.rng_alone.bound, r.host_gemm, r.host_pair.co_resident ? "co-resident" : "not co-resident",
-      r.host_pair.bound, 100 * util("issue"), 100 * util("alu"), 100 * util("tensor"));
+      r.rng_alone.bound, h.gemm, h.detail);
 }
 
 }  // namespace
+
+const std::vector<std::string>& what_if_names() {
+  static const std::vector<std::string> names = {"gemm-room"};
+  return names;
+}
+
+std::vector<std::string> expand_what_ifs(const std::vector<std::string>& names,
+                                         const std::string& where) {
+  std::vector<std::string> out;
+  auto add = [&](const std::string& n) {
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  };
+  for (const std::string& n : names) {
+    if (n == "paper") {
+      for (const std::string& w : what_if_names()) add(w);
+    } else if (std::find(what_if_names().begin(), what_if_names().end(), n) !=
+               what_if_names().end()) {
+      add(n);
+    } else {
+      std::string known = "paper";
+      for (const std::string& w : what_if_names()) known += ", " + w;
+      throw InputError(where, "unknown what-if '" + n + "' (known: " + known + ")");
+    }
+  }
+  return out;
+}
+
+bool BlockConfig::has(const std::string& what_if) const {
+  return std::find(what_ifs.begin(), what_ifs.end(), what_if) != what_ifs.end();
+}
+
+const char* way_name(Way w) {
+  switch (w) {
+    case Way::co_resident:
+      return "co-resident";
+    case Way::tail:
+      return "tail";
+    case Way::partition:
+      return "partition";
+    case Way::sequential:
+      return "sequential";
+  }
+  return "?";
+}
+
+const HostShare& BlockResult::main_host() const {
+  if (hosts.empty()) throw std::logic_error("block result has no host GEMM");
+  return *std::max_element(hosts.begin(), hosts.end(), [](const HostShare& x, const HostShare& y) {
+    return x.fraction < y.fraction;
+  });
+}
 
 DropoutRng fused_rng_for(const std::string& attn_impl, const DropoutRng& separate) {
   if (attn_impl != "fa2") return separate;
@@ -286,6 +470,7 @@ BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockCon
     if (op.kind == OpKind::attention) {
       after_attention = true;
       r.fused_rng = fused_rng_for(op.attn.impl, cfg.rng);
+      r.what_ifs = cfg.what_ifs;
       if (op.attn.impl != "fa2") r.what_ifs.push_back("fused-fa3");
       cost_attention_variants(r, gpu, op.attn, cfg.rng, r.fused_rng);
     }

@@ -1,6 +1,7 @@
 // The dropout part of api_report.hpp: philox lines, mask summaries, the block and the sweep.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "llmgps/report/api_report.hpp"
@@ -22,6 +23,38 @@ const dropout::BlockStrategy& strategy(const dropout::BlockResult& b, const std:
 Json utilisation(const std::vector<ResourceUse>& resources) {
   Json j;
   for (const auto& u : resources) j[u.resource] = u.utilisation;
+  return j;
+}
+
+// The contract's `overlap` object: how the RNG meets its (main) host GEMM, with both kernels'
+// footprints in that way.
+Json overlap_json(const dropout::BlockResult& b, const dropout::HostShare& h) {
+  const GemmKernel& g = h.gemm_kernel;
+  Json j;
+  j["way"] = dropout::way_name(h.way);
+  j["host_gemm"] = h.gemm;
+  j["host_layer_offset"] = h.layer_offset;
+  j["gemm_kernel"] = {{"family", g.family},
+                      {"tile_m", g.tile_m},
+                      {"tile_n", g.tile_n},
+                      {"threads", g.threads_per_cta},
+                      {"consumer_threads", g.threads_per_cta - g.producer_threads},
+                      {"registers_per_thread", g.registers_per_thread},
+                      {"smem_bytes", g.smem_bytes},
+                      {"ctas_per_sm", g.ctas_per_sm}};
+  if (g.consumer_registers > 0)
+    j["gemm_kernel"]["setmaxnreg"] = {{"producer", g.producer_registers},
+                                      {"consumer", g.consumer_registers}};
+  const auto& p = b.rng_profile;
+  j["rng_kernel"] = {{"threads", h.rng.threads},
+                     {"registers_per_thread", h.rng.registers_per_thread},
+                     {"smem_bytes", h.rng.smem_bytes},
+                     {"ctas_per_sm", h.rng.ctas_per_sm},
+                     {"instructions_per_element",
+                      {{"imad", p.imad}, {"alu", p.alu}, {"other", p.total - p.imad - p.alu}}}};
+  if (h.way == dropout::Way::partition) j["rng_sms"] = h.rng_sms;
+  j["time_s"] = h.time_s;
+  j["detail"] = h.detail;
   return j;
 }
 
@@ -117,16 +150,24 @@ Json json(const api::BlockResult& r) {
   j["speedup_vs_sequential"] = b.speedup_vs_sequential;
   j["speedup_vs_fused"] = b.speedup_vs_fused;
   j["host_gemm"] = b.host_gemm;
-  j["host_co_resident"] = b.host_pair.co_resident;
+  const dropout::HostShare& main = b.main_host();
+  j["host_co_resident"] = main.way == dropout::Way::co_resident;
   Json hosts = Json::array();
   for (const auto& h : b.hosts)
-    hosts.push_back(
-        {{"gemm", h.gemm}, {"fraction", h.fraction}, {"host_layer_offset", h.layer_offset}});
+    hosts.push_back({{"gemm", h.gemm},
+                     {"fraction", h.fraction},
+                     {"host_layer_offset", h.layer_offset},
+                     {"way", dropout::way_name(h.way)},
+                     {"time_s", h.time_s},
+                     {"gemm_alone_s", h.gemm_alone_s},
+                     {"rng_alone_s", h.rng_alone_s},
+                     {"detail", h.detail}});
   j["hosts"] = hosts;
+  j["overlap"] = overlap_json(b, main);
   j["rng_kernel_s"] = b.rng_alone.time_s;
   j["rng_elements"] = b.rng_elements;
   j["rng_kernel_utilisation"] = utilisation(b.rng_alone.resources);
-  j["host_pair_utilisation"] = utilisation(b.host_pair.resources);
+  j["host_pair_utilisation"] = utilisation(main.resources);
   j["attention_fwd_s"] = {{"none", b.attention_fwd_none.time_s},
                           {"fused", b.attention_fwd_fused.time_s},
                           {"mask", b.attention_fwd_mask.time_s}};
@@ -158,7 +199,7 @@ std::string table(const api::BlockResult& r) {
     t.add_row(row);
   }
   t.add_row({"rng_mask", "fwd", "-", "-", format_time(b.rng_alone.time_s),
-             "(beside " + b.host_gemm + ")"});
+             fmt::format("({}, {})", dropout::way_name(b.main_host().way), b.host_gemm)});
   std::vector<std::string> total = {"total", ""};
   for (const char* name : kStrategies) total.push_back(format_time(strategy(b, name).time_s));
   t.add_row(total);
@@ -168,10 +209,12 @@ std::string table(const api::BlockResult& r) {
          render_table(t) +
          fmt::format("\noverlapped: {:.3f}x vs sequential, {:.3f}x vs fused; host GEMM {}\n{}\n",
                      b.speedup_vs_sequential, b.speedup_vs_fused, b.host_gemm, b.summary) +
-         fmt::format("fused: Philox4x32-{}, {} bits inside attention{}\n", b.fused_rng.rounds,
-                     b.fused_rng.bits,
-                     b.what_ifs.empty() ? " (FlashAttention-2's own RNG)"
-                                        : " (what-if: FlashAttention-3 implements no dropout)");
+         fmt::format(
+             "fused: Philox4x32-{}, {} bits inside attention{}\n", b.fused_rng.rounds,
+             b.fused_rng.bits,
+             std::find(b.what_ifs.begin(), b.what_ifs.end(), "fused-fa3") == b.what_ifs.end()
+                 ? " (FlashAttention-2's own RNG)"
+                 : " (what-if: FlashAttention-3 implements no dropout)");
 }
 
 std::string chrome_trace(const api::BlockResult& r, const std::string& name) {
@@ -195,6 +238,7 @@ Json json(const api::SweepResult& r) {
   j["hw"] = r.request.hw;
   j["dtype"] = r.request.dtype;
   j["scope"] = r.request.scope;
+  j["what_ifs"] = r.rows.empty() ? std::vector<std::string>{} : r.rows.front().block.what_ifs;
   j["rows"] = rows;
   return j;
 }

@@ -92,6 +92,68 @@ AttentionProfile profile_from_json(const json& j, const std::string& name, const
   return p;
 }
 
+GemmKernelFamily family_from_json(const json& j, const std::string& name, const GpuSpec& g,
+                                  const JsonContext& ctx) {
+  if (!j.is_object()) throw InputError(ctx.prefix, "expected an object");
+  GemmKernelFamily f;
+  f.name = name;
+  f.tile_m = positive_int_list_field(j, "tile_m", ctx);
+  f.tile_n = positive_int_list_field(j, "tile_n", ctx);
+  f.threads_per_cta = optional_int(j, "threads_per_cta", ctx).value_or(0);
+  f.accumulator_threads = optional_int(j, "accumulator_threads", ctx).value_or(0);
+  f.warp_tile_elements = optional_int(j, "warp_tile_elements", ctx).value_or(0);
+  f.min_warps = optional_int(j, "min_warps", ctx).value_or(0);
+  f.max_warps = optional_int(j, "max_warps", ctx).value_or(0);
+  if (f.threads_per_cta == 0 &&
+      (f.warp_tile_elements == 0 || f.min_warps == 0 || f.max_warps < f.min_warps))
+    throw InputError(ctx.where("threads_per_cta"),
+                     "missing (or give warp_tile_elements, min_warps and max_warps >= min_warps)");
+  f.producer_threads = optional_int(j, "producer_threads", ctx).value_or(0);
+  f.producer_registers = optional_int(j, "producer_registers", ctx).value_or(0);
+  f.consumer_registers = optional_int(j, "consumer_registers", ctx).value_or(0);
+  f.register_overhead_per_thread = positive_int_field(j, "register_overhead_per_thread", ctx);
+  f.fp8_accumulator_copies = optional_int(j, "fp8_accumulator_copies", ctx).value_or(1);
+  if (f.fp8_accumulator_copies < 1 || f.fp8_accumulator_copies > 2)
+    throw InputError(ctx.where("fp8_accumulator_copies"), "must be 1 or 2");
+  f.stage_k_bytes = positive_int_field(j, "stage_k_bytes", ctx);
+  f.stages = optional_int(j, "stages", ctx).value_or(0);
+  f.min_stages = optional_int(j, "min_stages", ctx).value_or(2);
+  f.stage_barrier_bytes = optional_int(j, "stage_barrier_bytes", ctx).value_or(0);
+  f.stage_carveout_bytes = optional_int(j, "stage_carveout_bytes", ctx).value_or(0);
+  f.smem_extra_bytes = optional_int(j, "smem_extra_bytes", ctx).value_or(0);
+  f.smem_capacity_bytes = optional_int(j, "smem_capacity_bytes", ctx).value_or(g.smem_per_sm_bytes);
+  if (f.smem_capacity_bytes > g.smem_per_sm_bytes)
+    throw InputError(
+        ctx.where("smem_capacity_bytes"),
+        "exceeds the SM's shared memory (" + std::to_string(g.smem_per_sm_bytes) + " B)");
+  f.persistent = optional_int(j, "persistent", ctx).value_or(0) != 0;
+  f.stream_k = optional_int(j, "stream_k", ctx).value_or(0) != 0;
+  f.epilogue_overlap = optional_int(j, "epilogue_overlap", ctx).value_or(0) != 0;
+  const int budget = f.producer_threads * f.producer_registers +
+                     (f.threads_per_cta - f.producer_threads) * f.consumer_registers;
+  if (f.consumer_registers > 0 && budget > g.registers_per_sm)
+    throw InputError(ctx.where("consumer_registers"),
+                     "the setmaxnreg budgets exceed the SM's register file (" +
+                         std::to_string(budget) + " > " + std::to_string(g.registers_per_sm) + ")");
+  return f;
+}
+
+// A GPU file without gemm_kernels: one family whose CTA owns a whole SM (so nothing shares an SM
+// with a GEMM), power-of-two tiles, non-persistent, three stages.
+GemmKernelFamily generic_gemm_family(const GpuSpec& g) {
+  GemmKernelFamily f;
+  f.name = "generic";
+  f.tile_m = {32, 64, 128, 256};
+  f.tile_n = {32, 64, 128, 256};
+  f.threads_per_cta = g.max_threads_per_sm;
+  f.register_overhead_per_thread = 1;
+  f.stage_k_bytes = 128;
+  f.stages = 3;
+  f.min_stages = 1;
+  f.smem_capacity_bytes = g.smem_per_sm_bytes;
+  return f;
+}
+
 LinkSpec link_from_parsed(const json& j, const std::string& file) {
   expect_kind(j, "link", file);
   JsonContext ctx{file, ""};
@@ -213,19 +275,18 @@ GpuSpec gpu_from_parsed(const json& j, const std::string& file) {
   g.launch_overhead_s = nonnegative_field(*eff, "launch_overhead_us", ec) * 1e-6;
   g.elementwise_min_time_s = nonnegative_field(*eff, "elementwise_min_us", ec) * 1e-6;
 
-  if (const json* gk = find_field(j, "gemm_kernel")) {
-    if (!gk->is_object()) throw InputError(ctx.where("gemm_kernel"), "expected an object");
-    JsonContext kc = ctx.child("gemm_kernel");
-    g.gemm_persistent = optional_int(*gk, "persistent", kc).value_or(0) != 0;
-    g.gemm_stream_k = optional_int(*gk, "stream_k", kc).value_or(0) != 0;
-    g.gemm_cta_threads = positive_int_field(*gk, "threads_per_cta", kc);
-    g.gemm_cta_registers_per_thread = positive_int_field(*gk, "registers_per_thread", kc);
-    g.gemm_cta_smem_bytes = positive_int_field(*gk, "smem_per_cta_bytes", kc);
-    if (g.gemm_cta_threads > g.max_threads_per_sm ||
-        g.gemm_cta_threads * g.gemm_cta_registers_per_thread > g.registers_per_sm ||
-        g.gemm_cta_smem_bytes > g.smem_per_sm_bytes)
-      throw InputError(kc.where("threads_per_cta"),
-                       "a GEMM CTA must fit on one SM (threads, registers, shared memory)");
+  if (find_field(j, "gemm_kernel"))
+    throw InputError(ctx.where("gemm_kernel"),
+                     "replaced by gemm_kernels: one record per kernel family, as in the presets "
+                     "(llmgps hw show h100-sxm5)");
+  if (const json* gk = find_field(j, "gemm_kernels")) {
+    if (!gk->is_object() || gk->empty())
+      throw InputError(ctx.where("gemm_kernels"), "expected an object of kernel families");
+    for (auto it = gk->begin(); it != gk->end(); ++it)
+      g.gemm_kernels.push_back(
+          family_from_json(it.value(), it.key(), g, ctx.child("gemm_kernels." + it.key())));
+  } else {
+    g.gemm_kernels.push_back(generic_gemm_family(g));
   }
   if (const json* att = find_field(j, "attention")) {
     if (!att->is_object()) throw InputError(ctx.where("attention"), "expected an object");

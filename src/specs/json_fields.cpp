@@ -117,6 +117,23 @@ std::optional<int> optional_int(const json& obj, const std::string& field, const
   return i;
 }
 
+std::vector<int> positive_int_list_field(const json& obj, const std::string& field,
+                                         const JsonContext& ctx) {
+  const json* v = find_field(obj, field);
+  if (!v) throw InputError(ctx.where(field), "missing");
+  const json* list = v->is_object() && v->contains("value") ? &(*v)["value"] : v;
+  if (!list->is_array() || list->empty())
+    throw InputError(ctx.where(field), "expected a non-empty list of positive integers");
+  std::vector<int> out;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const std::string where = ctx.where(field) + "[" + std::to_string(i) + "]";
+    const int x = to_int(as_number((*list)[i], where), where);
+    if (x <= 0) throw InputError(where, "must be positive (got " + std::to_string(x) + ")");
+    out.push_back(x);
+  }
+  return out;
+}
+
 std::string string_field(const json& obj, const std::string& field, const JsonContext& ctx) {
   const json* v = find_field(obj, field);
   if (!v) throw InputError(ctx.where(field), "missing");
@@ -130,7 +147,7 @@ bool all_numbers_sourced(const json& obj, std::string& missing, const std::strin
     return false;
   }
   if (obj.is_object()) {
-    if (obj.contains("value") && obj["value"].is_number()) {
+    if (obj.contains("value") && (obj["value"].is_number() || obj["value"].is_array())) {
       auto s = obj.find("source");
       if (s == obj.end() || !s->is_string() || s->get<std::string>().empty()) {
         missing = path;

@@ -50,6 +50,7 @@ struct BlockSetup {
   std::string dtype = "fp8", scope = "train", impl;
   double p = 0.1;
   int bits = 32, rounds = 10;  // PyTorch's: one 32-bit uniform per element from Philox4x32-10
+  std::vector<std::string> what_ifs;  // the paper's assumptions (dropout::what_if_names, "paper")
   dropout::BlockConfig config(std::int64_t batch, std::int64_t seq) const;
   void validate() const;
 };

@@ -4,6 +4,7 @@
 // times each wave by tensor throughput, bounds the whole by HBM and L2 traffic, adds launch
 // overhead, and keeps the fastest candidate, as a library heuristic would.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "llmgps/cost/op_cost.hpp"
@@ -11,11 +12,38 @@
 
 namespace llmgps {
 
+// Resources per SM another kernel's CTAs hold while the GEMM runs (a co-resident RNG kernel):
+// the GEMM may use only tiles whose CTAs leave this much room.
+struct SmReserve {
+  int threads = 0, registers = 0, smem_bytes = 0, ctas = 0;
+};
+
 struct GemmShape {
   std::int64_t m = 0, n = 0, k = 0;
   std::int64_t batch = 1;
   DType dtype = DType::fp16;
+  std::string family = {};  // empty: every kernel family of the GPU (a library heuristic's pick)
+  SmReserve reserve = {};   // room to leave on each SM (none by default)
 };
+
+// The kernel a GEMM was timed with: its family and tile, and that tile's CTA footprint.
+struct GemmKernel {
+  std::string family;
+  int tile_m = 0, tile_n = 0;
+  int threads_per_cta = 0;
+  int producer_threads = 0;         // TMA producer warpgroup (0: none)
+  int accumulator_threads = 0;      // threads sharing one tile's accumulators
+  int accumulators_per_thread = 0;  // FP32 accumulator registers per such thread
+  int registers_per_thread = 0;     // allocated at launch (setmaxnreg budgets averaged)
+  int producer_registers = 0, consumer_registers = 0;  // the setmaxnreg split (0: none)
+  int stages = 0;
+  int smem_bytes = 0;
+  int ctas_per_sm = 0;  // resident CTAs per SM (persistent kernels: 1)
+};
+// The footprint of a family's tile in a format; false when the family cannot build it (its
+// accumulators do not fit the registers, or fewer stages than it needs fit in shared memory).
+bool gemm_kernel_for(const GpuSpec& gpu, const GemmKernelFamily& family, int tile_m, int tile_n,
+                     DType dtype, GemmKernel& out);
 
 // Grouped GEMM: the MoE layer's kernel. One launch computes C_g[m_g, n] = A_g[m_g, k] B_g[k, n] for
 // every group g (expert), tiles of all groups sharing the SMs. Contiguous layout: the groups' rows
@@ -43,9 +71,14 @@ struct GemmCost : OpCost {
   int ctas_per_sm = 1;
   double waves = 0;
   double clock_hz = 0;  // the clock the kernel sustains (below boost when power-limited)
+  GemmKernel kernel;
+  // Fraction of the SMs' time during the kernel with no CTA of it resident (SMs beyond the grid,
+  // and SMs whose CTAs finished before the busiest one): room for another kernel's CTAs.
+  double free_sm_fraction = 0;
 };
 
-// Throws InputError if a dimension is not positive or the GPU lacks the format.
+// Throws InputError if a dimension is not positive, the GPU lacks the format, or no kernel of the
+// requested family fits beside the reserve.
 GemmCost gemm_cost(const GpuSpec& gpu, const GemmShape& shape);
 // Throws InputError if n or k is not positive, a row count is negative, or no group has rows.
 GemmCost grouped_gemm_cost(const GpuSpec& gpu, const GroupedGemmShape& shape);

@@ -55,13 +55,17 @@ struct KernelTime {
   std::vector<ResourceUse> resources;
 };
 
+// Registers a thread is allocated: per warp in units of 256, i.e. 8 per thread (the CUDA occupancy
+// calculator's register allocation unit and granularity on sm_80 and sm_90).
+int allocated_registers(int registers_per_thread);
 // CTAs of one kernel that fit on an SM by threads, registers, shared memory and CTA slots.
 int ctas_per_sm(const GpuSpec& gpu, int threads, int registers_per_thread, int smem_bytes);
 KernelTime kernel_alone(const GpuSpec& gpu, const KernelSpec& k);
 
 struct PairTime {
-  bool co_resident = false;  // a CTA of each fits on an SM at once
-  double time_s = 0;         // both finished
+  bool co_resident = false;                  // a CTA of each fits on an SM at once
+  int a_ctas_per_sm = 0, b_ctas_per_sm = 0;  // resident together on one SM (co-resident)
+  double time_s = 0;                         // both finished
   double a_alone_s = 0, b_alone_s = 0;
   std::string bound;  // the binding resource, as OpCost::bound names it
   std::string detail;

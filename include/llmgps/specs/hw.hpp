@@ -26,6 +26,39 @@ struct AttentionProfile {
   double softmax_fp32_ops_per_element = 0;  // FMA-pipe ops per score (scale, max, sum, rescale)
 };
 
+// One GEMM kernel family a GPU's libraries run: CUTLASS 3 sm90 TMA warp-specialized cooperative,
+// ping-pong and basic kernels on Hopper, CUTLASS 2 sm80 multistage kernels on Ampere. It says which
+// CTA tiles it builds and, for each, the CTA's threads, registers per thread and shared memory, and
+// how it schedules tiles; every number is sourced in the hardware file (data/kernels/gemm_sm90.json
+// holds the CUTLASS builds they come from). The GEMM cost model times a GEMM with the family and
+// tile a library heuristic would pick, and the SM model co-schedules it with that same footprint
+// (cost/gemm.hpp GemmKernel), so a GEMM's time and its footprint belong to one kernel.
+struct GemmKernelFamily {
+  std::string name;
+  std::vector<int> tile_m, tile_n;  // CTA tiles it builds (every pair that passes the checks)
+  int threads_per_cta = 0;  // 0: 32 x warps, warps = tile / warp tile within [min_warps, max_warps]
+  int accumulator_threads =
+      0;                       // threads sharing one tile's accumulators (0: all the CTA's threads)
+  int warp_tile_elements = 0;  // tile_m x tile_n one warp holds (threads_per_cta 0 only)
+  int min_warps = 0, max_warps = 0;
+  // setmaxnreg budgets (Hopper warp-specialized kernels); 0: every thread runs at the compiler's
+  // count, accumulators plus overhead (register_overhead_per_thread), at most 255.
+  int producer_threads = 0;
+  int producer_registers = 0, consumer_registers = 0;
+  int register_overhead_per_thread = 0;  // registers a consumer thread needs besides accumulators
+  int fp8_accumulator_copies = 1;  // FP8 kernels promoting into a second FP32 accumulator set: 2
+  int stage_k_bytes = 0;           // K bytes of A and B per pipeline stage (64 x 16-bit, 128 x fp8)
+  int stages = 0;                  // 0: as many as fit in smem_capacity_bytes (CUTLASS's auto)
+  int min_stages = 2;
+  int stage_barrier_bytes = 0;    // per stage (the pipeline's mbarriers)
+  int stage_carveout_bytes = 0;   // kept free when counting stages (the epilogue's buffers)
+  int smem_extra_bytes = 0;       // what the CTA holds beyond its stages (epilogue, scheduler)
+  int smem_capacity_bytes = 0;    // what one CTA may use
+  bool persistent = false;        // one CTA per SM walks the tiles (fill paid once)
+  bool stream_k = false;          // its scheduler offers stream-K
+  bool epilogue_overlap = false;  // a tile's epilogue runs beside the next tile's main loop
+};
+
 struct GpuSpec {
   std::string name;
   std::string arch;
@@ -67,10 +100,6 @@ struct GpuSpec {
   double gemm_tensor_efficiency = 0;  // fraction of tensor peak a large GEMM's main loop sustains
   double gemm_tile_overhead_cycles =
       0;  // pipeline fill: first stages' load latency before the first MMA
-  // Library GEMMs are persistent (one CTA per SM walks many tiles; the producer prefetches the
-  // next tile during the epilogue, so the fill is paid once per CTA) and may use stream-K.
-  bool gemm_persistent = false;
-  bool gemm_stream_k = false;
   // FP8 MMAs accumulate in reduced precision, so library kernels promote partial sums into FP32
   // registers with CUDA-core FMAs every 128 K (CUTLASS's promotion interval, DeepGEMM's scaling
   // block): tile_m x tile_n FMAs per 128 K. This is the fraction of that work hidden behind the
@@ -84,11 +113,9 @@ struct GpuSpec {
 
   std::map<std::string, AttentionProfile> attention;  // by implementation name
 
-  // Per-CTA resources of the GEMM kernel the GPU's library runs for large GEMMs: what decides
-  // whether another kernel's CTAs can share an SM with it (0 threads: unknown, never shared).
-  int gemm_cta_threads = 0;
-  int gemm_cta_registers_per_thread = 0;
-  int gemm_cta_smem_bytes = 0;
+  // The GEMM kernel families the GPU's libraries run (gemm_kernels in the hardware file; one
+  // generic family that owns a whole SM when the file has none).
+  std::vector<GemmKernelFamily> gemm_kernels;
 
   // Peak dense FLOP/s of the whole GPU in a format (tensor cores; fp32 uses the FMA pipe).
   double peak_flops(DType d) const;

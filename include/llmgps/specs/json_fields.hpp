@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace llmgps::specs {
 
@@ -31,6 +32,9 @@ std::optional<double> optional_number(const nlohmann::json& obj, const std::stri
                                       const JsonContext& ctx);
 std::optional<int> optional_int(const nlohmann::json& obj, const std::string& field,
                                 const JsonContext& ctx);
+// A list of positive integers, written plain or as {"value": [...], "source": ...}.
+std::vector<int> positive_int_list_field(const nlohmann::json& obj, const std::string& field,
+                                         const JsonContext& ctx);
 std::string string_field(const nlohmann::json& obj, const std::string& field,
                          const JsonContext& ctx);
 // True if every numeric leaf of `obj` is written as {"value", "source"} with a non-empty source.
