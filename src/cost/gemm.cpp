@@ -142,10 +142,12 @@ bool leaves_room(const GpuSpec& gpu, const GemmKernel& k, const SmReserve& r) {
 // the time of each: its K loop over all of K spread evenly over the SMs plus one fill and
 // epilogue, its operand reads through L2 and HBM (splits only add). Sorted cheapest first; ties
 // in list order, as an exhaustive search in list order would pick.
-std::vector<Candidate> tile_candidates(const GpuSpec& gpu, const Problem& p, const Context& cx,
-                                       const GemmShape& want) {
-  std::vector<Candidate> order;
-  order.reserve(128);
+// Fills `order` (reused between calls: every estimate costs dozens of GEMMs) with pointers into
+// `all`, cheapest floor first.
+void tile_candidates(const GpuSpec& gpu, const Problem& p, const Context& cx, const GemmShape& want,
+                     std::vector<Candidate>& all, std::vector<const Candidate*>& order) {
+  all.clear();
+  order.clear();
   std::size_t index = 0;
   for (const GemmKernelFamily& f : gpu.gemm_kernels) {
     if (!want.family.empty() && f.name != want.family) {
@@ -167,14 +169,14 @@ std::vector<Candidate> tile_candidates(const GpuSpec& gpu, const Problem& p, con
                                cx.full;
         const double l2 =
             tiles_mn * double(tm + tn) * cx.k * cx.b / gpu.gemm_operand_sharing / cx.l2_rate;
-        order.push_back({i, &f, k, tiles_mn, per_k,
-                         gpu.launch_overhead_s + std::max({compute, cx.hbm / cx.hbm_rate, l2})});
+        all.push_back({i, &f, k, tiles_mn, per_k,
+                       gpu.launch_overhead_s + std::max({compute, cx.hbm / cx.hbm_rate, l2})});
       }
   }
-  std::sort(order.begin(), order.end(), [](const Candidate& x, const Candidate& y) {
-    return x.floor_s != y.floor_s ? x.floor_s < y.floor_s : x.index < y.index;
+  for (const Candidate& c : all) order.push_back(&c);
+  std::sort(order.begin(), order.end(), [](const Candidate* x, const Candidate* y) {
+    return x->floor_s != y->floor_s ? x->floor_s < y->floor_s : x->index < y->index;
   });
-  return order;
 }
 
 // The best split of one tile: split-K 1..16 or stream-K, whichever the kernel family allows.
@@ -277,7 +279,9 @@ GemmCost tiled_cost(const GpuSpec& gpu, const Problem& p, const GemmShape& want)
   cx.hbm = (p.a_rows * cx.k + p.groups_with_rows * cx.k * cx.n) * cx.b + p.a_rows * cx.n * cx.ob;
   cx.full = gpu.sustained_clock_hz(p.dtype, 1.0);
 
-  const std::vector<Candidate> order = tile_candidates(gpu, p, cx, want);
+  thread_local std::vector<Candidate> all;
+  thread_local std::vector<const Candidate*> order;
+  tile_candidates(gpu, p, cx, want, all, order);
   if (order.empty())
     throw InputError("gemm.kernel",
                      want.family.empty()
@@ -286,7 +290,8 @@ GemmCost tiled_cost(const GpuSpec& gpu, const Problem& p, const GemmShape& want)
                                "' has no tile that fits the request");
   Pick best;
   const Candidate* chosen = nullptr;
-  for (const Candidate& cand : order) {
+  for (const Candidate* next : order) {
+    const Candidate& cand = *next;
     if (cand.floor_s > best.time_s) break;  // no later tile can win
     Pick here = best_split(gpu, p, cx, cand);
     if (!chosen || here.time_s < best.time_s ||
