@@ -1,9 +1,11 @@
-// Footprints of the CUTLASS 3 sm90 GEMM kernel families, as built by CUTLASS's own collective
-// builders: threads per CTA, pipeline stages, shared memory (SharedStorageSize) and the setmaxnreg
-// split, printed by the host; registers per thread come from `ptxas -v` on the same translation
-// unit. One kernel per compile (-DFOOTPRINT_KERNEL=i), so each ptxas report names one kernel.
-// Needs CUTLASS's headers (-I$CUTLASS_DIR/include); scripts/gemm-kernel-profile drives it and
-// writes data/kernels/gemm_sm90.json. Nothing here runs on a GPU.
+// Footprints of CUTLASS's GEMM kernel families as CUTLASS builds them: the sm90 TMA
+// warp-specialized kernels from CUTLASS 3's collective builders (kernels 0-10, compiled for
+// sm_90a) and CUTLASS 2's sm80 multistage device::Gemm (kernels 11-16, sm_80). The host prints
+// threads per CTA, pipeline stages, shared memory (SharedStorageSize) and the setmaxnreg split;
+// registers per thread come from `ptxas -v` on the same translation unit. One kernel per compile
+// (-DFOOTPRINT_KERNEL=i), so each ptxas report names one kernel. Needs CUTLASS's headers
+// (-I$CUTLASS_DIR/include); scripts/gemm-kernel-profile drives it and writes
+// data/kernels/gemm_cutlass.json. Nothing here runs on a GPU.
 #include <cstdio>
 
 #include "cute/tensor.hpp"
@@ -11,6 +13,7 @@
 #include "cutlass/device_kernel.h"
 #include "cutlass/epilogue/collective/collective_builder.hpp"
 #include "cutlass/gemm/collective/collective_builder.hpp"
+#include "cutlass/gemm/device/gemm.h"
 #include "cutlass/gemm/kernel/gemm_universal.hpp"
 
 namespace {
@@ -79,13 +82,43 @@ constexpr const char* kFamily = "sm90-tma-ws";
 #elif FOOTPRINT_KERNEL == 10
 using K = Build<128, 256, 64, Basic, WsEpi, BF16>;
 constexpr const char* kFamily = "sm90-tma-ws";
+#elif FOOTPRINT_KERNEL >= 11 && FOOTPRINT_KERNEL <= 16
+#define FOOTPRINT_SM80 1
 #else
 #error "FOOTPRINT_KERNEL out of range"
 #endif
-constexpr int kCount = 11;
+constexpr int kCount = 17;
 
+#ifdef FOOTPRINT_SM80
+// CUTLASS 2 sm80 multistage: FP16 in, FP32 accumulation, 3 stages, mma.sync 16x8x16; the
+// threadblock and warp tiles of its default configurations.
+template <int M, int N, int WM, int WN>
+using Sm80Gemm = cutlass::gemm::device::Gemm<
+    cutlass::half_t, cutlass::layout::RowMajor, cutlass::half_t, cutlass::layout::ColumnMajor,
+    cutlass::half_t, cutlass::layout::RowMajor, float, cutlass::arch::OpClassTensorOp,
+    cutlass::arch::Sm80, cutlass::gemm::GemmShape<M, N, 64>, cutlass::gemm::GemmShape<WM, WN, 64>,
+    cutlass::gemm::GemmShape<16, 8, 16>,
+    cutlass::epilogue::thread::LinearCombination<cutlass::half_t, 8, float, float>,
+    cutlass::gemm::threadblock::GemmIdentityThreadblockSwizzle<>, 3>;
+#if FOOTPRINT_KERNEL == 11
+using G = Sm80Gemm<128, 256, 64, 64>;
+#elif FOOTPRINT_KERNEL == 12
+using G = Sm80Gemm<256, 128, 64, 64>;
+#elif FOOTPRINT_KERNEL == 13
+using G = Sm80Gemm<128, 128, 64, 64>;
+#elif FOOTPRINT_KERNEL == 14
+using G = Sm80Gemm<64, 128, 32, 64>;
+#elif FOOTPRINT_KERNEL == 15
+using G = Sm80Gemm<128, 64, 64, 32>;
+#else
+using G = Sm80Gemm<64, 64, 32, 32>;
+#endif
+using Sm80Kernel = typename G::GemmKernel;
+using Sm80Tile = typename Sm80Kernel::Mma::Shape;
+#else
 using Kernel = K::Kernel;
 using Tile = typename Kernel::TileShape;
+#endif
 
 // setmaxnreg budgets where the kernel has them (the basic kernel runs at ptxas's count).
 template <class T>
@@ -107,12 +140,28 @@ constexpr int mma_registers(decltype(T::MmaRegisterRequirement)*) {
 
 }  // namespace
 
+#ifdef FOOTPRINT_SM80
+void* keep_kernel = reinterpret_cast<void*>(&cutlass::Kernel<Sm80Kernel>);
+
+int main() {
+  std::printf(
+      "{\"index\": %d, \"count\": %d, \"arch\": \"sm_80\", \"family\": \"sm80-multistage\", "
+      "\"dtype\": \"fp16\", \"tile_m\": %d, \"tile_n\": %d, \"tile_k\": %d, "
+      "\"threads_per_cta\": %d, \"stages\": %d, \"smem_bytes\": %d, \"producer_registers\": 0, "
+      "\"consumer_registers\": 0}\n",
+      FOOTPRINT_KERNEL, kCount, int(Sm80Tile::kM), int(Sm80Tile::kN), int(Sm80Tile::kK),
+      int(Sm80Kernel::kThreadCount), int(Sm80Kernel::Mma::kStages),
+      int(sizeof(typename Sm80Kernel::SharedStorage)));
+  return 0;
+}
+#else
 // Taking the kernel's address makes nvcc compile it, so ptxas reports its registers.
 void* keep_kernel = reinterpret_cast<void*>(&cutlass::device_kernel<Kernel>);
 
 int main() {
   std::printf(
-      "{\"index\": %d, \"count\": %d, \"family\": \"%s\", \"dtype\": \"%s\", \"tile_m\": %d, "
+      "{\"index\": %d, \"count\": %d, \"arch\": \"sm_90a\", \"family\": \"%s\", \"dtype\": "
+      "\"%s\", \"tile_m\": %d, "
       "\"tile_n\": %d, \"tile_k\": %d, \"threads_per_cta\": %d, \"stages\": %d, "
       "\"smem_bytes\": %d, \"producer_registers\": %d, \"consumer_registers\": %d}\n",
       FOOTPRINT_KERNEL, kCount, kFamily, sizeof(typename Kernel::ElementA) == 1 ? "fp8" : "bf16",
@@ -122,3 +171,4 @@ int main() {
       mma_registers<Kernel>(nullptr));
   return 0;
 }
+#endif

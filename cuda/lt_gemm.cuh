@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #define CHECK_CUDA(x)                                                        \
   do {                                                                       \
@@ -44,18 +45,30 @@ __global__ void fill_uniform(T* p, std::size_t n, std::uint32_t seed) {
   }
 }
 
+// An algorithm's configuration as cuBLASLt reports it (cublasLtMatmulAlgoConfigGetAttribute): the
+// tile, stages and cluster are enum ids (cublasLtMatmulTile_t, cublasLtMatmulStages_t,
+// cublasLtClusterShape_t in cublasLt.h).
+struct LtAlgoConfig {
+  int id = 0, tile_id = 0, stages_id = 0, cluster_id = 0, splitk = 0, swizzle = 0, custom = 0;
+  std::size_t workspace = 0;
+};
+
 struct LtGemm {
   cublasLtHandle_t lt{};
   cublasLtMatmulDesc_t op{};
   cublasLtMatrixLayout_t a{}, b{}, c{};
   cublasLtMatmulAlgo_t algo{};
+  std::vector<cublasLtMatmulHeuristicResult_t> algos;  // the heuristic's candidates, best first
   void *A = nullptr, *B = nullptr, *C = nullptr, *ws = nullptr;
   std::size_t ws_bytes = 64ull << 20;
   float alpha = 1, beta = 0;
   bool ok = false;
 
-  // D_i[m x n] = A_i[m x k] B_i[k x n] for i < batch.
-  LtGemm(std::int64_t m, std::int64_t n, std::int64_t k, bool fp8, std::int64_t batch = 1) {
+  // D_i[m x n] = A_i[m x k] B_i[k x n] for i < batch. `want_algos`: how many of the heuristic's
+  // candidates to keep; `sm_count_target` > 0 asks for kernels that use only that many SMs
+  // (CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET: the GEMM's side of an SM partition).
+  LtGemm(std::int64_t m, std::int64_t n, std::int64_t k, bool fp8, std::int64_t batch = 1,
+         int want_algos = 1, int sm_count_target = 0) {
     CHECK_LT(cublasLtCreate(&lt));
     const cudaDataType_t in = fp8 ? CUDA_R_8F_E4M3 : CUDA_R_16BF;
     const std::size_t esz = fp8 ? 1 : 2;
@@ -76,6 +89,9 @@ struct LtGemm {
     const cublasOperation_t t = CUBLAS_OP_T, nn = CUBLAS_OP_N;
     CHECK_LT(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t));
     CHECK_LT(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &nn, sizeof nn));
+    if (sm_count_target > 0)
+      CHECK_LT(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_SM_COUNT_TARGET,
+                                              &sm_count_target, sizeof sm_count_target));
     // Column-major: A stored k x m (transposed), B k x n, C m x n.
     CHECK_LT(cublasLtMatrixLayoutCreate(&a, in, std::uint64_t(k), std::uint64_t(m), k));
     CHECK_LT(cublasLtMatrixLayoutCreate(&b, in, std::uint64_t(k), std::uint64_t(n), k));
@@ -94,18 +110,41 @@ struct LtGemm {
     CHECK_LT(cublasLtMatmulPreferenceCreate(&pref));
     CHECK_LT(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                   &ws_bytes, sizeof ws_bytes));
-    cublasLtMatmulHeuristicResult_t h{};
+    algos.resize(std::size_t(want_algos > 0 ? want_algos : 1));
     int found = 0;
-    cublasLtMatmulAlgoGetHeuristic(lt, op, a, b, c, c, pref, 1, &h, &found);
+    cublasLtMatmulAlgoGetHeuristic(lt, op, a, b, c, c, pref, int(algos.size()), algos.data(),
+                                   &found);
     cublasLtMatmulPreferenceDestroy(pref);
+    algos.resize(std::size_t(found > 0 ? found : 0));
     ok = found > 0;
-    if (ok) algo = h.algo;
+    if (ok) algo = algos[0].algo;
     CHECK_CUDA(cudaDeviceSynchronize());
   }
   LtGemm(const LtGemm&) = delete;
   LtGemm& operator=(const LtGemm&) = delete;
   void run(cudaStream_t s) {
     CHECK_LT(cublasLtMatmul(lt, op, &alpha, A, a, B, b, &beta, C, c, C, c, &algo, ws, ws_bytes, s));
+  }
+  // The i-th candidate from now on.
+  void use(std::size_t i) { algo = algos.at(i).algo; }
+  LtAlgoConfig config(std::size_t i) const {
+    LtAlgoConfig k;
+    auto get = [&](cublasLtMatmulAlgoConfigAttributes_t attr, int& out) {
+      std::uint32_t v = 0;
+      std::size_t written = 0;
+      if (cublasLtMatmulAlgoConfigGetAttribute(&algos.at(i).algo, attr, &v, sizeof v, &written) ==
+          CUBLAS_STATUS_SUCCESS)
+        out = int(v);
+    };
+    get(CUBLASLT_ALGO_CONFIG_ID, k.id);
+    get(CUBLASLT_ALGO_CONFIG_TILE_ID, k.tile_id);
+    get(CUBLASLT_ALGO_CONFIG_STAGES_ID, k.stages_id);
+    get(CUBLASLT_ALGO_CONFIG_CLUSTER_SHAPE_ID, k.cluster_id);
+    get(CUBLASLT_ALGO_CONFIG_SPLITK_NUM, k.splitk);
+    get(CUBLASLT_ALGO_CONFIG_CTA_SWIZZLING, k.swizzle);
+    get(CUBLASLT_ALGO_CONFIG_CUSTOM_OPTION, k.custom);
+    k.workspace = algos.at(i).workspaceSize;
+    return k;
   }
   ~LtGemm() {
     cudaFree(A), cudaFree(B), cudaFree(C), cudaFree(ws);

@@ -59,6 +59,40 @@ __global__ void mask_kernel_fixed(std::uint32_t* mask, std::int64_t words, std::
   mask_words(mask, words, elements, seed, offset, Bits, Rounds, threshold);
 }
 
+// Where and when one CTA of the mask kernel ran: its SM and the global timer (ns) at its start and
+// end, written by thread 0 (scripts/gpu/validate.sh: do the RNG CTAs run beside the GEMM's?).
+struct CtaStamp {
+  std::uint32_t sm;
+  std::uint32_t pad;
+  std::uint64_t start_ns, end_ns;
+};
+
+__device__ __forceinline__ std::uint64_t global_ns() {
+  std::uint64_t t;
+  asm volatile("mov.u64 %0, %globaltimer;" : "=l"(t));
+  return t;
+}
+__device__ __forceinline__ std::uint32_t sm_id() {
+  std::uint32_t id;
+  asm volatile("mov.u32 %0, %smid;" : "=r"(id));
+  return id;
+}
+
+// The mask kernel with a stamp per CTA (same words, bit-identical).
+__global__ void mask_kernel_stamped(std::uint32_t* mask, std::int64_t words, std::int64_t elements,
+                                    std::uint64_t seed, std::uint64_t offset, int bits, int rounds,
+                                    std::int64_t threshold, CtaStamp* stamps) {
+  const std::uint64_t start = global_ns();
+  mask_words(mask, words, elements, seed, offset, bits, rounds, threshold);
+  __syncthreads();
+  if (threadIdx.x == 0) stamps[blockIdx.x] = CtaStamp{sm_id(), 0, start, global_ns()};
+}
+
+// One thread stamps the global timer: marks a stream's position (the GEMM's start and end).
+__global__ void time_marker(std::uint64_t* at) {
+  *at = global_ns();
+}
+
 inline unsigned mask_blocks(std::int64_t words, int threads = kMaskThreads) {
   const std::int64_t per_block = std::int64_t(threads) * kWordsPerThread;
   return unsigned((words + per_block - 1) / per_block);

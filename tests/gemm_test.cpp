@@ -133,12 +133,12 @@ const GemmKernelFamily& family(const GpuSpec& g, const std::string& name) {
 }  // namespace
 
 // The H100 family records reproduce the CUTLASS kernels scripts/gemm-kernel-profile built
-// (data/kernels/gemm_sm90.json): threads, stages, shared memory and setmaxnreg budgets exactly or
-// within a few bytes, registers within one allocation unit; and a kernel ptxas had to spill is one
-// the model refuses to build.
+// (data/kernels/gemm_cutlass.json): threads, stages, shared memory and setmaxnreg budgets exactly
+// or within a few bytes, registers within one allocation unit; and a kernel ptxas had to spill is
+// one the model refuses to build.
 TEST(GemmKernels, RecordsReproduceTheProfiledCutlassKernels) {
   const auto doc =
-      nlohmann::json::parse(test::slurp(test::source_dir() + "/data/kernels/gemm_sm90.json"));
+      nlohmann::json::parse(test::slurp(test::source_dir() + "/data/kernels/gemm_cutlass.json"));
   ASSERT_GE(doc.at("kernels").size(), 8u);
   for (const auto& k : doc.at("kernels")) {
     const std::string name = k.at("family");

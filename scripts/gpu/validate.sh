@@ -1,7 +1,10 @@
 #!/bin/sh
 # One call on a GPU machine: build the CUDA pieces, check the GPU dropout mask against the CPU one
-# bit for bit, time a cuBLASLt FP8 GEMM alone, the RNG mask kernel alone and both on two streams,
-# and write the measurements with the model's prediction for the same shapes beside them.
+# bit for bit, time cuBLASLt FP8 GEMMs under the heuristic's top algorithm configurations (tile,
+# stages, cluster) and limited to fewer SMs, the RNG mask kernel alone and both on two streams,
+# record whether the RNG CTAs ran beside the GEMM (SM ids and timer stamps per CTA), and write
+# gpu_bench.csv (masks) and gpu_bench_overlap.csv (timings, with the model's way and times for the
+# same shapes beside each row). Commit them under data/measurements/ with the date and the GPU.
 #   scripts/gpu/validate.sh [OUT_DIR] [HW_PRESET]     (defaults: $OUT or ./gpu-out, h200-sxm)
 # Exit code: 0 all masks matched, 1 a mask differed, 2 the build or the run failed.
 set -u

@@ -94,14 +94,16 @@ bool footprint(const GpuSpec& gpu, const GemmKernelFamily& f, int tile_m, int ti
   const int copies = d == DType::fp8 ? f.fp8_accumulator_copies : 1;
   const int acc = area / acc_threads * copies;
   const int budget = f.consumer_registers > 0 ? f.consumer_registers : 255;
-  if (acc + f.register_overhead_per_thread > budget) return false;
+  const int need =
+      int(std::ceil(f.registers_per_accumulator * acc)) + f.register_overhead_per_thread;
+  if (need > budget) return false;
   int regs = 0;
   if (f.consumer_registers > 0) {
     const int total = f.producer_threads * f.producer_registers +
                       (threads - f.producer_threads) * f.consumer_registers;
     regs = (total + threads - 1) / threads;
   } else {
-    regs = std::min(255, acc + f.register_overhead_per_thread);
+    regs = std::min(255, need);
   }
   regs = (regs + 7) / 8 * 8;  // allocated per warp in units of 256 (8 per thread)
   const int k_elems = std::max(1, int(f.stage_k_bytes / dtype_bytes(d)));

@@ -138,10 +138,10 @@ bool try_co_resident(const GpuSpec& gpu, const Gemm& g, double elements, const B
       } catch (const InputError&) {
         continue;  // no tile of this family leaves room
       }
-      KernelSpec host = gemm_kernel_spec(gpu, g.name, c, cfg.dtype);
+      KernelSpec host = gemm_kernel_spec(gpu, g.name, c, g.shape.dtype);
       if (cfg.has("gemm-room")) {
         // What-if: the fastest kernel's time and demand with this kernel's footprint.
-        const KernelSpec fastest = gemm_kernel_spec(gpu, g.name, g.cost, cfg.dtype);
+        const KernelSpec fastest = gemm_kernel_spec(gpu, g.name, g.cost, g.shape.dtype);
         host.ctas = fastest.ctas;
         host.per_cta = fastest.per_cta;
         host.hbm_bytes = fastest.hbm_bytes;
@@ -171,9 +171,9 @@ bool try_co_resident(const GpuSpec& gpu, const Gemm& g, double elements, const B
 
 // The best way for one host GEMM and a share of the mask (see Way); ties go to the simpler way
 // (sequential first).
-HostShare best_way(const GpuSpec& gpu, const Gemm& g, double fraction, const BlockResult& r,
+HostShare best_way(const GpuSpec& gpu, const Gemm& g, double fraction, double mask_elements,
                    const BlockConfig& cfg) {
-  const double elements = r.rng_elements * fraction;
+  const double elements = mask_elements * fraction;
   const KernelSpec rng = rng_kernel(gpu, elements, cfg.rng);
   const KernelTime rng_t = kernel_alone(gpu, rng);
   HostShare base;
@@ -267,7 +267,7 @@ void choose_hosts(BlockResult& r, const GpuSpec& gpu, const std::vector<Gemm>& f
                   const BlockConfig& cfg) {
   double best_added = std::numeric_limits<double>::infinity();
   for (const Gemm& g : fwd_gemms) {
-    HostShare hs = best_way(gpu, g, 1.0, r, cfg);
+    HostShare hs = best_way(gpu, g, 1.0, r.rng_elements, cfg);
     const double added = hs.time_s - g.cost.time_s;
     if (added < best_added) {
       best_added = added;
@@ -279,7 +279,7 @@ void choose_hosts(BlockResult& r, const GpuSpec& gpu, const std::vector<Gemm>& f
   std::vector<HostShare> split;
   double split_added = 0;
   for (const Gemm& g : fwd_gemms) {
-    split.push_back(best_way(gpu, g, g.cost.time_s / total_gemm, r, cfg));
+    split.push_back(best_way(gpu, g, g.cost.time_s / total_gemm, r.rng_elements, cfg));
     split_added += split.back().time_s - g.cost.time_s;
   }
   if (split_added < best_added) r.hosts = split;
@@ -437,6 +437,14 @@ const char* way_name(Way w) {
       return "sequential";
   }
   return "?";
+}
+
+HostShare rng_beside_gemm(const GpuSpec& gpu, const std::string& name, const GemmShape& shape,
+                          double elements, const BlockConfig& cfg) {
+  if (!(elements > 0)) throw InputError("rng.elements", "must be positive");
+  keep_threshold(cfg.rng);
+  const Gemm g{name, "fwd", shape, gemm_cost(gpu, shape), 0};
+  return best_way(gpu, g, 1.0, elements, cfg);
 }
 
 const HostShare& BlockResult::main_host() const {

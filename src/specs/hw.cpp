@@ -112,6 +112,9 @@ GemmKernelFamily family_from_json(const json& j, const std::string& name, const 
   f.producer_registers = optional_int(j, "producer_registers", ctx).value_or(0);
   f.consumer_registers = optional_int(j, "consumer_registers", ctx).value_or(0);
   f.register_overhead_per_thread = positive_int_field(j, "register_overhead_per_thread", ctx);
+  f.registers_per_accumulator = optional_number(j, "registers_per_accumulator", ctx).value_or(1.0);
+  if (!(f.registers_per_accumulator >= 1 && f.registers_per_accumulator <= 3))
+    throw InputError(ctx.where("registers_per_accumulator"), "must be in [1, 3]");
   f.fp8_accumulator_copies = optional_int(j, "fp8_accumulator_copies", ctx).value_or(1);
   if (f.fp8_accumulator_copies < 1 || f.fp8_accumulator_copies > 2)
     throw InputError(ctx.where("fp8_accumulator_copies"), "must be 1 or 2");

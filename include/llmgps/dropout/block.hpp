@@ -126,6 +126,11 @@ struct BlockResult {
 DropoutRng fused_rng_for(const std::string& attn_impl, const DropoutRng& separate);
 
 BlockResult block_dropout(const ModelSpec& m, const GpuSpec& gpu, const BlockConfig& cfg);
+// The RNG kernel for `elements` mask elements meeting one GEMM, every way computed and the best
+// returned: what the overlapped strategy does for each host (the GPU tools set it beside what they
+// measure). Uses cfg.rng, cfg.dtype is ignored (the shape's format counts).
+HostShare rng_beside_gemm(const GpuSpec& gpu, const std::string& name, const GemmShape& shape,
+                          double elements, const BlockConfig& cfg);
 // One strategy's block as a schedule DAG on one GPU: the compute stream in order; an RNG kernel
 // on its own stream starts with its host GEMM, and attention waits for the RNG kernels launched
 // before it (the mask it reads). A strategy's time is this DAG's makespan.

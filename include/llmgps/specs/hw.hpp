@@ -29,10 +29,11 @@ struct AttentionProfile {
 // One GEMM kernel family a GPU's libraries run: CUTLASS 3 sm90 TMA warp-specialized cooperative,
 // ping-pong and basic kernels on Hopper, CUTLASS 2 sm80 multistage kernels on Ampere. It says which
 // CTA tiles it builds and, for each, the CTA's threads, registers per thread and shared memory, and
-// how it schedules tiles; every number is sourced in the hardware file (data/kernels/gemm_sm90.json
-// holds the CUTLASS builds they come from). The GEMM cost model times a GEMM with the family and
-// tile a library heuristic would pick, and the SM model co-schedules it with that same footprint
-// (cost/gemm.hpp GemmKernel), so a GEMM's time and its footprint belong to one kernel.
+// how it schedules tiles; every number is sourced in the hardware file
+// (data/kernels/gemm_cutlass.json holds the CUTLASS builds they come from). The GEMM cost model
+// times a GEMM with the family and tile a library heuristic would pick, and the SM model
+// co-schedules it with that same footprint (cost/gemm.hpp GemmKernel), so a GEMM's time and its
+// footprint belong to one kernel.
 struct GemmKernelFamily {
   std::string name;
   std::vector<int> tile_m, tile_n;  // CTA tiles it builds (every pair that passes the checks)
@@ -45,7 +46,10 @@ struct GemmKernelFamily {
   // count, accumulators plus overhead (register_overhead_per_thread), at most 255.
   int producer_threads = 0;
   int producer_registers = 0, consumer_registers = 0;
-  int register_overhead_per_thread = 0;  // registers a consumer thread needs besides accumulators
+  // Registers a consumer thread needs: registers_per_accumulator x accumulators + this overhead
+  // (Ampere's mma.sync fragments grow with the warp tile, so more than one per accumulator).
+  int register_overhead_per_thread = 0;
+  double registers_per_accumulator = 1;
   int fp8_accumulator_copies = 1;  // FP8 kernels promoting into a second FP32 accumulator set: 2
   int stage_k_bytes = 0;           // K bytes of A and B per pipeline stage (64 x 16-bit, 128 x fp8)
   int stages = 0;                  // 0: as many as fit in smem_capacity_bytes (CUTLASS's auto)
