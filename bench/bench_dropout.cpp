@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "llmgps/dropout/mask.hpp"
@@ -51,17 +52,26 @@ void BM_MaskRandom123Scalar(benchmark::State& state) {
 }
 BENCHMARK(BM_MaskRandom123Scalar)->Arg(8)->Arg(32)->Unit(benchmark::kMillisecond);
 
-// Arguments: random bits per element, threads (0: all cores).
+// Arguments: random bits per element, threads (0: all cores), path (0 best, 1 scalar, 2 AVX2,
+// 3 AVX-512F; a path the CPU lacks is skipped, not silently replaced).
 void BM_MaskLlmgps(benchmark::State& state) {
   const DropoutRng r = rng_for(int(state.range(0)));
   const int threads = int(state.range(1));
+  const philox::Impl paths[] = {philox::Impl::best, philox::Impl::scalar, philox::Impl::avx2,
+                                philox::Impl::avx512};
+  const philox::Impl impl = paths[state.range(2)];
+  if (impl != philox::Impl::best && philox::resolve(impl) != impl) {
+    state.SkipWithError((std::string("this CPU has no ") + philox::impl_name(impl)).c_str());
+    return;
+  }
+  state.SetLabel(philox::impl_name(philox::resolve(impl)));
   const auto t0 = std::chrono::steady_clock::now();
   const auto peer = random123_mask(kShape, r);
   const double peer_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::vector<std::uint32_t> ours;
   for (auto _ : state) {
-    ours = generate_mask(kShape, r, threads);
+    ours = generate_mask(kShape, r, threads, impl);
     benchmark::DoNotOptimize(ours.data());
   }
   if (ours != peer) state.SkipWithError("mask differs from the Random123 peer");
@@ -72,10 +82,14 @@ void BM_MaskLlmgps(benchmark::State& state) {
       benchmark::Counter(peer_s * double(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_MaskLlmgps)
-    ->Args({8, 1})
-    ->Args({32, 1})
-    ->Args({8, 0})
-    ->Args({32, 0})
+    ->Args({8, 1, 1})
+    ->Args({32, 1, 1})
+    ->Args({8, 1, 2})
+    ->Args({32, 1, 2})
+    ->Args({8, 1, 3})
+    ->Args({32, 1, 3})
+    ->Args({8, 0, 0})
+    ->Args({32, 0, 0})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -31,6 +31,8 @@ TEST(Mask, EveryPathAgreesWithTheElementDefinition) {
       const auto best = generate_mask(s, r, 1, philox::Impl::best);
       const auto scalar = generate_mask(s, r, 1, philox::Impl::scalar);
       const auto threaded = generate_mask(s, r, 4, philox::Impl::best);
+      EXPECT_EQ(generate_mask(s, r, 1, philox::Impl::avx2), scalar);
+      EXPECT_EQ(generate_mask(s, r, 1, philox::Impl::avx512), scalar);
       EXPECT_EQ(best, scalar);
       EXPECT_EQ(best, threaded);
       for (std::int64_t n = 0; n < s.elements(); ++n)

@@ -37,6 +37,25 @@ TEST(PhiloxStream, ScalarMatchesRandom123SevenAndTenRounds) {
   stream_matches_random123<10>(Impl::scalar, 12);
 }
 
+TEST(PhiloxStream, Avx512MatchesRandom123SevenAndTenRounds) {
+  if (!avx512_available()) GTEST_SKIP() << "this CPU has no AVX-512F";
+  EXPECT_EQ(resolve(Impl::best), Impl::avx512);
+  stream_matches_random123<7>(Impl::avx512, 16);
+  stream_matches_random123<10>(Impl::avx512, 17);
+  stream_matches_random123<1>(Impl::avx512, 18);
+}
+
+TEST(PhiloxStream, APathTheCpuLacksFallsBackToANarrowerOne) {
+  EXPECT_EQ(resolve(Impl::scalar), Impl::scalar);
+  if (!avx512_available()) {
+    EXPECT_NE(resolve(Impl::avx512), Impl::avx512);
+  }
+  if (!avx2_available()) {
+    EXPECT_EQ(resolve(Impl::avx2), Impl::scalar);
+  }
+  EXPECT_STREQ(impl_name(Impl::avx512), "avx512");
+}
+
 TEST(PhiloxStream, Avx2MatchesRandom123SevenAndTenRounds) {
   if (!avx2_available()) GTEST_SKIP() << "this CPU has no AVX2";
   stream_matches_random123<7>(Impl::avx2, 13);

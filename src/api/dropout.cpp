@@ -51,7 +51,7 @@ MaskResult dropout_mask(const MaskRequest& r) {
   out.keep_fraction = dropout::keep_fraction(out.words, out.shape.elements());
   out.expected_keep_fraction =
       double(dropout::keep_threshold(r.rng) + 1) / std::ldexp(1.0, r.rng.bits);
-  out.philox_impl = philox::avx2_available() ? "avx2" : "scalar";
+  out.philox_impl = philox::impl_name(philox::resolve(philox::Impl::best));
   return out;
 }
 

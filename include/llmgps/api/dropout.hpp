@@ -39,7 +39,7 @@ struct MaskResult {
   std::vector<std::uint32_t> words;  // the mask, layout in llmgps/dropout/mask.hpp
   double keep_fraction = 0;
   double expected_keep_fraction = 0;
-  std::string philox_impl;  // avx2 or scalar
+  std::string philox_impl;  // avx512, avx2 or scalar
   double generate_s = 0;    // wall time of the generation
 };
 MaskResult dropout_mask(const MaskRequest& r);
