@@ -1,7 +1,11 @@
 // The `llmgps moe` command-line contract, end to end through the binary.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <nlohmann/json.hpp>
+#include <random>
+#include <vector>
 
 #include "test_util.hpp"
 
@@ -141,4 +145,90 @@ TEST(CmdMoe, BadInputOneLineExitTwo) {
     EXPECT_EQ(lines(r.err), 1) << args << "\n" << r.err;
     EXPECT_NE(r.err.find(needle), std::string::npos) << args << "\n" << r.err;
   }
+}
+
+namespace {
+// A reader of SGLang's --init-expert-location JSON written from its format
+// (sgl-project/sglang python/sglang/srt/eplb/expert_location.py): the only key is
+// physical_to_logical_map, [layer][physical slot] -> logical expert, every slot filled, the slot
+// count divisible by the EP size; SGLang then lists each logical expert's physical slots in slot
+// order (logical_to_all_physical_map).
+struct SglangLocation {
+  std::vector<std::vector<std::vector<int>>> logical_to_all_physical;
+};
+SglangLocation read_sglang(const nlohmann::json& j, int experts, int ep_size) {
+  SglangLocation loc;
+  EXPECT_EQ(j.size(), 1u);
+  const auto& map = j.at("physical_to_logical_map");
+  for (const auto& layer : map) {
+    EXPECT_EQ(layer.size() % std::size_t(ep_size), 0u);
+    std::vector<std::vector<int>> all(static_cast<std::size_t>(experts));
+    for (std::size_t s = 0; s < layer.size(); ++s) {
+      const int e = layer[s];
+      EXPECT_GE(e, 0);
+      EXPECT_LT(e, experts);
+      if (e >= 0 && e < experts) all[std::size_t(e)].push_back(int(s));
+    }
+    for (const auto& slots : all) EXPECT_FALSE(slots.empty());
+    loc.logical_to_all_physical.push_back(all);
+  }
+  return loc;
+}
+}  // namespace
+
+// A DeepSeek-V3-shaped plan (58 layers, 256 experts, 288 slots, 32 GPUs, 4 nodes, 8 groups) goes
+// to SGLang and back: same placement, every expert's slots as the plan lists them; both files stay
+// small (matrices one row per line).
+TEST(CmdMoe, PlanForSglangRoundTripsAndStaysSmall) {
+  TempDir d;
+  std::mt19937 mt(7);
+  std::lognormal_distribution<double> lognormal(0.0, 1.0);
+  nlohmann::json loads = nlohmann::json::array();
+  for (int l = 0; l < 58; ++l) {
+    nlohmann::json row = nlohmann::json::array();
+    for (int e = 0; e < 256; ++e) row.push_back(std::round(1000 * lognormal(mt)));
+    loads.push_back(row);
+  }
+  write_file(d.file("l.json"), nlohmann::json({{"loads", loads}}).dump());
+  const std::string args =
+      "moe plan --loads " + d.file("l.json") + " --gpus 32 --slots-per-gpu 9 --nodes 4 --groups 8";
+  const RunResult js = run_cli(args + " --format json --out " + d.file("plan.json"));
+  const RunResult sg = run_cli(args + " --format sglang --out " + d.file("sglang.json"));
+  ASSERT_EQ(js.code, 0) << js.err;
+  ASSERT_EQ(sg.code, 0) << sg.err;
+  const std::string plan_text = slurp(d.file("plan.json")),
+                    sglang_text = slurp(d.file("sglang.json"));
+  EXPECT_LT(plan_text.size(), 1500000u);
+  EXPECT_LT(sglang_text.size(), 1500000u);
+  EXPECT_EQ(count_lines(sglang_text), 58 + 4);  // {, key, one line per layer, ], }
+  const auto plan = nlohmann::json::parse(plan_text);
+  const SglangLocation loc = read_sglang(nlohmann::json::parse(sglang_text), 256, 32);
+  ASSERT_EQ(loc.logical_to_all_physical.size(), 58u);
+  for (std::size_t l = 0; l < 58; ++l)
+    for (std::size_t e = 0; e < 256; ++e) {
+      std::vector<int> ours = plan["log2phy"][l][e];
+      std::sort(ours.begin(), ours.end());
+      EXPECT_EQ(ours, loc.logical_to_all_physical[l][e]) << l << " " << e;
+      EXPECT_EQ(int(plan["logcnt"][l][e]), int(ours.size()));
+    }
+}
+
+// SGLang's expert-distribution record as loads: logical_count [layer][expert], or per pass
+// [pass][layer][expert] summed over the passes.
+TEST(CmdMoe, PlanTakesSglangLogicalCount) {
+  TempDir d;
+  write_file(d.file("sum.json"), "{\"loads\": [[3, 1, 4, 1], [5, 9, 2, 6]]}");
+  write_file(d.file("count.json"),
+             "{\"logical_count\": [[[1, 1, 4, 0], [5, 0, 2, 6]], [[2, 0, 0, 1], [0, 9, 0, 0]]]}");
+  write_file(d.file("count2.json"), "{\"logical_count\": [[3, 1, 4, 1], [5, 9, 2, 6]]}");
+  const std::string opts = " --gpus 2 --slots-per-gpu 3";
+  const auto a = run_json("moe plan --loads " + d.file("sum.json") + opts);
+  EXPECT_EQ(a, run_json("moe plan --loads " + d.file("count.json") + opts));
+  EXPECT_EQ(a, run_json("moe plan --loads " + d.file("count2.json") + opts));
+  write_file(d.file("bad.json"),
+             "{\"logical_count\": [[[1, 1, 4, 0], [5, 0, 2, 6]], [[2, 0, 0, 1]]]}");
+  const RunResult r = run_cli("moe plan --loads " + d.file("bad.json") + opts);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("logical_count[1]"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("has 1 layers"), std::string::npos) << r.err;
 }

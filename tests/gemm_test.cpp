@@ -139,15 +139,19 @@ const GemmKernelFamily& family(const GpuSpec& g, const std::string& name) {
 TEST(GemmKernels, RecordsReproduceTheProfiledCutlassKernels) {
   const auto doc =
       nlohmann::json::parse(test::slurp(test::source_dir() + "/data/kernels/gemm_cutlass.json"));
-  ASSERT_GE(doc.at("kernels").size(), 8u);
+  ASSERT_GE(doc.at("kernels").size(), 17u);
   for (const auto& k : doc.at("kernels")) {
     const std::string name = k.at("family");
-    const DType d = k.at("dtype") == "fp8" ? DType::fp8 : DType::bf16;
+    const DType d = k.at("dtype") == "fp8"    ? DType::fp8
+                    : k.at("dtype") == "fp16" ? DType::fp16
+                                              : DType::bf16;
+    const bool ampere = k.at("arch") == "sm_80";
+    const GpuSpec& gpu = ampere ? a100() : h100();
     SCOPED_TRACE(name + " " + std::string(k.at("dtype")) + " " +
                  std::to_string(int(k.at("tile_m"))) + "x" + std::to_string(int(k.at("tile_n"))));
     GemmKernel out;
     const bool built =
-        gemm_kernel_for(h100(), family(h100(), name), k.at("tile_m"), k.at("tile_n"), d, out);
+        gemm_kernel_for(gpu, family(gpu, name), k.at("tile_m"), k.at("tile_n"), d, out);
     if (int(k.at("ptxas_spill_store_bytes")) > 0) {
       EXPECT_FALSE(built) << "ptxas spilled this kernel; the model must not build it";
       continue;
@@ -158,8 +162,10 @@ TEST(GemmKernels, RecordsReproduceTheProfiledCutlassKernels) {
     EXPECT_NEAR(out.smem_bytes, int(k.at("smem_bytes")), 64);
     EXPECT_EQ(out.producer_registers, int(k.at("producer_registers")));
     EXPECT_EQ(out.consumer_registers, int(k.at("consumer_registers")));
-    EXPECT_GE(out.registers_per_thread, int(k.at("ptxas_registers_per_thread")));
-    EXPECT_LE(out.registers_per_thread, int(k.at("ptxas_registers_per_thread")) + 8);
+    // Hopper: within one allocation unit above ptxas; Ampere: the fitted line's residuals.
+    const int ptxas = k.at("ptxas_registers_per_thread");
+    EXPECT_GE(out.registers_per_thread, ptxas - (ampere ? 8 : 0));
+    EXPECT_LE(out.registers_per_thread, ptxas + (ampere ? 24 : 8));
   }
 }
 

@@ -160,7 +160,9 @@ void register_moe_plan(CLI::App* moe_cmd) {
   auto* plan = moe_cmd->add_subcommand(
       "plan", "replica placement (EPLB phy2log/log2phy/logcnt) from a trace or loads");
   plan->add_option("--trace", req.trace, "routing trace: loads are its expert counts per layer");
-  plan->add_option("--loads", req.loads, "JSON {\"loads\": [[per expert], ...per layer]}");
+  plan->add_option("--loads", req.loads,
+                   "JSON {\"loads\": [[per expert], ...per layer]} or SGLang's {\"logical_count\": "
+                   "...} ([layer][expert], or [pass][layer][expert], summed over passes)");
   plan->add_option("--gpus", req.gpus, "GPUs")->required();
   plan->add_option("--slots-per-gpu", req.slots_per_gpu, "expert slots per GPU")->required();
   plan->add_option("--nodes", req.nodes, "nodes (EPLB hierarchical)")->capture_default_str();
@@ -169,11 +171,12 @@ void register_moe_plan(CLI::App* moe_cmd) {
   plan->add_option("--algo", req.algo, "eplb|greedy")->capture_default_str();
   plan->add_option("--max-copies", req.max_copies,
                    "greedy: replicas per expert at most (0: no limit)");
-  add_output_options(plan, out, {"table", "json"});
+  add_output_options(plan, out, {"table", "json", "sglang"});
   plan->callback([] {
     req.validate();
     if (dry_run()) return;  // options checked; no file read, no plan made
     const auto r = api::moe_plan(req);
+    if (out.format == "sglang") return emit(out, report::json_text(report::sglang_json(r)));
     emit_rendered(out, report::json(r), [&] { return report::table(r); });
   });
 }

@@ -9,8 +9,62 @@
 #include "llmgps/report/moe_report.hpp"
 #include "llmgps/report/output.hpp"
 #include "llmgps/report/validate_report.hpp"
+#include "llmgps/specs/error.hpp"
 
 namespace llmgps::report {
+
+namespace {
+bool scalar_array(const Json& j) {
+  if (!j.is_array() || j.empty()) return false;
+  for (const auto& x : j)
+    if (x.is_structured()) return false;
+  return true;
+}
+void write_json(const Json& j, int depth, std::string& out) {
+  const std::size_t pad = std::size_t(2 * (depth + 1));
+  if (j.is_object() && !j.empty()) {
+    out += "{\n";
+    bool first = true;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (!first) out += ",\n";
+      first = false;
+      out.append(pad, ' ');
+      out += Json(it.key()).dump();
+      out += ": ";
+      write_json(it.value(), depth + 1, out);
+    }
+    out += '\n';
+    out.append(std::size_t(2 * depth), ' ');
+    out += '}';
+  } else if (j.is_array() && !j.empty() && !scalar_array(j)) {
+    out += "[\n";
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      if (i) out += ",\n";
+      out.append(pad, ' ');
+      write_json(j[i], depth + 1, out);
+    }
+    out += '\n';
+    out.append(std::size_t(2 * depth), ' ');
+    out += ']';
+  } else if (scalar_array(j)) {
+    out += '[';
+    for (std::size_t i = 0; i < j.size(); ++i) {
+      if (i) out += ", ";
+      out += j[i].dump();
+    }
+    out += ']';
+  } else {
+    out += j.dump();
+  }
+}
+}  // namespace
+
+std::string json_text(const Json& j) {
+  std::string out;
+  write_json(j, 0, out);
+  out += '\n';
+  return out;
+}
 
 // ---- specs ----
 
@@ -237,6 +291,18 @@ Json json(const api::PlanResult& r) {
 }
 std::string table(const api::PlanResult& r) {
   return plan_table(r.plan, r.loads, r.algo);
+}
+Json sglang_json(const api::PlanResult& r) {
+  for (std::size_t l = 0; l < r.plan.phy2log.size(); ++l)
+    for (std::size_t s = 0; s < r.plan.phy2log[l].size(); ++s)
+      if (r.plan.phy2log[l][s] < 0)
+        throw InputError("--format",
+                         fmt::format("sglang needs every physical slot to hold an expert; layer {} "
+                                     "slot {} is empty (use --algo eplb, or fewer slots)",
+                                     l, s));
+  Json j;
+  j["physical_to_logical_map"] = r.plan.phy2log;
+  return j;
 }
 
 Json json(const api::AdviseResult& r) {

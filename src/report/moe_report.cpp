@@ -111,7 +111,17 @@ ordered_json plan_json(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads,
   j["gpus"] = p.gpus;
   j["slots_per_gpu"] = p.slots_per_gpu;
   j["phy2log"] = p.phy2log;
-  j["log2phy"] = p.log2phy_nested();
+  // Each expert's replica slots in rank order (EPLB's tensor pads these rows to num_redundant + 1
+  // with -1; unpadded, a DeepSeek-V3 plan stays small).
+  std::vector<std::vector<std::vector<int>>> log2phy(std::size_t(p.layers()));
+  for (int l = 0; l < p.layers(); ++l)
+    for (int e = 0; e < p.experts(); ++e) {
+      std::vector<int> slots;
+      for (int r = 0; r < p.logcnt[std::size_t(l)][std::size_t(e)]; ++r)
+        slots.push_back(p.log2phy(l, e, r));
+      log2phy[std::size_t(l)].push_back(std::move(slots));
+    }
+  j["log2phy"] = log2phy;
   j["logcnt"] = p.logcnt;
   j["balancedness"] = moe::balancedness(p, loads);
   if (int(loads[0].size()) % p.gpus == 0)

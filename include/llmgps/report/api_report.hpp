@@ -16,10 +16,9 @@ namespace llmgps::report {
 
 using Json = nlohmann::ordered_json;
 
-// The exact text of --format json for a result.
-inline std::string json_text(const Json& j) {
-  return j.dump(2) + "\n";
-}
+// The exact text of --format json for a result: two-space indent, except that an array of
+// numbers (or other scalars) is written on one line, so a matrix comes out one row per line.
+std::string json_text(const Json& j);
 
 Json json(const api::HwListResult& r);
 std::string table(const api::HwListResult& r);
@@ -67,6 +66,9 @@ Json json(const api::PredictResult& r);
 std::string table(const api::PredictResult& r);
 Json json(const api::PlanResult& r);
 std::string table(const api::PlanResult& r);
+// SGLang's --init-expert-location file: {"physical_to_logical_map": [layer][physical slot]}.
+// InputError when a slot is empty (SGLang maps every physical slot to an expert).
+Json sglang_json(const api::PlanResult& r);
 Json json(const api::AdviseResult& r);
 std::string table(const api::AdviseResult& r);
 Json json(const api::MapResult& r);
