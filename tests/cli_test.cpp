@@ -123,7 +123,7 @@ TEST(Cli, BadInputOneLineExitTwo) {
   expect_bad("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --batch 0", "--batch");
   expect_bad("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --seq -4", "--seq");
   expect_bad("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --phase train", "--phase");
-  expect_bad("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --ep 3", "not divisible");
+  expect_bad("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --ep 9", "--ep");
   expect_bad("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --dtype fp8", "fp8");
   expect_bad("cost gemm --hw h100-sxm5 --m 0 --n 1 --k 1", "--m");
   expect_bad("cost gemm --hw h100-sxm5 --m 1 --n 1", "--k");

@@ -78,11 +78,12 @@ void choose_layout(StepPlan& plan, const ModelSpec& m, const SystemSpec& sys,
   if (!m.is_moe()) return;
   if (plan.ep > gpus)
     throw InputError("step.ep", fmt::format("{} exceeds the system's {} GPUs", plan.ep, gpus));
-  if (m.num_experts % plan.ep != 0)
-    throw InputError(
-        "step.ep",
-        fmt::format("model '{}' has {} experts, not divisible by {} expert-parallel GPUs", m.name,
-                    m.num_experts, plan.ep));
+  // Experts need not divide the EP GPUs: placed contiguously, E mod ep GPUs hold one more, and
+  // the busiest GPU (expected_activation) sets the pace.
+  if (plan.ep > m.num_experts)
+    throw InputError("step.ep",
+                     fmt::format("{} expert-parallel GPUs exceed model '{}''s {} experts", plan.ep,
+                                 m.name, m.num_experts));
 }
 
 // Multi-head latent attention (DeepSeek): low-rank query and key/value projections; decode runs

@@ -17,7 +17,9 @@ struct ExpertActivation {
   double tokens_per_active = 0;  // expected tokens of an expert, given it is active
 };
 
-// Throws InputError unless experts > 0, gpus divides experts, 0 < top_k <= experts, tokens >= 1.
+// Experts are placed contiguously: when the GPUs do not divide them, E mod G GPUs hold one more
+// (the busiest GPU is taken over both kinds). active_per_gpu is that of a GPU holding the most.
+// Throws InputError unless experts > 0, 0 < gpus <= experts, 0 < top_k <= experts, tokens >= 1.
 ExpertActivation expected_activation(int experts, int gpus, int top_k, double tokens);
 
 }  // namespace llmgps
