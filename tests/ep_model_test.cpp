@@ -82,9 +82,9 @@ TEST(EpModel, BadLayoutsAreInputErrors) {
   EXPECT_THROW(EpModel(specs::load_model("llama2-7b"), specs::load_system("4x-a100-nvlink3"), s),
                InputError);
   EXPECT_THROW(
-      EpModel(specs::load_model("qwen1.5-moe-a2.7b"), specs::load_system("8x-a100-nvlink3"), s)
+      EpModel(specs::load_model("mixtral-8x7b"), specs::load_system("32x-h100-nvlink4-ndr400"), s)
           .slots_per_gpu(),
-      InputError);  // 60 experts over 8 GPUs
+      InputError);  // 8 experts over 32 GPUs: every GPU needs an expert
   s.slots_per_gpu = 1;
   EXPECT_THROW(EpModel(specs::load_model("mixtral-8x7b"), specs::load_system("4x-a100-nvlink3"), s),
                InputError);

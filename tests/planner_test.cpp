@@ -219,7 +219,7 @@ TEST(Planner, BadShapesNameTheParameter) {
   EXPECT_EQ(where([] { eplb_plan(kReadmeWeight, EplbConfig{10, 4, 2, 8}); }), "plan.slots_per_gpu");
   EXPECT_EQ(where([] { eplb_plan(kReadmeWeight, EplbConfig{16, 5, 2, 8}); }), "plan.groups");
   EXPECT_EQ(where([] { eplb_plan(kReadmeWeight, EplbConfig{16, 4, 3, 8}); }), "plan.gpus");
-  EXPECT_EQ(where([] { greedy_plan(kReadmeWeight, GreedyConfig{5, 3, 0, 1, {}}); }), "plan.gpus");
+  EXPECT_EQ(where([] { greedy_plan(kReadmeWeight, GreedyConfig{13, 3, 0, 1, {}}); }), "plan.gpus");
   EXPECT_EQ(where([] { eplb_plan({{1, 2}, {1}}, EplbConfig{2, 1, 1, 1}); }), "loads");
   EXPECT_EQ(where([] { eplb_plan({{1, -2}}, EplbConfig{2, 1, 1, 1}); }), "loads");
 }

@@ -89,12 +89,12 @@ struct CopyNeed {
 };
 CopyNeed walk_residency(const EpModel& em, const ReplicaPlan& plan, int l, Residency& resid,
                         bool commit) {
-  const int home = em.experts() / em.gpus();
+  const HomePlacement home{em.experts(), em.gpus()};
   CopyNeed need{std::vector<double>(sz(em.gpus()), 0.0), 0};
   for (std::size_t s = 0; s < plan.phy2log[sz(l)].size(); ++s) {
     const int e = plan.phy2log[sz(l)][s];
     const int g = plan.gpu_of_slot(int(s));
-    if (e < 0 || e / home == g) continue;
+    if (e < 0 || home.gpu_of(e) == g) continue;
     auto& res_list = resid.extra[sz(l)][sz(g)];
     const auto it = std::find(res_list.begin(), res_list.end(), e);
     const bool resident = it != res_list.end();
@@ -349,7 +349,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
     throw InputError("advice.replan_every", "must be a positive number of batches");
   if (cfg.trace_batch_tokens == 0) throw InputError("advice.batch_tokens", "must be positive");
   const auto batches = batches_of(test, cfg.trace_batch_tokens);
-  const int home = E / G;
+  const int home = HomePlacement{E, G}.most();
 
   struct Entry {
     Strategy s;

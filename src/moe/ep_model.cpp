@@ -7,6 +7,7 @@
 
 #include "llmgps/cost/collective.hpp"
 #include "llmgps/cost/gemm.hpp"
+#include "llmgps/moe/planner.hpp"
 #include "llmgps/schedule/estimate.hpp"
 #include "llmgps/specs/error.hpp"
 #include "llmgps/workload/layer.hpp"
@@ -62,9 +63,9 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
   if (!m.is_moe())
     throw InputError("ep.model", fmt::format("'{}' is not a mixture-of-experts model", m.name));
   G_ = sys.total_gpus();
-  if (m.num_experts % G_ != 0)
+  if (G_ > m.num_experts)
     throw InputError("ep.system",
-                     fmt::format("model '{}' has {} experts, not divisible by the system's {} GPUs",
+                     fmt::format("model '{}' has {} experts, fewer than the system's {} GPUs",
                                  m.name, m.num_experts, G_));
   if (!(setup.memory_reserve_fraction >= 0 && setup.memory_reserve_fraction < 1))
     throw InputError("memory_reserve_fraction", "must be in [0, 1)");
@@ -93,7 +94,8 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
   expert_bytes_ = 3.0 * m.hidden_size * double(m.moe_ffn_dim) * dtype_bytes(cfg.dtype);
   token_bytes_ = double(m.hidden_size) * dtype_bytes(act);
 
-  const int home = m.num_experts / G_;
+  // Experts a GPU owns before replicas: the fullest GPU's count when the GPUs do not divide them.
+  const int home = HomePlacement{m.num_experts, G_}.most();
   if (setup.slots_per_gpu > 0) {
     if (setup.slots_per_gpu < home)
       throw InputError("ep.slots_per_gpu",

@@ -518,18 +518,27 @@ void copy_layer(ReplicaPlan& dst, const ReplicaPlan& src, int l) {
 }
 
 ReplicaPlan contiguous_plan(int layers, int experts, int gpus) {
-  if (gpus <= 0 || experts % gpus != 0)
-    throw InputError("plan.gpus",
-                     fmt::format("{} experts do not divide over {} GPUs", experts, gpus));
+  if (gpus <= 0 || gpus > experts)
+    throw InputError("plan.gpus", fmt::format("{} GPUs for {} experts: every GPU needs an expert",
+                                              gpus, experts));
+  const HomePlacement home{experts, gpus};
   ReplicaPlan plan;
   plan.gpus = gpus;
-  plan.slots_per_gpu = experts / gpus;
-  std::vector<int> ids(static_cast<std::size_t>(experts));
-  std::iota(ids.begin(), ids.end(), 0);
+  plan.slots_per_gpu = home.most();
+  const std::size_t slots = std::size_t(plan.slots());
+  // GPUs holding one expert fewer leave their last slot empty (-1).
+  std::vector<int> ids(slots, -1);
+  std::vector<double> share(slots, 0.0);
+  for (int e = 0; e < experts; ++e) {
+    const int g = home.gpu_of(e);
+    const std::size_t slot = std::size_t(g * plan.slots_per_gpu + (e - home.first(g)));
+    ids[slot] = e;
+    share[slot] = 1.0;
+  }
   plan.phy2log.assign(std::size_t(layers), ids);
-  plan.phyrank.assign(std::size_t(layers), std::vector<int>(std::size_t(experts), 0));
+  plan.phyrank.assign(std::size_t(layers), std::vector<int>(slots, 0));
   plan.logcnt.assign(std::size_t(layers), std::vector<int>(std::size_t(experts), 1));
-  plan.slot_share.assign(std::size_t(layers), std::vector<double>(std::size_t(experts), 1.0));
+  plan.slot_share.assign(std::size_t(layers), share);
   fill_log2phy(plan, experts);
   return plan;
 }
@@ -566,12 +575,15 @@ double time_balanced_move(std::vector<double>& slot_load, int top, int dst, int 
 // One layer of the greedy plan: every GPU starts with its own experts; each step copies (or
 // reuses a replica of) the busiest GPU's top expert on the idlest GPU and moves load there.
 void greedy_layer(ReplicaPlan& plan, int l, const std::vector<double>& w, const GreedyConfig& c) {
-  const int E = int(w.size()), G = c.gpus, S = c.slots_per_gpu, base = E / G;
+  const int E = int(w.size()), G = c.gpus, S = c.slots_per_gpu;
+  const HomePlacement home{E, G};
   auto& p2l = plan.phy2log[std::size_t(l)];
   std::vector<double> slot_load(static_cast<std::size_t>(G * S), 0.0);
-  std::vector<int> used(static_cast<std::size_t>(G), base);
+  std::vector<int> used(static_cast<std::size_t>(G));
+  for (int g = 0; g < G; ++g) used[std::size_t(g)] = home.count(g);
   for (int e = 0; e < E; ++e) {
-    const int slot = (e / base) * S + e % base;
+    const int g = home.gpu_of(e);
+    const int slot = g * S + (e - home.first(g));
     p2l[std::size_t(slot)] = e;
     slot_load[std::size_t(slot)] = w[std::size_t(e)];
   }
@@ -654,12 +666,15 @@ ReplicaPlan greedy_plan(const LoadMatrix& loads, const GreedyConfig& c) {
   const int L = int(loads.size());
   const int E = int(loads[0].size());
   if (c.gpus <= 0) throw InputError("plan.gpus", "must be positive");
-  if (E % c.gpus != 0)
-    throw InputError("plan.gpus", fmt::format("{} experts do not divide over {} GPUs", E, c.gpus));
-  if (c.slots_per_gpu < E / c.gpus)
+  if (c.gpus > E)
+    throw InputError("plan.gpus",
+                     fmt::format("{} GPUs for {} experts: every GPU needs an expert", c.gpus, E));
+  const HomePlacement home{E, c.gpus};
+  if (c.slots_per_gpu < home.most())
     throw InputError("plan.slots_per_gpu",
-                     fmt::format("{} slots per GPU cannot hold the {} experts of each of {} GPUs",
-                                 c.slots_per_gpu, E / c.gpus, c.gpus));
+                     fmt::format("{} slots per GPU cannot hold the {} experts the fullest of {} "
+                                 "GPUs owns",
+                                 c.slots_per_gpu, home.most(), c.gpus));
   if (c.max_copies_per_expert < 0) throw InputError("plan.max_copies", "must be >= 0");
   if (!(c.tolerance_tokens >= 0)) throw InputError("tolerance", "must be >= 0");
   const int G = c.gpus, S = c.slots_per_gpu;

@@ -124,7 +124,7 @@ ordered_json plan_json(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads,
   j["log2phy"] = log2phy;
   j["logcnt"] = p.logcnt;
   j["balancedness"] = moe::balancedness(p, loads);
-  if (int(loads[0].size()) % p.gpus == 0)
+  if (int(loads[0].size()) >= p.gpus)
     j["balancedness_without_replicas"] = moe::balancedness(
         moe::contiguous_plan(int(loads.size()), int(loads[0].size()), p.gpus), loads);
   j["gpu_loads"] = moe::gpu_loads(p, loads);

@@ -8,6 +8,7 @@
 //  - Greedy halving (MoE-GPS Algorithm 1): start from the contiguous placement, repeatedly copy the
 //    busiest GPU's top expert to the least-loaded GPU and move half the load gap, until loads
 //    differ by at most one token or no copy is allowed (slots, copies per expert).
+#include <algorithm>
 #include <functional>
 #include <string>
 #include <vector>
@@ -80,6 +81,19 @@ void copy_layer(ReplicaPlan& dst, const ReplicaPlan& src, int l);
 
 // Without duplication: experts in contiguous blocks of experts / gpus per GPU.
 ReplicaPlan contiguous_plan(int layers, int experts, int gpus);
+
+// Where experts live before any replica: contiguous blocks, E mod G GPUs holding one more when the
+// GPUs do not divide the experts (the placement estimate and advise assume).
+struct HomePlacement {
+  int experts = 0, gpus = 0;
+  int most() const { return (experts + gpus - 1) / gpus; }  // experts on the fullest GPU
+  int count(int g) const { return experts / gpus + (g < experts % gpus ? 1 : 0); }
+  int first(int g) const { return g * (experts / gpus) + std::min(g, experts % gpus); }
+  int gpu_of(int e) const {
+    const int big = experts % gpus, lo = experts / gpus;
+    return e < big * (lo + 1) ? e / (lo + 1) : big + (e - big * (lo + 1)) / lo;
+  }
+};
 
 // gpu_loads[l][g]: tokens (load units) GPU g serves in layer l when `loads` is routed through the
 // plan (each expert's load split over its replicas by slot_share).
