@@ -52,29 +52,20 @@ TEST(TraceStream, SameStatisticsAsTheInMemoryReader) {
       expect_same(trace_stats(tr, batch), stream_trace_stats(dir + name, batch),
                   std::string(name) + " batch " + std::to_string(batch));
   }
-  // The vLLM-logger file restarts token_idx at every forward pass under one req_id, so its second
-  // pass repeats the first one's (sequence, token, layer) keys: both readers reject it at the same
-  // line (reading such logs by pass is issue 13's).
+  // The vLLM-logger file restarts token_idx at every forward pass under one req_id: both readers
+  // split it into passes and agree; its tokens are (pass, request, index) triples.
   const std::string vllm = dir + "qwen1.5-moe-a2.7b-vllm-logger-layer0.jsonl";
-  std::string in_memory, streamed;
-  try {
-    (void)load_trace(vllm);
-  } catch (const llmgps::InputError& e) {
-    in_memory = e.what();
-  }
-  try {
-    (void)stream_trace_stats(vllm, 64);
-  } catch (const llmgps::InputError& e) {
-    streamed = e.what();
-  }
-  EXPECT_NE(in_memory.find(":8194: duplicate record for token 0 of sequence 'r1'"),
-            std::string::npos)
-      << in_memory;
-  EXPECT_EQ(in_memory, streamed);
+  const RoutingTrace v = load_trace(vllm);
+  EXPECT_GT(v.passes, 1);
+  EXPECT_EQ(v.num_tokens(), v.records());  // one layer logged: one record per token
+  for (std::size_t batch : {std::size_t(0), std::size_t(64)})
+    expect_same(trace_stats(v, batch), stream_trace_stats(vllm, batch),
+                "vllm logger batch " + std::to_string(batch));
 }
 
 // Without a meta record the expert count is only known at the end; early batches are still scored
-// over all experts. A duplicate record is an error in both readers, naming its line.
+// over all experts. A position repeated without a pass field starts a new pass; repeated within a
+// named pass it is a duplicate, an error in both readers naming its line.
 TEST(TraceStream, AgreesWithoutAMetaRecordAndRejectsDuplicates) {
   const std::string text =
       "{\"layer\":0,\"experts\":[0,1],\"token_idx\":0,\"req_id\":\"a\"}\n"
@@ -84,8 +75,18 @@ TEST(TraceStream, AgreesWithoutAMetaRecordAndRejectsDuplicates) {
   TraceStatsStream s("inline", 2);
   s.feed(text.data(), text.size());
   expect_same(trace_stats(parse_trace(text, "inline"), 2), s.finish(), "no meta");
-  const std::string dup =
+  const std::string again =
       text + "{\"layer\":0,\"experts\":[2,3],\"token_idx\":1,\"req_id\":\"a\"}\n";
+  TraceStatsStream a2("inline", 2);
+  a2.feed(again.data(), again.size());
+  expect_same(trace_stats(parse_trace(again, "inline"), 2), a2.finish(), "second pass");
+  EXPECT_EQ(parse_trace(again, "inline").passes, 2);
+  const std::string dup =
+      "{\"layer\":0,\"experts\":[0,1],\"token_idx\":0,\"pass\":3}\n"
+      "{\"layer\":0,\"experts\":[1,0],\"token_idx\":1,\"pass\":3}\n"
+      "{\"layer\":0,\"experts\":[5,7],\"token_idx\":2,\"pass\":4}\n"
+      "{\"layer\":0,\"experts\":[7,6],\"token_idx\":0,\"pass\":5}\n"
+      "{\"layer\":0,\"experts\":[2,3],\"token_idx\":0,\"pass\":5}\n";
   for (int reader = 0; reader < 2; ++reader) {
     try {
       if (reader == 0) {
@@ -98,7 +99,8 @@ TEST(TraceStream, AgreesWithoutAMetaRecordAndRejectsDuplicates) {
       ADD_FAILURE() << "duplicate accepted by reader " << reader;
     } catch (const llmgps::InputError& e) {
       EXPECT_EQ(e.where(), "inline:5") << reader;
-      EXPECT_NE(std::string(e.what()).find("duplicate record for token 1 of sequence 'a'"),
+      EXPECT_NE(std::string(e.what()).find(
+                    "duplicate record for token 0 of sequence '' in layer 0 (pass 2)"),
                 std::string::npos)
           << e.what();
     }

@@ -74,8 +74,8 @@ TEST(Trace, BadLinesNameFileLineAndReason) {
                      ",\"token_idx\":1}\n")
                 .find("t.jsonl:2"),
             std::string::npos);
-  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[3,"
-                     "2],\"token_idx\":0}\n")
+  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,2],\"token_idx\":0,\"step\":1}\n{\"layer\":0,"
+                     "\"experts\":[3,2],\"token_idx\":0,\"step\":1}\n")
                 .find("t.jsonl:2: duplicate"),
             std::string::npos);
   EXPECT_NE(where_of("{\"layer\":\"0\",\"experts\":[1,2],\"token_idx\":0}\n")

@@ -45,9 +45,25 @@ class TraceBuilder : public detail::RecordReader {
     // Sequence and token identity.
     auto [sit, new_seq] = seq_index_.try_emplace(seq_key(), int(seq_names_.size()));
     if (new_seq) seq_names_.push_back(seq_key());
-    const std::uint64_t tkey = (std::uint64_t(sit->second) << 40) | std::uint64_t(pos());
+    const std::uint64_t lane = (std::uint64_t(sit->second) << 16) | std::uint64_t(layer());
+    // The forward pass: named by the record, or the next one when this (sequence, layer) has
+    // already reached this position in the current pass.
+    if (pass_field() >= 0) {
+      if (pass_field() != explicit_pass_) {
+        if (explicit_pass_ >= 0) ++pass_;
+        explicit_pass_ = pass_field();
+      }
+    } else {
+      const auto last = last_pos_.find(lane);
+      if (last != last_pos_.end() && pos() <= last->second) {
+        ++pass_;
+        last_pos_.clear();
+      }
+      last_pos_[lane] = pos();
+    }
+    const TokenKey tkey{pass_, sit->second, pos()};
     auto [tit, new_tok] = token_index_.try_emplace(tkey, std::int32_t(tokens_.size()));
-    if (new_tok) tokens_.push_back(TraceToken{sit->second, pos()});
+    if (new_tok) tokens_.push_back(TraceToken{sit->second, pos(), pass_});
     records_.push_back(Record{tit->second, std::int32_t(layer()), line});
     record_experts_.insert(record_experts_.end(), experts().begin(), experts().end());
     max_layer_ = std::max<std::int64_t>(max_layer_, layer());
@@ -68,6 +84,7 @@ class TraceBuilder : public detail::RecordReader {
                        fmt::format("top-k {} exceeds the {} experts", tr.top_k, tr.experts));
     tr.seq_names = std::move(seq_names_);
     tr.tokens = std::move(tokens_);
+    tr.passes = pass_ + 1;
     tr.routes.assign(tr.tokens.size() * std::size_t(tr.layers) * std::size_t(tr.top_k),
                      std::int16_t(-1));
     std::vector<std::uint8_t> layer_seen(static_cast<std::size_t>(tr.layers), 0);
@@ -79,9 +96,10 @@ class TraceBuilder : public detail::RecordReader {
       if (dst[0] >= 0)
         throw InputError(
             fmt::format("{}:{}", file(), r.line),
-            fmt::format("duplicate record for token {} of sequence '{}' in layer {}",
+            fmt::format("duplicate record for token {} of sequence '{}' in layer {} (pass {})",
                         tr.tokens[std::size_t(r.token)].pos,
-                        tr.seq_names[std::size_t(tr.tokens[std::size_t(r.token)].seq)], r.layer));
+                        tr.seq_names[std::size_t(tr.tokens[std::size_t(r.token)].seq)], r.layer,
+                        tr.tokens[std::size_t(r.token)].pass));
       std::memcpy(dst, record_experts_.data() + i * std::size_t(tr.top_k),
                   sizeof(std::int16_t) * std::size_t(tr.top_k));
       layer_seen[std::size_t(r.layer)] = 1;
@@ -100,7 +118,23 @@ class TraceBuilder : public detail::RecordReader {
   std::vector<std::int16_t> record_experts_;
   std::unordered_map<std::string, int> seq_index_;
   std::vector<std::string> seq_names_;
-  std::unordered_map<std::uint64_t, std::int32_t> token_index_;
+  struct TokenKey {
+    std::int32_t pass, seq;
+    std::int64_t pos;
+    bool operator==(const TokenKey& o) const {
+      return pass == o.pass && seq == o.seq && pos == o.pos;
+    }
+  };
+  struct TokenKeyHash {
+    std::size_t operator()(const TokenKey& k) const {
+      return std::hash<std::uint64_t>{}((std::uint64_t(k.seq) << 40) ^ std::uint64_t(k.pos) ^
+                                        (std::uint64_t(k.pass) * 0x9E3779B97F4A7C15ull));
+    }
+  };
+  std::unordered_map<TokenKey, std::int32_t, TokenKeyHash> token_index_;
+  std::unordered_map<std::uint64_t, std::int64_t> last_pos_;  // per (sequence, layer), this pass
+  std::int32_t pass_ = 0;
+  std::int64_t explicit_pass_ = -1;
   std::vector<TraceToken> tokens_;
 };
 
@@ -191,8 +225,11 @@ std::string trace_to_jsonl(const RoutingTrace& tr) {
     for (int l = 0; l < tr.layers; ++l) {
       const std::int16_t* e = tr.route(t, l);
       if (e[0] < 0) continue;
-      out += fmt::format("{{\"req_id\": \"{}\", \"token_idx\": {}, \"layer\": {}, \"experts\": [",
+      out += fmt::format("{{\"req_id\": \"{}\", \"token_idx\": {}, \"layer\": {}, ",
                          tr.seq_names[std::size_t(tr.tokens[t].seq)], tr.tokens[t].pos, l);
+      // The pass only where there is more than one (a one-pass trace reads back the same).
+      if (tr.passes > 1) out += fmt::format("\"pass\": {}, ", tr.tokens[t].pass);
+      out += "\"experts\": [";
       for (int j = 0; j < tr.top_k; ++j) out += fmt::format("{}{}", j ? ", " : "", e[j]);
       out += "]}\n";
     }
@@ -208,6 +245,7 @@ RoutingTrace slice(const RoutingTrace& tr, TokenRange r, const std::string& sour
   out.seq_names = tr.seq_names;
   out.tokens.assign(tr.tokens.begin() + std::ptrdiff_t(r.begin),
                     tr.tokens.begin() + std::ptrdiff_t(r.end));
+  out.passes = tr.passes;
   const std::size_t row = std::size_t(tr.layers) * std::size_t(tr.top_k);
   out.routes.assign(tr.routes.begin() + std::ptrdiff_t(r.begin * row),
                     tr.routes.begin() + std::ptrdiff_t(r.end * row));

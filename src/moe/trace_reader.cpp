@@ -48,7 +48,7 @@ bool RecordReader::read(sj::dom::parser& parser, const char* data, std::size_t l
 bool RecordReader::read(const sj::dom::element& doc, std::int64_t line) {
   sj::dom::object obj;
   if (doc.get_object().get(obj)) fail(line, "a record must be a JSON object");
-  layer_ = -1, pos_ = -1;
+  layer_ = -1, pos_ = -1, pass_ = -1;
   bool have_experts = false, meta = false;
   std::int64_t meta_experts = 0;
   seq_key_.clear();
@@ -60,6 +60,8 @@ bool RecordReader::read(const sj::dom::element& doc, std::int64_t line) {
       layer_ = int_field(v, line, "layer");
     } else if (key == "token_idx" || key == "token_pos") {
       pos_ = int_field(v, line, key);
+    } else if (key == "step" || key == "pass") {
+      pass_ = int_field(v, line, key);
     } else if (key == "experts" || key == "topk_ids") {
       sj::dom::array arr;
       if (v.get_array().get(arr))

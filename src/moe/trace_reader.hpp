@@ -29,6 +29,7 @@ class RecordReader {
 
   std::int64_t layer() const { return layer_; }
   std::int64_t pos() const { return pos_; }
+  std::int64_t pass_field() const { return pass_; }  // explicit "step"/"pass", -1 when absent
   const std::string& seq_key() const { return seq_key_; }
   const std::vector<std::int16_t>& experts() const { return experts_; }
   const std::string& file() const { return file_; }
@@ -46,7 +47,7 @@ class RecordReader {
   int num_experts_ = 0;
   int top_k_ = 0;
   std::int64_t max_id_ = -1;
-  std::int64_t layer_ = -1, pos_ = -1;
+  std::int64_t layer_ = -1, pos_ = -1, pass_ = -1;
   std::string seq_key_;
   std::vector<std::int16_t> experts_;
 };

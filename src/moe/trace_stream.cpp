@@ -74,9 +74,42 @@ struct TraceStatsStream::Impl {
   std::vector<std::vector<std::pair<double, double>>> closed;
   // Which (sequence, layer, position) records were seen: one bit each, for the duplicate check
   // the in-memory reader makes and the count of distinct tokens.
+  // Both are per forward pass (see trace.hpp): a new pass starts when a record names another
+  // "step"/"pass", or (without one) when its (sequence, layer) already reached its position.
   std::unordered_map<std::string, std::vector<SeenPositions>> seen;
   std::string last_seq;
   std::vector<SeenPositions>* last_bits = nullptr;
+  std::unordered_map<std::string, std::vector<std::int64_t>> last_pos;  // per sequence, layer
+  std::int64_t explicit_pass = -1;
+  std::size_t closed_tokens = 0;  // distinct tokens of the passes already closed
+  std::int32_t pass_index = 0;    // the current pass, counted from 0
+  std::unordered_set<std::string> sequences;
+
+  void close_pass() {
+    for (const auto& [name, layers] : seen) closed_tokens += distinct_positions(layers);
+    seen.clear();
+    last_pos.clear();
+    last_bits = nullptr;
+  }
+
+  void track_pass(std::size_t l, std::int64_t pos) {
+    if (reader.pass_field() >= 0) {
+      if (reader.pass_field() != explicit_pass) {
+        if (explicit_pass >= 0) close_pass(), ++pass_index;
+        explicit_pass = reader.pass_field();
+      }
+      return;
+    }
+    auto& lanes = last_pos[reader.seq_key()];
+    if (lanes.size() > l && lanes[l] >= pos) {
+      close_pass();
+      ++pass_index;
+      track_pass(l, pos);
+      return;
+    }
+    if (lanes.size() <= l) lanes.resize(l + 1, -1);
+    lanes[l] = pos;
+  }
 
   Impl(std::string file, std::size_t bt, const TraceLoadOptions& opt)
       : reader(std::move(file), opt), batch_tokens(bt) {}
@@ -98,8 +131,9 @@ struct TraceStatsStream::Impl {
     if (layers.size() <= l) layers.resize(l + 1);
     if (!layers[l].insert(pos))
       throw InputError(fmt::format("{}:{}", reader.file(), line),
-                       fmt::format("duplicate record for token {} of sequence '{}' in layer {}",
-                                   pos, last_seq, l));
+                       fmt::format("duplicate record for token {} of sequence '{}' in layer {} "
+                                   "(pass {})",
+                                   pos, last_seq, l, pass_index));
   }
 
   void on_line(const char* data, std::size_t len) {
@@ -113,7 +147,9 @@ struct TraceStatsStream::Impl {
       counts.resize(l + 1), batch.resize(l + 1), layer_records.resize(l + 1, 0),
           batch_records.resize(l + 1, 0), closed.resize(l + 1);
     }
+    track_pass(l, reader.pos());
     mark_seen(l, reader.pos());
+    sequences.insert(reader.seq_key());
     const std::size_t need =
         std::size_t(std::max<std::int64_t>(reader.max_id() + 1, reader.num_experts()));
     if (counts[l].size() < need) counts[l].resize(need, 0.0), batch[l].resize(need, 0.0);
@@ -178,9 +214,9 @@ TraceStats TraceStatsStream::finish() {
     throw InputError(file, fmt::format("top-k {} exceeds the {} experts", st.top_k, st.experts));
   st.records = s.records;
   // Distinct tokens: a position is a token of its sequence if any layer has a record for it.
-  st.tokens = 0;
-  for (const auto& [name, layers] : s.seen) st.tokens += distinct_positions(layers);
-  st.sequences = s.seen.size();
+  s.close_pass();
+  st.tokens = s.closed_tokens;
+  st.sequences = s.sequences.size();
   st.batch_tokens = s.batch_tokens == 0 ? st.tokens : std::min(s.batch_tokens, st.tokens);
   double skew_sum = 0, batch_sum = 0, ent_sum = 0;
   std::size_t most_batches = 0;

@@ -4,8 +4,11 @@
 //   {"layer", "token_idx"|"token_pos", "experts"|"topk_ids", ("gating_probs"|"topk_weights")?,
 //    ("problem_id"|"req_id")?}
 // plus optional {"type":"meta", "num_experts": E, ...} records (skipped, E taken from them).
-// Tokens are identified by (sequence, position); a token may miss some layers (recorders drop
-// records), which are then marked absent rather than invented.
+// A record belongs to a forward pass: an explicit "step" or "pass" field names it; without one, a
+// record whose (sequence, layer) already has that position or a later one in the current pass
+// starts the next pass (vLLM's expert logger restarts token_idx at every forward pass and writes
+// req_id "r1" throughout). Tokens are identified by (pass, sequence, position); a token may miss
+// some layers (recorders drop records), which are then marked absent rather than invented.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -14,8 +17,9 @@
 namespace llmgps::moe {
 
 struct TraceToken {
-  std::int32_t seq = 0;  // index of the sequence (problem_id / req_id, in order of appearance)
-  std::int64_t pos = 0;  // position of the token in its sequence
+  std::int32_t seq = 0;   // index of the sequence (problem_id / req_id, in order of appearance)
+  std::int64_t pos = 0;   // position of the token in its sequence
+  std::int32_t pass = 0;  // forward pass (in order of appearance)
 };
 
 struct RoutingTrace {
@@ -25,6 +29,7 @@ struct RoutingTrace {
   int top_k = 0;
   std::vector<std::string> seq_names;  // problem_id / req_id as written
   std::vector<TraceToken> tokens;      // in order of first appearance
+  int passes = 1;                      // forward passes
   // routes[(t * layers + l) * top_k + j]: j-th expert of token t in layer l; -1 = no record.
   std::vector<std::int16_t> routes;
 
