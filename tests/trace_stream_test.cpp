@@ -61,6 +61,17 @@ TEST(TraceStream, SameStatisticsAsTheInMemoryReader) {
   for (std::size_t batch : {std::size_t(0), std::size_t(64)})
     expect_same(trace_stats(v, batch), stream_trace_stats(vllm, batch),
                 "vllm logger batch " + std::to_string(batch));
+  // Two runs of 8,192 records are warm-up ([43, 5, 7, 58] over and over): excluded by both readers,
+  // kept on request; the skew the warm-up inflated falls.
+  EXPECT_EQ(v.warmup_records, 16384u);  // two runs: at the start and before the second engine start
+  EXPECT_EQ(stream_trace_stats(vllm, 64).warmup_records, 16384u);
+  TraceLoadOptions keep;
+  keep.keep_warmup = true;
+  const RoutingTrace all = load_trace(vllm, keep);
+  EXPECT_EQ(all.warmup_records, 0u);
+  EXPECT_EQ(all.records(), v.records() + 16384);
+  expect_same(trace_stats(all, 64), stream_trace_stats(vllm, 64, keep), "vllm logger kept");
+  EXPECT_LT(trace_stats(v, 64).skew_mean, 0.5 * trace_stats(all, 64).skew_mean);
 }
 
 // Without a meta record the expert count is only known at the end; early batches are still scored

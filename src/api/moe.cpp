@@ -21,7 +21,7 @@ void StatsRequest::validate() const {
 
 StatsResult moe_stats(const StatsRequest& r) {
   r.validate();
-  const moe::TraceLoadOptions opt{r.experts};
+  const moe::TraceLoadOptions opt{r.experts, r.keep_warmup};
   if (r.stream) return {moe::stream_trace_stats(r.trace, r.batch_tokens, opt), std::nullopt};
   const auto tr = moe::load_trace(r.trace, opt);
   StatsResult out{moe::trace_stats(tr, r.batch_tokens), std::nullopt};

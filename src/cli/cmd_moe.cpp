@@ -85,6 +85,8 @@ void register_moe_stats(CLI::App* moe_cmd) {
       "--stream", req.stream,
       "read in chunks keeping only counts and one bit per record (for traces larger than RAM; the "
       "same statistics as in memory)");
+  stats->add_flag("--keep-warmup", req.keep_warmup,
+                  "keep a leading run of identical warm-up records (excluded by default)");
   add_output_options(stats, out, {"table", "json"});
   stats->callback([] {
     req.validate();

@@ -31,7 +31,8 @@ struct Record {
 
 class TraceBuilder : public detail::RecordReader {
  public:
-  TraceBuilder(const std::string& file, const TraceLoadOptions& opt) : RecordReader(file, opt) {}
+  TraceBuilder(const std::string& file, const TraceLoadOptions& opt)
+      : RecordReader(file, opt), keep_warmup_(opt.keep_warmup) {}
 
   void parse_line(sj::dom::parser& parser, const char* data, std::size_t len, std::int64_t line) {
     if (read(parser, data, len, line)) add_record(line);
@@ -85,10 +86,18 @@ class TraceBuilder : public detail::RecordReader {
     tr.seq_names = std::move(seq_names_);
     tr.tokens = std::move(tokens_);
     tr.passes = pass_ + 1;
+    std::vector<std::uint8_t> skip;
+    const std::size_t warm = keep_warmup_ ? 0 : mark_warmup(tr.top_k, skip);
+    if (warm == records_.size())
+      throw InputError(file(),
+                       "every record is warm-up (runs of identical records); --keep-warmup keeps "
+                       "them");
+    tr.warmup_records = warm;
     tr.routes.assign(tr.tokens.size() * std::size_t(tr.layers) * std::size_t(tr.top_k),
                      std::int16_t(-1));
     std::vector<std::uint8_t> layer_seen(static_cast<std::size_t>(tr.layers), 0);
     for (std::size_t i = 0; i < records_.size(); ++i) {
+      if (warm > 0 && skip[i]) continue;
       const Record& r = records_[i];
       std::int16_t* dst = tr.routes.data() +
                           (std::size_t(r.token) * std::size_t(tr.layers) + std::size_t(r.layer)) *
@@ -109,9 +118,53 @@ class TraceBuilder : public detail::RecordReader {
         throw InputError(file(),
                          fmt::format("layer {} has no records (layers 0..{} must all appear)", l,
                                      tr.layers - 1));
+    if (warm > 0) drop_absent_tokens(tr);
     return tr;
   }
 
+ private:
+  // Marks the warm-up records (runs of at least kWarmupMinRecords consecutive records with the
+  // same layer and experts) and returns how many there are.
+  std::size_t mark_warmup(int top_k, std::vector<std::uint8_t>& skip) const {
+    const std::size_t k = std::size_t(top_k);
+    skip.assign(records_.size(), 0);
+    std::size_t marked = 0;
+    for (std::size_t i = 0; i < records_.size();) {
+      std::size_t j = i + 1;
+      while (j < records_.size() && records_[j].layer == records_[i].layer &&
+             std::equal(record_experts_.begin() + std::ptrdiff_t(j * k),
+                        record_experts_.begin() + std::ptrdiff_t((j + 1) * k),
+                        record_experts_.begin() + std::ptrdiff_t(i * k)))
+        ++j;
+      if (j - i >= kWarmupMinRecords) {
+        std::fill(skip.begin() + std::ptrdiff_t(i), skip.begin() + std::ptrdiff_t(j), 1);
+        marked += j - i;
+      }
+      i = j;
+    }
+    return marked;
+  }
+
+  // Tokens all of whose records were warm-up go (their slots stay in order).
+  static void drop_absent_tokens(RoutingTrace& tr) {
+    const std::size_t row = std::size_t(tr.layers) * std::size_t(tr.top_k);
+    std::size_t out = 0;
+    for (std::size_t t = 0; t < tr.tokens.size(); ++t) {
+      bool any = false;
+      for (int l = 0; l < tr.layers && !any; ++l) any = tr.has(t, l);
+      if (!any) continue;
+      if (out != t) {
+        tr.tokens[out] = tr.tokens[t];
+        std::copy_n(tr.routes.begin() + std::ptrdiff_t(t * row), row,
+                    tr.routes.begin() + std::ptrdiff_t(out * row));
+      }
+      ++out;
+    }
+    tr.tokens.resize(out);
+    tr.routes.resize(out * row);
+  }
+
+ public:
  private:
   std::int64_t max_layer_ = -1;
   std::vector<Record> records_;
@@ -135,6 +188,7 @@ class TraceBuilder : public detail::RecordReader {
   std::unordered_map<std::uint64_t, std::int64_t> last_pos_;  // per (sequence, layer), this pass
   std::int32_t pass_ = 0;
   std::int64_t explicit_pass_ = -1;
+  bool keep_warmup_ = false;
   std::vector<TraceToken> tokens_;
 };
 

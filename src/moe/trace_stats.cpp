@@ -42,6 +42,7 @@ TraceStats trace_stats(const RoutingTrace& tr, std::size_t batch_tokens) {
   st.tokens = tr.num_tokens();
   st.records = tr.records();
   st.sequences = tr.seq_names.size();
+  st.warmup_records = tr.warmup_records;
   st.batch_tokens = batch_tokens == 0 ? tr.num_tokens() : std::min(batch_tokens, tr.num_tokens());
   const auto whole = expert_counts(tr);
   // Per-batch skew: each layer's records in token order, cut into batches of batch_tokens records

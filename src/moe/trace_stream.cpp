@@ -92,27 +92,43 @@ struct TraceStatsStream::Impl {
     last_bits = nullptr;
   }
 
-  void track_pass(std::size_t l, std::int64_t pos) {
-    if (reader.pass_field() >= 0) {
-      if (reader.pass_field() != explicit_pass) {
+  // One routing record, as the reader parsed it (kept while a leading warm-up run is undecided).
+  struct Rec {
+    std::string seq;
+    std::size_t layer;
+    std::int64_t pos, pass;
+    std::vector<std::int16_t> experts;
+  };
+
+  void track_pass(const Rec& r) {
+    const std::size_t l = r.layer;
+    const std::int64_t pos = r.pos;
+    if (r.pass >= 0) {
+      if (r.pass != explicit_pass) {
         if (explicit_pass >= 0) close_pass(), ++pass_index;
-        explicit_pass = reader.pass_field();
+        explicit_pass = r.pass;
       }
       return;
     }
-    auto& lanes = last_pos[reader.seq_key()];
+    auto& lanes = last_pos[r.seq];
     if (lanes.size() > l && lanes[l] >= pos) {
       close_pass();
       ++pass_index;
-      track_pass(l, pos);
+      track_pass(r);
       return;
     }
     if (lanes.size() <= l) lanes.resize(l + 1, -1);
     lanes[l] = pos;
   }
 
+  bool keep_warmup = false, run_dropping = false;
+  std::vector<Rec> run;  // the current run of identical records, while undecided
+  std::size_t run_layer = 0;
+  std::vector<std::int16_t> run_experts;
+  std::size_t warmup_records = 0;
+
   Impl(std::string file, std::size_t bt, const TraceLoadOptions& opt)
-      : reader(std::move(file), opt), batch_tokens(bt) {}
+      : reader(std::move(file), opt), batch_tokens(bt), keep_warmup(opt.keep_warmup) {}
 
   void close_batch(std::size_t l) {
     double mx = 0, sum = 0;
@@ -122,9 +138,9 @@ struct TraceStatsStream::Impl {
     batch_records[l] = 0;
   }
 
-  void mark_seen(std::size_t l, std::int64_t pos) {
-    if (!last_bits || reader.seq_key() != last_seq) {
-      last_seq = reader.seq_key();
+  void mark_seen(const std::string& seq, std::size_t l, std::int64_t pos) {
+    if (!last_bits || seq != last_seq) {
+      last_seq = seq;
       last_bits = &seen[last_seq];
     }
     auto& layers = *last_bits;
@@ -142,19 +158,51 @@ struct TraceStatsStream::Impl {
     line_buf.resize(len + simdjson::SIMDJSON_PADDING);
     std::copy(data, data + len, line_buf.begin());
     if (!reader.read(parser, line_buf.data(), len, line)) return;
-    const std::size_t l = std::size_t(reader.layer());
+    Rec r{reader.seq_key(), std::size_t(reader.layer()), reader.pos(), reader.pass_field(),
+          reader.experts()};
+    // Warm-up (moe/trace.hpp): the current run of identical records is held until it either
+    // reaches kWarmupMinRecords (then it and the rest of it are dropped) or breaks (then it is
+    // counted, in its order: nothing else came between).
+    if (keep_warmup) return count(r);
+    const bool same = !run.empty() && run_layer == r.layer && run_experts == r.experts;
+    if (same && run_dropping) {
+      ++warmup_records;
+      return;
+    }
+    if (!same) {
+      flush_run();
+      run_layer = r.layer;
+      run_experts = r.experts;
+    }
+    run.push_back(std::move(r));
+    if (run.size() >= kWarmupMinRecords) {
+      run_dropping = true;
+      warmup_records += run.size();
+      run.resize(1);  // keeps the run going; its records are gone
+    }
+  }
+
+  // The held run broke or the trace ended: a short run is counted after all.
+  void flush_run() {
+    if (!run_dropping)
+      for (const Rec& w : run) count(w);
+    run.clear();
+    run_dropping = false;
+  }
+
+  void count(const Rec& r) {
+    const std::size_t l = r.layer;
     if (l >= counts.size()) {
       counts.resize(l + 1), batch.resize(l + 1), layer_records.resize(l + 1, 0),
           batch_records.resize(l + 1, 0), closed.resize(l + 1);
     }
-    track_pass(l, reader.pos());
-    mark_seen(l, reader.pos());
-    sequences.insert(reader.seq_key());
+    track_pass(r);
+    mark_seen(r.seq, l, r.pos);
+    sequences.insert(r.seq);
     const std::size_t need =
         std::size_t(std::max<std::int64_t>(reader.max_id() + 1, reader.num_experts()));
     if (counts[l].size() < need) counts[l].resize(need, 0.0), batch[l].resize(need, 0.0);
-    for (std::int16_t e : reader.experts())
-      counts[l][std::size_t(e)] += 1, batch[l][std::size_t(e)] += 1;
+    for (std::int16_t e : r.experts) counts[l][std::size_t(e)] += 1, batch[l][std::size_t(e)] += 1;
     ++layer_records[l];
     ++records;
     if (batch_tokens > 0 && ++batch_records[l] == batch_tokens) close_batch(l);
@@ -203,7 +251,12 @@ TraceStats TraceStatsStream::finish() {
     s.on_line(s.carry.data(), s.carry.size());
     s.carry.clear();
   }
+  s.flush_run();
   const std::string& file = s.reader.file();
+  if (s.records == 0 && s.warmup_records > 0)
+    throw InputError(file,
+                     "every record is warm-up (runs of identical records); --keep-warmup keeps "
+                     "them");
   if (s.records == 0)
     throw InputError(file, "no routing records (expected JSON Lines with 'layer' and 'experts')");
   TraceStats st;
@@ -213,6 +266,7 @@ TraceStats TraceStatsStream::finish() {
   if (st.top_k > st.experts)
     throw InputError(file, fmt::format("top-k {} exceeds the {} experts", st.top_k, st.experts));
   st.records = s.records;
+  st.warmup_records = s.warmup_records;
   // Distinct tokens: a position is a token of its sequence if any layer has a record for it.
   s.close_pass();
   st.tokens = s.closed_tokens;

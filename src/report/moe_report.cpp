@@ -25,6 +25,7 @@ ordered_json trace_stats_json(const moe::TraceStats& s) {
   j["top_k"] = s.top_k;
   j["tokens"] = s.tokens;
   j["records"] = s.records;
+  j["warmup_records"] = s.warmup_records;
   j["sequences"] = s.sequences;
   j["batch_tokens"] = s.batch_tokens;
   j["batches"] = s.batches;
@@ -55,8 +56,13 @@ std::string trace_stats_table(const moe::TraceStats& s) {
                fmt::format("{:.3f}", l.batch_skew_mean), fmt::format("{:.3f}", l.batch_skew_max),
                fmt::format("{:.3f}", l.entropy_bits), sh});
   }
-  return fmt::format("{} tokens x {} layers ({} records, {} sequences), {} experts, top-{}\n\n",
-                     s.tokens, s.layers, s.records, s.sequences, s.experts, s.top_k) +
+  return fmt::format("{} tokens x {} layers ({} records, {} sequences), {} experts, top-{}{}\n\n",
+                     s.tokens, s.layers, s.records, s.sequences, s.experts, s.top_k,
+                     s.warmup_records > 0
+                         ? fmt::format("; {} leading warm-up records excluded (--keep-warmup "
+                                       "keeps them)",
+                                       s.warmup_records)
+                         : std::string()) +
          render_table(t) +
          fmt::format(
              "\nskew (max/mean) mean over layers {:.4f}; per batch of {} tokens {:.4f}; entropy "

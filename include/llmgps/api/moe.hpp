@@ -22,6 +22,7 @@ struct StatsRequest {
   int experts = 0;                // 0: from a meta record or the largest id + 1
   bool transitions = false;       // layer-to-layer transition matrices (in memory only)
   bool stream = false;            // read in chunks (traces larger than RAM)
+  bool keep_warmup = false;       // keep a leading warm-up run (moe/trace.hpp)
   void validate() const;
 };
 struct StatsResult {

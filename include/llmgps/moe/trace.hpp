@@ -30,6 +30,7 @@ struct RoutingTrace {
   std::vector<std::string> seq_names;  // problem_id / req_id as written
   std::vector<TraceToken> tokens;      // in order of first appearance
   int passes = 1;                      // forward passes
+  std::size_t warmup_records = 0;      // leading warm-up records excluded (0: none or kept)
   // routes[(t * layers + l) * top_k + j]: j-th expert of token t in layer l; -1 = no record.
   std::vector<std::int16_t> routes;
 
@@ -42,8 +43,18 @@ struct RoutingTrace {
 };
 
 struct TraceLoadOptions {
-  int num_experts = 0;  // 0: from a meta record, else the largest id seen + 1
+  int num_experts = 0;       // 0: from a meta record, else the largest id seen + 1
+  bool keep_warmup = false;  // keep a leading warm-up run (see kWarmupMinRecords)
 };
+
+// Warm-up: engines profile with dummy inputs before serving (and again when they capture CUDA
+// graphs), and loggers record those passes: the vLLM logger file holds two runs of 8,192
+// identical records, [43, 5, 7, 58] with equal weights. A run of at least this many consecutive
+// records with the same layer and the same experts is warm-up and is excluded unless kept (by
+// chance such a run is negligible: even top-2 of 8 repeats with probability 1/28 per record).
+// Runs are consecutive in the file, as loggers that log one layer write them; a multi-layer
+// logger interleaving layers would need the run per layer (not handled).
+constexpr std::size_t kWarmupMinRecords = 32;
 
 // Parse JSON Lines text. Throws InputError("FILE:LINE", reason) on a malformed line, a missing or
 // mistyped field, an expert id out of range, inconsistent top-k, or a layer with no records.

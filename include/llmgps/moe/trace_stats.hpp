@@ -32,6 +32,7 @@ struct LayerStats {
 struct TraceStats {
   int layers = 0, experts = 0, top_k = 0;
   std::size_t tokens = 0, records = 0, sequences = 0;
+  std::size_t warmup_records = 0;  // leading warm-up records excluded (trace.hpp)
   std::size_t batch_tokens = 0, batches = 0;
   double skew_mean = 1;        // mean over layers of the whole-trace skew (the paper's figure)
   double batch_skew_mean = 1;  // mean over layers and batches
