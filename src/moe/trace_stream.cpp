@@ -2,6 +2,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -80,16 +81,21 @@ struct TraceStatsStream::Impl {
   std::string last_seq;
   std::vector<SeenPositions>* last_bits = nullptr;
   std::unordered_map<std::string, std::vector<std::int64_t>> last_pos;  // per sequence, layer
+  std::vector<std::int64_t>* last_lanes = nullptr;
+  std::string last_lanes_seq;
   std::int64_t explicit_pass = -1;
   std::size_t closed_tokens = 0;  // distinct tokens of the passes already closed
   std::int32_t pass_index = 0;    // the current pass, counted from 0
   std::unordered_set<std::string> sequences;
+  std::string last_counted_seq;
+  bool counted_any = false;
 
   void close_pass() {
     for (const auto& [name, layers] : seen) closed_tokens += distinct_positions(layers);
     seen.clear();
     last_pos.clear();
     last_bits = nullptr;
+    last_lanes = nullptr;
   }
 
   // One routing record, as the reader parsed it (kept while a leading warm-up run is undecided).
@@ -97,7 +103,12 @@ struct TraceStatsStream::Impl {
     std::string seq;
     std::size_t layer;
     std::int64_t pos, pass;
-    std::vector<std::int16_t> experts;
+    std::array<std::int16_t, detail::kMaxTopK> experts;  // the first k are the record's
+    int k;
+    bool same_choice(const Rec& o) const {
+      return layer == o.layer && k == o.k &&
+             std::equal(experts.begin(), experts.begin() + k, o.experts.begin());
+    }
   };
 
   void track_pass(const Rec& r) {
@@ -110,7 +121,12 @@ struct TraceStatsStream::Impl {
       }
       return;
     }
-    auto& lanes = last_pos[r.seq];
+    // The previous record's sequence is the likely one (records come in runs of a sequence).
+    if (!last_lanes || r.seq != last_lanes_seq) {
+      last_lanes_seq = r.seq;
+      last_lanes = &last_pos[r.seq];
+    }
+    auto& lanes = *last_lanes;
     if (lanes.size() > l && lanes[l] >= pos) {
       close_pass();
       ++pass_index;
@@ -123,8 +139,7 @@ struct TraceStatsStream::Impl {
 
   bool keep_warmup = false, run_dropping = false;
   std::vector<Rec> run;  // the current run of identical records, while undecided
-  std::size_t run_layer = 0;
-  std::vector<std::int16_t> run_experts;
+  Rec run_key{};         // the layer and experts of the current run
   std::size_t warmup_records = 0;
 
   Impl(std::string file, std::size_t bt, const TraceLoadOptions& opt)
@@ -158,21 +173,27 @@ struct TraceStatsStream::Impl {
     line_buf.resize(len + simdjson::SIMDJSON_PADDING);
     std::copy(data, data + len, line_buf.begin());
     if (!reader.read(parser, line_buf.data(), len, line)) return;
-    Rec r{reader.seq_key(), std::size_t(reader.layer()), reader.pos(), reader.pass_field(),
-          reader.experts()};
+    Rec r;
+    r.seq = reader.seq_key();
+    r.layer = std::size_t(reader.layer());
+    r.pos = reader.pos();
+    r.pass = reader.pass_field();
+    r.k = int(reader.experts().size());
+    std::copy(reader.experts().begin(), reader.experts().end(), r.experts.begin());
     // Warm-up (moe/trace.hpp): the current run of identical records is held until it either
     // reaches kWarmupMinRecords (then it and the rest of it are dropped) or breaks (then it is
     // counted, in its order: nothing else came between).
     if (keep_warmup) return count(r);
-    const bool same = !run.empty() && run_layer == r.layer && run_experts == r.experts;
+    const bool same = !run.empty() && run_key.same_choice(r);
     if (same && run_dropping) {
       ++warmup_records;
       return;
     }
     if (!same) {
       flush_run();
-      run_layer = r.layer;
-      run_experts = r.experts;
+      run_key.layer = r.layer;
+      run_key.k = r.k;
+      run_key.experts = r.experts;
     }
     run.push_back(std::move(r));
     if (run.size() >= kWarmupMinRecords) {
@@ -198,11 +219,18 @@ struct TraceStatsStream::Impl {
     }
     track_pass(r);
     mark_seen(r.seq, l, r.pos);
-    sequences.insert(r.seq);
+    if (!counted_any || r.seq != last_counted_seq) {
+      sequences.insert(r.seq);
+      last_counted_seq = r.seq;
+      counted_any = true;
+    }
     const std::size_t need =
         std::size_t(std::max<std::int64_t>(reader.max_id() + 1, reader.num_experts()));
     if (counts[l].size() < need) counts[l].resize(need, 0.0), batch[l].resize(need, 0.0);
-    for (std::int16_t e : r.experts) counts[l][std::size_t(e)] += 1, batch[l][std::size_t(e)] += 1;
+    for (int i = 0; i < r.k; ++i) {
+      const std::size_t e = std::size_t(r.experts[std::size_t(i)]);
+      counts[l][e] += 1, batch[l][e] += 1;
+    }
     ++layer_records[l];
     ++records;
     if (batch_tokens > 0 && ++batch_records[l] == batch_tokens) close_batch(l);
