@@ -56,6 +56,27 @@ TEST(Advisor, ClosedFormBreakdownAddsUpAndErrorModelsAreOrdered) {
   }
 }
 
+// Rows that sample some layers (a partial trace) stand for every MoE layer: one sampled row is
+// the same step as that row applied to every layer, and two rows charge their mean layer.
+TEST(Advisor, SampledShareRowsStandForEveryLayer) {
+  const EpModel em = mixtral(8);
+  const auto strategies = builtin_strategies(em, "predictors-mixtral-traces");
+  AdviceConfig cfg;
+  const LoadMatrix one = {shares_for_skew(8, 2, 1.8)};
+  const auto all = closed_form(em, strategies, one, cfg);
+  const auto sampled = closed_form(em, strategies, one, cfg, ShareRows::sample);
+  for (std::size_t i = 0; i < all.size(); ++i)
+    EXPECT_NEAR(sampled[i].latency_s / all[i].latency_s, 1.0, 1e-12) << all[i].strategy.name;
+  const LoadMatrix two = {shares_for_skew(8, 2, 1.2), shares_for_skew(8, 2, 2.4)};
+  const auto a = closed_form(em, strategies, {two[0]}, cfg);
+  const auto b = closed_form(em, strategies, {two[1]}, cfg);
+  const auto mean = closed_form(em, strategies, two, cfg, ShareRows::sample);
+  for (std::size_t i = 0; i < mean.size(); ++i)
+    EXPECT_NEAR(mean[i].latency_s, (a[i].latency_s + b[i].latency_s) / 2, 1e-9 * a[i].latency_s)
+        << mean[i].strategy.name;
+  EXPECT_THROW(closed_form(em, strategies, two, cfg), InputError);  // 2 rows of 32 layers
+}
+
 // The cap keeps a badly predicted plan's straggler at the no-duplication one; without it (the
 // paper's typical model as stated) a large error makes the plan slower than no duplication.
 TEST(Advisor, ErrorCapBoundsTheStragglerByNoDuplication) {

@@ -260,3 +260,115 @@ TEST(CmdMoe, AdviseAndPlanTakeExpertsThatDoNotDivideTheGpus) {
   for (const auto& row : g["logcnt"])
     for (const auto& c : row) EXPECT_GE(c.get<int>(), 1);
 }
+
+namespace {
+// A trace of the exact shape vLLM's expert logger writes: a meta record (model, layers_logged,
+// top_k), req_id "r1" on every record, token_idx restarting at every forward pass, and a profiling
+// warm-up of `warmup` identical records first. Routing after it: top-4 of 60 with a few popular
+// experts, from a fixed seed.
+std::string vllm_logger_trace(int warmup, int passes, int tokens_per_pass, int layer) {
+  std::string out =
+      "{\"type\": \"meta\", \"model_id\": \"Qwen/Qwen1.5-MoE-A2.7B-Chat\", \"vllm_version\": "
+      "\"0.16.0\", \"layers_logged\": [" +
+      std::to_string(layer) + "], \"top_k\": 4}\n";
+  auto record = [&](int idx, const std::vector<int>& ids) {
+    out += "{\"type\": \"route\", \"req_id\": \"r1\", \"token_idx\": " + std::to_string(idx) +
+           ", \"layer\": " + std::to_string(layer) + ", \"topk_ids\": [" + std::to_string(ids[0]) +
+           ", " + std::to_string(ids[1]) + ", " + std::to_string(ids[2]) + ", " +
+           std::to_string(ids[3]) + "], \"topk_weights\": [0.1, 0.05, 0.04, 0.03]}\n";
+  };
+  for (int i = 0; i < warmup; ++i) record(i, {43, 5, 7, 58});
+  std::mt19937 rng(7);
+  std::vector<double> w(60, 1.0);
+  w[3] = 6, w[17] = 4, w[42] = 3;
+  std::discrete_distribution<int> pick(w.begin(), w.end());
+  for (int p = 0; p < passes; ++p)
+    for (int t = 0; t < tokens_per_pass; ++t) {
+      std::vector<int> ids;
+      while (ids.size() < 4) {
+        const int e = pick(rng);
+        if (std::find(ids.begin(), ids.end(), e) == ids.end()) ids.push_back(e);
+      }
+      record(t, ids);
+    }
+  return out;
+}
+}  // namespace
+
+TEST(CmdMoe, VllmLoggerShapedTracePassesThroughEveryCommand) {
+  TempDir d;
+  const std::string f = d.file("vllm.jsonl");
+  write_file(f, vllm_logger_trace(4000, 48, 96, 5));
+  for (const char* mode : {"", " --stream"}) {
+    const auto s = run_json("moe stats --trace " + f + mode);
+    EXPECT_EQ(s["warmup_records"], 4000) << mode;
+    EXPECT_EQ(s["records"], 48 * 96) << mode;
+    EXPECT_EQ(s["tokens"], 48 * 96) << mode;
+    EXPECT_EQ(s["layers"], 1) << mode;
+    EXPECT_EQ(s["layers_logged"], nlohmann::json::array({5})) << mode;
+    EXPECT_EQ(s["per_layer"][0]["layer"], 5) << mode;
+    EXPECT_LT(s["skew_mean"].get<double>(), 5.0) << mode;  // the warm-up alone would give 15
+  }
+  const auto kept = run_json("moe stats --keep-warmup --trace " + f);
+  EXPECT_EQ(kept["warmup_records"], 0);
+  EXPECT_EQ(kept["records"], 4000 + 48 * 96);
+
+  const auto pr = run_json("moe predict --train " + f + " --test " + f);
+  EXPECT_EQ(pr["train_warmup_records"], 4000);
+  EXPECT_EQ(pr["test_warmup_records"], 4000);
+  EXPECT_EQ(pr["predictors"].size(), 7u);
+
+  const auto pl = run_json("moe plan --trace " + f + " --gpus 8 --slots-per-gpu 9 --algo greedy");
+  EXPECT_EQ(pl["warmup_records"], 4000);
+  EXPECT_EQ(pl["layers"], nlohmann::json::array({5}));
+  EXPECT_EQ(pl["phy2log"].size(), 1u);
+  const RunResult sg =
+      run_cli("moe plan --trace " + f + " --gpus 8 --slots-per-gpu 9 --format sglang");
+  EXPECT_EQ(sg.code, 2);
+  EXPECT_NE(sg.err.find("layers_logged"), std::string::npos) << sg.err;
+
+  const auto adv = run_json(
+      "moe advise --model qwen1.5-moe-a2.7b --system 8x-h100-nvlink4 "
+      "--batch 4 --seq 512 --trace " +
+      f);
+  EXPECT_EQ(adv["warmup_records"], 4000);
+  ASSERT_EQ(adv["notes"].size(), 1u);
+  EXPECT_NE(adv["notes"][0].get<std::string>().find("1 of the model's 24 MoE layers"),
+            std::string::npos)
+      << adv["notes"][0];
+  // The step charges the mean logged layer once per MoE layer: latency = 24 x per-layer total
+  // + the step's other layers, for every strategy.
+  for (const auto& s : adv["strategies"]) {
+    EXPECT_GT(s["latency_s"].get<double>(), 24 * s["per_layer"]["total_s"].get<double>());
+  }
+  EXPECT_TRUE(adv.contains("closed_form"));
+}
+
+TEST(CmdMoe, PartialTraceBadInputsNameLineAndField) {
+  TempDir d;
+  // A layer id beyond layers_logged.
+  std::string t = vllm_logger_trace(0, 2, 8, 0);
+  t += "{\"req_id\": \"r1\", \"token_idx\": 8, \"layer\": 3, \"topk_ids\": [1, 2, 3, 4]}\n";
+  write_file(d.file("a.jsonl"), t);
+  RunResult r = run_cli("moe stats --trace " + d.file("a.jsonl"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("a.jsonl:18"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("field 'layer'"), std::string::npos) << r.err;
+  r = run_cli("moe stats --stream --trace " + d.file("a.jsonl"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("a.jsonl:18"), std::string::npos) << r.err;
+  // Passes that disagree on top-k: the second pass logs three experts per token.
+  std::string u = vllm_logger_trace(0, 1, 8, 0);
+  u += "{\"req_id\": \"r1\", \"token_idx\": 0, \"layer\": 0, \"topk_ids\": [1, 2, 3]}\n";
+  write_file(d.file("b.jsonl"), u);
+  r = run_cli("moe stats --trace " + d.file("b.jsonl"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("b.jsonl:10"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("field 'topk_ids'"), std::string::npos) << r.err;
+  // A logged layer the model does not have.
+  write_file(d.file("c.jsonl"), vllm_logger_trace(0, 4, 32, 30));
+  r = run_cli("moe advise --model qwen1.5-moe-a2.7b --system 8x-h100-nvlink4 --trace " +
+              d.file("c.jsonl"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("layers_logged names layer 30"), std::string::npos) << r.err;
+}

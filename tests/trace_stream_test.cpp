@@ -27,6 +27,8 @@ void expect_same(const TraceStats& a, const TraceStats& b, const std::string& wh
   EXPECT_EQ(a.records, b.records);
   EXPECT_EQ(a.tokens, b.tokens);
   EXPECT_EQ(a.sequences, b.sequences);
+  EXPECT_EQ(a.warmup_records, b.warmup_records);
+  EXPECT_EQ(a.layers_logged, b.layers_logged);
   EXPECT_EQ(a.batch_tokens, b.batch_tokens);
   EXPECT_EQ(a.batches, b.batches);
   EXPECT_DOUBLE_EQ(a.skew_mean, b.skew_mean);
@@ -34,6 +36,7 @@ void expect_same(const TraceStats& a, const TraceStats& b, const std::string& wh
   EXPECT_DOUBLE_EQ(a.entropy_mean_bits, b.entropy_mean_bits);
   ASSERT_EQ(a.per_layer.size(), b.per_layer.size());
   for (std::size_t l = 0; l < a.per_layer.size(); ++l) {
+    EXPECT_EQ(a.per_layer[l].layer, b.per_layer[l].layer);
     EXPECT_EQ(a.per_layer[l].shares, b.per_layer[l].shares);
     EXPECT_DOUBLE_EQ(a.per_layer[l].batch_skew_mean, b.per_layer[l].batch_skew_mean);
     EXPECT_DOUBLE_EQ(a.per_layer[l].batch_skew_max, b.per_layer[l].batch_skew_max);

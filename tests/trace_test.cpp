@@ -53,6 +53,43 @@ TEST(Trace, ReadsVllmLoggerShapeWithMetaRecord) {
   EXPECT_EQ(tr.seq_names[1], "b");
 }
 
+// A file that logs some model layers (meta layers_logged): the trace's layers are those, in
+// order, and trace_to_jsonl writes them back as the model's layer ids.
+TEST(Trace, LayersLoggedMapsModelLayersAndRoundTrips) {
+  const std::string text =
+      "{\"type\": \"meta\", \"layers_logged\": [7, 3], \"top_k\": 2}\n"
+      "{\"req_id\": \"r1\", \"layer\": 3, \"token_idx\": 0, \"topk_ids\": [1, 2]}\n"
+      "{\"req_id\": \"r1\", \"layer\": 7, \"token_idx\": 0, \"topk_ids\": [0, 2]}\n"
+      "{\"req_id\": \"r1\", \"layer\": 3, \"token_idx\": 0, \"topk_ids\": [2, 1]}\n"
+      "{\"req_id\": \"r1\", \"layer\": 7, \"token_idx\": 0, \"topk_ids\": [3, 1]}\n";
+  const RoutingTrace tr = parse_trace(text, "p.jsonl");
+  EXPECT_EQ(tr.layers, 2);
+  EXPECT_EQ(tr.layer_ids, (std::vector<int>{3, 7}));
+  EXPECT_EQ(tr.passes, 2);
+  EXPECT_EQ(tr.route(0, 1)[0], 0);  // model layer 7 is trace layer 1
+  const RoutingTrace back = parse_trace(trace_to_jsonl(tr), "back.jsonl");
+  EXPECT_EQ(back.layer_ids, tr.layer_ids);
+  EXPECT_EQ(back.routes, tr.routes);
+  EXPECT_NE(where_of("{\"type\": \"meta\", \"layers_logged\": [3]}\n"
+                     "{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n")
+                .find("t.jsonl:2: field 'layer': layer 0 is not among the meta record's "
+                      "layers_logged [3]"),
+            std::string::npos);
+  EXPECT_NE(where_of("{\"type\": \"meta\", \"layers_logged\": [3, 4]}\n"
+                     "{\"layer\":3,\"experts\":[1,2],\"token_idx\":0}\n")
+                .find("layer 4 is in layers_logged but has no records"),
+            std::string::npos);
+  EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n"
+                     "{\"type\": \"meta\", \"layers_logged\": [0]}\n")
+                .find("t.jsonl:2: field 'layers_logged' comes after routing records"),
+            std::string::npos);
+  EXPECT_NE(where_of("{\"type\": \"meta\", \"top_k\": 3}\n"
+                     "{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n")
+                .find("t.jsonl:2: field 'experts': 2 experts, but the meta record or earlier "
+                      "records have 3"),
+            std::string::npos);
+}
+
 TEST(Trace, BadLinesNameFileLineAndReason) {
   EXPECT_NE(where_of("{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[1,"
                      "2],\"token_idx\":\n")

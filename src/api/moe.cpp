@@ -46,10 +46,10 @@ PredictResult moe_predict(const PredictRequest& r) {
   r.validate();
   if (!r.groups.empty())
     return {{moe::leave_one_group_out(moe::read_groups_csv(r.groups))}, r.groups, r.groups, 0};
-  const auto train = moe::load_trace(r.train);
-  const auto test = moe::load_trace(r.test, moe::TraceLoadOptions{train.experts});
+  const auto train = moe::load_trace(r.train, moe::TraceLoadOptions{0, r.keep_warmup});
+  const auto test = moe::load_trace(r.test, moe::TraceLoadOptions{train.experts, r.keep_warmup});
   moe::check_compatible(train, test);
-  PredictResult out{{}, r.train, r.test, r.batch_tokens};
+  PredictResult out{{}, r.train, r.test, r.batch_tokens, train.warmup_records, test.warmup_records};
   for (auto& p : moe::distribution_predictors())
     out.results.push_back(moe::evaluate(*p, train, test, r.batch_tokens));
   for (auto& p : moe::token_predictors())
@@ -67,8 +67,29 @@ PlanResult moe_plan(const PlanRequest& r) {
   r.validate();
   PlanResult out;
   out.algo = r.algo;
-  out.loads = r.trace.empty() ? moe::load_loads_json(r.loads)
-                              : moe::expert_counts(moe::load_trace(r.trace));
+  if (r.trace.empty()) {
+    out.loads = moe::load_loads_json(r.loads);
+  } else {
+    const auto tr = moe::load_trace(r.trace, moe::TraceLoadOptions{0, r.keep_warmup});
+    out.loads = moe::expert_counts(tr);
+    out.warmup_records = tr.warmup_records;
+    out.layer_ids = tr.layer_ids;
+  }
+  if (!r.model.empty()) {
+    const ModelSpec m = specs::load_model(r.model);
+    const std::string what = r.trace.empty() ? r.loads : r.trace;
+    const int layers = m.moe_layer_count();
+    if (out.loads[0].size() != std::size_t(m.num_experts))
+      throw InputError(what, fmt::format("has {} experts per layer; model '{}' has {}",
+                                         out.loads[0].size(), m.name, m.num_experts));
+    if (out.layer_ids.empty() && out.loads.size() != std::size_t(layers))
+      throw InputError(what, fmt::format("has {} layers; model '{}' has {} MoE layers",
+                                         out.loads.size(), m.name, layers));
+    if (!out.layer_ids.empty() && out.layer_ids.back() >= layers)
+      throw InputError(what, fmt::format("layers_logged names layer {}; model '{}' has {} MoE "
+                                         "layers",
+                                         out.layer_ids.back(), m.name, layers));
+  }
   if (r.algo == "eplb")
     out.plan = moe::eplb_plan(out.loads,
                               moe::EplbConfig{r.gpus * r.slots_per_gpu, r.groups, r.nodes, r.gpus});
@@ -178,8 +199,9 @@ std::vector<moe::Strategy> strategies(const StrategySet& set, const moe::EpModel
 
 // Trace mode: train on --train, or on the first half of the trace and test on the second.
 std::pair<moe::RoutingTrace, moe::RoutingTrace> train_test(const AdviseRequest& r, int experts) {
-  const auto full = moe::load_trace(r.trace, moe::TraceLoadOptions{experts});
-  if (!r.train.empty()) return {moe::load_trace(r.train, moe::TraceLoadOptions{experts}), full};
+  const moe::TraceLoadOptions opt{experts, r.keep_warmup};
+  const auto full = moe::load_trace(r.trace, opt);
+  if (!r.train.empty()) return {moe::load_trace(r.train, opt), full};
   const std::size_t half = full.num_tokens() / 2;
   if (half == 0) throw InputError(r.trace, "too few tokens to split into training and test halves");
   return {moe::slice(full, {0, half}, r.trace + " (first half)"),
@@ -216,14 +238,21 @@ AdviseResult moe_advise(const AdviseRequest& r) {
     return out;
   }
   const auto [train, test] = train_test(r, em.experts());
+  moe::check_trace_fits(em, test);
   out.advice = moe::advise(moe::trace_driven(em, train, test, cfg));
   out.context = context(r, cfg, em, "trace", "trace " + r.trace);
   out.context.predictors = "trained on " + train.source;  // not a built-in set in trace mode
+  out.context.warmup_records = test.warmup_records + (r.train.empty() ? 0 : train.warmup_records);
+  const std::string sample = moe::layer_sample_note(em, test);
+  if (!sample.empty()) out.context.notes.push_back(sample);
   // The closed form beside it: the test trace's shares, the predictors' measured properties.
   std::vector<moe::Strategy> measured;
   for (const auto& s : out.advice.strategies) measured.push_back(s.strategy);
-  out.closed_form = moe::advise(moe::closed_form(em, measured, moe::expert_counts(test), cfg));
+  out.closed_form = moe::advise(
+      moe::closed_form(em, measured, moe::expert_counts(test), cfg,
+                       test.partial() ? moe::ShareRows::sample : moe::ShareRows::per_layer));
   out.closed_form_context = context(r, cfg, em, "closed-form", "shares of " + test.source);
+  out.closed_form_context.notes = out.context.notes;
   return out;
 }
 

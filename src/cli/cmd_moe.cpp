@@ -147,6 +147,8 @@ void register_moe_predict(CLI::App* moe_cmd) {
       ->add_option("--batch-tokens", req.batch_tokens,
                    "tokens per batch (distribution history, batch error)")
       ->capture_default_str();
+  predict->add_flag("--keep-warmup", req.keep_warmup,
+                    "keep leading runs of identical warm-up records (excluded by default)");
   add_output_options(predict, out, {"table", "json"});
   predict->callback([] {
     req.validate();
@@ -165,6 +167,9 @@ void register_moe_plan(CLI::App* moe_cmd) {
   plan->add_option("--loads", req.loads,
                    "JSON {\"loads\": [[per expert], ...per layer]} or SGLang's {\"logical_count\": "
                    "...} ([layer][expert], or [pass][layer][expert], summed over passes)");
+  plan->add_option("--model", req.model,
+                   "MoE model preset or config.json: the loads must have its MoE layers and "
+                   "experts (an engine's plan covers every layer)");
   plan->add_option("--gpus", req.gpus, "GPUs")->required();
   plan->add_option("--slots-per-gpu", req.slots_per_gpu, "expert slots per GPU")->required();
   plan->add_option("--nodes", req.nodes, "nodes (EPLB hierarchical)")->capture_default_str();
@@ -173,6 +178,8 @@ void register_moe_plan(CLI::App* moe_cmd) {
   plan->add_option("--algo", req.algo, "eplb|greedy")->capture_default_str();
   plan->add_option("--max-copies", req.max_copies,
                    "greedy: replicas per expert at most (0: no limit)");
+  plan->add_flag("--keep-warmup", req.keep_warmup,
+                 "keep leading runs of identical warm-up records (excluded by default)");
   add_output_options(plan, out, {"table", "json", "sglang"});
   plan->callback([] {
     req.validate();
@@ -209,6 +216,8 @@ void register_moe_advise(CLI::App* moe_cmd) {
       ->add_option("--batch-tokens", req.batch_tokens,
                    "trace mode: trace tokens per simulated step")
       ->capture_default_str();
+  advise->add_flag("--keep-warmup", req.keep_warmup,
+                   "keep leading runs of identical warm-up records (excluded by default)");
   add_output_options(advise, out, {"table", "json"});
   advise->callback([] {
     req.skew = skew.empty() ? std::nullopt : std::optional<double>(skew.front());

@@ -1,6 +1,7 @@
 #include "llmgps/moe/advisor.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -244,13 +245,18 @@ std::vector<Strategy> strategies_from_points(const std::string& path) {
 }
 
 std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Strategy>& strategies,
-                                        const LoadMatrix& shares, const AdviceConfig& cfg) {
-  const int L = em.moe_layers();
+                                        const LoadMatrix& shares, const AdviceConfig& cfg,
+                                        ShareRows rows) {
+  const int model_layers = em.moe_layers();
   const int G = em.gpus();
-  if (shares.size() != 1 && int(shares.size()) != L)
+  if (rows == ShareRows::per_layer && shares.size() != 1 && int(shares.size()) != model_layers)
     throw InputError("advice.shares",
                      fmt::format("{} rows of expert shares; give one or one per MoE layer ({})",
-                                 shares.size(), L));
+                                 shares.size(), model_layers));
+  if (shares.empty()) throw InputError("advice.shares", "no rows of expert shares");
+  // The layers evaluated: every MoE layer, or (a sample) the rows given, each standing for the
+  // same number of the model's layers.
+  const int L = rows == ShareRows::sample ? int(shares.size()) : model_layers;
   LoadMatrix loads;
   for (int l = 0; l < L; ++l) {
     const auto& row = shares[shares.size() == 1 ? 0 : sz(l)];
@@ -316,8 +322,9 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
     res.balancedness = bal / L;
     // The replica set is the same batch after batch (same shares), so copies happen once.
     for (const auto& row : warmup_bytes(em, plan)) res.warmup_copy_s += em.copy_s(row);
-    res.overhead_s = res.layer.predictor_s * L;
-    res.latency_s = res.layer.total() * L + em.other_s();
+    res.warmup_copy_s *= double(model_layers) / L;  // a sample's rows stand for all layers
+    res.overhead_s = res.layer.predictor_s * model_layers;
+    res.latency_s = res.layer.total() * model_layers + em.other_s();
     out.push_back(std::move(res));
   }
   return out;
@@ -336,15 +343,14 @@ double expert_time_on(const EpModel& em, const ReplicaPlan& plan, int l,
 std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& train,
                                          const RoutingTrace& test, const AdviceConfig& cfg) {
   check_compatible(train, test);
-  const int L = em.moe_layers();
+  // The simulated layers are the trace's; a partial trace (layers_logged) stands for all the
+  // model's MoE layers: the step charges the mean simulated layer once per MoE layer.
+  const int L = test.layers;
+  const int model_layers = em.moe_layers();
   const int G = em.gpus();
   const int E = em.experts();
   const int K = test.top_k;
-  if (test.layers != L || test.experts != E || K != em.model().top_k)
-    throw InputError(test.source, fmt::format("trace has {} layers, {} experts, top-{}; model '{}' "
-                                              "has {} MoE layers, {} experts, top-{}",
-                                              test.layers, test.experts, K, em.model().name, L, E,
-                                              em.model().top_k));
+  check_trace_fits(em, test);
   if (cfg.replan_interval <= 0)
     throw InputError("advice.replan_every", "must be a positive number of batches");
   if (cfg.trace_batch_tokens == 0) throw InputError("advice.batch_tokens", "must be positive");
@@ -370,7 +376,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
                StrategyKind::token,
                0,
                0,
-               t->ops(em.predictor_tokens(), E, L, K, act_dtype(em)),
+               t->ops(em.predictor_tokens(), E, L, K, act_dtype(em)),  // L: its trained one-hot
                -1,
                "trained on " + train.source};
     entries.push_back(Entry{s, nullptr, std::move(t)});
@@ -520,11 +526,34 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
     if (en.tok) res.strategy.accuracy = picks > 0 ? hits / picks : 0.0;
     if (en.s.kind != StrategyKind::none) res.strategy.error = err_sum / double(nb);
     res.strategy.source = en.s.source;
-    res.overhead_s = res.layer.predictor_s * L;
-    res.latency_s = res.layer.total() * L + em.other_s();
+    res.overhead_s = res.layer.predictor_s * model_layers;
+    res.latency_s = res.layer.total() * model_layers + em.other_s();
     out.push_back(std::move(res));
   }
   return out;
+}
+
+void check_trace_fits(const EpModel& em, const RoutingTrace& tr) {
+  const int L = em.moe_layers();
+  if (tr.experts != em.experts() || tr.top_k != em.model().top_k ||
+      (!tr.partial() && tr.layers != L))
+    throw InputError(tr.source, fmt::format("trace has {} layers, {} experts, top-{}; model '{}' "
+                                            "has {} MoE layers, {} experts, top-{}",
+                                            tr.layers, tr.experts, tr.top_k, em.model().name, L,
+                                            em.experts(), em.model().top_k));
+  if (tr.partial() && tr.layer_ids.back() >= L)
+    throw InputError(tr.source, fmt::format("layers_logged names layer {} but model '{}' has {} "
+                                            "MoE layers",
+                                            tr.layer_ids.back(), em.model().name, L));
+}
+
+std::string layer_sample_note(const EpModel& em, const RoutingTrace& tr) {
+  if (!tr.partial()) return {};
+  const int L = em.moe_layers();
+  return fmt::format(
+      "the trace logs {} of the model's {} MoE layers ({}); the other {} are "
+      "assumed to route like them: the step charges the mean logged layer {} times",
+      tr.layers, L, fmt::join(tr.layer_ids, ", "), L - tr.layers, L);
 }
 
 Advice advise(std::vector<StrategyResult> results) {

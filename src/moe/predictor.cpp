@@ -1,6 +1,7 @@
 #include "llmgps/moe/predictor.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -471,6 +472,11 @@ void check_compatible(const RoutingTrace& train, const RoutingTrace& test) {
         fmt::format("{} layers, {} experts, top-{} but the training trace '{}' has {}, {}, top-{}",
                     test.layers, test.experts, test.top_k, train.source, train.layers,
                     train.experts, train.top_k));
+  if (train.layer_ids != test.layer_ids)
+    throw InputError(test.source, fmt::format("logs model layers [{}] but the training trace '{}' "
+                                              "logs [{}]",
+                                              fmt::join(test.layer_ids, ", "), train.source,
+                                              fmt::join(train.layer_ids, ", ")));
 }
 
 PredictorResult leave_one_group_out(const std::vector<GroupShares>& groups) {

@@ -1,6 +1,7 @@
 #include "llmgps/moe/trace.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -77,7 +78,8 @@ class TraceBuilder : public detail::RecordReader {
                        "no routing records (expected JSON Lines with 'layer' and 'experts')");
     RoutingTrace tr;
     tr.source = file();
-    tr.layers = int(max_layer_ + 1);
+    tr.layer_ids = layers_logged();
+    tr.layers = tr.partial() ? int(tr.layer_ids.size()) : int(max_layer_ + 1);
     tr.top_k = top_k();
     tr.experts = num_experts() > 0 ? num_experts() : int(max_id() + 1);
     if (tr.top_k > tr.experts)
@@ -115,9 +117,7 @@ class TraceBuilder : public detail::RecordReader {
     }
     for (int l = 0; l < tr.layers; ++l)
       if (!layer_seen[std::size_t(l)])
-        throw InputError(file(),
-                         fmt::format("layer {} has no records (layers 0..{} must all appear)", l,
-                                     tr.layers - 1));
+        throw InputError(file(), detail::missing_layer_reason(tr.layer_ids, l, tr.layers));
     if (warm > 0) drop_absent_tokens(tr);
     return tr;
   }
@@ -272,15 +272,17 @@ std::vector<TokenRange> batches_of(const RoutingTrace& tr, std::size_t batch_tok
 }
 
 std::string trace_to_jsonl(const RoutingTrace& tr) {
-  std::string out =
-      fmt::format("{{\"type\": \"meta\", \"num_experts\": {}, \"layers\": {}, \"top_k\": {}}}\n",
-                  tr.experts, tr.layers, tr.top_k);
+  std::string out = fmt::format(R"({{"type": "meta", "num_experts": {}, "layers": {}, "top_k": {})",
+                                tr.experts, tr.layers, tr.top_k);
+  if (tr.partial()) out += fmt::format(R"(, "layers_logged": [{}])", fmt::join(tr.layer_ids, ", "));
+  out += "}\n";
   for (std::size_t t = 0; t < tr.num_tokens(); ++t)
     for (int l = 0; l < tr.layers; ++l) {
       const std::int16_t* e = tr.route(t, l);
       if (e[0] < 0) continue;
       out += fmt::format("{{\"req_id\": \"{}\", \"token_idx\": {}, \"layer\": {}, ",
-                         tr.seq_names[std::size_t(tr.tokens[t].seq)], tr.tokens[t].pos, l);
+                         tr.seq_names[std::size_t(tr.tokens[t].seq)], tr.tokens[t].pos,
+                         tr.layer_id(l));
       // The pass only where there is more than one (a one-pass trace reads back the same).
       if (tr.passes > 1) out += fmt::format("\"pass\": {}, ", tr.tokens[t].pass);
       out += "\"experts\": [";
@@ -300,6 +302,8 @@ RoutingTrace slice(const RoutingTrace& tr, TokenRange r, const std::string& sour
   out.tokens.assign(tr.tokens.begin() + std::ptrdiff_t(r.begin),
                     tr.tokens.begin() + std::ptrdiff_t(r.end));
   out.passes = tr.passes;
+  out.layer_ids = tr.layer_ids;
+  out.warmup_records = tr.warmup_records;  // of the file it came from
   const std::size_t row = std::size_t(tr.layers) * std::size_t(tr.top_k);
   out.routes.assign(tr.routes.begin() + std::ptrdiff_t(r.begin * row),
                     tr.routes.begin() + std::ptrdiff_t(r.end * row));

@@ -36,6 +36,9 @@ class RecordReader {
   int num_experts() const { return num_experts_; }  // 0 until known
   int top_k() const { return top_k_; }
   std::int64_t max_id() const { return max_id_; }
+  // The model layers the file logs (a meta record's "layers_logged"); records' layers are then
+  // indices into it (layer() is dense). Empty: every layer, layer() as written.
+  const std::vector<int>& layers_logged() const { return layers_logged_; }
 
  private:
   std::int64_t int_field(const simdjson::dom::element& v, std::int64_t line,
@@ -50,7 +53,12 @@ class RecordReader {
   std::int64_t layer_ = -1, pos_ = -1, pass_ = -1;
   std::string seq_key_;
   std::vector<std::int16_t> experts_;
+  std::vector<int> layers_logged_;
+  bool routed_ = false;  // a routing record was read (a later meta may not remap layers)
 };
+
+// Why a trace is refused when trace layer l has no records (layers_logged as the reader has it).
+std::string missing_layer_reason(const std::vector<int>& layers_logged, int l, int layers);
 
 // Calls fn(data, len, line_number) for every non-blank line of a padded buffer.
 template <typename F>

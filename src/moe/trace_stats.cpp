@@ -43,6 +43,7 @@ TraceStats trace_stats(const RoutingTrace& tr, std::size_t batch_tokens) {
   st.records = tr.records();
   st.sequences = tr.seq_names.size();
   st.warmup_records = tr.warmup_records;
+  st.layers_logged = tr.layer_ids;
   st.batch_tokens = batch_tokens == 0 ? tr.num_tokens() : std::min(batch_tokens, tr.num_tokens());
   const auto whole = expert_counts(tr);
   // Per-batch skew: each layer's records in token order, cut into batches of batch_tokens records
@@ -72,7 +73,7 @@ TraceStats trace_stats(const RoutingTrace& tr, std::size_t batch_tokens) {
   double skew_sum = 0, batch_sum = 0, ent_sum = 0;
   for (int l = 0; l < tr.layers; ++l) {
     LayerStats ls;
-    ls.layer = l;
+    ls.layer = tr.layer_id(l);
     const auto& c = whole[std::size_t(l)];
     ls.shares = shares_of(c);
     ls.skew = skew_of(c);

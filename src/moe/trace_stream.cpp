@@ -288,7 +288,14 @@ TraceStats TraceStatsStream::finish() {
   if (s.records == 0)
     throw InputError(file, "no routing records (expected JSON Lines with 'layer' and 'experts')");
   TraceStats st;
-  st.layers = int(s.counts.size());
+  st.layers_logged = s.reader.layers_logged();
+  st.layers = st.layers_logged.empty() ? int(s.counts.size()) : int(st.layers_logged.size());
+  if (s.counts.size() < std::size_t(st.layers)) {
+    const std::size_t n = std::size_t(st.layers);
+    s.counts.resize(n), s.batch.resize(n), s.layer_records.resize(n, 0),
+        s.batch_records.resize(n, 0);
+    s.closed.resize(n);
+  }
   st.top_k = s.reader.top_k();
   st.experts = s.reader.num_experts() > 0 ? s.reader.num_experts() : int(s.reader.max_id() + 1);
   if (st.top_k > st.experts)
@@ -305,8 +312,7 @@ TraceStats TraceStatsStream::finish() {
   for (int l = 0; l < st.layers; ++l) {
     const std::size_t li = std::size_t(l);
     if (s.layer_records[li] == 0)
-      throw InputError(file, fmt::format("layer {} has no records (layers 0..{} must all appear)",
-                                         l, st.layers - 1));
+      throw InputError(file, detail::missing_layer_reason(st.layers_logged, l, st.layers));
     s.counts[li].resize(std::size_t(st.experts), 0.0);
     s.batch[li].resize(std::size_t(st.experts), 0.0);
     if (s.batch_tokens == 0 || s.batch_records[li] > 0 || s.closed[li].empty())
@@ -319,7 +325,7 @@ TraceStats TraceStatsStream::finish() {
       batch_skew_max = std::max(batch_skew_max, k);
     }
     LayerStats ls;
-    ls.layer = l;
+    ls.layer = st.layers_logged.empty() ? l : st.layers_logged[li];
     ls.shares = shares_of(s.counts[li]);
     ls.skew = skew_of(s.counts[li]);
     ls.entropy_bits = entropy_bits(s.counts[li]);

@@ -1,6 +1,7 @@
 #include "llmgps/report/api_report.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <functional>
 
@@ -281,18 +282,45 @@ std::string jsonl(const api::SynthResult& r) {
   return moe::trace_to_jsonl(r.trace);
 }
 Json json(const api::PredictResult& r) {
-  return predictors_json(r.results, r.train, r.test, r.batch_tokens);
+  Json j = predictors_json(r.results, r.train, r.test, r.batch_tokens);
+  j["train_warmup_records"] = r.train_warmup_records;
+  j["test_warmup_records"] = r.test_warmup_records;
+  return j;
 }
 std::string table(const api::PredictResult& r) {
-  return predictors_table(r.results);
+  std::string t = predictors_table(r.results);
+  if (r.train_warmup_records + r.test_warmup_records > 0)
+    t += fmt::format(
+        "warm-up records excluded: {} from the training trace, {} from the test "
+        "trace (--keep-warmup keeps them)\n",
+        r.train_warmup_records, r.test_warmup_records);
+  return t;
 }
 Json json(const api::PlanResult& r) {
-  return plan_json(r.plan, r.loads, r.algo);
+  Json j = plan_json(r.plan, r.loads, r.algo);
+  j["warmup_records"] = r.warmup_records;
+  // The model layer of each row (a partial trace plans only the layers it logs).
+  std::vector<int> ids(r.plan.phy2log.size());
+  for (std::size_t l = 0; l < ids.size(); ++l)
+    ids[l] = r.layer_ids.empty() ? int(l) : r.layer_ids[l];
+  j["layers"] = ids;
+  return j;
 }
 std::string table(const api::PlanResult& r) {
-  return plan_table(r.plan, r.loads, r.algo);
+  std::string t = plan_table(r.plan, r.loads, r.algo);
+  if (!r.layer_ids.empty())
+    t += fmt::format("plan rows are model layers {} (the layers the trace logs)\n",
+                     fmt::join(r.layer_ids, ", "));
+  if (r.warmup_records > 0)
+    t += fmt::format("{} leading warm-up records excluded (--keep-warmup keeps them)\n",
+                     r.warmup_records);
+  return t;
 }
 Json sglang_json(const api::PlanResult& r) {
+  if (!r.layer_ids.empty())
+    throw InputError("--format",
+                     "sglang needs a plan for every MoE layer; the trace logs only "
+                     "some (layers_logged)");
   for (std::size_t l = 0; l < r.plan.phy2log.size(); ++l)
     for (std::size_t s = 0; s < r.plan.phy2log[l].size(); ++s)
       if (r.plan.phy2log[l][s] < 0)

@@ -1,6 +1,7 @@
 #include "llmgps/report/moe_report.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <map>
@@ -26,6 +27,10 @@ ordered_json trace_stats_json(const moe::TraceStats& s) {
   j["tokens"] = s.tokens;
   j["records"] = s.records;
   j["warmup_records"] = s.warmup_records;
+  // The model layers the statistics cover (a partial trace logs only some).
+  ordered_json logged = ordered_json::array();
+  for (const auto& l : s.per_layer) logged.push_back(l.layer);
+  j["layers_logged"] = logged;
   j["sequences"] = s.sequences;
   j["batch_tokens"] = s.batch_tokens;
   j["batches"] = s.batches;
@@ -56,8 +61,12 @@ std::string trace_stats_table(const moe::TraceStats& s) {
                fmt::format("{:.3f}", l.batch_skew_mean), fmt::format("{:.3f}", l.batch_skew_max),
                fmt::format("{:.3f}", l.entropy_bits), sh});
   }
-  return fmt::format("{} tokens x {} layers ({} records, {} sequences), {} experts, top-{}{}\n\n",
-                     s.tokens, s.layers, s.records, s.sequences, s.experts, s.top_k,
+  return fmt::format("{} tokens x {} layers ({} records, {} sequences{}), {} experts, top-{}{}\n\n",
+                     s.tokens, s.layers, s.records, s.sequences,
+                     s.layers_logged.empty() ? std::string()
+                                             : fmt::format("; the file logs only model layers {}",
+                                                           fmt::join(s.layers_logged, ", ")),
+                     s.experts, s.top_k,
                      s.warmup_records > 0
                          ? fmt::format("; {} leading warm-up records excluded (--keep-warmup "
                                        "keeps them)",
@@ -190,6 +199,8 @@ ordered_json context_json(const AdviceContext& c) {
   j["slots_per_gpu"] = c.slots_per_gpu;
   j["mode"] = c.mode;
   j["input"] = c.input;
+  j["warmup_records"] = c.warmup_records;
+  j["notes"] = c.notes;
   return j;
 }
 }  // namespace
@@ -246,6 +257,10 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c) {
         fmt::format("what-if: expert time {}, error models {}\n",
                     c.expert_time == "linear" ? "linear in tokens (the paper's)" : c.expert_time,
                     c.error_cap ? "capped at no duplication" : "uncapped (the paper's)");
+  if (c.warmup_records > 0)
+    head += fmt::format("{} leading warm-up records excluded (--keep-warmup keeps them)\n",
+                        c.warmup_records);
+  for (const auto& n : c.notes) head += "assumption: " + n + "\n";
   head += "latency: whole step; the other columns: mean per MoE layer\n\n";
   return head + render_table(t) +
          (a.recommended == moe::StrategyKind::token

@@ -44,12 +44,14 @@ struct PredictRequest {
   std::string train, test;  // traces: train every predictor on one, score on the other
   std::string groups;       // or grouped shares CSV: each group predicted from the others
   std::size_t batch_tokens = 64;
+  bool keep_warmup = false;  // keep leading warm-up runs (moe/trace.hpp)
   void validate() const;
 };
 struct PredictResult {
   std::vector<moe::PredictorResult> results;
   std::string train, test;  // the groups file for both in groups mode
   std::size_t batch_tokens = 0;
+  std::size_t train_warmup_records = 0, test_warmup_records = 0;  // excluded from each trace
 };
 PredictResult moe_predict(const PredictRequest& r);
 
@@ -59,12 +61,16 @@ struct PlanRequest {
   int nodes = 1, groups = 1;  // EPLB hierarchical
   std::string algo = "eplb";  // eplb or greedy
   int max_copies = 0;         // greedy: replicas per expert at most (0: no limit)
+  bool keep_warmup = false;   // trace: keep leading warm-up runs
+  std::string model;          // optional: the loads must have its MoE layers and experts
   void validate() const;
 };
 struct PlanResult {
   moe::ReplicaPlan plan;
   moe::LoadMatrix loads;
   std::string algo;
+  std::size_t warmup_records = 0;  // trace: leading warm-up records excluded
+  std::vector<int> layer_ids;      // the model layer of each plan row (a partial trace's); empty: l
 };
 PlanResult moe_plan(const PlanRequest& r);
 
@@ -87,6 +93,7 @@ struct AdviseRequest : EpRequest {
   std::optional<double> skew;  // exactly one routing input: skew, shares CSV or trace
   std::string shares, trace;
   std::string train;  // trace mode: train the predictors here (default: --trace's first half)
+  bool keep_warmup = false;  // trace mode: keep leading warm-up runs
   void validate() const;
 };
 struct AdviseResult {

@@ -66,9 +66,19 @@ struct AdviceConfig {
 // Expert shares with one hot expert at `skew` x the mean and the rest even (skew in [1, E/top_k]).
 std::vector<double> shares_for_skew(int experts, int top_k, double skew);
 
-// shares: one row (every MoE layer alike) or one row per MoE layer.
+// How the rows of expert shares cover the model's MoE layers: per_layer, one row (every layer
+// alike) or one per MoE layer; sample, any number of rows from logged layers (a partial trace),
+// each standing for the same number of MoE layers (the step charges their mean layer per layer).
+enum class ShareRows { per_layer, sample };
 std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Strategy>& strategies,
-                                        const LoadMatrix& shares, const AdviceConfig& cfg);
+                                        const LoadMatrix& shares, const AdviceConfig& cfg,
+                                        ShareRows rows = ShareRows::per_layer);
+// A routing trace the step model can replay: its experts and top-k are the model's, and it has
+// every MoE layer or (partial, layers_logged) only layers the model has. InputError otherwise.
+void check_trace_fits(const EpModel& em, const RoutingTrace& tr);
+// For a partial trace, the assumption the advice rests on, as a sentence; empty otherwise.
+std::string layer_sample_note(const EpModel& em, const RoutingTrace& tr);
+// A partial test trace (layers_logged) is simulated on its layers and stands for all MoE layers.
 std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& train,
                                          const RoutingTrace& test, const AdviceConfig& cfg);
 
@@ -106,6 +116,8 @@ struct AdviceContext {
   bool error_cap = true;                 // error models capped at the no-duplication straggler
   std::string predictors;                // built-in predictor property set (closed form)
   int slots_per_gpu = 0;
+  std::size_t warmup_records = 0;  // trace mode: leading warm-up records excluded
+  std::vector<std::string> notes;  // assumptions the answer rests on (printed, in the JSON)
 };
 
 // One cell of the guideline map: the winner at one skew, link bandwidth and batch, and the best

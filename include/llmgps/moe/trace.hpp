@@ -3,7 +3,9 @@
 // system. Read from JSON Lines, one record per (token, layer), in the shapes found in the wild:
 //   {"layer", "token_idx"|"token_pos", "experts"|"topk_ids", ("gating_probs"|"topk_weights")?,
 //    ("problem_id"|"req_id")?}
-// plus optional {"type":"meta", "num_experts": E, ...} records (skipped, E taken from them).
+// plus optional {"type":"meta", "num_experts": E, "top_k": K, "layers_logged": [ids], ...} records
+// (E and K taken from them; with layers_logged the file logs only those model layers, and the
+// trace's layers are those, in increasing order: layer_ids maps them back).
 // A record belongs to a forward pass: an explicit "step" or "pass" field names it; without one, a
 // record whose (sequence, layer) already has that position or a later one in the current pass
 // starts the next pass (vLLM's expert logger restarts token_idx at every forward pass and writes
@@ -31,6 +33,11 @@ struct RoutingTrace {
   std::vector<TraceToken> tokens;      // in order of first appearance
   int passes = 1;                      // forward passes
   std::size_t warmup_records = 0;      // leading warm-up records excluded (0: none or kept)
+  // The model layer of each trace layer when the file logs only some (meta "layers_logged");
+  // empty: trace layer l is model layer l and every layer is logged.
+  std::vector<int> layer_ids;
+  int layer_id(int l) const { return layer_ids.empty() ? l : layer_ids[std::size_t(l)]; }
+  bool partial() const { return !layer_ids.empty(); }
   // routes[(t * layers + l) * top_k + j]: j-th expert of token t in layer l; -1 = no record.
   std::vector<std::int16_t> routes;
 
@@ -74,7 +81,8 @@ std::vector<TokenRange> batches_of(const RoutingTrace& tr, std::size_t batch_tok
 // {"type":"meta"} record with num_experts; parse_trace reads it back unchanged.
 std::string trace_to_jsonl(const RoutingTrace& tr);
 
-// The tokens of a range as a trace of their own (same layers, experts, top-k).
+// The tokens of a range as a trace of their own (same layers, experts, top-k; warmup_records is
+// the source file's).
 RoutingTrace slice(const RoutingTrace& tr, TokenRange r, const std::string& source);
 
 // counts[l][e]: selections of expert e in layer l over the token range.

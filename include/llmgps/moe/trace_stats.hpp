@@ -19,7 +19,7 @@ double entropy_bits(const std::vector<double>& counts);
 std::vector<double> shares_of(const std::vector<double>& counts);
 
 struct LayerStats {
-  int layer = 0;
+  int layer = 0;               // the model layer (trace layer l, or layers_logged[l])
   std::vector<double> shares;  // fraction of selections per expert (sums to 1)
   double skew = 1;             // over the whole trace
   double entropy_bits = 0;
@@ -33,6 +33,7 @@ struct TraceStats {
   int layers = 0, experts = 0, top_k = 0;
   std::size_t tokens = 0, records = 0, sequences = 0;
   std::size_t warmup_records = 0;  // leading warm-up records excluded (trace.hpp)
+  std::vector<int> layers_logged;  // the model layers a partial trace logs (empty: all)
   std::size_t batch_tokens = 0, batches = 0;
   double skew_mean = 1;        // mean over layers of the whole-trace skew (the paper's figure)
   double batch_skew_mean = 1;  // mean over layers and batches
