@@ -12,10 +12,11 @@ using namespace llmgps;
 using namespace llmgps::moe;
 
 namespace {
-EpModel mixtral(std::int64_t batch, double link_gbps = 0) {
+EpModel mixtral(std::int64_t batch, double link_gbps = 0, MoeLayout layout = MoeLayout::vllm_tp) {
   EpSetup s;
   s.step.batch = batch;
   s.step.seq = 512;
+  s.layout = layout;
   SystemSpec sys = specs::load_system("4x-a100-nvlink3");
   if (link_gbps > 0) sys.intra.bw_bytes_per_s = link_gbps * 1e9;
   return EpModel(specs::load_model("mixtral-8x7b"), sys, s);
@@ -105,6 +106,7 @@ TEST(Advisor, PaperAssumptionsReproduceThePapersRecommendation) {
   EpSetup setup;
   setup.step.seq = 512;
   setup.expert_time = ExpertTime::linear;
+  setup.layout = MoeLayout::paper;
   const EpModel lin(specs::load_model("mixtral-8x7b"), specs::load_system("4x-a100-nvlink3"),
                     setup);
   AdviceConfig paper;
@@ -131,16 +133,32 @@ TEST(Advisor, PerfectDistributionEstimateBalancesAComputeBoundLayer) {
   EXPECT_EQ(advise(r).recommended, moe::StrategyKind::distribution);
 }
 
-TEST(Advisor, TokenAccuracySkipsDispatchAndMoreBandwidthIsNeverSlower) {
+// Only the paper's accounting lets a correct prediction skip dispatch traffic: vllm-tp has no
+// dispatch (its combine is the all-reduce), and dp-a2a's tokens exist only after attention.
+TEST(Advisor, TokenAccuracySkipsDispatchOnlyInThePapersLayoutAndBandwidthNeverSlows) {
   std::vector<Strategy> s = {Strategy{"t0", moe::StrategyKind::token, 0.0, 0.0, {}, 1e-6, ""},
                              Strategy{"t9", moe::StrategyKind::token, 0.0, 0.9, {}, 1e-6, ""}};
-  double prev = 1e9;
-  for (double gbps : {32.0, 64.0, 200.0, 600.0}) {
-    const auto r = closed_form(mixtral(1, gbps), s, {shares_for_skew(8, 2, 1.39)}, AdviceConfig{});
-    EXPECT_LT(by_name(r, "t9").layer.dispatch_s, by_name(r, "t0").layer.dispatch_s);
-    EXPECT_EQ(by_name(r, "t9").layer.combine_s, by_name(r, "t0").layer.combine_s);
-    EXPECT_LE(by_name(r, "t0").latency_s, prev);
-    prev = by_name(r, "t0").latency_s;
+  for (MoeLayout layout : {MoeLayout::paper, MoeLayout::vllm_tp, MoeLayout::dp_a2a}) {
+    SCOPED_TRACE(moe_layout_name(layout));
+    double prev = 1e9;
+    for (double gbps : {32.0, 64.0, 200.0, 600.0}) {
+      const auto r =
+          closed_form(mixtral(1, gbps, layout), s, {shares_for_skew(8, 2, 1.39)}, AdviceConfig{});
+      const auto& t0 = by_name(r, "t0").layer;
+      const auto& t9 = by_name(r, "t9").layer;
+      if (layout == MoeLayout::paper) {
+        EXPECT_LT(t9.dispatch_s, t0.dispatch_s);
+      } else {
+        EXPECT_EQ(t9.dispatch_s, t0.dispatch_s);
+      }
+      if (layout == MoeLayout::vllm_tp) {
+        EXPECT_EQ(t0.dispatch_s, 0.0);
+      }
+      EXPECT_GT(t0.combine_s, 0.0);
+      EXPECT_EQ(t9.combine_s, t0.combine_s);
+      EXPECT_LE(by_name(r, "t0").latency_s, prev);
+      prev = by_name(r, "t0").latency_s;
+    }
   }
 }
 

@@ -88,5 +88,17 @@ TEST(EpModel, BadLayoutsAreInputErrors) {
   s.slots_per_gpu = 1;
   EXPECT_THROW(EpModel(specs::load_model("mixtral-8x7b"), specs::load_system("4x-a100-nvlink3"), s),
                InputError);
-  EXPECT_THROW(parse_layout("pp", "--layout"), InputError);
+  EXPECT_THROW(parse_moe_layout("pp", "--layout"), InputError);
+  try {
+    parse_moe_layout("tp", "--layout");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.reason().find("renamed"), std::string::npos) << e.reason();
+  }
+  // DeepEP needs the experts to divide the GPUs (Qwen1.5-MoE: 60 on 8).
+  s.slots_per_gpu = 0;
+  s.layout = MoeLayout::dp_a2a;
+  EXPECT_THROW(
+      EpModel(specs::load_model("qwen1.5-moe-a2.7b"), specs::load_system("8x-h100-nvlink4"), s),
+      InputError);
 }

@@ -57,23 +57,51 @@ TEST(Step, DecodeExpertsFollowTheExpertsABatchActivates) {
   EXPECT_LE(expert_s(one), 0.7 * expert_s(many));
 }
 
-TEST(Step, PropertyMoeTokensAreConserved) {
-  // Token-expert assignments processed by all GPUs equal tokens x top-k (balanced routing).
-  for (const char* name : {"mixtral-8x7b", "qwen1.5-moe-a2.7b", "olmoe-1b-7b", "deepseek-v3"}) {
-    ModelSpec m = specs::load_model(name);
-    SystemSpec s = specs::load_system(std::string(name) == "deepseek-v3" ? "32x-h100-nvlink4-ndr400"
-                                                                         : "4x-a100-nvlink3");
-    StepPlan p = build_step(m, s, {2, 1024, Phase::prefill, DType::bf16, "", 0, 0});
-    const Op* up = find(p, "expert_gate_up");
-    ASSERT_NE(up, nullptr);
-    const double assignments = double(up->rows_per_group) * up->groups * p.ep;
-    EXPECT_GE(assignments, double(p.tokens) * m.top_k) << name;
-    EXPECT_LT(assignments, double(p.tokens) * m.top_k + m.num_experts) << name;  // rounding only
-    const Op* disp = find(p, "dispatch");
-    double sent = 0;
-    for (const auto& row : disp->volume) sent += std::accumulate(row.begin(), row.end(), 0.0);
-    EXPECT_NEAR(sent, double(p.tokens) * m.top_k * m.hidden_size * 2, 1.0) << name;
-  }
+TEST(Step, PropertyMoeTokensAreConservedInEveryLayout) {
+  // Token-expert assignments processed by all GPUs equal tokens x top-k (balanced routing), and
+  // every layout's exchange moves every token: the paper's all-to-all each selection, vllm-tp's
+  // all-reduce every token's hidden state (no dispatch), dp-a2a's DeepEP every GPU's share.
+  for (MoeLayout layout : {MoeLayout::vllm_tp, MoeLayout::dp_a2a, MoeLayout::paper})
+    for (const char* name : {"mixtral-8x7b", "qwen1.5-moe-a2.7b", "olmoe-1b-7b", "deepseek-v3"}) {
+      SCOPED_TRACE(std::string(name) + " " + moe_layout_name(layout));
+      ModelSpec m = specs::load_model(name);
+      SystemSpec s = specs::load_system(
+          std::string(name) == "deepseek-v3" ? "32x-h100-nvlink4-ndr400" : "4x-a100-nvlink3");
+      StepConfig cfg{2, 1024, Phase::prefill, DType::bf16, "", 0, 0};
+      cfg.moe_layout = layout;
+      StepPlan p = build_step(m, s, cfg);
+      const Op* up = find(p, "expert_gate_up");
+      ASSERT_NE(up, nullptr);
+      const double assignments = double(up->rows_per_group) * up->groups * p.ep;
+      EXPECT_GE(assignments, double(p.tokens) * m.top_k);
+      EXPECT_LT(assignments, double(p.tokens) * m.top_k + m.num_experts);  // rounding only
+      const Op* disp = find(p, "dispatch");
+      const Op* comb = find(p, "combine");
+      ASSERT_NE(comb, nullptr);
+      switch (layout) {
+        case MoeLayout::paper: {
+          ASSERT_NE(disp, nullptr);
+          double sent = 0;
+          for (const auto& row : disp->volume) sent += std::accumulate(row.begin(), row.end(), 0.0);
+          EXPECT_NEAR(sent, double(p.tokens) * m.top_k * m.hidden_size * 2, 1.0);
+          break;
+        }
+        case MoeLayout::vllm_tp:
+          EXPECT_EQ(disp, nullptr);
+          EXPECT_EQ(comb->kind, OpKind::allreduce);
+          EXPECT_EQ(comb->comm_gpus, s.total_gpus());
+          EXPECT_DOUBLE_EQ(comb->comm_bytes, double(p.tokens) * m.hidden_size * 2);
+          EXPECT_EQ(find(p, "shared_allreduce"), nullptr);  // summed in the combine
+          break;
+        case MoeLayout::dp_a2a:
+          ASSERT_NE(disp, nullptr);
+          EXPECT_EQ(disp->kind, OpKind::ep_alltoall);
+          EXPECT_EQ(p.tp, 1);
+          EXPECT_GE(disp->ep.tokens_per_gpu * s.total_gpus(), p.tokens);
+          EXPECT_TRUE(comb->ep.combine);
+          break;
+      }
+    }
 }
 
 TEST(Step, DecodeUsesKvCacheAttention) {
@@ -103,8 +131,12 @@ TEST(Step, MlaAbsorbsProjectionsInDecode) {
 TEST(Step, ImpossibleLayoutsNameTheOption) {
   ModelSpec m = specs::load_model("mixtral-8x7b");
   SystemSpec s = specs::load_system("4x-a100-nvlink3");
-  // Experts need not divide the EP GPUs (8 on 3: two GPUs hold 3, one holds 2) ...
-  const StepPlan uneven = build_step(m, s, {1, 512, Phase::prefill, DType::fp16, "", 0, 3});
+  // Experts need not divide the EP GPUs (8 on 3: two GPUs hold 3, one holds 2; the paper's
+  // layout takes any ep, the engines' run the experts over every GPU) ...
+  StepConfig three{1, 512, Phase::prefill, DType::fp16, "", 0, 3};
+  EXPECT_THROW(build_step(m, s, three), InputError);
+  three.moe_layout = MoeLayout::paper;
+  const StepPlan uneven = build_step(m, s, three);
   EXPECT_LE(find(uneven, "expert_gate_up")->groups, 3.0 + 1e-9);
   EXPECT_GT(find(uneven, "expert_gate_up")->groups, 2.0);
   // ... but every EP GPU needs an expert.
@@ -117,6 +149,14 @@ TEST(Step, ImpossibleLayoutsNameTheOption) {
     EXPECT_NE(e.reason().find("exceed"), std::string::npos);
   }
   EXPECT_THROW(build_step(m, s, {1, 512, Phase::prefill, DType::fp16, "", 3, 0}), InputError);
+  // vllm-tp runs attention over every GPU: another tp is refused, pointing at dp-a2a.
+  try {
+    build_step(m, s, {1, 512, Phase::prefill, DType::fp16, "", 2, 0});
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(e.where(), "step.tp");
+    EXPECT_NE(e.reason().find("dp-a2a"), std::string::npos) << e.reason();
+  }
   EXPECT_THROW(build_step(m, s, {0, 512, Phase::prefill, DType::fp16, "", 0, 0}), InputError);
   EXPECT_THROW(build_step(m, s, {1, -5, Phase::prefill, DType::fp16, "", 0, 0}), InputError);
   EXPECT_THROW(build_step(m, s, {1, 512, Phase::prefill, DType::fp8, "", 0, 0}), InputError);

@@ -126,7 +126,7 @@ moe::EpSetup ep_setup(const EpRequest& r) {
   setup.step.seq = r.seq;
   setup.step.phase = parse_phase(r.phase, "step.phase");
   setup.step.dtype = parse_dtype(r.dtype, "step.dtype");
-  setup.layout = moe::parse_layout(r.layout, "ep.layout");
+  setup.layout = parse_moe_layout(r.layout, "ep.layout");
   setup.expert_time = moe::parse_expert_time(r.expert_time, "ep.expert_time");
   if (r.slots_per_gpu < 0) throw InputError("ep.slots_per_gpu", "must be positive");
   setup.slots_per_gpu = r.slots_per_gpu;
@@ -159,7 +159,9 @@ moe::AdviceContext context(const EpRequest& r, const moe::AdviceConfig& cfg, con
   c.batch = r.batch;
   c.seq = r.seq;
   c.phase = r.phase;
-  c.layout = r.layout;
+  c.layout = moe_layout_name(em.layout());
+  c.dispatch = em.dispatch_kind();
+  c.combine = em.combine_kind();
   c.algo = r.algo;
   c.error_model = r.error_model;
   c.expert_time = moe::expert_time_name(em.expert_time());

@@ -8,7 +8,7 @@ namespace llmgps::cli {
 
 void register_estimate(CLI::App& app) {
   static OutputOptions out;
-  static std::string phase = "prefill", dtype = "fp16", trace;
+  static std::string phase = "prefill", dtype = "fp16", trace, layout = "vllm-tp";
   static api::EstimateRequest req;
   auto& cfg = req.step;
   auto* c = app.add_subcommand("estimate", "a whole model's prefill or decode step on a system");
@@ -23,6 +23,11 @@ void register_estimate(CLI::App& app) {
   c->add_option("--tp", cfg.tp,
                 "tensor parallelism for attention and dense FFN (default: GPUs per node)");
   c->add_option("--ep", cfg.ep, "expert parallelism for MoE layers (default: all GPUs)");
+  c->add_option("--layout", layout,
+                "MoE models: vllm-tp (TP attention over every GPU, one all-reduce combine), "
+                "dp-a2a (DP attention, DeepEP dispatch and combine) or paper (MoE-GPS's "
+                "accounting: TP attention within a node, all-to-all dispatch and combine)")
+      ->capture_default_str();
   c->add_option("--impl", cfg.attn_impl,
                 "attention implementation fa2|fa3 (default: fa3 on Hopper, else fa2)");
   c->add_option("--trace", trace, "also write a Chrome trace of the step to FILE");
@@ -30,6 +35,7 @@ void register_estimate(CLI::App& app) {
   c->callback([] {
     req.step.phase = parse_phase(phase, "step.phase");
     req.step.dtype = parse_dtype(dtype, "step.dtype");
+    req.step.moe_layout = parse_moe_layout(layout, "step.layout");
     req.validate();
     if (dry_run()) return;  // options checked; no spec file read, no model run
     const auto r = api::estimate(req);

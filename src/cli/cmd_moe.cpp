@@ -41,7 +41,10 @@ void add_ep_options(CLI::App* c, api::EpRequest& r) {
   c->add_option("--seq", r.seq, "sequence length")->capture_default_str();
   c->add_option("--phase", r.phase, "prefill|decode")->capture_default_str();
   c->add_option("--dtype", r.dtype, "fp16|bf16|fp8")->capture_default_str();
-  c->add_option("--layout", r.layout, "attention layout: tp (the paper's) or dp (DeepSeek-style)")
+  c->add_option("--layout", r.layout,
+                "vllm-tp (TP attention over every GPU, experts on the replicated tokens, one "
+                "all-reduce combine: vLLM), dp-a2a (DP attention, DeepEP dispatch and combine: "
+                "SGLang, vLLM with DP attention) or paper (MoE-GPS's accounting, a what-if)")
       ->capture_default_str();
   c->add_option("--algo", r.algo,
                 "replica planner: greedy-time (greedy halving on modelled GPU time, never plans "

@@ -305,6 +305,8 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
   if (a.experts % g != 0)
     throw InputError("ep_alltoall.experts",
                      fmt::format("{} experts do not divide over {} GPUs", a.experts, g));
+  if (!(a.port_skew >= 1) || !std::isfinite(a.port_skew))
+    throw InputError("ep_alltoall.port_skew", fmt::format("must be >= 1 (got {})", a.port_skew));
   if (a.payload != DType::fp8 && a.payload != DType::bf16 && a.payload != DType::fp16)
     throw InputError("ep_alltoall.dtype", "payload must be fp8, bf16 or fp16");
   const int per_node = std::min(g, sys.gpus_per_node);
@@ -326,7 +328,7 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
   if (a.mode == EpAllToAllMode::deepep_low_latency) {
     // Every (token, expert) pair is its own RDMA message, local ones included (DeepEP counts
     // them in its bandwidth), with no deduplication.
-    c.rdma_bytes = tokens * a.top_k * token_bytes;
+    c.rdma_bytes = tokens * a.top_k * token_bytes * a.port_skew;
     c.bytes_per_gpu = c.rdma_bytes;
     c.distinct_gpus = double(a.top_k);
     c.time_s = link_s(nic, c.rdma_bytes);
@@ -340,7 +342,7 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
     // Once per destination GPU over NVLink; the token's own GPU costs nothing.
     c.distinct_gpus = expected_distinct_bins(a.experts, g, a.top_k);
     c.distinct_nodes = 1;
-    c.nvlink_bytes = tokens * c.distinct_gpus * (g - 1) / g * token_bytes;
+    c.nvlink_bytes = tokens * c.distinct_gpus * (g - 1) / g * token_bytes * a.port_skew;
     c.bytes_per_gpu = c.nvlink_bytes;
     c.time_s = link_s(sys.intra, c.nvlink_bytes);
     c.bound = "nvlink";
@@ -353,8 +355,9 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
     c.distinct_gpus = expected_distinct_bins(experts_in_m, m * per_node, a.top_k);
     // Of the selected nodes, the token's own is among them with probability m / nodes.
     const double remote_nodes = c.distinct_nodes * (1.0 - 1.0 / nodes);
-    c.rdma_bytes = tokens * remote_nodes * token_bytes;
-    c.nvlink_bytes = tokens * c.distinct_gpus * (per_node - 1.0) / per_node * token_bytes;
+    c.rdma_bytes = tokens * remote_nodes * token_bytes * a.port_skew;
+    c.nvlink_bytes =
+        tokens * c.distinct_gpus * (per_node - 1.0) / per_node * token_bytes * a.port_skew;
     const double rdma_s = link_s(nic, c.rdma_bytes), nvl_s = link_s(sys.intra, c.nvlink_bytes);
     c.time_s = std::max(rdma_s, nvl_s);
     c.bound = rdma_s >= nvl_s ? "rdma" : "nvlink";

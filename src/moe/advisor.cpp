@@ -23,13 +23,6 @@ std::size_t sz(int n) {
 }
 using Matrix = std::vector<std::vector<double>>;
 
-Matrix transpose(const Matrix& v) {
-  Matrix t(v.size(), std::vector<double>(v.size(), 0.0));
-  for (std::size_t i = 0; i < v.size(); ++i)
-    for (std::size_t j = 0; j < v.size(); ++j) t[j][i] = v[i][j];
-  return t;
-}
-
 DType act_dtype(const EpModel&) {
   return DType::fp16;
 }
@@ -310,13 +303,13 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
       Matrix v(sz(G), std::vector<double>(sz(G), 0.0));
       for (int i = 0; i < G; ++i)
         for (int j = 0; j < G; ++j) v[sz(i)][sz(j)] = g[sz(j)] / G * em.token_bytes();
+      // The paper's accounting: correctly predicted tokens went to their expert's GPU early.
       Matrix d = v;
-      if (st.kind ==
-          StrategyKind::token)  // correctly predicted tokens go straight to their expert's GPU
+      if (st.kind == StrategyKind::token && em.prediction_skips_dispatch())
         for (auto& row : d)
           for (double& x : row) x *= (1 - st.accuracy);
-      b.dispatch_s = em.alltoall_s(d);
-      b.combine_s = em.alltoall_s(transpose(v));
+      b.dispatch_s = em.dispatch_s(d);
+      b.combine_s = em.combine_s(v);
       res.layer.add(b, 1.0 / L);
     }
     res.balancedness = bal / L;
@@ -493,15 +486,16 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
           }
         }
         Matrix d = v;
-        for (int i = 0; i < G; ++i)
-          for (int j = 0; j < G; ++j) d[sz(i)][sz(j)] -= skipped[sz(i)][sz(j)];
+        if (em.prediction_skips_dispatch())
+          for (int i = 0; i < G; ++i)
+            for (int j = 0; j < G; ++j) d[sz(i)][sz(j)] -= skipped[sz(i)][sz(j)];
         LayerBreakdown b;
         b.attention_s = em.attention_s();
         b.gate_s = em.gate_s();
         b.predictor_s = predictor_s;
         b.experts_s = straggler_expert_s(em, plan, l, slot_tokens);
-        b.dispatch_s = em.alltoall_s(d);
-        b.combine_s = em.alltoall_s(transpose(v));
+        b.dispatch_s = em.dispatch_s(d);
+        b.combine_s = em.combine_s(v);
         if (bi == 0)
           warm += em.copy_s(bytes_in);
         else

@@ -14,19 +14,6 @@
 
 namespace llmgps::moe {
 
-AttentionLayout parse_layout(const std::string& s, const std::string& where) {
-  if (s == "tp") return AttentionLayout::tensor_parallel;
-  if (s == "dp") return AttentionLayout::data_parallel;
-  throw InputError(where,
-                   "must be 'tp' (attention tensor-parallel, the paper's layout) or 'dp' "
-                   "(data-parallel attention), got '" +
-                       s + "'");
-}
-
-const char* layout_name(AttentionLayout l) {
-  return l == AttentionLayout::tensor_parallel ? "tp" : "dp";
-}
-
 ExpertTime parse_expert_time(const std::string& s, const std::string& where) {
   if (s == "roofline") return ExpertTime::roofline;
   if (s == "linear") return ExpertTime::linear;
@@ -71,13 +58,17 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
     throw InputError("memory_reserve_fraction", "must be in [0, 1)");
   StepConfig cfg = setup.step;
   cfg.ep = G_;
-  cfg.tp = setup.layout == AttentionLayout::tensor_parallel ? 0 : 1;
+  cfg.moe_layout = setup.layout;
+  cfg.tp = 0;  // the layout's
   const StepEstimate est = estimate_step(m, sys, cfg);
+  deepep_ = est.plan.ep_exchange;
   tokens_ = est.plan.tokens;
   moe_layers_ = m.moe_layer_count();
   const int L = m.layers;
   double per_layer = 0, shared = 0, dense_and_head = 0;
   for (const OpEstimate& op : est.ops) {
+    if (op.name == "combine" && setup.layout == MoeLayout::vllm_tp)
+      allreduce_combine_s_ = op.each.time_s;
     if (is_routed_expert_op(op.name)) continue;
     if (op.name == "router" || op.name == "topk")
       gate_s_ += op.each.time_s;
@@ -132,10 +123,17 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
 }
 
 std::int64_t EpModel::predictor_tokens() const {
-  // Tensor-parallel attention: every GPU of a TP group holds the group's tokens before attention.
-  if (setup_.layout == AttentionLayout::tensor_parallel) {
-    const int tp = std::min(G_, sys_.gpus_per_node);
-    return (tokens_ + (G_ / tp) - 1) / (G_ / tp);
+  // Tensor-parallel attention: every GPU of a TP group holds the group's tokens before attention
+  // (vllm-tp: one group of every GPU; the paper's: one per node).
+  switch (setup_.layout) {
+    case MoeLayout::vllm_tp:
+      return tokens_;
+    case MoeLayout::paper: {
+      const int tp = std::min(G_, sys_.gpus_per_node);
+      return (tokens_ + (G_ / tp) - 1) / (G_ / tp);
+    }
+    case MoeLayout::dp_a2a:
+      break;
   }
   return (tokens_ + G_ - 1) / G_;
 }
@@ -190,6 +188,83 @@ double EpModel::alltoall_s(const std::vector<std::vector<double>>& volume) const
     for (std::size_t j = 0; j < volume[i].size(); ++j)
       if (i != j) any += volume[i][j];
   return any > 0 ? alltoall_cost(sys_, volume).time_s : 0.0;
+}
+
+namespace {
+// The busiest GPU's received selections over the mean GPU's (the diagonal counts: a GPU's own
+// tokens are load on its port budget in DeepEP's accounting too).
+double receive_skew(const std::vector<std::vector<double>>& v) {
+  const std::size_t g = v.size();
+  std::vector<double> in(g, 0.0);
+  double total = 0;
+  for (std::size_t i = 0; i < g; ++i)
+    for (std::size_t j = 0; j < g; ++j) in[j] += v[i][j], total += v[i][j];
+  if (total <= 0) return 1.0;
+  return std::max(1.0, *std::max_element(in.begin(), in.end()) / (total / double(g)));
+}
+}  // namespace
+
+double EpModel::dispatch_s(const std::vector<std::vector<double>>& selections) const {
+  switch (setup_.layout) {
+    case MoeLayout::vllm_tp:
+      return 0.0;
+    case MoeLayout::paper:
+      return alltoall_s(selections);
+    case MoeLayout::dp_a2a: {
+      EpAllToAll a = deepep_;
+      a.port_skew = receive_skew(selections);
+      return ep_alltoall_cost(sys_, a).time_s;
+    }
+  }
+  return 0.0;
+}
+
+double EpModel::combine_s(const std::vector<std::vector<double>>& selections) const {
+  switch (setup_.layout) {
+    case MoeLayout::vllm_tp:
+      return allreduce_combine_s_;
+    case MoeLayout::paper: {
+      std::vector<std::vector<double>> back(selections.size(),
+                                            std::vector<double>(selections.size(), 0.0));
+      for (std::size_t i = 0; i < selections.size(); ++i)
+        for (std::size_t j = 0; j < selections.size(); ++j) back[j][i] = selections[i][j];
+      return alltoall_s(back);
+    }
+    case MoeLayout::dp_a2a: {
+      EpAllToAll a = deepep_;
+      a.combine = true;
+      a.payload = DType::bf16;
+      a.port_skew = receive_skew(selections);  // the busiest GPU sends back what it received
+      return ep_alltoall_cost(sys_, a).time_s;
+    }
+  }
+  return 0.0;
+}
+
+std::string EpModel::dispatch_kind() const {
+  switch (setup_.layout) {
+    case MoeLayout::vllm_tp:
+      return "none (after tensor-parallel attention every GPU holds every token)";
+    case MoeLayout::paper:
+      return fmt::format("all-to-all over {} GPUs", G_);
+    case MoeLayout::dp_a2a:
+      return fmt::format("DeepEP {} dispatch over {} GPUs ({} payload)",
+                         ep_alltoall_mode_name(deepep_.mode), G_, dtype_name(deepep_.payload));
+  }
+  return "?";
+}
+
+std::string EpModel::combine_kind() const {
+  switch (setup_.layout) {
+    case MoeLayout::vllm_tp:
+      return fmt::format("all-reduce over {} GPUs", G_);
+    case MoeLayout::paper:
+      return fmt::format("all-to-all over {} GPUs", G_);
+    case MoeLayout::dp_a2a:
+      return fmt::format("DeepEP {} combine over {} GPUs (bf16)",
+                         ep_alltoall_mode_name(deepep_.mode), G_);
+  }
+  return "?";
 }
 
 double EpModel::copy_s(const std::vector<double>& bytes_in) const {

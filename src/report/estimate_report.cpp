@@ -114,6 +114,7 @@ ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const Syst
   j["tp"] = e.plan.tp;
   j["dp"] = e.plan.dp;
   j["ep"] = m.is_moe() ? e.plan.ep : 0;
+  if (m.is_moe()) j["moe_layout"] = moe_layout_name(e.plan.layout);
   j["tokens"] = e.plan.tokens;
   j["total_s"] = e.total_s;
   j["tokens_per_s"] = e.tokens_per_s();
@@ -143,10 +144,12 @@ ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const Syst
 
 std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
                            const StepConfig& cfg) {
-  std::string out = fmt::format("{} {} on {} ({} x {}), batch {}, seq {}, {}; TP {}, DP {}{}\n\n",
-                                m.name, phase_name(cfg.phase), s.name, s.total_gpus(), s.gpu.name,
-                                cfg.batch, cfg.seq, dtype_name(cfg.dtype), e.plan.tp, e.plan.dp,
-                                m.is_moe() ? fmt::format(", EP {}", e.plan.ep) : "");
+  std::string out = fmt::format(
+      "{} {} on {} ({} x {}), batch {}, seq {}, {}; TP {}, DP {}{}\n\n", m.name,
+      phase_name(cfg.phase), s.name, s.total_gpus(), s.gpu.name, cfg.batch, cfg.seq,
+      dtype_name(cfg.dtype), e.plan.tp, e.plan.dp,
+      m.is_moe() ? fmt::format(", EP {}, layout {}", e.plan.ep, moe_layout_name(e.plan.layout))
+                 : "");
   Table t;
   t.headers = {"op", "stage", "x", "each", "total", "share", "bound", "detail"};
   t.right_align = {false, false, true, true, true, true, false, false};

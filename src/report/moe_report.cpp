@@ -191,6 +191,8 @@ ordered_json context_json(const AdviceContext& c) {
   j["seq"] = c.seq;
   j["phase"] = c.phase;
   j["layout"] = c.layout;
+  j["dispatch"] = c.dispatch;
+  j["combine"] = c.combine;
   j["planner"] = c.algo;
   j["error_model"] = c.error_model;
   j["error_cap"] = c.error_cap;
@@ -248,10 +250,12 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c) {
                format_time(b.copy_s), fmt::format("{:.3f}", r.balancedness), q});
   }
   std::string head = fmt::format(
-      "{} on {} ({:.0f} GB/s per GPU), batch {}, seq {}, {}; {} attention, {} planner, {} "
+      "{} on {} ({:.0f} GB/s per GPU), batch {}, seq {}, {}; layout {}, {} planner, {} "
       "slots/GPU; {} ({})\n",
       c.model, c.system, c.link_gbps, c.batch, c.seq, c.phase, c.layout, c.algo, c.slots_per_gpu,
       c.mode, c.input);
+  if (!c.dispatch.empty())
+    head += fmt::format("dispatch: {}; combine: {}\n", c.dispatch, c.combine);
   if (c.expert_time != "roofline" || !c.error_cap)
     head +=
         fmt::format("what-if: expert time {}, error models {}\n",

@@ -49,6 +49,12 @@ OpCost cost_of(const Op& op, const SystemSpec& sys) {
       return slice(allreduce_cost(sys, op.comm_bytes, op.comm_gpus));
     case OpKind::alltoall:
       return alltoall_cost(sys, op.volume);
+    case OpKind::ep_alltoall: {
+      OpCost c = slice(ep_alltoall_cost(sys, op.ep));
+      c.detail = c.bound + " binds; " + c.detail;
+      c.bound = "link";  // a collective, whichever link binds (the detail says)
+      return c;
+    }
   }
   return {};
 }

@@ -1,5 +1,7 @@
 #include "llmgps/specs/model.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -123,6 +125,16 @@ ModelSpec model_from_json(const std::string& text, const std::string& file,
         m.dense_layer_ids.push_back(v.get<int>());
       }
     }
+    // DeepSeek's group-limited routing: experts in n_group groups, a token's top-k drawn from
+    // its topk_group best groups (with groups placed by node, a token reaches few nodes).
+    m.expert_groups = first_int(j, {"n_group"}, ctx, 0);
+    m.topk_groups = first_int(j, {"topk_group"}, ctx, 0);
+    if (m.expert_groups < 0 || (m.expert_groups > 0 && m.num_experts % m.expert_groups != 0))
+      throw InputError(ctx.where("n_group"), fmt::format("must divide the {} experts (got {})",
+                                                         m.num_experts, m.expert_groups));
+    if (m.topk_groups < 0 || m.topk_groups > std::max(m.expert_groups, 0))
+      throw InputError(ctx.where("topk_group"), fmt::format("must be in [0, n_group = {}] (got {})",
+                                                            m.expert_groups, m.topk_groups));
     if (m.moe_layer_count() == 0) throw InputError(file, "MoE config leaves no MoE layer");
   }
   return m;

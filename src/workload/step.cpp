@@ -21,6 +21,31 @@ const char* phase_name(Phase p) {
   return p == Phase::prefill ? "prefill" : "decode";
 }
 
+MoeLayout parse_moe_layout(const std::string& text, const std::string& where) {
+  if (text == "vllm-tp") return MoeLayout::vllm_tp;
+  if (text == "dp-a2a") return MoeLayout::dp_a2a;
+  if (text == "paper") return MoeLayout::paper;
+  if (text == "tp" || text == "dp")
+    throw InputError(where, fmt::format("'{}' was renamed: 'tp' was the paper's accounting (now "
+                                        "'paper'), vLLM's TP layout is 'vllm-tp', DP attention "
+                                        "with DeepEP is 'dp-a2a'",
+                                        text));
+  throw InputError(where,
+                   "must be 'vllm-tp' (the default), 'dp-a2a' or 'paper', got '" + text + "'");
+}
+
+const char* moe_layout_name(MoeLayout l) {
+  switch (l) {
+    case MoeLayout::vllm_tp:
+      return "vllm-tp";
+    case MoeLayout::dp_a2a:
+      return "dp-a2a";
+    case MoeLayout::paper:
+      return "paper";
+  }
+  return "?";
+}
+
 Op gemm_op(std::string name, std::string stage, int count, std::int64_t m, std::int64_t n,
            std::int64_t k, DType dt, std::int64_t batch) {
   Op op;
@@ -64,26 +89,53 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
 void choose_layout(StepPlan& plan, const ModelSpec& m, const SystemSpec& sys,
                    const StepConfig& cfg) {
   const int gpus = sys.total_gpus();
-  plan.tp = cfg.tp > 0 ? cfg.tp : std::min(gpus, sys.gpus_per_node);
+  const MoeLayout layout = cfg.moe_layout;
+  const char* name = moe_layout_name(layout);
+  // An MoE model's layout fixes the attention parallelism: vllm-tp over every GPU (every GPU
+  // then holds every token), dp-a2a none; the paper's and a dense model's within a node.
+  int tp = std::min(gpus, sys.gpus_per_node);
+  if (m.is_moe() && layout == MoeLayout::vllm_tp) tp = gpus;
+  if (m.is_moe() && layout == MoeLayout::dp_a2a) tp = 1;
+  if (cfg.tp > 0 && m.is_moe() && layout != MoeLayout::paper && cfg.tp != tp)
+    throw InputError("step.tp",
+                     fmt::format("layout {} runs attention with tensor parallelism {} on this "
+                                 "system (got {}; vLLM with dp > 1 dispatches by all-to-all: "
+                                 "--layout dp-a2a, or --layout paper for any tp)",
+                                 name, tp, cfg.tp));
+  plan.tp = cfg.tp > 0 ? cfg.tp : tp;
   if (plan.tp > gpus || gpus % plan.tp != 0)
     throw InputError("step.tp",
                      fmt::format("{} does not divide the system's {} GPUs", plan.tp, gpus));
   if (m.num_heads % plan.tp != 0)
     throw InputError(
         "step.tp",
-        fmt::format("model '{}' has {} attention heads, not divisible by tensor parallelism {}",
-                    m.name, m.num_heads, plan.tp));
+        fmt::format("model '{}' has {} attention heads, not divisible by tensor parallelism {}{}",
+                    m.name, m.num_heads, plan.tp,
+                    m.is_moe() && layout == MoeLayout::vllm_tp
+                        ? " (layout vllm-tp runs attention over every GPU; try --layout dp-a2a)"
+                        : ""));
   plan.dp = gpus / plan.tp;
   plan.ep = cfg.ep > 0 ? cfg.ep : gpus;
+  plan.layout = layout;
   if (!m.is_moe()) return;
   if (plan.ep > gpus)
     throw InputError("step.ep", fmt::format("{} exceeds the system's {} GPUs", plan.ep, gpus));
+  if (layout != MoeLayout::paper && plan.ep != gpus)
+    throw InputError("step.ep", fmt::format("layout {} runs the experts over all {} GPUs (got "
+                                            "{}; --layout paper takes any ep)",
+                                            name, gpus, plan.ep));
   // Experts need not divide the EP GPUs: placed contiguously, E mod ep GPUs hold one more, and
   // the busiest GPU (expected_activation) sets the pace.
   if (plan.ep > m.num_experts)
     throw InputError("step.ep",
                      fmt::format("{} expert-parallel GPUs exceed model '{}''s {} experts", plan.ep,
                                  m.name, m.num_experts));
+  // DeepEP's buffers hold num_experts / num_ranks experts per rank: it needs them to divide.
+  if (layout == MoeLayout::dp_a2a && m.num_experts % plan.ep != 0)
+    throw InputError("step.layout",
+                     fmt::format("dp-a2a dispatches with DeepEP, which needs the {} experts of "
+                                 "model '{}' divisible by the {} GPUs",
+                                 m.num_experts, m.name, plan.ep));
 }
 
 // Multi-head latent attention (DeepSeek): low-rank query and key/value projections; decode runs
@@ -117,6 +169,72 @@ void add_mla_attention_ops(std::vector<Op>& ops, const ModelSpec& m, const Layer
   ops.push_back(gemm_op("o_proj", "attention", L, T, h, heads * m.v_head_dim, dt));
 }
 
+}  // namespace
+
+EpAllToAll deepep_exchange(const ModelSpec& m, const SystemSpec& sys, const StepConfig& cfg,
+                           bool combine) {
+  const int gpus = sys.total_gpus();
+  const std::int64_t tokens = cfg.phase == Phase::prefill ? cfg.batch * cfg.seq : cfg.batch;
+  EpAllToAll a;
+  a.tokens_per_gpu = std::max<std::int64_t>(1, ceil_div(tokens, gpus));
+  a.hidden = m.hidden_size;
+  a.top_k = m.top_k;
+  a.experts = m.num_experts;
+  a.gpus = gpus;
+  a.combine = combine;
+  // DeepEP dispatches FP8 with per-128 scales when the experts run FP8, and combines in BF16.
+  a.payload = !combine && cfg.dtype == DType::fp8 ? DType::fp8 : DType::bf16;
+  // SGLang's DeepEP "auto" mode: normal kernels for prefill, low-latency ones for decode.
+  a.mode = cfg.phase == Phase::prefill ? EpAllToAllMode::deepep_normal
+                                       : EpAllToAllMode::deepep_low_latency;
+  // Group-limited routing reaches at most topk_group groups, and so nodes; without groups a
+  // token may reach every node.
+  const int nodes = std::max(1, (gpus + sys.gpus_per_node - 1) / sys.gpus_per_node);
+  a.max_nodes_per_token = m.topk_groups > 0 ? std::min(nodes, m.topk_groups) : nodes;
+  return a;
+}
+
+namespace {
+
+// The MoE layer's token exchange before (dispatch) or after (combine) the experts, as the
+// layout runs it under balanced routing:
+//  - paper: an all-to-all in which every EP GPU sends its 1/ep of the tokens' selections;
+//  - vllm-tp: no dispatch (an elementwise op with no work marks "none"); the combine is an
+//    all-reduce of every token's hidden state over the TP group;
+//  - dp-a2a: DeepEP dispatch and combine.
+Op moe_exchange_op(const char* name, const ModelSpec& m, const LayerShape& s, const StepPlan& plan,
+                   bool combine) {
+  const int ep = plan.ep;
+  const std::int64_t h = m.hidden_size, k = m.top_k;
+  const DType act = activation_dtype(s.dtype);
+  Op op;
+  op.name = name;
+  op.stage = "moe";
+  op.count = s.count;
+  switch (plan.layout) {
+    case MoeLayout::paper: {
+      const double tokens_per_gpu = double(plan.tokens) / ep;
+      const double bytes_per_gpu = tokens_per_gpu * double(k) * h * dtype_bytes(act);
+      op.kind = OpKind::alltoall;
+      op.volume.assign(ep, std::vector<double>(ep, bytes_per_gpu / ep));
+      return op;
+    }
+    case MoeLayout::vllm_tp:
+      if (!combine) {
+        op.kind = OpKind::elementwise;  // not emitted
+        return op;
+      }
+      return allreduce_op(name, "moe", s.count, double(s.tokens()) * h * dtype_bytes(act), s.tp);
+    case MoeLayout::dp_a2a:
+      op.kind = OpKind::ep_alltoall;
+      op.ep = plan.ep_exchange;
+      op.ep.combine = combine;
+      op.ep.payload = combine ? DType::bf16 : plan.ep_exchange.payload;
+      return op;
+  }
+  return op;
+}
+
 // The MoE layers: router, top-k, dispatch, the busiest GPU's grouped expert GEMMs, combine, and
 // the shared experts (tensor-parallel like a dense FFN).
 void add_moe_ops(std::vector<Op>& ops, const ModelSpec& m, const LayerShape& s,
@@ -126,18 +244,8 @@ void add_moe_ops(std::vector<Op>& ops, const ModelSpec& m, const LayerShape& s,
   const DType dt = s.dtype, act = activation_dtype(dt);
   ops.push_back(gemm_op("router", "moe", moe_layers, T, E, h, act));
   ops.push_back(elem_op("topk", "moe", moe_layers, ElementwiseKind::topk, T, E, act));
-  // Tokens of the whole system, spread over the EP GPUs; after the TP all-reduce every TP rank
-  // holds the replica's tokens, so each GPU dispatches its 1/tp share. Balanced routing: every
-  // expert receives tokens * top_k / experts of them.
-  const double tokens_per_gpu = double(plan.tokens) / ep;
-  const double bytes_per_gpu = tokens_per_gpu * double(k) * h * dtype_bytes(act);
-  Op disp;
-  disp.name = "dispatch";
-  disp.stage = "moe";
-  disp.kind = OpKind::alltoall;
-  disp.count = moe_layers;
-  disp.volume.assign(ep, std::vector<double>(ep, bytes_per_gpu / ep));
-  ops.push_back(disp);
+  const Op disp = moe_exchange_op("dispatch", m, s, plan, false);
+  if (disp.kind != OpKind::elementwise) ops.push_back(disp);
   // Each GPU runs one grouped GEMM per expert matrix over the experts its tokens activate
   // (the busiest GPU sets the pace); an expert with no token reads no weights.
   const ExpertActivation activation = expected_activation(int(E), ep, int(k), double(plan.tokens));
@@ -156,12 +264,11 @@ void add_moe_ops(std::vector<Op>& ops, const ModelSpec& m, const LayerShape& s,
               std::max<std::int64_t>(1, std::int64_t(std::ceil(rows * activation.busiest_active))),
               m.moe_ffn_dim, act));
   ops.push_back(grouped("expert_down", h, m.moe_ffn_dim));
-  Op comb = disp;
-  comb.name = "combine";
-  ops.push_back(comb);
+  ops.push_back(moe_exchange_op("combine", m, s, plan, true));
   add_gated_ffn_ops(ops, m, s, "shared_", "moe", m.shared_ffn_dim > 0 ? moe_layers : 0,
                     m.shared_ffn_dim);
-  if (s.tp > 1 && m.shared_ffn_dim > 0)
+  // vllm-tp sums the shared experts' partial outputs in the combine's all-reduce.
+  if (s.tp > 1 && m.shared_ffn_dim > 0 && plan.layout != MoeLayout::vllm_tp)
     ops.push_back(allreduce_op("shared_allreduce", "moe", moe_layers, act_bytes, s.tp));
 }
 
@@ -174,6 +281,8 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
     throw InputError("step.seq", "must be positive (got " + std::to_string(cfg.seq) + ")");
   StepPlan plan;
   choose_layout(plan, m, sys, cfg);
+  if (m.is_moe() && plan.layout == MoeLayout::dp_a2a)
+    plan.ep_exchange = deepep_exchange(m, sys, cfg, false);
   const DType dt = cfg.dtype, act = activation_dtype(dt);
   if (!sys.gpu.supports(dt))
     throw InputError("step.dtype", "GPU '" + sys.gpu.name + "' has no " +

@@ -79,7 +79,7 @@ struct EpRequest {
   std::string model, system;
   double link_gbps = 0;  // > 0: override the intra-node link bandwidth, GB/s per direction
   std::int64_t batch = 1, seq = 512;
-  std::string phase = "prefill", dtype = "fp16", layout = "tp", algo = "greedy-time";
+  std::string phase = "prefill", dtype = "fp16", layout = "vllm-tp", algo = "greedy-time";
   std::string error_model = "typical", predictors = "predictors-mixtral-traces";
   std::string points;  // JSON file of measured Token-to-Expert predictors
   std::string expert_time = "roofline", error_cap = "on";

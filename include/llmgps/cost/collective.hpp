@@ -63,6 +63,9 @@ struct EpAllToAll {
   DType payload = DType::fp8;  // fp8 (with one fp32 scale per 128 values) or bf16
   EpAllToAllMode mode = EpAllToAllMode::deepep_normal;
   int max_nodes_per_token = 4;  // node-limited routing (DeepSeek-V3: top-4 groups)
+  // Skewed routing: the busiest GPU receives (dispatch) or sends (combine) port_skew times the
+  // mean GPU's traffic; every other term stays as under balanced routing. 1: balanced.
+  double port_skew = 1;
 };
 
 struct EpAllToAllCost : OpCost {

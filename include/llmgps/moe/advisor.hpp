@@ -112,6 +112,7 @@ struct AdviceContext {
   double link_gbps = 0;
   std::int64_t batch = 0, seq = 0;
   std::string phase, layout, algo, error_model;
+  std::string dispatch, combine;         // how the layout exchanges tokens (EpModel::*_kind)
   std::string expert_time = "roofline";  // roofline or linear (the paper's assumption)
   bool error_cap = true;                 // error models capped at the no-duplication straggler
   std::string predictors;                // built-in predictor property set (closed form)

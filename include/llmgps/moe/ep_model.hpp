@@ -1,8 +1,10 @@
 #pragma once
-// One MoE model step under expert parallelism, GPU by GPU: attention (tensor-parallel with an
-// all-reduce, as MoE-GPS lays it out, or data-parallel, DeepSeek-style), the gate, the dispatch
-// all-to-all, each GPU's expert FFN over the tokens its replicas really receive, the combine
-// all-to-all, and the exposed part of any expert-weight copy (copies overlap attention).
+// One MoE model step under expert parallelism, GPU by GPU, in one of the layouts engines run
+// (workload/step.hpp MoeLayout): attention, the gate, the token exchange before the experts (none
+// in vllm-tp, DeepEP in dp-a2a, an all-to-all in the paper's), each GPU's expert FFN over the
+// tokens its replicas really receive, the exchange after them (vllm-tp's all-reduce, DeepEP's or
+// the paper's all-to-all), and the exposed part of any expert-weight copy (copies overlap
+// attention).
 // Every time comes from the core cost models on the system; nothing here is a fitted constant.
 #include <cstdint>
 #include <map>
@@ -13,10 +15,6 @@
 #include "llmgps/workload/step.hpp"
 
 namespace llmgps::moe {
-
-enum class AttentionLayout { tensor_parallel, data_parallel };
-AttentionLayout parse_layout(const std::string& s, const std::string& where);
-const char* layout_name(AttentionLayout l);
 
 // How a GPU's expert time follows its tokens.
 //  - roofline (default): each replica with tokens runs its own FFN GEMMs through the core cost
@@ -45,7 +43,7 @@ struct LayerBreakdown {
 
 struct EpSetup {
   StepConfig step;  // batch, seq, phase, dtype
-  AttentionLayout layout = AttentionLayout::tensor_parallel;
+  MoeLayout layout = MoeLayout::vllm_tp;
   ExpertTime expert_time = ExpertTime::roofline;
   int slots_per_gpu = 0;      // 0: as many as GPU memory allows (capped at max_slots_per_gpu)
   int max_slots_per_gpu = 0;  // 0: experts per GPU + experts per GPU (at most doubling)
@@ -82,6 +80,20 @@ class EpModel {
   ExpertTime expert_time() const { return setup_.expert_time; }
   // Per-token expert time under balanced routing (selections / experts tokens per expert).
   double balanced_per_token_s() const { return per_token_s_; }
+  MoeLayout layout() const { return setup_.layout; }
+  // The token exchanges of one MoE layer for routed traffic `selections` (bytes GPU i's tokens
+  // send to GPU j, one hidden state per selection): the dispatch before the experts and the
+  // combine after them, as the layout runs them. vllm-tp: no dispatch, the all-reduce combine
+  // whatever the routing; dp-a2a: DeepEP with the busiest port's skew; paper: all-to-alls of the
+  // matrices (its dispatch may be given fewer bytes: what a prediction let go early).
+  double dispatch_s(const std::vector<std::vector<double>>& selections) const;
+  double combine_s(const std::vector<std::vector<double>>& selections) const;
+  // Whether a correct Token-to-Expert prediction removes dispatch traffic: only in the paper's
+  // accounting (in vllm-tp there is no dispatch; in dp-a2a tokens exist only after attention).
+  bool prediction_skips_dispatch() const { return setup_.layout == MoeLayout::paper; }
+  // How the layout exchanges tokens, for reports ("none", "all-reduce over 8 GPUs", ...).
+  std::string dispatch_kind() const;
+  std::string combine_kind() const;
   // All-to-all time for a volume matrix (bytes).
   double alltoall_s(const std::vector<std::vector<double>>& volume) const;
   // Exposed time of copying replicas into GPUs: bytes_in[g] arrives at GPU g (copies to
@@ -105,7 +117,9 @@ class EpModel {
   std::int64_t tokens_ = 0;
   double expert_bytes_ = 0, token_bytes_ = 0;
   double attention_s_ = 0, gate_s_ = 0, other_s_ = 0;
-  double per_token_s_ = 0;  // balanced_per_token_s, fixed by the step: computed once
+  double per_token_s_ = 0;          // balanced_per_token_s, fixed by the step: computed once
+  double allreduce_combine_s_ = 0;  // vllm-tp: the combine all-reduce (routing-independent)
+  EpAllToAll deepep_;               // dp-a2a: the balanced DeepEP dispatch
   mutable std::map<std::vector<std::int64_t>, double> ffn_cache_;  // sorted rows -> seconds
 };
 

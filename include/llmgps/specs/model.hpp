@@ -26,6 +26,8 @@ struct ModelSpec {
   int first_dense_layers = 0;  // DeepSeek first_k_dense_replace
   int moe_layer_step = 1;      // Qwen decoder_sparse_step
   std::vector<int> dense_layer_ids;  // Qwen mlp_only_layers
+  int expert_groups = 0;             // DeepSeek n_group (0: no group-limited routing)
+  int topk_groups = 0;               // DeepSeek topk_group: groups a token's experts come from
 
   // Multi-head latent attention (DeepSeek); 0 = standard (GQA/MHA) attention.
   int q_lora_rank = 0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "llmgps/cost/attention.hpp"
+#include "llmgps/cost/collective.hpp"
 #include "llmgps/cost/elementwise.hpp"
 #include "llmgps/cost/gemm.hpp"
 #include "llmgps/specs/hw.hpp"
@@ -20,14 +21,30 @@ enum class Phase { prefill, decode };
 Phase parse_phase(const std::string& text, const std::string& where);
 const char* phase_name(Phase p);
 
+// How an MoE step lays attention and experts over the GPUs (docs/moe.md says which engine runs
+// which):
+//  - vllm_tp (default): attention tensor-parallel over all GPUs, so after it every GPU holds
+//    every token; each GPU runs the tokens routed to its own experts and one all-reduce sums the
+//    partial outputs (vLLM with TP and expert parallelism, dp_size 1). No dispatch.
+//  - dp_a2a: attention data-parallel (each GPU its own sequences), tokens dispatched to their
+//    experts' GPUs and combined back by DeepEP all-to-alls, node-limited where the model routes
+//    by groups (SGLang, and vLLM with DP attention).
+//  - paper: MoE-GPS's accounting, a what-if: attention tensor-parallel within a node, then a
+//    dispatch all-to-all from each GPU's 1/G of the tokens and a combine all-to-all.
+// Dense models ignore it (attention and FFN tensor-parallel within a node).
+enum class MoeLayout { vllm_tp, dp_a2a, paper };
+MoeLayout parse_moe_layout(const std::string& text, const std::string& where);
+const char* moe_layout_name(MoeLayout l);
+
 struct StepConfig {
   std::int64_t batch = 1;
   std::int64_t seq = 512;  // prefill: prompt length; decode: context length already cached
   Phase phase = Phase::prefill;
   DType dtype = DType::fp16;
   std::string attn_impl;  // empty: fa3 where the GPU supports it, else fa2
-  int tp = 0;             // 0: GPUs per node (capped by the system size)
+  int tp = 0;             // 0: the layout's (MoE), else GPUs per node (capped by the system)
   int ep = 0;             // 0: all GPUs of the system
+  MoeLayout moe_layout = MoeLayout::vllm_tp;
 };
 
 enum class OpKind {
@@ -37,7 +54,8 @@ enum class OpKind {
   decode_attention,
   elementwise,
   allreduce,
-  alltoall
+  alltoall,
+  ep_alltoall  // DeepEP dispatch or combine (cost/collective.hpp)
 };
 
 struct Op {
@@ -55,10 +73,13 @@ struct Op {
   double comm_bytes = 0;                    // allreduce: bytes per GPU
   int comm_gpus = 0;                        // allreduce group size
   std::vector<std::vector<double>> volume;  // alltoall
+  EpAllToAll ep;                            // ep_alltoall
 };
 
 struct StepPlan {
   int tp = 1, dp = 1, ep = 1;
+  MoeLayout layout = MoeLayout::vllm_tp;
+  EpAllToAll ep_exchange;   // dp-a2a: the DeepEP dispatch under balanced routing
   std::int64_t tokens = 0;  // tokens processed in this step (whole system)
   std::int64_t tokens_per_replica = 0;
   std::vector<Op> ops;
@@ -70,6 +91,13 @@ Op gemm_op(std::string name, std::string stage, int count, std::int64_t m, std::
 Op elem_op(std::string name, std::string stage, int count, ElementwiseKind kind, std::int64_t rows,
            std::int64_t cols, DType dt);
 Op allreduce_op(std::string name, std::string stage, int count, double bytes, int gpus);
+
+// The DeepEP dispatch (or combine) of a dp-a2a MoE layer under balanced routing: each GPU's
+// share of the step's tokens, FP8 payload when the experts run FP8 (combine BF16), normal kernels
+// for prefill and low-latency ones for decode (SGLang's auto mode), node-limited to the model's
+// topk_group nodes where it routes by groups.
+EpAllToAll deepep_exchange(const ModelSpec& m, const SystemSpec& sys, const StepConfig& cfg,
+                           bool combine);
 
 // Throws InputError for impossible layouts (heads not divisible by tp, experts not divisible by ep,
 // ...).
