@@ -162,6 +162,7 @@ moe::AdviceContext context(const EpRequest& r, const moe::AdviceConfig& cfg, con
   c.layout = moe_layout_name(em.layout());
   c.dispatch = em.dispatch_kind();
   c.combine = em.combine_kind();
+  c.model_error = em.model_error().family;
   c.algo = r.algo;
   c.error_model = r.error_model;
   c.expert_time = moe::expert_time_name(em.expert_time());
@@ -293,6 +294,11 @@ MapResult moe_map(const MapRequest& r) {
         c.batch = cell_request.batch;
         c.winner = advice.recommended;
         c.winner_name = advice.recommended_name;
+        c.tie = advice.tie;
+        if (advice.runner_up < advice.strategies.size()) {
+          c.runner_up = advice.strategies[advice.runner_up].strategy.kind;
+          c.runner_up_name = advice.strategies[advice.runner_up].strategy.name;
+        }
         auto best_of = [&](moe::StrategyKind kind) {
           double best = 0;
           for (const auto& s : advice.strategies)

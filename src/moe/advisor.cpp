@@ -318,6 +318,7 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
     res.warmup_copy_s *= double(model_layers) / L;  // a sample's rows stand for all layers
     res.overhead_s = res.layer.predictor_s * model_layers;
     res.latency_s = res.layer.total() * model_layers + em.other_s();
+    res.band_s = em.band_s(res.layer);
     out.push_back(std::move(res));
   }
   return out;
@@ -522,6 +523,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
     res.strategy.source = en.s.source;
     res.overhead_s = res.layer.predictor_s * model_layers;
     res.latency_s = res.layer.total() * model_layers + em.other_s();
+    res.band_s = em.band_s(res.layer);
     out.push_back(std::move(res));
   }
   return out;
@@ -564,6 +566,18 @@ Advice advise(std::vector<StrategyResult> results) {
   }
   a.recommended = best->strategy.kind;
   a.recommended_name = best->strategy.name;
+  a.fastest = std::size_t(best - a.strategies.data());
+  for (std::size_t i = 0; i < a.strategies.size(); ++i) {
+    const auto& r = a.strategies[i];
+    if (r.strategy.kind == best->strategy.kind) continue;
+    if (a.runner_up == std::size_t(-1) || r.latency_s < a.strategies[a.runner_up].latency_s)
+      a.runner_up = i;
+  }
+  if (a.runner_up != std::size_t(-1)) {
+    const StrategyResult& second = a.strategies[a.runner_up];
+    a.margin = best->latency_s > 0 ? (second.latency_s - best->latency_s) / best->latency_s : 0;
+    a.tie = second.latency_s - best->latency_s <= best->band_s + second.band_s;
+  }
   // When Token-to-Expert wins, the margin is that of the best other strategy (none or
   // Distribution-Only) against it: negative, as the contract asks.
   const StrategyResult* versus = best;

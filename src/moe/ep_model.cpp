@@ -66,21 +66,32 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
   moe_layers_ = m.moe_layer_count();
   const int L = m.layers;
   double per_layer = 0, shared = 0, dense_and_head = 0;
-  for (const OpEstimate& op : est.ops) {
+  error_ = est.model_error;
+  double per_layer_band = 0, shared_band = 0, dense_and_head_band = 0;
+  for (std::size_t i = 0; i < est.ops.size(); ++i) {
+    const OpEstimate& op = est.ops[i];
+    const double err = error_.of(error_class_of(est.plan.ops[i]));
     if (op.name == "combine" && setup.layout == MoeLayout::vllm_tp)
       allreduce_combine_s_ = op.each.time_s;
     if (is_routed_expert_op(op.name)) continue;
-    if (op.name == "router" || op.name == "topk")
+    if (op.name == "router" || op.name == "topk") {
       gate_s_ += op.each.time_s;
-    else if (op.name.rfind("shared_", 0) == 0)
+      gate_band_s_ += op.each.time_s * err;
+    } else if (op.name.rfind("shared_", 0) == 0) {
       shared += op.each.time_s;
-    else if (op.count % L == 0 && op.stage != "head")
+      shared_band += op.each.time_s * err;
+    } else if (op.count % L == 0 && op.stage != "head") {
       per_layer += op.time_s / L;
-    else
+      per_layer_band += op.time_s / L * err;
+    } else {
       dense_and_head += op.time_s;
+      dense_and_head_band += op.time_s * err;
+    }
   }
   attention_s_ = per_layer + shared;
   other_s_ = dense_and_head + double(L - moe_layers_) * per_layer;
+  attention_band_s_ = per_layer_band + shared_band;
+  other_band_s_ = dense_and_head_band + double(L - moe_layers_) * per_layer_band;
   const DType act = activation_dtype(cfg.dtype);
   expert_bytes_ = 3.0 * m.hidden_size * double(m.moe_ffn_dim) * dtype_bytes(cfg.dtype);
   token_bytes_ = double(m.hidden_size) * dtype_bytes(act);
@@ -239,6 +250,21 @@ double EpModel::combine_s(const std::vector<std::vector<double>>& selections) co
     }
   }
   return 0.0;
+}
+
+double EpModel::band_s(const LayerBreakdown& b) const {
+  const ErrorClass exchange = setup_.layout == MoeLayout::paper ? ErrorClass::alltoall
+                              : deepep_.mode == EpAllToAllMode::deepep_low_latency
+                                  ? ErrorClass::deepep_low_latency
+                                  : ErrorClass::deepep_normal;
+  const ErrorClass combine = setup_.layout == MoeLayout::vllm_tp ? ErrorClass::allreduce : exchange;
+  const double per_layer =
+      attention_band_s_ * (b.attention_s > 0 ? b.attention_s / attention_s_ : 0) +
+      gate_band_s_ * (gate_s_ > 0 ? b.gate_s / gate_s_ : 0) +
+      error_.of(ErrorClass::grouped_gemm) * b.experts_s + error_.of(exchange) * b.dispatch_s +
+      error_.of(combine) * b.combine_s + error_.of(ErrorClass::gemm) * b.predictor_s +
+      error_.of(ErrorClass::copy) * b.copy_s;
+  return per_layer * moe_layers_ + other_band_s_;
 }
 
 std::string EpModel::dispatch_kind() const {

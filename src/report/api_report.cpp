@@ -333,22 +333,29 @@ Json sglang_json(const api::PlanResult& r) {
   return j;
 }
 
+// Trace mode gives one answer: the trace-driven verdict. The closed form on the same trace's
+// shares rides along as a labelled cross-check, never as a second recommendation.
 Json json(const api::AdviseResult& r) {
   Json j = advice_json(r.advice, r.context);
   if (r.closed_form) {
     const Json cj = advice_json(*r.closed_form, r.closed_form_context);
-    j["closed_form"] = {{"strategies", cj["strategies"]},
-                        {"recommended", cj["recommended"]},
-                        {"recommended_name", cj["recommended_name"]},
-                        {"improvement_vs_best_token", cj["improvement_vs_best_token"]}};
+    Json x;
+    x["role"] =
+        "cross-check: the closed form on the trace's shares with the predictors' measured "
+        "properties; the recommendation is the trace-driven one above";
+    for (const char* k : {"strategies", "recommended", "recommended_name", "fastest", "runner_up",
+                          "margin", "tied", "verdict_basis", "improvement_vs_best_token"})
+      x[k] = cj[k];
+    j["cross_check"] = x;
   }
   return j;
 }
 std::string table(const api::AdviseResult& r) {
   std::string t = advice_table(r.advice, r.context);
   if (r.closed_form)
-    t += "\nclosed form on the same trace's shares and measured predictor properties:\n\n" +
-         advice_table(*r.closed_form, r.closed_form_context);
+    t += "\ncross-check, not the recommendation: the closed form on the same trace's shares and "
+         "the predictors' measured properties\n\n" +
+         advice_table(*r.closed_form, r.closed_form_context, "cross-check verdict");
   return t;
 }
 Json json(const api::MapResult& r) {

@@ -117,6 +117,8 @@ ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const Syst
   if (m.is_moe()) j["moe_layout"] = moe_layout_name(e.plan.layout);
   j["tokens"] = e.plan.tokens;
   j["total_s"] = e.total_s;
+  j["band_s"] = e.band_s;  // the model's measured error per kernel class, summed over the ops
+  j["model_error"] = e.model_error.family;
   j["tokens_per_s"] = e.tokens_per_s();
   j["tflops_per_gpu"] = e.tflops_per_gpu();
   ordered_json by = ordered_json::object();
@@ -159,8 +161,11 @@ std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const Syst
                fmt::format("{:.1f}%", e.total_s > 0 ? 100 * op.time_s / e.total_s : 0.0),
                op.each.bound, op.each.detail});
   out += render_table(t);
-  out += fmt::format("\ntotal {}  ({:.0f} tokens/s, {:.1f} TFLOP/s per GPU)\n",
-                     format_time(e.total_s), e.tokens_per_s(), e.tflops_per_gpu());
+  out += fmt::format(
+      "\ntotal {} +- {}  ({:.0f} tokens/s, {:.1f} TFLOP/s per GPU; +-: the model's measured error "
+      "per kernel class, {} family, docs/calibration.md)\n",
+      format_time(e.total_s), format_time(e.band_s), e.tokens_per_s(), e.tflops_per_gpu(),
+      e.model_error.family);
   out += "time by binding resource:";
   for (const auto& [bound, time] : e.time_by_bound)
     out += fmt::format("  {} {:.1f}%", bound, e.total_s > 0 ? 100 * time / e.total_s : 0.0);

@@ -169,6 +169,55 @@ std::string plan_table(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads,
 }
 
 namespace {
+ordered_json named(const moe::StrategyResult& r) {
+  return {{"kind", moe::strategy_kind_name(r.strategy.kind)},
+          {"name", r.strategy.name},
+          {"latency_s", r.latency_s},
+          {"band_s", r.band_s}};
+}
+
+// recommended: the fastest strategy's kind, or "tie" when the fastest of another kind is within
+// the two bands (both are then named in "tied").
+void verdict_json(ordered_json& j, const moe::Advice& a) {
+  const bool second = a.runner_up < a.strategies.size();
+  j["recommended"] = a.tie ? std::string("tie") : moe::strategy_kind_name(a.recommended);
+  j["recommended_name"] = a.tie
+                              ? a.recommended_name + " / " + a.strategies[a.runner_up].strategy.name
+                              : a.recommended_name;
+  if (!a.strategies.empty()) j["fastest"] = named(a.strategies[a.fastest]);
+  j["runner_up"] = second ? named(a.strategies[a.runner_up]) : ordered_json();
+  j["margin"] = a.margin;
+  j["tied"] =
+      a.tie
+          ? ordered_json::array({named(a.strategies[a.fastest]), named(a.strategies[a.runner_up])})
+          : ordered_json::array();
+  j["verdict_basis"] =
+      !second ? "one kind of strategy only"
+      : a.tie ? "tie: the runner-up is within the two bands (the model cannot tell them apart)"
+              : "winner: the margin exceeds the two bands together";
+  j["improvement_vs_best_token"] = a.improvement_vs_best_token;
+}
+
+std::string verdict_line(const moe::Advice& a, const std::string& label) {
+  if (a.strategies.empty()) return {};
+  const auto& f = a.strategies[a.fastest];
+  if (a.runner_up >= a.strategies.size())
+    return fmt::format("\n{}: {} ({})\n", label, moe::strategy_kind_name(a.recommended),
+                       a.recommended_name);
+  const auto& r = a.strategies[a.runner_up];
+  const std::string bands =
+      fmt::format("bands +-{} and +-{}", format_time(f.band_s), format_time(r.band_s));
+  if (a.tie)
+    return fmt::format(
+        "\n{}: tie between {} ({}) and {} ({}): {:.1f}% apart, within the model's {} "
+        "(docs/calibration.md)\n",
+        label, moe::strategy_kind_name(f.strategy.kind), f.strategy.name,
+        moe::strategy_kind_name(r.strategy.kind), r.strategy.name, 100 * a.margin, bands);
+  return fmt::format("\n{}: {} ({}); {:.1f}% ahead of {} ({}), beyond the model's {}\n", label,
+                     moe::strategy_kind_name(f.strategy.kind), f.strategy.name, 100 * a.margin,
+                     moe::strategy_kind_name(r.strategy.kind), r.strategy.name, bands);
+}
+
 ordered_json breakdown_json(const moe::LayerBreakdown& b) {
   ordered_json j;
   j["predictor_s"] = b.predictor_s;
@@ -203,6 +252,7 @@ ordered_json context_json(const AdviceContext& c) {
   j["input"] = c.input;
   j["warmup_records"] = c.warmup_records;
   j["notes"] = c.notes;
+  j["model_error"] = c.model_error;
   return j;
 }
 }  // namespace
@@ -215,6 +265,7 @@ ordered_json advice_json(const moe::Advice& a, const AdviceContext& c) {
     o["name"] = r.strategy.name;
     o["kind"] = moe::strategy_kind_name(r.strategy.kind);
     o["latency_s"] = r.latency_s;
+    o["band_s"] = r.band_s;
     o["overhead_s"] = r.overhead_s;
     if (r.strategy.kind != moe::StrategyKind::none) o["error"] = r.strategy.error;
     if (r.strategy.kind == moe::StrategyKind::token) o["accuracy"] = r.strategy.accuracy;
@@ -226,17 +277,15 @@ ordered_json advice_json(const moe::Advice& a, const AdviceContext& c) {
     arr.push_back(o);
   }
   j["strategies"] = arr;
-  j["recommended"] = moe::strategy_kind_name(a.recommended);
-  j["recommended_name"] = a.recommended_name;
-  j["improvement_vs_best_token"] = a.improvement_vs_best_token;
+  verdict_json(j, a);
   return j;
 }
 
-std::string advice_table(const moe::Advice& a, const AdviceContext& c) {
+std::string advice_table(const moe::Advice& a, const AdviceContext& c, const std::string& label) {
   Table t;
-  t.headers = {"strategy", "kind",    "latency", "predictor", "attention", "gate",
-               "dispatch", "experts", "combine", "copy",      "balance",   "acc/err"};
-  t.right_align = {false, false, true, true, true, true, true, true, true, true, true, true};
+  t.headers = {"strategy", "kind",    "latency", "+-",   "predictor", "attention", "gate",
+               "dispatch", "experts", "combine", "copy", "balance",   "acc/err"};
+  t.right_align = {false, false, true, true, true, true, true, true, true, true, true, true, true};
   for (const auto& r : a.strategies) {
     const auto& b = r.layer;
     std::string q = r.strategy.kind == moe::StrategyKind::token
@@ -245,9 +294,10 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c) {
                         ? fmt::format("- / {}", pct(r.strategy.error))
                         : "-";
     t.add_row({r.strategy.name, moe::strategy_kind_name(r.strategy.kind), format_time(r.latency_s),
-               format_time(b.predictor_s), format_time(b.attention_s), format_time(b.gate_s),
-               format_time(b.dispatch_s), format_time(b.experts_s), format_time(b.combine_s),
-               format_time(b.copy_s), fmt::format("{:.3f}", r.balancedness), q});
+               format_time(r.band_s), format_time(b.predictor_s), format_time(b.attention_s),
+               format_time(b.gate_s), format_time(b.dispatch_s), format_time(b.experts_s),
+               format_time(b.combine_s), format_time(b.copy_s),
+               fmt::format("{:.3f}", r.balancedness), q});
   }
   std::string head = fmt::format(
       "{} on {} ({:.0f} GB/s per GPU), batch {}, seq {}, {}; layout {}, {} planner, {} "
@@ -265,17 +315,10 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c) {
     head += fmt::format("{} leading warm-up records excluded (--keep-warmup keeps them)\n",
                         c.warmup_records);
   for (const auto& n : c.notes) head += "assumption: " + n + "\n";
-  head += "latency: whole step; the other columns: mean per MoE layer\n\n";
-  return head + render_table(t) +
-         (a.recommended == moe::StrategyKind::token
-              ? fmt::format("\nrecommended: {} ({}); {:.1f}% faster than the best strategy without "
-                            "Token-to-Expert prediction\n",
-                            moe::strategy_kind_name(a.recommended), a.recommended_name,
-                            -100 * a.improvement_vs_best_token)
-              : fmt::format("\nrecommended: {} ({}); {:+.1f}% latency vs the best Token-to-Expert "
-                            "predictor\n",
-                            moe::strategy_kind_name(a.recommended), a.recommended_name,
-                            100 * a.improvement_vs_best_token));
+  head += "latency: whole step, +- the model's measured error per kernel class (" +
+          (a.strategies.empty() ? std::string() : c.model_error) +
+          "); the other columns: mean per MoE layer\n\n";
+  return head + render_table(t) + verdict_line(a, label);
 }
 
 ordered_json map_json(const std::vector<MapCell>& cells, const AdviceContext& c) {
@@ -285,8 +328,10 @@ ordered_json map_json(const std::vector<MapCell>& cells, const AdviceContext& c)
     arr.push_back({{"skew", m.skew},
                    {"link_gbps", m.link_gbps},
                    {"batch", m.batch},
-                   {"winner", moe::strategy_kind_name(m.winner)},
+                   {"winner", m.tie ? std::string("tie") : moe::strategy_kind_name(m.winner)},
                    {"winner_name", m.winner_name},
+                   {"fastest", moe::strategy_kind_name(m.winner)},
+                   {"tied_with", m.tie ? m.runner_up_name : std::string()},
                    {"latency_none_s", m.latency_none_s},
                    {"latency_distribution_s", m.latency_distribution_s},
                    {"latency_token_s", m.latency_token_s}});
@@ -311,7 +356,9 @@ std::string map_table(const std::vector<MapCell>& cells) {
       for (double l : links)
         for (const auto& m : cells)
           if (m.skew == s && m.link_gbps == l && m.batch == b)
-            row.push_back(moe::strategy_kind_name(m.winner));
+            row.push_back(m.tie ? fmt::format("tie ({}/{})", moe::strategy_kind_name(m.winner),
+                                              moe::strategy_kind_name(m.runner_up))
+                                : moe::strategy_kind_name(m.winner));
       t.add_row(row);
     }
     out += fmt::format("batch {}: winning strategy\n", b) + render_table(t) + "\n";
@@ -330,11 +377,11 @@ std::string map_csv(const std::vector<MapCell>& cells) {
                "latency_distribution_s",
                "latency_token_s"};
   for (const auto& m : cells)
-    t.add_row({std::to_string(m.batch), fmt::format("{:g}", m.skew),
-               fmt::format("{:g}", m.link_gbps), moe::strategy_kind_name(m.winner), m.winner_name,
-               fmt::format("{:.9g}", m.latency_none_s),
-               fmt::format("{:.9g}", m.latency_distribution_s),
-               fmt::format("{:.9g}", m.latency_token_s)});
+    t.add_row(
+        {std::to_string(m.batch), fmt::format("{:g}", m.skew), fmt::format("{:g}", m.link_gbps),
+         m.tie ? std::string("tie") : moe::strategy_kind_name(m.winner), m.winner_name,
+         fmt::format("{:.9g}", m.latency_none_s), fmt::format("{:.9g}", m.latency_distribution_s),
+         fmt::format("{:.9g}", m.latency_token_s)});
   return render_csv(t);
 }
 
@@ -383,16 +430,27 @@ std::string map_svg(const std::vector<MapCell>& cells, const AdviceContext& c) {
       for (std::size_t i = 0; i < links.size(); ++i)
         for (const auto& m : cells)
           if (m.skew == sk && m.link_gbps == links[i] && m.batch == batches[bi]) {
-            auto it = color.find(moe::strategy_kind_name(m.winner));
+            auto fill = [&](moe::StrategyKind k) {
+              auto it = color.find(moe::strategy_kind_name(k));
+              return it == color.end() ? std::string("#000") : it->second;
+            };
+            // A tie is drawn split: the fastest kind's colour on the left, the runner-up's on
+            // the right.
+            const int x = x0 + cw * int(i), y = top + ch * int(r);
             s += fmt::format(
                 "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" "
                 "stroke=\"white\"><title>{} ({})</title></rect>\n",
-                x0 + cw * int(i), top + ch * int(r), cw, ch,
-                it == color.end() ? "#000" : it->second, moe::strategy_kind_name(m.winner),
-                m.winner_name);
+                x, y, m.tie ? cw / 2 : cw, ch, fill(m.winner),
+                m.tie ? "tie" : moe::strategy_kind_name(m.winner), m.winner_name);
+            if (m.tie)
+              s += fmt::format(
+                  "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" "
+                  "stroke=\"white\"><title>tie ({})</title></rect>\n",
+                  x + cw / 2, y, cw - cw / 2, ch, fill(m.runner_up), m.runner_up_name);
             s += fmt::format(
                 "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"white\">{}</text>\n",
-                x0 + cw * int(i) + cw / 2, top + ch * int(r) + ch / 2 + 4, m.winner_name);
+                x + cw / 2, y + ch / 2 + 4,
+                m.tie ? "tie: " + m.winner_name + "/" + m.runner_up_name : m.winner_name);
           }
     }
   }

@@ -59,9 +59,32 @@ OpCost cost_of(const Op& op, const SystemSpec& sys) {
   return {};
 }
 
+ErrorClass error_class_of(const Op& op) {
+  switch (op.kind) {
+    case OpKind::gemm:
+      return ErrorClass::gemm;
+    case OpKind::grouped_gemm:
+      return ErrorClass::grouped_gemm;
+    case OpKind::attention:
+    case OpKind::decode_attention:
+      return op.attn.dtype == DType::fp8 ? ErrorClass::attention_fp8 : ErrorClass::attention;
+    case OpKind::elementwise:
+      return ErrorClass::elementwise;
+    case OpKind::allreduce:
+      return ErrorClass::allreduce;
+    case OpKind::alltoall:
+      return ErrorClass::alltoall;
+    case OpKind::ep_alltoall:
+      return op.ep.mode == EpAllToAllMode::deepep_low_latency ? ErrorClass::deepep_low_latency
+                                                              : ErrorClass::deepep_normal;
+  }
+  return ErrorClass::gemm;
+}
+
 StepEstimate estimate_step(const ModelSpec& model, const SystemSpec& sys, const StepConfig& cfg) {
   StepEstimate est;
   est.plan = build_step(model, sys, cfg);
+  est.model_error = specs::model_error_for(sys.gpu);
   auto& by_bound = est.time_by_bound;  // a handful of resources: a linear search beats a map
   est.ops.reserve(est.plan.ops.size());
   for (const Op& op : est.plan.ops) {
@@ -71,7 +94,9 @@ StepEstimate estimate_step(const ModelSpec& model, const SystemSpec& sys, const 
     e.count = op.count;
     e.each = cost_of(op, sys);
     e.time_s = e.each.time_s * op.count;
+    e.band_s = e.time_s * est.model_error.of(error_class_of(op));
     est.total_s += e.time_s;
+    est.band_s += e.band_s;
     est.flops_per_gpu += e.each.flops * op.count;
     auto slot = std::find_if(by_bound.begin(), by_bound.end(),
                              [&](const auto& b) { return b.first == e.each.bound; });

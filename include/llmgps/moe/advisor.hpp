@@ -40,6 +40,7 @@ struct StrategyResult {
   Strategy strategy;
   std::string mode;             // closed-form or trace
   double latency_s = 0;         // whole step, steady state
+  double band_s = 0;            // the model's measured error on it: latency_s +- band_s
   double overhead_s = 0;        // predictor time in the step
   LayerBreakdown layer;         // mean per MoE layer
   double balancedness = 1;      // mean GPU expert load / max
@@ -86,6 +87,13 @@ struct Advice {
   std::vector<StrategyResult> strategies;
   StrategyKind recommended = StrategyKind::none;  // kind of the fastest strategy
   std::string recommended_name;
+  // The verdict: the fastest strategy against the fastest of another kind. A tie when their
+  // bands overlap (the gap is no more than the two bands together): the model cannot tell them
+  // apart, and both are named.
+  bool tie = false;
+  std::size_t fastest = 0;                  // index into strategies
+  std::size_t runner_up = std::size_t(-1);  // the fastest of another kind (-1: none)
+  double margin = 0;                        // (runner-up - fastest) / fastest latency
   // (best token - recommended) / best token; when a token predictor is recommended, the best
   // other strategy's margin instead, which is negative.
   double improvement_vs_best_token = 0;
@@ -119,6 +127,7 @@ struct AdviceContext {
   int slots_per_gpu = 0;
   std::size_t warmup_records = 0;  // trace mode: leading warm-up records excluded
   std::vector<std::string> notes;  // assumptions the answer rests on (printed, in the JSON)
+  std::string model_error;         // the error family the bands come from (specs/model_error.hpp)
 };
 
 // One cell of the guideline map: the winner at one skew, link bandwidth and batch, and the best
@@ -126,8 +135,11 @@ struct AdviceContext {
 struct MapCell {
   double skew = 1, link_gbps = 0;
   std::int64_t batch = 1;
-  StrategyKind winner = StrategyKind::none;
+  StrategyKind winner = StrategyKind::none;  // the fastest strategy's kind
   std::string winner_name;
+  bool tie = false;  // the fastest of another kind is within the two bands (Advice::tie)
+  StrategyKind runner_up = StrategyKind::none;
+  std::string runner_up_name;
   double latency_none_s = 0, latency_distribution_s = 0, latency_token_s = 0;
 };
 

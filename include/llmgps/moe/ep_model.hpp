@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "llmgps/moe/planner.hpp"
+#include "llmgps/specs/model_error.hpp"
 #include "llmgps/workload/step.hpp"
 
 namespace llmgps::moe {
@@ -91,6 +92,11 @@ class EpModel {
   // Whether a correct Token-to-Expert prediction removes dispatch traffic: only in the paper's
   // accounting (in vllm-tp there is no dispatch; in dp-a2a tokens exist only after attention).
   bool prediction_skips_dispatch() const { return setup_.layout == MoeLayout::paper; }
+  // The model's uncertainty on a step whose mean MoE layer is `per_layer`: every part charged
+  // the measured error of its kernel class on this GPU (specs/model_error.hpp), the dense layers
+  // and head as estimate charges them. Errors of one class add (they are systematic).
+  double band_s(const LayerBreakdown& per_layer) const;
+  const ModelError& model_error() const { return error_; }
   // How the layout exchanges tokens, for reports ("none", "all-reduce over 8 GPUs", ...).
   std::string dispatch_kind() const;
   std::string combine_kind() const;
@@ -120,6 +126,8 @@ class EpModel {
   double per_token_s_ = 0;          // balanced_per_token_s, fixed by the step: computed once
   double allreduce_combine_s_ = 0;  // vllm-tp: the combine all-reduce (routing-independent)
   EpAllToAll deepep_;               // dp-a2a: the balanced DeepEP dispatch
+  ModelError error_;
+  double attention_band_s_ = 0, gate_band_s_ = 0, other_band_s_ = 0;
   mutable std::map<std::vector<std::int64_t>, double> ffn_cache_;  // sorted rows -> seconds
 };
 

@@ -27,7 +27,9 @@ std::string plan_table(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads,
 
 using moe::AdviceContext;
 nlohmann::ordered_json advice_json(const moe::Advice& a, const AdviceContext& c);
-std::string advice_table(const moe::Advice& a, const AdviceContext& c);
+// label: what the verdict line calls itself ("recommended", or "cross-check verdict").
+std::string advice_table(const moe::Advice& a, const AdviceContext& c,
+                         const std::string& label = "recommended");
 
 using moe::MapCell;
 nlohmann::ordered_json map_json(const std::vector<MapCell>& cells, const AdviceContext& c);

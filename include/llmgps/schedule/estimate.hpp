@@ -5,12 +5,15 @@
 #include <vector>
 
 #include "llmgps/cost/op_cost.hpp"
+#include "llmgps/specs/model_error.hpp"
 #include "llmgps/workload/step.hpp"
 
 namespace llmgps {
 
 // Cost of one op of a step (one occurrence).
 OpCost cost_of(const Op& op, const SystemSpec& sys);
+// The kernel class whose measured error an op carries (specs/model_error.hpp).
+ErrorClass error_class_of(const Op& op);
 
 struct OpEstimate {
   std::string name;
@@ -18,12 +21,17 @@ struct OpEstimate {
   int count = 1;
   OpCost each;        // one occurrence
   double time_s = 0;  // all occurrences
+  double band_s = 0;  // all occurrences x the measured error of its class
 };
 
 struct StepEstimate {
   StepPlan plan;
   std::vector<OpEstimate> ops;
   double total_s = 0;
+  // The model's own uncertainty: every op charged the median |error| of its kernel class on this
+  // GPU (errors of one class taken as correlated, so they add): total_s +- band_s.
+  double band_s = 0;
+  ModelError model_error;
   double flops_per_gpu = 0;
   // Time by binding resource, for the summary ("where does the time go").
   std::vector<std::pair<std::string, double>> time_by_bound;
