@@ -78,6 +78,33 @@ TEST(Advisor, SampledShareRowsStandForEveryLayer) {
   EXPECT_THROW(closed_form(em, strategies, two, cfg), InputError);  // 2 rows of 32 layers
 }
 
+// A model with no measured predictors gets the properties its shares imply, exactly: OLMoE (64
+// experts, top-8) at batch 1 x 512 has n = 4096 selections per step.
+TEST(Advisor, ClosedFormPredictorsFollowFromTheShares) {
+  EpSetup setup;
+  setup.step.seq = 512;
+  const EpModel em(specs::load_model("olmoe-1b-7b"), specs::load_system("8x-h100-nvlink4"), setup);
+  ASSERT_DOUBLE_EQ(em.selections(), 4096);
+  std::vector<double> row(64, 1.0);
+  row[0] = 9.0;  // one hot expert: share 9/72
+  const auto s = closed_form_predictors(em, {row});
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].name, "mle");
+  double err = 0;
+  for (int e = 0; e < 64; ++e) {
+    const double p = (e == 0 ? 9.0 : 1.0) / 72;
+    err += std::sqrt(2 * p * (1 - p) / (M_PI * 4096));
+  }
+  EXPECT_NEAR(s[0].error, err, 1e-12);
+  EXPECT_EQ(s[1].name, "most-frequent");
+  EXPECT_NEAR(s[1].accuracy, (9.0 + 7.0) / 72, 1e-12);  // the hot expert and the next 7
+  EXPECT_FALSE(s[1].ops.empty());
+  // No measured set for OLMoE; the Mixtral set is refused for it by name.
+  EXPECT_EQ(builtin_set_for("olmoe-1b-7b"), "");
+  EXPECT_EQ(builtin_set_for("mixtral-8x7b"), "predictors-mixtral-traces");
+  EXPECT_THROW(builtin_strategies(em, "predictors-mixtral-traces"), InputError);
+}
+
 // The cap keeps a badly predicted plan's straggler at the no-duplication one; without it (the
 // paper's typical model as stated) a large error makes the plan slower than no duplication.
 TEST(Advisor, ErrorCapBoundsTheStragglerByNoDuplication) {

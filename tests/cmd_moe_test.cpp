@@ -289,6 +289,11 @@ TEST(CmdMoe, AdviseAndPlanTakeExpertsThatDoNotDivideTheGpus) {
   const std::string setup =
       " --model qwen1.5-moe-a2.7b --system 8x-h100-nvlink4 --batch 1 --seq 512";
   const auto adv = run_json("moe advise" + setup + " --skew 1.0");
+  // No predictor set was measured on Qwen routing: the closed form's own, said so.
+  EXPECT_EQ(adv["predictors"], "closed-form");
+  ASSERT_EQ(adv["notes"].size(), 1u);
+  EXPECT_NE(adv["notes"][0].get<std::string>().find("no predictors measured for qwen1.5-moe-a2.7b"),
+            std::string::npos);
   const auto est = run_json("estimate" + setup);
   double none = -1;
   for (const auto& s : adv["strategies"])

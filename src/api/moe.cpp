@@ -174,14 +174,34 @@ moe::AdviceContext context(const EpRequest& r, const moe::AdviceConfig& cfg, con
   return c;
 }
 
-// The built-in predictors and the user's points (they depend on the step model only).
+// The predictor properties the closed form uses: a built-in set measured on this model, the
+// closed form's own (closed_form_predictors) when there is none, and the user's points.
 struct StrategySet {
   std::vector<moe::Strategy> fixed, points;
-  bool curve = false;  // the points span two accuracies: a fitted curve has a best point
+  bool curve = false;        // the points span two accuracies: a fitted curve has a best point
+  bool from_shares = false;  // no measured set: the predictors follow from each cell's shares
+  std::string name;          // the set used
 };
 
 StrategySet strategy_set(const EpRequest& r, const moe::EpModel& em) {
-  StrategySet set{moe::builtin_strategies(em, r.predictors), {}, false};
+  StrategySet set;
+  set.name = r.predictors;
+  if (set.name == "auto") {
+    set.name = moe::builtin_set_for(em.model().name);
+    if (set.name.empty()) set.name = "closed-form";
+  }
+  if (set.name == "closed-form") {
+    set.from_shares = true;
+    set.fixed.push_back(moe::Strategy{"none",
+                                      moe::StrategyKind::none,
+                                      0,
+                                      0,
+                                      {},
+                                      -1,
+                                      "no duplication: contiguous experts per GPU"});
+  } else {
+    set.fixed = moe::builtin_strategies(em, set.name);
+  }
   if (r.points.empty()) return set;
   set.points = moe::strategies_from_points(r.points);
   for (const auto& p : set.points) set.fixed.push_back(p);
@@ -192,10 +212,25 @@ StrategySet strategy_set(const EpRequest& r, const moe::EpModel& em) {
   return set;
 }
 
-// The set, and the curve's best point for `shares` when there is a curve.
+// The note a closed-form answer carries when no predictor was measured for the model.
+std::string closed_form_note(const StrategySet& set, const moe::EpModel& em) {
+  if (!set.from_shares) return {};
+  return fmt::format(
+      "no predictors measured for {}: Distribution-Only (mle) and the most-frequent "
+      "Token-to-Expert predictor follow from the shares under stationary routing (closed form); "
+      "the other predictors need this model's routing: --trace or --points",
+      em.model().name);
+}
+
+// The set, the closed form's own predictors for `shares` when the set has no measurements, and
+// the curve's best point for `shares` when there is a curve.
 std::vector<moe::Strategy> strategies(const StrategySet& set, const moe::EpModel& em,
                                       const moe::LoadMatrix& shares, const moe::AdviceConfig& cfg) {
   std::vector<moe::Strategy> s = set.fixed;
+  if (set.from_shares) {
+    const auto own = moe::closed_form_predictors(em, shares);
+    s.insert(s.begin() + 1, own.begin(), own.end());
+  }
   if (set.curve) s.push_back(moe::best_on_curve(em, set.points, shares, cfg));
   return s;
 }
@@ -235,9 +270,12 @@ AdviseResult moe_advise(const AdviseRequest& r) {
         r.skew ? moe::LoadMatrix{moe::shares_for_skew(em.experts(), em.model().top_k, *r.skew)}
                : moe::read_shares_csv(r.shares);
     const std::string input = r.skew ? fmt::format("skew {:g}", *r.skew) : "shares " + r.shares;
-    out.advice = moe::advise(
-        moe::closed_form(em, strategies(strategy_set(r, em), em, shares, cfg), shares, cfg));
+    const StrategySet set = strategy_set(r, em);
+    out.advice = moe::advise(moe::closed_form(em, strategies(set, em, shares, cfg), shares, cfg));
     out.context = context(r, cfg, em, "closed-form", input);
+    out.context.predictors = set.name;
+    if (const std::string note = closed_form_note(set, em); !note.empty())
+      out.context.notes.push_back(note);
     return out;
   }
   const auto [train, test] = train_test(r, em.experts());
@@ -312,7 +350,12 @@ MapResult moe_map(const MapRequest& r) {
       }
     }
   }
-  out.context = context(r, cfg, build_model(r, model, system), "closed-form", "skew sweep");
+  const moe::EpModel em = build_model(r, model, system);
+  out.context = context(r, cfg, em, "closed-form", "skew sweep");
+  const StrategySet set = strategy_set(r, em);
+  out.context.predictors = set.name;
+  if (const std::string note = closed_form_note(set, em); !note.empty())
+    out.context.notes.push_back(note);
   return out;
 }
 

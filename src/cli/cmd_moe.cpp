@@ -62,7 +62,9 @@ void add_ep_options(CLI::App* c, api::EpRequest& r) {
       ->capture_default_str();
   c->add_option("--slots-per-gpu", r.slots_per_gpu,
                 "expert slots per GPU (default: what HBM holds, at most 2x the GPU's own)");
-  c->add_option("--predictors", r.predictors, "built-in predictor property set (closed form)")
+  c->add_option("--predictors", r.predictors,
+                "closed form: auto (the built-in set measured on this model, else closed-form), "
+                "closed-form (from the shares alone), or a built-in set measured on this model")
       ->capture_default_str();
   c->add_option("--points", r.points,
                 "JSON file of measured Token-to-Expert predictors [{name, accuracy, overhead_s "

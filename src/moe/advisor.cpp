@@ -152,10 +152,18 @@ std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& s
     throw InputError("advice.predictors", fmt::format("unknown predictor set '{}' (known: {})",
                                                       set_name, specs::preset_list("moe")));
   const auto j = nlohmann::json::parse(text);
+  const ModelSpec& m = em.model();
+  // Another model's routing predicts nothing about this one's.
+  const std::string measured_on = j.value("model", std::string());
+  if (!measured_on.empty() && measured_on != m.name)
+    throw InputError("advice.predictors",
+                     fmt::format("set '{}' was measured on {} routing, not {}'s: give this model's "
+                                 "trace (--trace), measured points (--points), or leave "
+                                 "--predictors auto for the closed form",
+                                 set_name, measured_on, m.name));
   std::vector<Strategy> out;
   out.push_back(Strategy{
       "none", StrategyKind::none, 0, 0, {}, -1, "no duplication: contiguous experts per GPU"});
-  const ModelSpec& m = em.model();
   // A set may take its Token-to-Expert predictors from another set (one source of truth for
   // measured properties).
   std::vector<std::pair<nlohmann::json, std::string>> entries;
@@ -179,11 +187,7 @@ std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& s
     s.error = p.at("error").get<double>();
     s.accuracy = s.kind == StrategyKind::token ? p.at("accuracy").get<double>() : 0.0;
     s.source = source;
-    const std::string measured_on = j.value("model", std::string());
-    if (!measured_on.empty() && measured_on != m.name)
-      s.source += fmt::format(
-          " [measured on {} routing, applied to {}: a trace of this model gives its own]",
-          measured_on, m.name);
+
     if (s.kind == StrategyKind::token)
       s.ops =
           make_token_predictor(s.name, "advice.predictors")
@@ -191,6 +195,60 @@ std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& s
     out.push_back(std::move(s));
   }
   return out;
+}
+
+std::string builtin_set_for(const std::string& model) {
+  for (const std::string& name : specs::preset_names("moe")) {
+    if (name.rfind("predictors-", 0) != 0) continue;
+    const auto j = nlohmann::json::parse(specs::find_preset("moe", name));
+    // The set of the model's own traces; a paper-figure set is only chosen by name.
+    if (j.value("model", std::string()) == model && !j.contains("token_predictors_from"))
+      return name;
+  }
+  return {};
+}
+
+std::vector<Strategy> closed_form_predictors(const EpModel& em, const LoadMatrix& shares) {
+  const int E = em.experts(), K = em.model().top_k;
+  const double n = em.selections();
+  double mle_error = 0, acc = 0, mf_error = 0;
+  for (const auto& row : shares) {
+    if (int(row.size()) != E)
+      throw InputError("advice.shares",
+                       fmt::format("{} shares, model has {} experts", row.size(), E));
+    const std::vector<double> p = shares_of(row);
+    for (double pe : p) mle_error += std::sqrt(2 * pe * (1 - pe) / (M_PI * n));
+    std::vector<std::size_t> order(p.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return p[a] > p[b]; });
+    for (int e = 0; e < E; ++e) {
+      const bool predicted =
+          std::find(order.begin(), order.begin() + K, sz(e)) != order.begin() + K;
+      if (predicted) acc += p[sz(e)];
+      mf_error += std::abs((predicted ? 1.0 / K : 0.0) - p[sz(e)]);
+    }
+  }
+  const double rows = double(shares.size());
+  Strategy mle{"mle",
+               StrategyKind::distribution,
+               mle_error / rows,
+               0,
+               {},
+               -1,
+               fmt::format("closed form: the sampling noise of a batch of {:.0f} selections around "
+                           "stationary shares (a lower bound: no distribution shift)",
+                           n)};
+  Strategy mf{"most-frequent",
+              StrategyKind::token,
+              mf_error / rows,
+              acc / rows,
+              {},
+              -1,
+              "closed form: every token to the top-k experts by share"};
+  mf.ops = make_token_predictor("most-frequent", "advice.predictors")
+               ->ops(em.predictor_tokens(), E, em.moe_layers(), K, act_dtype(em));
+  return {mle, mf};
 }
 
 std::vector<Strategy> strategies_from_points(const std::string& path) {

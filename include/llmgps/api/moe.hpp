@@ -80,7 +80,8 @@ struct EpRequest {
   double link_gbps = 0;  // > 0: override the intra-node link bandwidth, GB/s per direction
   std::int64_t batch = 1, seq = 512;
   std::string phase = "prefill", dtype = "fp16", layout = "vllm-tp", algo = "greedy-time";
-  std::string error_model = "typical", predictors = "predictors-mixtral-traces";
+  // auto: the built-in set measured on this model, else the closed form's own predictors.
+  std::string error_model = "typical", predictors = "auto";
   std::string points;  // JSON file of measured Token-to-Expert predictors
   std::string expert_time = "roofline", error_cap = "on";
   int slots_per_gpu = 0, replan_every = 1;

@@ -33,6 +33,18 @@ struct Strategy {
 // Built-in predictor properties (data/moe/predictors-*.json, measured by `llmgps moe predict`),
 // with each token predictor's ops for `em`. Throws InputError for an unknown set name.
 std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& set_name);
+// The set measured on `model` among the built-in ones ("" when there is none).
+std::string builtin_set_for(const std::string& model);
+// For a model with no measured predictors: the properties that follow from the expert shares
+// alone under stationary routing, the closed form's own inputs, never another model's numbers.
+//  - mle (Distribution-Only): a batch of n selections deviates from the stationary shares by its
+//    sampling noise, E|p_hat - p| = sqrt(2 p (1 - p) / (pi n)) per expert (normal approximation),
+//    with the history long enough that the estimate itself is exact: a lower bound on the error;
+//  - most-frequent (Token-to-Expert): every token predicted to the k most popular experts, hit
+//    rate = their share of the selections; its ops are its own.
+// Shares: one row per layer (or one for all); the properties are averaged over the rows.
+std::vector<Strategy> closed_form_predictors(const EpModel& em, const LoadMatrix& shares);
+
 // User-measured predictors: [{"name", "accuracy", "overhead_s"[, "error"]}], a JSON file.
 std::vector<Strategy> strategies_from_points(const std::string& path);
 
