@@ -386,6 +386,9 @@ TEST(CmdMoe, VllmLoggerShapedTracePassesThroughEveryCommand) {
       "--batch 4 --seq 512 --trace " +
       f);
   EXPECT_EQ(adv["warmup_records"], 4000);
+  // Trained on the first half of the forward passes, scored on the rest.
+  EXPECT_NE(adv["predictors"].get<std::string>().find("first 24 of 48 passes"), std::string::npos)
+      << adv["predictors"];
   ASSERT_EQ(adv["notes"].size(), 1u);
   EXPECT_NE(adv["notes"][0].get<std::string>().find("1 of the model's 24 MoE layers"),
             std::string::npos)

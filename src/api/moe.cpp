@@ -240,10 +240,22 @@ std::pair<moe::RoutingTrace, moe::RoutingTrace> train_test(const AdviseRequest& 
   const moe::TraceLoadOptions opt{experts, r.keep_warmup};
   const auto full = moe::load_trace(r.trace, opt);
   if (!r.train.empty()) return {moe::load_trace(r.train, opt), full};
-  const std::size_t half = full.num_tokens() / 2;
-  if (half == 0) throw InputError(r.trace, "too few tokens to split into training and test halves");
-  return {moe::slice(full, {0, half}, r.trace + " (first half)"),
-          moe::slice(full, {half, full.num_tokens()}, r.trace + " (second half)")};
+  // Split by forward pass where there are several (a pass's tokens are routed together, so a
+  // pass split down the middle would let the predictors see part of the batch they predict).
+  std::size_t half = full.num_tokens() / 2;
+  std::string first = "first half", second = "second half";
+  if (full.passes > 1) {
+    const std::int32_t mid = full.passes / 2;
+    half = std::size_t(std::find_if(full.tokens.begin(), full.tokens.end(),
+                                    [&](const moe::TraceToken& t) { return t.pass >= mid; }) -
+                       full.tokens.begin());
+    first = fmt::format("first {} of {} passes", mid, full.passes);
+    second = fmt::format("last {} of {} passes", full.passes - mid, full.passes);
+  }
+  if (half == 0 || half == full.num_tokens())
+    throw InputError(r.trace, "too few tokens to split into training and test halves");
+  return {moe::slice(full, {0, half}, fmt::format("{} ({})", r.trace, first)),
+          moe::slice(full, {half, full.num_tokens()}, fmt::format("{} ({})", r.trace, second))};
 }
 
 }  // namespace
