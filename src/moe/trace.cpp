@@ -162,6 +162,13 @@ class TraceBuilder : public detail::RecordReader {
     }
     tr.tokens.resize(out);
     tr.routes.resize(out * row);
+    // Passes left empty (warm-up passes) go too: pass ids stay dense, in order.
+    std::int32_t next = -1, last = -1;
+    for (TraceToken& t : tr.tokens) {
+      if (t.pass != last) last = t.pass, ++next;
+      t.pass = next;
+    }
+    tr.passes = next + 1;
   }
 
  public:
