@@ -38,9 +38,6 @@ class TraceBuilder : public detail::RecordReader {
   void parse_line(sj::dom::parser& parser, const char* data, std::size_t len, std::int64_t line) {
     if (read(parser, data, len, line)) add_record(line);
   }
-  void parse_record(const sj::dom::element& doc, std::int64_t line) {
-    if (read(doc, line)) add_record(line);
-  }
 
  private:
   void add_record(std::int64_t line) {
@@ -199,59 +196,16 @@ class TraceBuilder : public detail::RecordReader {
   std::vector<TraceToken> tokens_;
 };
 
-// Records are parsed as a document stream (simdjson finds the structure of a whole batch of lines
-// in one pass, which small documents parsed one by one spend most of their time setting up). The
-// stream is trusted only while every document sits alone on its own line; at the first error,
-// truncated tail or record that shares or spans lines, the rest is parsed line by line, which
-// names the exact line and reason.
+// Records are read line by line: the flat-record scanner first (the reader's fast path), simdjson
+// for any line it declines (which also names the exact line and reason of a bad one). A document
+// stream over the whole text was slower than the scanner for records this small.
 RoutingTrace parse_padded(const char* data, std::size_t size, const std::string& file,
                           const TraceLoadOptions& opt) {
   TraceBuilder builder(file, opt);
-  std::size_t done = 0;   // bytes handled: the end of the last record taken from the stream
-  std::int64_t line = 1;  // the line `done` is on
-  {
-    // Batches of up to 1 MB; a small input gets a batch its own size (the parser allocates for a
-    // whole batch, which would dominate small traces). A record longer than a batch falls back.
-    const std::size_t batch_bytes = std::clamp<std::size_t>(size + 1, 4096, std::size_t(1) << 20);
-    sj::dom::parser stream_parser;
-    sj::dom::document_stream stream;
-    if (!stream_parser.parse_many(data, size, batch_bytes).get(stream)) {
-      std::size_t counted = 0;        // newlines are counted up to here
-      std::int64_t counted_line = 1;  // the line `counted` is on
-      std::size_t line_start = 0;     // where that line starts
-      std::int64_t last_line = 0;     // line of the previous record
-      for (auto it = stream.begin(); it != stream.end(); ++it) {
-        sj::dom::element doc;
-        if ((*it).get(doc)) break;
-        const std::size_t at = it.current_index();
-        const std::string_view src = it.source();
-        if (at < counted || at + src.size() > size) break;
-        for (const char* p = data + counted;
-             (p = static_cast<const char*>(std::memchr(p, '\n', std::size_t(data + at - p))));
-             ++p) {
-          ++counted_line;
-          line_start = std::size_t(p - data) + 1;
-        }
-        counted = at;
-        // One record per line: a second value on the line, or a record over several lines, is
-        // left to the line-by-line reader, from the start of that line, to report.
-        if (counted_line == last_line || std::memchr(src.data(), '\n', src.size())) {
-          done = line_start;
-          line = counted_line;
-          break;
-        }
-        builder.parse_record(doc, counted_line);
-        last_line = counted_line;
-        done = at + src.size();
-        line = counted_line;
-      }
-    }
-  }
   sj::dom::parser parser;
-  detail::for_each_line(data + done, size - done, line,
-                        [&](const char* line_data, std::size_t len, std::int64_t n) {
-                          builder.parse_line(parser, line_data, len, n);
-                        });
+  detail::for_each_line(data, size, 1, [&](const char* line_data, std::size_t len, std::int64_t n) {
+    builder.parse_line(parser, line_data, len, n);
+  });
   return builder.finish();
 }
 

@@ -170,9 +170,14 @@ struct TraceStatsStream::Impl {
   void on_line(const char* data, std::size_t len) {
     ++line;
     if (detail::blank_line(data, len)) return;
-    line_buf.resize(len + simdjson::SIMDJSON_PADDING);
-    std::copy(data, data + len, line_buf.begin());
-    if (!reader.read(parser, line_buf.data(), len, line)) return;
+    bool record = false;
+    if (!reader.read_fast(data, len, line, record)) {
+      // simdjson needs padding after the line: a copy, only for lines the fast path declines.
+      line_buf.resize(len + simdjson::SIMDJSON_PADDING);
+      std::copy(data, data + len, line_buf.begin());
+      record = reader.read(parser, line_buf.data(), len, line);
+    }
+    if (!record) return;
     Rec r;
     r.seq = reader.seq_key();
     r.layer = std::size_t(reader.layer());
