@@ -183,10 +183,28 @@ TEST(Advisor, TokenAccuracySkipsDispatchOnlyInThePapersLayoutAndBandwidthNeverSl
       }
       EXPECT_GT(t0.combine_s, 0.0);
       EXPECT_EQ(t9.combine_s, t0.combine_s);
+      EXPECT_EQ(t0.early_dispatch_s, 0.0);  // nothing predicted, nothing sent ahead
+      if (layout != MoeLayout::paper) {
+        EXPECT_EQ(t9.early_dispatch_s, 0.0);
+      }
       EXPECT_LE(by_name(r, "t0").latency_s, prev);
       prev = by_name(r, "t0").latency_s;
     }
   }
+}
+
+// Tokens a prediction sends ahead still cross the links: free while attention hides them, charged
+// beyond that (the paper's layout: on a slow link at a large batch the early send is exposed).
+TEST(Advisor, TokensSentEarlyAreChargedWhereAttentionDoesNotHideThem) {
+  std::vector<Strategy> s = {Strategy{"t9", moe::StrategyKind::token, 0.0, 0.9, {}, 1e-6, ""}};
+  const auto fast = closed_form(mixtral(1, 600, MoeLayout::paper), s, {shares_for_skew(8, 2, 1.39)},
+                                AdviceConfig{});
+  EXPECT_EQ(fast[0].layer.early_dispatch_s, 0.0);
+  const EpModel slow = mixtral(32, 2, MoeLayout::paper);
+  const auto r = closed_form(slow, s, {shares_for_skew(8, 2, 1.39)}, AdviceConfig{});
+  EXPECT_GT(r[0].layer.early_dispatch_s, 0.0);
+  EXPECT_NEAR(r[0].latency_s, r[0].layer.total() * slow.moe_layers() + slow.other_s(),
+              1e-9 * r[0].latency_s);
 }
 
 TEST(Advisor, TraceDrivenRunsEveryPredictorOnTheRealTraces) {

@@ -362,11 +362,14 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
       for (int i = 0; i < G; ++i)
         for (int j = 0; j < G; ++j) v[sz(i)][sz(j)] = g[sz(j)] / G * em.token_bytes();
       // The paper's accounting: correctly predicted tokens went to their expert's GPU early.
-      Matrix d = v;
+      Matrix d = v, early = v;
+      for (auto& row : early)
+        for (double& x : row) x *= st.kind == StrategyKind::token ? st.accuracy : 0.0;
       if (st.kind == StrategyKind::token && em.prediction_skips_dispatch())
         for (auto& row : d)
           for (double& x : row) x *= (1 - st.accuracy);
       b.dispatch_s = em.dispatch_s(d);
+      b.early_dispatch_s = em.early_dispatch_exposed_s(early, 0.0);
       b.combine_s = em.combine_s(v);
       res.layer.add(b, 1.0 / L);
     }
@@ -559,6 +562,8 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
           warm += em.copy_s(bytes_in);
         else
           b.copy_s = em.copy_exposed_s(bytes_in);
+        b.early_dispatch_s =
+            em.early_dispatch_exposed_s(skipped, bi == 0 ? 0.0 : em.copy_s(bytes_in));
         bal += mean_over_max(gpu_load);
         batch_sum.add(b);
       }

@@ -36,6 +36,7 @@ void LayerBreakdown::add(const LayerBreakdown& o, double w) {
   experts_s += w * o.experts_s;
   combine_s += w * o.combine_s;
   copy_s += w * o.copy_s;
+  early_dispatch_s += w * o.early_dispatch_s;
 }
 
 namespace {
@@ -80,9 +81,11 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
     } else if (op.name.rfind("shared_", 0) == 0) {
       shared += op.each.time_s;
       shared_band += op.each.time_s * err;
+      if (est.plan.ops[i].kind == OpKind::allreduce) attention_comm_s_ += op.each.time_s;
     } else if (op.count % L == 0 && op.stage != "head") {
       per_layer += op.time_s / L;
       per_layer_band += op.time_s / L * err;
+      if (est.plan.ops[i].kind == OpKind::allreduce) attention_comm_s_ += op.time_s / L;
     } else {
       dense_and_head += op.time_s;
       dense_and_head_band += op.time_s * err;
@@ -261,10 +264,17 @@ double EpModel::band_s(const LayerBreakdown& b) const {
   const double per_layer =
       attention_band_s_ * (b.attention_s > 0 ? b.attention_s / attention_s_ : 0) +
       gate_band_s_ * (gate_s_ > 0 ? b.gate_s / gate_s_ : 0) +
-      error_.of(ErrorClass::grouped_gemm) * b.experts_s + error_.of(exchange) * b.dispatch_s +
-      error_.of(combine) * b.combine_s + error_.of(ErrorClass::gemm) * b.predictor_s +
-      error_.of(ErrorClass::copy) * b.copy_s;
+      error_.of(ErrorClass::grouped_gemm) * b.experts_s +
+      error_.of(exchange) * (b.dispatch_s + b.early_dispatch_s) + error_.of(combine) * b.combine_s +
+      error_.of(ErrorClass::gemm) * b.predictor_s + error_.of(ErrorClass::copy) * b.copy_s;
   return per_layer * moe_layers_ + other_band_s_;
+}
+
+double EpModel::early_dispatch_exposed_s(const std::vector<std::vector<double>>& early,
+                                         double copy_raw_s) const {
+  if (!prediction_skips_dispatch()) return 0.0;
+  const double hidden = std::max(0.0, link_free_attention_s() - copy_raw_s);
+  return std::max(0.0, alltoall_s(early) - hidden);
 }
 
 std::string EpModel::dispatch_kind() const {
@@ -301,7 +311,7 @@ double EpModel::copy_s(const std::vector<double>& bytes_in) const {
 }
 
 double EpModel::copy_exposed_s(const std::vector<double>& bytes_in) const {
-  return std::max(0.0, copy_s(bytes_in) - attention_s_);
+  return std::max(0.0, copy_s(bytes_in) - link_free_attention_s());
 }
 
 double EpModel::ops_s(const std::vector<Op>& ops) const {

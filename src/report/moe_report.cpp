@@ -227,6 +227,7 @@ ordered_json breakdown_json(const moe::LayerBreakdown& b) {
   j["experts_s"] = b.experts_s;
   j["combine_s"] = b.combine_s;
   j["weight_copy_s"] = b.copy_s;
+  j["early_dispatch_s"] = b.early_dispatch_s;
   j["total_s"] = b.total();
   return j;
 }
@@ -295,8 +296,8 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c, const std
                         : "-";
     t.add_row({r.strategy.name, moe::strategy_kind_name(r.strategy.kind), format_time(r.latency_s),
                format_time(r.band_s), format_time(b.predictor_s), format_time(b.attention_s),
-               format_time(b.gate_s), format_time(b.dispatch_s), format_time(b.experts_s),
-               format_time(b.combine_s), format_time(b.copy_s),
+               format_time(b.gate_s), format_time(b.dispatch_s + b.early_dispatch_s),
+               format_time(b.experts_s), format_time(b.combine_s), format_time(b.copy_s),
                fmt::format("{:.3f}", r.balancedness), q});
   }
   std::string head = fmt::format(
@@ -305,7 +306,11 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c, const std
       c.model, c.system, c.link_gbps, c.batch, c.seq, c.phase, c.layout, c.algo, c.slots_per_gpu,
       c.mode, c.input);
   if (!c.dispatch.empty())
-    head += fmt::format("dispatch: {}; combine: {}\n", c.dispatch, c.combine);
+    head += fmt::format("dispatch: {}; combine: {}{}\n", c.dispatch, c.combine,
+                        c.layout == "paper"
+                            ? " (the dispatch column includes predicted tokens sent early, where "
+                              "attention does not hide them)"
+                            : "");
   if (c.expert_time != "roofline" || !c.error_cap)
     head +=
         fmt::format("what-if: expert time {}, error models {}\n",

@@ -36,8 +36,12 @@ struct LayerBreakdown {
   double experts_s = 0;  // the straggler GPU's expert FFN
   double combine_s = 0;
   double copy_s = 0;  // exposed weight-copy time (beyond what attention hides)
+  // The paper's layout: tokens a prediction sent ahead still cross the links, during attention;
+  // what attention (after any weight copies) does not hide.
+  double early_dispatch_s = 0;
   double total() const {
-    return predictor_s + attention_s + gate_s + dispatch_s + experts_s + combine_s + copy_s;
+    return predictor_s + attention_s + gate_s + dispatch_s + experts_s + combine_s + copy_s +
+           early_dispatch_s;
   }
   void add(const LayerBreakdown& o, double w = 1.0);
 };
@@ -92,6 +96,11 @@ class EpModel {
   // Whether a correct Token-to-Expert prediction removes dispatch traffic: only in the paper's
   // accounting (in vllm-tp there is no dispatch; in dp-a2a tokens exist only after attention).
   bool prediction_skips_dispatch() const { return setup_.layout == MoeLayout::paper; }
+  // The exposed time of sending the predicted tokens `early` (bytes, src x dst) ahead, beside
+  // this layer's attention, whose link time weight copies of `copy_raw_s` already use; 0 outside
+  // the paper's layout (nothing is sent early there).
+  double early_dispatch_exposed_s(const std::vector<std::vector<double>>& early,
+                                  double copy_raw_s) const;
   // The model's uncertainty on a step whose mean MoE layer is `per_layer`: every part charged
   // the measured error of its kernel class on this GPU (specs/model_error.hpp), the dense layers
   // and head as estimate charges them. Errors of one class add (they are systematic).
@@ -102,8 +111,12 @@ class EpModel {
   std::string combine_kind() const;
   // All-to-all time for a volume matrix (bytes).
   double alltoall_s(const std::vector<std::vector<double>>& volume) const;
+  // The part of a layer's attention block that leaves the links free (its compute; its
+  // all-reduces use the links copies and early sends would): what such transfers can hide behind.
+  double link_free_attention_s() const { return std::max(0.0, attention_s_ - attention_comm_s_); }
   // Exposed time of copying replicas into GPUs: bytes_in[g] arrives at GPU g (copies to
-  // different GPUs run in parallel); the part hidden behind this layer's attention is free.
+  // different GPUs run in parallel); the part hidden behind this layer's attention compute is
+  // free.
   double copy_exposed_s(const std::vector<double>& bytes_in) const;
   double copy_s(const std::vector<double>& bytes_in) const;
   double ops_s(const std::vector<Op>& ops) const;
@@ -123,9 +136,11 @@ class EpModel {
   std::int64_t tokens_ = 0;
   double expert_bytes_ = 0, token_bytes_ = 0;
   double attention_s_ = 0, gate_s_ = 0, other_s_ = 0;
-  double per_token_s_ = 0;          // balanced_per_token_s, fixed by the step: computed once
-  double allreduce_combine_s_ = 0;  // vllm-tp: the combine all-reduce (routing-independent)
-  EpAllToAll deepep_;               // dp-a2a: the balanced DeepEP dispatch
+  double per_token_s_ = 0;  // balanced_per_token_s, fixed by the step: computed once
+  double allreduce_combine_s_ = 0;
+  double attention_comm_s_ = 0;  // the all-reduces inside attention_s_, per MoE layer  // vllm-tp:
+                                 // the combine all-reduce (routing-independent)
+  EpAllToAll deepep_;            // dp-a2a: the balanced DeepEP dispatch
   ModelError error_;
   double attention_band_s_ = 0, gate_band_s_ = 0, other_band_s_ = 0;
   mutable std::map<std::vector<std::int64_t>, double> ffn_cache_;  // sorted rows -> seconds
