@@ -7,6 +7,7 @@
 #include "llmgps/specs/error.hpp"
 #include "llmgps/specs/hw.hpp"
 #include "llmgps/specs/model.hpp"
+#include "test_util.hpp"
 
 using namespace llmgps;
 using namespace llmgps::moe;
@@ -191,6 +192,31 @@ TEST(Advisor, TokenAccuracySkipsDispatchOnlyInThePapersLayoutAndBandwidthNeverSl
       prev = by_name(r, "t0").latency_s;
     }
   }
+}
+
+// The paper's hidden-state predictors cost their own ops at the batch's tokens: the MLP a few
+// small GEMMs, the LSTM a recurrence launched position by position (prefill: 512 steps).
+TEST(Advisor, HiddenStatePredictorsCostTheirOwnOps) {
+  llmgps::test::TempDir d;
+  llmgps::test::write_file(d.file("p.json"),
+                           R"([{"name": "mlp", "accuracy": 0.6, "arch": "paper-mlp"},
+                               {"name": "lstm", "accuracy": 0.7, "arch": "paper-lstm"},
+                               {"name": "fixed", "accuracy": 0.5, "overhead_s": 1e-5}])");
+  const EpModel prefill = mixtral(1);
+  const auto pts = strategies_from_points(d.file("p.json"), prefill);
+  ASSERT_EQ(pts.size(), 3u);
+  const double mlp = prefill.ops_s(pts[0].ops), lstm = prefill.ops_s(pts[1].ops);
+  EXPECT_GT(mlp, 0);
+  EXPECT_GT(lstm, 100 * mlp);  // 2 x 512 launched steps against six kernels
+  EXPECT_EQ(pts[2].overhead_s, 1e-5);
+  EpSetup dec;
+  dec.step.seq = 512;
+  dec.step.phase = Phase::decode;
+  const EpModel decode(specs::load_model("mixtral-8x7b"), specs::load_system("4x-a100-nvlink3"),
+                       dec);
+  EXPECT_LT(decode.ops_s(strategies_from_points(d.file("p.json"), decode)[1].ops), lstm / 100);
+  llmgps::test::write_file(d.file("bad.json"), R"([{"accuracy": 0.6, "arch": "transformer"}])");
+  EXPECT_THROW(strategies_from_points(d.file("bad.json"), prefill), InputError);
 }
 
 // Tokens a prediction sends ahead still cross the links: free while attention hides them, charged

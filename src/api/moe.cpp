@@ -203,7 +203,7 @@ StrategySet strategy_set(const EpRequest& r, const moe::EpModel& em) {
     set.fixed = moe::builtin_strategies(em, set.name);
   }
   if (r.points.empty()) return set;
-  set.points = moe::strategies_from_points(r.points);
+  set.points = moe::strategies_from_points(r.points, em);
   for (const auto& p : set.points) set.fixed.push_back(p);
   std::vector<double> accs;
   for (const auto& p : set.points)

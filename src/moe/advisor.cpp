@@ -251,7 +251,44 @@ std::vector<Strategy> closed_form_predictors(const EpModel& em, const LoadMatrix
   return {mle, mf};
 }
 
-std::vector<Strategy> strategies_from_points(const std::string& path) {
+std::vector<Op> hidden_state_predictor_ops(const EpModel& em, const std::string& arch,
+                                           const std::string& where) {
+  const ModelSpec& m = em.model();
+  const std::int64_t T = em.predictor_tokens(), h = m.hidden_size, E = m.num_experts;
+  const DType act = act_dtype(em);
+  if (arch == "paper-mlp")
+    return {gemm_op("predict_fc1", "predictor", 1, T, 128, h, act),
+            elem_op("predict_relu1", "predictor", 1, ElementwiseKind::activation, T, 128, act),
+            gemm_op("predict_fc2", "predictor", 1, T, 64, 128, act),
+            elem_op("predict_relu2", "predictor", 1, ElementwiseKind::activation, T, 64, act),
+            gemm_op("predict_fc3", "predictor", 1, T, E, 64, act),
+            elem_op("predict_topk", "predictor", 1, ElementwiseKind::topk, T, E, act)};
+  if (arch == "paper-lstm") {
+    // Two layers of hidden 64: each layer's input projection for every token at once, then the
+    // recurrence one position after another (prefill: seq steps; decode: one), each step a GEMM
+    // over the GPU's sequences and the gate arithmetic, launched step by step.
+    const bool decode = em.step().phase == Phase::decode;
+    const std::int64_t steps = decode ? 1 : em.step().seq;
+    const std::int64_t rows = std::max<std::int64_t>(1, T / steps);
+    std::vector<Op> ops;
+    for (int layer = 0; layer < 2; ++layer) {
+      ops.push_back(gemm_op(fmt::format("predict_lstm{}_input", layer), "predictor", 1, T, 4 * 64,
+                            layer == 0 ? h : 64, act));
+      ops.push_back(gemm_op(fmt::format("predict_lstm{}_step", layer), "predictor", int(steps),
+                            rows, 4 * 64, 64, act));
+      ops.push_back(elem_op(fmt::format("predict_lstm{}_gates", layer), "predictor", int(steps),
+                            ElementwiseKind::gated_activation, rows, 4 * 64, act));
+    }
+    ops.push_back(gemm_op("predict_lstm_head", "predictor", 1, T, E, 64, act));
+    ops.push_back(elem_op("predict_topk", "predictor", 1, ElementwiseKind::topk, T, E, act));
+    return ops;
+  }
+  throw InputError(where, fmt::format("unknown predictor architecture '{}' (known: paper-mlp, "
+                                      "paper-lstm)",
+                                      arch));
+}
+
+std::vector<Strategy> strategies_from_points(const std::string& path, const EpModel& em) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path, "cannot open predictor points file");
   std::ostringstream ss;
@@ -266,7 +303,8 @@ std::vector<Strategy> strategies_from_points(const std::string& path) {
   }
   if (!j.is_array() || j.empty())
     throw InputError(path,
-                     "expected a non-empty array of {\"name\", \"accuracy\", \"overhead_s\"}");
+                     "expected a non-empty array of {\"name\", \"accuracy\", \"overhead_s\" or "
+                     "\"arch\"}");
   std::vector<Strategy> out;
   for (std::size_t i = 0; i < j.size(); ++i) {
     const auto& p = j[i];
@@ -285,7 +323,14 @@ std::vector<Strategy> strategies_from_points(const std::string& path) {
                                                          : fmt::format("point{}", i);
     s.accuracy = num("accuracy");
     if (s.accuracy > 1) throw InputError(where + ".accuracy", "must be in [0, 1]");
-    s.overhead_s = num("overhead_s");
+    // A measured overhead, or the predictor's own ops on this step (its architecture named).
+    if (p.is_object() && p.contains("arch") && !p.contains("overhead_s")) {
+      if (!p["arch"].is_string()) throw InputError(where + ".arch", "must be a string");
+      s.ops = hidden_state_predictor_ops(em, p["arch"].get<std::string>(), where + ".arch");
+      s.overhead_s = -1;
+    } else {
+      s.overhead_s = num("overhead_s");
+    }
     // Without a measured distribution error, mispredicted selections are taken to unbalance the
     // plan by their share (half the worst case, where every miss moves load onto one expert).
     s.error = p.contains("error") ? num("error") : 1.0 - s.accuracy;
@@ -684,8 +729,8 @@ Strategy best_on_curve(const EpModel& em, const std::vector<Strategy>& points,
   std::vector<std::pair<double, double>> xy;
   double lo = 1, hi = 0;
   for (const Strategy& p : points) {
-    if (p.kind != StrategyKind::token || p.overhead_s < 0) continue;
-    xy.emplace_back(p.accuracy, std::max(p.overhead_s, 1e-12));
+    if (p.kind != StrategyKind::token) continue;
+    xy.emplace_back(p.accuracy, std::max(predictor_layer_s(em, p), 1e-12));
     lo = std::min(lo, p.accuracy);
     hi = std::max(hi, p.accuracy);
   }

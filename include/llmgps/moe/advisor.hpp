@@ -45,8 +45,15 @@ std::string builtin_set_for(const std::string& model);
 // Shares: one row per layer (or one for all); the properties are averaged over the rows.
 std::vector<Strategy> closed_form_predictors(const EpModel& em, const LoadMatrix& shares);
 
-// User-measured predictors: [{"name", "accuracy", "overhead_s"[, "error"]}], a JSON file.
-std::vector<Strategy> strategies_from_points(const std::string& path);
+// User-measured predictors: [{"name", "accuracy", "overhead_s" | "arch"[, "error"]}], a JSON
+// file. "arch" instead of a measured overhead costs the predictor's own ops on this step.
+std::vector<Strategy> strategies_from_points(const std::string& path, const EpModel& em);
+// Token-to-Expert predictors that read the hidden state, as the paper studies them, by their ops
+// at the batch's token count on one GPU: "paper-mlp" (hidden -> 128 -> 64 -> E, ReLU, top-k) and
+// "paper-lstm" (two LSTM layers of hidden 64, SiDA-style, the recurrence step by step, then a
+// head to E and top-k). Their accuracy needs hidden states, so it comes with the points.
+std::vector<Op> hidden_state_predictor_ops(const EpModel& em, const std::string& arch,
+                                           const std::string& where);
 
 struct StrategyResult {
   Strategy strategy;

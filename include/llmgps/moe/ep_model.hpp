@@ -62,6 +62,7 @@ class EpModel {
   EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup);
 
   const ModelSpec& model() const { return m_; }
+  const StepConfig& step() const { return setup_.step; }
   const SystemSpec& system() const { return sys_; }
   int gpus() const { return G_; }
   int experts() const { return m_.num_experts; }
