@@ -219,6 +219,32 @@ TEST(Advisor, HiddenStatePredictorsCostTheirOwnOps) {
   EXPECT_THROW(strategies_from_points(d.file("bad.json"), prefill), InputError);
 }
 
+// Decode: a step's tokens leave most experts idle, and a replica re-reads its expert's weights, so
+// duplication pays only when many tokens share the hot expert (Mixtral, 4x A100, skew 3.0).
+TEST(Advisor, DecodeReplicasOnlyHelpWhenTokensShareAnExpert) {
+  std::vector<Strategy> s = {Strategy{"none", moe::StrategyKind::none, 0, 0, {}, -1, ""},
+                             Strategy{"oracle", moe::StrategyKind::distribution, 0, 0, {}, -1, ""}};
+  auto decode = [](std::int64_t batch) {
+    EpSetup setup;
+    setup.step.batch = batch;
+    setup.step.seq = 2048;
+    setup.step.phase = Phase::decode;
+    return EpModel(specs::load_model("mixtral-8x7b"), specs::load_system("4x-a100-nvlink3"), setup);
+  };
+  const LoadMatrix shares = {shares_for_skew(8, 2, 3.0)};
+  AdviceConfig tokens;
+  tokens.algo = Planner::greedy;  // the paper's planner: replicas by token counts
+  const auto few = closed_form(decode(256), s, shares, tokens);
+  EXPECT_GT(by_name(few, "oracle").layer.experts_s, by_name(few, "none").layer.experts_s);
+  EXPECT_GT(by_name(few, "oracle").balancedness, by_name(few, "none").balancedness);
+  const auto many = closed_form(decode(2048), s, shares, tokens);
+  EXPECT_LT(by_name(many, "oracle").layer.experts_s, by_name(many, "none").layer.experts_s);
+  // The default planner weighs replicas by modelled time: it never plans the slower layout.
+  const auto timed = closed_form(decode(256), s, shares, AdviceConfig{});
+  EXPECT_LE(by_name(timed, "oracle").layer.experts_s,
+            by_name(timed, "none").layer.experts_s * (1 + 1e-12));
+}
+
 // Tokens a prediction sends ahead still cross the links: free while attention hides them, charged
 // beyond that (the paper's layout: on a slow link at a large batch the early send is exposed).
 TEST(Advisor, TokensSentEarlyAreChargedWhereAttentionDoesNotHideThem) {

@@ -292,12 +292,19 @@ AdviseResult moe_advise(const AdviseRequest& r) {
   }
   const auto [train, test] = train_test(r, em.experts());
   moe::check_trace_fits(em, test);
-  out.advice = moe::advise(moe::trace_driven(em, train, test, cfg));
+  // Decode: a step routes one token per sequence, so a simulated step takes the batch's worth of
+  // trace tokens as they are (scaling a larger slice would turn its counts into fractions).
+  moe::AdviceConfig run = cfg;
+  if (em.step().phase == Phase::decode) run.trace_batch_tokens = std::size_t(em.tokens());
+  out.advice = moe::advise(moe::trace_driven(em, train, test, run));
   out.context = context(r, cfg, em, "trace", "trace " + r.trace);
   out.context.predictors = "trained on " + train.source;  // not a built-in set in trace mode
   out.context.warmup_records = test.warmup_records + (r.train.empty() ? 0 : train.warmup_records);
   const std::string sample = moe::layer_sample_note(em, test);
   if (!sample.empty()) out.context.notes.push_back(sample);
+  if (em.step().phase == Phase::decode)
+    out.context.notes.push_back(fmt::format(
+        "decode: each simulated step routes {} trace tokens, one per sequence", em.tokens()));
   // The closed form beside it: the test trace's shares, the predictors' measured properties.
   std::vector<moe::Strategy> measured;
   for (const auto& s : out.advice.strategies) measured.push_back(s.strategy);

@@ -53,11 +53,12 @@ std::vector<double> slot_tokens_of(const ReplicaPlan& plan, int l,
 }
 
 // The straggler GPU's expert time in layer l for the given slot tokens.
+// expected: the slot tokens are expectations (a closed form, a prediction), not a routed batch.
 double straggler_expert_s(const EpModel& em, const ReplicaPlan& plan, int l,
-                          const std::vector<double>& slot_tokens) {
+                          const std::vector<double>& slot_tokens, bool expected) {
   double worst = 0;
   for (const auto& g : per_gpu_slots(plan, l, slot_tokens))
-    worst = std::max(worst, em.gpu_expert_s(g));
+    worst = std::max(worst, expected ? em.expected_gpu_expert_s(g) : em.gpu_expert_s(g));
   return worst;
 }
 
@@ -401,7 +402,7 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
       b.attention_s = em.attention_s();
       b.gate_s = em.gate_s();
       b.predictor_s = predictor_layer_s(em, st);
-      b.experts_s = straggler_expert_s(em, plan, l, slot_tokens);
+      b.experts_s = straggler_expert_s(em, plan, l, slot_tokens, true);
       // Every source GPU holds 1/G of the tokens and sends each GPU its share of that GPU's load.
       Matrix v(sz(G), std::vector<double>(sz(G), 0.0));
       for (int i = 0; i < G; ++i)
@@ -435,7 +436,7 @@ namespace {
 // The straggler GPU's expert time for layer l of `plan` when its experts receive `loads`.
 double expert_time_on(const EpModel& em, const ReplicaPlan& plan, int l,
                       const std::vector<double>& loads) {
-  return straggler_expert_s(em, plan, l, slot_tokens_of(plan, l, loads));
+  return straggler_expert_s(em, plan, l, slot_tokens_of(plan, l, loads), true);
 }
 
 }  // namespace
@@ -600,7 +601,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
         b.attention_s = em.attention_s();
         b.gate_s = em.gate_s();
         b.predictor_s = predictor_s;
-        b.experts_s = straggler_expert_s(em, plan, l, slot_tokens);
+        b.experts_s = straggler_expert_s(em, plan, l, slot_tokens, false);
         b.dispatch_s = em.dispatch_s(d);
         b.combine_s = em.combine_s(v);
         if (bi == 0)

@@ -10,6 +10,7 @@
 #include "llmgps/moe/planner.hpp"
 #include "llmgps/schedule/estimate.hpp"
 #include "llmgps/specs/error.hpp"
+#include "llmgps/workload/expert_activation.hpp"
 #include "llmgps/workload/layer.hpp"
 
 namespace llmgps::moe {
@@ -125,6 +126,11 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
     const int cap = setup.max_slots_per_gpu > 0 ? setup.max_slots_per_gpu : 2 * home;
     slots_ = std::max(home, std::min(cap, home + extra));
   }
+  if (cfg.phase == Phase::decode) {
+    const ExpertActivation a =
+        expected_activation(m.num_experts, G_, m.top_k, double(std::max<std::int64_t>(1, tokens_)));
+    if (a.active_per_gpu > 0) busiest_factor_ = a.busiest_active / a.active_per_gpu;
+  }
   const double per_expert = selections() / double(m.num_experts);
   // The linear what-if's per-token cost: a GPU's grouped expert kernel under balanced routing
   // (its own experts, each with the mean load) divided by its tokens, so linear and roofline agree
@@ -134,6 +140,39 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
     per_token_s_ =
         grouped_ffn_s(std::vector<double>(std::size_t(home), per_expert)) / (whole * home);
   }
+}
+
+double EpModel::expected_gpu_expert_s(const std::vector<double>& slot_tokens) const {
+  if (setup_.step.phase != Phase::decode || setup_.expert_time == ExpertTime::linear)
+    return gpu_expert_s(slot_tokens);
+  const double T = double(tokens_);
+  double active = 0, tokens = 0, slots = 0;
+  for (double t : slot_tokens) {
+    if (!(t > 0)) continue;
+    active += 1.0 - std::pow(std::max(0.0, 1.0 - t / T), T);
+    tokens += t;
+    slots += 1;
+  }
+  if (active <= 0) return 0.0;
+  // The op estimate's decode expert model (workload/step.cpp), on these counts.
+  const double groups = std::clamp(active * busiest_factor_, 1.0, slots);
+  const std::int64_t rows =
+      std::max<std::int64_t>(1, std::int64_t(std::ceil(tokens / active - 1e-9)));
+  const DType dt = setup_.step.dtype, act = activation_dtype(dt);
+  auto grouped = [&](std::int64_t n, std::int64_t k) {
+    Op g = gemm_op("expert", "moe", 1, rows, n, k, dt);
+    g.kind = OpKind::grouped_gemm;
+    g.groups = groups;
+    g.rows_per_group = rows;
+    return cost_of(g, sys_).time_s;
+  };
+  const auto act_rows = std::max<std::int64_t>(1, std::int64_t(std::ceil(double(rows) * groups)));
+  return grouped(2 * std::int64_t(m_.moe_ffn_dim), m_.hidden_size) +
+         cost_of(elem_op("expert_act", "moe", 1, ElementwiseKind::gated_activation, act_rows,
+                         m_.moe_ffn_dim, act),
+                 sys_)
+             .time_s +
+         grouped(m_.hidden_size, m_.moe_ffn_dim);
 }
 
 std::int64_t EpModel::predictor_tokens() const {
@@ -325,9 +364,10 @@ ReplicaPlan EpModel::plan(const LoadMatrix& loads, Planner algo) const {
     case Planner::greedy:
       return greedy_plan(loads, GreedyConfig{G_, slots_, 0, 1.0, {}});
     case Planner::greedy_time:
-      return greedy_plan(
-          loads, GreedyConfig{G_, slots_, 0, 1.0,
-                              [this](const std::vector<double>& t) { return gpu_expert_s(t); }});
+      return greedy_plan(loads,
+                         GreedyConfig{G_, slots_, 0, 1.0, [this](const std::vector<double>& t) {
+                                        return expected_gpu_expert_s(t);
+                                      }});
     case Planner::eplb:
       return eplb_plan(loads, EplbConfig{G_ * slots_, 1, sys_.nodes, G_});
   }

@@ -84,6 +84,14 @@ class EpModel {
   // per-token cost (linear).
   double gpu_expert_s(const std::vector<double>& slot_tokens) const;
   ExpertTime expert_time() const { return setup_.expert_time; }
+  // A GPU's expected expert time when its slots expect `slot_tokens` selections (fractional: a
+  // closed form's shares, a prediction): in decode, where a step's few tokens leave most experts
+  // idle, each slot is active with probability 1 - (1 - tokens/T)^T for the step's T tokens and
+  // the GPU runs its expected active slots (scaled by the uniform model's busiest-GPU factor, so
+  // balanced routing is exactly estimate's decode expert model), each with the tokens it expects
+  // when active. A replica then only pays when several tokens share its expert. In prefill (and
+  // with the linear what-if) it is gpu_expert_s.
+  double expected_gpu_expert_s(const std::vector<double>& slot_tokens) const;
   // Per-token expert time under balanced routing (selections / experts tokens per expert).
   double balanced_per_token_s() const { return per_token_s_; }
   MoeLayout layout() const { return setup_.layout; }
@@ -139,9 +147,11 @@ class EpModel {
   double attention_s_ = 0, gate_s_ = 0, other_s_ = 0;
   double per_token_s_ = 0;  // balanced_per_token_s, fixed by the step: computed once
   double allreduce_combine_s_ = 0;
-  double attention_comm_s_ = 0;  // the all-reduces inside attention_s_, per MoE layer  // vllm-tp:
-                                 // the combine all-reduce (routing-independent)
-  EpAllToAll deepep_;            // dp-a2a: the balanced DeepEP dispatch
+  double attention_comm_s_ = 0;
+  double busiest_factor_ =
+      1;  // decode: expected_activation's busiest / per-GPU active  // the all-reduces inside
+          // attention_s_, per MoE layer  // vllm-tp: the combine all-reduce (routing-independent)
+  EpAllToAll deepep_;  // dp-a2a: the balanced DeepEP dispatch
   ModelError error_;
   double attention_band_s_ = 0, gate_band_s_ = 0, other_band_s_ = 0;
   mutable std::map<std::vector<std::int64_t>, double> ffn_cache_;  // sorted rows -> seconds
