@@ -52,6 +52,8 @@ TEST(TraceReader, FlatScannerDeclinesWhatItMustNotJudge) {
            R"({"layer": 0, "experts": [1], "token_idx": 0, "p": .5})",
            R"({"layer": 0, "experts": [1], "token_idx": 0, "p": 1e})",
            R"({"layer": 0, "experts": [1], "token_idx": 0, "p": tru})",
+           R"({"layer": 0, "experts": [1], "token_idx": 0, "p": 0.811E759657859802})",  // overflow
+           R"({"layer": 0, "experts": [1], "token_idx": 0, "p": 123456789012345678901234})",
            R"({"layer": 0, "experts": [1], "token_idx": 1234567890123456789})",  // 19 digits
            R"([1, 2])",
            R"({"layer": 0, "experts": [1], "token_idx": 0)",

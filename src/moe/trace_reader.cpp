@@ -261,15 +261,20 @@ class FlatScanner {
       ws();
     }
   }
-  // Any JSON number (the grammar checked, the value not needed).
+  // Any JSON number simdjson also takes (the grammar checked, the value not needed). Numbers
+  // near the edges of what simdjson represents are declined and left to it: integer parts of
+  // more than 18 digits (beyond 64 bits it refuses integers, and hundreds of digits overflow a
+  // double) and exponents of more than two digits (1e400 overflows).
   bool number() {
     eat('-');
+    const char* int_start = p_;
     if (eat('0')) {
     } else if (p_ < end_ && *p_ >= '1' && *p_ <= '9') {
       digits();
     } else {
       return false;
     }
+    if (p_ - int_start > 18) return false;
     if (eat('.')) {
       const char* d = p_;
       digits();
@@ -279,7 +284,7 @@ class FlatScanner {
       if (!eat('+')) eat('-');
       const char* d = p_;
       digits();
-      if (p_ == d) return false;
+      if (p_ == d || p_ - d > 2) return false;
     }
     return true;
   }
