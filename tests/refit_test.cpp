@@ -90,3 +90,29 @@ TEST(Refit, NvlsFitUsesOnlyNcclTestsNvlsRows) {
   m.impl = "nccl";
   EXPECT_FALSE(fit.fits_on(m));
 }
+
+// The A100 ring-latency fit scales only the NVLink 3 protocols of A100 systems, on the 8x A100
+// nccl-tests rows.
+TEST(Refit, AmpereRingFitScalesOnlyA100NvlinkLatencies) {
+  const FitSpec& fit = fit_spec("ampere-ring", "--loso");
+  Measurement m;
+  m.kind = MeasurementKind::allreduce;
+  m.cls = "allreduce-8x-a100-nvlink3";
+  EXPECT_TRUE(fit.fits_on(m));
+  m.cls = "allreduce-8x-h100-nvlink4";
+  EXPECT_FALSE(fit.fits_on(m));
+  SystemSpec a100 = specs::load_system("8x-a100-nvlink3");
+  const SystemSpec before = a100;
+  fit.apply(a100, {0.5, 4.0});
+  ASSERT_EQ(a100.intra.protocols.size(), before.intra.protocols.size());
+  for (std::size_t i = 0; i < a100.intra.protocols.size(); ++i) {
+    EXPECT_DOUBLE_EQ(a100.intra.protocols[i].base_latency_s,
+                     0.5 * before.intra.protocols[i].base_latency_s);
+    EXPECT_DOUBLE_EQ(a100.intra.protocols[i].step_latency_s,
+                     4.0 * before.intra.protocols[i].step_latency_s);
+  }
+  SystemSpec h100 = specs::load_system("8x-h100-nvlink4");
+  const double step = h100.intra.protocols[0].step_latency_s;
+  fit.apply(h100, {0.5, 4.0});
+  EXPECT_EQ(h100.intra.protocols[0].step_latency_s, step);
+}
