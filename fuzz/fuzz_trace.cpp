@@ -32,6 +32,22 @@ void check_fast_path(const char* data, std::size_t size) {
         if (int_of("layer", nullptr) != fast.layer) __builtin_trap();
         if (int_of("token_idx", "token_pos") != fast.pos) __builtin_trap();
         if (int_of("step", "pass") != fast.pass) __builtin_trap();
+        for (const char* k : {"problem_id", "req_id"}) {
+          auto f = doc[k];
+          if (f.error()) continue;
+          std::string text;
+          if (f.is_string())
+            text = std::string(f.get_string().value_unsafe());
+          else if (f.is_int64())
+            text = std::to_string(f.get_int64().value_unsafe());
+          else
+            __builtin_trap();  // the scanner takes only strings and small integers here
+          if (text != fast.seq) __builtin_trap();
+        }
+        auto type = doc["type"];
+        const bool meta =
+            !type.error() && type.is_string() && type.get_string().value_unsafe() == "meta";
+        if (meta != fast.meta) __builtin_trap();
         for (const char* k : {"experts", "topk_ids"}) {
           auto f = doc[k];
           if (f.error()) continue;

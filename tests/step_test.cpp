@@ -98,6 +98,9 @@ TEST(Step, PropertyMoeTokensAreConservedInEveryLayout) {
           EXPECT_EQ(disp->kind, OpKind::ep_alltoall);
           EXPECT_EQ(p.tp, 1);
           EXPECT_GE(disp->ep.tokens_per_gpu * s.total_gpus(), p.tokens);
+          // The busiest GPU's whole sequences, as its attention sees them (2 x 1024 over 4 or
+          // 32 GPUs: one sequence).
+          EXPECT_EQ(disp->ep.tokens_per_gpu, 1024);
           EXPECT_TRUE(comb->ep.combine);
           break;
       }

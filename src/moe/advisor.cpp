@@ -325,7 +325,9 @@ std::vector<Strategy> strategies_from_points(const std::string& path, const EpMo
     s.accuracy = num("accuracy");
     if (s.accuracy > 1) throw InputError(where + ".accuracy", "must be in [0, 1]");
     // A measured overhead, or the predictor's own ops on this step (its architecture named).
-    if (p.is_object() && p.contains("arch") && !p.contains("overhead_s")) {
+    if (p.is_object() && p.contains("arch") && p.contains("overhead_s"))
+      throw InputError(where, "give 'overhead_s' (measured) or 'arch' (costed), not both");
+    if (p.is_object() && p.contains("arch")) {
       if (!p["arch"].is_string()) throw InputError(where + ".arch", "must be a string");
       s.ops = hidden_state_predictor_ops(em, p["arch"].get<std::string>(), where + ".arch");
       s.overhead_s = -1;
@@ -426,6 +428,7 @@ std::vector<StrategyResult> closed_form(const EpModel& em, const std::vector<Str
     res.overhead_s = res.layer.predictor_s * model_layers;
     res.latency_s = res.layer.total() * model_layers + em.other_s();
     res.band_s = em.band_s(res.layer);
+    res.common_band_s = em.common_band_s();
     out.push_back(std::move(res));
   }
   return out;
@@ -626,6 +629,9 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
     res.balancedness = bal / double(nb * sz(L));
     res.copies_per_batch =
         batches.size() > 1 ? copies_after_warmup / double(batches.size() - 1) : 0.0;
+    // A partial trace's layers stand for all the model's MoE layers (its copies too).
+    res.copies_per_batch *= double(model_layers) / L;
+    res.warmup_copy_s *= double(model_layers) / L;
     res.strategy = en.s;
     if (en.tok) res.strategy.accuracy = picks > 0 ? hits / picks : 0.0;
     if (en.s.kind != StrategyKind::none) res.strategy.error = err_sum / double(nb);
@@ -633,6 +639,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
     res.overhead_s = res.layer.predictor_s * model_layers;
     res.latency_s = res.layer.total() * model_layers + em.other_s();
     res.band_s = em.band_s(res.layer);
+    res.common_band_s = em.common_band_s();
     out.push_back(std::move(res));
   }
   return out;
@@ -686,6 +693,8 @@ Advice advise(std::vector<StrategyResult> results) {
     const StrategyResult& second = a.strategies[a.runner_up];
     a.margin = best->latency_s > 0 ? (second.latency_s - best->latency_s) / best->latency_s : 0;
     a.tie = second.latency_s - best->latency_s <= best->band_s + second.band_s;
+    a.difference_band_s = std::max(0.0, best->band_s - best->common_band_s) +
+                          std::max(0.0, second.band_s - second.common_band_s);
   }
   // When Token-to-Expert wins, the margin is that of the best other strategy (none or
   // Distribution-Only) against it: negative, as the contract asks.

@@ -186,7 +186,7 @@ std::int64_t EpModel::predictor_tokens() const {
       return (tokens_ + (G_ / tp) - 1) / (G_ / tp);
     }
     case MoeLayout::dp_a2a:
-      break;
+      return deepep_.tokens_per_gpu;  // the busiest GPU's own sequences
   }
   return (tokens_ + G_ - 1) / G_;
 }
@@ -246,6 +246,13 @@ double EpModel::alltoall_s(const std::vector<std::vector<double>>& volume) const
 namespace {
 // The busiest GPU's received selections over the mean GPU's (the diagonal counts: a GPU's own
 // tokens are load on its port budget in DeepEP's accounting too).
+bool any_traffic(const std::vector<std::vector<double>>& v) {
+  for (const auto& row : v)
+    for (double x : row)
+      if (x > 0) return true;
+  return false;
+}
+
 double receive_skew(const std::vector<std::vector<double>>& v) {
   const std::size_t g = v.size();
   std::vector<double> in(g, 0.0);
@@ -264,6 +271,7 @@ double EpModel::dispatch_s(const std::vector<std::vector<double>>& selections) c
     case MoeLayout::paper:
       return alltoall_s(selections);
     case MoeLayout::dp_a2a: {
+      if (!any_traffic(selections)) return 0.0;
       EpAllToAll a = deepep_;
       a.port_skew = receive_skew(selections);
       return ep_alltoall_cost(sys_, a).time_s;
@@ -284,6 +292,7 @@ double EpModel::combine_s(const std::vector<std::vector<double>>& selections) co
       return alltoall_s(back);
     }
     case MoeLayout::dp_a2a: {
+      if (!any_traffic(selections)) return 0.0;
       EpAllToAll a = deepep_;
       a.combine = true;
       a.payload = DType::bf16;

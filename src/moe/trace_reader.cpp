@@ -239,9 +239,12 @@ class FlatScanner {
   bool uint(std::int64_t& out) {
     const char* start = p_;
     std::int64_t x = 0;
-    while (p_ < end_ && *p_ >= '0' && *p_ <= '9') x = x * 10 + (*p_++ - '0');
+    while (p_ < end_ && *p_ >= '0' && *p_ <= '9') {
+      if (p_ - start == 18) return false;  // a 19th digit: let simdjson judge (no overflow here)
+      x = x * 10 + (*p_++ - '0');
+    }
     const std::size_t digits = std::size_t(p_ - start);
-    if (digits == 0 || digits > 18 || (digits > 1 && *start == '0')) return false;
+    if (digits == 0 || (digits > 1 && *start == '0')) return false;
     if (p_ < end_ && (*p_ == '.' || *p_ == 'e' || *p_ == 'E')) return false;
     out = x;
     return true;

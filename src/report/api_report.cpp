@@ -343,8 +343,9 @@ Json json(const api::AdviseResult& r) {
     x["role"] =
         "cross-check: the closed form on the trace's shares with the predictors' measured "
         "properties; the recommendation is the trace-driven one above";
-    for (const char* k : {"strategies", "recommended", "recommended_name", "fastest", "runner_up",
-                          "margin", "tied", "verdict_basis", "improvement_vs_best_token"})
+    for (const char* k :
+         {"strategies", "recommended", "recommended_name", "fastest", "runner_up", "margin",
+          "difference_band_s", "tied", "verdict_basis", "improvement_vs_best_token"})
       x[k] = cj[k];
     j["cross_check"] = x;
   }

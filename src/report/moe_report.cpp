@@ -187,6 +187,7 @@ void verdict_json(ordered_json& j, const moe::Advice& a) {
   if (!a.strategies.empty()) j["fastest"] = named(a.strategies[a.fastest]);
   j["runner_up"] = second ? named(a.strategies[a.runner_up]) : ordered_json();
   j["margin"] = a.margin;
+  j["difference_band_s"] = a.difference_band_s;
   j["tied"] =
       a.tie
           ? ordered_json::array({named(a.strategies[a.fastest]), named(a.strategies[a.runner_up])})

@@ -174,9 +174,11 @@ void add_mla_attention_ops(std::vector<Op>& ops, const ModelSpec& m, const Layer
 EpAllToAll deepep_exchange(const ModelSpec& m, const SystemSpec& sys, const StepConfig& cfg,
                            bool combine) {
   const int gpus = sys.total_gpus();
-  const std::int64_t tokens = cfg.phase == Phase::prefill ? cfg.batch * cfg.seq : cfg.batch;
+  // The busiest GPU's tokens: its whole sequences (data-parallel attention splits by sequence),
+  // as its attention and gate see them.
+  const std::int64_t seqs = ceil_div(cfg.batch, gpus);
   EpAllToAll a;
-  a.tokens_per_gpu = std::max<std::int64_t>(1, ceil_div(tokens, gpus));
+  a.tokens_per_gpu = std::max<std::int64_t>(1, cfg.phase == Phase::prefill ? seqs * cfg.seq : seqs);
   a.hidden = m.hidden_size;
   a.top_k = m.top_k;
   a.experts = m.num_experts;

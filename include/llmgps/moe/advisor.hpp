@@ -60,6 +60,7 @@ struct StrategyResult {
   std::string mode;             // closed-form or trace
   double latency_s = 0;         // whole step, steady state
   double band_s = 0;            // the model's measured error on it: latency_s +- band_s
+  double common_band_s = 0;     // the part of band_s every strategy shares (EpModel::common_band_s)
   double overhead_s = 0;        // predictor time in the step
   LayerBreakdown layer;         // mean per MoE layer
   double balancedness = 1;      // mean GPU expert load / max
@@ -113,6 +114,10 @@ struct Advice {
   std::size_t fastest = 0;                  // index into strategies
   std::size_t runner_up = std::size_t(-1);  // the fastest of another kind (-1: none)
   double margin = 0;                        // (runner-up - fastest) / fastest latency
+  // The bands of the parts in which the two differ (their shared part's error moves both alike):
+  // what the gap would need to exceed if the errors of one kernel class are fully correlated.
+  // Reported beside the verdict; the verdict itself uses the two whole bands (conservative).
+  double difference_band_s = 0;
   // (best token - recommended) / best token; when a token predictor is recommended, the best
   // other strategy's margin instead, which is negative.
   double improvement_vs_best_token = 0;

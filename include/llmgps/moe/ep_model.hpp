@@ -114,6 +114,11 @@ class EpModel {
   // the measured error of its kernel class on this GPU (specs/model_error.hpp), the dense layers
   // and head as estimate charges them. Errors of one class add (they are systematic).
   double band_s(const LayerBreakdown& per_layer) const;
+  // The part of every band from what all strategies share (attention, gate, dense layers, head):
+  // its error moves every strategy alike, so it cannot reorder them.
+  double common_band_s() const {
+    return (attention_band_s_ + gate_band_s_) * moe_layers_ + other_band_s_;
+  }
   const ModelError& model_error() const { return error_; }
   // How the layout exchanges tokens, for reports ("none", "all-reduce over 8 GPUs", ...).
   std::string dispatch_kind() const;
