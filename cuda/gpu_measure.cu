@@ -3,7 +3,10 @@
 //    strided-batched as uniform grouped GEMMs (kind grouped_gemm), each timed with CUDA events
 //    over at least 150 ms of back-to-back runs (median of 3 such windows), while the host reads
 //    the SM clock and board power through NVML;
-//  - HBM copy bandwidth (device-to-device cudaMemcpy, kind copy).
+//  - HBM copy bandwidth (device-to-device cudaMemcpy, kind copy);
+//  - kernel launch gaps: back-to-back empty kernels on one stream, launched one by one and
+//    replayed from a CUDA graph (measured-launch.csv: what a kernel costs beyond its work, the
+//    GPU spec's launch_overhead_us, and what a graph leaves of it; not a validate table).
 // Writes OUT_DIR/measured-gemm.csv and OUT_DIR/measured-copy.csv in the measurement schema
 // (docs/calibration.md). The clock_ghz column stays empty, so validate predicts the clock from its
 // power model; the measured mean SM clock and power are in the label column.
@@ -116,6 +119,55 @@ std::string fmt_double(double v, int digits) {
   return buf;
 }
 
+// An empty kernel: what is left of its time is the launch.
+__global__ void empty_kernel(int* never) {
+  if (never != nullptr && threadIdx.x == 0) *never = 0;
+}
+
+// Per-kernel time of `kernels` empty kernels launched back to back on one stream, one by one
+// (graph false) or replayed from a graph captured from the same launches (median of 7 windows).
+double launch_us(int kernels, bool graph) {
+  cudaStream_t s;
+  CHECK_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  auto eager = [&] {
+    for (int i = 0; i < kernels; ++i) empty_kernel<<<1, 32, 0, s>>>(nullptr);
+  };
+  cudaGraph_t g = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  if (graph) {
+    CHECK_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+    eager();
+    CHECK_CUDA(cudaStreamEndCapture(s, &g));
+    CHECK_CUDA(cudaGraphInstantiate(&exec, g, 0));
+  }
+  auto run = [&] {
+    if (graph)
+      CHECK_CUDA(cudaGraphLaunch(exec, s));
+    else
+      eager();
+  };
+  cudaEvent_t a, b;
+  CHECK_CUDA(cudaEventCreate(&a));
+  CHECK_CUDA(cudaEventCreate(&b));
+  run();  // warm up
+  CHECK_CUDA(cudaStreamSynchronize(s));
+  std::vector<float> ms;
+  for (int w = 0; w < 7; ++w) {
+    CHECK_CUDA(cudaEventRecord(a, s));
+    run();
+    CHECK_CUDA(cudaEventRecord(b, s));
+    CHECK_CUDA(cudaEventSynchronize(b));
+    float t = 0;
+    CHECK_CUDA(cudaEventElapsedTime(&t, a, b));
+    ms.push_back(t);
+  }
+  std::sort(ms.begin(), ms.end());
+  if (graph) cudaGraphExecDestroy(exec), cudaGraphDestroy(g);
+  cudaEventDestroy(a), cudaEventDestroy(b);
+  cudaStreamDestroy(s);
+  return double(ms[ms.size() / 2]) * 1e3 / kernels;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -203,8 +255,19 @@ int main(int argc, char** argv) {
     std::printf("copy %6.0f MiB %10.2f us  %.1f GB/s (read + write)\n", mib, t.us,
                 2.0 * double(bytes) / (t.us * 1e3));
   }
+  // Launch gaps, eager and from a graph.
+  std::string launch_csv = "mode,kernels,per_kernel_us,gpu,source\n";
+  for (int kernels : {100, 1000, 4000})
+    for (bool graph : {false, true}) {
+      const double us = launch_us(kernels, graph);
+      launch_csv += std::string(graph ? "graph," : "eager,") + std::to_string(kernels) + "," +
+                    fmt_double(us, 3) + "," + hw + ",\"" + source + "\"\n";
+      std::printf("launch %s %5d empty kernels: %.3f us each\n", graph ? "graph" : "eager", kernels,
+                  us);
+    }
   std::ofstream(dir + "/measured-gemm.csv") << gemm_csv;
   std::ofstream(dir + "/measured-copy.csv") << copy_csv;
+  std::ofstream(dir + "/measured-launch.csv") << launch_csv;
   std::printf("wrote %s/measured-gemm.csv and %s/measured-copy.csv\n", dir.c_str(), dir.c_str());
   return 0;
 }
