@@ -83,6 +83,19 @@ TEST(Trace, LayersLoggedMapsModelLayersAndRoundTrips) {
                      "{\"type\": \"meta\", \"layers_logged\": [0]}\n")
                 .find("t.jsonl:2: field 'layers_logged' comes after routing records"),
             std::string::npos);
+  // A logger that repeats its meta record (each restart) may: the same layers change nothing.
+  const RoutingTrace again = parse_trace(
+      "{\"type\": \"meta\", \"layers_logged\": [3]}\n"
+      "{\"req_id\": \"r1\", \"layer\": 3, \"token_idx\": 0, \"topk_ids\": [1, 2]}\n"
+      "{\"type\": \"meta\", \"layers_logged\": [3]}\n"
+      "{\"req_id\": \"r1\", \"layer\": 3, \"token_idx\": 0, \"topk_ids\": [2, 0]}\n",
+      "again.jsonl");
+  EXPECT_EQ(again.passes, 2);
+  EXPECT_NE(where_of("{\"type\": \"meta\", \"layers_logged\": [3]}\n"
+                     "{\"layer\":3,\"experts\":[1,2],\"token_idx\":0}\n"
+                     "{\"type\": \"meta\", \"layers_logged\": [4]}\n")
+                .find("t.jsonl:3: field 'layers_logged' differs"),
+            std::string::npos);
   EXPECT_NE(where_of("{\"type\": \"meta\", \"top_k\": 3}\n"
                      "{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n")
                 .find("t.jsonl:2: field 'experts': 2 experts, but the meta record or earlier "

@@ -446,11 +446,13 @@ bool RecordReader::apply(const RawRecord& r, std::int64_t line) {
         logged.push_back(int(id));
       }
       if (logged.empty()) fail(line, "field 'layers_logged' is empty");
-      if (routed_)
-        fail(line, "field 'layers_logged' comes after routing records (the meta record must lead)");
       std::sort(logged.begin(), logged.end());
       if (!layers_logged_.empty() && layers_logged_ != logged)
         fail(line, "field 'layers_logged' differs from an earlier meta record's");
+      // Records already read were taken as every layer: a first layers_logged after them would
+      // reinterpret them (a repeat of the leading one changes nothing).
+      if (routed_ && layers_logged_.empty())
+        fail(line, "field 'layers_logged' comes after routing records (the meta record must lead)");
       layers_logged_ = std::move(logged);
     }
     return false;
