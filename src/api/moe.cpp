@@ -192,13 +192,7 @@ StrategySet strategy_set(const EpRequest& r, const moe::EpModel& em) {
   }
   if (set.name == "closed-form") {
     set.from_shares = true;
-    set.fixed.push_back(moe::Strategy{"none",
-                                      moe::StrategyKind::none,
-                                      0,
-                                      0,
-                                      {},
-                                      -1,
-                                      "no duplication: contiguous experts per GPU"});
+    set.fixed.push_back(moe::no_duplication());
   } else {
     set.fixed = moe::builtin_strategies(em, set.name);
   }

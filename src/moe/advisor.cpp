@@ -163,8 +163,7 @@ std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& s
                                  "--predictors auto for the closed form",
                                  set_name, measured_on, m.name));
   std::vector<Strategy> out;
-  out.push_back(Strategy{
-      "none", StrategyKind::none, 0, 0, {}, -1, "no duplication: contiguous experts per GPU"});
+  out.push_back(no_duplication());
   // A set may take its Token-to-Expert predictors from another set (one source of truth for
   // measured properties).
   std::vector<std::pair<nlohmann::json, std::string>> entries;
@@ -196,6 +195,11 @@ std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& s
     out.push_back(std::move(s));
   }
   return out;
+}
+
+Strategy no_duplication() {
+  return Strategy{
+      "none", StrategyKind::none, 0, 0, {}, -1, "no duplication: contiguous experts per GPU"};
 }
 
 std::string builtin_set_for(const std::string& model) {

@@ -154,25 +154,12 @@ double EpModel::expected_gpu_expert_s(const std::vector<double>& slot_tokens) co
     slots += 1;
   }
   if (active <= 0) return 0.0;
-  // The op estimate's decode expert model (workload/step.cpp), on these counts.
+  // The op estimate's expert kernels (workload/step.hpp), on these counts.
   const double groups = std::clamp(active * busiest_factor_, 1.0, slots);
-  const std::int64_t rows =
-      std::max<std::int64_t>(1, std::int64_t(std::ceil(tokens / active - 1e-9)));
-  const DType dt = setup_.step.dtype, act = activation_dtype(dt);
-  auto grouped = [&](std::int64_t n, std::int64_t k) {
-    Op g = gemm_op("expert", "moe", 1, rows, n, k, dt);
-    g.kind = OpKind::grouped_gemm;
-    g.groups = groups;
-    g.rows_per_group = rows;
-    return cost_of(g, sys_).time_s;
-  };
-  const auto act_rows = std::max<std::int64_t>(1, std::int64_t(std::ceil(double(rows) * groups)));
-  return grouped(2 * std::int64_t(m_.moe_ffn_dim), m_.hidden_size) +
-         cost_of(elem_op("expert_act", "moe", 1, ElementwiseKind::gated_activation, act_rows,
-                         m_.moe_ffn_dim, act),
-                 sys_)
-             .time_s +
-         grouped(m_.hidden_size, m_.moe_ffn_dim);
+  double s = 0;
+  for (const Op& op : expert_ffn_ops(m_, 1, groups, tokens / active, setup_.step.dtype))
+    s += cost_of(op, sys_).time_s;
+  return s;
 }
 
 std::int64_t EpModel::predictor_tokens() const {
@@ -186,9 +173,9 @@ std::int64_t EpModel::predictor_tokens() const {
       return (tokens_ + (G_ / tp) - 1) / (G_ / tp);
     }
     case MoeLayout::dp_a2a:
-      return deepep_.tokens_per_gpu;  // the busiest GPU's own sequences
+      break;
   }
-  return (tokens_ + G_ - 1) / G_;
+  return deepep_.tokens_per_gpu;  // dp-a2a: the busiest GPU's own sequences
 }
 
 double EpModel::expert_ffn_s(double tokens) const {

@@ -196,6 +196,26 @@ EpAllToAll deepep_exchange(const ModelSpec& m, const SystemSpec& sys, const Step
   return a;
 }
 
+namespace {}  // namespace
+
+std::vector<Op> expert_ffn_ops(const ModelSpec& m, int count, double groups,
+                               double tokens_per_group, DType dt) {
+  const std::int64_t rows =
+      std::max<std::int64_t>(1, std::int64_t(std::ceil(tokens_per_group - 1e-9)));
+  auto grouped = [&](const char* name, std::int64_t n, std::int64_t k) {
+    Op g = gemm_op(name, "moe", count, rows, n, k, dt);
+    g.kind = OpKind::grouped_gemm;
+    g.groups = groups;
+    g.rows_per_group = rows;
+    return g;
+  };
+  return {grouped("expert_gate_up", 2 * std::int64_t(m.moe_ffn_dim), m.hidden_size),
+          elem_op("expert_act", "moe", count, ElementwiseKind::gated_activation,
+                  std::max<std::int64_t>(1, std::int64_t(std::ceil(double(rows) * groups))),
+                  m.moe_ffn_dim, activation_dtype(dt)),
+          grouped("expert_down", m.hidden_size, m.moe_ffn_dim)};
+}
+
 namespace {
 
 // The MoE layer's token exchange before (dispatch) or after (combine) the experts, as the
@@ -251,21 +271,9 @@ void add_moe_ops(std::vector<Op>& ops, const ModelSpec& m, const LayerShape& s,
   // Each GPU runs one grouped GEMM per expert matrix over the experts its tokens activate
   // (the busiest GPU sets the pace); an expert with no token reads no weights.
   const ExpertActivation activation = expected_activation(int(E), ep, int(k), double(plan.tokens));
-  const std::int64_t rows =
-      std::max<std::int64_t>(1, std::int64_t(std::ceil(activation.tokens_per_active - 1e-9)));
-  auto grouped = [&](std::string name, std::int64_t n, std::int64_t kk) {
-    Op g = gemm_op(std::move(name), "moe", moe_layers, rows, n, kk, dt);
-    g.kind = OpKind::grouped_gemm;
-    g.groups = activation.busiest_active;
-    g.rows_per_group = rows;
-    return g;
-  };
-  ops.push_back(grouped("expert_gate_up", 2 * m.moe_ffn_dim, h));
-  ops.push_back(
-      elem_op("expert_act", "moe", moe_layers, ElementwiseKind::gated_activation,
-              std::max<std::int64_t>(1, std::int64_t(std::ceil(rows * activation.busiest_active))),
-              m.moe_ffn_dim, act));
-  ops.push_back(grouped("expert_down", h, m.moe_ffn_dim));
+  for (Op& op :
+       expert_ffn_ops(m, moe_layers, activation.busiest_active, activation.tokens_per_active, dt))
+    ops.push_back(std::move(op));
   ops.push_back(moe_exchange_op("combine", m, s, plan, true));
   add_gated_ffn_ops(ops, m, s, "shared_", "moe", m.shared_ffn_dim > 0 ? moe_layers : 0,
                     m.shared_ffn_dim);

@@ -33,6 +33,8 @@ struct Strategy {
 // Built-in predictor properties (data/moe/predictors-*.json, measured by `llmgps moe predict`),
 // with each token predictor's ops for `em`. Throws InputError for an unknown set name.
 std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& set_name);
+// No duplication: every expert on its home GPU (the baseline every strategy set starts with).
+Strategy no_duplication();
 // The set measured on `model` among the built-in ones ("" when there is none).
 std::string builtin_set_for(const std::string& model);
 // For a model with no measured predictors: the properties that follow from the expert shares

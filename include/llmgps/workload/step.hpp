@@ -92,6 +92,12 @@ Op elem_op(std::string name, std::string stage, int count, ElementwiseKind kind,
            std::int64_t cols, DType dt);
 Op allreduce_op(std::string name, std::string stage, int count, double bytes, int gpus);
 
+// A GPU's routed experts as the step runs them: one grouped GEMM per expert matrix over `groups`
+// active experts (fractional: an expected count; the cost interpolates) of `tokens_per_group`
+// tokens each (rounded up), with the gated activation between; `count` occurrences.
+std::vector<Op> expert_ffn_ops(const ModelSpec& m, int count, double groups,
+                               double tokens_per_group, DType dt);
+
 // The DeepEP dispatch (or combine) of a dp-a2a MoE layer under balanced routing: each GPU's
 // share of the step's tokens, FP8 payload when the experts run FP8 (combine BF16), normal kernels
 // for prefill and low-latency ones for decode (SGLang's auto mode), node-limited to the model's
