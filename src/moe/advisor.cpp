@@ -216,7 +216,8 @@ std::string builtin_set_for(const std::string& model) {
 std::vector<Strategy> closed_form_predictors(const EpModel& em, const LoadMatrix& shares) {
   const int E = em.experts(), K = em.model().top_k;
   const double n = em.selections();
-  double mle_error = 0, acc = 0, mf_error = 0;
+  double mle_error = 0, acc = 0;
+  LoadMatrix most_frequent;  // its predicted shares: 1/K on each layer's top-k experts
   for (const auto& row : shares) {
     if (int(row.size()) != E)
       throw InputError("advice.shares",
@@ -227,12 +228,12 @@ std::vector<Strategy> closed_form_predictors(const EpModel& em, const LoadMatrix
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(),
                      [&](std::size_t a, std::size_t b) { return p[a] > p[b]; });
-    for (int e = 0; e < E; ++e) {
-      const bool predicted =
-          std::find(order.begin(), order.begin() + K, sz(e)) != order.begin() + K;
-      if (predicted) acc += p[sz(e)];
-      mf_error += std::abs((predicted ? 1.0 / K : 0.0) - p[sz(e)]);
+    std::vector<double> guess(sz(E), 0.0);
+    for (int j = 0; j < K; ++j) {
+      guess[order[sz(j)]] = 1.0 / K;
+      acc += p[order[sz(j)]];
     }
+    most_frequent.push_back(std::move(guess));
   }
   const double rows = double(shares.size());
   Strategy mle{"mle",
@@ -246,7 +247,7 @@ std::vector<Strategy> closed_form_predictors(const EpModel& em, const LoadMatrix
                            n)};
   Strategy mf{"most-frequent",
               StrategyKind::token,
-              mf_error / rows,
+              distribution_error(most_frequent, shares).mean,
               acc / rows,
               {},
               -1,

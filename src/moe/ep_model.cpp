@@ -251,18 +251,23 @@ double receive_skew(const std::vector<std::vector<double>>& v) {
 }
 }  // namespace
 
+double EpModel::deepep_s(const std::vector<std::vector<double>>& selections, bool combine) const {
+  if (!any_traffic(selections)) return 0.0;
+  EpAllToAll a = deepep_;
+  if (combine) a.combine = true, a.payload = DType::bf16;  // DeepEP combines in BF16
+  // The busiest GPU receives the most at dispatch and sends it back at combine.
+  a.port_skew = receive_skew(selections);
+  return ep_alltoall_cost(sys_, a).time_s;
+}
+
 double EpModel::dispatch_s(const std::vector<std::vector<double>>& selections) const {
   switch (setup_.layout) {
     case MoeLayout::vllm_tp:
       return 0.0;
     case MoeLayout::paper:
       return alltoall_s(selections);
-    case MoeLayout::dp_a2a: {
-      if (!any_traffic(selections)) return 0.0;
-      EpAllToAll a = deepep_;
-      a.port_skew = receive_skew(selections);
-      return ep_alltoall_cost(sys_, a).time_s;
-    }
+    case MoeLayout::dp_a2a:
+      return deepep_s(selections, false);
   }
   return 0.0;
 }
@@ -278,14 +283,8 @@ double EpModel::combine_s(const std::vector<std::vector<double>>& selections) co
         for (std::size_t j = 0; j < selections.size(); ++j) back[j][i] = selections[i][j];
       return alltoall_s(back);
     }
-    case MoeLayout::dp_a2a: {
-      if (!any_traffic(selections)) return 0.0;
-      EpAllToAll a = deepep_;
-      a.combine = true;
-      a.payload = DType::bf16;
-      a.port_skew = receive_skew(selections);  // the busiest GPU sends back what it received
-      return ep_alltoall_cost(sys_, a).time_s;
-    }
+    case MoeLayout::dp_a2a:
+      return deepep_s(selections, true);
   }
   return 0.0;
 }

@@ -216,12 +216,16 @@ struct TraceStatsStream::Impl {
     run_dropping = false;
   }
 
+  // Room for layers 0 .. n-1 in every per-layer table.
+  void ensure_layers(std::size_t n) {
+    if (counts.size() >= n) return;
+    counts.resize(n), batch.resize(n), layer_records.resize(n, 0), batch_records.resize(n, 0),
+        closed.resize(n);
+  }
+
   void count(const Rec& r) {
     const std::size_t l = r.layer;
-    if (l >= counts.size()) {
-      counts.resize(l + 1), batch.resize(l + 1), layer_records.resize(l + 1, 0),
-          batch_records.resize(l + 1, 0), closed.resize(l + 1);
-    }
+    ensure_layers(l + 1);
     track_pass(r);
     mark_seen(r.seq, l, r.pos);
     if (!counted_any || r.seq != last_counted_seq) {
@@ -295,12 +299,7 @@ TraceStats TraceStatsStream::finish() {
   TraceStats st;
   st.layers_logged = s.reader.layers_logged();
   st.layers = st.layers_logged.empty() ? int(s.counts.size()) : int(st.layers_logged.size());
-  if (s.counts.size() < std::size_t(st.layers)) {
-    const std::size_t n = std::size_t(st.layers);
-    s.counts.resize(n), s.batch.resize(n), s.layer_records.resize(n, 0),
-        s.batch_records.resize(n, 0);
-    s.closed.resize(n);
-  }
+  s.ensure_layers(std::size_t(st.layers));  // logged layers without records are reported below
   st.top_k = s.reader.top_k();
   st.experts = s.reader.num_experts() > 0 ? s.reader.num_experts() : int(s.reader.max_id() + 1);
   if (st.top_k > st.experts)

@@ -140,6 +140,8 @@ class EpModel {
 
  private:
   double grouped_ffn_s(const std::vector<double>& slot_tokens) const;  // the roofline kernel
+  // dp-a2a: the DeepEP dispatch (or combine) of routed traffic `selections`.
+  double deepep_s(const std::vector<std::vector<double>>& selections, bool combine) const;
 
   ModelSpec m_;
   SystemSpec sys_;
