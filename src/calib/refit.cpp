@@ -100,20 +100,14 @@ const std::vector<FitSpec>& fit_specs() {
            }
        }},
       {"ampere-ring",
-       "the NCCL ring latencies of the A100 NVLink 3 links as scales of NCCL's tuning-table "
-       "values (base: once per collective; step: per ring step, every protocol), fitted on the "
-       "8x A100 nccl-tests all-reduce sweeps (class allreduce-8x-a100-nvlink3)",
-       {"ring.base_latency_scale", "ring.step_latency_scale"},
-       {{0.0, 4.0}, {0.5, 8.0}},
+       "efficiency.collective_step_latency_scale of the A100 (sm80): its NCCL ring steps against "
+       "the tuning-table step latencies, every protocol and link, fitted on the 8x A100 "
+       "nccl-tests all-reduce sweeps (class allreduce-8x-a100-nvlink3)",
+       {"efficiency.collective_step_latency_scale"},
+       {{0.5, 8.0}},
        [](const Measurement& m) { return m.cls == "allreduce-8x-a100-nvlink3"; },
        [](SystemSpec& s, const std::vector<double>& v) {
-         if (s.gpu.sm_version != 80) return;
-         for (LinkSpec* l : {&s.intra, &s.inter})
-           if (l->name == "nvlink3")
-             for (LinkProtocol& p : l->protocols) {
-               p.base_latency_s *= v[0];
-               p.step_latency_s *= v[1];
-             }
+         if (s.gpu.sm_version == 80) s.gpu.collective_step_latency_scale = v[0];
        }},
   };
   return specs;

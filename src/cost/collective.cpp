@@ -34,13 +34,15 @@ Best best_transfer(const LinkSpec& link, double bytes) {
 }
 
 // A ring of n over a link: reduce-scatter or all-gather moves (n-1)/n of the data in n-1 steps
-// (`phases` 2 for an all-reduce). `with_base` adds the protocol's once-per-collective latency.
-Best ring(const LinkSpec& link, int n, double bytes, double phases, bool with_base) {
+// (`phases` 2 for an all-reduce). `with_base` adds the protocol's once-per-collective latency;
+// `step_scale` is the GPU's GpuSpec::collective_step_latency_scale.
+Best ring(const LinkSpec& link, double step_scale, int n, double bytes, double phases,
+          bool with_base) {
   if (n <= 1) return {0, "local"};
   Best best;
   for (const auto& p : link.protocols) {
     const double steps = phases * (n - 1);
-    const double t = (with_base ? p.base_latency_s : 0.0) + steps * p.step_latency_s +
+    const double t = (with_base ? p.base_latency_s : 0.0) + steps * p.step_latency_s * step_scale +
                      steps / double(n) * bytes / protocol_bw(link, p);
     if (t < best.time_s) best = {t, p.name};
   }
@@ -119,6 +121,7 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
   const int local = std::min(total, sys.gpus_per_node);
   const int nodes = (total + local - 1) / local;
   const bool nvls_ok = sys.intra.nvls && local > 1;
+  const double step_scale = sys.gpu.collective_step_latency_scale;
   struct Option {
     const char* algorithm;
     double time;
@@ -128,7 +131,7 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
   std::vector<Option> options;
   if (nodes == 1) {
     if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::ring) {
-      Best b = ring(sys.intra, local, bytes, 2.0, true);
+      Best b = ring(sys.intra, step_scale, local, bytes, 2.0, true);
       options.push_back({"ring", b.time_s, b.protocol, 2.0 * (local - 1) / local * bytes});
     }
     if (nvls_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls))
@@ -145,8 +148,11 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
         const LinkProtocol& pe = sys.inter.protocols[i];
         const double steps = 2.0 * (total - 1), inter_steps = 2.0 * (nodes - 1);
         const double bw = std::min(protocol_bw(sys.intra, pi), protocol_bw(sys.inter, pe));
-        const double t = pi.base_latency_s + (steps - inter_steps) * pi.step_latency_s +
-                         inter_steps * pe.step_latency_s + steps / total * bytes / bw;
+        const double t =
+            pi.base_latency_s +
+            ((steps - inter_steps) * pi.step_latency_s + inter_steps * pe.step_latency_s) *
+                step_scale +
+            steps / total * bytes / bw;
         if (t < best.time_s) best = {t, pi.name};
       }
       options.push_back({"ring", best.time_s, best.protocol, 2.0 * (total - 1) / total * bytes});
@@ -157,10 +163,10 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
       // shard between nodes, all-gather inside.
       const bool use_nvls = nvls_ok && algo != CollectiveAlgo::hierarchical;
       Best rs = use_nvls ? Best{nvls_time(sys.intra, local, bytes, 0.5), "Simple"}
-                         : ring(sys.intra, local, bytes, 1.0, true);
-      Best ar = ring(sys.inter, nodes, bytes / local, 2.0, false);
+                         : ring(sys.intra, step_scale, local, bytes, 1.0, true);
+      Best ar = ring(sys.inter, step_scale, nodes, bytes / local, 2.0, false);
       Best ag = use_nvls ? Best{nvls_time(sys.intra, local, bytes, 0.5), "Simple"}
-                         : ring(sys.intra, local, bytes, 1.0, false);
+                         : ring(sys.intra, step_scale, local, bytes, 1.0, false);
       options.push_back({use_nvls ? "nvls-tree" : "hierarchical", rs.time_s + ar.time_s + ag.time_s,
                          rs.protocol + "/" + ar.protocol,
                          2.0 * (nodes - 1) / nodes * bytes / local});

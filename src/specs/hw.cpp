@@ -276,6 +276,11 @@ GpuSpec gpu_from_parsed(const json& j, const std::string& file) {
   g.hbm_efficiency = fraction_field(*eff, "hbm", ec);
   g.l2_efficiency = fraction_field(*eff, "l2", ec);
   g.launch_overhead_s = nonnegative_field(*eff, "launch_overhead_us", ec) * 1e-6;
+  if (auto s = optional_number(*eff, "collective_step_latency_scale", ec)) {
+    if (!(*s > 0) || !std::isfinite(*s))
+      throw InputError(ec.where("collective_step_latency_scale"), "must be a positive number");
+    g.collective_step_latency_scale = *s;
+  }
   g.elementwise_min_time_s = nonnegative_field(*eff, "elementwise_min_us", ec) * 1e-6;
 
   if (find_field(j, "gemm_kernel"))

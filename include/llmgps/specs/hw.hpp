@@ -109,10 +109,16 @@ struct GpuSpec {
   // block): tile_m x tile_n FMAs per 128 K. This is the fraction of that work hidden behind the
   // next MMAs.
   double gemm_fp8_promotion_hidden = 1.0;
-  double hbm_efficiency = 0;          // fraction of HBM peak a streaming kernel sustains
-  double l2_efficiency = 0;           // fraction of L2 peak a GEMM's operand feed sustains
-  double gemm_operand_sharing = 1;    // CTAs sharing one L2 read of an operand tile (TMA multicast)
-  double launch_overhead_s = 0;       // back-to-back kernel launch gap on one stream
+  double hbm_efficiency = 0;        // fraction of HBM peak a streaming kernel sustains
+  double l2_efficiency = 0;         // fraction of L2 peak a GEMM's operand feed sustains
+  double gemm_operand_sharing = 1;  // CTAs sharing one L2 read of an operand tile (TMA multicast)
+  double launch_overhead_s = 0;     // back-to-back kernel launch gap on one stream
+  // How long this GPU's NCCL ring steps take relative to NCCL's tuning-table step latencies,
+  // which carry one figure per link type and protocol for every GPU generation. A step is the
+  // GPU's kernel storing a chunk and its flag to a peer and the peer polling for it, fencing and
+  // reducing on its SMs: GPU work as much as link latency. Applied to every protocol of every
+  // link of the system (1: the tables as they are).
+  double collective_step_latency_scale = 1;
   double elementwise_min_time_s = 0;  // shortest useful elementwise kernel (ramp, tail)
 
   std::map<std::string, AttentionProfile> attention;  // by implementation name
