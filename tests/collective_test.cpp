@@ -29,6 +29,18 @@ TEST(Collective, AllreduceSmallIsLatencyLargeIsBandwidth) {
   EXPECT_EQ(big.protocol, "Simple");
 }
 
+TEST(Collective, GpuStepLatencyScaleMultipliesEveryRingStep) {
+  SystemSpec scaled = a100x4();
+  scaled.gpu.collective_step_latency_scale = 2.0;
+  // Ring LL over 4 GPUs: the base once, 6 steps of 0.6 us, each twice as long.
+  EXPECT_NEAR(allreduce_cost(scaled, 8).time_s, 6.6e-6 + 6 * 0.6e-6 * 2.0, 0.05e-6);
+  SystemSpec multi = specs::load_system("32x-h100-nvlink4-ndr400");
+  SystemSpec multi_scaled = multi;
+  multi_scaled.gpu.collective_step_latency_scale = 2.0;
+  EXPECT_GT(allreduce_cost(multi_scaled, 8, 0, CollectiveAlgo::hierarchical).time_s,
+            allreduce_cost(multi, 8, 0, CollectiveAlgo::hierarchical).time_s);
+}
+
 TEST(Collective, PropertyAllreduceMonotoneAndBandwidthHelps) {
   SystemSpec slow = specs::load_system("4x-a100-pcie4");
   double prev = 0;

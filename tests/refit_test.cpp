@@ -91,8 +91,8 @@ TEST(Refit, NvlsFitUsesOnlyNcclTestsNvlsRows) {
   EXPECT_FALSE(fit.fits_on(m));
 }
 
-// The A100 ring-latency fit scales only the NVLink 3 protocols of A100 systems, on the 8x A100
-// nccl-tests rows.
+// The A100 ring-latency fit sets only the A100's GPU-side step scale, on the 8x A100 nccl-tests
+// rows.
 TEST(Refit, AmpereRingFitSetsOnlyTheA100sStepLatencyScale) {
   const FitSpec& fit = fit_spec("ampere-ring", "--loso");
   Measurement m;
