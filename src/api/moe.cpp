@@ -58,7 +58,8 @@ PredictResult moe_predict(const PredictRequest& r) {
 }
 
 void PlanRequest::validate() const {
-  if (trace.empty() == loads.empty()) throw InputError("plan.input", "give exactly one of them");
+  if (int(!trace.empty()) + int(!loads.empty()) + int(load_matrix.has_value()) != 1)
+    throw InputError("plan.input", "give exactly one of them");
   if (algo != "eplb" && algo != "greedy")
     throw InputError("plan.algo", "must be eplb or greedy, got '" + algo + "'");
 }
@@ -67,7 +68,11 @@ PlanResult moe_plan(const PlanRequest& r) {
   r.validate();
   PlanResult out;
   out.algo = r.algo;
-  if (r.trace.empty()) {
+  if (r.load_matrix) {
+    if (r.load_matrix->empty() || r.load_matrix->front().empty())
+      throw InputError("plan.loads", "the load matrix has no layers or no experts");
+    out.loads = *r.load_matrix;
+  } else if (r.trace.empty()) {
     out.loads = moe::load_loads_json(r.loads);
   } else {
     const auto tr = moe::load_trace(r.trace, moe::TraceLoadOptions{0, r.keep_warmup});
@@ -77,7 +82,7 @@ PlanResult moe_plan(const PlanRequest& r) {
   }
   if (!r.model.empty()) {
     const ModelSpec m = specs::load_model(r.model);
-    const std::string what = r.trace.empty() ? r.loads : r.trace;
+    const std::string what = !r.trace.empty() ? r.trace : r.load_matrix ? "plan.loads" : r.loads;
     const int layers = m.moe_layer_count();
     if (out.loads[0].size() != std::size_t(m.num_experts))
       throw InputError(what, fmt::format("has {} experts per layer; model '{}' has {}",

@@ -275,7 +275,7 @@ void replicate(const float* w, int num_log, int num_phy, int* phy2log, int* rank
 // log2phy storage (see ReplicaPlan): sized for every layer, then filled layer by layer from
 // phy2log, phyrank and logcnt.
 void init_log2phy(ReplicaPlan& plan, int experts) {
-  plan.max_logcnt = plan.slots() - experts + 1;
+  plan.max_logcnt = plan.slots() - experts + 1;  // the most any expert can get; see set_max_logcnt
   plan.log2phy_slots.assign(std::size_t(plan.layers()) * std::size_t(plan.slots()), -1);
   plan.log2phy_begin.assign(std::size_t(plan.layers()) * std::size_t(experts + 1), 0);
 }
@@ -302,9 +302,19 @@ void fill_log2phy_layer(ReplicaPlan& plan, int l, int experts) {
       slots[begin[p2l[p]] + rank[p]] = int(p);
 }
 
+// The padded log2phy's width, as DeepSeek's rebalance_experts sizes it: the largest replica count
+// of any expert in any layer (logcnt.max()).
+void set_max_logcnt(ReplicaPlan& plan) {
+  int most = 1;
+  for (const auto& row : plan.logcnt)
+    for (int c : row) most = std::max(most, c);
+  plan.max_logcnt = most;
+}
+
 void fill_log2phy(ReplicaPlan& plan, int experts) {
   init_log2phy(plan, experts);
   for (int l = 0; l < plan.layers(); ++l) fill_log2phy_layer(plan, l, experts);
+  set_max_logcnt(plan);
 }
 
 // Runs fn(first, last) over blocks of layers on up to hardware_concurrency threads when the work
@@ -454,7 +464,11 @@ ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
   if (c.num_gpus <= 0) throw InputError("plan.gpus", "must be positive");
   if (c.num_nodes <= 0) throw InputError("plan.nodes", "must be positive");
   if (c.num_groups <= 0) throw InputError("plan.groups", "must be positive");
-  if (c.num_gpus % c.num_nodes != 0)
+  // EPLB's policy: hierarchical when the groups divide over the nodes, else one global pool
+  // (DeepSeek's rebalance_experts then ignores the groups and nodes, and so do we: they are
+  // checked only for the hierarchical policy, as its asserts are).
+  const bool hier = c.num_groups % c.num_nodes == 0;
+  if (hier && c.num_gpus % c.num_nodes != 0)
     throw InputError("plan.gpus",
                      fmt::format("{} GPUs do not divide over {} nodes", c.num_gpus, c.num_nodes));
   if (c.num_replicas < E)
@@ -463,11 +477,9 @@ ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
   if (c.num_replicas % c.num_gpus != 0)
     throw InputError("plan.slots_per_gpu", fmt::format("{} replicas do not divide over {} GPUs",
                                                        c.num_replicas, c.num_gpus));
-  if (E % c.num_groups != 0)
+  if (hier && E % c.num_groups != 0)
     throw InputError("plan.groups",
                      fmt::format("{} experts do not divide into {} groups", E, c.num_groups));
-  // EPLB's policy: hierarchical when the groups divide over the nodes, else one global pool.
-  const bool hier = c.num_groups % c.num_nodes == 0;
   EplbShape sh;
   sh.experts = E;
   sh.replicas = c.num_replicas;
@@ -498,6 +510,7 @@ ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
   // and writes only its layers' rows, so the result does not depend on the thread count.
   auto plan_layers = [&](int first, int last) { eplb_layers(loads, sh, plan, first, last); };
   run_layers(L, std::size_t(L) * std::size_t(c.num_replicas), c.threads, plan_layers);
+  set_max_logcnt(plan);
   return plan;
 }
 
@@ -515,6 +528,7 @@ void copy_layer(ReplicaPlan& dst, const ReplicaPlan& src, int l) {
               dst.log2phy_slots.begin() + std::ptrdiff_t(L * slots));
   std::copy_n(src.log2phy_begin.begin() + std::ptrdiff_t(L * begins), begins,
               dst.log2phy_begin.begin() + std::ptrdiff_t(L * begins));
+  set_max_logcnt(dst);
 }
 
 ReplicaPlan contiguous_plan(int layers, int experts, int gpus) {

@@ -56,7 +56,8 @@ struct PredictResult {
 PredictResult moe_predict(const PredictRequest& r);
 
 struct PlanRequest {
-  std::string trace, loads;  // exactly one: a routing trace or a JSON {"loads": [...]} file
+  std::string trace, loads;  // exactly one of these: a routing trace, a JSON {"loads": [...]}
+  std::optional<moe::LoadMatrix> load_matrix;  // file, or the matrix itself ([layer][expert])
   int gpus = 0, slots_per_gpu = 0;
   int nodes = 1, groups = 1;  // EPLB hierarchical
   std::string algo = "eplb";  // eplb or greedy

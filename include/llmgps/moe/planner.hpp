@@ -32,7 +32,8 @@ struct ReplicaPlan {
   // log2phy, kept compactly: per layer, the slots of each expert's replicas in rank order, grouped
   // by expert (log2phy_slots, [layer][slot]), and where each expert's group starts
   // (log2phy_begin, [layer][expert + 1]). max_logcnt is the width of EPLB's padded log2phy tensor,
-  // num_redundant + 1 = slots - experts + 1, which log2phy_nested() produces.
+  // the largest replica count of any expert in any layer (DeepSeek's logcnt.max()), which
+  // log2phy_nested() produces.
   int max_logcnt = 1;
   std::vector<int> log2phy_slots;
   std::vector<int> log2phy_begin;

@@ -1,0 +1,146 @@
+"""llmgps: how LLM workloads run on GPUs and GPU clusters, and why.
+
+The library behind the ``llmgps`` command line, from Python. Every function mirrors a command
+(``llmgps.estimate`` is ``llmgps estimate``) and returns a typed result whose fields are what
+``--format json`` prints; ``to_dict()`` gives that JSON, and results with rows have ``records()``
+for ``pandas.DataFrame``. Bad input raises :class:`InputError` (a ``ValueError``).
+
+    >>> import llmgps
+    >>> r = llmgps.estimate(model="mixtral-8x7b", system="4x-a100-nvlink3", batch=1, seq=512,
+    ...                     phase="prefill", dtype="fp16")
+    >>> r.total_s, r.time_by_bound_s["hbm"]
+
+Submodules: :mod:`llmgps.cost` (one kernel or collective), :mod:`llmgps.moe` (MoE-GPS),
+:mod:`llmgps.dropout` (Philox, masks, the RNG/GEMM overlap), :mod:`llmgps.eplb` (a drop-in for
+DeepSeek's EPLB ``rebalance_experts``).
+"""
+
+from ._errors import InputError  # before the extension: it raises this class
+from . import _llmgps as _core
+from ._call import api as _api, integer as _int, model_file as _model_file, text as _text
+from ._result import Result, Rows, rows_result as _rows_result
+
+__version__ = "0.1.0"
+
+Estimate = _rows_result(
+    "Estimate", "ops",
+    ("model", "system", "phase", "batch", "seq", "dtype", "moe_layout"),
+    "A whole model's step (llmgps estimate): total_s, band_s, time_by_bound_s, and per-op rows "
+    "(records(): one per op, with the step's model, system, phase, batch, seq and dtype).")
+EstimateSweep = _rows_result(
+    "EstimateSweep", "rows", (),
+    "Estimates over a grid of batches and sequence lengths: records() is one row per point.")
+Validation = _rows_result(
+    "Validation", "classes", (),
+    "A measurement table scored (llmgps validate): per class n, median |error|, bias, worst rows.")
+Spec = Result
+
+
+@_api
+def hw(name_or_path):
+    """A GPU, link or system: a preset name (``llmgps.hw_list()``) or a hardware JSON file.
+
+    Returns the spec as written, every number with its source (``llmgps hw show``);
+    ``.kind`` says which of gpu, link or system it is.
+    """
+    return Result(_core.hw_show(_text(name_or_path, "name_or_path")))
+
+
+@_api
+def model(name_or_config):
+    """A model: a preset name (``llmgps.model_list()``), a Hugging Face config.json path, or its
+    contents as a dict. Returns the model as llmgps reads it (``llmgps model show``)."""
+    if isinstance(name_or_config, dict):
+        import json
+        name = str(name_or_config.get("_name_or_path") or name_or_config.get("name") or "model")
+        return Result(_core.model_from_text(json.dumps(name_or_config), "model", name))
+    return Result(_core.model_show(_text(name_or_config, "name_or_config")))
+
+
+def hw_list():
+    """The built-in GPUs, links and systems (name, kind, description), as records."""
+    return Rows(_core.hw_list())
+
+
+def model_list():
+    """The built-in models, one record each."""
+    return Rows(_core.model_list())
+
+
+def _step_args(model, system, batch, seq, phase, dtype, tp, ep, layout, impl):
+    return (model, _text(system, "system"), _int(batch, "batch"), _int(seq, "seq"),
+            _text(phase, "phase"), _text(dtype, "dtype"), _int(tp, "tp", 0), _int(ep, "ep", 0),
+            _text(layout, "layout"), _text(impl or "", "impl"))
+
+
+@_api
+def estimate(model, system, batch=1, seq=512, phase="prefill", dtype="fp16", tp=0, ep=0,
+             layout="vllm-tp", impl=None):
+    """A whole model's prefill or decode step on a system, op by op (``llmgps estimate``).
+
+    model: preset, config.json path or dict; system: system preset or JSON, or a GPU (one GPU).
+    batch: sequences; seq: prompt length (prefill) or cached context (decode); phase: prefill or
+    decode; dtype: fp32, tf32, fp16, bf16 or fp8; tp/ep: tensor/expert parallelism (0: the
+    layout's default); layout (MoE models): vllm-tp, dp-a2a or paper; impl: fa2 or fa3 (None: fa3
+    on Hopper, else fa2). Returns an :class:`Estimate` (``total_s``, ``band_s``, ``ops``...).
+    The GIL is released while it runs.
+    """
+    with _model_file(model) as ref:
+        return Estimate(_core.estimate(*_step_args(ref, system, batch, seq, phase, dtype, tp, ep,
+                                                   layout, impl)))
+
+
+@_api
+def estimate_trace(model, system, batch=1, seq=512, phase="prefill", dtype="fp16", tp=0, ep=0,
+                   layout="vllm-tp", impl=None):
+    """The same step as :func:`estimate` as a Chrome trace (JSON text, chrome://tracing)."""
+    with _model_file(model) as ref:
+        return _core.estimate_trace(*_step_args(ref, system, batch, seq, phase, dtype, tp, ep,
+                                                layout, impl))
+
+
+@_api
+def estimate_sweep(model, system, batches=(1,), seqs=(512,), phase="prefill", dtype="fp16", tp=0,
+                   ep=0, layout="vllm-tp", impl=None):
+    """:func:`estimate` over every (batch, seq) pair, batch-major. records() gives one row per
+    point: batch, seq, total_s, band_s, tokens_per_s, tflops_per_gpu and time_by_bound_s.*."""
+    rows = []
+    keep = ("batch", "seq", "tokens", "total_s", "band_s", "tokens_per_s", "tflops_per_gpu",
+            "time_by_bound_s")
+    with _model_file(model) as ref:
+        for b in batches:
+            for s in seqs:
+                e = _core.estimate(*_step_args(ref, system, b, s, phase, dtype, tp, ep, layout,
+                                               impl))
+                rows.append({k: e[k] for k in keep})
+                head = e
+    return EstimateSweep({"model": head["model"], "system": head["system"], "phase": phase,
+                          "dtype": dtype, "rows": rows})
+
+
+@_api
+def validate(measurements, samples=False, worst=3, loso=None):
+    """Score the unchanged models against a measurement table (``llmgps validate``).
+
+    measurements: a CSV in the schema of docs/calibration.md. samples: keep every scored row (in
+    ``.rows``); worst: worst rows kept per class; loso: refit a named fit leaving one source out
+    at a time. records() lists the classes (or, with loso, the held-out sources).
+    """
+    r = _core.validate(_text(measurements, "measurements"), bool(samples), _int(worst, "worst", 0),
+                       _text(loso or "", "loso"))
+    if loso:
+        return _rows_result("Loso", "held_out")(r)
+    return Validation(r)
+
+
+@_api
+def calibrate(data="../shared/data/calibration-a100", system="4x-a100-nvlink3", samples=False):
+    """The model's error on the measured A100 set (``llmgps calibrate``); records(): classes."""
+    return Validation(_core.calibrate(_text(data, "data"), _text(system, "system"), bool(samples)))
+
+
+from . import cost, dropout, eplb, moe  # noqa: E402  (they use the names above)
+
+__all__ = ["InputError", "Result", "Rows", "Estimate", "EstimateSweep", "Validation", "hw",
+           "model", "hw_list", "model_list", "estimate", "estimate_trace", "estimate_sweep",
+           "validate", "calibrate", "cost", "moe", "dropout", "eplb", "__version__"]

@@ -1,0 +1,102 @@
+"""Calling the C++ core: argument checks Python owns, and errors named after the caller's arguments."""
+
+import functools
+import inspect
+import json
+import numbers
+import os
+import tempfile
+
+from ._errors import InputError
+
+# Library fields whose Python argument has another name than the field's last part.
+_RENAMED = {"seq_q": "seq", "tokens_per_gpu": "tokens", "routing": "skew", "input": "loads",
+            "traces": "train"}
+
+
+def _argument_for(where, params):
+    """The caller's argument a library field names ("step.batch" -> "batch"), else the field."""
+    last = where.rsplit(".", 1)[-1]
+    last = _RENAMED.get(last, last)
+    return last if last in params else where
+
+
+def api(fn):
+    """Decorator: InputError from the core names the Python argument ("batch", not "step.batch")."""
+    params = set(inspect.signature(fn).parameters)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except InputError as e:
+            where = _argument_for(e.where, params)
+            if where == e.where:
+                raise
+            raise InputError(where, e.reason) from None
+
+    return wrapper
+
+
+def integer(value, name, minimum=None):
+    """An int argument (bools and floats refused), at least `minimum` when given."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputError(name, f"must be an integer, got {value!r}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise InputError(name, f"must be at least {minimum}, got {value}")
+    if value >= 2**63:
+        raise InputError(name, f"{value} does not fit a 64-bit integer")
+    return value
+
+
+def real(value, name):
+    """A finite real argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(name, f"must be a number, got {value!r}")
+    value = float(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InputError(name, f"must be a finite number, got {value}")
+    return value
+
+
+def text(value, name):
+    """A string argument (paths as os.PathLike too)."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if not isinstance(value, str):
+        raise InputError(name, f"must be a string, got {value!r}")
+    return value
+
+
+def numbers_list(values, name, kind=real):
+    """A list of numbers (a single number is a list of one)."""
+    if isinstance(values, (numbers.Number, str)):
+        values = [values]
+    try:
+        items = list(values)
+    except TypeError:
+        raise InputError(name, f"must be a list of numbers, got {values!r}") from None
+    return [kind(v, name) for v in items]
+
+
+class model_file:
+    """A model argument as the core takes it: a preset name or path as is, a dict (the contents
+    of a Hugging Face config.json) written to a temporary file for the call's duration."""
+
+    def __init__(self, model, name="model"):
+        self.path = None
+        if isinstance(model, dict):
+            fd, self.path = tempfile.mkstemp(prefix="llmgps-model-", suffix=".json")
+            with os.fdopen(fd, "w") as f:
+                json.dump(model, f)
+            self.ref = self.path
+        else:
+            self.ref = text(model, name)
+
+    def __enter__(self):
+        return self.ref
+
+    def __exit__(self, *exc):
+        if self.path:
+            os.unlink(self.path)

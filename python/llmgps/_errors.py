@@ -1,0 +1,17 @@
+"""llmgps.InputError: the one exception bad input raises (the CLI's exit code 2)."""
+
+
+class InputError(ValueError):
+    """Bad input: an unknown preset, a malformed file, an impossible size.
+
+    ``where`` names the argument, file and line, or spec field at fault; ``reason`` says why.
+    ``str(error)`` is ``"where: reason"``, the reason worded as the command line words it.
+    """
+
+    def __init__(self, where, reason):
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+    def __reduce__(self):
+        return (type(self), (self.where, self.reason))

@@ -1,0 +1,98 @@
+"""Dropout (``llmgps philox`` and ``llmgps dropout ...``): Philox numbers, bit-packed masks, and
+what generating the mask beside a GEMM saves against fusing it into Flash-Attention.
+The GIL is released while the core runs.
+"""
+
+from . import _llmgps as _core
+from ._call import (api as _api, integer as _int, model_file as _model_file, real as _real,
+                    text as _text)
+from ._errors import InputError
+from ._result import Result, rows_result as _rows_result
+
+__all__ = ["philox", "mask", "block", "sweep", "Mask", "Block", "Sweep"]
+
+Block = _rows_result("Block", "hosts", (),
+                     "The transformer block under each dropout strategy (llmgps dropout block): "
+                     "strategies.{none,fused,sequential,overlapped}.time_s, the speedups, and "
+                     "records(): one row per host GEMM of the RNG kernel.")
+Sweep = _rows_result("Sweep", "rows", ("model", "hw", "dtype", "scope"),
+                     "Dropout strategies over batches and sequence lengths (llmgps dropout "
+                     "sweep): records() is one row per (batch, seq).")
+
+
+class Mask(Result):
+    """A dropout mask: ``words`` (numpy uint32, bit i of word w keeps element 32*w + i; the layout
+    of docs/dropout.md) and the summary ``llmgps dropout mask`` prints (keep_fraction, ...)."""
+
+    def __init__(self, words, summary):
+        summary = dict(summary)
+        summary.pop("file", None)
+        super().__init__(summary)
+        object.__setattr__(self, "words", words)
+
+    def to_dict(self):
+        return {**super().to_dict(), "words": self.words.tolist()}
+
+
+def _words(values, count, name):
+    try:
+        items = [int(v) for v in values]
+    except (TypeError, ValueError):
+        raise InputError(name, f"must be {count} unsigned 32-bit integers") from None
+    if len(items) != count or any(v < 0 or v >= 2**32 for v in items):
+        raise InputError(name, f"must be {count} unsigned 32-bit integers, got {values!r}")
+    return items
+
+
+@_api
+def philox(count=1, key=(0, 0), counter=(0, 0, 0, 0), rounds=10):
+    """``count`` Philox4x32 outputs as a numpy uint32 array of shape [count, 4], the counter
+    (first word lowest) incremented after each; Random123's known-answer values at 10 rounds."""
+    return _core.philox(_int(rounds, "rounds"), _words(key, 2, "key"),
+                        _words(counter, 4, "counter"), _int(count, "count"))
+
+
+@_api
+def mask(seed, batch, heads, seq, p=0.1, seq_k=None, offset=0, bits=32, rounds=10, threads=0):
+    """The bit-packed dropout mask of a [batch, heads, seq, seq_k] attention (seq_k None: seq),
+    drop probability p, from Philox with ``rounds`` rounds, ``bits`` random bits per element
+    (32: PyTorch's, 8: FlashAttention-2's). threads: 0 uses every core."""
+    words, summary = _core.dropout_mask(
+        _int(seed, "seed", 0), _int(offset, "offset", 0), _int(batch, "batch"),
+        _int(heads, "heads"), _int(seq, "seq"), _int(seq_k or 0, "seq_k"), _real(p, "p"),
+        _int(bits, "bits"), _int(rounds, "rounds"), _int(threads, "threads", 0))
+    return Mask(words, summary)
+
+
+def _setup(model, hw, dtype, scope, impl, p, bits, rounds, what_ifs):
+    if isinstance(what_ifs, str):
+        what_ifs = [what_ifs]
+    return (model, _text(hw, "hw"), _text(dtype, "dtype"), _text(scope, "scope"),
+            _text(impl or "", "impl"), _real(p, "p"), _int(bits, "bits"), _int(rounds, "rounds"),
+            [_text(w, "what_ifs") for w in (what_ifs or [])])
+
+
+@_api
+def block(model, hw, batch=1, seq=4096, dtype="fp8", scope="train", impl=None, p=0.1, bits=32,
+          rounds=10, what_ifs=()):
+    """One transformer block with attention dropout under each strategy: none, fused (the RNG in
+    Flash-Attention), sequential (a separate RNG kernel) and overlapped (the RNG beside a GEMM).
+
+    model: dense model preset or config; hw: GPU; scope: fwd or train; what_ifs: the paper's
+    assumptions by name ("paper" for all). Returns a :class:`Block`.
+    """
+    m, *rest = _setup(model, hw, dtype, scope, impl, p, bits, rounds, what_ifs)
+    with _model_file(m) as ref:
+        return Block(_core.dropout_block(ref, rest[0], _int(batch, "batch"), _int(seq, "seq"),
+                                         *rest[1:]))
+
+
+@_api
+def sweep(model, hw, seqs=(1024, 2048, 4096, 8192), batches=(1, 2, 4), dtype="fp8",
+          scope="train", impl=None, p=0.1, bits=32, rounds=10, what_ifs=()):
+    """:func:`block` over every (batch, seq), batch-major: records() one row per point."""
+    m, *rest = _setup(model, hw, dtype, scope, impl, p, bits, rounds, what_ifs)
+    seqs = [_int(s, "seqs") for s in seqs]
+    batches = [_int(b, "batches") for b in batches]
+    with _model_file(m) as ref:
+        return Sweep(_core.dropout_sweep(ref, rest[0], seqs, batches, *rest[1:]))
