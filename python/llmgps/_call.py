@@ -11,11 +11,20 @@ from ._errors import InputError
 
 # Library fields whose Python argument has another name than the field's last part.
 _RENAMED = {"seq_q": "seq", "tokens_per_gpu": "tokens", "routing": "skew", "input": "loads",
-            "traces": "train"}
+            "traces": "train", "pass": "pass_"}
+
+
+# A spec the library could not load, named by its kind: the caller's argument that gave it.
+_SPEC_ARGUMENTS = {"gpu": ("hw", "system", "name_or_path"), "system": ("system", "hw", "name_or_path"),
+                   "link": ("system", "hw", "name_or_path"), "NAME": ("name_or_path",),
+                   "model": ("model", "name_or_config")}
 
 
 def _argument_for(where, params):
     """The caller's argument a library field names ("step.batch" -> "batch"), else the field."""
+    for name in _SPEC_ARGUMENTS.get(where, ()):
+        if name in params:
+            return name
     last = where.rsplit(".", 1)[-1]
     last = _RENAMED.get(last, last)
     return last if last in params else where

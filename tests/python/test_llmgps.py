@@ -1,0 +1,129 @@
+"""llmgps/__init__.py: specs, estimate (and its sweep), validate, calibrate, against the CLI."""
+
+import pickle
+
+import pytest
+
+import llmgps
+
+
+def test_estimate_is_the_clis_json(cli):
+    r = llmgps.estimate(model="mixtral-8x7b", system="4x-a100-nvlink3", batch=1, seq=512,
+                        phase="prefill", dtype="fp16")
+    j = cli("estimate", "--model", "mixtral-8x7b", "--system", "4x-a100-nvlink3", "--batch", 1,
+            "--seq", 512, "--phase", "prefill", "--dtype", "fp16")
+    assert r.total_s == j["total_s"]  # the same double, not merely close
+    assert r.to_dict() == j
+
+
+def test_estimate_decode_layout_and_tp_reach_the_core(cli):
+    r = llmgps.estimate("olmoe-1b-7b", "8x-h100-nvlink4", batch=16, seq=2048,
+                        phase="decode", dtype="bf16", layout="dp-a2a")
+    j = cli("estimate", "--model", "olmoe-1b-7b", "--system", "8x-h100-nvlink4", "--batch",
+            16, "--seq", 2048, "--phase", "decode", "--dtype", "bf16", "--layout", "dp-a2a")
+    assert r.to_dict() == j
+    assert r.moe_layout == "dp-a2a" and r.phase == "decode"
+
+
+def test_estimate_records_are_the_ops_with_their_context():
+    r = llmgps.estimate("llama3-8b", "h100-sxm5", batch=2, seq=1024, dtype="bf16")
+    rows = r.records()
+    assert len(rows) == len(r.ops) and rows
+    assert all(row["model"] == "llama3-8b" and row["batch"] == 2 for row in rows)
+    # Op times times their counts add up to the step.
+    assert sum(row["time_s"] for row in rows) == pytest.approx(r.total_s, rel=1e-9)
+
+
+def test_estimate_takes_a_config_dict_like_its_preset():
+    spec = llmgps.model("llama2-7b").to_dict()
+    config = {"model_type": "llama", "hidden_size": spec["hidden_size"],
+              "num_hidden_layers": spec["layers"], "num_attention_heads": spec["num_heads"],
+              "num_key_value_heads": spec["num_kv_heads"], "intermediate_size": spec["ffn_dim"],
+              "vocab_size": spec["vocab_size"]}
+    a = llmgps.estimate(config, "a100-sxm4-80g", batch=1, seq=256)
+    b = llmgps.estimate("llama2-7b", "a100-sxm4-80g", batch=1, seq=256)
+    assert a.total_s == pytest.approx(b.total_s, rel=1e-12)
+
+
+def test_estimate_sweep_goes_into_pandas():
+    pd = pytest.importorskip("pandas")
+    sweep = llmgps.estimate_sweep("mixtral-8x7b", "4x-a100-nvlink3", batches=[1, 4],
+                                  seqs=[256, 512, 1024])
+    df = pd.DataFrame(sweep.records())
+    assert list(df["batch"]) == [1, 1, 1, 4, 4, 4]
+    assert list(df["seq"]) == [256, 512, 1024] * 2
+    assert "time_by_bound_s.hbm" in df.columns
+    one = llmgps.estimate("mixtral-8x7b", "4x-a100-nvlink3", batch=4, seq=512)
+    assert df.loc[(df.batch == 4) & (df.seq == 512), "total_s"].item() == one.total_s
+    # More tokens never take less time on the same system.
+    for _, g in df.groupby("batch"):
+        assert g["total_s"].is_monotonic_increasing
+
+
+def test_specs_are_the_clis(cli):
+    assert llmgps.hw("h100-sxm5").to_dict() == cli("hw", "show", "h100-sxm5")
+    assert llmgps.model("mixtral-8x7b").to_dict() == cli("model", "show", "mixtral-8x7b")
+    assert llmgps.hw_list().to_dict() == cli("hw", "list")
+    assert llmgps.model_list().to_dict() == cli("model", "list")
+    names = [row["name"] for row in llmgps.hw_list().records()]
+    assert "h800-sxm5" in names and "8x-h100-nvlink4" in names
+
+
+def test_validate_and_its_loso_are_the_clis(cli, source):
+    table = source / "data" / "measurements" / "public-gemm.csv"
+    assert llmgps.validate(table).to_dict() == cli("validate", "--measurements", table)
+    loso = llmgps.validate(table, loso="hopper-gemm")
+    assert loso.to_dict() == cli("validate", "--measurements", table, "--loso", "hopper-gemm")
+    assert len(loso.records()) == len(loso.held_out) > 1
+    classes = {r["class"]: r for r in llmgps.validate(table).records()}
+    assert classes["gemm-h100-sxm5"]["n"] > 10
+
+
+def test_calibrate_is_the_clis(cli, shared):
+    data = shared / "data" / "calibration-a100"
+    assert llmgps.calibrate(data).to_dict() == cli("calibrate", "--data", data)
+
+
+@pytest.mark.parametrize("call, where", [
+    (lambda: llmgps.estimate("mixtral-8x7b", "4x-a100-nvlink3", batch=-1), "batch"),
+    (lambda: llmgps.estimate("no-such-model", "4x-a100-nvlink3"), "model"),
+    (lambda: llmgps.estimate("mixtral-8x7b", "no-such-system"), "system"),
+    (lambda: llmgps.estimate("mixtral-8x7b", "4x-a100-nvlink3", phase="both"), "phase"),
+    (lambda: llmgps.estimate("mixtral-8x7b", "4x-a100-nvlink3", batch=2.5), "batch"),
+    (lambda: llmgps.estimate("mixtral-8x7b", "4x-a100-nvlink3", seq=2**70), "seq"),
+    (lambda: llmgps.hw("no-such-gpu"), "name_or_path"),
+    (lambda: llmgps.model({"model_type": "llama"}), "model"),
+    (lambda: llmgps.validate("/no/such/table.csv"), "/no/such/table.csv"),
+])
+def test_bad_input_raises_input_error_naming_the_argument(call, where):
+    with pytest.raises(llmgps.InputError) as e:
+        call()
+    assert isinstance(e.value, ValueError)
+    assert e.value.where.startswith(where) or where in str(e.value)
+    assert str(e.value) == f"{e.value.where}: {e.value.reason}"
+
+
+def test_input_errors_word_the_reason_as_the_cli_does(cli_error):
+    line = cli_error("estimate", "--model", "mixtral-8x7b", "--system", "4x-a100-nvlink3",
+                     "--batch", "-3")
+    with pytest.raises(llmgps.InputError) as e:
+        llmgps.estimate("mixtral-8x7b", "4x-a100-nvlink3", batch=-3)
+    assert line == f"llmgps: error: --batch: {e.value.reason}"
+
+
+def test_results_are_read_only_and_pickle_errors():
+    r = llmgps.estimate("llama3-8b", "h100-sxm5")
+    with pytest.raises(AttributeError):
+        r.total_s = 0
+    with pytest.raises(AttributeError, match="no field"):
+        r.no_such_field
+    e = pickle.loads(pickle.dumps(llmgps.InputError("batch", "must be positive")))
+    assert (e.where, e.reason) == ("batch", "must be positive")
+
+
+def test_help_and_docstrings():
+    for fn in (llmgps.estimate, llmgps.hw, llmgps.model, llmgps.validate, llmgps.cost.gemm,
+               llmgps.moe.advise, llmgps.moe.plan, llmgps.dropout.block, llmgps.dropout.mask,
+               llmgps.eplb.rebalance_experts):
+        assert fn.__doc__ and len(fn.__doc__) > 60, fn
+    assert "estimate" in llmgps.__doc__
