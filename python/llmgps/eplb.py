@@ -20,8 +20,6 @@ where DeepSeek raises AssertionError; negative, NaN or infinite loads are refuse
 
 import numbers
 
-import numpy as _np
-
 from . import _llmgps as _core
 from ._errors import InputError
 
@@ -49,6 +47,8 @@ def rebalance_experts(weight, num_replicas, num_groups, num_nodes, num_gpus):
     Returns (phy2log [layers, num_replicas], log2phy [layers, experts, max count], logcnt
     [layers, experts]), int64, as torch tensors when weight is one, else numpy arrays.
     """
+    import numpy as _np  # here, not at import: `import llmgps` works without numpy
+
     torch = None
     if type(weight).__module__.startswith("torch"):
         import torch
