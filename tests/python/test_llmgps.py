@@ -127,3 +127,19 @@ def test_help_and_docstrings():
                llmgps.eplb.rebalance_experts):
         assert fn.__doc__ and len(fn.__doc__) > 60, fn
     assert "estimate" in llmgps.__doc__
+
+
+def test_the_api_reference_is_generated_from_these_docstrings(source):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, str(source / "scripts" / "python-api-doc"), "--check"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+def test_the_readme_quick_start_runs():
+    r = llmgps.estimate(model="mixtral-8x7b", system="4x-a100-nvlink3", batch=1, seq=512,
+                        phase="prefill", dtype="fp16")
+    assert r.total_s > 0 and "hbm" in r.time_by_bound_s
+    plan = llmgps.moe.plan([[90, 10, 10, 10, 5, 5, 5, 5]], gpus=4, slots_per_gpu=3)
+    assert 0 < plan.balancedness <= 1 and len(plan.phy2log[0]) == 12
