@@ -223,8 +223,14 @@ TEST(Planner, BadShapesNameTheParameter) {
     return std::string("no error");
   };
   EXPECT_EQ(where([] { eplb_plan(kReadmeWeight, EplbConfig{10, 4, 2, 8}); }), "plan.slots_per_gpu");
-  EXPECT_EQ(where([] { eplb_plan(kReadmeWeight, EplbConfig{16, 5, 2, 8}); }), "plan.groups");
-  EXPECT_EQ(where([] { eplb_plan(kReadmeWeight, EplbConfig{16, 4, 3, 8}); }), "plan.gpus");
+  // Groups and nodes are checked only by the hierarchical policy (groups divide over the nodes).
+  EXPECT_EQ(where([] { eplb_plan(kReadmeWeight, EplbConfig{16, 5, 1, 8}); }), "plan.groups");
+  EXPECT_EQ(where([] { eplb_plan(kReadmeWeight, EplbConfig{16, 3, 3, 8}); }), "plan.gpus");
+  // Otherwise DeepSeek's rebalance_experts plans globally, ignoring both; so does eplb_plan.
+  EXPECT_EQ(where([] { eplb_plan(kReadmeWeight, EplbConfig{16, 5, 2, 8}); }), "no error");
+  EXPECT_EQ(where([] { eplb_plan(kReadmeWeight, EplbConfig{16, 4, 3, 8}); }), "no error");
+  EXPECT_EQ(eplb_plan(kReadmeWeight, EplbConfig{16, 4, 3, 8}).phy2log,
+            eplb_plan(kReadmeWeight, EplbConfig{16, 1, 1, 8}).phy2log);
   EXPECT_EQ(where([] { greedy_plan(kReadmeWeight, GreedyConfig{13, 3, 0, 1, {}}); }), "plan.gpus");
   EXPECT_EQ(where([] { eplb_plan({{1, 2}, {1}}, EplbConfig{2, 1, 1, 1}); }), "loads");
   EXPECT_EQ(where([] { eplb_plan({{1, -2}}, EplbConfig{2, 1, 1, 1}); }), "loads");

@@ -181,10 +181,9 @@ py::object estimate(const std::string& model, const std::string& system, std::in
 }
 
 // The same step as estimate(), rendered as the Chrome trace `estimate --trace` writes.
-std::string estimate_trace(const std::string& model, const std::string& system,
-                           std::int64_t batch, std::int64_t seq, const std::string& phase,
-                           const std::string& dtype, int tp, int ep, const std::string& layout,
-                           const std::string& impl) {
+std::string estimate_trace(const std::string& model, const std::string& system, std::int64_t batch,
+                           std::int64_t seq, const std::string& phase, const std::string& dtype,
+                           int tp, int ep, const std::string& layout, const std::string& impl) {
   api::EstimateRequest req;
   req.model = model, req.system = system;
   auto& c = req.step;
@@ -219,8 +218,8 @@ py::object moe_stats(const std::string& trace, std::size_t batch_tokens, int exp
   return run(req, api::moe_stats);
 }
 
-py::object moe_predict(const std::string& train, const std::string& test,
-                       const std::string& groups, std::size_t batch_tokens, bool keep_warmup) {
+py::object moe_predict(const std::string& train, const std::string& test, const std::string& groups,
+                       std::size_t batch_tokens, bool keep_warmup) {
   api::PredictRequest req;
   req.train = train, req.test = test, req.groups = groups;
   req.batch_tokens = batch_tokens, req.keep_warmup = keep_warmup;
@@ -331,8 +330,8 @@ py::object dropout_sweep(const std::string& model, const std::string& hw,
 
 // The bit-packed mask as a numpy array of uint32 words, and its summary.
 py::tuple dropout_mask(std::uint64_t seed, std::uint64_t offset, std::int64_t batch,
-                       std::int64_t heads, std::int64_t seq, std::int64_t seq_k, double p,
-                       int bits, int rounds, int threads) {
+                       std::int64_t heads, std::int64_t seq, std::int64_t seq_k, double p, int bits,
+                       int rounds, int threads) {
   api::MaskRequest req;
   req.shape = {batch, heads, seq, seq_k};
   req.rng.seed = seed, req.rng.offset = offset, req.rng.p = p;
@@ -443,9 +442,8 @@ PYBIND11_MODULE(_llmgps, m) {
         "stream"_a, "keep_warmup"_a);
   m.def("moe_predict", &moe_predict, "train"_a, "test"_a, "groups"_a, "batch_tokens"_a,
         "keep_warmup"_a);
-  m.def("moe_plan", &moe_plan, "trace"_a, "loads"_a, "load_matrix"_a, "gpus"_a,
-        "slots_per_gpu"_a, "nodes"_a, "groups"_a, "algo"_a, "max_copies"_a, "keep_warmup"_a,
-        "model"_a);
+  m.def("moe_plan", &moe_plan, "trace"_a, "loads"_a, "load_matrix"_a, "gpus"_a, "slots_per_gpu"_a,
+        "nodes"_a, "groups"_a, "algo"_a, "max_copies"_a, "keep_warmup"_a, "model"_a);
   m.def("moe_advise", &moe_advise, "ep"_a, "skew"_a, "shares"_a, "trace"_a, "train"_a,
         "keep_warmup"_a);
   m.def("moe_map", &moe_map, "ep"_a, "skews"_a, "links"_a, "batches"_a);
@@ -457,6 +455,5 @@ PYBIND11_MODULE(_llmgps, m) {
   m.def("dropout_mask", &dropout_mask, "seed"_a, "offset"_a, "batch"_a, "heads"_a, "seq"_a,
         "seq_k"_a, "p"_a, "bits"_a, "rounds"_a, "threads"_a);
   m.def("philox", &philox, "rounds"_a, "key"_a, "counter"_a, "count"_a);
-  m.def("eplb", &eplb, "weight"_a, "num_replicas"_a, "num_groups"_a, "num_nodes"_a,
-        "num_gpus"_a);
+  m.def("eplb", &eplb, "weight"_a, "num_replicas"_a, "num_groups"_a, "num_nodes"_a, "num_gpus"_a);
 }
