@@ -271,3 +271,18 @@ TEST(Planner, RegressionHugeLoadsAreRefusedOrPlanValidly) {
   const LoadMatrix fuzz = {{90, 132, 40, 2.2222444444444444e69, 39, 4, 172, 86, 16, 27}};
   EXPECT_THROW(eplb_plan(fuzz, EplbConfig{12, 1, 1, 2, 1}), llmgps::InputError);
 }
+
+// copy_layer keeps log2phy's width DeepSeek's logcnt.max() over the layers it now holds.
+TEST(Planner, CopyLayerKeepsTheLog2phyWidth) {
+  const LoadMatrix even = {{1, 1, 1, 1}, {1, 1, 1, 1}}, skewed = {{100, 1, 1, 1}, {1, 1, 1, 1}};
+  ReplicaPlan a = eplb_plan(even, EplbConfig{8, 1, 1, 4});
+  const ReplicaPlan b = eplb_plan(skewed, EplbConfig{8, 1, 1, 4});
+  ASSERT_EQ(a.max_logcnt, 2);
+  ASSERT_EQ(b.max_logcnt, 5);
+  copy_layer(a, b, 0);
+  EXPECT_EQ(a.max_logcnt, 5);
+  EXPECT_EQ(a.log2phy_nested()[0].front().size(), 5u);
+  copy_layer(a, eplb_plan(even, EplbConfig{8, 1, 1, 4}), 0);
+  EXPECT_EQ(a.max_logcnt, 2);
+  EXPECT_EQ(check_plan(a, 4), "");
+}

@@ -104,6 +104,9 @@ def estimate_sweep(model, system, batches=(1,), seqs=(512,), phase="prefill", dt
                    ep=0, layout="vllm-tp", impl=None):
     """:func:`estimate` over every (batch, seq) pair, batch-major. records() gives one row per
     point: batch, seq, total_s, band_s, tokens_per_s, tflops_per_gpu and time_by_bound_s.*."""
+    batches, seqs = list(batches), list(seqs)
+    if not batches or not seqs:
+        raise InputError("batches" if not batches else "seqs", "empty list")
     rows = []
     keep = ("batch", "seq", "tokens", "total_s", "band_s", "tokens_per_s", "tflops_per_gpu",
             "time_by_bound_s")

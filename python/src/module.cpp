@@ -167,9 +167,11 @@ py::object cost_p2p(const std::string& system, double bytes, bool cross_node) {
   return run(req, api::cost_p2p);
 }
 
-py::object estimate(const std::string& model, const std::string& system, std::int64_t batch,
-                    std::int64_t seq, const std::string& phase, const std::string& dtype, int tp,
-                    int ep, const std::string& layout, const std::string& impl) {
+// The step request estimate() and estimate_trace() share (the parse_* calls name their fields).
+api::EstimateRequest step_request(const std::string& model, const std::string& system,
+                                  std::int64_t batch, std::int64_t seq, const std::string& phase,
+                                  const std::string& dtype, int tp, int ep,
+                                  const std::string& layout, const std::string& impl) {
   api::EstimateRequest req;
   req.model = model, req.system = system;
   auto& c = req.step;
@@ -177,20 +179,21 @@ py::object estimate(const std::string& model, const std::string& system, std::in
   c.phase = parse_phase(phase, "step.phase");
   c.dtype = parse_dtype(dtype, "step.dtype");
   c.moe_layout = parse_moe_layout(layout, "step.layout");
-  return run(req, api::estimate);
+  return req;
+}
+
+py::object estimate(const std::string& model, const std::string& system, std::int64_t batch,
+                    std::int64_t seq, const std::string& phase, const std::string& dtype, int tp,
+                    int ep, const std::string& layout, const std::string& impl) {
+  return run(step_request(model, system, batch, seq, phase, dtype, tp, ep, layout, impl),
+             api::estimate);
 }
 
 // The same step as estimate(), rendered as the Chrome trace `estimate --trace` writes.
 std::string estimate_trace(const std::string& model, const std::string& system, std::int64_t batch,
                            std::int64_t seq, const std::string& phase, const std::string& dtype,
                            int tp, int ep, const std::string& layout, const std::string& impl) {
-  api::EstimateRequest req;
-  req.model = model, req.system = system;
-  auto& c = req.step;
-  c.batch = batch, c.seq = seq, c.tp = tp, c.ep = ep, c.attn_impl = impl;
-  c.phase = parse_phase(phase, "step.phase");
-  c.dtype = parse_dtype(dtype, "step.dtype");
-  c.moe_layout = parse_moe_layout(layout, "step.layout");
+  const auto req = step_request(model, system, batch, seq, phase, dtype, tp, ep, layout, impl);
   py::gil_scoped_release unlocked;
   return report::chrome_trace(api::estimate(req));
 }
@@ -273,22 +276,25 @@ py::object moe_advise(const py::dict& ep, std::optional<double> skew, const std:
   return run(req, api::moe_advise);
 }
 
-py::object moe_map(const py::dict& ep, const std::vector<double>& skews,
-                   const std::vector<double>& links, const std::vector<double>& batches) {
+// The request map() and map_svg() share.
+api::MapRequest map_request(const py::dict& ep, const std::vector<double>& skews,
+                            const std::vector<double>& links, const std::vector<double>& batches) {
   api::MapRequest req;
   fill_ep(req, ep);
   req.skews = skews, req.links = links, req.batches = batches;
   req.validate();
-  return run(req, api::moe_map);
+  return req;
+}
+
+py::object moe_map(const py::dict& ep, const std::vector<double>& skews,
+                   const std::vector<double>& links, const std::vector<double>& batches) {
+  return run(map_request(ep, skews, links, batches), api::moe_map);
 }
 
 // The SVG `moe map --svg` draws, for the same request.
 std::string moe_map_svg(const py::dict& ep, const std::vector<double>& skews,
                         const std::vector<double>& links, const std::vector<double>& batches) {
-  api::MapRequest req;
-  fill_ep(req, ep);
-  req.skews = skews, req.links = links, req.batches = batches;
-  req.validate();
+  const auto req = map_request(ep, skews, links, batches);
   py::gil_scoped_release unlocked;
   return report::svg(api::moe_map(req));
 }

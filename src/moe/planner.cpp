@@ -275,7 +275,6 @@ void replicate(const float* w, int num_log, int num_phy, int* phy2log, int* rank
 // log2phy storage (see ReplicaPlan): sized for every layer, then filled layer by layer from
 // phy2log, phyrank and logcnt.
 void init_log2phy(ReplicaPlan& plan, int experts) {
-  plan.max_logcnt = plan.slots() - experts + 1;  // the most any expert can get; see set_max_logcnt
   plan.log2phy_slots.assign(std::size_t(plan.layers()) * std::size_t(plan.slots()), -1);
   plan.log2phy_begin.assign(std::size_t(plan.layers()) * std::size_t(experts + 1), 0);
 }
@@ -302,12 +301,15 @@ void fill_log2phy_layer(ReplicaPlan& plan, int l, int experts) {
       slots[begin[p2l[p]] + rank[p]] = int(p);
 }
 
+int row_max(const std::vector<int>& row) {
+  return row.empty() ? 1 : std::max(1, *std::max_element(row.begin(), row.end()));
+}
+
 // The padded log2phy's width, as DeepSeek's rebalance_experts sizes it: the largest replica count
 // of any expert in any layer (logcnt.max()).
 void set_max_logcnt(ReplicaPlan& plan) {
   int most = 1;
-  for (const auto& row : plan.logcnt)
-    for (int c : row) most = std::max(most, c);
+  for (const auto& row : plan.logcnt) most = std::max(most, row_max(row));
   plan.max_logcnt = most;
 }
 
@@ -519,6 +521,8 @@ void copy_layer(ReplicaPlan& dst, const ReplicaPlan& src, int l) {
       dst.experts() != src.experts() || l < 0 || l >= dst.layers() || l >= src.layers())
     throw std::invalid_argument("copy_layer: plans of different shapes");
   const std::size_t L = std::size_t(l);
+  // The width changes only through this row: rescan the others only if it held the maximum.
+  const bool held_max = row_max(dst.logcnt[L]) == dst.max_logcnt;
   dst.phy2log[L] = src.phy2log[L];
   dst.phyrank[L] = src.phyrank[L];
   dst.logcnt[L] = src.logcnt[L];
@@ -528,7 +532,10 @@ void copy_layer(ReplicaPlan& dst, const ReplicaPlan& src, int l) {
               dst.log2phy_slots.begin() + std::ptrdiff_t(L * slots));
   std::copy_n(src.log2phy_begin.begin() + std::ptrdiff_t(L * begins), begins,
               dst.log2phy_begin.begin() + std::ptrdiff_t(L * begins));
-  set_max_logcnt(dst);
+  if (held_max)
+    set_max_logcnt(dst);
+  else
+    dst.max_logcnt = std::max(dst.max_logcnt, row_max(dst.logcnt[L]));
 }
 
 ReplicaPlan contiguous_plan(int layers, int experts, int gpus) {
