@@ -7,8 +7,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -379,28 +381,27 @@ py::tuple eplb(const py::array_t<float, py::array::c_style | py::array::forcecas
                                    std::to_string(weight.ndim()) + " dimensions");
   const py::ssize_t L = weight.shape(0), E = weight.shape(1);
   if (L == 0 || E == 0) throw InputError("weight", "has no layers or no experts");
-  moe::LoadMatrix loads(std::size_t(L), std::vector<double>(std::size_t(E), 0.0));
-  const float* w = weight.data();
-  for (py::ssize_t l = 0; l < L; ++l)
-    for (py::ssize_t e = 0; e < E; ++e) loads[std::size_t(l)][std::size_t(e)] = w[l * E + e];
+  const std::span<const float> loads(weight.data(), std::size_t(L) * std::size_t(E));
   moe::ReplicaPlan plan;
   {
     py::gil_scoped_release unlocked;
-    plan = moe::eplb_plan(loads, moe::EplbConfig{num_replicas, num_groups, num_nodes, num_gpus});
+    plan = moe::eplb_plan(loads, int(E),
+                          moe::EplbConfig{num_replicas, num_groups, num_nodes, num_gpus});
   }
   const py::ssize_t R = num_replicas, C = plan.max_logcnt;
   py::array_t<std::int64_t> phy2log({L, R}), log2phy({L, E, C}), logcnt({L, E});
   std::int64_t* p2l = phy2log.mutable_data();
   std::int64_t* l2p = log2phy.mutable_data();
   std::int64_t* cnt = logcnt.mutable_data();
+  std::fill_n(l2p, L * E * C, std::int64_t(-1));
   for (py::ssize_t l = 0; l < L; ++l) {
-    for (py::ssize_t s = 0; s < R; ++s)
-      p2l[l * R + s] = plan.phy2log[std::size_t(l)][std::size_t(s)];
-    for (py::ssize_t e = 0; e < E; ++e) {
-      cnt[l * E + e] = plan.logcnt[std::size_t(l)][std::size_t(e)];
-      for (py::ssize_t r = 0; r < C; ++r)
-        l2p[(l * E + e) * C + r] = plan.log2phy(int(l), int(e), int(r));
-    }
+    std::copy_n(plan.phy2log[std::size_t(l)].data(), R, p2l + l * R);
+    std::copy_n(plan.logcnt[std::size_t(l)].data(), E, cnt + l * E);
+    // Each expert's replicas, in rank order, from the plan's compact log2phy.
+    const int* begin = plan.log2phy_begin.data() + std::size_t(l) * std::size_t(E + 1);
+    const int* slots = plan.log2phy_slots.data() + std::size_t(l) * std::size_t(R);
+    for (py::ssize_t e = 0; e < E; ++e)
+      std::copy(slots + begin[e], slots + begin[e + 1], l2p + (l * E + e) * C);
   }
   return py::make_tuple(std::move(phy2log), std::move(log2phy), std::move(logcnt));
 }

@@ -98,8 +98,7 @@ __attribute__((target("avx2"))) void desc_order_avx2(const float* w, int n, int*
 struct PackJob {
   const float* w;
   const int* order;
-  int* pack_of;
-  int* rank_of;
+  int* place;  // per item: its pack x items per pack + its rank within the pack
 };
 
 // Up to 8 packs in one vector: full packs read +inf, the lightest is the minimum, and the first
@@ -134,8 +133,7 @@ __attribute__((target("avx2"))) void pack_sorted_avx2(const PackJob* jobs, int n
       const unsigned mask =
           unsigned(_mm256_movemask_ps(_mm256_cmp_ps(avail[k], m, _CMP_EQ_OQ))) & room[k];
       const int best = __builtin_ctz(mask);
-      job.pack_of[item] = best;
-      job.rank_of[item] = count[k][best];
+      job.place[item] = best * per_pack + count[k][best];
       weight[k][best] += job.w[item];
       ++count[k][best];
       const __m256 lane = _mm256_castsi256_ps(_mm256_cmpeq_epi32(lanes, _mm256_set1_epi32(best)));
@@ -192,7 +190,7 @@ void desc_order(const float* w, int n, int* order) {
 
 // balanced_packing for `jobs.size()` independent rows of n items each: items heaviest first
 // (desc_order), each into the lightest pack that still has room (first such pack on ties, like
-// Python's min). Fills each job's pack_of and rank_of (rank within the pack).
+// Python's min). Fills each job's place (pack x per pack + rank within the pack).
 void pack_sorted(const std::vector<PackJob>& jobs, int n, int packs) {
   const int per_pack = n / packs;
 #if LLMGPS_PLANNER_X86
@@ -217,8 +215,7 @@ void pack_sorted(const std::vector<PackJob>& jobs, int n, int packs) {
         if (pack_n[std::size_t(p)] < per_pack &&
             (best < 0 || pack_w[std::size_t(p)] < pack_w[std::size_t(best)]))
           best = p;
-      job.pack_of[item] = best;
-      job.rank_of[item] = pack_n[std::size_t(best)];
+      job.place[item] = best * per_pack + pack_n[std::size_t(best)];
       pack_w[std::size_t(best)] += job.w[item];
       ++pack_n[std::size_t(best)];
     }
@@ -227,49 +224,66 @@ void pack_sorted(const std::vector<PackJob>& jobs, int n, int packs) {
 
 // balanced_packing on one row (EPLB's step 1, groups to nodes): one pack per item when each
 // pack takes one item, as EPLB special-cases it.
-void balanced_packing(const Row& w, int packs, std::vector<int>& order, std::vector<int>& pack_of,
-                      std::vector<int>& rank_of) {
+void balanced_packing(const Row& w, int packs, std::vector<int>& order, std::vector<int>& place) {
   const int n = int(w.size());
   if (n == packs) {
-    std::iota(pack_of.begin(), pack_of.end(), 0);
-    std::fill(rank_of.begin(), rank_of.end(), 0);
+    std::iota(place.begin(), place.end(), 0);
     return;
   }
   desc_order(w.data(), n, order.data());
-  pack_sorted({PackJob{w.data(), order.data(), pack_of.data(), rank_of.data()}}, n, packs);
+  pack_sorted({PackJob{w.data(), order.data(), place.data()}}, n, packs);
 }
 
-// replicate_experts: each redundant slot goes to the expert with the largest load per replica
-// (first index on ties, like torch.max).
-void replicate(const float* w, int num_log, int num_phy, int* phy2log, int* rank, int* cnt) {
-  std::iota(phy2log, phy2log + num_log, 0);
-  std::fill(rank, rank + num_phy, 0);
-  std::fill(cnt, cnt + num_log, 1);
+// One node's replica choice for replicate(): its experts' loads and where the choice goes.
+struct ReplicateJob {
+  const float* w;
+  int* phy2log;
+  int* rank;
+  int* cnt;
+};
+
+// replicate_experts for the independent `jobs` (the nodes of a layer): each redundant slot goes
+// to the expert with the largest load per replica (first index on ties, like torch.max). A
+// node's picks form a chain (each reads the ratio the previous one wrote); the nodes' picks
+// alternate so that the core overlaps their chains.
+void replicate(const ReplicateJob* jobs, int K, int num_log, int num_phy) {
   // Load per replica, kept per expert and updated only for the expert that gained a replica
-  // (the same float32 quotient EPLB computes each round).
-  thread_local std::vector<float> ratio;
-  ratio.assign(w, w + num_log);
-  for (int i = num_log; i < num_phy; ++i) {
-    int best = 0;
-#if LLMGPS_PLANNER_X86
-    if (avx2_ok()) {
-      best = first_max_avx2(ratio.data(), num_log);
-    } else
-#endif
-    {
-      float best_v = ratio[0];
-      for (int e = 1; e < num_log; ++e) {
-        const float v = ratio[std::size_t(e)];
-        const bool more = v > best_v;
-        best = more ? e : best;
-        best_v = more ? v : best_v;
-      }
-    }
-    phy2log[i] = best;
-    rank[i] = cnt[best];
-    ++cnt[best];
-    ratio[std::size_t(best)] = w[best] / float(cnt[best]);
+  // (the same float32 quotient EPLB computes each round); rows padded to whole vectors with
+  // -inf, which never wins against a load >= 0.
+  const int stride = (num_log + 7) & ~7;
+  thread_local std::vector<float> ratios;
+  ratios.assign(std::size_t(K) * std::size_t(stride), -std::numeric_limits<float>::infinity());
+  for (int k = 0; k < K; ++k) {
+    const ReplicateJob& job = jobs[k];
+    std::iota(job.phy2log, job.phy2log + num_log, 0);
+    std::fill(job.rank, job.rank + num_phy, 0);
+    std::fill(job.cnt, job.cnt + num_log, 1);
+    std::copy(job.w, job.w + num_log, ratios.begin() + std::ptrdiff_t(k) * stride);
   }
+  for (int i = num_log; i < num_phy; ++i)
+    for (int k = 0; k < K; ++k) {
+      const ReplicateJob& job = jobs[k];
+      float* ratio = ratios.data() + std::ptrdiff_t(k) * stride;
+      int best = 0;
+#if LLMGPS_PLANNER_X86
+      if (avx2_ok()) {
+        best = first_max_avx2(ratio, stride);
+      } else
+#endif
+      {
+        float best_v = ratio[0];
+        for (int e = 1; e < num_log; ++e) {
+          const float v = ratio[e];
+          const bool more = v > best_v;
+          best = more ? e : best;
+          best_v = more ? v : best_v;
+        }
+      }
+      job.phy2log[i] = best;
+      job.rank[i] = job.cnt[best];
+      ++job.cnt[best];
+      ratio[best] = job.w[best] / float(job.cnt[best]);
+    }
 }
 
 // log2phy storage (see ReplicaPlan): sized for every layer, then filled layer by layer from
@@ -323,8 +337,9 @@ void fill_log2phy(ReplicaPlan& plan, int experts) {
 // is large enough to pay for them (thread start costs tens of microseconds).
 void run_layers(int layers, std::size_t work, int max_threads,
                 const std::function<void(int, int)>& fn) {
-  const unsigned hw =
-      max_threads > 0 ? unsigned(max_threads) : std::max(1u, std::thread::hardware_concurrency());
+  // Asked once: glibc reads /sys for it, which costs more than a small plan.
+  static const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned hw = max_threads > 0 ? unsigned(max_threads) : cores;
   const int threads =
       work < 4096 ? 1 : int(std::min<unsigned>(hw, unsigned(std::max(1, layers / 4))));
   if (threads <= 1) return fn(0, layers);
@@ -343,6 +358,29 @@ void run_layers(int layers, std::size_t work, int max_threads,
     if (e) std::rethrow_exception(e);
 }
 
+// Loads must be finite and >= 0; EPLB computes in float32 (as DeepSeek's does), so they must
+// also leave sums of a few thousand finite.
+constexpr double kMaxLoad = double(std::numeric_limits<float>::max()) / 65536;
+
+// Row l of n loads: one branch-free pass (NaN fails both comparisons), and only when it fails a
+// second that names the first bad load.
+template <typename T>
+void validate_row(const T* v, std::size_t n, std::size_t l, const char* what) {
+  bool ok = true;
+  for (std::size_t e = 0; e < n; ++e) ok &= (v[e] >= T(0)) & (v[e] <= T(kMaxLoad));
+  if (ok) return;
+  for (std::size_t e = 0; e < n; ++e) {
+    const double x = double(v[e]);
+    if (!std::isfinite(x) || x < 0)
+      throw InputError(
+          what, fmt::format("layer {} expert {}: load must be finite and >= 0 (got {})", l, e, x));
+    if (x > kMaxLoad)
+      throw InputError(
+          what, fmt::format("layer {} expert {}: load {} is beyond the float32 range EPLB computes in",
+                            l, e, x));
+  }
+}
+
 void validate_loads(const LoadMatrix& loads, const char* what) {
   if (loads.empty()) throw InputError(what, "no layers");
   const std::size_t E = loads[0].size();
@@ -351,18 +389,7 @@ void validate_loads(const LoadMatrix& loads, const char* what) {
     if (loads[l].size() != E)
       throw InputError(
           what, fmt::format("layer {} has {} experts, layer 0 has {}", l, loads[l].size(), E));
-    for (std::size_t e = 0; e < E; ++e) {
-      if (!std::isfinite(loads[l][e]) || loads[l][e] < 0)
-        throw InputError(
-            what, fmt::format("layer {} expert {}: load must be finite and >= 0 (got {})", l, e,
-                              loads[l][e]));
-      // EPLB computes in float32 (as DeepSeek's does); keep sums of a few thousand loads finite.
-      if (loads[l][e] > double(std::numeric_limits<float>::max()) / 65536)
-        throw InputError(
-            what,
-            fmt::format("layer {} expert {}: load {} is beyond the float32 range EPLB computes in",
-                        l, e, loads[l][e]));
-    }
+    validate_row(loads[l].data(), E, l, what);
   }
 }
 
@@ -373,84 +400,87 @@ struct EplbShape {
       log_per_node, phy_per_node;
 };
 
-// EPLB's three steps for layers [first, last) of `loads`, into rows already sized in `plan`.
-void eplb_layers(const LoadMatrix& loads, const EplbShape sh, ReplicaPlan& plan, int first,
-                 int last) {
+// EPLB's three steps for layers [first, last) of `loads` (float32, [layer][expert] row-major),
+// into rows already sized in `plan`.
+void eplb_layers(const float* loads, const EplbShape sh, ReplicaPlan& plan, int first, int last) {
   const int E = sh.experts, groups = sh.groups, nodes = sh.nodes, group_size = sh.group_size,
-            groups_per_node = sh.groups_per_node, per_gpu = sh.per_gpu,
             gpus_per_node = sh.gpus_per_node, log_per_node = sh.log_per_node,
             phy_per_node = sh.phy_per_node, replicas = sh.replicas;
-  std::vector<int> gpack(static_cast<std::size_t>(groups)), grank(static_cast<std::size_t>(groups)),
-      gorder(static_cast<std::size_t>(groups));
-  // Per node: its replicas' weights, order, pack and rank (the nodes are packed together).
+  std::vector<int> gplace(static_cast<std::size_t>(groups)), gorder(static_cast<std::size_t>(groups));
+  // Per node: its replicas' weights, order and place (the nodes are packed together).
   std::vector<int> order(static_cast<std::size_t>(replicas)),
-      pack(static_cast<std::size_t>(replicas)), rank(static_cast<std::size_t>(replicas)),
+      place(static_cast<std::size_t>(replicas)),
       node_phy2mlog(static_cast<std::size_t>(replicas)),
       node_phyrank(static_cast<std::size_t>(replicas)), node_mlogcnt(static_cast<std::size_t>(E));
-  Row w(static_cast<std::size_t>(E)), group_w(static_cast<std::size_t>(groups)),
-      node_w(static_cast<std::size_t>(log_per_node)), phy_w(static_cast<std::size_t>(replicas));
+  // node_w: the experts in node order (mlog), node after node.
+  Row group_w(static_cast<std::size_t>(groups)), node_w(static_cast<std::size_t>(E)),
+      phy_w(static_cast<std::size_t>(replicas));
   std::vector<int> mlog2log(static_cast<std::size_t>(E));
   Row per_replica(static_cast<std::size_t>(log_per_node));
   std::vector<PackJob> jobs(static_cast<std::size_t>(nodes));
+  std::vector<ReplicateJob> rjobs(static_cast<std::size_t>(nodes));
   // 1.0 / c for every replica count c an expert can reach (the same doubles a division gives).
   std::vector<double> inverse_count(static_cast<std::size_t>(replicas - E + 2), 0.0);
   for (std::size_t c = 1; c < inverse_count.size(); ++c) inverse_count[c] = 1.0 / double(c);
   for (int l = first; l < last; ++l) {
-    for (int e = 0; e < E; ++e) w[std::size_t(e)] = float(loads[std::size_t(l)][std::size_t(e)]);
+    const float* w = loads + std::size_t(l) * std::size_t(E);
     // Step 1: expert groups to nodes.
     std::fill(group_w.begin(), group_w.end(), 0.0f);
     for (int g = 0; g < groups; ++g)
-      for (int i = 0; i < group_size; ++i)
-        group_w[std::size_t(g)] += w[std::size_t(g * group_size + i)];
-    balanced_packing(group_w, nodes, gorder, gpack, grank);
+      for (int i = 0; i < group_size; ++i) group_w[std::size_t(g)] += w[g * group_size + i];
+    balanced_packing(group_w, nodes, gorder, gplace);
     for (int g = 0; g < groups; ++g)
       for (int i = 0; i < group_size; ++i)
-        mlog2log[std::size_t(
-            (gpack[std::size_t(g)] * groups_per_node + grank[std::size_t(g)]) * group_size + i)] =
-            g * group_size + i;
+        mlog2log[std::size_t(gplace[std::size_t(g)] * group_size + i)] = g * group_size + i;
+    // Step 2: replicas within each node (the nodes' greedy picks interleaved).
+    for (int m = 0; m < E; ++m) node_w[std::size_t(m)] = w[mlog2log[std::size_t(m)]];
     for (int node = 0; node < nodes; ++node) {
-      // Step 2: replicas within the node.
-      for (int m = 0; m < log_per_node; ++m)
-        node_w[std::size_t(m)] = w[std::size_t(mlog2log[std::size_t(node * log_per_node + m)])];
       const std::size_t at = std::size_t(node) * std::size_t(phy_per_node);
-      int* phy2mlog = &node_phy2mlog[at];
-      int* mlogcnt = &node_mlogcnt[std::size_t(node) * std::size_t(log_per_node)];
-      replicate(node_w.data(), log_per_node, phy_per_node, phy2mlog, &node_phyrank[at], mlogcnt);
+      rjobs[std::size_t(node)] =
+          ReplicateJob{&node_w[std::size_t(node) * std::size_t(log_per_node)], &node_phy2mlog[at],
+                       &node_phyrank[at], &node_mlogcnt[std::size_t(node * log_per_node)]};
+    }
+    replicate(rjobs.data(), nodes, log_per_node, phy_per_node);
+    for (int node = 0; node < nodes; ++node) {
+      const std::size_t at = std::size_t(node) * std::size_t(phy_per_node);
+      const float* nw = rjobs[std::size_t(node)].w;
+      const int* mlogcnt = rjobs[std::size_t(node)].cnt;
+      const int* phy2mlog = &node_phy2mlog[at];
       // Load per replica, divided once per expert (no branch: x / 1.0f == x exactly), then
       // gathered per replica.
       for (int m = 0; m < log_per_node; ++m)
-        per_replica[std::size_t(m)] = node_w[std::size_t(m)] / float(mlogcnt[m]);
+        per_replica[std::size_t(m)] = nw[m] / float(mlogcnt[m]);
       for (int p = 0; p < phy_per_node; ++p)
         phy_w[at + std::size_t(p)] = per_replica[std::size_t(phy2mlog[p])];
       desc_order(&phy_w[at], phy_per_node, &order[at]);
-      jobs[std::size_t(node)] = PackJob{&phy_w[at], &order[at], &pack[at], &rank[at]};
+      jobs[std::size_t(node)] = PackJob{&phy_w[at], &order[at], &place[at]};
     }
     // Step 3: each node's replicas to its GPUs.
     if (phy_per_node == gpus_per_node) {
-      for (std::size_t p = 0; p < pack.size(); ++p) {
-        pack[p] = int(p % std::size_t(phy_per_node));
-        rank[p] = 0;
-      }
+      for (std::size_t p = 0; p < place.size(); ++p) place[p] = int(p % std::size_t(phy_per_node));
     } else {
       pack_sorted(jobs, phy_per_node, gpus_per_node);
     }
-    auto& p2l = plan.phy2log[std::size_t(l)];
-    auto& prank = plan.phyrank[std::size_t(l)];
-    auto& share = plan.slot_share[std::size_t(l)];
-    auto& cnt = plan.logcnt[std::size_t(l)];
-    for (int m = 0; m < E; ++m)
-      cnt[std::size_t(mlog2log[std::size_t(m)])] = node_mlogcnt[std::size_t(m)];
-    const int* begin = fill_log2phy_begin(plan, l, E);
-    int* l2p = plan.log2phy_slots.data() + std::size_t(l) * std::size_t(replicas);
+    // The layer's rows, written through plain pointers (the loop below keeps them in registers).
+    int* const p2l = plan.phy2log[std::size_t(l)].data();
+    int* const prank = plan.phyrank[std::size_t(l)].data();
+    double* const share = plan.slot_share[std::size_t(l)].data();
+    int* const cnt = plan.logcnt[std::size_t(l)].data();
+    for (int m = 0; m < E; ++m) cnt[mlog2log[std::size_t(m)]] = node_mlogcnt[std::size_t(m)];
+    const int* const begin = fill_log2phy_begin(plan, l, E);
+    int* const l2p = plan.log2phy_slots.data() + std::size_t(l) * std::size_t(replicas);
+    const int *const placed = place.data(), *const phy2mlog = node_phy2mlog.data(),
+                     *const phyrank = node_phyrank.data(), *const m2l = mlog2log.data(),
+                     *const mcnt = node_mlogcnt.data();
+    const double* const inverse = inverse_count.data();
     for (int node = 0; node < nodes; ++node) {
-      const int at = node * phy_per_node;
-      for (int p = 0; p < phy_per_node; ++p) {
-        const int slot = at + pack[std::size_t(at + p)] * per_gpu + rank[std::size_t(at + p)];
-        const int m = node * log_per_node + node_phy2mlog[std::size_t(at + p)];
-        const int e = mlog2log[std::size_t(m)], r = node_phyrank[std::size_t(at + p)];
-        p2l[std::size_t(slot)] = e;
-        prank[std::size_t(slot)] = r;
-        share[std::size_t(slot)] = inverse_count[std::size_t(node_mlogcnt[std::size_t(m)])];
+      const int at = node * phy_per_node, mbase = node * log_per_node;
+      for (int p = at; p < at + phy_per_node; ++p) {
+        const int slot = at + placed[p], m = mbase + phy2mlog[p];
+        const int e = m2l[m], r = phyrank[p];
+        p2l[slot] = e;
+        prank[slot] = r;
+        share[slot] = inverse[mcnt[m]];
         l2p[begin[e] + r] = slot;
       }
     }
@@ -461,8 +491,26 @@ void eplb_layers(const LoadMatrix& loads, const EplbShape sh, ReplicaPlan& plan,
 
 ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
   validate_loads(loads, "loads");
-  const int L = int(loads.size());
-  const int E = int(loads[0].size());
+  std::vector<float> flat;
+  flat.reserve(loads.size() * loads[0].size());
+  for (const auto& row : loads)
+    for (double x : row) flat.push_back(float(x));
+  return eplb_plan(flat, int(loads[0].size()), c);
+}
+
+ReplicaPlan eplb_plan(std::span<const float> loads, int experts, const EplbConfig& c) {
+  if (experts <= 0) throw InputError("loads", "no experts");
+  if (loads.empty()) throw InputError("loads", "no layers");
+  if (loads.size() % std::size_t(experts) != 0)
+    throw InputError("loads", fmt::format("{} loads are not whole layers of {} experts",
+                                          loads.size(), experts));
+  if (loads.size() / std::size_t(experts) > std::size_t(std::numeric_limits<int>::max()))
+    throw InputError("loads", "too many layers");
+  const int L = int(loads.size() / std::size_t(experts));
+  const int E = experts;
+  for (int l = 0; l < L; ++l)
+    validate_row(loads.data() + std::size_t(l) * std::size_t(E), std::size_t(E), std::size_t(l),
+                 "loads");
   if (c.num_gpus <= 0) throw InputError("plan.gpus", "must be positive");
   if (c.num_nodes <= 0) throw InputError("plan.nodes", "must be positive");
   if (c.num_groups <= 0) throw InputError("plan.groups", "must be positive");
@@ -510,7 +558,9 @@ ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
   init_log2phy(plan, E);
   // Layers are independent: each worker plans a contiguous block of layers with its own buffers
   // and writes only its layers' rows, so the result does not depend on the thread count.
-  auto plan_layers = [&](int first, int last) { eplb_layers(loads, sh, plan, first, last); };
+  auto plan_layers = [&](int first, int last) {
+    eplb_layers(loads.data(), sh, plan, first, last);
+  };
   run_layers(L, std::size_t(L) * std::size_t(c.num_replicas), c.threads, plan_layers);
   set_max_logcnt(plan);
   return plan;

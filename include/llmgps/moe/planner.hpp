@@ -10,6 +10,7 @@
 //    differ by at most one token or no copy is allowed (slots, copies per expert).
 #include <algorithm>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,9 @@ struct EplbConfig {
 
 // Throws InputError naming the parameter when the shapes are inconsistent.
 ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& cfg);
+// The same on float32 loads, [layer][expert] row-major with `experts` per layer (what DeepSeek's
+// weight.float() holds; no conversion).
+ReplicaPlan eplb_plan(std::span<const float> loads, int experts, const EplbConfig& cfg);
 
 struct GreedyConfig {
   int gpus = 1;
