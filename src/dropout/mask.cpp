@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <thread>
 
 #include "llmgps/specs/error.hpp"
+#include "llmgps/util/parallel.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -135,19 +135,12 @@ std::vector<std::uint32_t> generate_mask(const MaskShape& s, const DropoutRng& r
   validate(s, rng);
   const std::int64_t words = s.words();
   std::vector<std::uint32_t> mask(std::size_t(words), 0u);
-  const int hw = int(std::max(1u, std::thread::hardware_concurrency()));
-  int t = threads > 0 ? threads : hw;
+  int t = threads > 0 ? threads : util::hardware_threads();
   t = int(std::min<std::int64_t>(t, std::max<std::int64_t>(1, words / 4096)));
-  if (t <= 1) {
-    generate_mask_words(s, rng, 0, words, mask.data(), impl);
-    return mask;
-  }
-  std::vector<std::thread> pool;
-  for (int i = 0; i < t; ++i) {
+  util::parallel_for(t, t, [&](int i) {
     const std::int64_t a = words * i / t, b = words * (i + 1) / t;
-    pool.emplace_back([&, a, b] { generate_mask_words(s, rng, a, b, mask.data() + a, impl); });
-  }
-  for (auto& th : pool) th.join();
+    generate_mask_words(s, rng, a, b, mask.data() + a, impl);
+  });
   return mask;
 }
 
