@@ -229,6 +229,9 @@ TEST(Advisor, DecodeReplicasOnlyHelpWhenTokensShareAnExpert) {
     setup.step.batch = batch;
     setup.step.seq = 2048;
     setup.step.phase = Phase::decode;
+    // Slots given: at batch 2048 the KV cache alone (137 GB per GPU) exceeds the memory, which
+    // would leave no room for replicas; this test is about expert time, not memory.
+    setup.slots_per_gpu = 4;
     return EpModel(specs::load_model("mixtral-8x7b"), specs::load_system("4x-a100-nvlink3"), setup);
   };
   const LoadMatrix shares = {shares_for_skew(8, 2, 3.0)};

@@ -86,14 +86,60 @@ TEST(Cli, EstimateContractAndFormats) {
   ASSERT_TRUE(j["ops"].is_array());
   for (const auto& op : j["ops"]) {
     EXPECT_TRUE(op["name"].is_string());
-    EXPECT_TRUE(op["time_s"].is_number());
+    EXPECT_TRUE(op["total_s"].is_number());
     EXPECT_TRUE(op["bound"].is_string());
   }
+  EXPECT_TRUE(j["memory"]["fits"].get<bool>());
   auto table = run_cli(args);
   EXPECT_EQ(table.code, 0);
   EXPECT_NE(table.out.find("total"), std::string::npos);
+  EXPECT_NE(table.out.find("memory per GPU"), std::string::npos);
   auto csv = run_cli(args + " --format csv");
-  EXPECT_EQ(csv.out.rfind("name,stage,count", 0), 0u);
+  EXPECT_EQ(csv.out.rfind("model,system,gpu,gpus,phase,batch,seq,dtype", 0), 0u);
+}
+
+// The memory cases of issue 15: what cannot fit warns (stderr, JSON) and --strict exits 2.
+TEST(Cli, EstimateWarnsWhenTheStepDoesNotFitAndStrictRefuses) {
+  const std::string llama =
+      "estimate --model llama3-70b --system h100-sxm5 --batch 512 --seq 131072 --phase decode";
+  auto r = run_cli(llama);
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.err.find("llmgps: warning: memory: needs"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("DOES NOT FIT"), std::string::npos);
+  json j = run_json(llama);
+  EXPECT_FALSE(j["memory"]["fits"].get<bool>());
+  EXPECT_GT(j["memory"]["kv_cache_bytes"].get<double>(), 2e13);  // ~22 TB of KV cache
+  EXPECT_NEAR(j["memory"]["weights_bytes"].get<double>(), 141e9, 2e9);
+  EXPECT_EQ(j["memory"]["max_batch"].get<std::int64_t>(), 0);  // the weights alone do not fit
+  auto strict = run_cli(llama + " --strict");
+  EXPECT_EQ(strict.code, 2);
+  EXPECT_NE(strict.err.find("llmgps: error: memory: needs"), std::string::npos) << strict.err;
+  EXPECT_TRUE(strict.out.empty());
+
+  auto ds = run_cli("estimate --model deepseek-v3 --system 8x-h100-nvlink4 --dtype bf16 --strict");
+  EXPECT_EQ(ds.code, 2);
+  EXPECT_NE(ds.err.find("memory"), std::string::npos);
+
+  // Mixtral-8x7B in fp16 fits on 4x A100 80GB, not on one; the largest batch is reported.
+  json four = run_json("estimate --model mixtral-8x7b --system 4x-a100-nvlink3");
+  EXPECT_TRUE(four["memory"]["fits"].get<bool>());
+  EXPECT_GT(four["memory"]["max_batch"].get<std::int64_t>(), 1);
+  auto one = run_cli("estimate --model mixtral-8x7b --system a100-sxm4-80g --strict");
+  EXPECT_EQ(one.code, 2);
+  // The same for advice.
+  auto advise = run_cli(
+      "moe advise --model deepseek-v3 --system 8x-h100-nvlink4 --dtype bf16 --skew 1.5 --strict");
+  EXPECT_EQ(advise.code, 2);
+  EXPECT_NE(advise.err.find("memory"), std::string::npos);
+}
+
+TEST(Cli, EstimateServeNeedsAnOutputLength) {
+  auto r = run_cli("estimate --model llama3-8b --system h100-sxm5 --phase serve --prompt 128");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("--output"), std::string::npos) << r.err;
+  auto s = run_cli("estimate --model llama3-8b --system h100-sxm5 --prompt 128");
+  EXPECT_EQ(s.code, 2);
+  EXPECT_NE(s.err.find("--prompt"), std::string::npos) << s.err;
 }
 
 TEST(Cli, EstimateWritesOutputAndTraceAtomically) {

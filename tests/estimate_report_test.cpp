@@ -39,11 +39,35 @@ TEST(EstimateReport, TableGolden) {
   expect_golden("estimate_mixtral_4xa100.txt", report::estimate_table(c.e, c.m, c.s, c.cfg));
 }
 
-TEST(EstimateReport, CsvHasOneRowPerOpPlusTotal) {
+// Tidy: the header, then one row per op and nothing else (the old CSV ended with a "total" row
+// and had no configuration columns); every row carries the step's configuration.
+TEST(EstimateReport, CsvHasOneRowPerOpWithTheConfiguration) {
   Case c;
-  std::string csv = report::estimate_csv(c.e);
-  EXPECT_EQ(test::count_lines(csv), int(c.e.ops.size()) + 2);
-  EXPECT_EQ(csv.rfind("name,stage,count,each_s,time_s,bound", 0), 0u);
+  std::string csv = report::estimate_csv(c.e, c.m, c.s, c.cfg);
+  EXPECT_EQ(test::count_lines(csv), int(c.e.ops.size()) + 1);
+  EXPECT_EQ(csv.rfind("model,system,gpu,gpus,phase,batch,seq,dtype,tp,dp,ep,layout,op,stage,count,"
+                      "each_s,total_s,share,bound,flops_total,hbm_bytes_total,comm_bytes_total\n",
+                      0),
+            0u);
+  EXPECT_EQ(csv.find("\ntotal,"), std::string::npos);
+  EXPECT_EQ(csv.find(",total,"), std::string::npos);
+  std::size_t rows = 0;
+  for (std::size_t at = csv.find('\n'); at + 1 < csv.size(); at = csv.find('\n', at + 1))
+    rows += csv.compare(at + 1, c.m.name.size() + 1, c.m.name + ",") == 0;
+  EXPECT_EQ(rows, c.e.ops.size());
+}
+
+// Every resource a cost model can name appears in time_by_bound_s, zero where nothing binds.
+TEST(EstimateReport, TimeByBoundKeepsZeroKeys) {
+  Case c;
+  auto j = report::estimate_json(c.e, c.m, c.s, c.cfg);
+  for (const std::string& r : binding_resources())
+    EXPECT_TRUE(j["time_by_bound_s"].contains(r)) << r;
+  EXPECT_EQ(j["time_by_bound_s"]["rdma"].get<double>(), 0.0);
+  for (const auto& op : c.e.ops)
+    EXPECT_NE(std::find(binding_resources().begin(), binding_resources().end(), op.each.bound),
+              binding_resources().end())
+        << op.name << " bound " << op.each.bound;
 }
 
 TEST(EstimateReport, JsonContractFields) {
@@ -52,7 +76,9 @@ TEST(EstimateReport, JsonContractFields) {
   EXPECT_DOUBLE_EQ(j["total_s"].get<double>(), c.e.total_s);
   for (const auto& op : j["ops"]) {
     EXPECT_TRUE(op.contains("name"));
-    EXPECT_TRUE(op.contains("time_s"));
+    EXPECT_TRUE(op.contains("total_s"));
+    EXPECT_TRUE(op.contains("flops_total"));
+    EXPECT_FALSE(op.contains("flops"));  // a total over count is named a total
     EXPECT_TRUE(op.contains("bound"));
   }
   auto mj = report::model_json(c.m);

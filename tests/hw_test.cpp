@@ -106,3 +106,24 @@ TEST(Hw, ListCoversEveryKind) {
   EXPECT_GE(links, 3);
   EXPECT_GE(systems, 1);
 }
+
+// Memory capacity: nvidia-smi's total where the file gives it, else the datasheet's GB; a bad
+// value names the field.
+TEST(Hw, MemoryCapacityIsNvidiaSmisTotal) {
+  EXPECT_DOUBLE_EQ(specs::load_gpu("h100-sxm5").memory_bytes, 81559.0 * 1048576);
+  EXPECT_DOUBLE_EQ(specs::load_gpu("a100-sxm4-80g").memory_bytes, 81920.0 * 1048576);
+  EXPECT_DOUBLE_EQ(specs::load_gpu("h200-sxm").memory_bytes, 143771.0 * 1048576);
+  test::TempDir d;
+  auto j = nlohmann::json::parse(specs::find_preset("hw", "h100-sxm5"));
+  j.erase("memory_total_mib");
+  test::write_file(d.file("gpu.json"), j.dump());
+  EXPECT_DOUBLE_EQ(specs::load_gpu(d.file("gpu.json")).memory_bytes, 80e9);
+  j["memory_total_mib"] = {{"value", -1}, {"source", "x"}};
+  test::write_file(d.file("bad.json"), j.dump());
+  try {
+    specs::load_gpu(d.file("bad.json"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.where().find("memory_total_mib"), std::string::npos);
+  }
+}

@@ -15,7 +15,7 @@ Submodules: :mod:`llmgps.cost` (one kernel or collective), :mod:`llmgps.moe` (Mo
 DeepSeek's EPLB ``rebalance_experts``).
 """
 
-from ._errors import InputError  # before the extension: it raises this class
+from ._errors import InputError, MemoryWarning  # before the extension: it raises InputError
 from . import _llmgps as _core
 from ._call import api as _api, integer as _int, model_file as _model_file, text as _text
 from ._result import Result, Rows, rows_result as _rows_result
@@ -73,21 +73,43 @@ def _step_args(model, system, batch, seq, phase, dtype, tp, ep, layout, impl):
             _text(layout, "layout"), _text(impl or "", "impl"))
 
 
+def _fraction(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(name, f"must be a number, got {value!r}")
+    return float(value)
+
+
+def _memory_warning(result):
+    import warnings
+    text = result["memory"]["warning"]
+    if text:
+        warnings.warn(f"memory: {text}", MemoryWarning, stacklevel=3)
+    return result
+
+
 @_api
 def estimate(model, system, batch=1, seq=512, phase="prefill", dtype="fp16", tp=0, ep=0,
-             layout="vllm-tp", impl=None):
-    """A whole model's prefill or decode step on a system, op by op (``llmgps estimate``).
+             layout="vllm-tp", impl=None, prompt=None, output=None, memory_fraction=0.9,
+             strict=False):
+    """A whole model's prefill or decode step on a system, op by op, or serving end to end
+    (``llmgps estimate``).
 
     model: preset, config.json path or dict; system: system preset or JSON, or a GPU (one GPU).
-    batch: sequences; seq: prompt length (prefill) or cached context (decode); phase: prefill or
-    decode; dtype: fp32, tf32, fp16, bf16 or fp8; tp/ep: tensor/expert parallelism (0: the
-    layout's default); layout (MoE models): vllm-tp, dp-a2a or paper; impl: fa2 or fa3 (None: fa3
-    on Hopper, else fa2). Returns an :class:`Estimate` (``total_s``, ``band_s``, ``ops``...).
-    The GIL is released while it runs.
+    batch: sequences; seq: prompt length (prefill) or cached context (decode); phase: prefill,
+    decode or serve (``prompt`` tokens in, ``output`` tokens out per sequence: ``.serve`` holds
+    TTFT, TPOT and throughput); dtype: fp32, tf32, fp16, bf16 or fp8; tp/ep: tensor/expert
+    parallelism (0: the layout's default); layout (MoE models): vllm-tp, dp-a2a or paper; impl:
+    fa2 or fa3 (None: fa3 on Hopper, else fa2). ``.memory`` is the fullest GPU's memory against
+    ``memory_fraction`` of its capacity, with the largest batch and context that fit; a step that
+    does not fit warns (:class:`MemoryWarning`), or raises :class:`InputError` with strict=True.
+    Returns an :class:`Estimate` (``total_s``, ``band_s``, ``ops``...). The GIL is released
+    while it runs.
     """
     with _model_file(model) as ref:
-        return Estimate(_core.estimate(*_step_args(ref, system, batch, seq, phase, dtype, tp, ep,
-                                                   layout, impl)))
+        return _memory_warning(Estimate(_core.estimate(
+            *_step_args(ref, system, batch, seq, phase, dtype, tp, ep, layout, impl),
+            _int(prompt or 0, "prompt", 0), _int(output or 0, "output", 0),
+            _fraction(memory_fraction, "memory_fraction"), bool(strict))))
 
 
 @_api
@@ -114,7 +136,7 @@ def estimate_sweep(model, system, batches=(1,), seqs=(512,), phase="prefill", dt
         for b in batches:
             for s in seqs:
                 e = _core.estimate(*_step_args(ref, system, b, s, phase, dtype, tp, ep, layout,
-                                               impl))
+                                               impl), 0, 0, 0.9, False)
                 rows.append({k: e[k] for k in keep})
                 head = e
     return EstimateSweep({"model": head["model"], "system": head["system"], "phase": phase,
@@ -144,6 +166,6 @@ def calibrate(data="../shared/data/calibration-a100", system="4x-a100-nvlink3", 
 
 from . import cost, dropout, eplb, moe  # noqa: E402  (they use the names above)
 
-__all__ = ["InputError", "Result", "Rows", "Estimate", "EstimateSweep", "Validation", "hw",
+__all__ = ["InputError", "MemoryWarning", "Result", "Rows", "Estimate", "EstimateSweep", "Validation", "hw",
            "model", "hw_list", "model_list", "estimate", "estimate_trace", "estimate_sweep",
            "validate", "calibrate", "cost", "moe", "dropout", "eplb", "__version__"]

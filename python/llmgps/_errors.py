@@ -1,4 +1,5 @@
-"""llmgps.InputError: the one exception bad input raises (the CLI's exit code 2)."""
+"""llmgps.InputError: the one exception bad input raises (the CLI's exit code 2); and
+llmgps.MemoryWarning, what the CLI prints as "warning: memory: ..."."""
 
 
 class InputError(ValueError):
@@ -15,3 +16,8 @@ class InputError(ValueError):
 
     def __reduce__(self):
         return (type(self), (self.where, self.reason))
+
+
+class MemoryWarning(UserWarning):
+    """A step that does not fit in GPU memory (the answer is still computed); ``strict=True``
+    makes it an :class:`InputError`, as ``--strict`` makes the command exit with status 2."""

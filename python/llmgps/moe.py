@@ -106,7 +106,7 @@ def plan(loads=None, trace=None, gpus=None, slots_per_gpu=None, nodes=1, groups=
 
 def _ep(model, system, link_gbps, batch, seq, phase, dtype, layout, algo, error_model,
         predictors, points, expert_time, error_cap, slots_per_gpu, replan_every, replan_policy,
-        batch_tokens):
+        batch_tokens, memory_fraction=0.9, strict=False):
     return {"model": model, "system": _text(system, "system"),
             "link_gbps": _real(link_gbps or 0, "link_gbps"), "batch": _int(batch, "batch"),
             "seq": _int(seq, "seq"), "phase": _text(phase, "phase"), "dtype": _text(dtype, "dtype"),
@@ -119,7 +119,9 @@ def _ep(model, system, link_gbps, batch, seq, phase, dtype, layout, algo, error_
             "slots_per_gpu": _int(slots_per_gpu, "slots_per_gpu", 0),
             "replan_every": _int(replan_every, "replan_every"),
             "replan_policy": _text(replan_policy, "replan_policy"),
-            "batch_tokens": _int(batch_tokens, "batch_tokens", 0)}
+            "batch_tokens": _int(batch_tokens, "batch_tokens", 0),
+            "memory_fraction": _real(memory_fraction, "memory_fraction"),
+            "strict": bool(strict)}
 
 
 @_api
@@ -127,22 +129,31 @@ def advise(model, system, skew=None, shares=None, trace=None, train=None, keep_w
            link_gbps=None, batch=1, seq=512, phase="prefill", dtype="fp16", layout="vllm-tp",
            algo="greedy-time", error_model="typical", predictors="auto", points=None,
            expert_time="roofline", error_cap=True, slots_per_gpu=0, replan_every=1,
-           replan_policy="when-it-pays", batch_tokens=64):
+           replan_policy="when-it-pays", batch_tokens=64, memory_fraction=0.9, strict=False):
     """Which way to run an MoE model's experts: no duplication, Distribution-Only or
     Token-to-Expert prediction, with its replica plan (``llmgps moe advise``).
 
     Routing comes from exactly one of skew (max/mean expert share), shares (a shares CSV) or
     trace (with train: the predictors' training trace). layout: vllm-tp, dp-a2a or paper;
     algo: the replica planner (greedy-time, greedy, eplb). The result says what is recommended,
-    or "tie" when the model cannot tell the two fastest apart (band_s), and why.
+    or "tie" when the model cannot tell the two fastest apart (band_s), and why. ``.memory`` is
+    the fullest GPU's memory with its replica slots against ``memory_fraction`` of its capacity;
+    a step that does not fit warns (:class:`llmgps.MemoryWarning`), or raises
+    :class:`llmgps.InputError` with strict=True.
     """
     with _model_file(model) as ref:
         ep = _ep(ref, system, link_gbps, batch, seq, phase, dtype, layout, algo, error_model,
                  predictors, points, expert_time, error_cap, slots_per_gpu, replan_every,
-                 replan_policy, batch_tokens)
-        return Advice(_core.moe_advise(ep, None if skew is None else _real(skew, "skew"),
-                                       _text(shares or "", "shares"), _text(trace or "", "trace"),
-                                       _text(train or "", "train"), bool(keep_warmup)))
+                 replan_policy, batch_tokens, memory_fraction, strict)
+        result = Advice(_core.moe_advise(ep, None if skew is None else _real(skew, "skew"),
+                                         _text(shares or "", "shares"),
+                                         _text(trace or "", "trace"),
+                                         _text(train or "", "train"), bool(keep_warmup)))
+    if result["memory"]["warning"]:
+        import warnings
+        from ._errors import MemoryWarning
+        warnings.warn(f"memory: {result['memory']['warning']}", MemoryWarning, stacklevel=3)
+    return result
 
 
 @_api

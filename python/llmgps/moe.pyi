@@ -31,7 +31,8 @@ def advise(model: _Model, system: _Path, skew: float | None = ..., shares: _Path
            dtype: str = ..., layout: str = ..., algo: str = ..., error_model: str = ...,
            predictors: str = ..., points: _Path | None = ..., expert_time: str = ...,
            error_cap: Union[bool, str] = ..., slots_per_gpu: int = ..., replan_every: int = ...,
-           replan_policy: str = ..., batch_tokens: int = ...) -> Advice: ...
+           replan_policy: str = ..., batch_tokens: int = ..., memory_fraction: float = ...,
+           strict: bool = ...) -> Advice: ...
 def map(model: _Model, system: _Path, skews: Sequence[float], links: Sequence[float] | None = ...,
         batches: Sequence[float] | None = ..., svg: bool = ..., link_gbps: float | None = ...,
         seq: int = ..., phase: str = ..., dtype: str = ..., layout: str = ..., algo: str = ...,

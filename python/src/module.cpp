@@ -173,12 +173,17 @@ py::object cost_p2p(const std::string& system, double bytes, bool cross_node) {
 api::EstimateRequest step_request(const std::string& model, const std::string& system,
                                   std::int64_t batch, std::int64_t seq, const std::string& phase,
                                   const std::string& dtype, int tp, int ep,
-                                  const std::string& layout, const std::string& impl) {
+                                  const std::string& layout, const std::string& impl,
+                                  std::int64_t prompt, std::int64_t output, double memory_fraction,
+                                  bool strict) {
   api::EstimateRequest req;
   req.model = model, req.system = system;
+  req.prompt = prompt, req.output = output, req.strict = strict;
   auto& c = req.step;
   c.batch = batch, c.seq = seq, c.tp = tp, c.ep = ep, c.attn_impl = impl;
-  c.phase = parse_phase(phase, "step.phase");
+  c.memory_fraction = memory_fraction;
+  req.serve = phase == "serve";
+  c.phase = req.serve ? Phase::prefill : parse_phase(phase, "step.phase");
   c.dtype = parse_dtype(dtype, "step.dtype");
   c.moe_layout = parse_moe_layout(layout, "step.layout");
   return req;
@@ -186,8 +191,10 @@ api::EstimateRequest step_request(const std::string& model, const std::string& s
 
 py::object estimate(const std::string& model, const std::string& system, std::int64_t batch,
                     std::int64_t seq, const std::string& phase, const std::string& dtype, int tp,
-                    int ep, const std::string& layout, const std::string& impl) {
-  return run(step_request(model, system, batch, seq, phase, dtype, tp, ep, layout, impl),
+                    int ep, const std::string& layout, const std::string& impl, std::int64_t prompt,
+                    std::int64_t output, double memory_fraction, bool strict) {
+  return run(step_request(model, system, batch, seq, phase, dtype, tp, ep, layout, impl, prompt,
+                          output, memory_fraction, strict),
              api::estimate);
 }
 
@@ -195,7 +202,8 @@ py::object estimate(const std::string& model, const std::string& system, std::in
 std::string estimate_trace(const std::string& model, const std::string& system, std::int64_t batch,
                            std::int64_t seq, const std::string& phase, const std::string& dtype,
                            int tp, int ep, const std::string& layout, const std::string& impl) {
-  const auto req = step_request(model, system, batch, seq, phase, dtype, tp, ep, layout, impl);
+  const auto req =
+      step_request(model, system, batch, seq, phase, dtype, tp, ep, layout, impl, 0, 0, 0.9, false);
   py::gil_scoped_release unlocked;
   return report::chrome_trace(api::estimate(req));
 }
@@ -266,6 +274,8 @@ void fill_ep(api::EpRequest& r, const py::dict& ep) {
   r.replan_every = ep["replan_every"].cast<int>();
   r.replan_policy = ep["replan_policy"].cast<std::string>();
   r.batch_tokens = ep["batch_tokens"].cast<std::size_t>();
+  r.memory_fraction = ep["memory_fraction"].cast<double>();
+  r.strict = ep["strict"].cast<bool>();
 }
 
 py::object moe_advise(const py::dict& ep, std::optional<double> skew, const std::string& shares,
@@ -440,7 +450,8 @@ PYBIND11_MODULE(_llmgps, m) {
         "gpus"_a, "mode"_a, "payload"_a, "max_nodes_per_token"_a);
   m.def("cost_p2p", &cost_p2p, "system"_a, "bytes"_a, "cross_node"_a);
   m.def("estimate", &estimate, "model"_a, "system"_a, "batch"_a, "seq"_a, "phase"_a, "dtype"_a,
-        "tp"_a, "ep"_a, "layout"_a, "impl"_a);
+        "tp"_a, "ep"_a, "layout"_a, "impl"_a, "prompt"_a, "output"_a, "memory_fraction"_a,
+        "strict"_a);
   m.def("estimate_trace", &estimate_trace, "model"_a, "system"_a, "batch"_a, "seq"_a, "phase"_a,
         "dtype"_a, "tp"_a, "ep"_a, "layout"_a, "impl"_a);
   m.def("validate", &validate, "measurements"_a, "samples"_a, "worst"_a, "loso"_a);

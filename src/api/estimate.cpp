@@ -1,11 +1,61 @@
 #include "llmgps/api/estimate.hpp"
 
+#include <fmt/format.h>
+
+#include "llmgps/specs/error.hpp"
+
 namespace llmgps::api {
+
+void EstimateRequest::validate() const {
+  if (!(step.memory_fraction > 0 && step.memory_fraction <= 1))
+    throw InputError("step.memory_fraction",
+                     fmt::format("must be in (0, 1] (got {})", step.memory_fraction));
+  if (!serve) {
+    if (prompt != 0) throw InputError("serve.prompt", "applies to phase serve only");
+    if (output != 0) throw InputError("serve.output", "applies to phase serve only");
+    return;
+  }
+  if (prompt < 0)
+    throw InputError("serve.prompt", fmt::format("must be positive (got {})", prompt));
+  if (output <= 0)
+    throw InputError("serve.output", output == 0
+                                         ? std::string("is required with phase serve")
+                                         : fmt::format("must be positive (got {})", output));
+}
 
 EstimateResult estimate(const EstimateRequest& r) {
   r.validate();
-  EstimateResult out{specs::load_model(r.model), specs::load_system(r.system), r.step, {}};
-  out.estimate = estimate_step(out.model, out.system, out.step);
+  EstimateResult out{
+      specs::load_model(r.model), specs::load_system(r.system), r.step, {}, {}, {}, {}, {}, {}};
+  if (r.serve) {
+    ServeConfig sc{r.step, r.prompt > 0 ? r.prompt : r.step.seq, r.output};
+    out.serve = estimate_serve(out.model, out.system, sc);
+    out.estimate = out.serve->prefill;
+    out.step.phase = Phase::prefill;
+    out.step.seq = sc.prompt;
+    // The KV cache peaks at the last decode step; a long prompt's prefill may need more.
+    const MemoryUse pre = step_memory(out.model, out.system, out.step, out.estimate.plan);
+    out.memory_step = out.step;
+    out.memory = pre;
+    if (out.serve->decode_steps > 0) {
+      const MemoryUse dec =
+          step_memory(out.model, out.system, out.serve->last_step, out.serve->last_decode.plan);
+      if (dec.total_bytes() >= pre.total_bytes()) {
+        out.memory = dec;
+        out.memory_step = out.serve->last_step;
+      }
+    }
+  } else {
+    out.estimate = estimate_step(out.model, out.system, out.step);
+    out.memory = step_memory(out.model, out.system, out.step, out.estimate.plan);
+    out.memory_step = out.step;
+  }
+  std::vector<StepConfig> steps{out.step};
+  if (r.serve && out.serve->decode_steps > 0) steps.push_back(out.serve->last_step);
+  out.limits = memory_limits(out.model, out.system, steps);
+  out.memory_warning =
+      memory_warning(out.memory, out.limits, out.memory_step, r.serve ? "prompt" : "seq");
+  if (r.strict && !out.memory_warning.empty()) throw InputError("memory", out.memory_warning);
   return out;
 }
 

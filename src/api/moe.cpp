@@ -135,6 +135,10 @@ moe::EpSetup ep_setup(const EpRequest& r) {
   setup.expert_time = moe::parse_expert_time(r.expert_time, "ep.expert_time");
   if (r.slots_per_gpu < 0) throw InputError("ep.slots_per_gpu", "must be positive");
   setup.slots_per_gpu = r.slots_per_gpu;
+  if (!(r.memory_fraction > 0 && r.memory_fraction <= 1))
+    throw InputError("step.memory_fraction",
+                     fmt::format("must be in (0, 1] (got {})", r.memory_fraction));
+  setup.step.memory_fraction = r.memory_fraction;
   return setup;
 }
 
@@ -176,6 +180,11 @@ moe::AdviceContext context(const EpRequest& r, const moe::AdviceConfig& cfg, con
   c.slots_per_gpu = em.slots_per_gpu();
   c.mode = mode;
   c.input = input;
+  c.memory = em.memory();
+  c.memory_step = em.memory_step();
+  c.memory_limits = memory_limits(em.model(), em.system(), {em.memory_step()}, em.extra_slots());
+  c.memory_warning = memory_warning(c.memory, c.memory_limits, c.memory_step);
+  if (r.strict && !c.memory_warning.empty()) throw InputError("memory", c.memory_warning);
   return c;
 }
 

@@ -82,7 +82,7 @@ const std::map<std::string, std::vector<std::string>>& owned_scopes() {
       {"cost alltoall", {"alltoall", "system"}},
       {"cost deepep", {"ep_alltoall", "system"}},
       {"cost p2p", {"p2p", "system"}},
-      {"estimate", {"step", "model", "system"}},
+      {"estimate", {"step", "model", "system", "serve"}},
       {"validate", {"validate", "loso"}},
       {"moe stats", {"stats", "trace"}},
       {"moe synth", {"synth"}},

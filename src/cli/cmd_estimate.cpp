@@ -18,7 +18,16 @@ void register_estimate(CLI::App& app) {
   c->add_option("--batch", cfg.batch, "sequences")->capture_default_str();
   c->add_option("--seq", cfg.seq, "prompt length (prefill) or cached context length (decode)")
       ->capture_default_str();
-  c->add_option("--phase", phase, "prefill|decode")->capture_default_str();
+  c->add_option("--phase", phase,
+                "prefill|decode|serve (serve: TTFT and TPOT for --prompt tokens in, --output out)")
+      ->capture_default_str();
+  c->add_option("--prompt", req.prompt, "serve: prompt tokens per sequence (default: --seq)");
+  c->add_option("--output", req.output, "serve: output tokens per sequence");
+  c->add_option("--memory-fraction", cfg.memory_fraction,
+                "share of GPU memory the engine uses for weights, KV cache and activations "
+                "(vLLM's gpu_memory_utilization)")
+      ->capture_default_str();
+  c->add_flag("--strict", req.strict, "exit with status 2 when the step does not fit in memory");
   c->add_option("--dtype", dtype, "fp32|tf32|fp16|bf16|fp8")->capture_default_str();
   c->add_option("--tp", cfg.tp,
                 "tensor parallelism for attention and dense FFN (default: GPUs per node)");
@@ -33,12 +42,14 @@ void register_estimate(CLI::App& app) {
   c->add_option("--trace", trace, "also write a Chrome trace of the step to FILE");
   add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
-    req.step.phase = parse_phase(phase, "step.phase");
+    req.serve = phase == "serve";
+    req.step.phase = req.serve ? Phase::prefill : parse_phase(phase, "step.phase");
     req.step.dtype = parse_dtype(dtype, "step.dtype");
     req.step.moe_layout = parse_moe_layout(layout, "step.layout");
     req.validate();
     if (dry_run()) return;  // options checked; no spec file read, no model run
     const auto r = api::estimate(req);
+    if (!r.memory_warning.empty()) warn("memory: " + r.memory_warning);
     if (!trace.empty()) report::write_file_atomic(trace, report::chrome_trace(r));
     emit_rendered(
         out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); });

@@ -61,7 +61,12 @@ void add_ep_options(CLI::App* c, api::EpRequest& r) {
                 "(ours); off: the paper's models as stated")
       ->capture_default_str();
   c->add_option("--slots-per-gpu", r.slots_per_gpu,
-                "expert slots per GPU (default: what HBM holds, at most 2x the GPU's own)");
+                "expert slots per GPU (default: what the memory budget holds, at most 2x the "
+                "GPU's own)");
+  c->add_option("--memory-fraction", r.memory_fraction,
+                "share of GPU memory the engine uses for weights, replicas, KV cache and "
+                "activations (vLLM's gpu_memory_utilization)")
+      ->capture_default_str();
   c->add_option("--predictors", r.predictors,
                 "closed form: auto (the built-in set measured on this model, else closed-form), "
                 "closed-form (from the shares alone), or a built-in set measured on this model")
@@ -223,6 +228,8 @@ void register_moe_advise(CLI::App* moe_cmd) {
       ->capture_default_str();
   advise->add_flag("--keep-warmup", req.keep_warmup,
                    "keep leading runs of identical warm-up records (excluded by default)");
+  advise->add_flag("--strict", req.strict,
+                   "exit with status 2 when the step does not fit in memory");
   add_output_options(advise, out, {"table", "json"});
   advise->callback([] {
     req.skew = skew.empty() ? std::nullopt : std::optional<double>(skew.front());
@@ -230,6 +237,7 @@ void register_moe_advise(CLI::App* moe_cmd) {
     if (skew.size() > 1) throw InputError("--skew", "give one value (use `moe map` for a sweep)");
     if (dry_run()) return;  // options checked; no spec file read, no model run
     const auto r = api::moe_advise(req);
+    if (!r.context.memory_warning.empty()) warn("memory: " + r.context.memory_warning);
     emit_rendered(out, report::json(r), [&] { return report::table(r); });
   });
 }

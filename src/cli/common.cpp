@@ -16,6 +16,10 @@ void add_output_options(CLI::App* app, OutputOptions& o, const std::vector<std::
                   "write the output to FILE (atomically) instead of standard output");
 }
 
+void warn(const std::string& text) {
+  std::cerr << "llmgps: warning: " << text << "\n";
+}
+
 void emit(const OutputOptions& o, const std::string& text) {
   if (o.out.empty())
     std::cout << text << std::flush;

@@ -16,6 +16,9 @@ struct OutputOptions {
 void add_output_options(CLI::App* app, OutputOptions& o,
                         const std::vector<std::string>& formats = {"table", "json"});
 
+// One line on stderr, "llmgps: warning: <text>" (the answer still goes to stdout).
+void warn(const std::string& text);
+
 // Emits text to --out (atomically) or stdout.
 void emit(const OutputOptions& o, const std::string& text);
 // Emits json (pretty) / table / csv depending on --format.

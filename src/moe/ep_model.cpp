@@ -56,8 +56,6 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
     throw InputError("ep.system",
                      fmt::format("model '{}' has {} experts, fewer than the system's {} GPUs",
                                  m.name, m.num_experts, G_));
-  if (!(setup.memory_reserve_fraction >= 0 && setup.memory_reserve_fraction < 1))
-    throw InputError("memory_reserve_fraction", "must be in [0, 1)");
   StepConfig cfg = setup.step;
   cfg.ep = G_;
   cfg.moe_layout = setup.layout;
@@ -97,7 +95,7 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
   attention_band_s_ = per_layer_band + shared_band;
   other_band_s_ = dense_and_head_band + double(L - moe_layers_) * per_layer_band;
   const DType act = activation_dtype(cfg.dtype);
-  expert_bytes_ = 3.0 * m.hidden_size * double(m.moe_ffn_dim) * dtype_bytes(cfg.dtype);
+  expert_bytes_ = m.expert_params() * dtype_bytes(cfg.dtype);
   token_bytes_ = double(m.hidden_size) * dtype_bytes(act);
 
   // Experts a GPU owns before replicas: the fullest GPU's count when the GPUs do not divide them.
@@ -109,23 +107,23 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
                                    setup.slots_per_gpu, home));
     slots_ = setup.slots_per_gpu;
   } else {
-    // What HBM holds beyond this GPU's share of the weights and the step's KV cache, spent on
-    // extra expert replicas (one slot = one expert in every MoE layer).
-    const double weights = m.params() * dtype_bytes(cfg.dtype) / G_;
-    // KV cache of the step's tokens, spread over the GPUs (MLA caches one latent per token).
-    const double kv_per_token_layer = m.is_mla() ? double(m.kv_lora_rank + m.qk_rope_head_dim)
-                                                 : 2.0 * std::max(1, m.num_kv_heads) * m.head_dim;
-    const double kv = L * kv_per_token_layer * double(tokens_) * dtype_bytes(act) / G_;
-    const double free_b = sys.gpu.hbm_bytes * (1 - setup.memory_reserve_fraction) - weights - kv;
-    if (free_b < 0)
-      throw InputError(
-          "ep.system",
-          fmt::format("model '{}' ({:.1f} GB of weights per GPU) does not fit in {} GPUs' memory",
-                      m.name, weights / 1e9, G_));
-    const int extra = int(std::floor(free_b / (expert_bytes_ * std::max(1, moe_layers_))));
+    // What the memory budget holds beyond this GPU's weights, the KV cache of its sequences and
+    // the step's activations, spent on extra expert replicas (one slot = one expert in every MoE
+    // layer, and room in the copy buffer). None when even that does not fit (the advice then
+    // warns).
+    const MemoryUse base = step_memory(m, sys, cfg, est.plan);
+    const double free_b = base.budget_bytes - base.total_bytes();
+    const int extra =
+        free_b > 0
+            ? int(std::min(double(m.num_experts),
+                           std::floor(free_b / (expert_bytes_ * (std::max(1, moe_layers_) + 1)))))
+            : 0;
     const int cap = setup.max_slots_per_gpu > 0 ? setup.max_slots_per_gpu : 2 * home;
     slots_ = std::max(home, std::min(cap, home + extra));
   }
+  extra_slots_ = slots_ - home;
+  memory_step_ = cfg;
+  memory_ = step_memory(m, sys, cfg, est.plan, extra_slots_);
   if (cfg.phase == Phase::decode) {
     const ExpertActivation a =
         expected_activation(m.num_experts, G_, m.top_k, double(std::max<std::int64_t>(1, tokens_)));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "llmgps/moe/synth_trace.hpp"
@@ -231,14 +232,131 @@ std::string table(const api::P2pResult& r) {
 
 // ---- estimate ----
 
+namespace {
+
+Json memory_json(const api::EstimateResult& r) {
+  return report::memory_json(r.memory, r.limits, r.memory_step, r.memory_warning,
+                             r.serve ? "max_prompt" : "max_seq");
+}
+
+Json serve_json(const ServeEstimate& s, int gpus) {
+  Json j;
+  j["prompt"] = s.prompt;
+  j["output"] = s.output;
+  j["ttft_s"] = s.ttft_s;
+  j["ttft_band_s"] = s.ttft_band_s;
+  j["decode_steps"] = s.decode_steps;
+  j["tpot_mean_s"] = s.tpot_mean_s;
+  j["tpot_mean_band_s"] = s.tpot_mean_band_s;
+  j["tpot_first_s"] = s.decode_steps > 0 ? s.first_decode.total_s : 0.0;
+  j["tpot_last_s"] = s.decode_steps > 0 ? s.last_decode.total_s : 0.0;
+  j["e2e_s"] = s.e2e_s;
+  j["output_tokens_per_s"] = s.output_tokens_per_s();
+  j["output_tokens_per_s_per_gpu"] = s.output_tokens_per_s() / std::max(1, gpus);
+  return j;
+}
+
+std::string memory_lines(const api::EstimateResult& r) {
+  if (r.serve)
+    return report::memory_lines(r.memory, r.limits, r.memory_step, "prompt", r.serve->prompt,
+                                r.step.batch);
+  return report::memory_lines(r.memory, r.limits, r.memory_step,
+                              r.step.phase == Phase::decode ? "context" : "seq", r.step.seq,
+                              r.step.batch);
+}
+
+}  // namespace
+
 Json json(const api::EstimateResult& r) {
-  return estimate_json(r.estimate, r.model, r.system, r.step);
+  Json j = estimate_json(r.estimate, r.model, r.system, r.step);
+  if (r.serve) {
+    j["phase"] = "serve";
+    j["serve"] = serve_json(*r.serve, r.system.total_gpus());
+  }
+  j["memory"] = memory_json(r);
+  return j;
 }
 std::string table(const api::EstimateResult& r) {
-  return estimate_table(r.estimate, r.model, r.system, r.step);
+  if (!r.serve) {
+    std::string out = estimate_table(r.estimate, r.model, r.system, r.step);
+    out += memory_lines(r);
+    return out;
+  }
+  const ServeEstimate& s = *r.serve;
+  const auto& p = s.prefill.plan;
+  std::string out = fmt::format(
+      "{} serving on {} ({} x {}): batch {}, prompt {}, output {}, {}; TP {}, DP {}{}\n\n",
+      r.model.name, r.system.name, r.system.total_gpus(), r.system.gpu.name, s.batch, s.prompt,
+      s.output, dtype_name(r.step.dtype), p.tp, p.dp,
+      r.model.is_moe() ? fmt::format(", EP {}, layout {}", p.ep, moe_layout_name(p.layout)) : "");
+  Table t;
+  t.headers = {"figure", "value", "+-", "what"};
+  t.right_align = {false, true, true, false};
+  t.add_row({"TTFT", format_time(s.ttft_s), format_time(s.ttft_band_s),
+             fmt::format("prefill of {} x {} tokens", s.batch, s.prompt)});
+  if (s.decode_steps > 0) {
+    t.add_row({"TPOT mean", format_time(s.tpot_mean_s), format_time(s.tpot_mean_band_s),
+               fmt::format("{} decode steps", s.decode_steps)});
+    t.add_row({"TPOT first", format_time(s.first_decode.total_s),
+               format_time(s.first_decode.band_s), fmt::format("context {}", s.prompt)});
+    t.add_row({"TPOT last", format_time(s.last_decode.total_s), format_time(s.last_decode.band_s),
+               fmt::format("context {}", s.last_step.seq)});
+  }
+  t.add_row({"end to end", format_time(s.e2e_s), "", "TTFT + every decode step"});
+  t.add_row({"throughput", fmt::format("{:.0f}", s.output_tokens_per_s()), "",
+             fmt::format("output tokens/s ({:.0f} per GPU)",
+                         s.output_tokens_per_s() / std::max(1, r.system.total_gpus()))});
+  out += render_table(t);
+  out += '\n';
+  out += memory_lines(r);
+  return out;
 }
 std::string csv(const api::EstimateResult& r) {
-  return estimate_csv(r.estimate);
+  if (!r.serve) return estimate_csv(r.estimate, r.model, r.system, r.step);
+  // Serving: one row of figures with the configuration (the prefill's ops are in the JSON).
+  const ServeEstimate& s = *r.serve;
+  const StepPlan& p = s.prefill.plan;
+  Table t;
+  t.headers = {"model",        "system",
+               "gpu",          "gpus",
+               "batch",        "prompt",
+               "output",       "dtype",
+               "tp",           "dp",
+               "ep",           "layout",
+               "ttft_s",       "ttft_band_s",
+               "tpot_mean_s",  "tpot_mean_band_s",
+               "tpot_first_s", "tpot_last_s",
+               "e2e_s",        "output_tokens_per_s",
+               "memory_bytes", "memory_budget_bytes",
+               "memory_fits",  "max_batch",
+               "max_prompt"};
+  auto num = [](double x) { return fmt::format("{:.9g}", x); };
+  t.add_row({r.model.name,
+             r.system.name,
+             r.system.gpu.name,
+             std::to_string(r.system.total_gpus()),
+             std::to_string(s.batch),
+             std::to_string(s.prompt),
+             std::to_string(s.output),
+             std::string(dtype_name(r.step.dtype)),
+             std::to_string(p.tp),
+             std::to_string(p.dp),
+             std::to_string(r.model.is_moe() ? p.ep : 0),
+             r.model.is_moe() ? moe_layout_name(p.layout) : "",
+             num(s.ttft_s),
+             num(s.ttft_band_s),
+             num(s.tpot_mean_s),
+             num(s.tpot_mean_band_s),
+             num(s.decode_steps > 0 ? s.first_decode.total_s : 0.0),
+             num(s.decode_steps > 0 ? s.last_decode.total_s : 0.0),
+             num(s.e2e_s),
+             num(s.output_tokens_per_s()),
+             num(r.memory.total_bytes()),
+             num(r.memory.budget_bytes),
+             r.memory.fits() ? "1" : "0",
+             std::to_string(r.limits.max_batch),
+             std::to_string(r.limits.max_seq)});
+  return render_csv(t);
 }
 std::string chrome_trace(const api::EstimateResult& r) {
   return step_chrome_trace(r.estimate, r.model);

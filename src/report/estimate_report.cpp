@@ -121,7 +121,9 @@ ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const Syst
   j["model_error"] = e.model_error.family;
   j["tokens_per_s"] = e.tokens_per_s();
   j["tflops_per_gpu"] = e.tflops_per_gpu();
+  // Every resource, zero where no op binds (a column a sweep can rely on).
   ordered_json by = ordered_json::object();
+  for (const std::string& r : binding_resources()) by[r] = 0.0;
   for (const auto& [bound, t] : e.time_by_bound) by[bound] = t;
   j["time_by_bound_s"] = by;
   ordered_json ops = ordered_json::array();
@@ -130,13 +132,14 @@ ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const Syst
     o["name"] = op.name;
     o["stage"] = op.stage;
     o["count"] = op.count;
-    o["time_s"] = op.time_s;
+    // Totals over the op's `count` occurrences are named so; each_s is one occurrence.
     o["each_s"] = op.each.time_s;
+    o["total_s"] = op.time_s;
     o["share"] = e.total_s > 0 ? op.time_s / e.total_s : 0.0;
     o["bound"] = op.each.bound;
-    o["flops"] = op.each.flops * op.count;
-    o["hbm_bytes"] = op.each.hbm_bytes * op.count;
-    o["comm_bytes"] = op.each.comm_bytes * op.count;
+    o["flops_total"] = op.each.flops * op.count;
+    o["hbm_bytes_total"] = op.each.hbm_bytes * op.count;
+    o["comm_bytes_total"] = op.each.comm_bytes * op.count;
     o["detail"] = op.each.detail;
     ops.push_back(o);
   }
@@ -173,18 +176,80 @@ std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const Syst
   return out;
 }
 
-std::string estimate_csv(const StepEstimate& e) {
+std::string estimate_csv(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
+                         const StepConfig& cfg) {
+  // One row per op, the step's configuration repeated in every row (tidy data: no total row;
+  // the step's total is the sum of total_s).
   Table t;
-  t.headers = {"name",  "stage", "count",     "each_s",    "time_s",
-               "bound", "flops", "hbm_bytes", "comm_bytes"};
-  for (const auto& op : e.ops)
-    t.add_row({op.name, op.stage, std::to_string(op.count), fmt::format("{:.9g}", op.each.time_s),
-               fmt::format("{:.9g}", op.time_s), op.each.bound,
-               fmt::format("{:.9g}", op.each.flops * op.count),
-               fmt::format("{:.9g}", op.each.hbm_bytes * op.count),
-               fmt::format("{:.9g}", op.each.comm_bytes * op.count)});
-  t.add_row({"total", "", "", "", fmt::format("{:.9g}", e.total_s), "", "", "", ""});
+  t.headers = {
+      "model",           "system", "gpu",     "gpus",  "phase",  "batch",       "seq",
+      "dtype",           "tp",     "dp",      "ep",    "layout", "op",          "stage",
+      "count",           "each_s", "total_s", "share", "bound",  "flops_total", "hbm_bytes_total",
+      "comm_bytes_total"};
+  const std::vector<std::string> config = {m.name,
+                                           s.name,
+                                           s.gpu.name,
+                                           std::to_string(s.total_gpus()),
+                                           phase_name(cfg.phase),
+                                           std::to_string(cfg.batch),
+                                           std::to_string(cfg.seq),
+                                           std::string(dtype_name(cfg.dtype)),
+                                           std::to_string(e.plan.tp),
+                                           std::to_string(e.plan.dp),
+                                           std::to_string(m.is_moe() ? e.plan.ep : 0),
+                                           m.is_moe() ? moe_layout_name(e.plan.layout) : ""};
+  for (const auto& op : e.ops) {
+    std::vector<std::string> row = config;
+    for (std::string cell :
+         {op.name, op.stage, std::to_string(op.count), fmt::format("{:.9g}", op.each.time_s),
+          fmt::format("{:.9g}", op.time_s),
+          fmt::format("{:.9g}", e.total_s > 0 ? op.time_s / e.total_s : 0.0), op.each.bound,
+          fmt::format("{:.9g}", op.each.flops * op.count),
+          fmt::format("{:.9g}", op.each.hbm_bytes * op.count),
+          fmt::format("{:.9g}", op.each.comm_bytes * op.count)})
+      row.push_back(std::move(cell));
+    t.add_row(std::move(row));
+  }
   return render_csv(t);
+}
+
+ordered_json memory_json(const MemoryUse& u, const MemoryLimits& l, const StepConfig& step,
+                         const std::string& warning, const char* max_seq_key) {
+  ordered_json j;
+  j["phase"] = phase_name(step.phase);
+  j["batch"] = step.batch;
+  j["seq"] = step.seq;
+  j["weights_bytes"] = u.weights_bytes;
+  j["expert_replica_bytes"] = u.replica_bytes;
+  j["copy_buffer_bytes"] = u.copy_buffer_bytes;
+  j["kv_cache_bytes"] = u.kv_cache_bytes;
+  j["activation_bytes"] = u.activation_bytes;
+  j["total_bytes"] = u.total_bytes();
+  j["capacity_bytes"] = u.capacity_bytes;
+  j["memory_fraction"] = step.memory_fraction;
+  j["budget_bytes"] = u.budget_bytes;
+  j["fits"] = u.fits();
+  j["max_batch"] = l.max_batch;
+  j[max_seq_key] = l.max_seq;
+  j["warning"] = warning;
+  return j;
+}
+
+std::string memory_lines(const MemoryUse& u, const MemoryLimits& l, const StepConfig& step,
+                         const char* seq_label, std::int64_t seq, std::int64_t batch) {
+  std::string out = fmt::format(
+      "memory per GPU: {:.1f} GB of a {:.1f} GB budget ({:.0f}% of {:.1f} GB): weights {:.1f}, "
+      "KV cache {:.1f}, activations {:.1f}{} GB; {}\n",
+      u.total_bytes() / 1e9, u.budget_bytes / 1e9, 100 * step.memory_fraction,
+      u.capacity_bytes / 1e9, u.weights_bytes / 1e9, u.kv_cache_bytes / 1e9,
+      u.activation_bytes / 1e9,
+      u.replica_bytes > 0 ? fmt::format(", expert replicas {:.1f} (+{:.1f} copy buffer)",
+                                        u.replica_bytes / 1e9, u.copy_buffer_bytes / 1e9)
+                          : "",
+      u.fits() ? "fits" : "DOES NOT FIT");
+  out += fmt::format("largest batch at {} {}: {}; largest {} at batch {}: {}\n", seq_label, seq,
+                     l.max_batch, seq_label, batch, l.max_seq);
+  return out;
 }
 
 }  // namespace llmgps::report

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "llmgps/report/estimate_report.hpp"
 #include "llmgps/report/output.hpp"
 
 namespace llmgps::report {
@@ -255,6 +256,7 @@ ordered_json context_json(const AdviceContext& c) {
   j["warmup_records"] = c.warmup_records;
   j["notes"] = c.notes;
   j["model_error"] = c.model_error;
+  j["memory"] = memory_json(c.memory, c.memory_limits, c.memory_step, c.memory_warning);
   return j;
 }
 }  // namespace
@@ -324,7 +326,10 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c, const std
   head += "latency: whole step, +- the model's measured error per kernel class (" +
           (a.strategies.empty() ? std::string() : c.model_error) +
           "); the other columns: mean per MoE layer\n\n";
-  return head + render_table(t) + verdict_line(a, label);
+  return head + render_table(t) + verdict_line(a, label) +
+         memory_lines(c.memory, c.memory_limits, c.memory_step,
+                      c.memory_step.phase == Phase::decode ? "context" : "seq", c.memory_step.seq,
+                      c.memory_step.batch);
 }
 
 ordered_json map_json(const std::vector<MapCell>& cells, const AdviceContext& c) {

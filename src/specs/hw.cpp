@@ -259,6 +259,9 @@ GpuSpec gpu_from_parsed(const json& j, const std::string& file) {
   g.l2_bw_bytes_per_s = positive_field(j, "l2_bw_gb_per_s", ctx) * 1e9;
   g.hbm_bytes = positive_field(j, "hbm_gb", ctx) * 1e9;
   g.hbm_bw_bytes_per_s = positive_field(j, "hbm_bw_gb_per_s", ctx) * 1e9;
+  g.memory_bytes = g.hbm_bytes;
+  if (find_field(j, "memory_total_mib"))
+    g.memory_bytes = positive_field(j, "memory_total_mib", ctx) * 1048576.0;
   g.gemm_operand_sharing = optional_number(j, "gemm_operand_sharing", ctx).value_or(1.0);
   if (g.gemm_operand_sharing < 1)
     throw InputError(ctx.where("gemm_operand_sharing"), "must be at least 1");

@@ -28,24 +28,43 @@ int ModelSpec::moe_layer_count() const {
   return n;
 }
 
-double ModelSpec::params() const {
+double ModelSpec::attention_params() const {
   const double h = hidden_size;
-  double attn;
   if (is_mla()) {
-    double q = q_lora_rank > 0 ? h * q_lora_rank + double(q_lora_rank) * num_heads * head_dim
-                               : h * num_heads * head_dim;
-    attn = q + h * (kv_lora_rank + qk_rope_head_dim) +
+    const double q = q_lora_rank > 0 ? h * q_lora_rank + double(q_lora_rank) * num_heads * head_dim
+                                     : h * num_heads * head_dim;
+    return q + h * (kv_lora_rank + qk_rope_head_dim) +
            double(kv_lora_rank) * num_heads * (head_dim - qk_rope_head_dim + v_head_dim) +
            double(num_heads) * v_head_dim * h;
-  } else {
-    attn = h * (double(num_heads) * head_dim + 2.0 * num_kv_heads * head_dim) +
-           double(num_heads) * head_dim * h;
   }
-  double dense_ffn = 3.0 * h * ffn_dim;
-  double moe_ffn = 3.0 * h * moe_ffn_dim * num_experts + 3.0 * h * shared_ffn_dim + h * num_experts;
-  int moe_layers = moe_layer_count();
-  return layers * attn + moe_layers * moe_ffn + (layers - moe_layers) * dense_ffn +
-         2.0 * vocab_size * h;
+  return h * (double(num_heads) * head_dim + 2.0 * num_kv_heads * head_dim) +
+         double(num_heads) * head_dim * h;
+}
+
+double ModelSpec::dense_ffn_params() const {
+  return 3.0 * hidden_size * double(ffn_dim);
+}
+double ModelSpec::expert_params() const {
+  return 3.0 * hidden_size * double(moe_ffn_dim);
+}
+double ModelSpec::shared_ffn_params() const {
+  return 3.0 * hidden_size * double(shared_ffn_dim);
+}
+double ModelSpec::router_params() const {
+  return double(hidden_size) * num_experts;
+}
+double ModelSpec::norm_params() const {
+  return 2.0 * hidden_size;
+}
+double ModelSpec::embedding_params() const {
+  return double(vocab_size) * hidden_size;
+}
+
+double ModelSpec::params() const {
+  const double moe_ffn = expert_params() * num_experts + shared_ffn_params() + router_params();
+  const int moe_layers = moe_layer_count();
+  return layers * attention_params() + moe_layers * moe_ffn +
+         (layers - moe_layers) * dense_ffn_params() + 2.0 * embedding_params();
 }
 
 namespace specs {

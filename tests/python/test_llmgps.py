@@ -31,7 +31,7 @@ def test_estimate_records_are_the_ops_with_their_context():
     assert len(rows) == len(r.ops) and rows
     assert all(row["model"] == "llama3-8b" and row["batch"] == 2 for row in rows)
     # Op times times their counts add up to the step.
-    assert sum(row["time_s"] for row in rows) == pytest.approx(r.total_s, rel=1e-9)
+    assert sum(row["total_s"] for row in rows) == pytest.approx(r.total_s, rel=1e-9)
 
 
 def test_estimate_takes_a_config_dict_like_its_preset():
@@ -143,3 +143,35 @@ def test_the_readme_quick_start_runs():
     assert r.total_s > 0 and "hbm" in r.time_by_bound_s
     plan = llmgps.moe.plan([[90, 10, 10, 10, 5, 5, 5, 5]], gpus=4, slots_per_gpu=3)
     assert 0 < plan.balancedness <= 1 and len(plan.phy2log[0]) == 12
+
+
+def test_estimate_reports_memory_and_warns_when_it_does_not_fit(cli):
+    r = llmgps.estimate("mixtral-8x7b", "4x-a100-nvlink3")
+    assert r.memory["fits"] and r.memory["max_batch"] > 1
+    assert r.memory == cli(*"estimate --model mixtral-8x7b --system 4x-a100-nvlink3".split())["memory"]
+    with pytest.warns(llmgps.MemoryWarning, match="memory: needs"):
+        big = llmgps.estimate("llama3-70b", "h100-sxm5", batch=512, seq=131072, phase="decode")
+    assert not big.memory["fits"] and big.memory["kv_cache_bytes"] > 2e13
+    with pytest.raises(llmgps.InputError) as e:
+        llmgps.estimate("mixtral-8x7b", "a100-sxm4-80g", strict=True)
+    assert e.value.where == "memory"
+    with pytest.raises(llmgps.InputError):
+        llmgps.estimate("llama3-8b", "h100-sxm5", memory_fraction=1.5)
+
+
+def test_estimate_serve_matches_the_cli(cli):
+    r = llmgps.estimate("llama3-8b", "h100-sxm5", phase="serve", prompt=2048, output=256)
+    j = cli(*("estimate --model llama3-8b --system h100-sxm5 --phase serve --prompt 2048 "
+              "--output 256").split())
+    assert r.serve == j["serve"] and r.phase == "serve"
+    assert r.serve["ttft_s"] > r.serve["tpot_mean_s"] > 0
+    with pytest.raises(llmgps.InputError) as e:
+        llmgps.estimate("llama3-8b", "h100-sxm5", phase="serve", prompt=16)
+    assert e.value.where == "output"  # the Python argument, as the CLI names --output
+
+
+def test_advise_reports_memory_and_strict_refuses():
+    with pytest.raises(llmgps.InputError):
+        llmgps.moe.advise("deepseek-v3", "8x-h100-nvlink4", skew=1.5, dtype="bf16", strict=True)
+    a = llmgps.moe.advise("mixtral-8x7b", "4x-a100-nvlink3", skew=1.5)
+    assert a.memory["fits"] and a.memory["expert_replica_bytes"] > 0

@@ -1,10 +1,14 @@
 #pragma once
-// `estimate` as a library call: a whole model's prefill or decode step on a system.
+// `estimate` as a library call: a whole model's prefill or decode step on a system, or (serve) a
+// batch of requests end to end; with the memory each GPU needs against its capacity.
+#include <optional>
 #include <string>
 
 #include "llmgps/schedule/estimate.hpp"
+#include "llmgps/schedule/serve.hpp"
 #include "llmgps/specs/hw.hpp"
 #include "llmgps/specs/model.hpp"
+#include "llmgps/workload/memory.hpp"
 
 namespace llmgps::api {
 
@@ -12,13 +16,27 @@ struct EstimateRequest {
   std::string model;   // preset or config.json
   std::string system;  // system preset, system JSON, or a GPU (a one-GPU system)
   StepConfig step;
-  void validate() const {}
+  // Serve: TTFT and TPOT for `prompt` tokens in and `output` tokens out per sequence (step.phase
+  // and step.seq are then ignored; prompt 0 takes step.seq).
+  bool serve = false;
+  std::int64_t prompt = 0;
+  std::int64_t output = 0;
+  bool strict = false;  // memory that does not fit is an InputError instead of a warning
+  void validate() const;
 };
 struct EstimateResult {
   ModelSpec model;
   SystemSpec system;
   StepConfig step;
-  StepEstimate estimate;
+  StepEstimate estimate;  // the step (serve: the prefill)
+  std::optional<ServeEstimate> serve;
+  // The fullest GPU's memory (serve: at the largest KV cache, the last decode step, or the
+  // prefill if it needs more), the largest batch and context that fit, and the warning ("" when
+  // it fits).
+  MemoryUse memory;
+  MemoryLimits limits;
+  StepConfig memory_step;  // the step the memory figures are for
+  std::string memory_warning;
 };
 EstimateResult estimate(const EstimateRequest& r);
 

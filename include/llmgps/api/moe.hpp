@@ -88,6 +88,8 @@ struct EpRequest {
   int slots_per_gpu = 0, replan_every = 1;
   std::string replan_policy = "when-it-pays";
   std::size_t batch_tokens = 64;
+  double memory_fraction = 0.9;  // share of GPU memory for weights, replicas, KV, activations
+  bool strict = false;           // advise: memory that does not fit is an InputError
   void validate() const;
 };
 

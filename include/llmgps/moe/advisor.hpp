@@ -154,6 +154,12 @@ struct AdviceContext {
   std::size_t warmup_records = 0;  // trace mode: leading warm-up records excluded
   std::vector<std::string> notes;  // assumptions the answer rests on (printed, in the JSON)
   std::string model_error;         // the error family the bands come from (specs/model_error.hpp)
+  // The fullest GPU's memory with its replica slots filled, the largest batch and context that
+  // fit, and the warning ("" when it fits).
+  MemoryUse memory;
+  MemoryLimits memory_limits;
+  StepConfig memory_step;
+  std::string memory_warning;
 };
 
 // One cell of the guideline map: the winner at one skew, link bandwidth and batch, and the best

@@ -13,6 +13,7 @@
 
 #include "llmgps/moe/planner.hpp"
 #include "llmgps/specs/model_error.hpp"
+#include "llmgps/workload/memory.hpp"
 #include "llmgps/workload/step.hpp"
 
 namespace llmgps::moe {
@@ -52,8 +53,7 @@ struct EpSetup {
   ExpertTime expert_time = ExpertTime::roofline;
   int slots_per_gpu = 0;      // 0: as many as GPU memory allows (capped at max_slots_per_gpu)
   int max_slots_per_gpu = 0;  // 0: experts per GPU + experts per GPU (at most doubling)
-  double memory_reserve_fraction =
-      0.1;  // HBM kept free for the allocator, workspace, fragmentation
+  // The memory budget is step.memory_fraction of each GPU's memory (workload/memory.hpp).
 };
 
 // The model of one step on one system; caches the per-op costs it reuses.
@@ -70,6 +70,11 @@ class EpModel {
   std::int64_t tokens() const { return tokens_; }  // tokens in the step (whole system)
   double selections() const { return double(tokens_) * m_.top_k; }
   int slots_per_gpu() const { return slots_; }
+  // The fullest GPU's memory with its slots filled (extra replicas included), and the step it is
+  // for (the layout's parallelism).
+  const MemoryUse& memory() const { return memory_; }
+  const StepConfig& memory_step() const { return memory_step_; }
+  int extra_slots() const { return extra_slots_; }
   double expert_weight_bytes() const { return expert_bytes_; }
   double token_bytes() const { return token_bytes_; }  // one token's hidden state on the wire
   double attention_s() const { return attention_s_; }  // per MoE layer
@@ -149,6 +154,9 @@ class EpModel {
   int G_ = 1;
   int moe_layers_ = 0;
   int slots_ = 0;
+  int extra_slots_ = 0;
+  MemoryUse memory_;
+  StepConfig memory_step_;
   std::int64_t tokens_ = 0;
   double expert_bytes_ = 0, token_bytes_ = 0;
   double attention_s_ = 0, gate_s_ = 0, other_s_ = 0;

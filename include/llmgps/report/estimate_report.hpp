@@ -8,6 +8,7 @@
 #include "llmgps/schedule/estimate.hpp"
 #include "llmgps/specs/hw.hpp"
 #include "llmgps/specs/model.hpp"
+#include "llmgps/workload/memory.hpp"
 
 namespace llmgps::report {
 
@@ -24,6 +25,17 @@ nlohmann::ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, 
                                      const StepConfig& cfg);
 std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
                            const StepConfig& cfg);
-std::string estimate_csv(const StepEstimate& e);
+// One row per op with the step's configuration as columns (model, system, ..., layout).
+std::string estimate_csv(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
+                         const StepConfig& cfg);
+
+// A step's memory (workload/memory.hpp) as JSON, its limits under `max_seq_key`, and as the two
+// lines tables end with: what one GPU holds against its budget, and the largest batch at
+// `seq_label` `seq` and the largest `seq_label` at `batch`.
+nlohmann::ordered_json memory_json(const MemoryUse& u, const MemoryLimits& l,
+                                   const StepConfig& step, const std::string& warning,
+                                   const char* max_seq_key = "max_seq");
+std::string memory_lines(const MemoryUse& u, const MemoryLimits& l, const StepConfig& step,
+                         const char* seq_label, std::int64_t seq, std::int64_t batch);
 
 }  // namespace llmgps::report

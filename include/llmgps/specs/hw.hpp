@@ -97,8 +97,11 @@ struct GpuSpec {
 
   double l2_bytes = 0;
   double l2_bw_bytes_per_s = 0;
-  double hbm_bytes = 0;
+  double hbm_bytes = 0;  // the datasheet's capacity (decimal GB)
   double hbm_bw_bytes_per_s = 0;
+  // Memory a process can allocate from: nvidia-smi's memory.total where the file gives it
+  // (memory_total_mib), else hbm_bytes.
+  double memory_bytes = 0;
 
   // Achievable-efficiency factors and overheads (each documented in the hardware file).
   double gemm_tensor_efficiency = 0;  // fraction of tensor peak a large GEMM's main loop sustains

@@ -38,7 +38,15 @@ struct ModelSpec {
   bool is_mla() const { return kv_lora_rank > 0; }
   bool is_moe_layer(int layer) const;
   int moe_layer_count() const;
-  double params() const;  // parameter count (weights), for reporting
+  double params() const;  // parameter count (weights): the parts below over the layers
+  // Parameter counts by part.
+  double attention_params() const;   // one layer's attention projections
+  double dense_ffn_params() const;   // one dense layer's gated FFN
+  double expert_params() const;      // one routed expert's gated FFN
+  double shared_ffn_params() const;  // one MoE layer's shared experts
+  double router_params() const;      // one MoE layer's gate
+  double norm_params() const;        // one layer's two RMSNorm weights
+  double embedding_params() const;   // the input embedding (the LM head holds as many)
 };
 
 namespace specs {

@@ -45,6 +45,9 @@ struct StepConfig {
   int tp = 0;             // 0: the layout's (MoE), else GPUs per node (capped by the system)
   int ep = 0;             // 0: all GPUs of the system
   MoeLayout moe_layout = MoeLayout::vllm_tp;
+  // Share of GPU memory the engine gives to weights, KV cache and activations (vLLM's default
+  // gpu_memory_utilization, 0.9); workload/memory.hpp.
+  double memory_fraction = 0.9;
 };
 
 enum class OpKind {

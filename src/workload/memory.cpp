@@ -1,0 +1,157 @@
+#include "llmgps/workload/memory.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "llmgps/specs/error.hpp"
+#include "llmgps/workload/layer.hpp"
+
+namespace llmgps {
+
+namespace {
+
+// The inputs and outputs one op holds at once (weights and the KV cache are counted apart;
+// collectives work in place on the previous op's output).
+double op_operand_elements(const Op& op) {
+  switch (op.kind) {
+    case OpKind::gemm:
+      return double(op.gemm.m) * double(op.gemm.batch) * double(op.gemm.k + op.gemm.n);
+    case OpKind::grouped_gemm:
+      return std::ceil(op.groups) * double(op.rows_per_group) * double(op.gemm.k + op.gemm.n);
+    case OpKind::attention:
+    case OpKind::decode_attention: {
+      // Queries in, outputs out; keys and values are read from the cache.
+      const AttentionShape& a = op.attn;
+      const double v = double(a.v_head_dim > 0 ? a.v_head_dim : a.head_dim);
+      return double(a.batch) * double(a.seq_q) * double(a.heads) * (double(a.head_dim) + v);
+    }
+    case OpKind::elementwise:
+      return 2.0 * double(op.elem.rows) * double(op.elem.cols);
+    case OpKind::allreduce:
+    case OpKind::alltoall:
+    case OpKind::ep_alltoall:
+      return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+MemoryUse step_memory(const ModelSpec& m, const SystemSpec& sys, const StepConfig& cfg,
+                      const StepPlan& plan, int extra_expert_slots) {
+  if (!(cfg.memory_fraction > 0 && cfg.memory_fraction <= 1))
+    throw InputError("step.memory_fraction",
+                     fmt::format("must be in (0, 1] (got {})", cfg.memory_fraction));
+  if (extra_expert_slots < 0) throw InputError("memory.extra_expert_slots", "must be >= 0");
+  const double w_bytes = dtype_bytes(cfg.dtype);
+  const double act_bytes = dtype_bytes(activation_dtype(cfg.dtype));
+  const int tp = std::max(1, plan.tp), moe_layers = m.moe_layer_count();
+  const double h = m.hidden_size;
+  // KV heads below the TP degree are replicated (each GPU keeps one), as vLLM's QKV projection
+  // does; MLA's latent cache and its projections' shared parts are sharded with the rest.
+  const double kv_heads_per_gpu =
+      m.num_kv_heads >= tp ? double(m.num_kv_heads) / tp : 1.0;
+  double attention;
+  if (m.is_mla()) {
+    attention = m.attention_params() / tp;
+  } else {
+    const double qo = 2.0 * h * m.num_heads * m.head_dim / tp;
+    attention = qo + 2.0 * h * kv_heads_per_gpu * m.head_dim;
+  }
+  double linear = m.layers * attention + (m.layers - moe_layers) * m.dense_ffn_params() / tp;
+  if (m.is_moe()) {
+    const int ep = std::max(1, plan.ep);
+    const double own_experts = std::ceil(double(m.num_experts) / ep);  // the fullest GPU's
+    linear += moe_layers * (m.router_params() + m.shared_ffn_params() / tp +
+                            own_experts * m.expert_params());
+  }
+  // Quantised linear layers keep embeddings, LM head and norms in the activation type.
+  const double other = 2.0 * m.embedding_params() / tp + (m.layers * m.norm_params() + h);
+
+  MemoryUse u;
+  u.weights_bytes = linear * w_bytes + other * act_bytes;
+  u.replica_bytes = double(extra_expert_slots) * moe_layers * m.expert_params() * w_bytes;
+  u.copy_buffer_bytes = double(extra_expert_slots) * m.expert_params() * w_bytes;
+  const double seqs = std::ceil(double(cfg.batch) / std::max(1, plan.dp));
+  const double context = double(cfg.seq) + (cfg.phase == Phase::decode ? 1.0 : 0.0);
+  const double kv_per_token_layer =
+      m.is_mla() ? double(m.kv_lora_rank + m.qk_rope_head_dim)
+                 : kv_heads_per_gpu * double(m.head_dim + (m.v_head_dim > 0 ? m.v_head_dim
+                                                                             : m.head_dim));
+  u.kv_cache_bytes = seqs * context * m.layers * kv_per_token_layer * act_bytes;
+  double largest = 0;
+  for (const Op& op : plan.ops) largest = std::max(largest, op_operand_elements(op));
+  u.activation_bytes = (double(plan.tokens_per_replica) * h + largest) * act_bytes;
+  u.capacity_bytes = sys.gpu.memory_bytes;
+  u.budget_bytes = sys.gpu.memory_bytes * cfg.memory_fraction;
+  return u;
+}
+
+namespace {
+
+// The largest value in [1, 2^40] for which fits(value) holds, fits being monotone (true, then
+// false); 0 when fits(1) fails.
+template <typename Fits>
+std::int64_t largest_fitting(const Fits& fits) {
+  constexpr std::int64_t kMax = std::int64_t(1) << 40;
+  if (!fits(1)) return 0;
+  std::int64_t lo = 1, hi = 2;
+  while (hi <= kMax && fits(hi)) {
+    lo = hi;
+    hi *= 2;
+  }
+  if (hi > kMax) return kMax;
+  while (hi - lo > 1) {
+    const std::int64_t mid = lo + (hi - lo) / 2;
+    (fits(mid) ? lo : hi) = mid;
+  }
+  return lo;
+}
+
+}  // namespace
+
+MemoryLimits memory_limits(const ModelSpec& m, const SystemSpec& sys,
+                           const std::vector<StepConfig>& steps, int extra_expert_slots) {
+  if (steps.empty()) return {};
+  auto fits_with = [&](std::int64_t batch, std::int64_t seq) {
+    for (const StepConfig& step : steps) {
+      StepConfig c = step;
+      c.batch = batch;
+      c.seq = seq + (step.seq - steps.front().seq);
+      if (c.seq <= 0 || !step_memory(m, sys, c, build_step(m, sys, c), extra_expert_slots).fits())
+        return false;
+    }
+    return true;
+  };
+  MemoryLimits l;
+  const StepConfig& first = steps.front();
+  l.max_batch = largest_fitting([&](std::int64_t b) { return fits_with(b, first.seq); });
+  l.max_seq = largest_fitting([&](std::int64_t s) { return fits_with(first.batch, s); });
+  return l;
+}
+
+std::string memory_warning(const MemoryUse& u, const MemoryLimits& l, const StepConfig& cfg,
+                           const char* context) {
+  if (u.fits()) return "";
+  std::string fix;
+  if (l.max_batch > 0)
+    fix = fmt::format("; at this {} at most batch {} fits, at batch {} at most {} {}", context,
+                      l.max_batch, cfg.batch, context, l.max_seq);
+  else if (l.max_seq > 0)
+    fix = fmt::format("; at batch {} at most {} {} fits", cfg.batch, context, l.max_seq);
+  else
+    fix = "; not even batch 1 fits: use more GPUs or a smaller dtype";
+  return fmt::format(
+      "needs {:.1f} GB per GPU (weights {:.1f}, KV cache {:.1f}, activations {:.1f}{}) but the "
+      "budget is {:.1f} GB ({:.0f}% of {:.1f} GB){}",
+      u.total_bytes() / 1e9, u.weights_bytes / 1e9, u.kv_cache_bytes / 1e9,
+      u.activation_bytes / 1e9,
+      u.replica_bytes > 0 ? fmt::format(", expert replicas {:.1f} and their copy buffer {:.1f}",
+                                        u.replica_bytes / 1e9, u.copy_buffer_bytes / 1e9)
+                          : "",
+      u.budget_bytes / 1e9, 100 * cfg.memory_fraction, u.capacity_bytes / 1e9, fix);
+}
+
+}  // namespace llmgps
