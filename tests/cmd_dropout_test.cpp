@@ -104,7 +104,9 @@ TEST(CmdDropout, BlockAndSweepContracts) {
     EXPECT_TRUE(j["rows"][0].contains(k)) << k;
   r = run_cli(
       "dropout sweep --model llama2-7b --hw h100-sxm5 --seqs 1024 --batches 1 --format csv");
-  EXPECT_EQ(r.out.rfind("batch,seq,", 0), 0u);
+  // The configuration leads every row (the sweep's CSV had only batch and seq before).
+  EXPECT_EQ(r.out.rfind("model,hw,dtype,scope,batch,seq,", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\nllama2-7b,h100-sxm5,"), std::string::npos) << r.out;
 }
 
 TEST(CmdDropout, BlockBadInput) {

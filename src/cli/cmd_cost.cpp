@@ -14,7 +14,8 @@ void run_cost(const OutputOptions& out, const Request& req, Call call) {
   req.validate();
   if (dry_run()) return;  // options checked; no spec file read, no model run
   const auto r = call(req);
-  emit_rendered(out, report::json(r), [&] { return report::table(r); });
+  emit_records(
+      out, report::json(r), [&] { return report::table(r); }, "");
 }
 
 // One function per subcommand; each binds its options to statics, as CLI11 callbacks need.
@@ -30,7 +31,7 @@ void register_cost_gemm(CLI::App* cost) {
   c->add_option("--batch", req.shape.batch, "independent GEMMs of this shape")
       ->capture_default_str();
   c->add_option("--dtype", dtype, "fp32|tf32|fp16|bf16|fp8")->capture_default_str();
-  add_output_options(c, out);
+  add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
     req.validate();  // the shape before the dtype, as the options are listed
     req.shape.dtype = parse_dtype(dtype, "gemm.dtype");
@@ -57,7 +58,7 @@ void register_cost_attention(CLI::App* cost) {
       ->check(CLI::IsMember({"fwd", "bwd"}))
       ->capture_default_str();
   c->add_option("--impl", s.impl, "implementation profile: fa2|fa3")->capture_default_str();
-  add_output_options(c, out);
+  add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
     req.shape.dtype = parse_dtype(dtype, "attention.dtype");
     req.shape.pass = pass == "bwd" ? AttnPass::bwd : AttnPass::fwd;
@@ -78,7 +79,7 @@ void register_cost_elementwise(CLI::App* cost) {
   c->add_option("--rows", req.shape.rows, "rows (tokens)")->required();
   c->add_option("--cols", req.shape.cols, "columns (features)")->required();
   c->add_option("--dtype", dtype, "fp32|fp16|bf16")->capture_default_str();
-  add_output_options(c, out);
+  add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
     req.shape.kind = parse_elementwise_kind(kind, "elementwise.kind");
     req.shape.dtype = parse_dtype(dtype, "elementwise.dtype");
@@ -96,7 +97,7 @@ void register_cost_allreduce(CLI::App* cost) {
   c->add_option("--bytes", req.bytes, "bytes per GPU")->required();
   c->add_option("--gpus", req.gpus, "GPUs taking part (default: all)");
   c->add_option("--algo", algo, "auto|ring|hierarchical|nvls (NCCL_ALGO)")->capture_default_str();
-  add_output_options(c, out);
+  add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
     req.validate();  // the size before the algorithm, as the options are listed
     req.algo = parse_collective_algo(algo, "allreduce.algo");
@@ -112,7 +113,7 @@ void register_cost_alltoall(CLI::App* cost) {
   c->add_option("--bytes-per-gpu", req.bytes_per_gpu, "bytes each GPU sends in total")->required();
   c->add_option("--skew", req.skew, "max/mean received share, in [1, GPUs]")->capture_default_str();
   c->add_option("--gpus", req.gpus, "GPUs taking part (default: all)");
-  add_output_options(c, out);
+  add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] { run_cost(out, req, api::cost_alltoall); });
 }
 
@@ -135,7 +136,7 @@ void register_cost_deepep(CLI::App* cost) {
   c->add_option("--max-nodes-per-token", a.max_nodes_per_token,
                 "node-limited routing (DeepSeek-V3: 4)")
       ->capture_default_str();
-  add_output_options(c, out);
+  add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
     req.shape.payload = DType::fp8;  // the counts first, as the options are listed
     req.validate();
@@ -152,7 +153,7 @@ void register_cost_p2p(CLI::App* cost) {
   c->add_option("--system", req.system, "system preset or JSON file")->required();
   c->add_option("--bytes", req.bytes, "bytes to copy")->required();
   c->add_flag("--cross-node", req.cross_node, "between nodes");
-  add_output_options(c, out);
+  add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] { run_cost(out, req, api::cost_p2p); });
 }
 

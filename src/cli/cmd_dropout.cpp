@@ -157,13 +157,14 @@ void register_dropout_block(CLI::App* dr) {
   bl->add_option("--trace-strategy", trace_strategy, "strategy for --trace")
       ->check(CLI::IsMember({"none", "fused", "sequential", "overlapped"}))
       ->capture_default_str();
-  add_output_options(bl, out, {"table", "json"});
+  add_output_options(bl, out, {"table", "json", "csv"});
   bl->callback([] {
     req.validate();
     if (dry_run()) return;  // options checked; no spec file read, no model run
     const auto r = api::dropout_block(req);
     if (!trace.empty()) report::write_file_atomic(trace, report::chrome_trace(r, trace_strategy));
-    emit_rendered(out, report::json(r), [&] { return report::table(r); });
+    emit_rendered(
+        out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); });
   });
 }
 

@@ -24,11 +24,12 @@ void register_hw(CLI::App& app) {
   static api::HwShowRequest req;
   auto* show = hw->add_subcommand("show", "show one preset or validate a hardware JSON file");
   show->add_option("NAME", req.ref, "preset name or path to a hardware JSON file")->required();
-  add_output_options(show, show_out, {"table", "json"});
+  add_output_options(show, show_out, {"table", "json", "csv"});
   show->callback([] {
     if (dry_run()) return;  // the reference is checked by reading it
     const auto r = api::hw_show(req);
-    emit_rendered(show_out, report::json(r), [&] { return report::table(r); });
+    emit_records(
+        show_out, report::json(r), [&] { return report::table(r); }, "");
   });
 }
 

@@ -26,11 +26,12 @@ void register_model(CLI::App& app) {
   auto* show = model->add_subcommand("show", "show a model preset or a config.json");
   show->add_option("NAME", req.ref, "preset name or path to a Hugging Face config.json")
       ->required();
-  add_output_options(show, show_out, {"table", "json"});
+  add_output_options(show, show_out, {"table", "json", "csv"});
   show->callback([] {
     if (dry_run()) return;  // the reference is checked by reading it
     const auto r = api::model_show(req);
-    emit_rendered(show_out, report::json(r), [&] { return report::table(r); });
+    emit_records(
+        show_out, report::json(r), [&] { return report::table(r); }, "");
   });
 }
 

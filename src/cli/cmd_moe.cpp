@@ -97,12 +97,13 @@ void register_moe_stats(CLI::App* moe_cmd) {
       "same statistics as in memory)");
   stats->add_flag("--keep-warmup", req.keep_warmup,
                   "keep a leading run of identical warm-up records (excluded by default)");
-  add_output_options(stats, out, {"table", "json"});
+  add_output_options(stats, out, {"table", "json", "csv"});
   stats->callback([] {
     req.validate();
     if (dry_run()) return;  // options checked; no trace read
     const auto r = api::moe_stats(req);
-    emit_rendered(out, report::json(r), [&] { return report::table(r); });
+    emit_records(
+        out, report::json(r), [&] { return report::table(r); }, "per_layer");
   });
 }
 
@@ -159,12 +160,13 @@ void register_moe_predict(CLI::App* moe_cmd) {
       ->capture_default_str();
   predict->add_flag("--keep-warmup", req.keep_warmup,
                     "keep leading runs of identical warm-up records (excluded by default)");
-  add_output_options(predict, out, {"table", "json"});
+  add_output_options(predict, out, {"table", "json", "csv"});
   predict->callback([] {
     req.validate();
     if (dry_run()) return;  // options checked; no trace read
     const auto r = api::moe_predict(req);
-    emit_rendered(out, report::json(r), [&] { return report::table(r); });
+    emit_records(
+        out, report::json(r), [&] { return report::table(r); }, "predictors");
   });
 }
 
@@ -190,13 +192,14 @@ void register_moe_plan(CLI::App* moe_cmd) {
                    "greedy: replicas per expert at most (0: no limit)");
   plan->add_flag("--keep-warmup", req.keep_warmup,
                  "keep leading runs of identical warm-up records (excluded by default)");
-  add_output_options(plan, out, {"table", "json", "sglang"});
+  add_output_options(plan, out, {"table", "json", "csv", "sglang"});
   plan->callback([] {
     req.validate();
     if (dry_run()) return;  // options checked; no file read, no plan made
     const auto r = api::moe_plan(req);
     if (out.format == "sglang") return emit(out, report::json_text(report::sglang_json(r)));
-    emit_rendered(out, report::json(r), [&] { return report::table(r); });
+    emit_rendered(
+        out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); });
   });
 }
 
@@ -230,7 +233,7 @@ void register_moe_advise(CLI::App* moe_cmd) {
                    "keep leading runs of identical warm-up records (excluded by default)");
   advise->add_flag("--strict", req.strict,
                    "exit with status 2 when the step does not fit in memory");
-  add_output_options(advise, out, {"table", "json"});
+  add_output_options(advise, out, {"table", "json", "csv"});
   advise->callback([] {
     req.skew = skew.empty() ? std::nullopt : std::optional<double>(skew.front());
     req.validate();
@@ -238,7 +241,8 @@ void register_moe_advise(CLI::App* moe_cmd) {
     if (dry_run()) return;  // options checked; no spec file read, no model run
     const auto r = api::moe_advise(req);
     if (!r.context.memory_warning.empty()) warn("memory: " + r.context.memory_warning);
-    emit_rendered(out, report::json(r), [&] { return report::table(r); });
+    emit_records(
+        out, report::json(r), [&] { return report::table(r); }, "strategies");
   });
 }
 

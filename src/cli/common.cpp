@@ -38,6 +38,11 @@ void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j,
     emit(o, table());
 }
 
+void emit_records(const OutputOptions& o, const nlohmann::ordered_json& j,
+                  const std::function<std::string()>& table, const std::string& rows_key) {
+  emit_rendered(o, j, table, [&] { return report::records_csv(j, rows_key); });
+}
+
 std::vector<std::string> split_commas(const std::string& text) {
   std::vector<std::string> items;
   std::size_t start = 0;

@@ -25,6 +25,9 @@ void emit(const OutputOptions& o, const std::string& text);
 void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j,
                    const std::function<std::string()>& table,
                    const std::function<std::string()>& csv = nullptr);
+// The same with the JSON's records as the CSV (report::records_csv on `rows_key`).
+void emit_records(const OutputOptions& o, const nlohmann::ordered_json& j,
+                  const std::function<std::string()>& table, const std::string& rows_key);
 
 // The items of a comma-separated option value, empty ones kept (so "1,,2" and "1," are errors
 // for the caller's item parser, never silently shorter lists).

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
+#include <set>
 
 #include "llmgps/moe/synth_trace.hpp"
 #include "llmgps/report/estimate_report.hpp"
@@ -66,6 +68,90 @@ std::string json_text(const Json& j) {
   write_json(j, 0, out);
   out += '\n';
   return out;
+}
+
+namespace {
+
+std::string csv_cell(const Json& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
+  if (v.is_number_unsigned()) return std::to_string(v.get<std::uint64_t>());
+  if (v.is_number_float()) return fmt::format("{}", v.get<double>());
+  return v.dump();  // an array of scalars
+}
+
+bool has_objects(const Json& a) {
+  for (const auto& x : a)
+    if (x.is_structured()) return true;
+  return false;
+}
+
+// Appends (column, cell) pairs of `j` under `prefix`; `arrays`: keep arrays of scalars.
+void flatten_into(const Json& j, const std::string& prefix, bool arrays,
+                  std::vector<std::pair<std::string, std::string>>& out) {
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    const std::string key = prefix.empty() ? it.key() : prefix + "." + it.key();
+    const Json& v = it.value();
+    if (v.is_object())
+      flatten_into(v, key, arrays, out);
+    else if (v.is_array()) {
+      if (arrays && !has_objects(v)) out.emplace_back(key, csv_cell(v));
+    } else {
+      out.emplace_back(key, csv_cell(v));
+    }
+  }
+}
+
+}  // namespace
+
+std::string records_csv(const Json& j, const std::string& rows_key) {
+  std::vector<std::pair<std::string, std::string>> context;
+  std::vector<std::vector<std::pair<std::string, std::string>>> rows;
+  if (rows_key.empty() || !j.contains(rows_key)) {
+    rows.emplace_back();
+    flatten_into(j, "", true, rows.back());
+  } else {
+    Json top = j;
+    top.erase(rows_key);
+    flatten_into(top, "", false, context);
+    const Json& list = j[rows_key];
+    if (list.is_array()) {
+      for (const Json& row : list) {
+        rows.emplace_back();
+        if (row.is_object()) flatten_into(row, "", true, rows.back());
+      }
+    } else if (list.is_object()) {  // rows keyed by name: the name is a column
+      for (auto it = list.begin(); it != list.end(); ++it) {
+        rows.emplace_back();
+        rows.back().emplace_back(rows_key, it.key());
+        flatten_into(it.value(), "", true, rows.back());
+      }
+    }
+  }
+  // Columns: the context's, then every row's in order of first appearance; a row's field hides
+  // the context's field of the same name.
+  std::vector<std::string> columns;
+  std::map<std::string, std::size_t> index;
+  std::set<std::string> in_rows;
+  for (const auto& row : rows)
+    for (const auto& [k, v] : row) in_rows.insert(k);
+  for (const auto& [k, v] : context)
+    if (!in_rows.count(k) && index.emplace(k, columns.size()).second) columns.push_back(k);
+  for (const auto& row : rows)
+    for (const auto& [k, v] : row)
+      if (index.emplace(k, columns.size()).second) columns.push_back(k);
+  Table t;
+  t.headers = columns;
+  for (const auto& row : rows) {
+    std::vector<std::string> cells(columns.size());
+    for (const auto& [k, v] : context)
+      if (!in_rows.count(k)) cells[index[k]] = v;
+    for (const auto& [k, v] : row) cells[index[k]] = v;
+    t.add_row(std::move(cells));
+  }
+  return render_csv(t);
 }
 
 // ---- specs ----
@@ -372,9 +458,17 @@ std::string table(const api::ValidateResult& r) {
   if (r.loso) return loso_table(*r.loso);
   return validation_table(r.validation.rows, r.validation.classes, r.validation.samples);
 }
+namespace {
+// The scored rows as records, without the prose the JSON carries for readers.
+std::string validation_records(Json j, const char* rows) {
+  j.erase("error_convention");
+  return records_csv(j, rows);
+}
+}  // namespace
+
 std::string csv(const api::ValidateResult& r) {
-  if (r.loso) return loso_csv(*r.loso);
-  return validation_csv(r.validation.rows, r.validation.classes, r.validation.samples);
+  if (r.loso) return validation_records(json(r), "held_out");
+  return validation_records(json(r), r.validation.samples ? "samples" : "classes");
 }
 Json json(const api::CalibrateResult& r) {
   return validation_json(r.validation.rows, r.validation.classes, r.validation.samples);
@@ -383,7 +477,7 @@ std::string table(const api::CalibrateResult& r) {
   return validation_table(r.validation.rows, r.validation.classes, r.validation.samples);
 }
 std::string csv(const api::CalibrateResult& r) {
-  return validation_csv(r.validation.rows, r.validation.classes, r.validation.samples);
+  return validation_records(json(r), r.validation.samples ? "samples" : "classes");
 }
 
 // ---- moe ----
@@ -423,6 +517,28 @@ Json json(const api::PlanResult& r) {
     ids[l] = r.layer_ids.empty() ? int(l) : r.layer_ids[l];
   j["layers"] = ids;
   return j;
+}
+std::string csv(const api::PlanResult& r) {
+  // Long form: one row per layer and slot.
+  Table t;
+  t.headers = {"algo",   "gpus",    "slots_per_gpu", "layer", "slot",  "gpu",
+               "expert", "replica", "replicas",      "share", "tokens"};
+  const moe::ReplicaPlan& p = r.plan;
+  for (int l = 0; l < p.layers(); ++l) {
+    const int layer = r.layer_ids.empty() ? l : r.layer_ids[std::size_t(l)];
+    for (int s = 0; s < p.slots(); ++s) {
+      const int e = p.phy2log[std::size_t(l)][std::size_t(s)];
+      const double share = e >= 0 ? p.slot_share[std::size_t(l)][std::size_t(s)] : 0.0;
+      t.add_row(
+          {r.algo, std::to_string(p.gpus), std::to_string(p.slots_per_gpu), std::to_string(layer),
+           std::to_string(s), std::to_string(p.gpu_of_slot(s)), std::to_string(e),
+           e >= 0 ? std::to_string(p.phyrank[std::size_t(l)][std::size_t(s)]) : "",
+           e >= 0 ? std::to_string(p.logcnt[std::size_t(l)][std::size_t(e)]) : "",
+           fmt::format("{}", share),
+           fmt::format("{}", e >= 0 ? r.loads[std::size_t(l)][std::size_t(e)] * share : 0.0)});
+    }
+  }
+  return render_csv(t);
 }
 std::string table(const api::PlanResult& r) {
   std::string t = plan_table(r.plan, r.loads, r.algo);

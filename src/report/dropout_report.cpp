@@ -243,11 +243,17 @@ Json json(const api::SweepResult& r) {
   return j;
 }
 
+std::string csv(const api::BlockResult& r) {
+  Json j = json(r);
+  j.erase("summary");  // prose for readers
+  return records_csv(j, "hosts");
+}
+
 std::string table(const api::SweepResult& r) {
   return render_table(sweep_table(r));
 }
 std::string csv(const api::SweepResult& r) {
-  return render_csv(sweep_table(r));
+  return records_csv(json(r), "rows");
 }
 
 }  // namespace llmgps::report

@@ -88,20 +88,6 @@ std::string validation_table(const std::vector<calib::Scored>& rows,
   return out + render_table(samples_table(worst));
 }
 
-std::string validation_csv(const std::vector<calib::Scored>& rows,
-                           const std::vector<calib::ClassScore>& classes, bool samples) {
-  if (!samples) return render_csv(classes_table(classes));
-  Table t;
-  t.headers = {"line",        "class",           "kind",      "hw",    "shape", "measured_s",
-               "predicted_s", "harness_floor_s", "rel_error", "bound", "source"};
-  for (const auto& s : rows)
-    t.add_row({std::to_string(s.m.line), s.m.cls, calib::kind_name(s.m.kind), s.m.hw, s.shape,
-               fmt::format("{:.6g}", s.measured_s), fmt::format("{:.6g}", s.reported_s()),
-               fmt::format("{:.6g}", s.harness_floor_s), fmt::format("{:.4f}", s.rel_error()),
-               s.bound, s.m.source});
-  return render_csv(t);
-}
-
 namespace {
 
 std::string values_text(const std::vector<std::string>& fields, const std::vector<double>& v) {
@@ -149,10 +135,6 @@ ordered_json loso_json(const calib::LosoReport& r) {
 std::string loso_table(const calib::LosoReport& r) {
   return "leave-one-source-out refit of '" + r.fit + "' (" + values_text(r.fields, r.values) +
          " on all sources)\n\n" + render_table(loso_rows_table(r));
-}
-
-std::string loso_csv(const calib::LosoReport& r) {
-  return render_csv(loso_rows_table(r));
 }
 
 }  // namespace llmgps::report

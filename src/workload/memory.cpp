@@ -51,8 +51,7 @@ MemoryUse step_memory(const ModelSpec& m, const SystemSpec& sys, const StepConfi
   const double h = m.hidden_size;
   // KV heads below the TP degree are replicated (each GPU keeps one), as vLLM's QKV projection
   // does; MLA's latent cache and its projections' shared parts are sharded with the rest.
-  const double kv_heads_per_gpu =
-      m.num_kv_heads >= tp ? double(m.num_kv_heads) / tp : 1.0;
+  const double kv_heads_per_gpu = m.num_kv_heads >= tp ? double(m.num_kv_heads) / tp : 1.0;
   double attention;
   if (m.is_mla()) {
     attention = m.attention_params() / tp;
@@ -64,8 +63,8 @@ MemoryUse step_memory(const ModelSpec& m, const SystemSpec& sys, const StepConfi
   if (m.is_moe()) {
     const int ep = std::max(1, plan.ep);
     const double own_experts = std::ceil(double(m.num_experts) / ep);  // the fullest GPU's
-    linear += moe_layers * (m.router_params() + m.shared_ffn_params() / tp +
-                            own_experts * m.expert_params());
+    linear += moe_layers *
+              (m.router_params() + m.shared_ffn_params() / tp + own_experts * m.expert_params());
   }
   // Quantised linear layers keep embeddings, LM head and norms in the activation type.
   const double other = 2.0 * m.embedding_params() / tp + (m.layers * m.norm_params() + h);
@@ -77,9 +76,9 @@ MemoryUse step_memory(const ModelSpec& m, const SystemSpec& sys, const StepConfi
   const double seqs = std::ceil(double(cfg.batch) / std::max(1, plan.dp));
   const double context = double(cfg.seq) + (cfg.phase == Phase::decode ? 1.0 : 0.0);
   const double kv_per_token_layer =
-      m.is_mla() ? double(m.kv_lora_rank + m.qk_rope_head_dim)
-                 : kv_heads_per_gpu * double(m.head_dim + (m.v_head_dim > 0 ? m.v_head_dim
-                                                                             : m.head_dim));
+      m.is_mla()
+          ? double(m.kv_lora_rank + m.qk_rope_head_dim)
+          : kv_heads_per_gpu * double(m.head_dim + (m.v_head_dim > 0 ? m.v_head_dim : m.head_dim));
   u.kv_cache_bytes = seqs * context * m.layers * kv_per_token_layer * act_bytes;
   double largest = 0;
   for (const Op& op : plan.ops) largest = std::max(largest, op_operand_elements(op));

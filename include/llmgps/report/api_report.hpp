@@ -20,6 +20,13 @@ using Json = nlohmann::ordered_json;
 // numbers (or other scalars) is written on one line, so a matrix comes out one row per line.
 std::string json_text(const Json& j);
 
+// A result's JSON as tidy CSV, the rows Python's records() gives: one row per element of
+// j[rows_key] (nested objects flattened, keys joined with '.'; arrays of numbers as JSON text;
+// arrays of objects left out), each led by the result's configuration: its top-level scalar
+// fields and flattened objects (a row's own field of the same name wins). Without rows_key, one
+// row of the whole result. Numbers are plain (shortest round-trip), booleans true/false.
+std::string records_csv(const Json& j, const std::string& rows_key = "");
+
 Json json(const api::HwListResult& r);
 std::string table(const api::HwListResult& r);
 std::string csv(const api::HwListResult& r);
@@ -66,6 +73,7 @@ Json json(const api::PredictResult& r);
 std::string table(const api::PredictResult& r);
 Json json(const api::PlanResult& r);
 std::string table(const api::PlanResult& r);
+std::string csv(const api::PlanResult& r);  // one row per layer and slot
 // SGLang's --init-expert-location file: {"physical_to_logical_map": [layer][physical slot]}.
 // InputError when a slot is empty (SGLang maps every physical slot to an expert).
 Json sglang_json(const api::PlanResult& r);
@@ -88,5 +96,6 @@ std::string chrome_trace(const api::BlockResult& r, const std::string& strategy)
 Json json(const api::SweepResult& r);
 std::string table(const api::SweepResult& r);
 std::string csv(const api::SweepResult& r);
+std::string csv(const api::BlockResult& r);  // one row per host GEMM considered
 
 }  // namespace llmgps::report

@@ -14,12 +14,9 @@ nlohmann::ordered_json validation_json(const std::vector<calib::Scored>& rows,
                                        const std::vector<calib::ClassScore>& classes, bool samples);
 std::string validation_table(const std::vector<calib::Scored>& rows,
                              const std::vector<calib::ClassScore>& classes, bool samples);
-std::string validation_csv(const std::vector<calib::Scored>& rows,
-                           const std::vector<calib::ClassScore>& classes, bool samples);
 
 // `llmgps validate --loso FIT`: the fit on every source, then each source held out.
 nlohmann::ordered_json loso_json(const calib::LosoReport& r);
 std::string loso_table(const calib::LosoReport& r);
-std::string loso_csv(const calib::LosoReport& r);
 
 }  // namespace llmgps::report

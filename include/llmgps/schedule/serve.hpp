@@ -17,13 +17,13 @@ struct ServeConfig {
 
 struct ServeEstimate {
   std::int64_t prompt = 0, output = 0, batch = 0;
-  StepEstimate prefill;        // the prompt's prefill: time to first token
-  StepEstimate first_decode;   // the first decode step (context prompt); empty when output == 1
-  StepEstimate last_decode;    // the last decode step (context prompt + output - 2)
+  StepEstimate prefill;           // the prompt's prefill: time to first token
+  StepEstimate first_decode;      // the first decode step (context prompt); empty when output == 1
+  StepEstimate last_decode;       // the last decode step (context prompt + output - 2)
   std::int64_t decode_steps = 0;  // output - 1
   double ttft_s = 0, ttft_band_s = 0;
   double tpot_mean_s = 0, tpot_mean_band_s = 0;  // mean over the decode steps (0 when none)
-  double e2e_s = 0;  // ttft + every decode step
+  double e2e_s = 0;                              // ttft + every decode step
   double output_tokens_per_s() const {
     return e2e_s > 0 ? double(batch) * double(output) / e2e_s : 0.0;
   }

@@ -16,17 +16,17 @@
 namespace llmgps {
 
 struct MemoryUse {
-  double weights_bytes = 0;     // layers' projections (attention and dense FFN by TP, experts by
-                                // EP), router, norms, embedding and LM head (vocab by TP)
-  double replica_bytes = 0;     // extra expert replicas beyond the GPU's own, all MoE layers
+  double weights_bytes = 0;      // layers' projections (attention and dense FFN by TP, experts by
+                                 // EP), router, norms, embedding and LM head (vocab by TP)
+  double replica_bytes = 0;      // extra expert replicas beyond the GPU's own, all MoE layers
   double copy_buffer_bytes = 0;  // staging for one MoE layer's replica weights while a new
                                  // plan's copies land (SGLang's and vLLM's EPLB rebalancing
                                  // move weights layer by layer through such a buffer)
-  double kv_cache_bytes = 0;    // keys and values of the GPU's sequences over their whole context
-  double activation_bytes = 0;  // peak transient: the residual stream plus the largest op's
-                                // inputs and outputs
-  double capacity_bytes = 0;    // the GPU's memory (GpuSpec::memory_bytes)
-  double budget_bytes = 0;      // capacity x memory fraction
+  double kv_cache_bytes = 0;     // keys and values of the GPU's sequences over their whole context
+  double activation_bytes = 0;   // peak transient: the residual stream plus the largest op's
+                                 // inputs and outputs
+  double capacity_bytes = 0;     // the GPU's memory (GpuSpec::memory_bytes)
+  double budget_bytes = 0;       // capacity x memory fraction
   double total_bytes() const {
     return weights_bytes + replica_bytes + copy_buffer_bytes + kv_cache_bytes + activation_bytes;
   }
