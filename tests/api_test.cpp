@@ -79,7 +79,8 @@ TEST(Api, CostCommandsMatchTheCli) {
     api::ElementwiseRequest r;
     r.hw = "h200-sxm";
     r.shape.kind = ElementwiseKind::layernorm;
-    r.shape.rows = 8192, r.shape.cols = 4096, r.shape.dtype = DType::fp16;
+    r.shape.rows = 8192, r.shape.cols = 4096;
+    r.dtype = "auto";  // the CLI's default: bf16 on an H200
     return render(api::cost_elementwise(r));
   });
   expect_same_as_cli("cost allreduce --system 8x-h100-nvlink4 --bytes 16777216 --algo ring", [] {
@@ -116,6 +117,7 @@ TEST(Api, EstimateMatchesTheCli) {
         api::EstimateRequest r;
         r.model = "mixtral-8x7b", r.system = "4x-a100-nvlink3";
         r.step.batch = 8, r.step.seq = 2048, r.step.phase = Phase::decode;
+        r.dtype = "auto";  // the CLI's default
         const auto e = api::estimate(r);
         // The CSV too, and the Chrome trace is the step's.
         EXPECT_EQ(report::csv(e),
@@ -143,7 +145,7 @@ TEST(Api, ValidateAndCalibrateMatchTheCli) {
 }
 
 TEST(Api, MoeCommandsMatchTheCli) {
-  expect_same_as_cli("moe stats --trace " + kTraceA + " --stream", [] {
+  expect_same_as_cli("moe stats --routing-trace " + kTraceA + " --stream", [] {
     api::StatsRequest r;
     r.trace = kTraceA, r.stream = true;
     return render(api::moe_stats(r));
@@ -153,7 +155,7 @@ TEST(Api, MoeCommandsMatchTheCli) {
     r.train = kTraceA, r.test = kTraceB;
     return render(api::moe_predict(r));
   });
-  expect_same_as_cli("moe plan --trace " + kTraceA + " --gpus 4 --slots-per-gpu 3", [] {
+  expect_same_as_cli("moe plan --routing-trace " + kTraceA + " --gpus 4 --slots-per-gpu 3", [] {
     api::PlanRequest r;
     r.trace = kTraceA, r.gpus = 4, r.slots_per_gpu = 3;
     return render(api::moe_plan(r));
@@ -163,14 +165,16 @@ TEST(Api, MoeCommandsMatchTheCli) {
     r.model = "mixtral-8x7b", r.system = "4x-a100-nvlink3", r.skew = 1.4;
     return render(api::moe_advise(r));
   });
-  expect_same_as_cli("moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --trace " + kTraceA,
-                     [] {
-                       api::AdviseRequest r;
-                       r.model = "mixtral-8x7b", r.system = "4x-a100-nvlink3", r.trace = kTraceA;
-                       return render(api::moe_advise(r));
-                     });
   expect_same_as_cli(
-      "moe map --model mixtral-8x7b --system 4x-a100-nvlink3 --skews 1.2,2.0 --links 50,300", [] {
+      "moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --routing-trace " + kTraceA, [] {
+        api::AdviseRequest r;
+        r.model = "mixtral-8x7b", r.system = "4x-a100-nvlink3", r.trace = kTraceA;
+        return render(api::moe_advise(r));
+      });
+  expect_same_as_cli(
+      "moe map --model mixtral-8x7b --system 4x-a100-nvlink3 --skews 1.2,2.0 --links-gb-per-s "
+      "50,300",
+      [] {
         api::MapRequest r;
         r.model = "mixtral-8x7b", r.system = "4x-a100-nvlink3";
         r.skews = {1.2, 2.0}, r.links = {50, 300};
@@ -232,11 +236,12 @@ TEST(Api, MaskIsTheCliFile) {
 }
 
 TEST(Api, StatsWithTransitionsMatchesTheCli) {
-  expect_same_as_cli("moe stats --trace " + kTraceA + " --transitions --batch-tokens 32", [] {
-    api::StatsRequest r;
-    r.trace = kTraceA, r.transitions = true, r.batch_tokens = 32;
-    return render(api::moe_stats(r));
-  });
+  expect_same_as_cli("moe stats --routing-trace " + kTraceA + " --transitions --batch-tokens 32",
+                     [] {
+                       api::StatsRequest r;
+                       r.trace = kTraceA, r.transitions = true, r.batch_tokens = 32;
+                       return render(api::moe_stats(r));
+                     });
 }
 
 TEST(Api, ErrorsNameRequestFields) {
@@ -300,6 +305,7 @@ TEST(Api, AdviseWithoutDuplicationAtSkewOneIsTheEstimate) {
         e.step.batch = c.batch, e.step.seq = c.seq;
         e.step.moe_layout = parse_moe_layout(layout, "layout");
         e.step.phase = parse_phase(phase, "phase");
+        e.dtype = "auto";  // advise's default
         const double est = api::estimate(e).estimate.total_s;
         ASSERT_GT(none, 0);
         EXPECT_NEAR(none / est, 1.0, 0.01);

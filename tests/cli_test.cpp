@@ -304,3 +304,149 @@ TEST(Cli, EveryNumericOptionRejectsNonNumbers) {
     }
   }
 }
+
+// ---- One command-line vocabulary (issue 15): each test fails on the behaviour before it ----
+
+TEST(CliVocabulary, ChromeTraceWritesAndRoutingTraceReads) {
+  llmgps::test::TempDir d;
+  auto e = run_cli("estimate --model llama3-8b --system h100-sxm5 --chrome-trace " +
+                   d.file("step.json"));
+  EXPECT_EQ(e.code, 0) << e.err;
+  EXPECT_TRUE(std::filesystem::exists(d.file("step.json")));
+  const std::string trace =
+      std::string(LLMGPS_SHARED_DIR) + "/data/traces/mixtral-8x7b-gsm8k-2problems.jsonl";
+  auto s = run_cli("moe stats --routing-trace " + trace);
+  EXPECT_EQ(s.code, 0) << s.err;
+  // The old spelling still works for one release, with a warning naming the new one.
+  auto old = run_cli("moe stats --trace " + trace);
+  EXPECT_EQ(old.code, 0);
+  EXPECT_NE(old.err.find("--trace is now --routing-trace"), std::string::npos) << old.err;
+  EXPECT_EQ(old.out, s.out);
+  auto missing = run_cli("moe stats");
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("--routing-trace"), std::string::npos) << missing.err;
+}
+
+TEST(CliVocabulary, DropoutMaskWritesToOut) {
+  llmgps::test::TempDir d;
+  auto r = run_cli("dropout mask --seed 1 --batch 1 --heads 2 --seq 64 --p 0.1 --out " +
+                   d.file("mask.bin"));
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(std::filesystem::file_size(d.file("mask.bin")), 2u * 64 * 64 / 8);
+  auto none = run_cli("dropout mask --seed 1 --batch 1 --heads 2 --seq 64 --p 0.1");
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("--out"), std::string::npos) << none.err;
+}
+
+TEST(CliVocabulary, UnitsInOptionNamesAndIntegerRounds) {
+  const std::string advise = "moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --skew 1.4";
+  json a = run_json(advise + " --link-gb-per-s 50");
+  EXPECT_DOUBLE_EQ(a["link_gbps"].get<double>(), 50);
+  auto old = run_cli(advise + " --link-gbps 50 --format json");
+  EXPECT_EQ(old.code, 0);
+  EXPECT_NE(old.err.find("--link-gbps is now --link-gb-per-s"), std::string::npos) << old.err;
+  auto map = run_cli(
+      "moe map --model mixtral-8x7b --system 4x-a100-nvlink3 --skews 1.2 --links-gb-per-s 50");
+  EXPECT_EQ(map.code, 0) << map.err;
+  // --rounds is an integer option in philox as in dropout mask.
+  for (const char* cmd : {"philox --help", "dropout mask --help"}) {
+    auto h = run_cli(cmd);
+    const std::size_t at = h.out.find("--rounds");
+    ASSERT_NE(at, std::string::npos) << cmd;
+    EXPECT_NE(h.out.substr(at, 20).find("INT"), std::string::npos) << cmd << h.out;
+  }
+}
+
+// One dtype rule (fp8 for FP8-typical work where the GPU has it, else bf16) and one attention
+// implementation rule (estimate's).
+TEST(CliVocabulary, DefaultsFollowOneRulePerGpu) {
+  auto a100 = run_cli("dropout block --model llama3-8b --hw a100-sxm4-80g --format json");
+  ASSERT_EQ(a100.code, 0) << a100.err;  // failed on its fp8 default before
+  EXPECT_EQ(json::parse(a100.out)["dtype"], "bf16");
+  EXPECT_EQ(run_json("dropout block --model llama3-8b --hw h100-sxm5")["dtype"], "fp8");
+  EXPECT_EQ(run_json("estimate --model llama3-8b --system h100-sxm5")["dtype"], "bf16");
+  EXPECT_EQ(run_json("estimate --model deepseek-v3 --system 32x-h100-nvlink4-ndr400")["dtype"],
+            "fp8");
+  EXPECT_EQ(run_json("estimate --model deepseek-v3 --system 8x-a100-nvlink3")["dtype"], "bf16");
+  EXPECT_EQ(run_json("cost gemm --hw h100-sxm5 --m 64 --n 64 --k 64")["dtype"], "bf16");
+  json att = run_json("cost attention --hw h100-sxm5 --batch 1 --heads 8 --seq 1024");
+  EXPECT_EQ(att["impl"], "fa3");  // as estimate runs on Hopper
+  EXPECT_EQ(att["dtype"], "bf16");
+  EXPECT_EQ(run_json("cost attention --hw a100-sxm4-80g --batch 1 --heads 8 --seq 1024")["impl"],
+            "fa2");
+  // calibrate's data set is built in: it runs from any directory.
+  llmgps::test::TempDir d;
+  auto cal = llmgps::test::run_cli_in(d.path.string(), "calibrate --format json");
+  EXPECT_EQ(cal.code, 0) << cal.err;
+}
+
+TEST(CliVocabulary, UnknownNamesGetASuggestionAndTheSubcommandsHelp) {
+  auto opt = run_cli("estimate --model llama3-8b --sytem h100-sxm5");
+  EXPECT_EQ(opt.code, 2);
+  EXPECT_NE(opt.err.find("unknown option '--sytem' (did you mean '--system'?)"), std::string::npos)
+      << opt.err;
+  EXPECT_NE(opt.err.find("see llmgps estimate --help"), std::string::npos) << opt.err;
+  auto sub = run_cli("moe plna");
+  EXPECT_EQ(sub.code, 2);
+  EXPECT_NE(sub.err.find("did you mean 'plan'?"), std::string::npos) << sub.err;
+  EXPECT_NE(sub.err.find("see llmgps moe --help"), std::string::npos) << sub.err;
+  auto preset = run_cli("estimate --model llama3-8b --system h100");
+  EXPECT_EQ(preset.code, 2);
+  EXPECT_NE(preset.err.find("did you mean 'h100-sxm5'?"), std::string::npos) << preset.err;
+  auto model = run_cli("estimate --model mixtral-8x7 --system h100-sxm5");
+  EXPECT_NE(model.err.find("did you mean 'mixtral-8x7b'?"), std::string::npos) << model.err;
+  auto parse = run_cli("estimate --model llama3-8b --system h100-sxm5 --batch");
+  EXPECT_EQ(parse.code, 2);
+  EXPECT_NE(parse.err.find("see llmgps estimate --help"), std::string::npos) << parse.err;
+  EXPECT_EQ(parse.err.find("see llmgps --help"), std::string::npos) << parse.err;
+}
+
+TEST(CliVocabulary, IndivisibleHeadsOfferATensorParallelismThatWorks) {
+  llmgps::test::TempDir d;
+  json cfg =
+      json::parse(llmgps::test::slurp(llmgps::test::source_dir() + "/data/models/llama3-8b.json"));
+  cfg["num_attention_heads"] = 28;
+  cfg["num_key_value_heads"] = 4;
+  cfg["hidden_size"] = 3584;
+  llmgps::test::write_file(d.file("q28.json"), cfg.dump());
+  auto r = run_cli("estimate --model " + d.file("q28.json") + " --system 8x-h100-nvlink4");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("try --tp 4"), std::string::npos) << r.err;
+}
+
+// Model names: _name_or_path, else a config.json's folder, else the file's stem; a Hugging Face
+// model folder is read through its config.json; paths in a system file are relative to it.
+TEST(CliVocabulary, FilesAreNamedAndResolvedAsUsersExpect) {
+  llmgps::test::TempDir d;
+  const std::string llama =
+      llmgps::test::slurp(llmgps::test::source_dir() + "/data/models/llama3-8b.json");
+  std::filesystem::create_directories(d.path / "models");
+  std::filesystem::create_directories(d.path / "Tiny-Llama");
+  llmgps::test::write_file(d.file("models/deepseek-v2-lite.json"), llama);
+  llmgps::test::write_file(d.file("Tiny-Llama/config.json"), llama);
+  json named = json::parse(llama);
+  named["_name_or_path"] = "meta-llama/Meta-Llama-3-8B";
+  llmgps::test::write_file(d.file("named.json"), named.dump());
+  EXPECT_EQ(run_json("model show " + d.file("models/deepseek-v2-lite.json"))["name"],
+            "deepseek-v2-lite");
+  EXPECT_EQ(run_json("model show " + d.file("Tiny-Llama"))["name"], "Tiny-Llama");
+  EXPECT_EQ(run_json("model show " + d.file("Tiny-Llama/config.json"))["name"], "Tiny-Llama");
+  EXPECT_EQ(run_json("model show " + d.file("named.json"))["name"], "Meta-Llama-3-8B");
+  // A system file that names its GPU by a path next to it, run from elsewhere.
+  std::filesystem::create_directories(d.path / "cluster");
+  llmgps::test::write_file(
+      d.file("cluster/gpu.json"),
+      llmgps::test::slurp(llmgps::test::source_dir() + "/data/hw/h100-sxm5.json"));
+  json sys = json::parse(
+      llmgps::test::slurp(llmgps::test::source_dir() + "/data/hw/8x-h100-nvlink4.json"));
+  sys["gpu"] = "gpu.json";
+  llmgps::test::write_file(d.file("cluster/sys.json"), sys.dump());
+  auto ok = run_cli("estimate --model llama3-8b --system " + d.file("cluster/sys.json"));
+  EXPECT_EQ(ok.code, 0) << ok.err;
+  sys["gpu"] = "missing-gpu.json";
+  llmgps::test::write_file(d.file("cluster/bad.json"), sys.dump());
+  auto bad = run_cli("estimate --model llama3-8b --system " + d.file("cluster/bad.json"));
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("bad.json"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("missing-gpu.json"), std::string::npos) << bad.err;
+}

@@ -27,7 +27,7 @@ int lines(const std::string& s) {
 }  // namespace
 
 TEST(CmdMoe, StatsContract) {
-  const auto j = run_json("moe stats --trace " + kGsm + " --batch-tokens 64");
+  const auto j = run_json("moe stats --routing-trace " + kGsm + " --batch-tokens 64");
   for (const char* k : {"layers", "experts", "top_k", "tokens", "skew_mean", "per_layer"})
     EXPECT_TRUE(j.contains(k)) << k;
   EXPECT_EQ(j["layers"], 32);
@@ -64,7 +64,8 @@ TEST(CmdMoe, PlanContractFromLoadsAndTrace) {
   EXPECT_EQ(j["phy2log"][0], nlohmann::json({5, 6, 5, 7, 8, 4, 3, 4, 10, 9, 10, 2, 0, 1, 11, 1}));
   for (const char* k : {"phy2log", "log2phy", "logcnt", "balancedness"})
     EXPECT_TRUE(j.contains(k)) << k;
-  const auto g = run_json("moe plan --trace " + kGsm + " --gpus 4 --slots-per-gpu 3 --algo greedy");
+  const auto g =
+      run_json("moe plan --routing-trace " + kGsm + " --gpus 4 --slots-per-gpu 3 --algo greedy");
   EXPECT_GE(g["balancedness"].get<double>(), g["balancedness_without_replicas"].get<double>());
 }
 
@@ -109,7 +110,8 @@ TEST(CmdMoe, AdviseAndMapContracts) {
   EXPECT_EQ(p["fastest"]["kind"], "distribution");
   // Trace mode: one answer (the trace-driven one); the closed form is a labelled cross-check.
   const std::string trace_args =
-      "moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --batch 1 --seq 512 --trace " +
+      "moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --batch 1 --seq 512 "
+      "--routing-trace " +
       kHeval + " --train " + kGsm + " --replan-every 4";
   const auto t = run_json(trace_args);
   EXPECT_EQ(t["mode"], "trace");
@@ -126,7 +128,8 @@ TEST(CmdMoe, AdviseAndMapContracts) {
   EXPECT_NE(table.find("cross-check verdict:"), std::string::npos);
   TempDir d;
   const auto m = run_json(
-      "moe map --model mixtral-8x7b --system 4x-a100-nvlink3 --skews 1.2,2.0 --links 600,32 "
+      "moe map --model mixtral-8x7b --system 4x-a100-nvlink3 --skews 1.2,2.0 --links-gb-per-s "
+      "600,32 "
       "--svg " +
       d.file("m.svg"));
   EXPECT_EQ(m["cells"].size(), 4u);
@@ -150,8 +153,8 @@ TEST(CmdMoe, SynthWritesATraceThatStatsReads) {
       run_cli("moe synth --layers 4 --sequences 2 --tokens 500 --skew 1.2,1.5,2,2.5 --out " +
               d.file("s.jsonl"));
   ASSERT_EQ(w.code, 0) << w.err;
-  const auto j =
-      run_json("moe stats --trace " + d.file("s.jsonl") + " --batch-tokens 0 --transitions");
+  const auto j = run_json("moe stats --routing-trace " + d.file("s.jsonl") +
+                          " --batch-tokens 0 --transitions");
   EXPECT_EQ(j["layers"], 4);
   EXPECT_NEAR(j["per_layer"][3]["skew"].get<double>(), 2.5, 0.15);
   EXPECT_EQ(j["transitions"].size(), 3u);
@@ -168,24 +171,26 @@ TEST(CmdMoe, BadInputOneLineExitTwo) {
   write_file(d.file("range.jsonl"), "{\"layer\":0,\"experts\":[1,20],\"token_idx\":0}\n");
   write_file(d.file("gap.jsonl"), "{\"layer\":1,\"experts\":[1,2],\"token_idx\":0}\n");
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"moe stats --trace " + d.file("bad.jsonl"), "bad.jsonl:2"},
-      {"moe stats --trace " + d.file("gap.jsonl"), "layer 0 has no records"},
-      {"moe stats --trace " + d.file("range.jsonl") + " --experts 8",
+      {"moe stats --routing-trace " + d.file("bad.jsonl"), "bad.jsonl:2"},
+      {"moe stats --routing-trace " + d.file("gap.jsonl"), "layer 0 has no records"},
+      {"moe stats --routing-trace " + d.file("range.jsonl") + " --experts 8",
        "range.jsonl:1: expert id 20"},
-      {"moe stats --trace /nonexistent.jsonl", "/nonexistent.jsonl"},
-      {"moe plan --trace " + kGsm + " --gpus 9 --slots-per-gpu 3 --algo greedy", "--gpus"},
-      {"moe plan --trace " + kGsm + " --gpus 4 --slots-per-gpu 1", "--slots-per-gpu"},
-      {"moe plan --gpus 4 --slots-per-gpu 2", "--trace/--loads"},
+      {"moe stats --routing-trace /nonexistent.jsonl", "/nonexistent.jsonl"},
+      {"moe plan --routing-trace " + kGsm + " --gpus 9 --slots-per-gpu 3 --algo greedy", "--gpus"},
+      {"moe plan --routing-trace " + kGsm + " --gpus 4 --slots-per-gpu 1", "--slots-per-gpu"},
+      {"moe plan --gpus 4 --slots-per-gpu 2", "--routing-trace/--loads"},
       {"moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --skew 9", "--skew"},
       {"moe advise --model llama2-7b --system 4x-a100-nvlink3 --skew 1.4", "--model"},
-      {"moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --skew 1.4 --link-gbps -5",
-       "--link-gbps"},
+      {"moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --skew 1.4 --link-gb-per-s -5",
+       "--link-gb-per-s"},
       {"moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --skew 1.4 --layout pp",
        "--layout"},
-      {"moe advise --model mixtral-8x7b --system 4x-a100-nvlink3", "--skew/--shares/--trace"},
+      {"moe advise --model mixtral-8x7b --system 4x-a100-nvlink3",
+       "--skew/--shares/--routing-trace"},
       {"moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --skew 1.4 --predictors nope",
        "--predictors"},
-      {"moe map --model mixtral-8x7b --system 4x-a100-nvlink3 --skews 1.2,x --links 32", "--skews"},
+      {"moe map --model mixtral-8x7b --system 4x-a100-nvlink3 --skews 1.2,x --links-gb-per-s 32",
+       "--skews"},
       {"moe predict --train " + kGsm + " --test " + d.file("range.jsonl"), "range.jsonl"},
   };
   for (const auto& [args, needle] : cases) {
@@ -354,7 +359,7 @@ TEST(CmdMoe, VllmLoggerShapedTracePassesThroughEveryCommand) {
   const std::string f = d.file("vllm.jsonl");
   write_file(f, vllm_logger_trace(4000, 48, 96, 5));
   for (const char* mode : {"", " --stream"}) {
-    const auto s = run_json("moe stats --trace " + f + mode);
+    const auto s = run_json("moe stats --routing-trace " + f + mode);
     EXPECT_EQ(s["warmup_records"], 4000) << mode;
     EXPECT_EQ(s["records"], 48 * 96) << mode;
     EXPECT_EQ(s["tokens"], 48 * 96) << mode;
@@ -363,7 +368,7 @@ TEST(CmdMoe, VllmLoggerShapedTracePassesThroughEveryCommand) {
     EXPECT_EQ(s["per_layer"][0]["layer"], 5) << mode;
     EXPECT_LT(s["skew_mean"].get<double>(), 5.0) << mode;  // the warm-up alone would give 15
   }
-  const auto kept = run_json("moe stats --keep-warmup --trace " + f);
+  const auto kept = run_json("moe stats --keep-warmup --routing-trace " + f);
   EXPECT_EQ(kept["warmup_records"], 0);
   EXPECT_EQ(kept["records"], 4000 + 48 * 96);
 
@@ -372,12 +377,13 @@ TEST(CmdMoe, VllmLoggerShapedTracePassesThroughEveryCommand) {
   EXPECT_EQ(pr["test_warmup_records"], 4000);
   EXPECT_EQ(pr["predictors"].size(), 7u);
 
-  const auto pl = run_json("moe plan --trace " + f + " --gpus 8 --slots-per-gpu 9 --algo greedy");
+  const auto pl =
+      run_json("moe plan --routing-trace " + f + " --gpus 8 --slots-per-gpu 9 --algo greedy");
   EXPECT_EQ(pl["warmup_records"], 4000);
   EXPECT_EQ(pl["layers"], nlohmann::json::array({5}));
   EXPECT_EQ(pl["phy2log"].size(), 1u);
   const RunResult sg =
-      run_cli("moe plan --trace " + f + " --gpus 8 --slots-per-gpu 9 --format sglang");
+      run_cli("moe plan --routing-trace " + f + " --gpus 8 --slots-per-gpu 9 --format sglang");
   EXPECT_EQ(sg.code, 2);
   EXPECT_NE(sg.err.find("layers_logged"), std::string::npos) << sg.err;
 
@@ -407,24 +413,24 @@ TEST(CmdMoe, PartialTraceBadInputsNameLineAndField) {
   std::string t = vllm_logger_trace(0, 2, 8, 0);
   t += "{\"req_id\": \"r1\", \"token_idx\": 8, \"layer\": 3, \"topk_ids\": [1, 2, 3, 4]}\n";
   write_file(d.file("a.jsonl"), t);
-  RunResult r = run_cli("moe stats --trace " + d.file("a.jsonl"));
+  RunResult r = run_cli("moe stats --routing-trace " + d.file("a.jsonl"));
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("a.jsonl:18"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("field 'layer'"), std::string::npos) << r.err;
-  r = run_cli("moe stats --stream --trace " + d.file("a.jsonl"));
+  r = run_cli("moe stats --stream --routing-trace " + d.file("a.jsonl"));
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("a.jsonl:18"), std::string::npos) << r.err;
   // Passes that disagree on top-k: the second pass logs three experts per token.
   std::string u = vllm_logger_trace(0, 1, 8, 0);
   u += "{\"req_id\": \"r1\", \"token_idx\": 0, \"layer\": 0, \"topk_ids\": [1, 2, 3]}\n";
   write_file(d.file("b.jsonl"), u);
-  r = run_cli("moe stats --trace " + d.file("b.jsonl"));
+  r = run_cli("moe stats --routing-trace " + d.file("b.jsonl"));
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("b.jsonl:10"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("field 'topk_ids'"), std::string::npos) << r.err;
   // A logged layer the model does not have.
   write_file(d.file("c.jsonl"), vllm_logger_trace(0, 4, 32, 30));
-  r = run_cli("moe advise --model qwen1.5-moe-a2.7b --system 8x-h100-nvlink4 --trace " +
+  r = run_cli("moe advise --model qwen1.5-moe-a2.7b --system 8x-h100-nvlink4 --routing-trace " +
               d.file("c.jsonl"));
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("layers_logged names layer 30"), std::string::npos) << r.err;

@@ -19,15 +19,17 @@ void same_twice(const std::string& args) {
 
 TEST(Determinism, CommandsGiveByteIdenticalOutput) {
   same_twice("estimate --model mixtral-8x7b --system 4x-a100-nvlink3 --format json");
-  same_twice("moe stats --trace " + kTraces + "mixtral-8x7b-gsm8k-2problems.jsonl --format json");
+  same_twice("moe stats --routing-trace " + kTraces +
+             "mixtral-8x7b-gsm8k-2problems.jsonl --format json");
   same_twice("moe predict --train " + kTraces + "mixtral-8x7b-gsm8k-2problems.jsonl --test " +
              kTraces + "mixtral-8x7b-humaneval-2problems.jsonl --format json");
-  same_twice("moe plan --trace " + kTraces +
+  same_twice("moe plan --routing-trace " + kTraces +
              "mixtral-8x7b-gsm8k-2problems.jsonl --gpus 4 --slots-per-gpu 3 --format json");
-  same_twice("moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --trace " + kTraces +
+  same_twice("moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --routing-trace " + kTraces +
              "mixtral-8x7b-humaneval-2problems.jsonl --format json");
   same_twice(
-      "moe map --model mixtral-8x7b --system 4x-a100-nvlink3 --skews 1.2,2 --links 32,600 --format "
+      "moe map --model mixtral-8x7b --system 4x-a100-nvlink3 --skews 1.2,2 --links-gb-per-s 32,600 "
+      "--format "
       "csv");
   same_twice(
       "dropout sweep --model llama2-7b --hw h100-sxm5 --seqs 1024,4096 --batches 1 --format csv");
@@ -37,7 +39,7 @@ TEST(Determinism, CommandsGiveByteIdenticalOutput) {
 TEST(Determinism, MaskFilesDoNotDependOnThreads) {
   TempDir d;
   const std::string base =
-      "dropout mask --seed 9 --batch 2 --heads 8 --seq 700 --p 0.2 --bits 8 --rounds 7 --file ";
+      "dropout mask --seed 9 --batch 2 --heads 8 --seq 700 --p 0.2 --bits 8 --rounds 7 --out ";
   ASSERT_EQ(run_cli(base + d.file("a.bin") + " --threads 1").code, 0);
   ASSERT_EQ(run_cli(base + d.file("b.bin") + " --threads 3").code, 0);
   ASSERT_EQ(run_cli(base + d.file("c.bin") + " --threads 0").code, 0);

@@ -71,7 +71,7 @@ TEST(Golden, EveryCommandsReportsMatchTheirGoldenFiles) {
     SCOPED_TRACE(c.name + ": llmgps " + c.args);
     std::string extra;
     if (c.svg) extra += " --svg " + d.file(c.name + ".svg");
-    if (c.trace) extra += " --trace " + d.file(c.name + ".trace.json");
+    if (c.trace) extra += " --chrome-trace " + d.file(c.name + ".trace.json");
     const RunResult table = run_in_source(c.args + extra);
     ASSERT_EQ(table.code, 0) << table.err;
     expect_golden(c.name + ".txt", table.out);

@@ -88,7 +88,7 @@ def _memory_warning(result):
 
 
 @_api
-def estimate(model, system, batch=1, seq=512, phase="prefill", dtype="fp16", tp=0, ep=0,
+def estimate(model, system, batch=1, seq=512, phase="prefill", dtype="auto", tp=0, ep=0,
              layout="vllm-tp", impl=None, prompt=None, output=None, memory_fraction=0.9,
              strict=False):
     """A whole model's prefill or decode step on a system, op by op, or serving end to end
@@ -97,7 +97,8 @@ def estimate(model, system, batch=1, seq=512, phase="prefill", dtype="fp16", tp=
     model: preset, config.json path or dict; system: system preset or JSON, or a GPU (one GPU).
     batch: sequences; seq: prompt length (prefill) or cached context (decode); phase: prefill,
     decode or serve (``prompt`` tokens in, ``output`` tokens out per sequence: ``.serve`` holds
-    TTFT, TPOT and throughput); dtype: fp32, tf32, fp16, bf16 or fp8; tp/ep: tensor/expert
+    TTFT, TPOT and throughput); dtype: fp32, tf32, fp16, bf16, fp8 or auto (fp8 for an FP8
+    checkpoint such as DeepSeek-V3's where the GPU has it, else bf16); tp/ep: tensor/expert
     parallelism (0: the layout's default); layout (MoE models): vllm-tp, dp-a2a or paper; impl:
     fa2 or fa3 (None: fa3 on Hopper, else fa2). ``.memory`` is the fullest GPU's memory against
     ``memory_fraction`` of its capacity, with the largest batch and context that fit; a step that
@@ -113,7 +114,7 @@ def estimate(model, system, batch=1, seq=512, phase="prefill", dtype="fp16", tp=
 
 
 @_api
-def estimate_trace(model, system, batch=1, seq=512, phase="prefill", dtype="fp16", tp=0, ep=0,
+def estimate_trace(model, system, batch=1, seq=512, phase="prefill", dtype="auto", tp=0, ep=0,
                    layout="vllm-tp", impl=None):
     """The same step as :func:`estimate` as a Chrome trace (JSON text, chrome://tracing)."""
     with _model_file(model) as ref:
@@ -122,7 +123,7 @@ def estimate_trace(model, system, batch=1, seq=512, phase="prefill", dtype="fp16
 
 
 @_api
-def estimate_sweep(model, system, batches=(1,), seqs=(512,), phase="prefill", dtype="fp16", tp=0,
+def estimate_sweep(model, system, batches=(1,), seqs=(512,), phase="prefill", dtype="auto", tp=0,
                    ep=0, layout="vllm-tp", impl=None):
     """:func:`estimate` over every (batch, seq) pair, batch-major. records() gives one row per
     point: batch, seq, total_s, band_s, tokens_per_s, tflops_per_gpu and time_by_bound_s.*."""
@@ -159,9 +160,12 @@ def validate(measurements, samples=False, worst=3, loso=None):
 
 
 @_api
-def calibrate(data="../shared/data/calibration-a100", system="4x-a100-nvlink3", samples=False):
-    """The model's error on the measured A100 set (``llmgps calibrate``); records(): classes."""
-    return Validation(_core.calibrate(_text(data, "data"), _text(system, "system"), bool(samples)))
+def calibrate(data=None, system="4x-a100-nvlink3", samples=False):
+    """The model's error on the measured A100 set (``llmgps calibrate``); records(): classes.
+
+    data: a folder with the llmcompass_*.csv files (None: the set built in)."""
+    return Validation(_core.calibrate(_text(data or "", "data"), _text(system, "system"),
+                                      bool(samples)))
 
 
 from . import cost, dropout, eplb, moe  # noqa: E402  (they use the names above)

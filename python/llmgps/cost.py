@@ -13,32 +13,34 @@ __all__ = ["gemm", "attention", "elementwise", "allreduce", "alltoall", "deepep"
 
 
 @_api
-def gemm(hw, m, n, k, batch=1, dtype="fp16"):
+def gemm(hw, m, n, k, batch=1, dtype="auto"):
     """GEMM C[m,n] = A[m,k] B[k,n] (``batch`` independent ones) on one GPU.
 
-    hw: GPU preset or hardware JSON; dtype: fp32, tf32, fp16, bf16 or fp8. The kernel a library
-    heuristic would pick (family, tile, split-K, waves) is in the result.
+    hw: GPU preset or hardware JSON; dtype: fp32, tf32, fp16, bf16, fp8 or auto (bf16 where the
+    GPU has it). The kernel a library heuristic would pick (family, tile, split-K, waves) is in
+    the result.
     """
     return Result(_core.cost_gemm(_text(hw, "hw"), _int(m, "m"), _int(n, "n"), _int(k, "k"),
                                   _int(batch, "batch"), _text(dtype, "dtype")))
 
 
 @_api
-def attention(hw, batch, heads, seq, head_dim=128, kv_heads=None, seq_k=None, dtype="bf16",
-              causal=False, pass_="fwd", impl="fa2"):
+def attention(hw, batch, heads, seq, head_dim=128, kv_heads=None, seq_k=None, dtype="auto",
+              causal=False, pass_="fwd", impl=None):
     """Flash-Attention forward (``pass_="fwd"``) or backward (``"bwd"``) on one GPU.
 
     heads: query heads; kv_heads: key/value heads (None: heads); seq_k: key length (None: seq);
-    dtype: fp16, bf16 or fp8; impl: fa2 or fa3.
+    dtype: fp16, bf16, fp8 or auto (bf16 where the GPU has it); impl: fa2 or fa3 (None: fa3
+    where the GPU supports it, else fa2, as estimate).
     """
     return Result(_core.cost_attention(
         _text(hw, "hw"), _int(batch, "batch"), _int(heads, "heads"), _int(seq, "seq"),
         _int(head_dim, "head_dim"), _int(kv_heads or 0, "kv_heads"), _int(seq_k or 0, "seq_k"),
-        _text(dtype, "dtype"), bool(causal), _text(pass_, "pass_"), _text(impl, "impl")))
+        _text(dtype, "dtype"), bool(causal), _text(pass_, "pass_"), _text(impl or "", "impl")))
 
 
 @_api
-def elementwise(hw, kind, rows, cols, dtype="fp16"):
+def elementwise(hw, kind, rows, cols, dtype="auto"):
     """A memory-bound kernel: kind is copy, add, activation, gated_activation, rmsnorm,
     layernorm, softmax, rope or topk over rows x cols."""
     return Result(_core.cost_elementwise(_text(hw, "hw"), _text(kind, "kind"), _int(rows, "rows"),

@@ -73,7 +73,7 @@ def _setup(model, hw, dtype, scope, impl, p, bits, rounds, what_ifs):
 
 
 @_api
-def block(model, hw, batch=1, seq=4096, dtype="fp8", scope="train", impl=None, p=0.1, bits=32,
+def block(model, hw, batch=1, seq=4096, dtype="auto", scope="train", impl=None, p=0.1, bits=32,
           rounds=10, what_ifs=()):
     """One transformer block with attention dropout under each strategy: none, fused (the RNG in
     Flash-Attention), sequential (a separate RNG kernel) and overlapped (the RNG beside a GEMM).
@@ -88,7 +88,7 @@ def block(model, hw, batch=1, seq=4096, dtype="fp8", scope="train", impl=None, p
 
 
 @_api
-def sweep(model, hw, seqs=(1024, 2048, 4096, 8192), batches=(1, 2, 4), dtype="fp8",
+def sweep(model, hw, seqs=(1024, 2048, 4096, 8192), batches=(1, 2, 4), dtype="auto",
           scope="train", impl=None, p=0.1, bits=32, rounds=10, what_ifs=()):
     """:func:`block` over every (batch, seq), batch-major: records() one row per point."""
     m, *rest = _setup(model, hw, dtype, scope, impl, p, bits, rounds, what_ifs)

@@ -126,7 +126,7 @@ def _ep(model, system, link_gbps, batch, seq, phase, dtype, layout, algo, error_
 
 @_api
 def advise(model, system, skew=None, shares=None, trace=None, train=None, keep_warmup=False,
-           link_gbps=None, batch=1, seq=512, phase="prefill", dtype="fp16", layout="vllm-tp",
+           link_gbps=None, batch=1, seq=512, phase="prefill", dtype="auto", layout="vllm-tp",
            algo="greedy-time", error_model="typical", predictors="auto", points=None,
            expert_time="roofline", error_cap=True, slots_per_gpu=0, replan_every=1,
            replan_policy="when-it-pays", batch_tokens=64, memory_fraction=0.9, strict=False):
@@ -158,7 +158,7 @@ def advise(model, system, skew=None, shares=None, trace=None, train=None, keep_w
 
 @_api
 def map(model, system, skews, links=None, batches=None, svg=False, link_gbps=None, seq=512,
-        phase="prefill", dtype="fp16", layout="vllm-tp", algo="greedy-time",
+        phase="prefill", dtype="auto", layout="vllm-tp", algo="greedy-time",
         error_model="typical", predictors="auto", points=None, expert_time="roofline",
         error_cap=True, slots_per_gpu=0, replan_every=1, replan_policy="when-it-pays",
         batch_tokens=64):

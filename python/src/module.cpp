@@ -103,7 +103,7 @@ py::object cost_gemm(const std::string& hw, std::int64_t m, std::int64_t n, std:
   req.hw = hw;
   req.shape.m = m, req.shape.n = n, req.shape.k = k, req.shape.batch = batch;
   req.validate();
-  req.shape.dtype = parse_dtype(dtype, "gemm.dtype");
+  req.dtype = dtype;
   return run(req, api::cost_gemm);
 }
 
@@ -116,7 +116,7 @@ py::object cost_attention(const std::string& hw, std::int64_t batch, std::int64_
   auto& s = req.shape;
   s.batch = batch, s.heads = heads, s.seq_q = seq, s.head_dim = head_dim;
   s.kv_heads = kv_heads, s.seq_k = seq_k, s.causal = causal, s.impl = impl;
-  s.dtype = parse_dtype(dtype, "attention.dtype");
+  req.dtype = dtype;
   if (pass != "fwd" && pass != "bwd")
     throw InputError("attention.pass", "must be 'fwd' or 'bwd', got '" + pass + "'");
   s.pass = pass == "bwd" ? AttnPass::bwd : AttnPass::fwd;
@@ -129,7 +129,7 @@ py::object cost_elementwise(const std::string& hw, const std::string& kind, std:
   req.hw = hw;
   req.shape.kind = parse_elementwise_kind(kind, "elementwise.kind");
   req.shape.rows = rows, req.shape.cols = cols;
-  req.shape.dtype = parse_dtype(dtype, "elementwise.dtype");
+  req.dtype = dtype;
   return run(req, api::cost_elementwise);
 }
 
@@ -184,7 +184,7 @@ api::EstimateRequest step_request(const std::string& model, const std::string& s
   c.memory_fraction = memory_fraction;
   req.serve = phase == "serve";
   c.phase = req.serve ? Phase::prefill : parse_phase(phase, "step.phase");
-  c.dtype = parse_dtype(dtype, "step.dtype");
+  req.dtype = dtype;  // "auto" resolved by the api for the model and GPU
   c.moe_layout = parse_moe_layout(layout, "step.layout");
   return req;
 }

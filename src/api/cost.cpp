@@ -31,19 +31,26 @@ void GemmRequest::validate() const {
 GemmResult cost_gemm(const GemmRequest& r) {
   r.validate();
   const GpuSpec gpu = specs::load_system(r.hw).gpu;
-  return {gpu, r.shape, gemm_cost(gpu, r.shape)};  // gemm_cost checks the GPU has the dtype
+  GemmShape shape = r.shape;
+  if (!r.dtype.empty()) shape.dtype = resolve_dtype(r.dtype, gpu, false, "gemm.dtype");
+  return {gpu, shape, gemm_cost(gpu, shape)};  // gemm_cost checks the GPU has the dtype
 }
 
 AttentionResult cost_attention(const AttentionRequest& r) {
   r.validate();
   const GpuSpec gpu = specs::load_system(r.hw).gpu;
-  return {gpu, r.shape, attention_cost(gpu, r.shape)};
+  AttentionShape shape = r.shape;
+  if (!r.dtype.empty()) shape.dtype = resolve_dtype(r.dtype, gpu, false, "attention.dtype");
+  if (shape.impl.empty()) shape.impl = default_attention_impl(gpu);
+  return {gpu, shape, attention_cost(gpu, shape)};
 }
 
 ElementwiseResult cost_elementwise(const ElementwiseRequest& r) {
   r.validate();
   const GpuSpec gpu = specs::load_system(r.hw).gpu;
-  return {gpu.name, elementwise_cost(gpu, r.shape)};
+  ElementwiseShape shape = r.shape;
+  if (!r.dtype.empty()) shape.dtype = resolve_dtype(r.dtype, gpu, false, "elementwise.dtype");
+  return {gpu.name, elementwise_cost(gpu, shape)};
 }
 
 void AllreduceRequest::validate() const {

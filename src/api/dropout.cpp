@@ -59,7 +59,7 @@ dropout::BlockConfig BlockSetup::config(std::int64_t batch, std::int64_t seq) co
   dropout::BlockConfig c;
   c.batch = batch;
   c.seq = seq;
-  c.dtype = parse_dtype(dtype, "block.dtype");
+  c.dtype = dtype == "auto" ? DType::fp8 : parse_dtype(dtype, "block.dtype");
   c.scope = dropout::parse_scope(scope, "block.scope");
   c.rng.p = p;
   c.rng.bits = bits;
@@ -73,10 +73,19 @@ void BlockSetup::validate() const {
   (void)dropout::keep_threshold(config(1, 1).rng);
 }
 
+namespace {
+// The setup's dtype by name, "auto" resolved for the GPU: training with dropout in FP8 (the
+// paper's setting) where the GPU has FP8, else BF16.
+std::string resolved_dtype(const BlockSetup& s, const GpuSpec& gpu) {
+  return std::string(dtype_name(resolve_dtype(s.dtype, gpu, true, "block.dtype")));
+}
+}  // namespace
+
 BlockResult dropout_block(const BlockRequest& r) {
   r.validate();
   BlockResult out{r, specs::load_model(r.model), specs::load_gpu(r.hw), {}};
-  out.block = dropout::block_dropout(out.model, out.gpu, r.config(r.batch, r.seq));
+  out.request.dtype = resolved_dtype(r, out.gpu);
+  out.block = dropout::block_dropout(out.model, out.gpu, out.request.config(r.batch, r.seq));
   return out;
 }
 
@@ -93,9 +102,10 @@ SweepResult dropout_sweep(const SweepRequest& r) {
   const ModelSpec m = specs::load_model(r.model);
   const GpuSpec gpu = specs::load_gpu(r.hw);
   SweepResult out{r, {}};
+  out.request.dtype = resolved_dtype(r, gpu);
   for (std::int64_t b : r.batches)
     for (std::int64_t q : r.seqs)
-      out.rows.push_back({b, q, dropout::block_dropout(m, gpu, r.config(b, q))});
+      out.rows.push_back({b, q, dropout::block_dropout(m, gpu, out.request.config(b, q))});
   return out;
 }
 

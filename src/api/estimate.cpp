@@ -27,8 +27,10 @@ EstimateResult estimate(const EstimateRequest& r) {
   r.validate();
   EstimateResult out{
       specs::load_model(r.model), specs::load_system(r.system), r.step, {}, {}, {}, {}, {}, {}};
+  if (!r.dtype.empty())
+    out.step.dtype = resolve_dtype(r.dtype, out.system.gpu, out.model.fp8_checkpoint, "step.dtype");
   if (r.serve) {
-    ServeConfig sc{r.step, r.prompt > 0 ? r.prompt : r.step.seq, r.output};
+    ServeConfig sc{out.step, r.prompt > 0 ? r.prompt : r.step.seq, r.output};
     out.serve = estimate_serve(out.model, out.system, sc);
     out.estimate = out.serve->prefill;
     out.step.phase = Phase::prefill;

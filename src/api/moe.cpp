@@ -15,6 +15,7 @@
 namespace llmgps::api {
 
 void StatsRequest::validate() const {
+  if (trace.empty()) throw InputError("stats.trace", "is required: the routing trace to read");
   if (stream && transitions)
     throw InputError("stats.transitions", "needs the whole trace in memory; drop --stream");
 }
@@ -130,7 +131,8 @@ moe::EpSetup ep_setup(const EpRequest& r) {
   setup.step.batch = r.batch;
   setup.step.seq = r.seq;
   setup.step.phase = parse_phase(r.phase, "step.phase");
-  setup.step.dtype = parse_dtype(r.dtype, "step.dtype");
+  // "auto" needs the model and GPU: build_model resolves it.
+  if (r.dtype != "auto") setup.step.dtype = parse_dtype(r.dtype, "step.dtype");
   setup.layout = parse_moe_layout(r.layout, "ep.layout");
   setup.expert_time = moe::parse_expert_time(r.expert_time, "ep.expert_time");
   if (r.slots_per_gpu < 0) throw InputError("ep.slots_per_gpu", "must be positive");
@@ -151,7 +153,9 @@ void check_link(double link_gbps) {
 moe::EpModel build_model(const EpRequest& r, const ModelSpec& m, SystemSpec sys) {
   check_link(r.link_gbps);
   if (r.link_gbps != 0) sys.intra.bw_bytes_per_s = r.link_gbps * 1e9;
-  return moe::EpModel(m, sys, ep_setup(r));
+  moe::EpSetup setup = ep_setup(r);
+  setup.step.dtype = resolve_dtype(r.dtype, sys.gpu, m.fp8_checkpoint, "step.dtype");
+  return moe::EpModel(m, sys, setup);
 }
 
 moe::EpModel build_model(const EpRequest& r) {
@@ -168,6 +172,7 @@ moe::AdviceContext context(const EpRequest& r, const moe::AdviceConfig& cfg, con
   c.batch = r.batch;
   c.seq = r.seq;
   c.phase = r.phase;
+  c.dtype = std::string(dtype_name(em.step().dtype));
   c.layout = moe_layout_name(em.layout());
   c.dispatch = em.dispatch_kind();
   c.combine = em.combine_kind();

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "llmgps/specs/csv.hpp"
+#include "llmgps/specs/error.hpp"
+#include "llmgps/specs/presets.hpp"
 
 namespace llmgps::calib {
 namespace {
@@ -23,9 +25,23 @@ Measurement base(const specs::CsvRow& r, const std::string& file, MeasurementKin
   return m;
 }
 
+// One file of the set: from `dir`, or (dir empty) the copy built into the binary
+// (data/calibration-a100). Returns the name errors give it and its rows.
+std::pair<std::string, std::vector<specs::CsvRow>> read_set(const std::string& dir,
+                                                            const std::string& name) {
+  if (dir.empty()) {
+    const std::string f = "data/calibration-a100/" + name + ".csv (built in)";
+    const char* text = specs::find_preset("calibration-a100", name);
+    if (text == nullptr) throw InputError(f, "missing from this build");
+    return {f, specs::parse_csv(text, f)};
+  }
+  const std::string f = dir + "/" + name + ".csv";
+  return {f, specs::read_csv(f)};
+}
+
 void add_gemms(const std::string& dir, const std::string& gpu, std::vector<Measurement>& out) {
-  const std::string f = dir + "/llmcompass_matmul_measured.csv";
-  for (const auto& r : specs::read_csv(f)) {
+  const auto [f, rows] = read_set(dir, "llmcompass_matmul_measured");
+  for (const auto& r : rows) {
     if (!is_a100(r, f)) continue;
     Measurement m = base(r, f, MeasurementKind::gemm, gpu);
     m.impl = "torch";
@@ -42,8 +58,8 @@ void add_gemms(const std::string& dir, const std::string& gpu, std::vector<Measu
 
 void add_elementwise(const std::string& dir, const std::string& gpu,
                      std::vector<Measurement>& out) {
-  const std::string f = dir + "/llmcompass_elementwise_measured.csv";
-  for (const auto& r : specs::read_csv(f)) {
+  const auto [f, rows] = read_set(dir, "llmcompass_elementwise_measured");
+  for (const auto& r : rows) {
     if (!is_a100(r, f)) continue;
     const std::string kernel = r.at("kernel", f);
     const MeasurementKind kind = kernel == "gelu"      ? MeasurementKind::gelu
@@ -64,8 +80,8 @@ void add_elementwise(const std::string& dir, const std::string& gpu,
 
 void add_allreduce(const std::string& dir, const std::string& system,
                    std::vector<Measurement>& out) {
-  const std::string f = dir + "/llmcompass_allreduce_A100_4gpu.csv";
-  for (const auto& r : specs::read_csv(f)) {
+  const auto [f, rows] = read_set(dir, "llmcompass_allreduce_A100_4gpu");
+  for (const auto& r : rows) {
     Measurement m = base(r, f, MeasurementKind::allreduce, system);
     m.impl = "nccl";
     m.dtype = "fp16";
@@ -82,9 +98,9 @@ void add_allreduce(const std::string& dir, const std::string& system,
 // GPT-3 175B layer with TP=4 (d_model 12288, 96 heads of 128): the operators LLMCompass timed.
 void add_gpt3_layer(const std::string& dir, const std::string& gpu, const std::string& system,
                     std::vector<Measurement>& out) {
-  const std::string f = dir + "/llmcompass_gpt3_layer_breakdown_A100.csv";
+  const auto [f, rows] = read_set(dir, "llmcompass_gpt3_layer_breakdown_A100");
   const std::int64_t d = 12288, heads = 96 / 4, hd = 128, b = 8;
-  for (const auto& r : specs::read_csv(f)) {
+  for (const auto& r : rows) {
     const bool prefill = r.at("phase", f).rfind("prefill", 0) == 0;
     const std::int64_t s = 2048, kv = 3072;
     const std::int64_t T = prefill ? b * s : b;
@@ -98,9 +114,9 @@ void add_gpt3_layer(const std::string& dir, const std::string& gpu, const std::s
       m.kind = MeasurementKind::gemm;
       m.m = mm, m.n = nn, m.k = kk, m.batch = batch;
     };
-    auto elem = [&](MeasurementKind kind, std::int64_t rows, std::int64_t cols) {
+    auto elem = [&](MeasurementKind kind, std::int64_t n_rows, std::int64_t n_cols) {
       m.kind = kind;
-      m.rows = rows, m.cols = cols;
+      m.rows = n_rows, m.cols = n_cols;
     };
     if (c == "Q_K_V")
       gemm(T, 3 * d / 4, d);

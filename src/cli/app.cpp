@@ -1,6 +1,9 @@
 // The command line as a function, so the binary and the CLI fuzz target share it. Wires the
 // subcommands and turns errors into one line on stderr: exit 2 for bad input, 1 for internal
 // errors.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cerrno>
@@ -12,6 +15,7 @@
 
 #include "common.hpp"
 #include "llmgps/specs/error.hpp"
+#include "llmgps/util/suggest.hpp"
 
 namespace llmgps::cli {
 
@@ -118,10 +122,12 @@ std::string option_for_field(const CLI::App& app, const std::string& field) {
       {"mask.seq_q", "--seq"},
       {"loso.fit", "--loso"},
       // Fields that stand for a choice between options.
-      {"advice.routing", "--skew/--shares/--trace"},
+      {"advice.routing", "--skew/--shares/--routing-trace"},
       {"predict.traces", "--train/--test"},
-      {"plan.input",
-       "--trace/--loads"}};  // Fields a command takes as a list under a plural option.
+      {"ep.link_gbps", "--link-gb-per-s"},
+      {"plan.input", "--routing-trace/--loads"},
+      {"stats.trace",
+       "--routing-trace"}};  // Fields a command takes as a list under a plural option.
   static const std::map<std::string, std::string> plural = {{"moe map|advice.skew", "--skews"}};
   std::string option;
   if (auto p = plural.find(command + "|" + field); p != plural.end()) {
@@ -163,19 +169,81 @@ CLI::App& application() {
 }
 }  // namespace
 
+namespace {
+
+// The command path of a (sub)command: "llmgps moe plan".
+std::string command_path(const CLI::App* c) {
+  std::string path;
+  for (; c != nullptr; c = c->get_parent()) path = c->get_name() + (path.empty() ? "" : " " + path);
+  return path;
+}
+
+std::vector<std::string> subcommand_names(const CLI::App* c) {
+  std::vector<std::string> names;
+  for (const auto* sub : c->get_subcommands({})) names.push_back(sub->get_name());
+  return names;
+}
+
+// Walks argv the way the parser will, before it runs: the subcommand chain, then every --option
+// of the command reached. Unknown names are reported with the nearest known one ("did you mean"),
+// before CLI11 would report a missing required option instead ("--sytem" read as no --system).
+// Returns the command reached (for its --help) and fills `error` when something is unknown.
+const CLI::App* precheck(const CLI::App& app, int argc, char** argv, std::string& error) {
+  const CLI::App* cmd = &app;
+  int i = 1;
+  for (; i < argc && argv[i][0] != '-'; ++i) {
+    const auto names = subcommand_names(cmd);
+    if (names.empty()) break;  // a positional argument of a leaf command
+    const CLI::App* sub = nullptr;
+    for (const auto* c : cmd->get_subcommands({}))
+      if (c->get_name() == argv[i]) sub = c;
+    if (sub == nullptr) {
+      error = fmt::format("unknown {} '{}'{}{} (expected {}; see {} --help)",
+                          cmd == &app ? "command" : "subcommand", argv[i],
+                          cmd == &app ? "" : " of '" + command_path(cmd) + "'",
+                          util::did_you_mean(argv[i], names), fmt::join(names, ", "),
+                          command_path(cmd));
+      return cmd;
+    }
+    cmd = sub;
+  }
+  if (i == argc && !subcommand_names(cmd).empty()) {
+    error = fmt::format("'{}' needs a subcommand: {} (see {} --help)", command_path(cmd),
+                        fmt::join(subcommand_names(cmd), ", "), command_path(cmd));
+    return cmd;
+  }
+  for (; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0 || arg == "--") continue;
+    const std::string name = arg.substr(0, arg.find('='));
+    bool known = false;
+    std::vector<std::string> names;
+    for (const CLI::App* c = cmd; c != nullptr && !known; c = c->get_parent())
+      for (const CLI::Option* o : c->get_options()) {
+        for (const std::string& l : o->get_lnames()) {
+          known = known || "--" + l == name;
+          if (!o->get_group().empty()) names.push_back("--" + l);  // hidden spellings not offered
+        }
+      }
+    if (!known) {
+      error = fmt::format("unknown option '{}'{} (see {} --help)", name,
+                          util::did_you_mean(name, names), command_path(cmd));
+      return cmd;
+    }
+  }
+  return cmd;
+}
+
+}  // namespace
+
 int run(int argc, char** argv) {
   CLI::App& app = application();
   app.clear();
-  // Name an unknown command instead of CLI11's generic "a subcommand is required".
-  if (argc > 1 && argv[1][0] != '-') {
-    bool known = false;
-    for (const auto* sub : app.get_subcommands({})) known = known || sub->get_name() == argv[1];
-    if (!known) {
-      std::cerr << "llmgps: error: unknown command '" << argv[1]
-                << "' (expected hw, model, cost, estimate, validate, calibrate, moe, philox or "
-                   "dropout; see llmgps --help)\n";
-      return 2;
-    }
+  std::string unknown;
+  const CLI::App* cmd = precheck(app, argc, argv, unknown);
+  if (!unknown.empty()) {
+    std::cerr << "llmgps: error: " << unknown << "\n";
+    return 2;
   }
   try {
     app.parse(argc, argv);
@@ -191,7 +259,7 @@ int run(int argc, char** argv) {
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     for (auto& ch : msg)
       if (ch == '\n') ch = ' ';
-    std::cerr << "llmgps: error: " << msg << " (see llmgps --help)\n";
+    std::cerr << "llmgps: error: " << msg << " (see " << command_path(cmd) << " --help)\n";
     return 2;
   } catch (const llmgps::InputError& e) {
     std::cerr << "llmgps: error: " << option_for_field(app, e.where()) << ": " << e.reason()

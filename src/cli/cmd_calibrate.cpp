@@ -37,8 +37,9 @@ void register_calibrate(CLI::App& app) {
     static std::string export_file;
     auto* c = app.add_subcommand("calibrate",
                                  "model error on measured A100 kernels (LLMCompass data set)");
-    c->add_option("--data", req.data, "folder with the llmcompass_*.csv files")
-        ->capture_default_str();
+    c->add_option("--data", req.data,
+                  "folder with the llmcompass_*.csv files (default: the set built in, "
+                  "data/calibration-a100)");
     c->add_option("--system", req.system, "the measured system")->capture_default_str();
     c->add_flag("--samples", req.samples, "list every sample, not only the per-class summary");
     c->add_option("--export", export_file,

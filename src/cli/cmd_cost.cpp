@@ -21,8 +21,8 @@ void run_cost(const OutputOptions& out, const Request& req, Call call) {
 // One function per subcommand; each binds its options to statics, as CLI11 callbacks need.
 void register_cost_gemm(CLI::App* cost) {
   static OutputOptions out;
-  static std::string dtype = "fp16";
   static api::GemmRequest req;
+  req.dtype = "auto";
   auto* c = cost->add_subcommand("gemm", "GEMM C[m,n] = A[m,k] B[k,n] on one GPU");
   c->add_option("--hw", req.hw, "GPU preset or hardware JSON file")->required();
   c->add_option("--m", req.shape.m, "rows of A and C")->required();
@@ -30,20 +30,23 @@ void register_cost_gemm(CLI::App* cost) {
   c->add_option("--k", req.shape.k, "inner dimension")->required();
   c->add_option("--batch", req.shape.batch, "independent GEMMs of this shape")
       ->capture_default_str();
-  c->add_option("--dtype", dtype, "fp32|tf32|fp16|bf16|fp8")->capture_default_str();
+  c->add_option("--dtype", req.dtype, "fp32|tf32|fp16|bf16|fp8, or auto: bf16 where the GPU has it")
+      ->capture_default_str();
   add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
     req.validate();  // the shape before the dtype, as the options are listed
-    req.shape.dtype = parse_dtype(dtype, "gemm.dtype");
+    if (req.dtype != "auto") req.shape.dtype = parse_dtype(req.dtype, "gemm.dtype");
     run_cost(out, req, api::cost_gemm);
   });
 }
 
 void register_cost_attention(CLI::App* cost) {
   static OutputOptions out;
-  static std::string dtype = "bf16", pass = "fwd";
+  static std::string pass = "fwd";
   static api::AttentionRequest req;
   auto& s = req.shape;
+  req.dtype = "auto";
+  s.impl = "";
   auto* c = cost->add_subcommand("attention", "Flash-Attention forward or backward on one GPU");
   c->add_option("--hw", req.hw, "GPU preset or hardware JSON file")->required();
   c->add_option("--batch", s.batch, "sequences")->required();
@@ -52,15 +55,18 @@ void register_cost_attention(CLI::App* cost) {
   c->add_option("--seq", s.seq_q, "sequence length (queries)")->required();
   c->add_option("--seq-k", s.seq_k, "key length (default: --seq)");
   c->add_option("--head-dim", s.head_dim, "head dimension")->capture_default_str();
-  c->add_option("--dtype", dtype, "fp16|bf16|fp8")->capture_default_str();
+  c->add_option("--dtype", req.dtype, "fp16|bf16|fp8, or auto: bf16 where the GPU has it")
+      ->capture_default_str();
   c->add_flag("--causal", s.causal, "causal mask");
   c->add_option("--pass", pass, "fwd|bwd")
       ->check(CLI::IsMember({"fwd", "bwd"}))
       ->capture_default_str();
-  c->add_option("--impl", s.impl, "implementation profile: fa2|fa3")->capture_default_str();
+  c->add_option("--impl", s.impl,
+                "implementation profile: fa2|fa3 (default: fa3 where the GPU supports it, else "
+                "fa2, as estimate)");
   add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
-    req.shape.dtype = parse_dtype(dtype, "attention.dtype");
+    if (req.dtype != "auto") req.shape.dtype = parse_dtype(req.dtype, "attention.dtype");
     req.shape.pass = pass == "bwd" ? AttnPass::bwd : AttnPass::fwd;
     run_cost(out, req, api::cost_attention);
   });
@@ -68,8 +74,9 @@ void register_cost_attention(CLI::App* cost) {
 
 void register_cost_elementwise(CLI::App* cost) {
   static OutputOptions out;
-  static std::string dtype = "fp16", kind;
+  static std::string kind;
   static api::ElementwiseRequest req;
+  req.dtype = "auto";
   auto* c =
       cost->add_subcommand("elementwise", "memory-bound kernel (norm, softmax, activation, ...)");
   c->add_option("--hw", req.hw, "GPU preset or hardware JSON file")->required();
@@ -78,11 +85,12 @@ void register_cost_elementwise(CLI::App* cost) {
       ->required();
   c->add_option("--rows", req.shape.rows, "rows (tokens)")->required();
   c->add_option("--cols", req.shape.cols, "columns (features)")->required();
-  c->add_option("--dtype", dtype, "fp32|fp16|bf16")->capture_default_str();
+  c->add_option("--dtype", req.dtype, "fp32|fp16|bf16, or auto: bf16 where the GPU has it")
+      ->capture_default_str();
   add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
     req.shape.kind = parse_elementwise_kind(kind, "elementwise.kind");
-    req.shape.dtype = parse_dtype(dtype, "elementwise.dtype");
+    if (req.dtype != "auto") req.shape.dtype = parse_dtype(req.dtype, "elementwise.dtype");
     run_cost(out, req, api::cost_elementwise);
   });
 }

@@ -59,7 +59,8 @@ std::vector<std::int64_t> parse_int_list(const std::string& text, const std::str
 void add_block_options(CLI::App* c, api::BlockSetup& s) {
   c->add_option("--model", s.model, "dense model preset or config.json (Llama-style)")->required();
   c->add_option("--hw", s.hw, "GPU preset or JSON")->required();
-  c->add_option("--dtype", s.dtype, "fp8|bf16|fp16")->capture_default_str();
+  c->add_option("--dtype", s.dtype, "fp8|bf16|fp16, or auto: fp8 where the GPU has it, else bf16")
+      ->capture_default_str();
   c->add_option("--scope", s.scope, "fwd (forward pass) or train (forward + backward)")
       ->capture_default_str();
   c->add_option("--p", s.p, "dropout probability")->capture_default_str();
@@ -79,18 +80,16 @@ void add_block_options(CLI::App* c, api::BlockSetup& s) {
 
 // One function per subcommand; each binds its options to statics, as CLI11 callbacks need.
 void register_philox(CLI::App& app) {
-  static std::string key_text = "0,0", counter_text = "0,0,0,0", rounds_text = "10";
+  static std::string key_text = "0,0", counter_text = "0,0,0,0";
   static api::PhiloxRequest req;
   auto* ph = app.add_subcommand("philox", "Philox4x32-R output words (bit-exact with Random123)");
-  ph->add_option("--rounds", rounds_text, "rounds R (7 and 10 are common)")->capture_default_str();
+  ph->add_option("--rounds", req.rounds, "rounds R (7 and 10 are common)")->capture_default_str();
   ph->add_option("--key", key_text, "K0,K1 (decimal or 0x hex)")->capture_default_str();
   ph->add_option("--counter", counter_text, "C0,C1,C2,C3, first word lowest")
       ->capture_default_str();
   ph->add_option("--count", req.count, "lines to print, incrementing the counter after each")
       ->capture_default_str();
   ph->callback([] {
-    req.rounds = int(parse_uint(rounds_text, "--rounds", 64));
-    if (req.rounds < 1) throw InputError("--rounds", "must be at least 1");
     req.validate();
     const auto k = parse_words(key_text, "--key", 2);
     const auto c = parse_words(counter_text, "--counter", 4);
@@ -125,12 +124,15 @@ void register_dropout_mask(CLI::App* dr) {
   mk->add_option("--bits", req.rng.bits, "random bits per element: 8|32")->capture_default_str();
   mk->add_option("--rounds", req.rng.rounds, "Philox rounds")->capture_default_str();
   mk->add_option("--threads", req.threads, "threads (0: all cores)")->capture_default_str();
-  mk->add_option("--mask-out,--file", mask_file, "the mask file: little-endian 32-bit words")
-      ->required();
+  mk->add_option("--out", mask_file, "the mask file: little-endian 32-bit words (required)");
+  add_old_spelling(mk, "--mask-out", "--out", mask_file);
+  add_old_spelling(mk, "--file", "--out", mask_file);
   mk->add_option("--format", format, "summary format: table|json")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
   mk->callback([] {
+    if (mask_file.empty())
+      throw InputError("--out", "is required: the file the mask is written to");
     req.rng.seed = parse_uint(seed_text, "--seed", std::numeric_limits<std::uint64_t>::max());
     req.rng.offset = parse_uint(offset_text, "--offset", std::numeric_limits<std::uint64_t>::max());
     req.validate();
@@ -153,8 +155,9 @@ void register_dropout_block(CLI::App* dr) {
   add_block_options(bl, req);
   bl->add_option("--batch", req.batch, "sequences")->capture_default_str();
   bl->add_option("--seq", req.seq, "sequence length")->capture_default_str();
-  bl->add_option("--trace", trace, "write a Chrome trace of one strategy's block to FILE");
-  bl->add_option("--trace-strategy", trace_strategy, "strategy for --trace")
+  bl->add_option("--chrome-trace", trace, "write a Chrome trace of one strategy's block to FILE");
+  add_old_spelling(bl, "--trace", "--chrome-trace", trace);
+  bl->add_option("--trace-strategy", trace_strategy, "strategy for --chrome-trace")
       ->check(CLI::IsMember({"none", "fused", "sequential", "overlapped"}))
       ->capture_default_str();
   add_output_options(bl, out, {"table", "json", "csv"});

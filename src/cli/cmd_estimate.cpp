@@ -8,7 +8,7 @@ namespace llmgps::cli {
 
 void register_estimate(CLI::App& app) {
   static OutputOptions out;
-  static std::string phase = "prefill", dtype = "fp16", trace, layout = "vllm-tp";
+  static std::string phase = "prefill", trace, layout = "vllm-tp";
   static api::EstimateRequest req;
   auto& cfg = req.step;
   auto* c = app.add_subcommand("estimate", "a whole model's prefill or decode step on a system");
@@ -28,7 +28,11 @@ void register_estimate(CLI::App& app) {
                 "(vLLM's gpu_memory_utilization)")
       ->capture_default_str();
   c->add_flag("--strict", req.strict, "exit with status 2 when the step does not fit in memory");
-  c->add_option("--dtype", dtype, "fp32|tf32|fp16|bf16|fp8")->capture_default_str();
+  req.dtype = "auto";
+  c->add_option("--dtype", req.dtype,
+                "fp32|tf32|fp16|bf16|fp8, or auto: fp8 for an FP8 checkpoint (DeepSeek-V3) where "
+                "the GPU has it, else bf16")
+      ->capture_default_str();
   c->add_option("--tp", cfg.tp,
                 "tensor parallelism for attention and dense FFN (default: GPUs per node)");
   c->add_option("--ep", cfg.ep, "expert parallelism for MoE layers (default: all GPUs)");
@@ -39,12 +43,13 @@ void register_estimate(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--impl", cfg.attn_impl,
                 "attention implementation fa2|fa3 (default: fa3 on Hopper, else fa2)");
-  c->add_option("--trace", trace, "also write a Chrome trace of the step to FILE");
+  c->add_option("--chrome-trace", trace, "also write a Chrome trace of the step to FILE");
+  add_old_spelling(c, "--trace", "--chrome-trace", trace);
   add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
     req.serve = phase == "serve";
     req.step.phase = req.serve ? Phase::prefill : parse_phase(phase, "step.phase");
-    req.step.dtype = parse_dtype(dtype, "step.dtype");
+    if (req.dtype != "auto") req.step.dtype = parse_dtype(req.dtype, "step.dtype");
     req.step.moe_layout = parse_moe_layout(layout, "step.layout");
     req.validate();
     if (dry_run()) return;  // options checked; no spec file read, no model run

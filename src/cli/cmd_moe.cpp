@@ -35,12 +35,15 @@ std::vector<double> parse_list(const std::string& text, const std::string& where
 void add_ep_options(CLI::App* c, api::EpRequest& r) {
   c->add_option("--model", r.model, "MoE model preset or config.json")->required();
   c->add_option("--system", r.system, "system preset or JSON")->required();
-  c->add_option("--link-gbps", r.link_gbps,
+  c->add_option("--link-gb-per-s", r.link_gbps,
                 "override the intra-node link bandwidth, GB/s per GPU per direction");
+  add_old_spelling(c, "--link-gbps", "--link-gb-per-s", r.link_gbps);
   c->add_option("--batch", r.batch, "sequences")->capture_default_str();
   c->add_option("--seq", r.seq, "sequence length")->capture_default_str();
   c->add_option("--phase", r.phase, "prefill|decode")->capture_default_str();
-  c->add_option("--dtype", r.dtype, "fp16|bf16|fp8")->capture_default_str();
+  c->add_option("--dtype", r.dtype,
+                "fp16|bf16|fp8, or auto: fp8 for an FP8 checkpoint where the GPU has it, else bf16")
+      ->capture_default_str();
   c->add_option("--layout", r.layout,
                 "vllm-tp (TP attention over every GPU, experts on the replicated tokens, one "
                 "all-reduce combine: vLLM), dp-a2a (DP attention, DeepEP dispatch and combine: "
@@ -82,7 +85,8 @@ void register_moe_stats(CLI::App* moe_cmd) {
   static api::StatsRequest req;
   auto* stats = moe_cmd->add_subcommand(
       "stats", "expert shares, skew, entropy and per-batch skew of a routing trace");
-  stats->add_option("--trace", req.trace, "routing trace (JSON Lines)")->required();
+  stats->add_option("--routing-trace", req.trace, "routing trace (JSON Lines), required");
+  add_old_spelling(stats, "--trace", "--routing-trace", req.trace);
   stats
       ->add_option("--batch-tokens", req.batch_tokens,
                    "tokens per batch for the per-batch skew (0: whole trace)")
@@ -175,7 +179,9 @@ void register_moe_plan(CLI::App* moe_cmd) {
   static api::PlanRequest req;
   auto* plan = moe_cmd->add_subcommand(
       "plan", "replica placement (EPLB phy2log/log2phy/logcnt) from a trace or loads");
-  plan->add_option("--trace", req.trace, "routing trace: loads are its expert counts per layer");
+  plan->add_option("--routing-trace", req.trace,
+                   "routing trace: loads are its expert counts per layer");
+  add_old_spelling(plan, "--trace", "--routing-trace", req.trace);
   plan->add_option("--loads", req.loads,
                    "JSON {\"loads\": [[per expert], ...per layer]} or SGLang's {\"logical_count\": "
                    "...} ([layer][expert], or [pass][layer][expert], summed over passes)");
@@ -214,10 +220,12 @@ void register_moe_advise(CLI::App* moe_cmd) {
   advise->add_option("--shares", req.shares,
                      "per-layer expert shares CSV (layer, expert, share), closed form");
   advise->add_option(
-      "--trace", req.trace,
+      "--routing-trace", req.trace,
       "routing trace: trace-driven simulation (and the closed form from its shares)");
+  add_old_spelling(advise, "--trace", "--routing-trace", req.trace);
   advise->add_option("--train", req.train,
-                     "trace to train predictors on (default: the first half of --trace)");
+                     "routing trace to train predictors on (default: the first half of "
+                     "--routing-trace)");
   advise->add_option("--replan-every", req.replan_every, "trace mode: re-plan every N batches")
       ->capture_default_str();
   advise
@@ -254,13 +262,16 @@ void register_moe_map(CLI::App* moe_cmd) {
       "map", "guideline map: the winning strategy over skew x bandwidth (x batch)");
   add_ep_options(map, req);
   map->add_option("--skews", skews, "comma-separated skews")->required();
-  map->add_option("--link-gbps-list,--links", links, "comma-separated link bandwidths, GB/s");
+  map->add_option("--links-gb-per-s", links,
+                  "comma-separated link bandwidths, GB/s per GPU per direction");
+  add_old_spelling(map, "--links", "--links-gb-per-s", links);
+  add_old_spelling(map, "--link-gbps-list", "--links-gb-per-s", links);
   map->add_option("--batches", batches, "comma-separated batch sizes (default: --batch)");
   map->add_option("--svg", svg, "also write the map as an SVG image to FILE");
   add_output_options(map, out, {"table", "json", "csv"});
   map->callback([] {
     req.skews = parse_list(skews, "--skews");
-    req.links = links.empty() ? std::vector<double>{} : parse_list(links, "--link-gbps-list");
+    req.links = links.empty() ? std::vector<double>{} : parse_list(links, "--links-gb-per-s");
     req.batches = batches.empty() ? std::vector<double>{} : parse_list(batches, "--batches");
     req.validate();
     if (dry_run()) return;  // options checked; no spec file read, no model run

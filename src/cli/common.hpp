@@ -19,6 +19,16 @@ void add_output_options(CLI::App* app, OutputOptions& o,
 // One line on stderr, "llmgps: warning: <text>" (the answer still goes to stdout).
 void warn(const std::string& text);
 
+// The old spelling of a renamed option, kept for one release: hidden from --help, it sets the same
+// variable and warns that the option was renamed.
+template <typename T>
+void add_old_spelling(CLI::App* c, const std::string& old_name, const std::string& new_name,
+                      T& target) {
+  c->add_option(old_name, target)->group("")->each([old_name, new_name](const std::string&) {
+    warn(old_name + " is now " + new_name + " (the old spelling goes in the next release)");
+  });
+}
+
 // Emits text to --out (atomically) or stdout.
 void emit(const OutputOptions& o, const std::string& text);
 // Emits json (pretty) / table / csv depending on --format.

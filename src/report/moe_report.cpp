@@ -242,6 +242,7 @@ ordered_json context_json(const AdviceContext& c) {
   j["batch"] = c.batch;
   j["seq"] = c.seq;
   j["phase"] = c.phase;
+  j["dtype"] = c.dtype;
   j["layout"] = c.layout;
   j["dispatch"] = c.dispatch;
   j["combine"] = c.combine;
@@ -304,10 +305,10 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c, const std
                fmt::format("{:.3f}", r.balancedness), q});
   }
   std::string head = fmt::format(
-      "{} on {} ({:.0f} GB/s per GPU), batch {}, seq {}, {}; layout {}, {} planner, {} "
+      "{} on {} ({:.0f} GB/s per GPU), batch {}, seq {}, {}, {}; layout {}, {} planner, {} "
       "slots/GPU; {} ({})\n",
-      c.model, c.system, c.link_gbps, c.batch, c.seq, c.phase, c.layout, c.algo, c.slots_per_gpu,
-      c.mode, c.input);
+      c.model, c.system, c.link_gbps, c.batch, c.seq, c.phase, c.dtype, c.layout, c.algo,
+      c.slots_per_gpu, c.mode, c.input);
   if (!c.dispatch.empty())
     head += fmt::format("dispatch: {}; combine: {}{}\n", c.dispatch, c.combine,
                         c.layout == "paper"

@@ -7,6 +7,7 @@
 #include "llmgps/specs/error.hpp"
 #include "llmgps/specs/json_fields.hpp"
 #include "llmgps/specs/presets.hpp"
+#include "llmgps/util/suggest.hpp"
 
 namespace llmgps {
 
@@ -54,6 +55,16 @@ const AttentionProfile& GpuSpec::attention_profile(const std::string& impl) cons
   return it->second;
 }
 
+DType default_dtype(const GpuSpec& gpu, bool fp8_typical) {
+  if (fp8_typical && gpu.supports(DType::fp8)) return DType::fp8;
+  return gpu.supports(DType::bf16) ? DType::bf16 : DType::fp16;
+}
+
+DType resolve_dtype(const std::string& text, const GpuSpec& gpu, bool fp8_typical,
+                    const std::string& where) {
+  return text == "auto" ? default_dtype(gpu, fp8_typical) : parse_dtype(text, where);
+}
+
 namespace specs {
 namespace {
 
@@ -62,8 +73,9 @@ std::pair<std::string, std::string> resolve_hw(const std::string& ref, const std
   if (!looks_like_path(ref)) {
     if (const char* text = find_preset("hw", ref)) return {text, "preset '" + ref + "'"};
     if (!std::filesystem::exists(ref))
-      throw InputError(option,
-                       "unknown hardware preset '" + ref + "' (known: " + preset_list("hw") + ")");
+      throw InputError(option, "unknown hardware preset '" + ref + "'" +
+                                   util::did_you_mean(ref, preset_names("hw")) +
+                                   " (known: " + preset_list("hw") + ")");
   }
   return {read_text_file(ref), ref};
 }
@@ -316,7 +328,17 @@ T member(const json& j, const std::string& field, const JsonContext& ctx, F from
   if (v->is_object()) return from_parsed(*v, ctx.file + " (" + field + ")");
   if (!v->is_string())
     throw InputError(ctx.where(field), "expected a preset name, a path or an object");
-  auto [text, display] = resolve_hw(v->get<std::string>(), ctx.where(field));
+  std::string ref = v->get<std::string>();
+  // A relative path inside a file is relative to that file (as an #include is), not to the
+  // directory llmgps runs in.
+  const std::filesystem::path self(ctx.file);
+  if (looks_like_path(ref) && std::filesystem::path(ref).is_relative() &&
+      ctx.file.rfind("preset '", 0) != 0 && self.has_parent_path())
+    ref = (self.parent_path() / ref).lexically_normal().string();
+  if (looks_like_path(ref) && !std::filesystem::exists(ref))
+    throw InputError(ctx.where(field),
+                     "no file '" + ref + "' (paths in " + ctx.file + " are relative to it)");
+  auto [text, display] = resolve_hw(ref, ctx.where(field));
   return from_parsed(parse_json_text(text, display), display);
 }
 

@@ -8,6 +8,7 @@
 #include "llmgps/specs/error.hpp"
 #include "llmgps/specs/json_fields.hpp"
 #include "llmgps/specs/presets.hpp"
+#include "llmgps/util/suggest.hpp"
 
 namespace llmgps {
 
@@ -87,6 +88,9 @@ ModelSpec model_from_json(const std::string& text, const std::string& file,
   m.name = name;
   if (const json* t = find_field(j, "model_type"); t && t->is_string())
     m.model_type = t->get<std::string>();
+  if (const json* q = find_field(j, "quantization_config"); q && q->is_object())
+    if (const json* qm = find_field(*q, "quant_method"); qm && qm->is_string())
+      m.fp8_checkpoint = qm->get<std::string>() == "fp8";
   m.layers = positive_int_field(j, "num_hidden_layers", ctx);
   m.hidden_size = positive_int_field(j, "hidden_size", ctx);
   m.num_heads = positive_int_field(j, "num_attention_heads", ctx);
@@ -159,17 +163,47 @@ ModelSpec model_from_json(const std::string& text, const std::string& file,
   return m;
 }
 
+namespace {
+// A model file's name: its config's _name_or_path (the repository, "org/Name" -> "Name"), else
+// the folder of a config.json (how Hugging Face stores models), else the file's stem.
+std::string model_name_for(const std::string& text, const std::filesystem::path& file) {
+  try {
+    const json j = json::parse(text);
+    if (const json* n = j.is_object() ? find_field(j, "_name_or_path") : nullptr;
+        n && n->is_string() && !n->get<std::string>().empty()) {
+      std::string name = n->get<std::string>();
+      while (!name.empty() && name.back() == '/') name.pop_back();
+      const std::size_t slash = name.rfind('/');
+      if (!name.empty()) return slash == std::string::npos ? name : name.substr(slash + 1);
+    }
+  } catch (const json::exception&) {
+    // model_from_json reports the parse error with the file's line and column.
+  }
+  const std::string parent = file.parent_path().filename().string();
+  if (file.filename() == "config.json" && !parent.empty() && parent != "." && parent != "..")
+    return parent;
+  return file.stem().string();
+}
+}  // namespace
+
 ModelSpec load_model(const std::string& ref) {
-  if (!looks_like_path(ref)) {
+  if (!looks_like_path(ref) && !std::filesystem::is_directory(ref)) {
     if (const char* text = find_preset("models", ref))
       return model_from_json(text, "preset '" + ref + "'", ref);
     if (!std::filesystem::exists(ref))
-      throw InputError("model",
-                       "unknown model preset '" + ref + "' (known: " + preset_list("models") + ")");
+      throw InputError("model", "unknown model preset '" + ref + "'" +
+                                    util::did_you_mean(ref, preset_names("models")) +
+                                    " (known: " + preset_list("models") + ")");
   }
-  std::string name = std::filesystem::path(ref).parent_path().filename().string();
-  if (name.empty()) name = std::filesystem::path(ref).stem().string();
-  return model_from_json(read_text_file(ref), ref, name);
+  // A Hugging Face model folder: its config.json.
+  std::filesystem::path file(ref);
+  if (std::filesystem::is_directory(file)) {
+    file /= "config.json";
+    if (!std::filesystem::exists(file))
+      throw InputError("model", "folder '" + ref + "' has no config.json");
+  }
+  const std::string text = read_text_file(file.string());
+  return model_from_json(text, file.string(), model_name_for(text, file));
 }
 
 std::vector<std::string> model_presets() {

@@ -1,6 +1,7 @@
 #include "llmgps/workload/step.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -106,14 +107,23 @@ void choose_layout(StepPlan& plan, const ModelSpec& m, const SystemSpec& sys,
   if (plan.tp > gpus || gpus % plan.tp != 0)
     throw InputError("step.tp",
                      fmt::format("{} does not divide the system's {} GPUs", plan.tp, gpus));
-  if (m.num_heads % plan.tp != 0)
+  if (m.num_heads % plan.tp != 0) {
+    // The degrees that would work: they divide both the heads and the GPUs.
+    std::vector<int> valid;
+    for (int t = 1; t <= gpus; ++t)
+      if (gpus % t == 0 && m.num_heads % t == 0) valid.push_back(t);
+    const bool fixed = m.is_moe() && layout == MoeLayout::vllm_tp;
     throw InputError(
         "step.tp",
-        fmt::format("model '{}' has {} attention heads, not divisible by tensor parallelism {}{}",
+        fmt::format("model '{}' has {} attention heads, not divisible by tensor parallelism {}; {}",
                     m.name, m.num_heads, plan.tp,
-                    m.is_moe() && layout == MoeLayout::vllm_tp
-                        ? " (layout vllm-tp runs attention over every GPU; try --layout dp-a2a)"
-                        : ""));
+                    fixed ? "layout vllm-tp runs attention over every GPU: try --layout dp-a2a, "
+                            "or --layout paper with --tp " +
+                                std::to_string(valid.back())
+                          : fmt::format("try --tp {} (degrees that divide both the heads and the "
+                                        "{} GPUs: {})",
+                                        valid.back(), gpus, fmt::join(valid, ", "))));
+  }
   plan.dp = gpus / plan.tp;
   plan.ep = cfg.ep > 0 ? cfg.ep : gpus;
   plan.layout = layout;

@@ -17,7 +17,7 @@ def traces(shared):
 
 def test_stats(cli, traces):
     r = moe.stats(traces[0], batch_tokens=32)
-    assert r.to_dict() == cli("moe", "stats", "--trace", traces[0], "--batch-tokens", 32)
+    assert r.to_dict() == cli("moe", "stats", "--routing-trace", traces[0], "--batch-tokens", 32)
     assert len(r.records()) == r.layers == 32
 
 
@@ -46,7 +46,7 @@ def test_plan_from_a_file_a_matrix_and_numpy_agree(cli, tmp_path):
 
 def test_plan_greedy_from_a_trace(cli, traces):
     r = moe.plan(trace=traces[0], gpus=4, slots_per_gpu=3, algo="greedy")
-    assert r.to_dict() == cli("moe", "plan", "--trace", traces[0], "--gpus", 4,
+    assert r.to_dict() == cli("moe", "plan", "--routing-trace", traces[0], "--gpus", 4,
                               "--slots-per-gpu", 3, "--algo", "greedy")
 
 

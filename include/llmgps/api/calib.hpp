@@ -34,8 +34,9 @@ struct ValidateResult {
 ValidateResult validate(const ValidateRequest& r);
 
 struct CalibrateRequest {
-  std::string data = "../shared/data/calibration-a100";  // folder with the llmcompass_*.csv files
-  std::string system = "4x-a100-nvlink3";                // the measured system
+  std::string data;  // folder with the llmcompass_*.csv files; empty: the set built in
+                     // (data/calibration-a100)
+  std::string system = "4x-a100-nvlink3";  // the measured system
   bool samples = false;
   void validate() const {}
 };

@@ -13,9 +13,12 @@
 
 namespace llmgps::api {
 
+// dtype in the cost requests: "auto" applies default_dtype (bf16 where the GPU has it: one kernel
+// is not an FP8-typical workload), another name sets shape.dtype, empty keeps shape.dtype.
 struct GemmRequest {
   std::string hw;  // GPU preset or hardware JSON
   GemmShape shape;
+  std::string dtype;
   void validate() const;
 };
 struct GemmResult {
@@ -27,7 +30,8 @@ GemmResult cost_gemm(const GemmRequest& r);
 
 struct AttentionRequest {
   std::string hw;
-  AttentionShape shape;
+  AttentionShape shape;  // impl "": the GPU's default (fa3 on Hopper, else fa2), as estimate's
+  std::string dtype;
   void validate() const {}
 };
 struct AttentionResult {
@@ -40,6 +44,7 @@ AttentionResult cost_attention(const AttentionRequest& r);
 struct ElementwiseRequest {
   std::string hw;
   ElementwiseShape shape;
+  std::string dtype;
   void validate() const {}
 };
 struct ElementwiseResult {

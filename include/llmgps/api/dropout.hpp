@@ -47,7 +47,8 @@ MaskResult dropout_mask(const MaskRequest& r);
 // The block under dropout, shared by block and sweep.
 struct BlockSetup {
   std::string model, hw;  // dense model preset or config.json; GPU preset or JSON
-  std::string dtype = "fp8", scope = "train", impl;
+  // dtype "auto": fp8 where the GPU has it (FP8 training, the paper's setting), else bf16.
+  std::string dtype = "auto", scope = "train", impl;
   double p = 0.1;
   int bits = 32, rounds = 10;  // PyTorch's: one 32-bit uniform per element from Philox4x32-10
   std::vector<std::string> what_ifs;  // the paper's assumptions (dropout::what_if_names, "paper")

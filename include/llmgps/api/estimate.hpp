@@ -22,6 +22,9 @@ struct EstimateRequest {
   std::int64_t prompt = 0;
   std::int64_t output = 0;
   bool strict = false;  // memory that does not fit is an InputError instead of a warning
+  // "auto": default_dtype for the GPU (FP8 for an FP8 checkpoint where the GPU has it, else
+  // BF16); another name sets step.dtype; empty keeps step.dtype as given.
+  std::string dtype;
   void validate() const;
 };
 struct EstimateResult {

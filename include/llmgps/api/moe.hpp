@@ -80,7 +80,8 @@ struct EpRequest {
   std::string model, system;
   double link_gbps = 0;  // > 0: override the intra-node link bandwidth, GB/s per direction
   std::int64_t batch = 1, seq = 512;
-  std::string phase = "prefill", dtype = "fp16", layout = "vllm-tp", algo = "greedy-time";
+  // dtype "auto": fp8 for an FP8 checkpoint where the GPU has it, else bf16 (default_dtype).
+  std::string phase = "prefill", dtype = "auto", layout = "vllm-tp", algo = "greedy-time";
   // auto: the built-in set measured on this model, else the closed form's own predictors.
   std::string error_model = "typical", predictors = "auto";
   std::string points;  // JSON file of measured Token-to-Expert predictors

@@ -145,7 +145,7 @@ struct AdviceContext {
   std::string model, system, mode, input;  // input: "skew 1.39", "shares FILE", "trace FILE"
   double link_gbps = 0;
   std::int64_t batch = 0, seq = 0;
-  std::string phase, layout, algo, error_model;
+  std::string phase, dtype, layout, algo, error_model;
   std::string dispatch, combine;         // how the layout exchanges tokens (EpModel::*_kind)
   std::string expert_time = "roofline";  // roofline or linear (the paper's assumption)
   bool error_cap = true;                 // error models capped at the no-duplication straggler

@@ -178,6 +178,14 @@ struct SystemSpec {
   int total_gpus() const { return gpus_per_node * nodes; }
 };
 
+// The one default-dtype rule every command follows: FP8 where the GPU has it and the workload
+// is FP8-typical (a model shipped as an FP8 checkpoint; FP8 training, the dropout paper's
+// setting), else BF16 where the GPU has it, else FP16.
+DType default_dtype(const GpuSpec& gpu, bool fp8_typical);
+// `text` as a dtype: "auto" applies default_dtype, anything else parse_dtype (errors name `where`).
+DType resolve_dtype(const std::string& text, const GpuSpec& gpu, bool fp8_typical,
+                    const std::string& where);
+
 namespace specs {
 
 // Loading. `ref` is a preset name or a path to a JSON file.

@@ -34,6 +34,10 @@ struct ModelSpec {
   int kv_lora_rank = 0;
   int qk_rope_head_dim = 0;
 
+  // Shipped as an FP8 checkpoint (config quantization_config.quant_method "fp8", DeepSeek-V3's):
+  // FP8 is then its typical dtype where the GPU has it (default_dtype).
+  bool fp8_checkpoint = false;
+
   bool is_moe() const { return num_experts > 0; }
   bool is_mla() const { return kv_lora_rank > 0; }
   bool is_moe_layer(int layer) const;
