@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "llmgps/report/api_report.hpp"
+#include "llmgps/report/output.hpp"
 #include "llmgps/specs/error.hpp"
 #include "test_util.hpp"
 
@@ -20,7 +21,8 @@ struct Rendered {
 
 template <typename Result>
 Rendered render(const Result& r) {
-  return {report::json_text(report::json(r)), report::table(r)};
+  // The CLI prints tables fitted to 100 columns (report::fit_lines); so do we.
+  return {report::json_text(report::json(r)), report::fit_lines(report::table(r))};
 }
 
 // Runs `call` with the source directory as the working directory.

@@ -48,3 +48,51 @@ TEST(Output, AtomicWriteReplacesWholeFileAndLeavesNoTemporary) {
 TEST(Output, UnwritablePathIsAnInputError) {
   EXPECT_THROW(write_file_atomic("/nonexistent-dir/x.json", "x"), InputError);
 }
+
+namespace {
+std::size_t widest_line(const std::string& s) {
+  std::size_t w = 0, at = 0;
+  while (at <= s.size()) {
+    std::size_t end = s.find('\n', at);
+    if (end == std::string::npos) end = s.size();
+    w = std::max(w, end - at);
+    at = end + 1;
+  }
+  return w;
+}
+}  // namespace
+
+// Tables fit table_width(): text columns wrap at spaces, numbers never do, optional columns go
+// (with a note) when wrapping is not enough; width 0 (--wide) keeps everything on one line.
+TEST(Output, TablesFitTheWidthByWrappingTextAndDroppingDetail) {
+  Table t;
+  t.headers = {"name", "time", "detail"};
+  t.right_align = {false, true, false};
+  t.add_row({"op", "12.3 ms",
+             std::string(60, 'x') + " and some more words to wrap " + std::string(40, 'y')});
+  report::table_width() = 50;
+  const std::string fitted = render_table(t);
+  EXPECT_LE(widest_line(fitted), 50u) << fitted;
+  EXPECT_NE(fitted.find("12.3 ms"), std::string::npos);  // the number whole, on one line
+  EXPECT_NE(fitted.find("words to wrap"), std::string::npos) << fitted;
+  // Numbers alone too wide: optional columns are dropped and named.
+  Table n;
+  for (int c = 0; c < 8; ++c) {
+    n.headers.push_back("column" + std::to_string(c));
+    n.right_align.push_back(true);
+    n.optional.push_back(c >= 4);
+  }
+  n.add_row(std::vector<std::string>(8, "123456789"));
+  const std::string dropped = render_table(n);
+  EXPECT_LE(widest_line(dropped), 50u) << dropped;
+  EXPECT_NE(dropped.find("left out to fit 50 columns: column"), std::string::npos) << dropped;
+  EXPECT_NE(dropped.find("--wide"), std::string::npos);
+  // Prose wraps with a hanging indent; table rows (cells two spaces apart) are left alone.
+  const std::string prose = fit_lines(std::string(30, 'a') + " " + std::string(30, 'b') + " " +
+                                      std::string(30, 'c') + "\nx  y\n");
+  EXPECT_EQ(prose, std::string(30, 'a') + "\n  " + std::string(30, 'b') + "\n  " +
+                       std::string(30, 'c') + "\nx  y\n");
+  report::table_width() = 0;
+  EXPECT_EQ(widest_line(render_table(t)), 4 + 2 + 7 + 2 + t.rows[0][2].size());
+  report::table_width() = 100;
+}

@@ -1,5 +1,6 @@
 #include "common.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 #include "llmgps/report/api_report.hpp"
@@ -14,6 +15,8 @@ void add_output_options(CLI::App* app, OutputOptions& o, const std::vector<std::
   app->add_option("--format", o.format, help)->check(CLI::IsMember(formats))->capture_default_str();
   app->add_option("--out", o.out,
                   "write the output to FILE (atomically) instead of standard output");
+  if (std::find(formats.begin(), formats.end(), "table") != formats.end())
+    app->add_flag("--wide", o.wide, "tables at their full width (default: fit 100 columns)");
 }
 
 void warn(const std::string& text) {
@@ -30,12 +33,14 @@ void emit(const OutputOptions& o, const std::string& text) {
 void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j,
                    const std::function<std::string()>& table,
                    const std::function<std::string()>& csv) {
-  if (o.format == "json")
+  if (o.format == "json") {
     emit(o, report::json_text(j));
-  else if (o.format == "csv" && csv)
+  } else if (o.format == "csv" && csv) {
     emit(o, csv());
-  else
-    emit(o, table());
+  } else {
+    if (o.wide) report::table_width() = 0;
+    emit(o, report::fit_lines(table()));
+  }
 }
 
 void emit_records(const OutputOptions& o, const nlohmann::ordered_json& j,

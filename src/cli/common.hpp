@@ -9,7 +9,8 @@ namespace llmgps::cli {
 
 struct OutputOptions {
   std::string format = "table";
-  std::string out;  // empty: stdout
+  std::string out;    // empty: stdout
+  bool wide = false;  // tables at their natural width (default: fit 100 columns)
 };
 
 // Adds --format (restricted to `formats`, first is the default) and --out to a subcommand.

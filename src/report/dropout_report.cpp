@@ -60,23 +60,19 @@ Json overlap_json(const dropout::BlockResult& b, const dropout::HostShare& h) {
 
 Table sweep_table(const api::SweepResult& r) {
   Table t;
-  t.headers = {"batch",
-               "seq",
-               "none_s",
-               "fused_s",
-               "sequential_s",
-               "overlapped_s",
-               "speedup_vs_sequential",
-               "speedup_vs_fused",
-               "host_gemm"};
+  t.headers = {"batch",      "seq",           "none",     "fused",    "sequential",
+               "overlapped", "vs sequential", "vs fused", "host GEMM"};
   t.right_align = {true, true, true, true, true, true, true, true, false};
   for (const auto& row : r.rows) {
     std::vector<std::string> cells = {std::to_string(row.batch), std::to_string(row.seq)};
     for (const char* name : kStrategies)
-      cells.push_back(fmt::format("{:.6g}", strategy(row.block, name).time_s));
-    cells.push_back(fmt::format("{:.4f}", row.block.speedup_vs_sequential));
-    cells.push_back(fmt::format("{:.4f}", row.block.speedup_vs_fused));
-    cells.push_back(row.block.host_gemm);
+      cells.push_back(format_time(strategy(row.block, name).time_s));
+    cells.push_back(fmt::format("{:.3f}x", row.block.speedup_vs_sequential));
+    cells.push_back(fmt::format("{:.3f}x", row.block.speedup_vs_fused));
+    std::string hosts = row.block.host_gemm;  // "a+b+c", spaced so a narrow table can wrap it
+    for (std::size_t at = hosts.find('+'); at != std::string::npos; at = hosts.find('+', at + 3))
+      hosts.replace(at, 1, " + ");
+    cells.push_back(hosts);
     t.add_row(cells);
   }
   return t;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "llmgps/report/output.hpp"
 
 namespace llmgps::report {
@@ -60,10 +62,21 @@ std::string kv_table(const ordered_json& j) {
   t.headers = {"field", "value"};
   for (auto it = j.begin(); it != j.end(); ++it) {
     std::string v;
+    // One format per quantity, by the field's unit suffix: times as times, bytes as bytes,
+    // parameter counts in billions, the rest in six significant digits.
+    const std::string& k = it.key();
+    auto ends = [&](const char* suffix) {
+      const std::size_t n = std::strlen(suffix);
+      return k.size() >= n && k.compare(k.size() - n, n, suffix) == 0;
+    };
     if (it.value().is_string())
       v = it.value().get<std::string>();
-    else if (it.key() == "time_s")
+    else if (it.value().is_number() && ends("_s"))
       v = format_time(it.value().get<double>());
+    else if (it.value().is_number() && ends("bytes"))
+      v = format_bytes(it.value().get<double>());
+    else if (it.value().is_number() && k == "params")
+      v = fmt::format("{:.2f} B", it.value().get<double>() / 1e9);
     else if (it.value().is_number_float())
       v = fmt::format("{:.6g}", it.value().get<double>());
     else
@@ -165,7 +178,7 @@ std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const Syst
                op.each.bound, op.each.detail});
   out += render_table(t);
   out += fmt::format(
-      "\ntotal {} +- {}  ({:.0f} tokens/s, {:.1f} TFLOP/s per GPU; +-: the model's measured error "
+      "\ntotal {} +- {} ({:.0f} tokens/s, {:.1f} TFLOP/s per GPU; +-: the model's measured error "
       "per kernel class, {} family, docs/calibration.md)\n",
       format_time(e.total_s), format_time(e.band_s), e.tokens_per_s(), e.tflops_per_gpu(),
       e.model_error.family);

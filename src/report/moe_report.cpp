@@ -291,6 +291,9 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c, const std
   t.headers = {"strategy", "kind",    "latency", "+-",   "predictor", "attention", "gate",
                "dispatch", "experts", "combine", "copy", "balance",   "acc/err"};
   t.right_align = {false, false, true, true, true, true, true, true, true, true, true, true, true};
+  // On a narrow terminal the per-layer parts that rarely decide go first (--wide shows all).
+  t.optional = {false, false, false, false, true, true, true,
+                false, false, false, true,  true, false};
   for (const auto& r : a.strategies) {
     const auto& b = r.layer;
     std::string q = r.strategy.kind == moe::StrategyKind::token
@@ -361,8 +364,9 @@ std::string map_table(const std::vector<MapCell>& cells) {
     Table t;
     t.headers = {"skew \\ GB/s"};
     t.right_align = {true};
+    // Winners are words: left-aligned, so a narrow terminal wraps "tie (a/b)" cells.
     for (double l : links)
-      t.headers.push_back(fmt::format("{:g}", l)), t.right_align.push_back(true);
+      t.headers.push_back(fmt::format("{:g}", l)), t.right_align.push_back(false);
     for (double s : skews) {
       std::vector<std::string> row = {fmt::format("{:g}", s)};
       for (double l : links)

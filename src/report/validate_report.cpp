@@ -35,6 +35,7 @@ Table samples_table(const std::vector<calib::Scored>& rows) {
   Table t;
   t.headers = {"line", "class", "hw", "shape", "measured", "model", "floor", "error", "bound"};
   t.right_align = {true, false, false, false, true, true, true, true, false};
+  t.optional = {true, false, false, false, false, false, true, false, false};
   for (const auto& s : rows)
     t.add_row({std::to_string(s.m.line), s.m.cls, s.m.hw, s.shape, format_time(s.measured_s),
                format_time(s.reported_s()), format_time(s.harness_floor_s), pct(s.rel_error()),
@@ -99,8 +100,8 @@ std::string values_text(const std::vector<std::string>& fields, const std::vecto
 
 Table loso_rows_table(const calib::LosoReport& r) {
   Table t;
-  t.headers = {"held-out source", "fit rows",        "fitted values", "in-sample",
-               "held rows",       "held-out median", "held-out bias"};
+  t.headers = {"held-out source", "fit rows", "fitted values", "in-sample",
+               "held rows",       "median",   "bias"};
   t.right_align = {false, true, false, true, true, true, true};
   t.add_row({"(none: all sources)", std::to_string(r.rows), values_text(r.fields, r.values),
              abs_pct(r.median), "0", "-", "-"});

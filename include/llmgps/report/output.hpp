@@ -9,11 +9,21 @@ namespace llmgps::report {
 struct Table {
   std::vector<std::string> headers;
   std::vector<bool> right_align;  // per column; numbers align right
+  // Per column: detail a narrow terminal can do without. When the table is wider than
+  // table_width() even with its text wrapped, these go (rightmost first) and a note says which.
+  std::vector<bool> optional;
   std::vector<std::vector<std::string>> rows;
   void add_row(std::vector<std::string> row) { rows.push_back(std::move(row)); }
 };
 
+// The width tables and report text fit (100 columns by default; 0: no limit, the CLI's --wide).
+int& table_width();
+// An aligned table; when wider than table_width() its widest text columns wrap their cells onto
+// continuation lines (numbers never wrap).
 std::string render_table(const Table& t);
+// A report's text with every line longer than table_width() wrapped at spaces (continuations
+// indented by two), for the prose beside tables.
+std::string fit_lines(const std::string& text);
 std::string render_csv(const Table& t);
 std::string csv_escape(const std::string& s);
 
