@@ -144,7 +144,15 @@ TEST(CmdMoe, AdviseAndMapContracts) {
       EXPECT_FALSE(c["tied_with"].get<std::string>().empty());
     }
   EXPECT_GT(ties, 0);
-  EXPECT_NE(svg.find(">tie: "), std::string::npos);
+  // Ties hatched (a pattern over the fastest kind's fill) and labelled; the paper's names in the
+  // legend; the settings in the title; a viewBox; dark text (no white text on light fills).
+  EXPECT_NE(svg.find(">tie<"), std::string::npos);
+  EXPECT_NE(svg.find("url(#tie-"), std::string::npos);
+  for (const char* name : {"No duplication", "Distribution-Only", "Token-to-Expert"})
+    EXPECT_NE(svg.find(name), std::string::npos) << name;
+  EXPECT_NE(svg.find("viewBox=\"0 0 "), std::string::npos);
+  EXPECT_NE(svg.find("layout vllm-tp"), std::string::npos);
+  EXPECT_EQ(svg.find("fill=\"white\">"), std::string::npos);
 }
 
 TEST(CmdMoe, SynthWritesATraceThatStatsReads) {

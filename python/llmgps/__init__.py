@@ -122,26 +122,39 @@ def estimate_trace(model, system, batch=1, seq=512, phase="prefill", dtype="auto
                                                 layout, impl))
 
 
+def _names(values, name):
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise InputError(name, f"must be a list, got {values!r}")
+    values = [_text(v, name) for v in values]
+    if not values:
+        raise InputError(name, "empty list")
+    return values
+
+
 @_api
-def estimate_sweep(model, system, batches=(1,), seqs=(512,), phase="prefill", dtype="auto", tp=0,
-                   ep=0, layout="vllm-tp", impl=None):
-    """:func:`estimate` over every (batch, seq) pair, batch-major. records() gives one row per
-    point: batch, seq, total_s, band_s, tokens_per_s, tflops_per_gpu and time_by_bound_s.*."""
-    batches, seqs = list(batches), list(seqs)
+def estimate_sweep(model=None, system=None, batches=(1,), seqs=(512,), phase="prefill",
+                   dtype="auto", tp=0, ep=0, layout="vllm-tp", impl=None, models=None,
+                   systems=None, phases=None, dtypes=None, memory_fraction=0.9, svg=False):
+    """:func:`estimate` over every combination of models, systems, phases, dtypes, batches and
+    seqs, in one call (``llmgps estimate --models ... --batches ...``): model-major, then
+    system, phase, dtype, batch, seq. model/system/phase/dtype stand for one-item lists.
+    records() gives one row per point: the configuration, total_s, band_s, tokens_per_s,
+    tflops_per_gpu, time_by_bound_s.* and memory (memory_bytes, memory_fits, max_batch,
+    max_seq). With svg=True, the figure ``--svg`` draws (throughput vs batch) as SVG text.
+    """
+    models = _names(models if models is not None else [model], "models")
+    systems = _names(systems if systems is not None else [system], "systems")
+    phases = _names(phases if phases is not None else [phase], "phases")
+    dtypes = _names(dtypes if dtypes is not None else [dtype], "dtypes")
+    batches = [_int(b, "batches") for b in batches]
+    seqs = [_int(q, "seqs") for q in seqs]
     if not batches or not seqs:
         raise InputError("batches" if not batches else "seqs", "empty list")
-    rows = []
-    keep = ("batch", "seq", "tokens", "total_s", "band_s", "tokens_per_s", "tflops_per_gpu",
-            "time_by_bound_s")
-    with _model_file(model) as ref:
-        for b in batches:
-            for s in seqs:
-                e = _core.estimate(*_step_args(ref, system, b, s, phase, dtype, tp, ep, layout,
-                                               impl), 0, 0, 0.9, False)
-                rows.append({k: e[k] for k in keep})
-                head = e
-    return EstimateSweep({"model": head["model"], "system": head["system"], "phase": phase,
-                          "dtype": dtype, "rows": rows})
+    r = _core.estimate_sweep(models, systems, phases, dtypes, batches, seqs, _int(tp, "tp", 0),
+                             _int(ep, "ep", 0), _text(layout, "layout"),
+                             _text(impl or "", "impl"),
+                             _fraction(memory_fraction, "memory_fraction"), bool(svg))
+    return r if svg else EstimateSweep(r)
 
 
 @_api

@@ -89,10 +89,19 @@ def block(model, hw, batch=1, seq=4096, dtype="auto", scope="train", impl=None, 
 
 @_api
 def sweep(model, hw, seqs=(1024, 2048, 4096, 8192), batches=(1, 2, 4), dtype="auto",
-          scope="train", impl=None, p=0.1, bits=32, rounds=10, what_ifs=()):
-    """:func:`block` over every (batch, seq), batch-major: records() one row per point."""
+          scope="train", impl=None, p=0.1, bits=32, rounds=10, what_ifs=(), models=None,
+          dtypes=None, svg=False):
+    """:func:`block` over every (model, dtype, batch, seq): records() one row per point.
+
+    models/dtypes: lists to sweep as well (None: model, dtype). With svg=True, the figure
+    ``dropout sweep --svg`` draws (speedup vs sequence length per batch) as SVG text.
+    """
     m, *rest = _setup(model, hw, dtype, scope, impl, p, bits, rounds, what_ifs)
     seqs = [_int(s, "seqs") for s in seqs]
     batches = [_int(b, "batches") for b in batches]
+    models = [_text(x, "models") for x in (models or [])]
+    dtypes = [_text(x, "dtypes") for x in (dtypes or [])]
     with _model_file(m) as ref:
-        return Sweep(_core.dropout_sweep(ref, rest[0], seqs, batches, *rest[1:]))
+        r = _core.dropout_sweep(ref, rest[0], seqs, batches, *rest[1:], models, dtypes,
+                                bool(svg))
+    return r if svg else Sweep(r)

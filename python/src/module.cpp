@@ -208,6 +208,30 @@ std::string estimate_trace(const std::string& model, const std::string& system, 
   return report::chrome_trace(api::estimate(req));
 }
 
+// estimate over every combination of the lists (api::estimate_sweep); with svg, the figure
+// `estimate --svg` draws instead of the result.
+py::object estimate_sweep(
+    const std::vector<std::string>& models, const std::vector<std::string>& systems,
+    const std::vector<std::string>& phases, const std::vector<std::string>& dtypes,
+    const std::vector<std::int64_t>& batches, const std::vector<std::int64_t>& seqs, int tp, int ep,
+    const std::string& layout, const std::string& impl, double memory_fraction, bool svg) {
+  api::EstimateSweepRequest req;
+  if (models.empty()) throw InputError("models", "empty list");
+  if (systems.empty()) throw InputError("systems", "empty list");
+  req.base = step_request(models.front(), systems.front(), 1, 512, "prefill", "auto", tp, ep,
+                          layout, impl, 0, 0, memory_fraction, false);
+  req.models = models, req.systems = systems, req.phases = phases, req.dtypes = dtypes;
+  req.batches = batches, req.seqs = seqs;
+  req.validate();
+  if (!svg) return run(req, api::estimate_sweep);
+  std::string text;
+  {
+    py::gil_scoped_release unlocked;
+    text = report::svg(api::estimate_sweep(req));
+  }
+  return py::str(text);
+}
+
 py::object validate(const std::string& measurements, bool samples, int worst,
                     const std::string& loso) {
   api::ValidateRequest req;
@@ -337,13 +361,21 @@ py::object dropout_sweep(const std::string& model, const std::string& hw,
                          const std::vector<std::int64_t>& seqs,
                          const std::vector<std::int64_t>& batches, const std::string& dtype,
                          const std::string& scope, const std::string& impl, double p, int bits,
-                         int rounds, const std::vector<std::string>& what_ifs) {
+                         int rounds, const std::vector<std::string>& what_ifs,
+                         const std::vector<std::string>& models,
+                         const std::vector<std::string>& dtypes, bool svg) {
   api::SweepRequest req;
   static_cast<api::BlockSetup&>(req) =
       block_setup(model, hw, dtype, scope, impl, p, bits, rounds, what_ifs);
-  req.seqs = seqs, req.batches = batches;
+  req.seqs = seqs, req.batches = batches, req.models = models, req.dtypes = dtypes;
   req.validate();
-  return run(req, api::dropout_sweep);
+  if (!svg) return run(req, api::dropout_sweep);
+  std::string text;
+  {
+    py::gil_scoped_release unlocked;
+    text = report::svg(api::dropout_sweep(req));
+  }
+  return py::str(text);
 }
 
 // The bit-packed mask as a numpy array of uint32 words, and its summary.
@@ -454,6 +486,8 @@ PYBIND11_MODULE(_llmgps, m) {
         "strict"_a);
   m.def("estimate_trace", &estimate_trace, "model"_a, "system"_a, "batch"_a, "seq"_a, "phase"_a,
         "dtype"_a, "tp"_a, "ep"_a, "layout"_a, "impl"_a);
+  m.def("estimate_sweep", &estimate_sweep, "models"_a, "systems"_a, "phases"_a, "dtypes"_a,
+        "batches"_a, "seqs"_a, "tp"_a, "ep"_a, "layout"_a, "impl"_a, "memory_fraction"_a, "svg"_a);
   m.def("validate", &validate, "measurements"_a, "samples"_a, "worst"_a, "loso"_a);
   m.def("calibrate", &calibrate, "data"_a, "system"_a, "samples"_a);
   m.def("moe_stats", &moe_stats, "trace"_a, "batch_tokens"_a, "experts"_a, "transitions"_a,
@@ -469,7 +503,8 @@ PYBIND11_MODULE(_llmgps, m) {
   m.def("dropout_block", &dropout_block, "model"_a, "hw"_a, "batch"_a, "seq"_a, "dtype"_a,
         "scope"_a, "impl"_a, "p"_a, "bits"_a, "rounds"_a, "what_ifs"_a);
   m.def("dropout_sweep", &dropout_sweep, "model"_a, "hw"_a, "seqs"_a, "batches"_a, "dtype"_a,
-        "scope"_a, "impl"_a, "p"_a, "bits"_a, "rounds"_a, "what_ifs"_a);
+        "scope"_a, "impl"_a, "p"_a, "bits"_a, "rounds"_a, "what_ifs"_a, "models"_a, "dtypes"_a,
+        "svg"_a);
   m.def("dropout_mask", &dropout_mask, "seed"_a, "offset"_a, "batch"_a, "heads"_a, "seq"_a,
         "seq_k"_a, "p"_a, "bits"_a, "rounds"_a, "threads"_a);
   m.def("philox", &philox, "rounds"_a, "key"_a, "counter"_a, "count"_a);

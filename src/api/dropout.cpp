@@ -90,6 +90,8 @@ BlockResult dropout_block(const BlockRequest& r) {
 }
 
 void SweepRequest::validate() const {
+  for (const std::string& d : dtypes)
+    if (d != "auto") (void)parse_dtype(d, "sweep.dtypes");
   for (const auto* list : {&seqs, &batches})
     for (std::int64_t v : *list)
       if (v <= 0)
@@ -99,13 +101,26 @@ void SweepRequest::validate() const {
 
 SweepResult dropout_sweep(const SweepRequest& r) {
   r.validate();
-  const ModelSpec m = specs::load_model(r.model);
   const GpuSpec gpu = specs::load_gpu(r.hw);
   SweepResult out{r, {}};
   out.request.dtype = resolved_dtype(r, gpu);
-  for (std::int64_t b : r.batches)
-    for (std::int64_t q : r.seqs)
-      out.rows.push_back({b, q, dropout::block_dropout(m, gpu, out.request.config(b, q))});
+  const std::vector<std::string> models =
+      r.models.empty() ? std::vector<std::string>{r.model} : r.models;
+  const std::vector<std::string> dtypes =
+      r.dtypes.empty() ? std::vector<std::string>{r.dtype} : r.dtypes;
+  for (const std::string& model : models) {
+    if (model.empty()) throw InputError("block.model", "is required");
+    const ModelSpec m = specs::load_model(model);
+    for (const std::string& dtype : dtypes) {
+      BlockSetup setup = r;
+      setup.dtype = dtype;
+      setup.dtype = resolved_dtype(setup, gpu);
+      for (std::int64_t b : r.batches)
+        for (std::int64_t q : r.seqs)
+          out.rows.push_back(
+              {m.name, setup.dtype, b, q, dropout::block_dropout(m, gpu, setup.config(b, q))});
+    }
+  }
   return out;
 }
 

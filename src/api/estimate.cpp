@@ -61,4 +61,52 @@ EstimateResult estimate(const EstimateRequest& r) {
   return out;
 }
 
+void EstimateSweepRequest::validate() const {
+  if (base.serve) throw InputError("step.phase", "a sweep runs prefill or decode steps");
+  for (const auto* list : {&batches, &seqs})
+    for (std::int64_t v : *list)
+      if (v <= 0)
+        throw InputError(list == &batches ? "sweep.batches" : "sweep.seqs",
+                         fmt::format("values must be positive (got {})", v));
+  for (const std::string& p : phases) (void)parse_phase(p, "sweep.phases");
+  for (const std::string& d : dtypes)
+    if (d != "auto") (void)parse_dtype(d, "sweep.dtypes");
+  base.validate();
+}
+
+EstimateSweepResult estimate_sweep(const EstimateSweepRequest& r) {
+  r.validate();
+  auto or_base = [](const auto& list, auto value) {
+    using T = decltype(value);
+    return list.empty() ? std::vector<T>{value} : std::vector<T>(list.begin(), list.end());
+  };
+  const auto models = or_base(r.models, r.base.model);
+  const auto systems = or_base(r.systems, r.base.system);
+  const auto phases = or_base(r.phases, std::string(phase_name(r.base.step.phase)));
+  const auto dtypes = or_base(r.dtypes, r.base.dtype.empty() ? std::string("auto") : r.base.dtype);
+  const auto batches = or_base(r.batches, r.base.step.batch);
+  const auto seqs = or_base(r.seqs, r.base.step.seq);
+  constexpr std::size_t kMaxPoints = 100000;
+  const std::size_t n =
+      models.size() * systems.size() * phases.size() * dtypes.size() * batches.size() * seqs.size();
+  if (n > kMaxPoints)
+    throw InputError(
+        "sweep", fmt::format("{} points is more than the {} one call evaluates", n, kMaxPoints));
+  EstimateSweepResult out;
+  out.points.reserve(n);
+  for (const auto& model : models)
+    for (const auto& system : systems)
+      for (const auto& phase : phases)
+        for (const auto& dtype : dtypes)
+          for (std::int64_t b : batches)
+            for (std::int64_t q : seqs) {
+              EstimateRequest p = r.base;
+              p.model = model, p.system = system, p.dtype = dtype;
+              p.step.phase = parse_phase(phase, "sweep.phases");
+              p.step.batch = b, p.step.seq = q;
+              out.points.push_back(estimate(p));
+            }
+  return out;
+}
+
 }  // namespace llmgps::api

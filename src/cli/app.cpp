@@ -86,7 +86,7 @@ const std::map<std::string, std::vector<std::string>>& owned_scopes() {
       {"cost alltoall", {"alltoall", "system"}},
       {"cost deepep", {"ep_alltoall", "system"}},
       {"cost p2p", {"p2p", "system"}},
-      {"estimate", {"step", "model", "system", "serve"}},
+      {"estimate", {"step", "model", "system", "serve", "sweep"}},
       {"validate", {"validate", "loso"}},
       {"moe stats", {"stats", "trace"}},
       {"moe synth", {"synth"}},

@@ -15,25 +15,6 @@ namespace llmgps::cli {
 
 namespace {
 
-// Decimal or 0x-prefixed hexadecimal, within `max`.
-std::uint64_t parse_uint(const std::string& text, const std::string& where, std::uint64_t max) {
-  std::string t = text;
-  int base = 10;
-  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) t = t.substr(2), base = 16;
-  if (t.empty() || t.find_first_not_of(base == 16 ? "0123456789abcdefABCDEF" : "0123456789") !=
-                       std::string::npos)
-    throw InputError(where, fmt::format("'{}' is not a decimal or 0x-hexadecimal number", text));
-  std::uint64_t v = 0;
-  try {
-    std::size_t used = 0;
-    v = std::stoull(t, &used, base);
-  } catch (const std::exception&) {
-    throw InputError(where, fmt::format("'{}' is out of range", text));
-  }
-  if (v > max) throw InputError(where, fmt::format("'{}' exceeds {}", text, max));
-  return v;
-}
-
 std::vector<std::uint32_t> parse_words(const std::string& text, const std::string& where,
                                        std::size_t n) {
   std::vector<std::uint32_t> out;
@@ -45,19 +26,11 @@ std::vector<std::uint32_t> parse_words(const std::string& text, const std::strin
   return out;
 }
 
-std::vector<std::int64_t> parse_int_list(const std::string& text, const std::string& where) {
-  std::vector<std::int64_t> out;
-  for (const std::string& item : split_commas(text)) {
-    const std::uint64_t v = parse_uint(item, where, std::uint64_t(1) << 40);
-    if (v == 0) throw InputError(where, "values must be positive");
-    out.push_back(std::int64_t(v));
-  }
-  return out;
-}
-
 // The options block and sweep share, bound to one setup.
-void add_block_options(CLI::App* c, api::BlockSetup& s) {
-  c->add_option("--model", s.model, "dense model preset or config.json (Llama-style)")->required();
+void add_block_options(CLI::App* c, api::BlockSetup& s, bool sweep = false) {
+  auto* model =
+      c->add_option("--model", s.model, "dense model preset or config.json (Llama-style)");
+  if (!sweep) model->required();
   c->add_option("--hw", s.hw, "GPU preset or JSON")->required();
   c->add_option("--dtype", s.dtype, "fp8|bf16|fp16, or auto: fp8 where the GPU has it, else bf16")
       ->capture_default_str();
@@ -174,18 +147,27 @@ void register_dropout_block(CLI::App* dr) {
 void register_dropout_sweep(CLI::App* dr) {
   static OutputOptions out;
   static api::SweepRequest req;
-  static std::string seqs = "1024,2048,4096,8192", batches = "1,2,4";
+  static std::string seqs = "1024,2048,4096,8192", batches = "1,2,4", models, dtypes, svg;
   auto* sw = dr->add_subcommand("sweep", "block speedups over sequence lengths and batch sizes");
-  add_block_options(sw, req);
+  add_block_options(sw, req, true);
   sw->add_option("--seqs", seqs, "comma-separated sequence lengths")->capture_default_str();
   sw->add_option("--batches", batches, "comma-separated batch sizes")->capture_default_str();
+  sw->add_option("--models", models, "comma-separated models (instead of --model)");
+  sw->add_option("--dtypes", dtypes, "comma-separated dtypes (or auto)");
+  sw->add_option("--svg", svg, "also draw the speedups vs sequence length as SVG to FILE");
   add_output_options(sw, out, {"table", "json", "csv"});
   sw->callback([] {
     req.seqs = parse_int_list(seqs, "--seqs");
     req.batches = parse_int_list(batches, "--batches");
+    if (!models.empty()) req.models = split_commas(models);
+    if (!dtypes.empty()) req.dtypes = split_commas(dtypes);
+    if (req.model.empty() && req.models.empty())
+      throw InputError("--model", "is required (or --models)");
+    if (req.model.empty()) req.model = req.models.front();
     req.validate();
     if (dry_run()) return;  // options checked; no spec file read, no model run
     const auto r = api::dropout_sweep(req);
+    if (!svg.empty()) report::write_file_atomic(svg, report::svg(r));
     emit_rendered(
         out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); });
   });

@@ -3,18 +3,28 @@
 #include "llmgps/api/estimate.hpp"
 #include "llmgps/report/api_report.hpp"
 #include "llmgps/report/output.hpp"
+#include "llmgps/specs/error.hpp"
 
 namespace llmgps::cli {
 
 void register_estimate(CLI::App& app) {
   static OutputOptions out;
-  static std::string phase = "prefill", trace, layout = "vllm-tp";
+  static std::string phase = "prefill", trace, layout = "vllm-tp", svg;
+  static std::string models, systems, phases, dtypes, batches, seqs;
   static api::EstimateRequest req;
   auto& cfg = req.step;
-  auto* c = app.add_subcommand("estimate", "a whole model's prefill or decode step on a system");
-  c->add_option("--model", req.model, "model preset or path to config.json")->required();
-  c->add_option("--system", req.system, "system preset, system JSON, or a GPU (one-GPU system)")
-      ->required();
+  auto* c = app.add_subcommand(
+      "estimate", "a whole model's prefill or decode step on a system, or a sweep of them");
+  c->add_option("--model", req.model, "model preset or path to config.json (or --models)");
+  c->add_option("--system", req.system,
+                "system preset, system JSON, or a GPU (one-GPU system) (or --systems)");
+  c->add_option("--models", models, "sweep: comma-separated models");
+  c->add_option("--systems", systems, "sweep: comma-separated systems");
+  c->add_option("--phases", phases, "sweep: comma-separated phases (prefill, decode)");
+  c->add_option("--dtypes", dtypes, "sweep: comma-separated dtypes (or auto)");
+  c->add_option("--batches", batches, "sweep: comma-separated batch sizes");
+  c->add_option("--seqs", seqs, "sweep: comma-separated sequence lengths");
+  c->add_option("--svg", svg, "sweep: also draw throughput vs batch (or seq) as SVG to FILE");
   c->add_option("--batch", cfg.batch, "sequences")->capture_default_str();
   c->add_option("--seq", cfg.seq, "prompt length (prefill) or cached context length (decode)")
       ->capture_default_str();
@@ -47,10 +57,41 @@ void register_estimate(CLI::App& app) {
   add_old_spelling(c, "--trace", "--chrome-trace", trace);
   add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
+    const bool sweep = !(models.empty() && systems.empty() && phases.empty() && dtypes.empty() &&
+                         batches.empty() && seqs.empty());
+    if (req.model.empty() && models.empty())
+      throw InputError("--model", "is required (or --models for a sweep)");
+    if (req.system.empty() && systems.empty())
+      throw InputError("--system", "is required (or --systems for a sweep)");
+    if (!svg.empty() && !sweep)
+      throw InputError("--svg", "draws a sweep: give a list (--batches, --seqs, ...)");
     req.serve = phase == "serve";
     req.step.phase = req.serve ? Phase::prefill : parse_phase(phase, "step.phase");
     if (req.dtype != "auto") req.step.dtype = parse_dtype(req.dtype, "step.dtype");
     req.step.moe_layout = parse_moe_layout(layout, "step.layout");
+    if (sweep) {
+      if (!trace.empty()) throw InputError("--chrome-trace", "traces one step, not a sweep");
+      api::EstimateSweepRequest sw;
+      sw.base = req;
+      sw.models = models.empty() ? std::vector<std::string>{} : split_commas(models);
+      sw.systems = systems.empty() ? std::vector<std::string>{} : split_commas(systems);
+      sw.phases = phases.empty() ? std::vector<std::string>{} : split_commas(phases);
+      sw.dtypes = dtypes.empty() ? std::vector<std::string>{} : split_commas(dtypes);
+      sw.batches =
+          batches.empty() ? std::vector<std::int64_t>{} : parse_int_list(batches, "--batches");
+      sw.seqs = seqs.empty() ? std::vector<std::int64_t>{} : parse_int_list(seqs, "--seqs");
+      for (const auto* list : {&sw.models, &sw.systems})
+        for (const auto& item : *list)
+          if (item.empty())
+            throw InputError(list == &sw.models ? "--models" : "--systems", "empty item");
+      sw.validate();
+      if (dry_run()) return;
+      const auto r = api::estimate_sweep(sw);
+      if (!svg.empty()) report::write_file_atomic(svg, report::svg(r));
+      emit_rendered(
+          out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); });
+      return;
+    }
     req.validate();
     if (dry_run()) return;  // options checked; no spec file read, no model run
     const auto r = api::estimate(req);

@@ -1,10 +1,13 @@
 #include "common.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <iostream>
 
 #include "llmgps/report/api_report.hpp"
 #include "llmgps/report/output.hpp"
+#include "llmgps/specs/error.hpp"
 
 namespace llmgps::cli {
 
@@ -46,6 +49,35 @@ void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j,
 void emit_records(const OutputOptions& o, const nlohmann::ordered_json& j,
                   const std::function<std::string()>& table, const std::string& rows_key) {
   emit_rendered(o, j, table, [&] { return report::records_csv(j, rows_key); });
+}
+
+// Decimal or 0x-prefixed hexadecimal, within `max`.
+std::uint64_t parse_uint(const std::string& text, const std::string& where, std::uint64_t max) {
+  std::string t = text;
+  int base = 10;
+  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) t = t.substr(2), base = 16;
+  if (t.empty() || t.find_first_not_of(base == 16 ? "0123456789abcdefABCDEF" : "0123456789") !=
+                       std::string::npos)
+    throw InputError(where, fmt::format("'{}' is not a decimal or 0x-hexadecimal number", text));
+  std::uint64_t v = 0;
+  try {
+    std::size_t used = 0;
+    v = std::stoull(t, &used, base);
+  } catch (const std::exception&) {
+    throw InputError(where, fmt::format("'{}' is out of range", text));
+  }
+  if (v > max) throw InputError(where, fmt::format("'{}' exceeds {}", text, max));
+  return v;
+}
+
+std::vector<std::int64_t> parse_int_list(const std::string& text, const std::string& where) {
+  std::vector<std::int64_t> out;
+  for (const std::string& item : split_commas(text)) {
+    const std::uint64_t v = parse_uint(item, where, std::uint64_t(1) << 40);
+    if (v == 0) throw InputError(where, "values must be positive");
+    out.push_back(std::int64_t(v));
+  }
+  return out;
 }
 
 std::vector<std::string> split_commas(const std::string& text) {

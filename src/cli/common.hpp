@@ -44,6 +44,11 @@ void emit_records(const OutputOptions& o, const nlohmann::ordered_json& j,
 // for the caller's item parser, never silently shorter lists).
 std::vector<std::string> split_commas(const std::string& text);
 
+// Decimal or 0x-prefixed hexadecimal, within `max` (errors name `where`).
+std::uint64_t parse_uint(const std::string& text, const std::string& where, std::uint64_t max);
+// Comma-separated positive integers (up to 2^40).
+std::vector<std::int64_t> parse_int_list(const std::string& text, const std::string& where);
+
 // Parses and runs the command line; returns the exit code.
 int run(int argc, char** argv);
 // When set, commands parse and validate their options but do not run (the CLI fuzz target).

@@ -12,6 +12,7 @@
 #include "llmgps/report/estimate_report.hpp"
 #include "llmgps/report/moe_report.hpp"
 #include "llmgps/report/output.hpp"
+#include "llmgps/report/svg.hpp"
 #include "llmgps/report/validate_report.hpp"
 #include "llmgps/specs/error.hpp"
 
@@ -444,6 +445,110 @@ std::string csv(const api::EstimateResult& r) {
              std::to_string(r.limits.max_seq)});
   return render_csv(t);
 }
+// ---- estimate sweep ----
+
+namespace {
+Json sweep_row(const api::EstimateResult& p) {
+  Json o;
+  o["model"] = p.model.name;
+  o["system"] = p.system.name;
+  o["gpu"] = p.system.gpu.name;
+  o["gpus"] = p.system.total_gpus();
+  o["phase"] = phase_name(p.step.phase);
+  o["dtype"] = std::string(dtype_name(p.step.dtype));
+  o["batch"] = p.step.batch;
+  o["seq"] = p.step.seq;
+  o["tp"] = p.estimate.plan.tp;
+  o["dp"] = p.estimate.plan.dp;
+  o["ep"] = p.model.is_moe() ? p.estimate.plan.ep : 0;
+  o["layout"] = p.model.is_moe() ? moe_layout_name(p.estimate.plan.layout) : "";
+  o["total_s"] = p.estimate.total_s;
+  o["band_s"] = p.estimate.band_s;
+  o["tokens_per_s"] = p.estimate.tokens_per_s();
+  o["tflops_per_gpu"] = p.estimate.tflops_per_gpu();
+  Json by = Json::object();
+  for (const std::string& b : binding_resources()) by[b] = 0.0;
+  for (const auto& [b, t] : p.estimate.time_by_bound) by[b] = t;
+  o["time_by_bound_s"] = by;
+  o["memory_bytes"] = p.memory.total_bytes();
+  o["memory_budget_bytes"] = p.memory.budget_bytes;
+  o["memory_fits"] = p.memory.fits();
+  o["max_batch"] = p.limits.max_batch;
+  o["max_seq"] = p.limits.max_seq;
+  return o;
+}
+}  // namespace
+
+Json json(const api::EstimateSweepResult& r) {
+  Json j;
+  j["points"] = r.points.size();
+  Json rows = Json::array();
+  for (const auto& p : r.points) rows.push_back(sweep_row(p));
+  j["rows"] = rows;
+  return j;
+}
+
+std::string table(const api::EstimateSweepResult& r) {
+  Table t;
+  t.headers = {"model", "system", "phase",    "dtype",  "batch", "seq",
+               "time",  "+-",     "tokens/s", "memory", "fits"};
+  t.right_align = {false, false, false, false, true, true, true, true, true, true, false};
+  t.optional = {false, false, false, false, false, false, false, true, false, true, false};
+  std::size_t over = 0;
+  for (const auto& p : r.points) {
+    over += !p.memory.fits();
+    t.add_row({p.model.name, p.system.name, phase_name(p.step.phase),
+               std::string(dtype_name(p.step.dtype)), std::to_string(p.step.batch),
+               std::to_string(p.step.seq), format_time(p.estimate.total_s),
+               format_time(p.estimate.band_s), fmt::format("{:.0f}", p.estimate.tokens_per_s()),
+               format_bytes(p.memory.total_bytes()), p.memory.fits() ? "yes" : "NO"});
+  }
+  std::string out = render_table(t);
+  if (over > 0)
+    out += fmt::format(
+        "{} of {} points do not fit in GPU memory (fits: NO); --format json gives "
+        "each one's memory and limits\n",
+        over, r.points.size());
+  return out;
+}
+
+std::string csv(const api::EstimateSweepResult& r) {
+  return records_csv(json(r), "rows");
+}
+
+std::string svg(const api::EstimateSweepResult& r) {
+  // Throughput against batch (or against sequence length when the sweep has one batch), one
+  // line per everything else.
+  std::set<std::int64_t> batches, seqs;
+  for (const auto& p : r.points) batches.insert(p.step.batch), seqs.insert(p.step.seq);
+  const bool by_batch = batches.size() > 1 || seqs.size() == 1;
+  LineChart c;
+  c.title = by_batch ? "Throughput vs batch" : "Throughput vs sequence length";
+  c.x_label = by_batch ? "batch (sequences)" : "sequence length (tokens)";
+  c.y_label = "tokens per second (whole system)";
+  c.log_x = true;
+  std::map<std::string, std::size_t> index;
+  std::set<std::string> layouts;
+  for (const auto& p : r.points) {
+    std::string name = p.model.name + ", " + p.system.name + ", " + phase_name(p.step.phase) +
+                       ", " + std::string(dtype_name(p.step.dtype));
+    name +=
+        by_batch ? fmt::format(", seq {}", p.step.seq) : fmt::format(", batch {}", p.step.batch);
+    if (!index.count(name))
+      index[name] = c.series.size(), c.series.push_back({name, {}, {}, false});
+    c.series[index[name]].points.emplace_back(double(by_batch ? p.step.batch : p.step.seq),
+                                              p.estimate.tokens_per_s());
+    c.series[index[name]].hollow.push_back(!p.memory.fits());
+    if (!p.memory.fits()) c.hollow_means = "does not fit in GPU memory";
+    if (p.model.is_moe()) layouts.insert(moe_layout_name(p.estimate.plan.layout));
+  }
+  c.subtitle =
+      fmt::format("llmgps estimate sweep: {} points; memory fraction {:g}{}", r.points.size(),
+                  r.points.empty() ? 0.9 : r.points.front().step.memory_fraction,
+                  layouts.empty() ? "" : fmt::format("; MoE layout {}", *layouts.begin()));
+  return svg_line_chart(c);
+}
+
 std::string chrome_trace(const api::EstimateResult& r) {
   return step_chrome_trace(r.estimate, r.model);
 }

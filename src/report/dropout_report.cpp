@@ -2,10 +2,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
+#include <set>
 #include <stdexcept>
 
 #include "llmgps/report/api_report.hpp"
 #include "llmgps/report/output.hpp"
+#include "llmgps/report/svg.hpp"
 
 namespace llmgps::report {
 
@@ -60,11 +63,13 @@ Json overlap_json(const dropout::BlockResult& b, const dropout::HostShare& h) {
 
 Table sweep_table(const api::SweepResult& r) {
   Table t;
-  t.headers = {"batch",      "seq",           "none",     "fused",    "sequential",
-               "overlapped", "vs sequential", "vs fused", "host GEMM"};
-  t.right_align = {true, true, true, true, true, true, true, true, false};
+  t.headers = {"model",      "dtype",      "batch",         "seq",      "none",     "fused",
+               "sequential", "overlapped", "vs sequential", "vs fused", "host GEMM"};
+  t.right_align = {false, false, true, true, true, true, true, true, true, true, false};
+  t.optional = {false, false, false, false, true, true, true, false, false, false, false};
   for (const auto& row : r.rows) {
-    std::vector<std::string> cells = {std::to_string(row.batch), std::to_string(row.seq)};
+    std::vector<std::string> cells = {row.model, row.dtype, std::to_string(row.batch),
+                                      std::to_string(row.seq)};
     for (const char* name : kStrategies)
       cells.push_back(format_time(strategy(row.block, name).time_s));
     cells.push_back(fmt::format("{:.3f}x", row.block.speedup_vs_sequential));
@@ -221,6 +226,8 @@ Json json(const api::SweepResult& r) {
   Json rows = Json::array();
   for (const auto& row : r.rows) {
     Json o;
+    o["model"] = row.model;
+    o["dtype"] = row.dtype;
     o["batch"] = row.batch;
     o["seq"] = row.seq;
     for (const auto& s : row.block.strategies) o[s.name + "_s"] = s.time_s;
@@ -248,6 +255,39 @@ std::string csv(const api::BlockResult& r) {
 std::string table(const api::SweepResult& r) {
   return render_table(sweep_table(r));
 }
+std::string svg(const api::SweepResult& r) {
+  // The overlapped strategy's speedup against sequence length, one line per batch (and model
+  // and dtype when the sweep has several), over sequential and over fused.
+  LineChart c;
+  c.title = "Dropout: overlapped RNG speedup vs sequence length";
+  c.subtitle = fmt::format(
+      "llmgps dropout sweep: {} on {}, {}, scope {}, p {:g}, {}-bit Philox-{}; solid: over "
+      "sequential, dashed: over fused",
+      r.request.models.empty() ? r.request.model
+                               : fmt::format("{} models", r.request.models.size()),
+      r.request.hw, r.request.dtype, r.request.scope, r.request.p, r.request.bits,
+      r.request.rounds);
+  c.x_label = "sequence length (tokens)";
+  c.y_label = "speedup (x)";
+  c.log_x = true;
+  c.y_from_zero = false;
+  std::set<std::string> models, dtypes;
+  for (const auto& row : r.rows) models.insert(row.model), dtypes.insert(row.dtype);
+  std::map<std::string, std::size_t> index;
+  for (const auto& row : r.rows)
+    for (const bool vs_fused : {false, true}) {
+      std::string name = fmt::format("batch {}", row.batch);
+      if (models.size() > 1) name = row.model + ", " + name;
+      if (dtypes.size() > 1) name += ", " + row.dtype;
+      name += vs_fused ? ", vs fused" : ", vs sequential";
+      if (!index.count(name))
+        index[name] = c.series.size(), c.series.push_back({name, {}, {}, vs_fused});
+      c.series[index[name]].points.emplace_back(
+          double(row.seq), vs_fused ? row.block.speedup_vs_fused : row.block.speedup_vs_sequential);
+    }
+  return svg_line_chart(c);
+}
+
 std::string csv(const api::SweepResult& r) {
   return records_csv(json(r), "rows");
 }

@@ -9,6 +9,7 @@
 
 #include "llmgps/report/estimate_report.hpp"
 #include "llmgps/report/output.hpp"
+#include "llmgps/report/svg.hpp"
 
 namespace llmgps::report {
 
@@ -401,6 +402,28 @@ std::string map_csv(const std::vector<MapCell>& cells) {
   return render_csv(t);
 }
 
+namespace {
+// The paper's names for the three strategy kinds, the fill each is drawn in (light, so dark text
+// reads on it) and a darker shade for the hatching of ties.
+struct KindStyle {
+  const char* name;
+  const char* short_name;  // fits a cell
+  const char* fill;
+  const char* dark;
+};
+KindStyle kind_style(moe::StrategyKind k) {
+  switch (k) {
+    case moe::StrategyKind::none:
+      return {"No duplication", "No dup.", "#e3e3e3", "#7a7a7a"};
+    case moe::StrategyKind::distribution:
+      return {"Distribution-Only", "Dist.-Only", "#a6cee3", "#1f78b4"};
+    case moe::StrategyKind::token:
+      return {"Token-to-Expert", "Tok.-to-Exp.", "#fdbf6f", "#d95f02"};
+  }
+  return {"?", "?", "#ffffff", "#000000"};
+}
+}  // namespace
+
 std::string map_svg(const std::vector<MapCell>& cells, const AdviceContext& c) {
   std::vector<double> skews, links;
   std::vector<std::int64_t> batches;
@@ -413,72 +436,110 @@ std::string map_svg(const std::vector<MapCell>& cells, const AdviceContext& c) {
   }
   std::sort(skews.begin(), skews.end());
   std::sort(links.begin(), links.end());
-  // One panel per batch size, side by side, sharing the skew axis and the legend.
-  const int cw = 90, ch = 36, left = 80, top = 60, gap = 40;
+  // One panel per batch size, side by side, sharing the skew axis; the legend below.
+  const int cw = 124, ch = 40, left = 84, top = 116, gap = 36;
   const int panel_w = cw * int(links.size());
-  const int w = left + int(batches.size()) * (panel_w + gap) + 140,
-            h = top + ch * int(skews.size()) + 60;
-  const std::map<std::string, std::string> color = {
-      {"none", "#bdbdbd"}, {"distribution", "#4e79a7"}, {"token", "#f28e2b"}};
+  const int grid_bottom = top + ch * int(skews.size());
+  const int w = std::max(720, left + int(batches.size()) * (panel_w + gap) + 20),
+            h = grid_bottom + 120;
   std::string s = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" "
-      "font-family=\"sans-serif\" font-size=\"12\">\n",
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" font-family=\"sans-serif\" font-size=\"12\" fill=\"#1a1a1a\">\n"
+      "<rect width=\"{0}\" height=\"{1}\" fill=\"white\"/>\n<defs>\n",
       w, h);
+  // One hatch per kind: a tie is the fastest kind's fill crossed by the runner-up's shade.
+  for (auto k :
+       {moe::StrategyKind::none, moe::StrategyKind::distribution, moe::StrategyKind::token})
+    s += fmt::format(
+        "<pattern id=\"tie-{}\" patternUnits=\"userSpaceOnUse\" width=\"8\" height=\"8\" "
+        "patternTransform=\"rotate(45)\"><line x1=\"0\" y1=\"0\" x2=\"0\" y2=\"8\" "
+        "stroke=\"{}\" stroke-width=\"3\"/></pattern>\n",
+        moe::strategy_kind_name(k), kind_style(k).dark);
+  s += "</defs>\n";
   s += fmt::format(
-      "<text x=\"{}\" y=\"20\" font-size=\"14\">MoE-GPS guideline: {} on {}, seq {} ({}); winning "
-      "strategy</text>\n",
-      left, c.model, c.system, c.seq, c.phase);
+      "<text x=\"{}\" y=\"26\" font-size=\"15\" font-weight=\"bold\">MoE-GPS guideline: {} on "
+      "{}</text>\n",
+      left, xml_escape(c.model), xml_escape(c.system));
   s += fmt::format(
-      "<text x=\"12\" y=\"{}\" transform=\"rotate(-90 12 {})\">skew (max/mean)</text>\n",
-      top + ch * 2, top + ch * 2);
+      "<text x=\"{}\" y=\"48\" font-size=\"11\" fill=\"#444\">{}, seq {}, {}; layout {}, "
+      "planner {}, error model {}, predictors {}, {} slots per GPU</text>\n",
+      left, xml_escape(c.phase), c.seq, xml_escape(c.dtype), xml_escape(c.layout),
+      xml_escape(c.algo), xml_escape(c.error_model), xml_escape(c.predictors), c.slots_per_gpu);
+  s += fmt::format(
+      "<text x=\"{0}\" y=\"64\" font-size=\"11\" fill=\"#444\">each cell: the fastest "
+      "strategy; hatched: a tie (the two fastest closer than the model's error band)</text>\n",
+      left);
+  s += fmt::format(
+      "<text x=\"16\" y=\"{0}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {0})\">skew "
+      "(max / mean expert load)</text>\n",
+      top + ch * int(skews.size()) / 2);
   for (std::size_t r = 0; r < skews.size(); ++r)
-    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:g}</text>\n", left - 6,
+    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{:g}</text>\n", left - 8,
                      top + ch * int(r) + ch / 2 + 4, skews[skews.size() - 1 - r]);
   for (std::size_t bi = 0; bi < batches.size(); ++bi) {
     const int x0 = left + int(bi) * (panel_w + gap);
-    s += fmt::format("<text x=\"{}\" y=\"{}\">batch {}: link GB/s per GPU</text>\n", x0, top - 22,
-                     batches[bi]);
+    s += fmt::format(
+        "<text x=\"{}\" y=\"{}\" font-weight=\"bold\">batch {}</text><text x=\"{}\" "
+        "y=\"{}\" fill=\"#444\">link GB/s per GPU per direction</text>\n",
+        x0, top - 30, batches[bi], x0 + 64, top - 30);
     for (std::size_t i = 0; i < links.size(); ++i)
       s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:g}</text>\n",
-                       x0 + cw * int(i) + cw / 2, top - 6, links[i]);
+                       x0 + cw * int(i) + cw / 2, top - 8, links[i]);
     for (std::size_t r = 0; r < skews.size(); ++r) {
       const double sk = skews[skews.size() - 1 - r];  // highest skew on top
       for (std::size_t i = 0; i < links.size(); ++i)
         for (const auto& m : cells)
           if (m.skew == sk && m.link_gbps == links[i] && m.batch == batches[bi]) {
-            auto fill = [&](moe::StrategyKind k) {
-              auto it = color.find(moe::strategy_kind_name(k));
-              return it == color.end() ? std::string("#000") : it->second;
-            };
-            // A tie is drawn split: the fastest kind's colour on the left, the runner-up's on
-            // the right.
             const int x = x0 + cw * int(i), y = top + ch * int(r);
+            const KindStyle win = kind_style(m.winner);
             s += fmt::format(
+                "<g><title>skew {:g}, {:g} GB/s, batch {}: {} ({}){}</title>"
                 "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" "
-                "stroke=\"white\"><title>{} ({})</title></rect>\n",
-                x, y, m.tie ? cw / 2 : cw, ch, fill(m.winner),
-                m.tie ? "tie" : moe::strategy_kind_name(m.winner), m.winner_name);
+                "stroke=\"white\" stroke-width=\"2\"/>",
+                m.skew, m.link_gbps, m.batch, win.name, xml_escape(m.winner_name),
+                m.tie ? fmt::format(", tie with {} ({})", kind_style(m.runner_up).name,
+                                    xml_escape(m.runner_up_name))
+                      : "",
+                x, y, cw, ch, win.fill);
             if (m.tie)
               s += fmt::format(
-                  "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" "
-                  "stroke=\"white\"><title>tie ({})</title></rect>\n",
-                  x + cw / 2, y, cw - cw / 2, ch, fill(m.runner_up), m.runner_up_name);
+                  "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"url(#tie-{})\" "
+                  "opacity=\"0.45\"/>",
+                  x + 1, y + 1, cw - 2, ch - 2, moe::strategy_kind_name(m.runner_up));
+            const std::string label = m.tie ? "tie" : win.short_name;
+            const std::string second =
+                m.tie ? std::string(win.short_name) + " / " + kind_style(m.runner_up).short_name
+                      : xml_escape(m.winner_name);
             s += fmt::format(
-                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"white\">{}</text>\n",
-                x + cw / 2, y + ch / 2 + 4,
-                m.tie ? "tie: " + m.winner_name + "/" + m.runner_up_name : m.winner_name);
+                "<text x=\"{0}\" y=\"{1}\" text-anchor=\"middle\" font-size=\"11\" "
+                "font-weight=\"bold\">{2}</text><text x=\"{0}\" y=\"{3}\" "
+                "text-anchor=\"middle\" font-size=\"9\">{4}</text></g>\n",
+                x + cw / 2, y + 17, label, y + 31, second);
           }
     }
   }
-  int ly = top;
-  const int lx = left + int(batches.size()) * (panel_w + gap);
-  for (const auto& [k, col] : color) {
+  // Legend: the three kinds and the hatching.
+  int lx = left;
+  const int ly = grid_bottom + 34;
+  for (auto k :
+       {moe::StrategyKind::none, moe::StrategyKind::distribution, moe::StrategyKind::token}) {
+    const KindStyle st = kind_style(k);
     s += fmt::format(
-        "<rect x=\"{}\" y=\"{}\" width=\"14\" height=\"14\" fill=\"{}\"/><text x=\"{}\" "
-        "y=\"{}\">{}</text>\n",
-        lx, ly, col, lx + 20, ly + 12, k);
-    ly += 22;
+        "<rect x=\"{}\" y=\"{}\" width=\"16\" height=\"16\" fill=\"{}\" stroke=\"#888\"/>"
+        "<text x=\"{}\" y=\"{}\">{}</text>\n",
+        lx, ly, st.fill, lx + 22, ly + 13, st.name);
+    lx += 170;
   }
+  s += fmt::format(
+      "<rect x=\"{0}\" y=\"{1}\" width=\"16\" height=\"16\" fill=\"{2}\" stroke=\"#888\"/>"
+      "<rect x=\"{0}\" y=\"{1}\" width=\"16\" height=\"16\" fill=\"url(#tie-token)\" "
+      "opacity=\"0.45\"/><text x=\"{3}\" y=\"{4}\">tie (hatched in the runner-up's "
+      "shade)</text>\n",
+      lx, ly, kind_style(moe::StrategyKind::distribution).fill, lx + 22, ly + 13);
+  s += fmt::format(
+      "<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#444\">small print in a cell: the "
+      "strategy's predictor; hover for details</text>\n",
+      left, ly + 40);
   s += "</svg>\n";
   return s;
 }

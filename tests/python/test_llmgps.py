@@ -175,3 +175,28 @@ def test_advise_reports_memory_and_strict_refuses():
         llmgps.moe.advise("deepseek-v3", "8x-h100-nvlink4", skew=1.5, dtype="bf16", strict=True)
     a = llmgps.moe.advise("mixtral-8x7b", "4x-a100-nvlink3", skew=1.5)
     assert a.memory["fits"] and a.memory["expert_replica_bytes"] > 0
+
+
+def test_estimate_sweep_over_models_and_systems_matches_the_cli(cli):
+    r = llmgps.estimate_sweep(models=["llama3-8b", "mixtral-8x7b"],
+                              systems=["h100-sxm5", "8x-h100-nvlink4"], batches=[1, 8],
+                              phases=["decode"], seqs=[2048])
+    rows = r.records()
+    assert len(rows) == 8 and rows[0]["model"] == "llama3-8b" and rows[-1]["batch"] == 8
+    j = cli(*("estimate --models llama3-8b,mixtral-8x7b --systems h100-sxm5,8x-h100-nvlink4 "
+              "--batches 1,8 --phases decode --seqs 2048").split())
+    assert r.to_dict() == j
+    assert {row["memory_fits"] for row in rows} == {True, False}  # Mixtral on one H100
+    svg = llmgps.estimate_sweep("llama3-8b", "h100-sxm5", batches=[1, 4, 16], svg=True)
+    assert svg.startswith("<svg") and "Throughput vs batch" in svg
+    with pytest.raises(llmgps.InputError):
+        llmgps.estimate_sweep(models=[], system="h100-sxm5")
+
+
+def test_dropout_sweep_over_dtypes_and_its_figure():
+    s = llmgps.dropout.sweep("llama3-8b", "h100-sxm5", seqs=[1024], batches=[1],
+                             dtypes=["bf16", "fp8"])
+    assert [row["dtype"] for row in s.records()] == ["bf16", "fp8"]
+    svg = llmgps.dropout.sweep("llama3-8b", "h100-sxm5", seqs=[1024, 2048], batches=[1],
+                               svg=True)
+    assert svg.startswith("<svg") and "speedup" in svg

@@ -69,9 +69,13 @@ BlockResult dropout_block(const BlockRequest& r);
 
 struct SweepRequest : BlockSetup {
   std::vector<std::int64_t> seqs = {1024, 2048, 4096, 8192}, batches = {1, 2, 4};
+  // Also over models and dtypes (empty: the setup's model and dtype); model-major, then dtype,
+  // batch, seq.
+  std::vector<std::string> models, dtypes;
   void validate() const;
 };
 struct SweepRow {
+  std::string model, dtype;  // dtype resolved ("auto" for the GPU)
   std::int64_t batch = 0, seq = 0;
   dropout::BlockResult block;
 };

@@ -3,6 +3,7 @@
 // batch of requests end to end; with the memory each GPU needs against its capacity.
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "llmgps/schedule/estimate.hpp"
 #include "llmgps/schedule/serve.hpp"
@@ -42,5 +43,19 @@ struct EstimateResult {
   std::string memory_warning;
 };
 EstimateResult estimate(const EstimateRequest& r);
+
+// Estimates over every combination of lists, in one process (`estimate --models/--systems/
+// --phases/--dtypes/--batches/--seqs`): model-major, then system, phase, dtype, batch, seq. An
+// empty list takes the base request's value. Each point is what estimate() returns for it.
+struct EstimateSweepRequest {
+  EstimateRequest base;  // parallelism, layout, impl, memory fraction; dtype "auto" or a name
+  std::vector<std::string> models, systems, phases, dtypes;
+  std::vector<std::int64_t> batches, seqs;
+  void validate() const;
+};
+struct EstimateSweepResult {
+  std::vector<EstimateResult> points;
+};
+EstimateSweepResult estimate_sweep(const EstimateSweepRequest& r);
 
 }  // namespace llmgps::api

@@ -57,6 +57,10 @@ std::string table(const api::P2pResult& r);
 Json json(const api::EstimateResult& r);
 std::string table(const api::EstimateResult& r);
 std::string csv(const api::EstimateResult& r);
+Json json(const api::EstimateSweepResult& r);
+std::string table(const api::EstimateSweepResult& r);
+std::string csv(const api::EstimateSweepResult& r);
+std::string svg(const api::EstimateSweepResult& r);  // throughput vs batch (or seq)
 std::string chrome_trace(const api::EstimateResult& r);
 
 Json json(const api::ValidateResult& r);
@@ -96,6 +100,7 @@ std::string chrome_trace(const api::BlockResult& r, const std::string& strategy)
 Json json(const api::SweepResult& r);
 std::string table(const api::SweepResult& r);
 std::string csv(const api::SweepResult& r);
+std::string svg(const api::SweepResult& r);  // speedup vs sequence length per batch
 std::string csv(const api::BlockResult& r);  // one row per host GEMM considered
 
 }  // namespace llmgps::report
