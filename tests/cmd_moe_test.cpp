@@ -443,3 +443,20 @@ TEST(CmdMoe, PartialTraceBadInputsNameLineAndField) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("layers_logged names layer 30"), std::string::npos) << r.err;
 }
+
+// Issue 15: a synthetic trace whose measured skew misses the target says so and why (few
+// selections per expert), instead of running silently.
+TEST(CmdMoe, SynthWarnsWhenTheMeasuredSkewMissesTheTarget) {
+  TempDir d;
+  const RunResult few =
+      run_cli("moe synth --layers 1 --experts 256 --top-k 8 --tokens 64 --skew 2 --out " +
+              d.file("f.jsonl"));
+  ASSERT_EQ(few.code, 0) << few.err;
+  EXPECT_NE(few.err.find("llmgps: warning: synth: layer 0: measured skew"), std::string::npos)
+      << few.err;
+  EXPECT_NE(few.err.find("sampling noise"), std::string::npos) << few.err;
+  const RunResult many =
+      run_cli("moe synth --layers 2 --tokens 5000 --skew 1.5 --out " + d.file("m.jsonl"));
+  ASSERT_EQ(many.code, 0);
+  EXPECT_EQ(many.err, "");  // on target: nothing to say
+}

@@ -100,6 +100,7 @@ EstimateSweepResult estimate_sweep(const EstimateSweepRequest& r) {
         for (const auto& dtype : dtypes)
           for (std::int64_t b : batches)
             for (std::int64_t q : seqs) {
+              if (r.progress) r.progress(out.points.size(), n);
               EstimateRequest p = r.base;
               p.model = model, p.system = system, p.dtype = dtype;
               p.step.phase = parse_phase(phase, "sweep.phases");

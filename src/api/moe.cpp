@@ -32,7 +32,33 @@ StatsResult moe_stats(const StatsRequest& r) {
 
 SynthResult moe_synth(const SynthRequest& r) {
   r.validate();
-  return {moe::synthesize_trace(r.config)};
+  SynthResult out{moe::synthesize_trace(r.config), ""};
+  // The trace's own skew per layer against the target: with few selections per expert the
+  // busiest expert's count is mostly sampling noise (and the max of noisy counts runs high).
+  const moe::TraceStats st = moe::trace_stats(out.trace, 0);
+  const auto& c = r.config;
+  int worst = -1;
+  double worst_dev = 0.10;
+  for (int l = 0; l < int(st.per_layer.size()); ++l) {
+    const double target = c.skew.size() == 1 ? c.skew[0] : c.skew[std::size_t(l)];
+    const double dev = std::abs(st.per_layer[std::size_t(l)].skew / target - 1);
+    if (dev > worst_dev) worst = l, worst_dev = dev;
+  }
+  if (worst >= 0) {
+    const double target = c.skew.size() == 1 ? c.skew[0] : c.skew[std::size_t(worst)];
+    const double selections = double(c.sequences) * double(c.tokens_per_sequence) * double(c.top_k);
+    const double per_expert = selections / c.experts;
+    out.warning = fmt::format(
+        "layer {}: measured skew {:.2f} misses the target {:g} by {:.0f}%; {:.0f} selections "
+        "over {} experts ({:.1f} per expert){}",
+        worst, st.per_layer[std::size_t(worst)].skew, target, 100 * worst_dev, selections,
+        c.experts, per_expert,
+        per_expert < 100 ? ": at so few tokens the busiest expert's count is sampling noise "
+                           "(more --tokens or --sequences bring it to the target)"
+                         : ": token and layer correlation bunch the selections (lower "
+                           "--token-correlation brings it to the target)");
+  }
+  return out;
 }
 
 void PredictRequest::validate() const {
@@ -112,6 +138,7 @@ namespace {
 // The advisor's knobs from a request (the parse_* calls name their fields).
 moe::AdviceConfig advice_config(const EpRequest& r) {
   moe::AdviceConfig c;
+  c.progress = r.progress;
   c.algo = moe::parse_planner(r.algo, "plan.algo");
   c.error_model = moe::parse_error_model(r.error_model, "advice.error_model");
   if (r.error_cap != "on" && r.error_cap != "off")

@@ -86,7 +86,12 @@ void register_estimate(CLI::App& app) {
             throw InputError(list == &sw.models ? "--models" : "--systems", "empty item");
       sw.validate();
       if (dry_run()) return;
-      const auto r = api::estimate_sweep(sw);
+      api::EstimateSweepResult r;
+      {
+        TerminalProgress progress("estimating sweep points");
+        sw.progress = progress.fn();
+        r = api::estimate_sweep(sw);
+      }
       if (!svg.empty()) report::write_file_atomic(svg, report::svg(r));
       emit_rendered(
           out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); });

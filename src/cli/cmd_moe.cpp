@@ -143,7 +143,14 @@ void register_moe_synth(CLI::App* moe_cmd) {
     req.config.skew = parse_list(skew, "--skew");
     req.validate();
     if (dry_run()) return;  // options checked; no trace generated
-    emit(out, report::jsonl(api::moe_synth(req)));
+    api::SynthResult r;
+    {
+      TerminalProgress progress("synthesizing sequences");
+      req.config.progress = progress.fn();
+      r = api::moe_synth(req);
+    }
+    if (!r.warning.empty()) warn("synth: " + r.warning);
+    emit(out, report::jsonl(r));
   });
 }
 
@@ -247,7 +254,12 @@ void register_moe_advise(CLI::App* moe_cmd) {
     req.validate();
     if (skew.size() > 1) throw InputError("--skew", "give one value (use `moe map` for a sweep)");
     if (dry_run()) return;  // options checked; no spec file read, no model run
-    const auto r = api::moe_advise(req);
+    api::AdviseResult r;
+    {
+      TerminalProgress progress("simulating the trace");
+      req.progress = progress.fn();
+      r = api::moe_advise(req);
+    }
     if (!r.context.memory_warning.empty()) warn("memory: " + r.context.memory_warning);
     emit_records(
         out, report::json(r), [&] { return report::table(r); }, "strategies");

@@ -1,6 +1,7 @@
 #include "common.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <iostream>
@@ -24,6 +25,29 @@ void add_output_options(CLI::App* app, OutputOptions& o, const std::vector<std::
 
 void warn(const std::string& text) {
   std::cerr << "llmgps: warning: " << text << "\n";
+}
+
+TerminalProgress::TerminalProgress(std::string what)
+    : what_(std::move(what)),
+      tty_(isatty(STDERR_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_) {}
+
+TerminalProgress::~TerminalProgress() {
+  if (drawn_) std::cerr << "\r\033[K" << std::flush;
+}
+
+util::ProgressFn TerminalProgress::fn() {
+  if (!tty_) return {};
+  return [this](std::size_t done, std::size_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - start_ < std::chrono::seconds(2) || now - last_ < std::chrono::milliseconds(100))
+      return;
+    last_ = now;
+    drawn_ = true;
+    std::cerr << "\rllmgps: " << what_ << " " << (total > 0 ? 100 * done / total : 0) << "% ("
+              << done << " of " << total << ")" << std::flush;
+  };
 }
 
 void emit(const OutputOptions& o, const std::string& text) {

@@ -1,9 +1,12 @@
 #pragma once
 // Shared plumbing for subcommands: the --format/--out options and emitting the chosen rendering.
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+
+#include "llmgps/util/progress.hpp"
 
 namespace llmgps::cli {
 
@@ -29,6 +32,23 @@ void add_old_spelling(CLI::App* c, const std::string& old_name, const std::strin
     warn(old_name + " is now " + new_name + " (the old spelling goes in the next release)");
   });
 }
+
+// Progress on stderr for computations that can run for seconds, only when stderr is a terminal
+// (a pipe or a log gets nothing): after two seconds, "llmgps: <what> 42% (n of N)" redrawn in
+// place at most ten times a second; the line is cleared when the object goes.
+class TerminalProgress {
+ public:
+  explicit TerminalProgress(std::string what);
+  ~TerminalProgress();
+  TerminalProgress(const TerminalProgress&) = delete;
+  TerminalProgress& operator=(const TerminalProgress&) = delete;
+  util::ProgressFn fn();
+
+ private:
+  std::string what_;
+  bool tty_ = false, drawn_ = false;
+  std::chrono::steady_clock::time_point start_, last_;
+};
 
 // Emits text to --out (atomically) or stdout.
 void emit(const OutputOptions& o, const std::string& text);

@@ -493,6 +493,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
 
   std::vector<StrategyResult> out;
   std::vector<std::int16_t> pred;
+  std::size_t done = 0;
   for (Entry& en : entries) {
     StrategyResult res;
     res.mode = "trace";
@@ -505,6 +506,7 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
     double copies_after_warmup = 0;
     std::size_t nb = 0;
     for (std::size_t bi = 0; bi < batches.size(); ++bi) {
+      if (cfg.progress) cfg.progress(done++, entries.size() * batches.size());
       const TokenRange& br = batches[bi];
       const std::size_t n = br.end - br.begin;
       const double scale = double(em.tokens()) / double(n);

@@ -56,7 +56,8 @@ double solve_exponent(int experts, int top_k, double target) {
   if (target <= 1.0 + 1e-12) return 0.0;
   double lo = 0, hi = 1;
   while (selection_skew(zipf(experts, hi), top_k) < target && hi < 64) hi *= 2;
-  for (int it = 0; it < 60; ++it) {
+  // To 1e-4 in the exponent: far below what the trace's sampling resolves.
+  while (hi - lo > 1e-4) {
     const double mid = 0.5 * (lo + hi);
     (selection_skew(zipf(experts, mid), top_k) < target ? lo : hi) = mid;
   }
@@ -76,11 +77,42 @@ std::vector<double> topk_selection_shares(const std::vector<double>& p, int top_
         if (j != i && p[i] < 1) s[j] += p[i] * p[j] / (1 - p[i]);
     }
   } else {
+    // Monte Carlo over the same sequential sampling without replacement draw_topk does, drawn
+    // here by rejection from the whole distribution (binary search on its running sum; a pick
+    // already taken is drawn again), which is that sampling exactly: O(k log E) per token
+    // instead of O(k^2 E). A fixed seed makes the estimate a deterministic function of p, so the
+    // exponent's bisection sees a monotone function.
+    std::vector<double> cdf(E);
+    std::partial_sum(p.begin(), p.end(), cdf.begin());
+    const double total = cdf.back();
     Rng rng{0x5EEDull};
     std::vector<std::int16_t> out(static_cast<std::size_t>(top_k));
-    const int draws = 200000;
+    std::vector<std::int16_t> slow(static_cast<std::size_t>(top_k));
+    const int draws = 100000;
     for (int d = 0; d < draws; ++d) {
-      draw_topk(p, top_k, rng, out.data());
+      double taken = 0;  // probability mass already drawn
+      for (int j = 0; j < top_k; ++j) {
+        int pick = -1;
+        // Rejection while the remaining mass is not tiny; else the exact scan over the rest.
+        for (int attempt = 0; attempt < 64 && taken < 0.999 * total; ++attempt) {
+          const double u = rng.uniform() * total;
+          int e = int(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
+          e = std::min(e, int(E) - 1);
+          bool used = false;
+          for (int q = 0; q < j; ++q) used = used || out[std::size_t(q)] == e;
+          if (!used) {
+            pick = e;
+            break;
+          }
+        }
+        if (pick < 0) {
+          std::copy(out.begin(), out.begin() + j, slow.begin());
+          draw_topk(p, j + 1, rng, slow.data());  // rare: nearly all mass taken
+          pick = slow[std::size_t(j)];
+        }
+        out[std::size_t(j)] = std::int16_t(pick);
+        taken += p[std::size_t(pick)];
+      }
       for (int j = 0; j < top_k; ++j) s[std::size_t(out[std::size_t(j)])] += 1.0;
     }
     for (double& x : s) x /= draws;
@@ -151,7 +183,11 @@ RoutingTrace synthesize_trace(const SynthConfig& c) {
   const std::size_t n = std::size_t(c.sequences) * std::size_t(c.tokens_per_sequence);
   tr.routes.assign(n * std::size_t(c.layers) * K, -1);
   std::vector<std::int16_t> ranks(K);
+  // The uniform behind each layer's first pick for the latest token (a copied token inherits
+  // its predecessor's, so layer correlation follows the experts the token really has).
+  std::vector<double> last_u(static_cast<std::size_t>(c.layers), 0.0);
   for (int s = 0; s < c.sequences; ++s) {
+    if (c.progress) c.progress(std::size_t(s), std::size_t(c.sequences));
     tr.seq_names.push_back(std::to_string(s));
     for (int p = 0; p < c.tokens_per_sequence; ++p) {
       const std::size_t t = tr.tokens.size();
@@ -164,6 +200,7 @@ RoutingTrace synthesize_trace(const SynthConfig& c) {
           const std::int16_t* prev =
               tr.routes.data() + ((t - 1) * std::size_t(c.layers) + std::size_t(l)) * K;
           std::copy(prev, prev + K, out);
+          first_u = last_u[std::size_t(l)];
           continue;
         }
         // Layer correlation: the uniform behind the token's first pick in the previous layer,
@@ -179,6 +216,7 @@ RoutingTrace synthesize_trace(const SynthConfig& c) {
         }
         draw_topk(pop[std::size_t(l)], c.top_k, rng, ranks.data(), u0);
         first_u = u0;
+        last_u[std::size_t(l)] = u0;
         for (std::size_t j = 0; j < K; ++j) out[j] = std::int16_t(r2e[std::size_t(ranks[j])]);
       }
     }

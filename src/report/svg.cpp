@@ -66,20 +66,19 @@ std::string tick_label(double v) {
 
 // A marker of shape `k` centred at (x, y); hollow: white inside a coloured outline.
 std::string marker(int k, double x, double y, const char* color, bool hollow = false) {
-  const std::string paint = hollow ? fmt::format("fill=\"white\" stroke=\"{}\" stroke-width=\"1.5\"",
-                                                 color)
-                                   : fmt::format("fill=\"{}\"", color);
+  const std::string paint =
+      hollow ? fmt::format("fill=\"white\" stroke=\"{}\" stroke-width=\"1.5\"", color)
+             : fmt::format("fill=\"{}\"", color);
   switch (k % 4) {
     case 0:
       return fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" {}/>", x, y, paint);
     case 1:
-      return fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"7\" height=\"7\" {}/>",
-                         x - 3.5, y - 3.5, paint);
+      return fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"7\" height=\"7\" {}/>", x - 3.5,
+                         y - 3.5, paint);
     case 2:
       return fmt::format("<path d=\"M{:.1f},{:.1f} l4,7 h-8 z\" {}/>", x, y - 4.5, paint);
     default:
-      return fmt::format("<path d=\"M{:.1f},{:.1f} l4,4 l-4,4 l-4,-4 z\" {}/>", x, y - 4,
-                         paint);
+      return fmt::format("<path d=\"M{:.1f},{:.1f} l4,4 l-4,4 l-4,-4 z\" {}/>", x, y - 4, paint);
   }
 }
 
@@ -146,10 +145,11 @@ std::string svg_line_chart(const LineChart& c) {
   s += fmt::format(
       "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>\n", left,
       top, plot_w, plot_h);
-  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
-                   left + plot_w / 2, top + plot_h + 36, xml_escape(c.x_label));
+  s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", left + plot_w / 2,
+                   top + plot_h + 36, xml_escape(c.x_label));
   s += fmt::format(
-      "<text x=\"18\" y=\"{0}\" text-anchor=\"middle\" transform=\"rotate(-90 18 {0})\">{1}</text>\n",
+      "<text x=\"18\" y=\"{0}\" text-anchor=\"middle\" transform=\"rotate(-90 18 "
+      "{0})\">{1}</text>\n",
       top + plot_h / 2, xml_escape(c.y_label));
   // Series and legend.
   for (std::size_t i = 0; i < c.series.size(); ++i) {
@@ -164,15 +164,16 @@ std::string svg_line_chart(const LineChart& c) {
       marks += marker(int(i), fx(x), fy(y), color, k < ser.hollow.size() && ser.hollow[k]);
     }
     const char* dash = ser.dashed ? " stroke-dasharray=\"6 4\"" : "";
-    s += fmt::format("<g><title>{}</title><path d=\"{}\" fill=\"none\" stroke=\"{}\" "
-                     "stroke-width=\"2\"{}/>{}</g>\n",
-                     xml_escape(ser.name), path, color, dash, marks);
+    s += fmt::format(
+        "<g><title>{}</title><path d=\"{}\" fill=\"none\" stroke=\"{}\" "
+        "stroke-width=\"2\"{}/>{}</g>\n",
+        xml_escape(ser.name), path, color, dash, marks);
     const int ly = top + 8 + 22 * int(i);
-    s += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" "
-                     "stroke-width=\"2\"{}/>{}<text x=\"{}\" y=\"{}\">{}</text>\n",
-                     legend_x, ly, legend_x + 24, ly, color, dash,
-                     marker(int(i), legend_x + 12, ly, color),
-                     legend_x + 30, ly + 4, xml_escape(ser.name));
+    s += fmt::format(
+        "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" "
+        "stroke-width=\"2\"{}/>{}<text x=\"{}\" y=\"{}\">{}</text>\n",
+        legend_x, ly, legend_x + 24, ly, color, dash, marker(int(i), legend_x + 12, ly, color),
+        legend_x + 30, ly + 4, xml_escape(ser.name));
   }
   if (!c.hollow_means.empty()) {
     const int ly = top + 8 + 22 * int(c.series.size()) + 6;

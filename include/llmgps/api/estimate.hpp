@@ -9,6 +9,7 @@
 #include "llmgps/schedule/serve.hpp"
 #include "llmgps/specs/hw.hpp"
 #include "llmgps/specs/model.hpp"
+#include "llmgps/util/progress.hpp"
 #include "llmgps/workload/memory.hpp"
 
 namespace llmgps::api {
@@ -51,6 +52,7 @@ struct EstimateSweepRequest {
   EstimateRequest base;  // parallelism, layout, impl, memory fraction; dtype "auto" or a name
   std::vector<std::string> models, systems, phases, dtypes;
   std::vector<std::int64_t> batches, seqs;
+  util::ProgressFn progress;  // (points done, points)
   void validate() const;
 };
 struct EstimateSweepResult {

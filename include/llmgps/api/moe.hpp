@@ -13,6 +13,7 @@
 #include "llmgps/moe/synth_trace.hpp"
 #include "llmgps/moe/trace.hpp"
 #include "llmgps/moe/trace_stats.hpp"
+#include "llmgps/util/progress.hpp"
 
 namespace llmgps::api {
 
@@ -37,6 +38,9 @@ struct SynthRequest {
 };
 struct SynthResult {
   moe::RoutingTrace trace;
+  // When a layer's measured skew misses its target by more than 10%: which, by how much and why
+  // ("" otherwise).
+  std::string warning;
 };
 SynthResult moe_synth(const SynthRequest& r);
 
@@ -91,6 +95,7 @@ struct EpRequest {
   std::size_t batch_tokens = 64;
   double memory_fraction = 0.9;  // share of GPU memory for weights, replicas, KV, activations
   bool strict = false;           // advise: memory that does not fit is an InputError
+  util::ProgressFn progress;     // advise with a trace: (simulated batches, all of them)
   void validate() const;
 };
 

@@ -12,6 +12,7 @@
 #include "llmgps/moe/ep_model.hpp"
 #include "llmgps/moe/predictor.hpp"
 #include "llmgps/moe/trace.hpp"
+#include "llmgps/util/progress.hpp"
 
 namespace llmgps::moe {
 
@@ -83,7 +84,8 @@ struct AdviceConfig {
   // as the paper re-plans every batch).
   bool replan_only_when_it_pays = true;
   std::size_t trace_batch_tokens =
-      64;  // trace tokens per simulated step (scaled to the step's tokens)
+      64;                     // trace tokens per simulated step (scaled to the step's tokens)
+  util::ProgressFn progress;  // trace mode: (simulated batches, all of them over all strategies)
 };
 
 // Expert shares with one hot expert at `skew` x the mean and the rest even (skew in [1, E/top_k]).

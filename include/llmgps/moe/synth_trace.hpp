@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "llmgps/moe/trace.hpp"
+#include "llmgps/util/progress.hpp"
 
 namespace llmgps::moe {
 
@@ -20,7 +21,8 @@ struct SynthConfig {
   double layer_correlation = 0.5;    // P(first expert follows the token's previous-layer expert)
   std::uint64_t model_seed =
       1;  // the router: which experts are popular, how layers map (shared by traces of one model)
-  std::uint64_t seed = 1;  // the tokens drawn
+  std::uint64_t seed = 1;     // the tokens drawn
+  util::ProgressFn progress;  // (sequences written, sequences)
 };
 
 // Validates the config (InputError naming the field) and draws the trace. Expert popularity per
