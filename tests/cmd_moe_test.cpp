@@ -460,3 +460,20 @@ TEST(CmdMoe, SynthWarnsWhenTheMeasuredSkewMissesTheTarget) {
   ASSERT_EQ(many.code, 0);
   EXPECT_EQ(many.err, "");  // on target: nothing to say
 }
+
+// moe advise takes lists (issue 15): one row per point, each the single advice's verdict.
+TEST(CmdMoe, AdviseSweepsPhasesBatchesAndSeqs) {
+  const std::string base = "moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --skew 1.6";
+  const nlohmann::json sweep =
+      run_json(base + " --phases prefill,decode --batches 1,16 --seqs 1024");
+  ASSERT_EQ(sweep["rows"].size(), 4u);
+  const nlohmann::json& last = sweep["rows"][3];
+  EXPECT_EQ(last["phase"], "decode");
+  EXPECT_EQ(last["batch"], 16);
+  const nlohmann::json single = run_json(base + " --phase decode --batch 16 --seq 1024");
+  EXPECT_EQ(last["recommended"], single["recommended"]);
+  EXPECT_DOUBLE_EQ(last["margin"].get<double>(), single["margin"].get<double>());
+  const RunResult csv = run_cli(base + " --batches 1,16 --format csv");
+  EXPECT_EQ(csv.code, 0);
+  EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 3);
+}

@@ -12,8 +12,8 @@ from ._call import (api as _api, integer as _int, model_file as _model_file, num
 from ._errors import InputError
 from ._result import rows_result as _rows_result
 
-__all__ = ["stats", "predict", "plan", "advise", "map", "Stats", "Prediction", "Plan", "Advice",
-           "Map"]
+__all__ = ["stats", "predict", "plan", "advise", "advise_sweep", "map", "Stats", "Prediction",
+           "Plan", "Advice", "AdviceSweep", "Map"]
 
 Stats = _rows_result("Stats", "per_layer", (),
                      "Trace statistics (llmgps moe stats): skew, entropy, per-layer rows.")
@@ -22,6 +22,9 @@ Prediction = _rows_result("Prediction", "predictors", (),
 Advice = _rows_result("Advice", "strategies", (),
                       "Strategy advice (llmgps moe advise): one row per strategy; recommended, "
                       "fastest, runner_up, margin and the verdict's basis.")
+AdviceSweep = _rows_result("AdviceSweep", "rows", (),
+                           "Advice over phases, batches and sequence lengths (llmgps moe advise "
+                           "--phases/--batches/--seqs): one row per point.")
 Map = _rows_result("Map", "cells", (),
                    "The guideline map (llmgps moe map): one row per (batch, link, skew) cell.")
 
@@ -154,6 +157,28 @@ def advise(model, system, skew=None, shares=None, trace=None, train=None, keep_w
         from ._errors import MemoryWarning
         warnings.warn(f"memory: {result['memory']['warning']}", MemoryWarning, stacklevel=3)
     return result
+
+
+@_api
+def advise_sweep(model, system, phases=None, batches=None, seqs=None, skew=None, shares=None,
+                 trace=None, train=None, keep_warmup=False, link_gbps=None, phase="prefill",
+                 batch=1, seq=512, dtype="auto", layout="vllm-tp", algo="greedy-time",
+                 error_model="typical", predictors="auto", points=None, expert_time="roofline",
+                 error_cap=True, slots_per_gpu=0, replan_every=1, replan_policy="when-it-pays",
+                 batch_tokens=64, memory_fraction=0.9):
+    """:func:`advise` over every combination of phases, batches and seqs in one call (``llmgps
+    moe advise --phases ... --batches ... --seqs ...``): records() one row per point with the
+    recommendation, its margin and the fastest latency of each strategy kind."""
+    with _model_file(model) as ref:
+        ep = _ep(ref, system, link_gbps, batch, seq, phase, dtype, layout, algo, error_model,
+                 predictors, points, expert_time, error_cap, slots_per_gpu, replan_every,
+                 replan_policy, batch_tokens, memory_fraction, False)
+        return AdviceSweep(_core.moe_advise_sweep(
+            ep, None if skew is None else _real(skew, "skew"), _text(shares or "", "shares"),
+            _text(trace or "", "trace"), _text(train or "", "train"), bool(keep_warmup),
+            [_text(p, "phases") for p in (phases or [])],
+            [_int(b, "batches") for b in (batches or [])],
+            [_int(q, "seqs") for q in (seqs or [])]))
 
 
 @_api

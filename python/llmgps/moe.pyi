@@ -33,6 +33,17 @@ def advise(model: _Model, system: _Path, skew: float | None = ..., shares: _Path
            error_cap: Union[bool, str] = ..., slots_per_gpu: int = ..., replan_every: int = ...,
            replan_policy: str = ..., batch_tokens: int = ..., memory_fraction: float = ...,
            strict: bool = ...) -> Advice: ...
+class AdviceSweep(Result): ...
+def advise_sweep(model: _Model, system: _Path, phases: Sequence[str] | None = ...,
+                 batches: Sequence[int] | None = ..., seqs: Sequence[int] | None = ...,
+                 skew: float | None = ..., shares: _Path | None = ..., trace: _Path | None = ...,
+                 train: _Path | None = ..., keep_warmup: bool = ...,
+                 link_gbps: float | None = ..., phase: str = ..., batch: int = ..., seq: int = ...,
+                 dtype: str = ..., layout: str = ..., algo: str = ..., error_model: str = ...,
+                 predictors: str = ..., points: _Path | None = ..., expert_time: str = ...,
+                 error_cap: Union[bool, str] = ..., slots_per_gpu: int = ...,
+                 replan_every: int = ..., replan_policy: str = ..., batch_tokens: int = ...,
+                 memory_fraction: float = ...) -> AdviceSweep: ...
 def map(model: _Model, system: _Path, skews: Sequence[float], links: Sequence[float] | None = ...,
         batches: Sequence[float] | None = ..., svg: bool = ..., link_gbps: float | None = ...,
         seq: int = ..., phase: str = ..., dtype: str = ..., layout: str = ..., algo: str = ...,

@@ -312,6 +312,21 @@ py::object moe_advise(const py::dict& ep, std::optional<double> skew, const std:
   return run(req, api::moe_advise);
 }
 
+py::object moe_advise_sweep(const py::dict& ep, std::optional<double> skew,
+                            const std::string& shares, const std::string& trace,
+                            const std::string& train, bool keep_warmup,
+                            const std::vector<std::string>& phases,
+                            const std::vector<std::int64_t>& batches,
+                            const std::vector<std::int64_t>& seqs) {
+  api::AdviseSweepRequest req;
+  fill_ep(req.base, ep);
+  req.base.skew = skew, req.base.shares = shares, req.base.trace = trace, req.base.train = train;
+  req.base.keep_warmup = keep_warmup;
+  req.phases = phases, req.batches = batches, req.seqs = seqs;
+  req.validate();
+  return run(req, api::moe_advise_sweep);
+}
+
 // The request map() and map_svg() share.
 api::MapRequest map_request(const py::dict& ep, const std::vector<double>& skews,
                             const std::vector<double>& links, const std::vector<double>& batches) {
@@ -498,6 +513,8 @@ PYBIND11_MODULE(_llmgps, m) {
         "nodes"_a, "groups"_a, "algo"_a, "max_copies"_a, "keep_warmup"_a, "model"_a);
   m.def("moe_advise", &moe_advise, "ep"_a, "skew"_a, "shares"_a, "trace"_a, "train"_a,
         "keep_warmup"_a);
+  m.def("moe_advise_sweep", &moe_advise_sweep, "ep"_a, "skew"_a, "shares"_a, "trace"_a, "train"_a,
+        "keep_warmup"_a, "phases"_a, "batches"_a, "seqs"_a);
   m.def("moe_map", &moe_map, "ep"_a, "skews"_a, "links"_a, "batches"_a);
   m.def("moe_map_svg", &moe_map_svg, "ep"_a, "skews"_a, "links"_a, "batches"_a);
   m.def("dropout_block", &dropout_block, "model"_a, "hw"_a, "batch"_a, "seq"_a, "dtype"_a,

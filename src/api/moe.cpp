@@ -356,6 +356,44 @@ AdviseResult moe_advise(const AdviseRequest& r) {
   return out;
 }
 
+void AdviseSweepRequest::validate() const {
+  for (const auto* list : {&batches, &seqs})
+    for (std::int64_t v : *list)
+      if (v <= 0)
+        throw InputError(list == &batches ? "sweep.batches" : "sweep.seqs",
+                         fmt::format("values must be positive (got {})", v));
+  for (const std::string& p : phases) (void)parse_phase(p, "sweep.phases");
+  base.validate();
+}
+
+AdviseSweepResult moe_advise_sweep(const AdviseSweepRequest& r) {
+  r.validate();
+  const std::vector<std::string> phases =
+      r.phases.empty() ? std::vector<std::string>{r.base.phase} : r.phases;
+  const std::vector<std::int64_t> batches =
+      r.batches.empty() ? std::vector<std::int64_t>{r.base.batch} : r.batches;
+  const std::vector<std::int64_t> seqs =
+      r.seqs.empty() ? std::vector<std::int64_t>{r.base.seq} : r.seqs;
+  const std::size_t n = phases.size() * batches.size() * seqs.size();
+  AdviseSweepResult out;
+  for (const std::string& phase : phases)
+    for (std::int64_t b : batches)
+      for (std::int64_t q : seqs) {
+        AdviseRequest p = r.base;
+        p.phase = phase, p.batch = b, p.seq = q;
+        if (r.base.progress) {
+          // The whole sweep's progress: points done, then this point's share.
+          const std::size_t at = out.points.size();
+          p.progress = [&r, at, n](std::size_t done, std::size_t total) {
+            r.base.progress(at * 1000 + (total ? 1000 * done / total : 0), n * 1000);
+          };
+        }
+        out.points.push_back(moe_advise(p));
+        out.requests.push_back(std::move(p));
+      }
+  return out;
+}
+
 void MapRequest::validate() const {
   if (links.empty() && !(link_gbps > 0))
     throw InputError("ep.link_gbps", "give the bandwidths to sweep (comma-separated GB/s)");

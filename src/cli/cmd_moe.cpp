@@ -220,9 +220,13 @@ void register_moe_advise(CLI::App* moe_cmd) {
   static OutputOptions out;
   static api::AdviseRequest req;
   static std::vector<double> skew;
+  static std::string phases, batches, seqs;
   auto* advise =
       moe_cmd->add_subcommand("advise", "latency of each duplication strategy and the winner");
   add_ep_options(advise, req);
+  advise->add_option("--phases", phases, "sweep: comma-separated phases (prefill, decode)");
+  advise->add_option("--batches", batches, "sweep: comma-separated batch sizes");
+  advise->add_option("--seqs", seqs, "sweep: comma-separated sequence lengths");
   advise->add_option("--skew", skew, "routing skew (max/mean), closed form");
   advise->add_option("--shares", req.shares,
                      "per-layer expert shares CSV (layer, expert, share), closed form");
@@ -253,6 +257,28 @@ void register_moe_advise(CLI::App* moe_cmd) {
     req.skew = skew.empty() ? std::nullopt : std::optional<double>(skew.front());
     req.validate();
     if (skew.size() > 1) throw InputError("--skew", "give one value (use `moe map` for a sweep)");
+    if (!phases.empty() || !batches.empty() || !seqs.empty()) {
+      api::AdviseSweepRequest sw;
+      sw.base = req;
+      if (!phases.empty()) sw.phases = split_commas(phases);
+      if (!batches.empty()) sw.batches = parse_int_list(batches, "--batches");
+      if (!seqs.empty()) sw.seqs = parse_int_list(seqs, "--seqs");
+      sw.validate();
+      if (dry_run()) return;
+      api::AdviseSweepResult r;
+      {
+        TerminalProgress progress("advising sweep points");
+        sw.base.progress = progress.fn();
+        r = api::moe_advise_sweep(sw);
+      }
+      for (const auto& p : r.points)
+        if (!p.context.memory_warning.empty())
+          warn(fmt::format("memory at {} batch {} seq {}: {}", p.context.phase, p.context.batch,
+                           p.context.seq, p.context.memory_warning));
+      emit_rendered(
+          out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); });
+      return;
+    }
     if (dry_run()) return;  // options checked; no spec file read, no model run
     api::AdviseResult r;
     {

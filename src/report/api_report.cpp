@@ -698,6 +698,92 @@ std::string table(const api::AdviseResult& r) {
          advice_table(*r.closed_form, r.closed_form_context, "cross-check verdict");
   return t;
 }
+// ---- advise sweep ----
+
+namespace {
+// The fastest latency of each strategy kind in an advice (infinite when the kind is absent).
+std::map<moe::StrategyKind, double> best_by_kind(const moe::Advice& a) {
+  std::map<moe::StrategyKind, double> best;
+  for (const auto& r : a.strategies) {
+    auto it = best.find(r.strategy.kind);
+    if (it == best.end() || r.latency_s < it->second) best[r.strategy.kind] = r.latency_s;
+  }
+  return best;
+}
+}  // namespace
+
+Json json(const api::AdviseSweepResult& r) {
+  Json j;
+  j["points"] = r.points.size();
+  Json rows = Json::array();
+  for (std::size_t i = 0; i < r.points.size(); ++i) {
+    const auto& p = r.points[i];
+    const auto& c = p.context;
+    Json o;
+    o["model"] = c.model;
+    o["system"] = c.system;
+    o["phase"] = c.phase;
+    o["batch"] = c.batch;
+    o["seq"] = c.seq;
+    o["dtype"] = c.dtype;
+    o["layout"] = c.layout;
+    o["mode"] = c.mode;
+    o["slots_per_gpu"] = c.slots_per_gpu;
+    Json v;
+    verdict_json(v, p.advice);
+    o["recommended"] = v["recommended"];
+    o["recommended_name"] = v["recommended_name"];
+    o["margin"] = v["margin"];
+    const auto best = best_by_kind(p.advice);
+    for (auto k :
+         {moe::StrategyKind::none, moe::StrategyKind::distribution, moe::StrategyKind::token}) {
+      auto it = best.find(k);
+      o[std::string(moe::strategy_kind_name(k)) + "_latency_s"] =
+          it == best.end() ? Json() : Json(it->second);
+    }
+    o["memory_fits"] = c.memory.fits();
+    rows.push_back(o);
+  }
+  j["rows"] = rows;
+  return j;
+}
+
+std::string table(const api::AdviseSweepResult& r) {
+  Table t;
+  t.headers = {"phase", "batch",        "seq",   "recommended", "margin",
+               "none",  "distribution", "token", "fits"};
+  t.right_align = {false, true, true, false, true, true, true, true, false};
+  for (const auto& p : r.points) {
+    const auto& a = p.advice;
+    const auto best = best_by_kind(a);
+    auto lat = [&](moe::StrategyKind k) {
+      auto it = best.find(k);
+      return it == best.end() ? std::string("-") : format_time(it->second);
+    };
+    const std::string rec =
+        a.tie
+            ? "tie: " + a.recommended_name + " / " + a.strategies[a.runner_up].strategy.name
+            : std::string(moe::strategy_kind_name(a.recommended)) + " (" + a.recommended_name + ")";
+    t.add_row({p.context.phase, std::to_string(p.context.batch), std::to_string(p.context.seq), rec,
+               fmt::format("{:.1f}%", 100 * a.margin), lat(moe::StrategyKind::none),
+               lat(moe::StrategyKind::distribution), lat(moe::StrategyKind::token),
+               p.context.memory.fits() ? "yes" : "NO"});
+  }
+  std::string head;
+  if (!r.points.empty()) {
+    const auto& c = r.points.front().context;
+    head = fmt::format(
+        "{} on {}, {}; layout {}, {} planner; {} ({}); latency: whole step, the "
+        "fastest strategy of each kind\n\n",
+        c.model, c.system, c.dtype, c.layout, c.algo, c.mode, c.input);
+  }
+  return head + render_table(t);
+}
+
+std::string csv(const api::AdviseSweepResult& r) {
+  return records_csv(json(r), "rows");
+}
+
 Json json(const api::MapResult& r) {
   return map_json(r.cells, r.context);
 }

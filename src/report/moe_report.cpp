@@ -178,6 +178,8 @@ ordered_json named(const moe::StrategyResult& r) {
           {"band_s", r.band_s}};
 }
 
+}  // namespace
+
 // recommended: the fastest strategy's kind, or "tie" when the fastest of another kind is within
 // the two bands (both are then named in "tied").
 void verdict_json(ordered_json& j, const moe::Advice& a) {
@@ -200,6 +202,8 @@ void verdict_json(ordered_json& j, const moe::Advice& a) {
               : "winner: the margin exceeds the two bands together";
   j["improvement_vs_best_token"] = a.improvement_vs_best_token;
 }
+
+namespace {
 
 std::string verdict_line(const moe::Advice& a, const std::string& label) {
   if (a.strategies.empty()) return {};

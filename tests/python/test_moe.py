@@ -96,3 +96,11 @@ def test_bad_input(call, where):
     with pytest.raises(llmgps.InputError) as e:
         call()
     assert e.value.where.startswith(where), e.value
+
+
+def test_advise_sweep_matches_the_cli(cli):
+    r = llmgps.moe.advise_sweep("mixtral-8x7b", "4x-a100-nvlink3", skew=1.6,
+                                phases=["prefill", "decode"], batches=[1, 16])
+    j = cli("moe", "advise", "--model", "mixtral-8x7b", "--system", "4x-a100-nvlink3", "--skew",
+            "1.6", "--phases", "prefill,decode", "--batches", "1,16")
+    assert r.to_dict() == j and len(r.records()) == 4

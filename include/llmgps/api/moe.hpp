@@ -115,6 +115,21 @@ struct AdviseResult {
 };
 AdviseResult moe_advise(const AdviseRequest& r);
 
+// Advice over every combination of phases, batches and sequence lengths, in one process
+// (`moe advise --phases/--batches/--seqs`): phase-major, then batch, then seq; empty lists take
+// the base request's value. Each point is what moe_advise gives for it.
+struct AdviseSweepRequest {
+  AdviseRequest base;
+  std::vector<std::string> phases;
+  std::vector<std::int64_t> batches, seqs;
+  void validate() const;
+};
+struct AdviseSweepResult {
+  std::vector<AdviseRequest> requests;
+  std::vector<AdviseResult> points;
+};
+AdviseSweepResult moe_advise_sweep(const AdviseSweepRequest& r);
+
 struct MapRequest : EpRequest {
   std::vector<double> skews, links;  // links: GB/s (empty: link_gbps)
   std::vector<double> batches;       // empty: batch

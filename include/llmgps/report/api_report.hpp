@@ -83,6 +83,9 @@ std::string csv(const api::PlanResult& r);  // one row per layer and slot
 Json sglang_json(const api::PlanResult& r);
 Json json(const api::AdviseResult& r);
 std::string table(const api::AdviseResult& r);
+Json json(const api::AdviseSweepResult& r);
+std::string table(const api::AdviseSweepResult& r);
+std::string csv(const api::AdviseSweepResult& r);
 Json json(const api::MapResult& r);
 std::string table(const api::MapResult& r);
 std::string csv(const api::MapResult& r);

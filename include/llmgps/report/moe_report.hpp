@@ -27,6 +27,8 @@ std::string plan_table(const moe::ReplicaPlan& p, const moe::LoadMatrix& loads,
 
 using moe::AdviceContext;
 nlohmann::ordered_json advice_json(const moe::Advice& a, const AdviceContext& c);
+// The verdict's fields of an advice (recommended, margin, tied, ...) added to `j`.
+void verdict_json(nlohmann::ordered_json& j, const moe::Advice& a);
 // label: what the verdict line calls itself ("recommended", or "cross-check verdict").
 std::string advice_table(const moe::Advice& a, const AdviceContext& c,
                          const std::string& label = "recommended");
