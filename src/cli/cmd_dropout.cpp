@@ -100,8 +100,8 @@ void register_dropout_mask(CLI::App* dr) {
   mk->add_option("--out", mask_file, "the mask file: little-endian 32-bit words (required)");
   add_old_spelling(mk, "--mask-out", "--out", mask_file);
   add_old_spelling(mk, "--file", "--out", mask_file);
-  mk->add_option("--format", format, "summary format: table|json")
-      ->check(CLI::IsMember({"table", "json"}))
+  mk->add_option("--format", format, "summary format: table|json|csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}))
       ->capture_default_str();
   mk->callback([] {
     if (mask_file.empty())
@@ -113,8 +113,9 @@ void register_dropout_mask(CLI::App* dr) {
     const auto r = api::dropout_mask(req);
     report::write_file_atomic(mask_file, std::string(reinterpret_cast<const char*>(r.words.data()),
                                                      r.words.size() * sizeof(std::uint32_t)));
-    emit_rendered(OutputOptions{format, ""}, report::json(r, mask_file),
-                  [&] { return report::table(r, mask_file); });
+    emit_records(
+        OutputOptions{format, "", false}, report::json(r, mask_file),
+        [&] { return report::table(r, mask_file); }, "");
   });
 }
 
