@@ -450,3 +450,17 @@ TEST(CliVocabulary, FilesAreNamedAndResolvedAsUsersExpect) {
   EXPECT_NE(bad.err.find("bad.json"), std::string::npos) << bad.err;
   EXPECT_NE(bad.err.find("missing-gpu.json"), std::string::npos) << bad.err;
 }
+
+// One number format per quantity: the sweep's times read like block's (ms), the parameter count
+// in billions (they printed 0.00245096 s and 4.67025e+10).
+TEST(CliVocabulary, OneNumberFormatPerQuantity) {
+  auto sweep = run_cli("dropout sweep --model llama2-7b --hw h100-sxm5 --seqs 1024 --batches 1");
+  ASSERT_EQ(sweep.code, 0) << sweep.err;
+  EXPECT_NE(sweep.out.find(" ms"), std::string::npos) << sweep.out;
+  EXPECT_EQ(sweep.out.find("0.00"), std::string::npos) << sweep.out;
+  auto block = run_cli("dropout block --model llama2-7b --hw h100-sxm5 --seq 1024");
+  EXPECT_NE(block.out.find(" ms"), std::string::npos);
+  auto model = run_cli("model show mixtral-8x7b");
+  EXPECT_NE(model.out.find("46.70 B"), std::string::npos) << model.out;
+  EXPECT_EQ(model.out.find("e+10"), std::string::npos) << model.out;
+}

@@ -70,3 +70,21 @@ TEST(Parallel, WorksInAForkedChild) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }
+
+// A task that calls parallel_for runs the inner loop itself (the pool is busy with the outer
+// job): every inner task still runs exactly once, and nothing deadlocks.
+TEST(Parallel, NestedCallsRunInline) {
+  std::vector<std::atomic<int>> runs(64);
+  parallel_for(8, 0, [&](int i) {
+    parallel_for(8, 0, [&](int j) { runs[std::size_t(i * 8 + j)].fetch_add(1); });
+  });
+  for (const auto& r : runs) EXPECT_EQ(r.load(), 1);
+}
+
+// Back-to-back small jobs (the pattern that let a late worker slip into a finished job).
+TEST(Parallel, ManySmallJobsBackToBack) {
+  std::atomic<long> sum{0};
+  for (int round = 0; round < 20000; ++round)
+    parallel_for(2, 2, [&](int i) { sum.fetch_add(i + 1); });
+  EXPECT_EQ(sum.load(), 20000L * 3);
+}

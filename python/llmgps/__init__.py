@@ -83,7 +83,8 @@ def _memory_warning(result):
     import warnings
     text = result["memory"]["warning"]
     if text:
-        warnings.warn(f"memory: {text}", MemoryWarning, stacklevel=3)
+        # estimate -> _api wrapper -> the user's line: three frames above this one.
+        warnings.warn(f"memory: {text}", MemoryWarning, stacklevel=4)
     return result
 
 
@@ -142,7 +143,10 @@ def estimate_sweep(model=None, system=None, batches=(1,), seqs=(512,), phase="pr
     tflops_per_gpu, time_by_bound_s.* and memory (memory_bytes, memory_fits, max_batch,
     max_seq). With svg=True, the figure ``--svg`` draws (throughput vs batch) as SVG text.
     """
-    models = _names(models if models is not None else [model], "models")
+    import contextlib
+    models = list(models) if models is not None else [model]
+    if not models:
+        raise InputError("models", "empty list")
     systems = _names(systems if systems is not None else [system], "systems")
     phases = _names(phases if phases is not None else [phase], "phases")
     dtypes = _names(dtypes if dtypes is not None else [dtype], "dtypes")
@@ -150,10 +154,12 @@ def estimate_sweep(model=None, system=None, batches=(1,), seqs=(512,), phase="pr
     seqs = [_int(q, "seqs") for q in seqs]
     if not batches or not seqs:
         raise InputError("batches" if not batches else "seqs", "empty list")
-    r = _core.estimate_sweep(models, systems, phases, dtypes, batches, seqs, _int(tp, "tp", 0),
-                             _int(ep, "ep", 0), _text(layout, "layout"),
-                             _text(impl or "", "impl"),
-                             _fraction(memory_fraction, "memory_fraction"), bool(svg))
+    with contextlib.ExitStack() as files:  # a model given as a dict becomes a config file
+        refs = [files.enter_context(_model_file(m)) for m in models]
+        r = _core.estimate_sweep(refs, systems, phases, dtypes, batches, seqs,
+                                 _int(tp, "tp", 0), _int(ep, "ep", 0), _text(layout, "layout"),
+                                 _text(impl or "", "impl"),
+                                 _fraction(memory_fraction, "memory_fraction"), bool(svg))
     return r if svg else EstimateSweep(r)
 
 

@@ -50,10 +50,11 @@ def estimate(model: Union[_Path, dict[str, Any]], system: _Path, batch: int = ..
 def estimate_trace(model: Union[_Path, dict[str, Any]], system: _Path, batch: int = ...,
                    seq: int = ..., phase: str = ..., dtype: str = ..., tp: int = ..., ep: int = ...,
                    layout: str = ..., impl: str | None = ...) -> str: ...
-def estimate_sweep(model: _Path | None = ..., system: _Path | None = ...,
+def estimate_sweep(model: Union[_Path, dict[str, Any], None] = ..., system: _Path | None = ...,
                    batches: Sequence[int] = ..., seqs: Sequence[int] = ..., phase: str = ...,
                    dtype: str = ..., tp: int = ..., ep: int = ..., layout: str = ...,
-                   impl: str | None = ..., models: Sequence[_Path] | None = ...,
+                   impl: str | None = ...,
+                   models: Sequence[Union[_Path, dict[str, Any]]] | None = ...,
                    systems: Sequence[_Path] | None = ..., phases: Sequence[str] | None = ...,
                    dtypes: Sequence[str] | None = ..., memory_fraction: float = ...,
                    svg: bool = ...) -> Union[EstimateSweep, str]: ...

@@ -165,14 +165,15 @@ def advise_sweep(model, system, phases=None, batches=None, seqs=None, skew=None,
                  batch=1, seq=512, dtype="auto", layout="vllm-tp", algo="greedy-time",
                  error_model="typical", predictors="auto", points=None, expert_time="roofline",
                  error_cap=True, slots_per_gpu=0, replan_every=1, replan_policy="when-it-pays",
-                 batch_tokens=64, memory_fraction=0.9):
+                 batch_tokens=64, memory_fraction=0.9, strict=False):
     """:func:`advise` over every combination of phases, batches and seqs in one call (``llmgps
     moe advise --phases ... --batches ... --seqs ...``): records() one row per point with the
-    recommendation, its margin and the fastest latency of each strategy kind."""
+    recommendation, its margin and the fastest latency of each strategy kind (strict=True: a
+    point that does not fit in memory raises :class:`llmgps.InputError`)."""
     with _model_file(model) as ref:
         ep = _ep(ref, system, link_gbps, batch, seq, phase, dtype, layout, algo, error_model,
                  predictors, points, expert_time, error_cap, slots_per_gpu, replan_every,
-                 replan_policy, batch_tokens, memory_fraction, False)
+                 replan_policy, batch_tokens, memory_fraction, strict)
         return AdviceSweep(_core.moe_advise_sweep(
             ep, None if skew is None else _real(skew, "skew"), _text(shares or "", "shares"),
             _text(trace or "", "trace"), _text(train or "", "train"), bool(keep_warmup),
@@ -186,13 +187,13 @@ def map(model, system, skews, links=None, batches=None, svg=False, link_gbps=Non
         phase="prefill", dtype="auto", layout="vllm-tp", algo="greedy-time",
         error_model="typical", predictors="auto", points=None, expert_time="roofline",
         error_cap=True, slots_per_gpu=0, replan_every=1, replan_policy="when-it-pays",
-        batch_tokens=64):
+        batch_tokens=64, memory_fraction=0.9):
     """The guideline map (``llmgps moe map``): the winning strategy for every skew, link
     bandwidth (GB/s) and batch. With svg=True, the SVG drawing (text) instead of the result."""
     with _model_file(model) as ref:
         ep = _ep(ref, system, link_gbps, 1, seq, phase, dtype, layout, algo, error_model,
                  predictors, points, expert_time, error_cap, slots_per_gpu, replan_every,
-                 replan_policy, batch_tokens)
+                 replan_policy, batch_tokens, memory_fraction)
         args = (ep, _list(skews, "skews"), _list(links or [], "links"),
                 _list(batches or [], "batches"))
         if svg:

@@ -43,7 +43,7 @@ def advise_sweep(model: _Model, system: _Path, phases: Sequence[str] | None = ..
                  predictors: str = ..., points: _Path | None = ..., expert_time: str = ...,
                  error_cap: Union[bool, str] = ..., slots_per_gpu: int = ...,
                  replan_every: int = ..., replan_policy: str = ..., batch_tokens: int = ...,
-                 memory_fraction: float = ...) -> AdviceSweep: ...
+                 memory_fraction: float = ..., strict: bool = ...) -> AdviceSweep: ...
 def map(model: _Model, system: _Path, skews: Sequence[float], links: Sequence[float] | None = ...,
         batches: Sequence[float] | None = ..., svg: bool = ..., link_gbps: float | None = ...,
         seq: int = ..., phase: str = ..., dtype: str = ..., layout: str = ..., algo: str = ...,

@@ -215,7 +215,8 @@ const CLI::App* precheck(const CLI::App& app, int argc, char** argv, std::string
   }
   for (; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0 || arg == "--") continue;
+    if (arg == "--") break;  // what follows are positional arguments
+    if (arg.rfind("--", 0) != 0) continue;
     const std::string name = arg.substr(0, arg.find('='));
     bool known = false;
     std::vector<std::string> names;

@@ -65,8 +65,11 @@ void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j,
   } else if (o.format == "csv" && csv) {
     emit(o, csv());
   } else {
+    const int width = report::table_width();
     if (o.wide) report::table_width() = 0;
-    emit(o, report::fit_lines(table()));
+    std::string text = report::fit_lines(table());
+    report::table_width() = width;  // a process that runs several commands keeps its width
+    emit(o, text);
   }
 }
 

@@ -87,7 +87,6 @@ std::vector<double> topk_selection_shares(const std::vector<double>& p, int top_
     const double total = cdf.back();
     Rng rng{0x5EEDull};
     std::vector<std::int16_t> out(static_cast<std::size_t>(top_k));
-    std::vector<std::int16_t> slow(static_cast<std::size_t>(top_k));
     const int draws = 100000;
     for (int d = 0; d < draws; ++d) {
       double taken = 0;  // probability mass already drawn
@@ -106,9 +105,16 @@ std::vector<double> topk_selection_shares(const std::vector<double>& p, int top_
           }
         }
         if (pick < 0) {
-          std::copy(out.begin(), out.begin() + j, slow.begin());
-          draw_topk(p, j + 1, rng, slow.data());  // rare: nearly all mass taken
-          pick = slow[std::size_t(j)];
+          // Nearly all mass taken: the exact draw over the experts not yet picked.
+          double u = rng.uniform() * (total - taken);
+          for (std::size_t e = 0; e < E; ++e) {
+            bool used = false;
+            for (int q = 0; q < j; ++q) used = used || out[std::size_t(q)] == std::int16_t(e);
+            if (used) continue;
+            pick = int(e);
+            if (u < p[e]) break;
+            u -= p[e];
+          }
         }
         out[std::size_t(j)] = std::int16_t(pick);
         taken += p[std::size_t(pick)];

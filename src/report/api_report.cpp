@@ -77,8 +77,8 @@ std::string csv_cell(const Json& v) {
   if (v.is_null()) return "";
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
-  if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
   if (v.is_number_unsigned()) return std::to_string(v.get<std::uint64_t>());
+  if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
   if (v.is_number_float()) return fmt::format("{}", v.get<double>());
   return v.dump();  // an array of scalars
 }

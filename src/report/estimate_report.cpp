@@ -71,7 +71,7 @@ std::string kv_table(const ordered_json& j) {
     };
     if (it.value().is_string())
       v = it.value().get<std::string>();
-    else if (it.value().is_number() && ends("_s"))
+    else if (it.value().is_number() && ends("_s") && !ends("_per_s"))
       v = format_time(it.value().get<double>());
     else if (it.value().is_number() && ends("bytes"))
       v = format_bytes(it.value().get<double>());

@@ -31,10 +31,12 @@ std::vector<std::string> wrap(const std::string& text, std::size_t width) {
     if (end == std::string::npos) end = text.size();
     std::string word = text.substr(at, end - at);
     at = end + 1;
-    while (word.size() > width) {  // cut an overlong word
+    while (word.size() > width) {  // cut an overlong word, after a '.', '-', '_' or '/' if any
       if (!line.empty()) lines.push_back(line), line.clear();
-      lines.push_back(word.substr(0, width));
-      word.erase(0, width);
+      std::size_t cut = word.find_last_of(".-_/", width - 1);
+      cut = cut == std::string::npos || cut < width / 3 ? width : cut + 1;
+      lines.push_back(word.substr(0, cut));
+      word.erase(0, cut);
     }
     if (line.empty())
       line = word;

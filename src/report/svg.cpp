@@ -40,7 +40,8 @@ const char* const kPalette[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
 
 // About `count` round tick values covering [lo, hi].
 std::vector<double> linear_ticks(double lo, double hi, int count) {
-  const double span = hi - lo > 0 ? hi - lo : std::max(1.0, std::fabs(hi));
+  double span = hi - lo;
+  if (!(span > 1e-9 * std::max(std::fabs(lo), std::fabs(hi)))) span = std::max(1.0, std::fabs(hi));
   const double raw = span / count;
   const double mag = std::pow(10.0, std::floor(std::log10(raw)));
   double step = mag;
@@ -49,9 +50,14 @@ std::vector<double> linear_ticks(double lo, double hi, int count) {
       step = m * mag;
       break;
     }
+  // By an integer index, so a step below the values' resolution cannot stall the loop.
   std::vector<double> ticks;
-  for (double v = std::ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
+  const double first = std::ceil(lo / step);
+  for (int k = 0; k <= 50; ++k) {
+    const double v = (first + k) * step;
+    if (v > hi + step * 1e-9) break;
     ticks.push_back(std::fabs(v) < step * 1e-9 ? 0.0 : v);
+  }
   return ticks;
 }
 
@@ -99,9 +105,10 @@ std::string svg_line_chart(const LineChart& c) {
       x_lo = std::min(x_lo, x), x_hi = std::max(x_hi, x);
       y_lo = std::min(y_lo, y), y_hi = std::max(y_hi, y);
     }
-  if (!std::isfinite(x_lo)) x_lo = 0, x_hi = 1, y_lo = 0, y_hi = 1;
+  if (!std::isfinite(x_lo)) x_lo = 1, x_hi = 2, y_lo = 0, y_hi = 1;
   if (c.y_from_zero) y_lo = std::min(0.0, y_lo);
-  if (y_hi <= y_lo) y_hi = y_lo + 1;
+  // A flat series (all values within rounding): a unit-wide band around it.
+  if (!(y_hi - y_lo > 1e-9 * std::max(std::fabs(y_lo), std::fabs(y_hi)))) y_lo -= 0.5, y_hi += 0.5;
   const double pad = (y_hi - y_lo) * 0.05;
   y_hi += pad;
   if (!c.y_from_zero) y_lo -= pad;
@@ -126,8 +133,11 @@ std::string svg_line_chart(const LineChart& c) {
   // Axes, grid and ticks.
   std::vector<double> xt;
   if (c.log_x) {
-    for (double v = std::exp2(std::floor(std::log2(x_lo))); v <= x_hi * (1 + 1e-9); v *= 2)
+    for (int e = int(std::floor(std::log2(x_lo))), k = 0; k < 64; ++e, ++k) {
+      const double v = std::exp2(e);
+      if (v > x_hi * (1 + 1e-9)) break;
       if (v >= x_lo * (1 - 1e-9)) xt.push_back(v);
+    }
   } else {
     xt = linear_ticks(x_lo, x_hi, 6);
   }

@@ -187,7 +187,9 @@ std::string model_name_for(const std::string& text, const std::filesystem::path&
 }  // namespace
 
 ModelSpec load_model(const std::string& ref) {
-  if (!looks_like_path(ref) && !std::filesystem::is_directory(ref)) {
+  if (!looks_like_path(ref)) {
+    // A preset wins over a folder of the same name in the working directory ("./name" or
+    // "name/" reaches the folder).
     if (const char* text = find_preset("models", ref))
       return model_from_json(text, "preset '" + ref + "'", ref);
     if (!std::filesystem::exists(ref))

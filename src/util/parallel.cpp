@@ -1,5 +1,6 @@
 #include "llmgps/util/parallel.hpp"
 
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,12 +10,20 @@
 #include <cstdint>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace llmgps::util {
 
 int hardware_threads() {
-  static const int n = int(std::max(1u, std::thread::hardware_concurrency()));
+  // The CPUs this process may run on (its affinity mask: a container's or taskset's limit),
+  // else the machine's.
+  static const int n = [] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+    return int(std::max(1u, std::thread::hardware_concurrency()));
+  }();
   return n;
 }
 
@@ -42,10 +51,18 @@ bool spin_until(const Ready& ready, std::chrono::microseconds limit) {
 // read them without it).
 class Pool {
  public:
+  // Starts up to `workers` threads; fewer when the system refuses more (the pool then runs with
+  // those it has).
   explicit Pool(int workers) {
     // Detached and never joined: the pool lives as long as the process (a static destructor
     // joining them would hang in a forked child, where these threads do not exist).
-    for (int i = 0; i < workers; ++i) std::thread([this] { work(); }).detach();
+    for (int i = 0; i < workers; ++i) {
+      try {
+        std::thread([this] { work(); }).detach();
+      } catch (const std::system_error&) {
+        break;
+      }
+    }
   }
 
   // False when another thread's job holds the pool (the caller then runs its tasks itself).
@@ -64,13 +81,14 @@ class Pool {
       generation_.fetch_add(1);
     }
     wake_.notify_all();
-    drain();
-    auto all_done = [&] { return finished_.load() == tasks_ && active_.load() == 0; };
-    if (!spin_until(all_done, kSpin)) {
-      std::unique_lock<std::mutex> lock(m_);
-      done_.wait(lock, all_done);
-    }
-    std::lock_guard<std::mutex> lock(m_);
+    drain(fn, tasks);
+    // Spin while the workers finish, then confirm under m_: workers join only under m_ while
+    // job_ is set, so once this thread holds m_, sees every task finished and no worker inside,
+    // and clears job_, no worker can enter this job any more.
+    auto all_done = [&] { return finished_.load() == tasks && active_.load() == 0; };
+    spin_until(all_done, kSpin);
+    std::unique_lock<std::mutex> lock(m_);
+    done_.wait(lock, all_done);
     job_ = nullptr;
     if (error_) std::rethrow_exception(error_);
     return true;
@@ -84,6 +102,8 @@ class Pool {
     for (;;) {
       auto posted = [&] { return generation_.load() != seen; };
       spin_until(posted, kSpin);
+      const std::function<void(int)>* job = nullptr;
+      int tasks = 0;
       {
         std::unique_lock<std::mutex> lock(m_);
         wake_.wait(lock, posted);
@@ -91,8 +111,9 @@ class Pool {
         if (job_ == nullptr || joined_ >= helpers_) continue;
         ++joined_;
         active_.fetch_add(1);
+        job = job_, tasks = tasks_;  // this job's, read under m_
       }
-      drain();
+      drain(*job, tasks);
       {
         std::lock_guard<std::mutex> lock(m_);
         active_.fetch_sub(1);
@@ -101,13 +122,13 @@ class Pool {
     }
   }
 
-  // Takes tasks until none is left.
-  void drain() {
+  // Takes tasks of `job` until none is left.
+  void drain(const std::function<void(int)>& job, int tasks) {
     int ran = 0;
     std::exception_ptr error;
-    for (int i; (i = next_.fetch_add(1)) < tasks_;) {
+    for (int i; (i = next_.fetch_add(1)) < tasks;) {
       try {
-        (*job_)(i);
+        job(i);
       } catch (...) {
         if (!error) error = std::current_exception();
       }
@@ -149,8 +170,29 @@ Pool* pool() {
 
 void parallel_for(int tasks, int max_threads, const std::function<void(int)>& fn) {
   if (tasks <= 0) return;
+  // A task that calls parallel_for itself runs the inner loop on its own thread (the pool is
+  // busy with the outer job, and its lock is not recursive).
+  thread_local bool inside = false;
   const int threads = std::min(max_threads > 0 ? max_threads : hardware_threads(), tasks);
-  if (threads > 1 && hardware_threads() > 1 && pool()->run(tasks, threads - 1, fn)) return;
+  if (!inside && threads > 1 && hardware_threads() > 1) {
+    inside = true;
+    struct Leave {
+      bool& flag;
+      ~Leave() { flag = false; }
+    } leave{inside};
+    if (pool()->run(tasks, threads - 1, [&](int i) {
+          // Workers run tasks too: mark them inside while they do.
+          const bool was = inside;
+          inside = true;
+          struct Restore {
+            bool& flag;
+            bool value;
+            ~Restore() { flag = value; }
+          } restore{inside, was};
+          fn(i);
+        }))
+      return;
+  }
   std::exception_ptr error;
   for (int i = 0; i < tasks; ++i) {
     try {

@@ -299,6 +299,13 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
     throw InputError("step.batch", "must be positive (got " + std::to_string(cfg.batch) + ")");
   if (cfg.seq <= 0)
     throw InputError("step.seq", "must be positive (got " + std::to_string(cfg.seq) + ")");
+  // Token counts (batch x seq) and byte counts derived from them stay exact in 64-bit integers
+  // and doubles.
+  constexpr std::int64_t kMaxTokens = std::int64_t(1) << 50;
+  if (cfg.batch > kMaxTokens || cfg.seq > kMaxTokens || cfg.batch > kMaxTokens / cfg.seq)
+    throw InputError("step.batch", fmt::format("batch {} x seq {} is beyond the 2^50 tokens a step "
+                                               "can hold",
+                                               cfg.batch, cfg.seq));
   StepPlan plan;
   choose_layout(plan, m, sys, cfg);
   if (m.is_moe() && plan.layout == MoeLayout::dp_a2a)

@@ -200,3 +200,16 @@ def test_dropout_sweep_over_dtypes_and_its_figure():
     svg = llmgps.dropout.sweep("llama3-8b", "h100-sxm5", seqs=[1024, 2048], batches=[1],
                                svg=True)
     assert svg.startswith("<svg") and "speedup" in svg
+
+
+def test_sweep_takes_a_model_dict_and_memory_warnings_point_at_the_caller():
+    cfg = llmgps.model("llama3-8b").to_dict()
+    hf = {"_name_or_path": "meta/Tiny", "num_hidden_layers": 2, "hidden_size": 256,
+          "intermediate_size": 512, "num_attention_heads": 4, "num_key_value_heads": 2,
+          "vocab_size": 1000, "model_type": "llama"}
+    r = llmgps.estimate_sweep(models=[hf, "llama3-8b"], system="h100-sxm5", batches=[1])
+    assert [row["model"] for row in r.records()] == ["Tiny", "llama3-8b"]
+    assert cfg["name"] == "llama3-8b"
+    with pytest.warns(llmgps.MemoryWarning) as caught:
+        llmgps.estimate("mixtral-8x7b", "a100-sxm4-80g")
+    assert caught[0].filename == __file__
