@@ -43,3 +43,15 @@ def test_csv_is_tidy_and_numeric(args):
         if len(numbers) and numbers.notna().all() and df[column].dtype != bool:
             assert pd.api.types.is_numeric_dtype(df[column]), column
     assert "total" not in set(df.iloc[:, 0].astype(str))  # no totals mixed into the rows
+
+
+def test_dropout_mask_summary_csv_is_numeric(tmp_path):
+    binary = os.environ["LLMGPS_BINARY"]
+    out = subprocess.run([binary, "dropout", "mask", "--seed", "18446744073709551615", "--batch",
+                          "1", "--heads", "2", "--seq", "64", "--p", "0.1", "--out",
+                          str(tmp_path / "m.bin"), "--format", "csv"],
+                         capture_output=True, text=True, check=True).stdout
+    df = pd.read_csv(io.StringIO(out))
+    for column in ("elements", "bytes", "p", "keep_fraction", "generate_s"):
+        assert pd.api.types.is_numeric_dtype(df[column]), column
+    assert str(df["seed"][0]) == "18446744073709551615"  # unsigned, as the JSON has it
