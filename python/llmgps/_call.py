@@ -11,7 +11,7 @@ from ._errors import InputError
 
 # Library fields whose Python argument has another name than the field's last part.
 _RENAMED = {"seq_q": "seq", "tokens_per_gpu": "tokens", "routing": "skew", "input": "loads",
-            "traces": "train", "pass": "pass_"}
+            "traces": "train", "pass": "pass_", "trace": "routing_trace"}
 
 
 # A spec the library could not load, named by its kind: the caller's argument that gave it.

@@ -45,15 +45,32 @@ class Plan(_rows_result("_PlanBase", "layers")):
         return out
 
 
+def _routing_trace(routing_trace, trace):
+    """routing_trace, or `trace` (its old name, kept for one release with a warning)."""
+    if trace is None:
+        return routing_trace
+    if routing_trace is not None:
+        raise InputError("trace", "give routing_trace only (trace is its old name)")
+    import warnings
+    warnings.warn("trace= is now routing_trace= (the old name goes in the next release)",
+                  DeprecationWarning, stacklevel=4)
+    return trace
+
+
 @_api
-def stats(trace, batch_tokens=64, experts=0, transitions=False, stream=False, keep_warmup=False):
+def stats(routing_trace=None, batch_tokens=64, experts=0, transitions=False, stream=False,
+          keep_warmup=False, trace=None):
     """Expert shares, skew, entropy and per-batch skew of a routing trace.
 
     batch_tokens: tokens per batch for the per-batch skew (0: the whole trace); experts: 0 reads
     it from the trace; transitions: layer-to-layer transition matrices; stream: read in chunks
     (traces larger than memory); keep_warmup: keep a leading warm-up run of identical records.
     """
-    return Stats(_core.moe_stats(_text(trace, "trace"), _int(batch_tokens, "batch_tokens", 0),
+    trace = _routing_trace(routing_trace, trace)
+    if trace is None:
+        raise InputError("routing_trace", "is required: the routing trace to read")
+    return Stats(_core.moe_stats(_text(trace, "routing_trace"),
+                                 _int(batch_tokens, "batch_tokens", 0),
                                  _int(experts, "experts", 0), bool(transitions), bool(stream),
                                  bool(keep_warmup)))
 
@@ -83,15 +100,16 @@ def _load_matrix(loads):
 
 
 @_api
-def plan(loads=None, trace=None, gpus=None, slots_per_gpu=None, nodes=1, groups=1, algo="eplb",
-         max_copies=0, keep_warmup=False, model=None):
+def plan(loads=None, routing_trace=None, gpus=None, slots_per_gpu=None, nodes=1, groups=1,
+         algo="eplb", max_copies=0, keep_warmup=False, model=None, trace=None):
     """Place experts and their replicas on GPU slots (``llmgps moe plan``).
 
     loads: a JSON file ({"loads": [...]} or SGLang's logical_count) or the matrix itself
-    ([layer][expert] tokens: lists, numpy or torch); or trace: a routing trace. gpus,
+    ([layer][expert] tokens: lists, numpy or torch); or routing_trace: a routing trace. gpus,
     slots_per_gpu: the slots; nodes, groups: EPLB's hierarchy; algo: eplb (DeepSeek's) or greedy
     (MoE-GPS); max_copies: greedy's cap per expert; model: check the loads against it.
     """
+    trace = _routing_trace(routing_trace, trace)
     if gpus is None or slots_per_gpu is None:
         raise InputError("gpus" if gpus is None else "slots_per_gpu", "is required")
     path, matrix = "", None
@@ -100,7 +118,7 @@ def plan(loads=None, trace=None, gpus=None, slots_per_gpu=None, nodes=1, groups=
     elif loads is not None:
         matrix = _load_matrix(loads)
     with _model_file(model or "") as model_ref:
-        return Plan(_core.moe_plan(_text(trace or "", "trace"), path, matrix, _int(gpus, "gpus"),
+        return Plan(_core.moe_plan(_text(trace or "", "routing_trace"), path, matrix, _int(gpus, "gpus"),
                                    _int(slots_per_gpu, "slots_per_gpu"), _int(nodes, "nodes"),
                                    _int(groups, "groups"), _text(algo, "algo"),
                                    _int(max_copies, "max_copies", 0), bool(keep_warmup),
@@ -128,29 +146,31 @@ def _ep(model, system, link_gbps, batch, seq, phase, dtype, layout, algo, error_
 
 
 @_api
-def advise(model, system, skew=None, shares=None, trace=None, train=None, keep_warmup=False,
+def advise(model, system, skew=None, shares=None, routing_trace=None, train=None, keep_warmup=False,
            link_gbps=None, batch=1, seq=512, phase="prefill", dtype="auto", layout="vllm-tp",
            algo="greedy-time", error_model="typical", predictors="auto", points=None,
            expert_time="roofline", error_cap=True, slots_per_gpu=0, replan_every=1,
-           replan_policy="when-it-pays", batch_tokens=64, memory_fraction=0.9, strict=False):
+           replan_policy="when-it-pays", batch_tokens=64, memory_fraction=0.9, strict=False,
+           trace=None):
     """Which way to run an MoE model's experts: no duplication, Distribution-Only or
     Token-to-Expert prediction, with its replica plan (``llmgps moe advise``).
 
     Routing comes from exactly one of skew (max/mean expert share), shares (a shares CSV) or
-    trace (with train: the predictors' training trace). layout: vllm-tp, dp-a2a or paper;
+    routing_trace (with train: the predictors' training trace). layout: vllm-tp, dp-a2a or paper;
     algo: the replica planner (greedy-time, greedy, eplb). The result says what is recommended,
     or "tie" when the model cannot tell the two fastest apart (band_s), and why. ``.memory`` is
     the fullest GPU's memory with its replica slots against ``memory_fraction`` of its capacity;
     a step that does not fit warns (:class:`llmgps.MemoryWarning`), or raises
     :class:`llmgps.InputError` with strict=True.
     """
+    trace = _routing_trace(routing_trace, trace)
     with _model_file(model) as ref:
         ep = _ep(ref, system, link_gbps, batch, seq, phase, dtype, layout, algo, error_model,
                  predictors, points, expert_time, error_cap, slots_per_gpu, replan_every,
                  replan_policy, batch_tokens, memory_fraction, strict)
         result = Advice(_core.moe_advise(ep, None if skew is None else _real(skew, "skew"),
                                          _text(shares or "", "shares"),
-                                         _text(trace or "", "trace"),
+                                         _text(trace or "", "routing_trace"),
                                          _text(train or "", "train"), bool(keep_warmup)))
     if result["memory"]["warning"]:
         import warnings
@@ -161,22 +181,24 @@ def advise(model, system, skew=None, shares=None, trace=None, train=None, keep_w
 
 @_api
 def advise_sweep(model, system, phases=None, batches=None, seqs=None, skew=None, shares=None,
-                 trace=None, train=None, keep_warmup=False, link_gbps=None, phase="prefill",
-                 batch=1, seq=512, dtype="auto", layout="vllm-tp", algo="greedy-time",
+                 routing_trace=None, train=None, keep_warmup=False, link_gbps=None,
+                 phase="prefill", batch=1, seq=512, dtype="auto", layout="vllm-tp", algo="greedy-time",
                  error_model="typical", predictors="auto", points=None, expert_time="roofline",
                  error_cap=True, slots_per_gpu=0, replan_every=1, replan_policy="when-it-pays",
-                 batch_tokens=64, memory_fraction=0.9, strict=False):
+                 batch_tokens=64, memory_fraction=0.9, strict=False, trace=None):
     """:func:`advise` over every combination of phases, batches and seqs in one call (``llmgps
     moe advise --phases ... --batches ... --seqs ...``): records() one row per point with the
     recommendation, its margin and the fastest latency of each strategy kind (strict=True: a
     point that does not fit in memory raises :class:`llmgps.InputError`)."""
+    trace = _routing_trace(routing_trace, trace)
     with _model_file(model) as ref:
         ep = _ep(ref, system, link_gbps, batch, seq, phase, dtype, layout, algo, error_model,
                  predictors, points, expert_time, error_cap, slots_per_gpu, replan_every,
                  replan_policy, batch_tokens, memory_fraction, strict)
         return AdviceSweep(_core.moe_advise_sweep(
             ep, None if skew is None else _real(skew, "skew"), _text(shares or "", "shares"),
-            _text(trace or "", "trace"), _text(train or "", "train"), bool(keep_warmup),
+            _text(trace or "", "routing_trace"), _text(train or "", "train"),
+            bool(keep_warmup),
             [_text(p, "phases") for p in (phases or [])],
             [_int(b, "batches") for b in (batches or [])],
             [_int(q, "seqs") for q in (seqs or [])]))

@@ -45,7 +45,7 @@ def test_plan_from_a_file_a_matrix_and_numpy_agree(cli, tmp_path):
 
 
 def test_plan_greedy_from_a_trace(cli, traces):
-    r = moe.plan(trace=traces[0], gpus=4, slots_per_gpu=3, algo="greedy")
+    r = moe.plan(routing_trace=traces[0], gpus=4, slots_per_gpu=3, algo="greedy")
     assert r.to_dict() == cli("moe", "plan", "--routing-trace", traces[0], "--gpus", 4,
                               "--slots-per-gpu", 3, "--algo", "greedy")
 
@@ -65,7 +65,7 @@ def test_advise(cli):
 
 
 def test_advise_from_a_trace(cli, traces):
-    r = moe.advise("mixtral-8x7b", "4x-a100-nvlink3", trace=traces[1], train=traces[0])
+    r = moe.advise("mixtral-8x7b", "4x-a100-nvlink3", routing_trace=traces[1], train=traces[0])
     assert r.to_dict() == cli("moe", "advise", "--model", "mixtral-8x7b", "--system",
                               "4x-a100-nvlink3", "--trace", traces[1], "--train", traces[0])
 
@@ -104,3 +104,15 @@ def test_advise_sweep_matches_the_cli(cli):
     j = cli("moe", "advise", "--model", "mixtral-8x7b", "--system", "4x-a100-nvlink3", "--skew",
             "1.6", "--phases", "prefill,decode", "--batches", "1,16")
     assert r.to_dict() == j and len(r.records()) == 4
+
+
+def test_trace_is_the_old_name_of_routing_trace(traces):
+    with pytest.warns(DeprecationWarning, match="routing_trace"):
+        old = moe.stats(trace=traces[0])
+    assert old == moe.stats(routing_trace=traces[0]) == moe.stats(traces[0])
+    with pytest.raises(llmgps.InputError) as e:
+        moe.stats(routing_trace=traces[0], trace=traces[0])
+    assert "old name" in e.value.reason
+    with pytest.raises(llmgps.InputError) as e:
+        moe.stats()
+    assert e.value.where == "routing_trace"
