@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "llmgps/specs/error.hpp"
 #include "llmgps/workload/layer.hpp"
@@ -91,17 +92,25 @@ MemoryUse step_memory(const ModelSpec& m, const SystemSpec& sys, const StepConfi
 namespace {
 
 // The largest value in [1, 2^40] for which fits(value) holds, fits being monotone (true, then
-// false); 0 when fits(1) fails.
+// false); 0 when fits(1) fails. Starts from `guess` and gallops to a bracket, then bisects: a
+// good guess costs a handful of evaluations, a bad one at most about twice a plain search.
 template <typename Fits>
-std::int64_t largest_fitting(const Fits& fits) {
+std::int64_t largest_fitting(const Fits& fits, std::int64_t guess) {
   constexpr std::int64_t kMax = std::int64_t(1) << 40;
   if (!fits(1)) return 0;
-  std::int64_t lo = 1, hi = 2;
-  while (hi <= kMax && fits(hi)) {
-    lo = hi;
-    hi *= 2;
+  const std::int64_t g = std::clamp<std::int64_t>(guess, 1, kMax);
+  std::int64_t lo = 1, hi = kMax + 1;  // fits(lo); hi: known not to fit (or beyond the range)
+  if (fits(g)) {
+    lo = g;
+    std::int64_t step = 1;
+    while (lo + step <= kMax && fits(lo + step)) lo += step, step *= 2;
+    hi = std::min(lo + step, kMax + 1);
+  } else {
+    hi = g;
+    std::int64_t step = 1;
+    while (hi - step >= 1 && !fits(hi - step)) hi -= step, step *= 2;
+    lo = std::max<std::int64_t>(1, hi - step);
   }
-  if (hi > kMax) return kMax;
   while (hi - lo > 1) {
     const std::int64_t mid = lo + (hi - lo) / 2;
     (fits(mid) ? lo : hi) = mid;
@@ -114,20 +123,31 @@ std::int64_t largest_fitting(const Fits& fits) {
 MemoryLimits memory_limits(const ModelSpec& m, const SystemSpec& sys,
                            const std::vector<StepConfig>& steps, int extra_expert_slots) {
   if (steps.empty()) return {};
-  auto fits_with = [&](std::int64_t batch, std::int64_t seq) {
+  // The least headroom (budget - need) over the steps, -inf where a step cannot exist.
+  auto slack = [&](std::int64_t batch, std::int64_t seq) {
+    double least = std::numeric_limits<double>::infinity();
     for (const StepConfig& step : steps) {
       StepConfig c = step;
       c.batch = batch;
       c.seq = seq + (step.seq - steps.front().seq);
-      if (c.seq <= 0 || !step_memory(m, sys, c, build_step(m, sys, c), extra_expert_slots).fits())
-        return false;
+      if (c.seq <= 0) return -std::numeric_limits<double>::infinity();
+      const MemoryUse u = step_memory(m, sys, c, build_step(m, sys, c), extra_expert_slots);
+      least = std::min(least, u.budget_bytes - u.total_bytes());
     }
-    return true;
+    return least;
+  };
+  // Memory grows about linearly in batch and in context: two probes give a first guess.
+  auto guess = [](double at1, double at65) {
+    const double per_unit = (at1 - at65) / 64.0;
+    if (!(per_unit > 0) || !(at1 >= 0)) return std::int64_t(1);
+    return std::int64_t(std::min(1.0 + at1 / per_unit, double(std::int64_t(1) << 40)));
   };
   MemoryLimits l;
   const StepConfig& first = steps.front();
-  l.max_batch = largest_fitting([&](std::int64_t b) { return fits_with(b, first.seq); });
-  l.max_seq = largest_fitting([&](std::int64_t s) { return fits_with(first.batch, s); });
+  auto batch_fits = [&](std::int64_t b) { return slack(b, first.seq) >= 0; };
+  auto seq_fits = [&](std::int64_t q) { return slack(first.batch, q) >= 0; };
+  l.max_batch = largest_fitting(batch_fits, guess(slack(1, first.seq), slack(65, first.seq)));
+  l.max_seq = largest_fitting(seq_fits, guess(slack(first.batch, 1), slack(first.batch, 65)));
   return l;
 }
 
