@@ -15,9 +15,12 @@ Submodules: :mod:`llmgps.cost` (one kernel or collective), :mod:`llmgps.moe` (Mo
 DeepSeek's EPLB ``rebalance_experts``).
 """
 
+import contextlib
+
 from ._errors import InputError, MemoryWarning  # before the extension: it raises InputError
 from . import _llmgps as _core
-from ._call import api as _api, integer as _int, model_file as _model_file, text as _text
+from ._call import (api as _api, integer as _int, memory_warning as _memory_warning,
+                    model_file as _model_file, real as _real, text as _text)
 from ._result import Result, Rows, rows_result as _rows_result
 
 __version__ = "0.1.0"
@@ -73,21 +76,6 @@ def _step_args(model, system, batch, seq, phase, dtype, tp, ep, layout, impl):
             _text(layout, "layout"), _text(impl or "", "impl"))
 
 
-def _fraction(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(name, f"must be a number, got {value!r}")
-    return float(value)
-
-
-def _memory_warning(result):
-    import warnings
-    text = result["memory"]["warning"]
-    if text:
-        # estimate -> _api wrapper -> the user's line: three frames above this one.
-        warnings.warn(f"memory: {text}", MemoryWarning, stacklevel=4)
-    return result
-
-
 @_api
 def estimate(model, system, batch=1, seq=512, phase="prefill", dtype="auto", tp=0, ep=0,
              layout="vllm-tp", impl=None, prompt=None, output=None, memory_fraction=0.9,
@@ -111,7 +99,7 @@ def estimate(model, system, batch=1, seq=512, phase="prefill", dtype="auto", tp=
         return _memory_warning(Estimate(_core.estimate(
             *_step_args(ref, system, batch, seq, phase, dtype, tp, ep, layout, impl),
             _int(prompt or 0, "prompt", 0), _int(output or 0, "output", 0),
-            _fraction(memory_fraction, "memory_fraction"), bool(strict))))
+            _real(memory_fraction, "memory_fraction"), bool(strict))))
 
 
 @_api
@@ -143,7 +131,6 @@ def estimate_sweep(model=None, system=None, batches=(1,), seqs=(512,), phase="pr
     tflops_per_gpu, time_by_bound_s.* and memory (memory_bytes, memory_fits, max_batch,
     max_seq). With svg=True, the figure ``--svg`` draws (throughput vs batch) as SVG text.
     """
-    import contextlib
     models = list(models) if models is not None else [model]
     if not models:
         raise InputError("models", "empty list")
@@ -159,7 +146,7 @@ def estimate_sweep(model=None, system=None, batches=(1,), seqs=(512,), phase="pr
         r = _core.estimate_sweep(refs, systems, phases, dtypes, batches, seqs,
                                  _int(tp, "tp", 0), _int(ep, "ep", 0), _text(layout, "layout"),
                                  _text(impl or "", "impl"),
-                                 _fraction(memory_fraction, "memory_fraction"), bool(svg))
+                                 _real(memory_fraction, "memory_fraction"), bool(svg))
     return r if svg else EstimateSweep(r)
 
 

@@ -89,6 +89,18 @@ def numbers_list(values, name, kind=real):
     return [kind(v, name) for v in items]
 
 
+def memory_warning(result):
+    """Warns (llmgps.MemoryWarning) when a result's memory does not fit; returns the result. Called
+    by a public function directly, so the warning points at the user's line: this frame, the
+    function, the api wrapper, then the caller."""
+    warning = result["memory"]["warning"]
+    if warning:
+        import warnings
+        from ._errors import MemoryWarning
+        warnings.warn(f"memory: {warning}", MemoryWarning, stacklevel=4)
+    return result
+
+
 class model_file:
     """A model argument as the core takes it: a preset name or path as is, a dict (the contents
     of a Hugging Face config.json) written to a temporary file for the call's duration."""

@@ -8,7 +8,7 @@ The GIL is released while the core runs.
 
 from . import _llmgps as _core
 from ._call import (api as _api, integer as _int, model_file as _model_file, numbers_list as _list,
-                    real as _real, text as _text)
+                    memory_warning as _memory_warning, real as _real, text as _text)
 from ._errors import InputError
 from ._result import rows_result as _rows_result
 
@@ -172,11 +172,7 @@ def advise(model, system, skew=None, shares=None, routing_trace=None, train=None
                                          _text(shares or "", "shares"),
                                          _text(trace or "", "routing_trace"),
                                          _text(train or "", "train"), bool(keep_warmup)))
-    if result["memory"]["warning"]:
-        import warnings
-        from ._errors import MemoryWarning
-        warnings.warn(f"memory: {result['memory']['warning']}", MemoryWarning, stacklevel=3)
-    return result
+    return _memory_warning(result)
 
 
 @_api

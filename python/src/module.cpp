@@ -74,6 +74,14 @@ py::object run(const Request& req, Call call) {
   return to_python(report::json(result));
 }
 
+// Runs `call(request)` without the GIL and returns `render(result)`: the text a command writes to
+// a file (an SVG figure, a Chrome trace).
+template <typename Request, typename Call, typename Render>
+std::string run_text(const Request& req, Call call, Render render) {
+  py::gil_scoped_release unlocked;
+  return render(call(req));
+}
+
 py::object hw_list() {
   return to_python(report::json(api::hw_list()));
 }
@@ -202,10 +210,9 @@ py::object estimate(const std::string& model, const std::string& system, std::in
 std::string estimate_trace(const std::string& model, const std::string& system, std::int64_t batch,
                            std::int64_t seq, const std::string& phase, const std::string& dtype,
                            int tp, int ep, const std::string& layout, const std::string& impl) {
-  const auto req =
-      step_request(model, system, batch, seq, phase, dtype, tp, ep, layout, impl, 0, 0, 0.9, false);
-  py::gil_scoped_release unlocked;
-  return report::chrome_trace(api::estimate(req));
+  return run_text(
+      step_request(model, system, batch, seq, phase, dtype, tp, ep, layout, impl, 0, 0, 0.9, false),
+      api::estimate, [](const api::EstimateResult& r) { return report::chrome_trace(r); });
 }
 
 // estimate over every combination of the lists (api::estimate_sweep); with svg, the figure
@@ -224,12 +231,8 @@ py::object estimate_sweep(
   req.batches = batches, req.seqs = seqs;
   req.validate();
   if (!svg) return run(req, api::estimate_sweep);
-  std::string text;
-  {
-    py::gil_scoped_release unlocked;
-    text = report::svg(api::estimate_sweep(req));
-  }
-  return py::str(text);
+  return py::str(run_text(req, api::estimate_sweep,
+                          [](const api::EstimateSweepResult& r) { return report::svg(r); }));
 }
 
 py::object validate(const std::string& measurements, bool samples, int worst,
@@ -345,9 +348,8 @@ py::object moe_map(const py::dict& ep, const std::vector<double>& skews,
 // The SVG `moe map --svg` draws, for the same request.
 std::string moe_map_svg(const py::dict& ep, const std::vector<double>& skews,
                         const std::vector<double>& links, const std::vector<double>& batches) {
-  const auto req = map_request(ep, skews, links, batches);
-  py::gil_scoped_release unlocked;
-  return report::svg(api::moe_map(req));
+  return run_text(map_request(ep, skews, links, batches), api::moe_map,
+                  [](const api::MapResult& r) { return report::svg(r); });
 }
 
 api::BlockSetup block_setup(const std::string& model, const std::string& hw,
@@ -385,12 +387,8 @@ py::object dropout_sweep(const std::string& model, const std::string& hw,
   req.seqs = seqs, req.batches = batches, req.models = models, req.dtypes = dtypes;
   req.validate();
   if (!svg) return run(req, api::dropout_sweep);
-  std::string text;
-  {
-    py::gil_scoped_release unlocked;
-    text = report::svg(api::dropout_sweep(req));
-  }
-  return py::str(text);
+  return py::str(
+      run_text(req, api::dropout_sweep, [](const api::SweepResult& r) { return report::svg(r); }));
 }
 
 // The bit-packed mask as a numpy array of uint32 words, and its summary.

@@ -8,6 +8,7 @@
 
 #include "llmgps/dropout/philox_stream.hpp"
 #include "llmgps/specs/error.hpp"
+#include "sweep_lists.hpp"
 
 namespace llmgps::api {
 
@@ -90,12 +91,9 @@ BlockResult dropout_block(const BlockRequest& r) {
 }
 
 void SweepRequest::validate() const {
-  for (const std::string& d : dtypes)
-    if (d != "auto") (void)parse_dtype(d, "sweep.dtypes");
-  for (const auto* list : {&seqs, &batches})
-    for (std::int64_t v : *list)
-      if (v <= 0)
-        throw InputError(list == &seqs ? "sweep.seqs" : "sweep.batches", "values must be positive");
+  detail::require_dtypes(dtypes);
+  detail::require_positive(seqs, "sweep.seqs");
+  detail::require_positive(batches, "sweep.batches");
   BlockSetup::validate();
 }
 

@@ -3,13 +3,12 @@
 #include <fmt/format.h>
 
 #include "llmgps/specs/error.hpp"
+#include "sweep_lists.hpp"
 
 namespace llmgps::api {
 
 void EstimateRequest::validate() const {
-  if (!(step.memory_fraction > 0 && step.memory_fraction <= 1))
-    throw InputError("step.memory_fraction",
-                     fmt::format("must be in (0, 1] (got {})", step.memory_fraction));
+  check_memory_fraction(step.memory_fraction);
   if (!serve) {
     if (prompt != 0) throw InputError("serve.prompt", "applies to phase serve only");
     if (output != 0) throw InputError("serve.output", "applies to phase serve only");
@@ -23,10 +22,13 @@ void EstimateRequest::validate() const {
                                          : fmt::format("must be positive (got {})", output));
 }
 
-EstimateResult estimate(const EstimateRequest& r) {
-  r.validate();
-  EstimateResult out{
-      specs::load_model(r.model), specs::load_system(r.system), r.step, {}, {}, {}, {}, {}, {}};
+namespace {
+
+// estimate() on specs already loaded (a sweep loads each model and system once).
+// The request is validated by the caller (estimate(), or the sweep's validate()).
+EstimateResult estimate_on(const EstimateRequest& r, const ModelSpec& model,
+                           const SystemSpec& system) {
+  EstimateResult out{model, system, r.step, {}, {}, {}, {}, {}, {}};
   if (!r.dtype.empty())
     out.step.dtype = resolve_dtype(r.dtype, out.system.gpu, out.model.fp8_checkpoint, "step.dtype");
   if (r.serve) {
@@ -61,16 +63,24 @@ EstimateResult estimate(const EstimateRequest& r) {
   return out;
 }
 
+}  // namespace
+
+EstimateResult estimate(const EstimateRequest& r) {
+  r.validate();                                        // before any file is read
+  const ModelSpec model = specs::load_model(r.model);  // the model's errors first, as always
+  return estimate_on(r, model, specs::load_system(r.system));
+}
+
 void EstimateSweepRequest::validate() const {
   if (base.serve) throw InputError("step.phase", "a sweep runs prefill or decode steps");
-  for (const auto* list : {&batches, &seqs})
-    for (std::int64_t v : *list)
-      if (v <= 0)
-        throw InputError(list == &batches ? "sweep.batches" : "sweep.seqs",
-                         fmt::format("values must be positive (got {})", v));
-  for (const std::string& p : phases) (void)parse_phase(p, "sweep.phases");
-  for (const std::string& d : dtypes)
-    if (d != "auto") (void)parse_dtype(d, "sweep.dtypes");
+  detail::require_positive(batches, "sweep.batches");
+  detail::require_positive(seqs, "sweep.seqs");
+  detail::require_phases(phases);
+  detail::require_dtypes(dtypes);
+  for (const auto* list : {&models, &systems})
+    for (const std::string& item : *list)
+      if (item.empty())
+        throw InputError(list == &models ? "sweep.models" : "sweep.systems", "empty item");
   base.validate();
 }
 
@@ -94,19 +104,24 @@ EstimateSweepResult estimate_sweep(const EstimateSweepRequest& r) {
         "sweep", fmt::format("{} points is more than the {} one call evaluates", n, kMaxPoints));
   EstimateSweepResult out;
   out.points.reserve(n);
-  for (const auto& model : models)
-    for (const auto& system : systems)
+  std::vector<SystemSpec> loaded_systems;  // after the first model, as estimate() reads them
+  for (const auto& model : models) {
+    const ModelSpec loaded_model = specs::load_model(model);
+    if (loaded_systems.empty())
+      for (const auto& system : systems) loaded_systems.push_back(specs::load_system(system));
+    for (std::size_t si = 0; si < systems.size(); ++si)
       for (const auto& phase : phases)
         for (const auto& dtype : dtypes)
           for (std::int64_t b : batches)
             for (std::int64_t q : seqs) {
               if (r.progress) r.progress(out.points.size(), n);
               EstimateRequest p = r.base;
-              p.model = model, p.system = system, p.dtype = dtype;
+              p.model = model, p.system = systems[si], p.dtype = dtype;
               p.step.phase = parse_phase(phase, "sweep.phases");
               p.step.batch = b, p.step.seq = q;
-              out.points.push_back(estimate(p));
+              out.points.push_back(estimate_on(p, loaded_model, loaded_systems[si]));
             }
+  }
   return out;
 }
 

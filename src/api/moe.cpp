@@ -11,6 +11,7 @@
 #include "llmgps/specs/error.hpp"
 #include "llmgps/specs/hw.hpp"
 #include "llmgps/specs/model.hpp"
+#include "sweep_lists.hpp"
 
 namespace llmgps::api {
 
@@ -164,9 +165,7 @@ moe::EpSetup ep_setup(const EpRequest& r) {
   setup.expert_time = moe::parse_expert_time(r.expert_time, "ep.expert_time");
   if (r.slots_per_gpu < 0) throw InputError("ep.slots_per_gpu", "must be positive");
   setup.slots_per_gpu = r.slots_per_gpu;
-  if (!(r.memory_fraction > 0 && r.memory_fraction <= 1))
-    throw InputError("step.memory_fraction",
-                     fmt::format("must be in (0, 1] (got {})", r.memory_fraction));
+  check_memory_fraction(r.memory_fraction);
   setup.step.memory_fraction = r.memory_fraction;
   return setup;
 }
@@ -183,11 +182,6 @@ moe::EpModel build_model(const EpRequest& r, const ModelSpec& m, SystemSpec sys)
   moe::EpSetup setup = ep_setup(r);
   setup.step.dtype = resolve_dtype(r.dtype, sys.gpu, m.fp8_checkpoint, "step.dtype");
   return moe::EpModel(m, sys, setup);
-}
-
-moe::EpModel build_model(const EpRequest& r) {
-  const ModelSpec m = specs::load_model(r.model);
-  return build_model(r, m, specs::load_system(r.system));
 }
 
 moe::AdviceContext context(const EpRequest& r, const moe::AdviceConfig& cfg, const moe::EpModel& em,
@@ -312,9 +306,15 @@ void AdviseRequest::validate() const {
   EpRequest::validate();
 }
 
-AdviseResult moe_advise(const AdviseRequest& r) {
-  r.validate();
-  const moe::EpModel em = build_model(r);
+namespace {
+
+using TracePair = std::pair<moe::RoutingTrace, moe::RoutingTrace>;  // train, test
+
+// moe_advise on specs already loaded; in trace mode the traces are read into `traces` on first
+// use (after the step model is checked, as before) and reused: a sweep reads everything once.
+AdviseResult advise_on(const AdviseRequest& r, const ModelSpec& m, const SystemSpec& sys,
+                       std::optional<TracePair>& traces) {
+  const moe::EpModel em = build_model(r, m, sys);
   const moe::AdviceConfig cfg = advice_config(r);
   AdviseResult out;
   if (r.trace.empty()) {
@@ -330,7 +330,8 @@ AdviseResult moe_advise(const AdviseRequest& r) {
       out.context.notes.push_back(note);
     return out;
   }
-  const auto [train, test] = train_test(r, em.experts());
+  if (!traces) traces = train_test(r, em.experts());
+  const auto& [train, test] = *traces;
   moe::check_trace_fits(em, test);
   // Decode: a step routes one token per sequence, so a simulated step takes the batch's worth of
   // trace tokens as they are (scaling a larger slice would turn its counts into fractions).
@@ -356,13 +357,20 @@ AdviseResult moe_advise(const AdviseRequest& r) {
   return out;
 }
 
+}  // namespace
+
+AdviseResult moe_advise(const AdviseRequest& r) {
+  r.validate();
+  const ModelSpec m = specs::load_model(r.model);  // the model's errors first, as always
+  const SystemSpec sys = specs::load_system(r.system);
+  std::optional<TracePair> traces;
+  return advise_on(r, m, sys, traces);
+}
+
 void AdviseSweepRequest::validate() const {
-  for (const auto* list : {&batches, &seqs})
-    for (std::int64_t v : *list)
-      if (v <= 0)
-        throw InputError(list == &batches ? "sweep.batches" : "sweep.seqs",
-                         fmt::format("values must be positive (got {})", v));
-  for (const std::string& p : phases) (void)parse_phase(p, "sweep.phases");
+  detail::require_positive(batches, "sweep.batches");
+  detail::require_positive(seqs, "sweep.seqs");
+  detail::require_phases(phases);
   base.validate();
 }
 
@@ -375,6 +383,10 @@ AdviseSweepResult moe_advise_sweep(const AdviseSweepRequest& r) {
   const std::vector<std::int64_t> seqs =
       r.seqs.empty() ? std::vector<std::int64_t>{r.base.seq} : r.seqs;
   const std::size_t n = phases.size() * batches.size() * seqs.size();
+  // The specs and traces once for every point.
+  const ModelSpec m = specs::load_model(r.base.model);
+  const SystemSpec sys = specs::load_system(r.base.system);
+  std::optional<TracePair> traces;  // read by the first point that needs them
   AdviseSweepResult out;
   for (const std::string& phase : phases)
     for (std::int64_t b : batches)
@@ -388,8 +400,8 @@ AdviseSweepResult moe_advise_sweep(const AdviseSweepRequest& r) {
             r.base.progress(at * 1000 + (total ? 1000 * done / total : 0), n * 1000);
           };
         }
-        out.points.push_back(moe_advise(p));
-        out.requests.push_back(std::move(p));
+        p.validate();
+        out.points.push_back(advise_on(p, m, sys, traces));
       }
   return out;
 }

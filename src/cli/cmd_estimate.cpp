@@ -73,17 +73,12 @@ void register_estimate(CLI::App& app) {
       if (!trace.empty()) throw InputError("--chrome-trace", "traces one step, not a sweep");
       api::EstimateSweepRequest sw;
       sw.base = req;
-      sw.models = models.empty() ? std::vector<std::string>{} : split_commas(models);
-      sw.systems = systems.empty() ? std::vector<std::string>{} : split_commas(systems);
-      sw.phases = phases.empty() ? std::vector<std::string>{} : split_commas(phases);
-      sw.dtypes = dtypes.empty() ? std::vector<std::string>{} : split_commas(dtypes);
-      sw.batches =
-          batches.empty() ? std::vector<std::int64_t>{} : parse_int_list(batches, "--batches");
-      sw.seqs = seqs.empty() ? std::vector<std::int64_t>{} : parse_int_list(seqs, "--seqs");
-      for (const auto* list : {&sw.models, &sw.systems})
-        for (const auto& item : *list)
-          if (item.empty())
-            throw InputError(list == &sw.models ? "--models" : "--systems", "empty item");
+      if (!models.empty()) sw.models = split_commas(models);
+      if (!systems.empty()) sw.systems = split_commas(systems);
+      if (!phases.empty()) sw.phases = split_commas(phases);
+      if (!dtypes.empty()) sw.dtypes = split_commas(dtypes);
+      if (!batches.empty()) sw.batches = parse_int_list(batches, "--batches");
+      if (!seqs.empty()) sw.seqs = parse_int_list(seqs, "--seqs");
       sw.validate();
       if (dry_run()) return;
       api::EstimateSweepResult r;

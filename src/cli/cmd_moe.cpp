@@ -148,6 +148,7 @@ void register_moe_synth(CLI::App* moe_cmd) {
       TerminalProgress progress("synthesizing sequences");
       req.config.progress = progress.fn();
       r = api::moe_synth(req);
+      req.config.progress = {};  // the reporter goes with this block
     }
     if (!r.warning.empty()) warn("synth: " + r.warning);
     emit(out, report::jsonl(r));
@@ -285,6 +286,7 @@ void register_moe_advise(CLI::App* moe_cmd) {
       TerminalProgress progress("simulating the trace");
       req.progress = progress.fn();
       r = api::moe_advise(req);
+      req.progress = {};  // the reporter goes with this block
     }
     if (!r.context.memory_warning.empty()) warn("memory: " + r.context.memory_warning);
     emit_records(

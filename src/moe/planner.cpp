@@ -192,27 +192,19 @@ __attribute__((target("avx2"))) void pack_sorted_avx2(const PackJob* jobs, int n
   }
 }
 
-// Index of the first maximum of x[0..n) (torch.max's choice on ties): the maximum by a vector
-// reduction, then the first lane equal to it.
+// Index of the first maximum of x[0..n) (torch.max's choice on ties), n a multiple of 8 (rows
+// padded with -inf): the maximum by a vector reduction, then the first lane equal to it.
 __attribute__((target("avx2"))) int first_max_avx2(const float* x, int n) {
-  const int n8 = n & ~7;
-  float mx = -std::numeric_limits<float>::infinity();
-  if (n8 > 0) {
-    __m256 m = _mm256_loadu_ps(x);
-    for (int i = 8; i < n8; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
-    m = _mm256_max_ps(m, _mm256_permute2f128_ps(m, m, 1));
-    m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0x4E));
-    m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0xB1));
-    mx = _mm_cvtss_f32(_mm256_castps256_ps128(m));
-  }
-  for (int i = n8; i < n; ++i) mx = std::max(mx, x[i]);
-  const __m256 target = _mm256_set1_ps(mx);
-  for (int i = 0; i < n8; i += 8) {
+  __m256 m = _mm256_loadu_ps(x);
+  for (int i = 8; i < n; i += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+  m = _mm256_max_ps(m, _mm256_permute2f128_ps(m, m, 1));
+  m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0x4E));
+  m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0xB1));
+  const __m256 target = _mm256_set1_ps(_mm_cvtss_f32(_mm256_castps256_ps128(m)));
+  for (int i = 0; i < n; i += 8) {
     const int hit = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i), target, _CMP_EQ_OQ));
     if (hit) return i + __builtin_ctz(unsigned(hit));
   }
-  for (int i = n8; i < n; ++i)
-    if (x[i] == mx) return i;
   return 0;
 }
 #endif
@@ -525,30 +517,8 @@ void eplb_layers(const float* loads, const EplbShape sh, ReplicaPlan& plan, int 
   }
 }
 
-}  // namespace
-
-ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
-  validate_loads(loads, "loads");
-  std::vector<float> flat;
-  flat.reserve(loads.size() * loads[0].size());
-  for (const auto& row : loads)
-    for (double x : row) flat.push_back(float(x));
-  return eplb_plan(flat, int(loads[0].size()), c);
-}
-
-ReplicaPlan eplb_plan(std::span<const float> loads, int experts, const EplbConfig& c) {
-  if (experts <= 0) throw InputError("loads", "no experts");
-  if (loads.empty()) throw InputError("loads", "no layers");
-  if (loads.size() % std::size_t(experts) != 0)
-    throw InputError(
-        "loads", fmt::format("{} loads are not whole layers of {} experts", loads.size(), experts));
-  if (loads.size() / std::size_t(experts) > std::size_t(std::numeric_limits<int>::max()))
-    throw InputError("loads", "too many layers");
-  const int L = int(loads.size() / std::size_t(experts));
-  const int E = experts;
-  for (int l = 0; l < L; ++l)
-    validate_row(loads.data() + std::size_t(l) * std::size_t(E), std::size_t(E), std::size_t(l),
-                 "loads");
+// EPLB on loads already checked (finite, >= 0, within float32's range) of L layers x E experts.
+ReplicaPlan eplb_plan_checked(std::span<const float> loads, int L, int E, const EplbConfig& c) {
   if (c.num_gpus <= 0) throw InputError("plan.gpus", "must be positive");
   if (c.num_nodes <= 0) throw InputError("plan.nodes", "must be positive");
   if (c.num_groups <= 0) throw InputError("plan.groups", "must be positive");
@@ -600,6 +570,32 @@ ReplicaPlan eplb_plan(std::span<const float> loads, int experts, const EplbConfi
   run_layers(L, std::size_t(L) * std::size_t(c.num_replicas), c.threads, plan_layers);
   set_max_logcnt(plan);
   return plan;
+}
+
+}  // namespace
+
+ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& c) {
+  validate_loads(loads, "loads");  // the doubles, so errors print the values as given
+  std::vector<float> flat;
+  flat.reserve(loads.size() * loads[0].size());
+  for (const auto& row : loads)
+    for (double x : row) flat.push_back(float(x));
+  return eplb_plan_checked(flat, int(loads.size()), int(loads[0].size()), c);
+}
+
+ReplicaPlan eplb_plan(std::span<const float> loads, int experts, const EplbConfig& c) {
+  if (experts <= 0) throw InputError("loads", "no experts");
+  if (loads.empty()) throw InputError("loads", "no layers");
+  if (loads.size() % std::size_t(experts) != 0)
+    throw InputError(
+        "loads", fmt::format("{} loads are not whole layers of {} experts", loads.size(), experts));
+  if (loads.size() / std::size_t(experts) > std::size_t(std::numeric_limits<int>::max()))
+    throw InputError("loads", "too many layers");
+  const int L = int(loads.size() / std::size_t(experts));
+  for (int l = 0; l < L; ++l)
+    validate_row(loads.data() + std::size_t(l) * std::size_t(experts), std::size_t(experts),
+                 std::size_t(l), "loads");
+  return eplb_plan_checked(loads, L, experts, c);
 }
 
 void copy_layer(ReplicaPlan& dst, const ReplicaPlan& src, int l) {

@@ -466,10 +466,7 @@ Json sweep_row(const api::EstimateResult& p) {
   o["band_s"] = p.estimate.band_s;
   o["tokens_per_s"] = p.estimate.tokens_per_s();
   o["tflops_per_gpu"] = p.estimate.tflops_per_gpu();
-  Json by = Json::object();
-  for (const std::string& b : binding_resources()) by[b] = 0.0;
-  for (const auto& [b, t] : p.estimate.time_by_bound) by[b] = t;
-  o["time_by_bound_s"] = by;
+  o["time_by_bound_s"] = time_by_bound_json(p.estimate);
   o["memory_bytes"] = p.memory.total_bytes();
   o["memory_budget_bytes"] = p.memory.budget_bytes;
   o["memory_fits"] = p.memory.fits();
@@ -716,8 +713,7 @@ Json json(const api::AdviseSweepResult& r) {
   Json j;
   j["points"] = r.points.size();
   Json rows = Json::array();
-  for (std::size_t i = 0; i < r.points.size(); ++i) {
-    const auto& p = r.points[i];
+  for (const auto& p : r.points) {
     const auto& c = p.context;
     Json o;
     o["model"] = c.model;

@@ -113,6 +113,14 @@ ordered_json model_json(const ModelSpec& m) {
   return j;
 }
 
+ordered_json time_by_bound_json(const StepEstimate& e) {
+  // Every resource, zero where no op binds (a column a sweep can rely on).
+  ordered_json by = ordered_json::object();
+  for (const std::string& r : binding_resources()) by[r] = 0.0;
+  for (const auto& [bound, t] : e.time_by_bound) by[bound] = t;
+  return by;
+}
+
 ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
                            const StepConfig& cfg) {
   ordered_json j;
@@ -134,11 +142,7 @@ ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const Syst
   j["model_error"] = e.model_error.family;
   j["tokens_per_s"] = e.tokens_per_s();
   j["tflops_per_gpu"] = e.tflops_per_gpu();
-  // Every resource, zero where no op binds (a column a sweep can rely on).
-  ordered_json by = ordered_json::object();
-  for (const std::string& r : binding_resources()) by[r] = 0.0;
-  for (const auto& [bound, t] : e.time_by_bound) by[bound] = t;
-  j["time_by_bound_s"] = by;
+  j["time_by_bound_s"] = time_by_bound_json(e);
   ordered_json ops = ordered_json::array();
   for (const auto& op : e.ops) {
     ordered_json o;

@@ -28,7 +28,6 @@ ServeEstimate estimate_serve(const ModelSpec& m, const SystemSpec& sys, const Se
   s.decode_steps = cfg.output - 1;
   step.phase = Phase::decode;
   step.seq = cfg.prompt;
-  s.last_step = step;
   double sum = 0, band = 0;
   for (std::int64_t i = 1; i <= s.decode_steps; ++i) {
     step.seq = cfg.prompt + i - 1;

@@ -40,11 +40,14 @@ double op_operand_elements(const Op& op) {
 
 }  // namespace
 
+void check_memory_fraction(double fraction) {
+  if (!(fraction > 0 && fraction <= 1))
+    throw InputError("step.memory_fraction", fmt::format("must be in (0, 1] (got {})", fraction));
+}
+
 MemoryUse step_memory(const ModelSpec& m, const SystemSpec& sys, const StepConfig& cfg,
                       const StepPlan& plan, int extra_expert_slots) {
-  if (!(cfg.memory_fraction > 0 && cfg.memory_fraction <= 1))
-    throw InputError("step.memory_fraction",
-                     fmt::format("must be in (0, 1] (got {})", cfg.memory_fraction));
+  check_memory_fraction(cfg.memory_fraction);
   if (extra_expert_slots < 0) throw InputError("memory.extra_expert_slots", "must be >= 0");
   const double w_bytes = dtype_bytes(cfg.dtype);
   const double act_bytes = dtype_bytes(activation_dtype(cfg.dtype));

@@ -125,8 +125,7 @@ struct AdviseSweepRequest {
   void validate() const;
 };
 struct AdviseSweepResult {
-  std::vector<AdviseRequest> requests;
-  std::vector<AdviseResult> points;
+  std::vector<AdviseResult> points;  // each point's context names its phase, batch and seq
 };
 AdviseSweepResult moe_advise_sweep(const AdviseSweepRequest& r);
 

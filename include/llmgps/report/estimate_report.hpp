@@ -21,6 +21,9 @@ std::string kv_table(const nlohmann::ordered_json& j);
 
 nlohmann::ordered_json model_json(const ModelSpec& m);
 
+// A step's time by binding resource, every resource of binding_resources() present (0 where no
+// op binds there).
+nlohmann::ordered_json time_by_bound_json(const StepEstimate& e);
 nlohmann::ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
                                      const StepConfig& cfg);
 std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,

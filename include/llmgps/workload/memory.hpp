@@ -33,6 +33,9 @@ struct MemoryUse {
   bool fits() const { return total_bytes() <= budget_bytes; }
 };
 
+// The engine's memory fraction must be in (0, 1]: InputError "step.memory_fraction" otherwise.
+void check_memory_fraction(double fraction);
+
 // The fullest GPU's memory for `plan` (build_step's plan of cfg), with `extra_expert_slots` more
 // expert slots per GPU than its own experts (one slot holds an expert in every MoE layer).
 MemoryUse step_memory(const ModelSpec& m, const SystemSpec& sys, const StepConfig& cfg,
