@@ -360,3 +360,27 @@ TEST(Advisor, CurveBestPointLiesInTheMeasuredRangeAndIsNoWorseThanThePoints) {
   EXPECT_LT(by_name(r, "curve-best").latency_s, by_name(r, "c").latency_s);
   EXPECT_THROW(best_on_curve(em, {pts[0]}, shares, AdviceConfig{}), InputError);
 }
+
+// CUDA graphs reach the predictor: each of its launched kernels (the LSTM's step-by-step
+// recurrence above all) pays the GPU's graph gap instead of an eager launch, and the advice says
+// the step was modelled so.
+TEST(Advisor, CudaGraphsChargeThePredictorsKernelsTheGraphGap) {
+  llmgps::test::TempDir d;
+  llmgps::test::write_file(d.file("p.json"),
+                           R"([{"name": "lstm", "accuracy": 0.7, "arch": "paper-lstm"}])");
+  EpSetup s;
+  s.step.batch = 1;
+  s.step.seq = 512;
+  const ModelSpec m = specs::load_model("mixtral-8x7b");
+  const SystemSpec sys = specs::load_system("4x-a100-nvlink3");
+  const EpModel eager(m, sys, s);
+  s.step.cuda_graphs = true;
+  const EpModel graphed(m, sys, s);
+  const auto ops = strategies_from_points(d.file("p.json"), eager)[0].ops;
+  double kernels = 0;
+  for (const Op& op : ops) kernels += op.count;
+  EXPECT_GT(kernels, 1024);  // two LSTM layers stepped over 512 positions
+  const double gap = sys.gpu.launch_overhead_s - sys.gpu.graph_launch_overhead_s;
+  EXPECT_NEAR(eager.ops_s(ops) - graphed.ops_s(ops), kernels * gap, 1e-9 * eager.ops_s(ops));
+  EXPECT_LT(graphed.attention_s(), eager.attention_s());
+}

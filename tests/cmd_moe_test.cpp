@@ -477,3 +477,23 @@ TEST(CmdMoe, AdviseSweepsPhasesBatchesAndSeqs) {
   EXPECT_EQ(csv.code, 0);
   EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 3);
 }
+
+// --cuda-graphs: the step (the predictor's kernels included) is modelled as replayed from CUDA
+// graphs; the table says so and the JSON carries it; every strategy gets faster.
+TEST(CmdMoe, AdviseWithCudaGraphs) {
+  const std::string args =
+      "moe advise --model mixtral-8x7b --system 4x-a100-nvlink3 --batch 1 --seq 512 --skew 1.39";
+  const auto eager = run_json(args);
+  const auto graphed = run_json(args + " --cuda-graphs");
+  EXPECT_EQ(eager["cuda_graphs"], false);
+  EXPECT_EQ(graphed["cuda_graphs"], true);
+  ASSERT_EQ(eager["strategies"].size(), graphed["strategies"].size());
+  for (std::size_t i = 0; i < eager["strategies"].size(); ++i) {
+    EXPECT_EQ(eager["strategies"][i]["name"], graphed["strategies"][i]["name"]);
+    EXPECT_LT(graphed["strategies"][i]["latency_s"].get<double>(),
+              eager["strategies"][i]["latency_s"].get<double>());
+  }
+  const RunResult table = run_cli(args + " --cuda-graphs");
+  EXPECT_NE(table.out.find("launch: CUDA graphs"), std::string::npos) << table.out;
+  EXPECT_EQ(run_cli(args).out.find("CUDA graphs"), std::string::npos);
+}

@@ -80,3 +80,35 @@ TEST(Estimate, ChromeTraceCoversEveryLayerOnEveryGpuOfTheGroup) {
   // step's total.
   EXPECT_NEAR(end * 1e-6, e.total_s, e.total_s * 1e-9);
 }
+
+// CUDA graphs change one thing: each kernel's launch gap is the graph replay's. Every kernel op is
+// faster by exactly (eager gap - graph gap) per occurrence, collectives are unchanged, and the step
+// is never slower.
+TEST(Estimate, CudaGraphsSaveTheEagerGapOnEveryKernel) {
+  for (const char* model : {"llama3-8b", "mixtral-8x7b", "deepseek-v3"})
+    for (const char* sys : {"4x-a100-nvlink3", "8x-h100-nvlink4"})
+      for (Phase ph : {Phase::prefill, Phase::decode}) {
+        const ModelSpec m = specs::load_model(model);
+        const SystemSpec s = specs::load_system(sys);
+        StepConfig cfg{4, 1024, ph, DType::bf16, "", 0, 0};
+        const StepEstimate eager = estimate_step(m, s, cfg);
+        cfg.cuda_graphs = true;
+        const StepEstimate graphed = estimate_step(m, s, cfg);
+        const double gap = s.gpu.launch_overhead_s - s.gpu.graph_launch_overhead_s;
+        ASSERT_GT(gap, 0);
+        ASSERT_EQ(eager.ops.size(), graphed.ops.size());
+        double kernels = 0;
+        for (std::size_t i = 0; i < eager.ops.size(); ++i) {
+          const OpKind k = eager.plan.ops[i].kind;
+          const bool collective =
+              k == OpKind::allreduce || k == OpKind::alltoall || k == OpKind::ep_alltoall;
+          const double saved = eager.ops[i].time_s - graphed.ops[i].time_s;
+          const double want = collective ? 0.0 : gap * eager.ops[i].count;
+          EXPECT_NEAR(saved, want, 1e-12 + 1e-9 * eager.ops[i].time_s)
+              << model << " " << sys << " " << eager.ops[i].name;
+          if (!collective) kernels += eager.ops[i].count;
+        }
+        EXPECT_GT(kernels, m.layers);
+        EXPECT_NEAR(eager.total_s - graphed.total_s, kernels * gap, 1e-9 * eager.total_s);
+      }
+}

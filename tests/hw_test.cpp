@@ -127,3 +127,42 @@ TEST(Hw, MemoryCapacityIsNvidiaSmisTotal) {
     EXPECT_NE(e.where().find("memory_total_mib"), std::string::npos);
   }
 }
+
+// CUDA graphs: every preset gives the graph replay's per-kernel gap, below the eager launch gap;
+// with_cuda_graphs swaps only that gap in; a file without it is refused by name when graphs are
+// asked for, and one whose graph gap exceeds the eager gap is refused on load.
+TEST(Hw, CudaGraphsTakeTheGraphLaunchGap) {
+  for (const char* name : {"a100-sxm4-80g", "h100-sxm5", "h200-sxm", "h800-sxm5"}) {
+    const GpuSpec g = specs::load_gpu(name);
+    EXPECT_GE(g.graph_launch_overhead_s, 0) << name;
+    EXPECT_LT(g.graph_launch_overhead_s, g.launch_overhead_s) << name;
+  }
+  const SystemSpec sys = specs::load_system("8x-h100-nvlink4");
+  const SystemSpec graphed = with_cuda_graphs(sys);
+  EXPECT_EQ(graphed.gpu.launch_overhead_s, sys.gpu.graph_launch_overhead_s);
+  EXPECT_EQ(with_cuda_graphs(graphed).gpu.launch_overhead_s, graphed.gpu.launch_overhead_s);
+  EXPECT_EQ(graphed.intra.protocols.size(), sys.intra.protocols.size());
+  EXPECT_EQ(graphed.gpu.hbm_bw_bytes_per_s, sys.gpu.hbm_bw_bytes_per_s);
+
+  test::TempDir d;
+  auto j = nlohmann::json::parse(specs::find_preset("hw", "h100-sxm5"));
+  j["efficiency"].erase("graph_launch_overhead_us");
+  test::write_file(d.file("gpu.json"), j.dump());
+  SystemSpec mine = sys;
+  mine.gpu = specs::load_gpu(d.file("gpu.json"));  // loads: the field is optional
+  try {
+    with_cuda_graphs(mine);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.where().find("graph_launch_overhead_us"), std::string::npos);
+  }
+  j["efficiency"]["graph_launch_overhead_us"] = {{"value", 5.0}, {"source", "x"}};
+  test::write_file(d.file("bad.json"), j.dump());
+  try {
+    specs::load_gpu(d.file("bad.json"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.where().find("graph_launch_overhead_us"), std::string::npos);
+    EXPECT_NE(e.where().find("bad.json"), std::string::npos);
+  }
+}

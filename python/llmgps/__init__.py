@@ -79,7 +79,7 @@ def _step_args(model, system, batch, seq, phase, dtype, tp, ep, layout, impl):
 @_api
 def estimate(model, system, batch=1, seq=512, phase="prefill", dtype="auto", tp=0, ep=0,
              layout="vllm-tp", impl=None, prompt=None, output=None, memory_fraction=0.9,
-             strict=False):
+             strict=False, cuda_graphs=False):
     """A whole model's prefill or decode step on a system, op by op, or serving end to end
     (``llmgps estimate``).
 
@@ -92,23 +92,24 @@ def estimate(model, system, batch=1, seq=512, phase="prefill", dtype="auto", tp=
     fa2 or fa3 (None: fa3 on Hopper, else fa2). ``.memory`` is the fullest GPU's memory against
     ``memory_fraction`` of its capacity, with the largest batch and context that fit; a step that
     does not fit warns (:class:`MemoryWarning`), or raises :class:`InputError` with strict=True.
-    Returns an :class:`Estimate` (``total_s``, ``band_s``, ``ops``...). The GIL is released
+    cuda_graphs=True: the engine replays each step from CUDA graphs (vLLM's and SGLang's decode),
+    so every kernel pays the GPU's graph launch gap instead of an eager launch. Returns an :class:`Estimate` (``total_s``, ``band_s``, ``ops``...). The GIL is released
     while it runs.
     """
     with _model_file(model) as ref:
         return _memory_warning(Estimate(_core.estimate(
             *_step_args(ref, system, batch, seq, phase, dtype, tp, ep, layout, impl),
             _int(prompt or 0, "prompt", 0), _int(output or 0, "output", 0),
-            _real(memory_fraction, "memory_fraction"), bool(strict))))
+            _real(memory_fraction, "memory_fraction"), bool(strict), bool(cuda_graphs))))
 
 
 @_api
 def estimate_trace(model, system, batch=1, seq=512, phase="prefill", dtype="auto", tp=0, ep=0,
-                   layout="vllm-tp", impl=None):
+                   layout="vllm-tp", impl=None, cuda_graphs=False):
     """The same step as :func:`estimate` as a Chrome trace (JSON text, chrome://tracing)."""
     with _model_file(model) as ref:
         return _core.estimate_trace(*_step_args(ref, system, batch, seq, phase, dtype, tp, ep,
-                                                layout, impl))
+                                                layout, impl), bool(cuda_graphs))
 
 
 def _names(values, name):
@@ -123,7 +124,8 @@ def _names(values, name):
 @_api
 def estimate_sweep(model=None, system=None, batches=(1,), seqs=(512,), phase="prefill",
                    dtype="auto", tp=0, ep=0, layout="vllm-tp", impl=None, models=None,
-                   systems=None, phases=None, dtypes=None, memory_fraction=0.9, svg=False):
+                   systems=None, phases=None, dtypes=None, memory_fraction=0.9, cuda_graphs=False,
+                   svg=False):
     """:func:`estimate` over every combination of models, systems, phases, dtypes, batches and
     seqs, in one call (``llmgps estimate --models ... --batches ...``): model-major, then
     system, phase, dtype, batch, seq. model/system/phase/dtype stand for one-item lists.
@@ -146,7 +148,8 @@ def estimate_sweep(model=None, system=None, batches=(1,), seqs=(512,), phase="pr
         r = _core.estimate_sweep(refs, systems, phases, dtypes, batches, seqs,
                                  _int(tp, "tp", 0), _int(ep, "ep", 0), _text(layout, "layout"),
                                  _text(impl or "", "impl"),
-                                 _real(memory_fraction, "memory_fraction"), bool(svg))
+                                 _real(memory_fraction, "memory_fraction"), bool(cuda_graphs),
+                                 bool(svg))
     return r if svg else EstimateSweep(r)
 
 

@@ -127,7 +127,7 @@ def plan(loads=None, routing_trace=None, gpus=None, slots_per_gpu=None, nodes=1,
 
 def _ep(model, system, link_gbps, batch, seq, phase, dtype, layout, algo, error_model,
         predictors, points, expert_time, error_cap, slots_per_gpu, replan_every, replan_policy,
-        batch_tokens, memory_fraction=0.9, strict=False):
+        batch_tokens, memory_fraction=0.9, strict=False, cuda_graphs=False):
     return {"model": model, "system": _text(system, "system"),
             "link_gbps": _real(link_gbps or 0, "link_gbps"), "batch": _int(batch, "batch"),
             "seq": _int(seq, "seq"), "phase": _text(phase, "phase"), "dtype": _text(dtype, "dtype"),
@@ -142,7 +142,7 @@ def _ep(model, system, link_gbps, batch, seq, phase, dtype, layout, algo, error_
             "replan_policy": _text(replan_policy, "replan_policy"),
             "batch_tokens": _int(batch_tokens, "batch_tokens", 0),
             "memory_fraction": _real(memory_fraction, "memory_fraction"),
-            "strict": bool(strict)}
+            "strict": bool(strict), "cuda_graphs": bool(cuda_graphs)}
 
 
 @_api
@@ -151,7 +151,7 @@ def advise(model, system, skew=None, shares=None, routing_trace=None, train=None
            algo="greedy-time", error_model="typical", predictors="auto", points=None,
            expert_time="roofline", error_cap=True, slots_per_gpu=0, replan_every=1,
            replan_policy="when-it-pays", batch_tokens=64, memory_fraction=0.9, strict=False,
-           trace=None):
+           cuda_graphs=False, trace=None):
     """Which way to run an MoE model's experts: no duplication, Distribution-Only or
     Token-to-Expert prediction, with its replica plan (``llmgps moe advise``).
 
@@ -161,13 +161,15 @@ def advise(model, system, skew=None, shares=None, routing_trace=None, train=None
     or "tie" when the model cannot tell the two fastest apart (band_s), and why. ``.memory`` is
     the fullest GPU's memory with its replica slots against ``memory_fraction`` of its capacity;
     a step that does not fit warns (:class:`llmgps.MemoryWarning`), or raises
-    :class:`llmgps.InputError` with strict=True.
+    :class:`llmgps.InputError` with strict=True. cuda_graphs=True: the engine replays the step
+    from CUDA graphs, so every kernel (the predictor's included) pays the GPU's graph launch gap
+    instead of an eager launch.
     """
     trace = _routing_trace(routing_trace, trace)
     with _model_file(model) as ref:
         ep = _ep(ref, system, link_gbps, batch, seq, phase, dtype, layout, algo, error_model,
                  predictors, points, expert_time, error_cap, slots_per_gpu, replan_every,
-                 replan_policy, batch_tokens, memory_fraction, strict)
+                 replan_policy, batch_tokens, memory_fraction, strict, cuda_graphs)
         result = Advice(_core.moe_advise(ep, None if skew is None else _real(skew, "skew"),
                                          _text(shares or "", "shares"),
                                          _text(trace or "", "routing_trace"),
@@ -181,7 +183,8 @@ def advise_sweep(model, system, phases=None, batches=None, seqs=None, skew=None,
                  phase="prefill", batch=1, seq=512, dtype="auto", layout="vllm-tp", algo="greedy-time",
                  error_model="typical", predictors="auto", points=None, expert_time="roofline",
                  error_cap=True, slots_per_gpu=0, replan_every=1, replan_policy="when-it-pays",
-                 batch_tokens=64, memory_fraction=0.9, strict=False, trace=None):
+                 batch_tokens=64, memory_fraction=0.9, strict=False, cuda_graphs=False,
+                 trace=None):
     """:func:`advise` over every combination of phases, batches and seqs in one call (``llmgps
     moe advise --phases ... --batches ... --seqs ...``): records() one row per point with the
     recommendation, its margin and the fastest latency of each strategy kind (strict=True: a
@@ -190,7 +193,7 @@ def advise_sweep(model, system, phases=None, batches=None, seqs=None, skew=None,
     with _model_file(model) as ref:
         ep = _ep(ref, system, link_gbps, batch, seq, phase, dtype, layout, algo, error_model,
                  predictors, points, expert_time, error_cap, slots_per_gpu, replan_every,
-                 replan_policy, batch_tokens, memory_fraction, strict)
+                 replan_policy, batch_tokens, memory_fraction, strict, cuda_graphs)
         return AdviceSweep(_core.moe_advise_sweep(
             ep, None if skew is None else _real(skew, "skew"), _text(shares or "", "shares"),
             _text(trace or "", "routing_trace"), _text(train or "", "train"),
@@ -205,13 +208,13 @@ def map(model, system, skews, links=None, batches=None, svg=False, link_gbps=Non
         phase="prefill", dtype="auto", layout="vllm-tp", algo="greedy-time",
         error_model="typical", predictors="auto", points=None, expert_time="roofline",
         error_cap=True, slots_per_gpu=0, replan_every=1, replan_policy="when-it-pays",
-        batch_tokens=64, memory_fraction=0.9):
+        batch_tokens=64, memory_fraction=0.9, cuda_graphs=False):
     """The guideline map (``llmgps moe map``): the winning strategy for every skew, link
     bandwidth (GB/s) and batch. With svg=True, the SVG drawing (text) instead of the result."""
     with _model_file(model) as ref:
         ep = _ep(ref, system, link_gbps, 1, seq, phase, dtype, layout, algo, error_model,
                  predictors, points, expert_time, error_cap, slots_per_gpu, replan_every,
-                 replan_policy, batch_tokens, memory_fraction)
+                 replan_policy, batch_tokens, memory_fraction, cuda_graphs=cuda_graphs)
         args = (ep, _list(skews, "skews"), _list(links or [], "links"),
                 _list(batches or [], "batches"))
         if svg:

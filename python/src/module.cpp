@@ -183,13 +183,14 @@ api::EstimateRequest step_request(const std::string& model, const std::string& s
                                   const std::string& dtype, int tp, int ep,
                                   const std::string& layout, const std::string& impl,
                                   std::int64_t prompt, std::int64_t output, double memory_fraction,
-                                  bool strict) {
+                                  bool strict, bool cuda_graphs) {
   api::EstimateRequest req;
   req.model = model, req.system = system;
   req.prompt = prompt, req.output = output, req.strict = strict;
   auto& c = req.step;
   c.batch = batch, c.seq = seq, c.tp = tp, c.ep = ep, c.attn_impl = impl;
   c.memory_fraction = memory_fraction;
+  c.cuda_graphs = cuda_graphs;
   req.serve = phase == "serve";
   c.phase = req.serve ? Phase::prefill : parse_phase(phase, "step.phase");
   req.dtype = dtype;  // "auto" resolved by the api for the model and GPU
@@ -200,33 +201,38 @@ api::EstimateRequest step_request(const std::string& model, const std::string& s
 py::object estimate(const std::string& model, const std::string& system, std::int64_t batch,
                     std::int64_t seq, const std::string& phase, const std::string& dtype, int tp,
                     int ep, const std::string& layout, const std::string& impl, std::int64_t prompt,
-                    std::int64_t output, double memory_fraction, bool strict) {
+                    std::int64_t output, double memory_fraction, bool strict, bool cuda_graphs) {
   return run(step_request(model, system, batch, seq, phase, dtype, tp, ep, layout, impl, prompt,
-                          output, memory_fraction, strict),
+                          output, memory_fraction, strict, cuda_graphs),
              api::estimate);
 }
 
 // The same step as estimate(), rendered as the Chrome trace `estimate --trace` writes.
 std::string estimate_trace(const std::string& model, const std::string& system, std::int64_t batch,
                            std::int64_t seq, const std::string& phase, const std::string& dtype,
-                           int tp, int ep, const std::string& layout, const std::string& impl) {
-  return run_text(
-      step_request(model, system, batch, seq, phase, dtype, tp, ep, layout, impl, 0, 0, 0.9, false),
-      api::estimate, [](const api::EstimateResult& r) { return report::chrome_trace(r); });
+                           int tp, int ep, const std::string& layout, const std::string& impl,
+                           bool cuda_graphs) {
+  return run_text(step_request(model, system, batch, seq, phase, dtype, tp, ep, layout, impl, 0, 0,
+                               0.9, false, cuda_graphs),
+                  api::estimate,
+                  [](const api::EstimateResult& r) { return report::chrome_trace(r); });
 }
 
 // estimate over every combination of the lists (api::estimate_sweep); with svg, the figure
 // `estimate --svg` draws instead of the result.
-py::object estimate_sweep(
-    const std::vector<std::string>& models, const std::vector<std::string>& systems,
-    const std::vector<std::string>& phases, const std::vector<std::string>& dtypes,
-    const std::vector<std::int64_t>& batches, const std::vector<std::int64_t>& seqs, int tp, int ep,
-    const std::string& layout, const std::string& impl, double memory_fraction, bool svg) {
+py::object estimate_sweep(const std::vector<std::string>& models,
+                          const std::vector<std::string>& systems,
+                          const std::vector<std::string>& phases,
+                          const std::vector<std::string>& dtypes,
+                          const std::vector<std::int64_t>& batches,
+                          const std::vector<std::int64_t>& seqs, int tp, int ep,
+                          const std::string& layout, const std::string& impl,
+                          double memory_fraction, bool cuda_graphs, bool svg) {
   api::EstimateSweepRequest req;
   if (models.empty()) throw InputError("models", "empty list");
   if (systems.empty()) throw InputError("systems", "empty list");
   req.base = step_request(models.front(), systems.front(), 1, 512, "prefill", "auto", tp, ep,
-                          layout, impl, 0, 0, memory_fraction, false);
+                          layout, impl, 0, 0, memory_fraction, false, cuda_graphs);
   req.models = models, req.systems = systems, req.phases = phases, req.dtypes = dtypes;
   req.batches = batches, req.seqs = seqs;
   req.validate();
@@ -303,6 +309,7 @@ void fill_ep(api::EpRequest& r, const py::dict& ep) {
   r.batch_tokens = ep["batch_tokens"].cast<std::size_t>();
   r.memory_fraction = ep["memory_fraction"].cast<double>();
   r.strict = ep["strict"].cast<bool>();
+  r.cuda_graphs = ep["cuda_graphs"].cast<bool>();
 }
 
 py::object moe_advise(const py::dict& ep, std::optional<double> skew, const std::string& shares,
@@ -496,11 +503,12 @@ PYBIND11_MODULE(_llmgps, m) {
   m.def("cost_p2p", &cost_p2p, "system"_a, "bytes"_a, "cross_node"_a);
   m.def("estimate", &estimate, "model"_a, "system"_a, "batch"_a, "seq"_a, "phase"_a, "dtype"_a,
         "tp"_a, "ep"_a, "layout"_a, "impl"_a, "prompt"_a, "output"_a, "memory_fraction"_a,
-        "strict"_a);
+        "strict"_a, "cuda_graphs"_a);
   m.def("estimate_trace", &estimate_trace, "model"_a, "system"_a, "batch"_a, "seq"_a, "phase"_a,
-        "dtype"_a, "tp"_a, "ep"_a, "layout"_a, "impl"_a);
+        "dtype"_a, "tp"_a, "ep"_a, "layout"_a, "impl"_a, "cuda_graphs"_a);
   m.def("estimate_sweep", &estimate_sweep, "models"_a, "systems"_a, "phases"_a, "dtypes"_a,
-        "batches"_a, "seqs"_a, "tp"_a, "ep"_a, "layout"_a, "impl"_a, "memory_fraction"_a, "svg"_a);
+        "batches"_a, "seqs"_a, "tp"_a, "ep"_a, "layout"_a, "impl"_a, "memory_fraction"_a,
+        "cuda_graphs"_a, "svg"_a);
   m.def("validate", &validate, "measurements"_a, "samples"_a, "worst"_a, "loso"_a);
   m.def("calibrate", &calibrate, "data"_a, "system"_a, "samples"_a);
   m.def("moe_stats", &moe_stats, "trace"_a, "batch_tokens"_a, "experts"_a, "transitions"_a,

@@ -167,6 +167,7 @@ moe::EpSetup ep_setup(const EpRequest& r) {
   setup.slots_per_gpu = r.slots_per_gpu;
   check_memory_fraction(r.memory_fraction);
   setup.step.memory_fraction = r.memory_fraction;
+  setup.step.cuda_graphs = r.cuda_graphs;
   return setup;
 }
 
@@ -195,6 +196,7 @@ moe::AdviceContext context(const EpRequest& r, const moe::AdviceConfig& cfg, con
   c.phase = r.phase;
   c.dtype = std::string(dtype_name(em.step().dtype));
   c.layout = moe_layout_name(em.layout());
+  c.cuda_graphs = em.step().cuda_graphs;
   c.dispatch = em.dispatch_kind();
   c.combine = em.combine_kind();
   c.model_error = em.model_error().family;

@@ -38,6 +38,9 @@ void register_estimate(CLI::App& app) {
                 "(vLLM's gpu_memory_utilization)")
       ->capture_default_str();
   c->add_flag("--strict", req.strict, "exit with status 2 when the step does not fit in memory");
+  c->add_flag("--cuda-graphs", cfg.cuda_graphs,
+              "the engine replays each step from CUDA graphs (vLLM's and SGLang's decode): every "
+              "kernel pays the GPU's graph launch gap, not an eager launch");
   req.dtype = "auto";
   c->add_option("--dtype", req.dtype,
                 "fp32|tf32|fp16|bf16|fp8, or auto: fp8 for an FP8 checkpoint (DeepSeek-V3) where "

@@ -70,6 +70,9 @@ void add_ep_options(CLI::App* c, api::EpRequest& r) {
                 "share of GPU memory the engine uses for weights, replicas, KV cache and "
                 "activations (vLLM's gpu_memory_utilization)")
       ->capture_default_str();
+  c->add_flag("--cuda-graphs", r.cuda_graphs,
+              "the engine replays the step from CUDA graphs: every kernel (the predictor's "
+              "included) pays the GPU's graph launch gap, not an eager launch");
   c->add_option("--predictors", r.predictors,
                 "closed form: auto (the built-in set measured on this model, else closed-form), "
                 "closed-form (from the shares alone), or a built-in set measured on this model")

@@ -48,7 +48,7 @@ bool is_routed_expert_op(const std::string& n) {
 }  // namespace
 
 EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup)
-    : m_(m), sys_(sys), setup_(setup) {
+    : m_(m), sys_(setup.step.cuda_graphs ? with_cuda_graphs(sys) : sys), setup_(setup) {
   if (!m.is_moe())
     throw InputError("ep.model", fmt::format("'{}' is not a mixture-of-experts model", m.name));
   G_ = sys.total_gpus();

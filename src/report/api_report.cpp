@@ -372,10 +372,11 @@ std::string table(const api::EstimateResult& r) {
   const ServeEstimate& s = *r.serve;
   const auto& p = s.prefill.plan;
   std::string out = fmt::format(
-      "{} serving on {} ({} x {}): batch {}, prompt {}, output {}, {}; TP {}, DP {}{}\n\n",
+      "{} serving on {} ({} x {}): batch {}, prompt {}, output {}, {}; TP {}, DP {}{}{}\n\n",
       r.model.name, r.system.name, r.system.total_gpus(), r.system.gpu.name, s.batch, s.prompt,
       s.output, dtype_name(r.step.dtype), p.tp, p.dp,
-      r.model.is_moe() ? fmt::format(", EP {}, layout {}", p.ep, moe_layout_name(p.layout)) : "");
+      r.model.is_moe() ? fmt::format(", EP {}, layout {}", p.ep, moe_layout_name(p.layout)) : "",
+      r.step.cuda_graphs ? "; CUDA graphs" : "");
   Table t;
   t.headers = {"figure", "value", "+-", "what"};
   t.right_align = {false, true, true, false};

@@ -132,6 +132,7 @@ ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const Syst
   j["batch"] = cfg.batch;
   j["seq"] = cfg.seq;
   j["dtype"] = std::string(dtype_name(cfg.dtype));
+  j["cuda_graphs"] = cfg.cuda_graphs;
   j["tp"] = e.plan.tp;
   j["dp"] = e.plan.dp;
   j["ep"] = m.is_moe() ? e.plan.ep : 0;
@@ -167,11 +168,12 @@ ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, const Syst
 std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
                            const StepConfig& cfg) {
   std::string out = fmt::format(
-      "{} {} on {} ({} x {}), batch {}, seq {}, {}; TP {}, DP {}{}\n\n", m.name,
+      "{} {} on {} ({} x {}), batch {}, seq {}, {}; TP {}, DP {}{}{}\n\n", m.name,
       phase_name(cfg.phase), s.name, s.total_gpus(), s.gpu.name, cfg.batch, cfg.seq,
       dtype_name(cfg.dtype), e.plan.tp, e.plan.dp,
       m.is_moe() ? fmt::format(", EP {}, layout {}", e.plan.ep, moe_layout_name(e.plan.layout))
-                 : "");
+                 : "",
+      cfg.cuda_graphs ? "; CUDA graphs" : "");
   Table t;
   t.headers = {"op", "stage", "x", "each", "total", "share", "bound", "detail"};
   t.right_align = {false, false, true, true, true, true, false, false};

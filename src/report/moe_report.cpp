@@ -257,6 +257,7 @@ ordered_json context_json(const AdviceContext& c) {
   j["expert_time"] = c.expert_time;
   j["predictors"] = c.predictors;
   j["slots_per_gpu"] = c.slots_per_gpu;
+  j["cuda_graphs"] = c.cuda_graphs;
   j["mode"] = c.mode;
   j["input"] = c.input;
   j["warmup_records"] = c.warmup_records;
@@ -323,6 +324,10 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c, const std
                             ? " (the dispatch column includes predicted tokens sent early, where "
                               "attention does not hide them)"
                             : "");
+  if (c.cuda_graphs)
+    head +=
+        "launch: CUDA graphs (every kernel, the predictor's included, pays the GPU's graph "
+        "launch gap instead of an eager launch)\n";
   if (c.expert_time != "roofline" || !c.error_cap)
     head +=
         fmt::format("what-if: expert time {}, error models {}\n",

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include "llmgps/cost/collective.hpp"
 #include "llmgps/schedule/timeline.hpp"
@@ -81,7 +82,12 @@ ErrorClass error_class_of(const Op& op) {
   return ErrorClass::gemm;
 }
 
-StepEstimate estimate_step(const ModelSpec& model, const SystemSpec& sys, const StepConfig& cfg) {
+StepEstimate estimate_step(const ModelSpec& model, const SystemSpec& system,
+                           const StepConfig& cfg) {
+  // Copied only when graphs change the launch gap (estimates are benchmarked per call).
+  std::optional<SystemSpec> graphed;
+  if (cfg.cuda_graphs) graphed = with_cuda_graphs(system);
+  const SystemSpec& sys = graphed ? *graphed : system;
   StepEstimate est;
   est.plan = build_step(model, sys, cfg);
   est.model_error = specs::model_error_for(sys.gpu);

@@ -55,6 +55,17 @@ const AttentionProfile& GpuSpec::attention_profile(const std::string& impl) cons
   return it->second;
 }
 
+SystemSpec with_cuda_graphs(const SystemSpec& sys) {
+  if (sys.gpu.graph_launch_overhead_s < 0)
+    throw InputError(
+        "gpu '" + sys.gpu.name + "': efficiency.graph_launch_overhead_us",
+        "missing: CUDA graphs need the per-kernel gap of a graph replay (as in the presets; "
+        "scripts/gpu/measure.sh measures it)");
+  SystemSpec out = sys;
+  out.gpu.launch_overhead_s = sys.gpu.graph_launch_overhead_s;
+  return out;
+}
+
 DType default_dtype(const GpuSpec& gpu, bool fp8_typical) {
   if (fp8_typical && gpu.supports(DType::fp8)) return DType::fp8;
   return gpu.supports(DType::bf16) ? DType::bf16 : DType::fp16;
@@ -291,6 +302,13 @@ GpuSpec gpu_from_parsed(const json& j, const std::string& file) {
   g.hbm_efficiency = fraction_field(*eff, "hbm", ec);
   g.l2_efficiency = fraction_field(*eff, "l2", ec);
   g.launch_overhead_s = nonnegative_field(*eff, "launch_overhead_us", ec) * 1e-6;
+  if (find_field(*eff, "graph_launch_overhead_us")) {
+    g.graph_launch_overhead_s = nonnegative_field(*eff, "graph_launch_overhead_us", ec) * 1e-6;
+    if (g.graph_launch_overhead_s > g.launch_overhead_s)
+      throw InputError(ec.where("graph_launch_overhead_us"),
+                       "must not exceed launch_overhead_us (a graph replays the same kernels "
+                       "without the host's per-launch work)");
+  }
   if (auto s = optional_number(*eff, "collective_step_latency_scale", ec)) {
     if (!(*s > 0) || !std::isfinite(*s))
       throw InputError(ec.where("collective_step_latency_scale"), "must be a positive number");

@@ -25,6 +25,23 @@ def test_estimate_decode_layout_and_tp_reach_the_core(cli):
     assert r.moe_layout == "dp-a2a" and r.phase == "decode"
 
 
+def test_cuda_graphs_reach_estimate_its_sweep_and_advise(cli):
+    args = dict(batch=8, seq=2048, phase="decode")
+    r = llmgps.estimate("mixtral-8x7b", "4x-a100-nvlink3", cuda_graphs=True, **args)
+    j = cli("estimate", "--model", "mixtral-8x7b", "--system", "4x-a100-nvlink3", "--batch", 8,
+            "--seq", 2048, "--phase", "decode", "--cuda-graphs")
+    assert r.to_dict() == j and r.cuda_graphs is True
+    eager = llmgps.estimate("mixtral-8x7b", "4x-a100-nvlink3", **args)
+    assert eager.cuda_graphs is False and r.total_s < eager.total_s
+    sweep = llmgps.estimate_sweep("mixtral-8x7b", "4x-a100-nvlink3", batches=[8], seqs=[2048],
+                                  phase="decode", cuda_graphs=True)
+    assert sweep.records()[0]["total_s"] == r.total_s
+    a = llmgps.moe.advise("mixtral-8x7b", "4x-a100-nvlink3", skew=1.39, cuda_graphs=True)
+    assert a.cuda_graphs is True
+    assert a.to_dict() == cli("moe", "advise", "--model", "mixtral-8x7b", "--system",
+                              "4x-a100-nvlink3", "--skew", 1.39, "--cuda-graphs")
+
+
 def test_estimate_records_are_the_ops_with_their_context():
     r = llmgps.estimate("llama3-8b", "h100-sxm5", batch=2, seq=1024, dtype="bf16")
     rows = r.records()

@@ -95,6 +95,7 @@ struct EpRequest {
   std::size_t batch_tokens = 64;
   double memory_fraction = 0.9;  // share of GPU memory for weights, replicas, KV, activations
   bool strict = false;           // advise: memory that does not fit is an InputError
+  bool cuda_graphs = false;      // the engine replays the step from CUDA graphs (StepConfig)
   util::ProgressFn progress;     // advise with a trace: (simulated batches, all of them)
   void validate() const;
 };

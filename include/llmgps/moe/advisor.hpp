@@ -153,6 +153,7 @@ struct AdviceContext {
   bool error_cap = true;                 // error models capped at the no-duplication straggler
   std::string predictors;                // built-in predictor property set (closed form)
   int slots_per_gpu = 0;
+  bool cuda_graphs = false;        // kernels replayed from CUDA graphs (the predictor's included)
   std::size_t warmup_records = 0;  // trace mode: leading warm-up records excluded
   std::vector<std::string> notes;  // assumptions the answer rests on (printed, in the JSON)
   std::string model_error;         // the error family the bands come from (specs/model_error.hpp)

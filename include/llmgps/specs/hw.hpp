@@ -116,6 +116,9 @@ struct GpuSpec {
   double l2_efficiency = 0;         // fraction of L2 peak a GEMM's operand feed sustains
   double gemm_operand_sharing = 1;  // CTAs sharing one L2 read of an operand tile (TMA multicast)
   double launch_overhead_s = 0;     // back-to-back kernel launch gap on one stream
+  // The same gap for a kernel replayed from a CUDA graph (the host's launch work done once at
+  // instantiation; what is left is the GPU's own start of the next node). -1: the file gives none.
+  double graph_launch_overhead_s = -1;
   // How long this GPU's NCCL ring steps take relative to NCCL's tuning-table step latencies,
   // which carry one figure per link type and protocol for every GPU generation. A step is the
   // GPU's kernel storing a chunk and its flag to a peer and the peer polling for it, fencing and
@@ -177,6 +180,12 @@ struct SystemSpec {
   LinkSpec inter;  // between nodes (per GPU, i.e. one NIC per GPU); unused when nodes == 1
   int total_gpus() const { return gpus_per_node * nodes; }
 };
+
+// The system as an engine that replays its step from CUDA graphs runs it: every kernel's launch
+// gap is the GPU's graph_launch_overhead_s (InputError naming the field when the GPU's file gives
+// none). Collective latencies stay as they are: NCCL's tables and the fitted NVLS latency come
+// from eager launches, and a captured collective is not modelled separately.
+SystemSpec with_cuda_graphs(const SystemSpec& sys);
 
 // The one default-dtype rule every command follows: FP8 where the GPU has it and the workload
 // is FP8-typical (a model shipped as an FP8 checkpoint; FP8 training, the dropout paper's

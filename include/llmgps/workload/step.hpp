@@ -48,6 +48,9 @@ struct StepConfig {
   // Share of GPU memory the engine gives to weights, KV cache and activations (vLLM's default
   // gpu_memory_utilization, 0.9); workload/memory.hpp.
   double memory_fraction = 0.9;
+  // The engine replays the step from CUDA graphs (vLLM's and SGLang's decode; with_cuda_graphs):
+  // each kernel pays the GPU's graph launch gap instead of an eager launch.
+  bool cuda_graphs = false;
 };
 
 enum class OpKind {
