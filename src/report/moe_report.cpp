@@ -471,9 +471,10 @@ std::string map_svg(const std::vector<MapCell>& cells, const AdviceContext& c) {
       left, xml_escape(c.model), xml_escape(c.system));
   s += fmt::format(
       "<text x=\"{}\" y=\"48\" font-size=\"11\" fill=\"#444\">{}, seq {}, {}; layout {}, "
-      "planner {}, error model {}, predictors {}, {} slots per GPU</text>\n",
+      "planner {}, error model {}, predictors {}, {} slots per GPU{}</text>\n",
       left, xml_escape(c.phase), c.seq, xml_escape(c.dtype), xml_escape(c.layout),
-      xml_escape(c.algo), xml_escape(c.error_model), xml_escape(c.predictors), c.slots_per_gpu);
+      xml_escape(c.algo), xml_escape(c.error_model), xml_escape(c.predictors), c.slots_per_gpu,
+      c.cuda_graphs ? "; CUDA graphs" : "");
   s += fmt::format(
       "<text x=\"{0}\" y=\"64\" font-size=\"11\" fill=\"#444\">each cell: the fastest "
       "strategy; hatched: a tie (the two fastest closer than the model's error band)</text>\n",
