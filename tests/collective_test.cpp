@@ -41,15 +41,28 @@ TEST(Collective, GpuStepLatencyScaleMultipliesEveryRingStep) {
             allreduce_cost(multi, 8, 0, CollectiveAlgo::hierarchical).time_s);
 }
 
+// More bytes never take less time; more bandwidth on the same link never makes a collective
+// slower; and from 1 MiB, where the link's bandwidth binds, NVLink beats PCIe. (Below that the
+// time is ring latency plus NCCL's small-buffer channels, whose rate per channel is not ordered
+// by the link: ring_share.)
 TEST(Collective, PropertyAllreduceMonotoneAndBandwidthHelps) {
-  SystemSpec slow = specs::load_system("4x-a100-pcie4");
-  double prev = 0;
-  for (double b = 8; b < 1e10; b *= 3) {
-    double t = allreduce_cost(a100x4(), b).time_s;
-    EXPECT_GE(t, prev);
-    EXPECT_LE(t, allreduce_cost(slow, b).time_s);
-    prev = t;
+  const SystemSpec pcie = specs::load_system("4x-a100-pcie4");
+  for (const char* name : {"4x-a100-nvlink3", "8x-a100-nvlink3", "8x-h100-nvlink4",
+                           "8x-h800-nvlink4", "4x-a100-pcie4", "32x-h100-nvlink4-ndr400"}) {
+    const SystemSpec fast = specs::load_system(name);
+    SystemSpec slow = fast;
+    slow.intra.bw_bytes_per_s *= 0.5;
+    slow.inter.bw_bytes_per_s *= 0.5;
+    double prev = 0;
+    for (double b = 8; b < 1e10; b *= 3) {
+      const double t = allreduce_cost(fast, b).time_s;
+      EXPECT_GE(t, prev) << name << " " << b;
+      EXPECT_LE(t, allreduce_cost(slow, b).time_s) << name << " " << b;
+      prev = t;
+    }
   }
+  for (double b = 1 << 20; b < 1e10; b *= 3)
+    EXPECT_LT(allreduce_cost(a100x4(), b).time_s, allreduce_cost(pcie, b).time_s) << b;
 }
 
 TEST(Collective, SkewedVolumeConservesBytes) {
@@ -142,4 +155,36 @@ TEST(Collective, NvlsChunksFollowNcclsScheduleAndCostPerChunk) {
     return (nvls(x) - l.nvls_latency_s - 9.0 / 8 * x / bw) / x;
   };
   EXPECT_GT(per_byte_excess(16.0 * 1024 * 1024), per_byte_excess(g));
+}
+
+// NCCL runs a small ring all-reduce on bytes / threshold channel-threads (enqueue.cc: channels
+// dropped, then threads halved, to three warps), so its bandwidth is that share of the link's.
+TEST(Collective, SmallRingBuffersRunOnTheirShareOfNcclsChannels) {
+  const SystemSpec s = specs::load_system("8x-a100-nvlink3");
+  const LinkSpec& l = s.intra;
+  ASSERT_EQ(l.ring_channels, 24);
+  const LinkProtocol& ll = l.protocols.front();
+  ASSERT_EQ(ll.name, "LL");
+  ASSERT_EQ(ll.max_threads, 512);
+  ASSERT_TRUE(ll.threshold_per_rank);
+  const double latency = ll.base_latency_s + 14 * ll.step_latency_s;
+  const double full =
+      std::min(l.bw_bytes_per_s * l.bw_efficiency * ll.payload_fraction, ll.max_busbw_bytes_per_s);
+  auto ring_ll = [&](double bytes, double threads) {
+    const double share = threads / (24.0 * 512);
+    const double bw = std::min(l.bw_bytes_per_s * l.bw_efficiency * ll.payload_fraction * share,
+                               ll.max_busbw_bytes_per_s);
+    return latency + 14.0 / 8 * bytes / bw;
+  };
+  // 64 KiB: 65536 / (8 B x 8 ranks) = 1024 threads of the 24 x 512.
+  EXPECT_NEAR(allreduce_cost(s, 65536).time_s, ring_ll(65536, 1024), 1e-12);
+  // 1 KiB: at the three-warp floor.
+  EXPECT_NEAR(allreduce_cost(s, 1024).time_s, ring_ll(1024, 96), 1e-12);
+  // 1 MiB: every channel, the LL cap.
+  EXPECT_NEAR(allreduce_cost(s, 1 << 20).time_s, latency + 14.0 / 8 * (1 << 20) / full, 1e-12);
+  // A link file without ring_channels keeps the whole bandwidth at every size.
+  SystemSpec plain = s;
+  plain.intra.ring_channels = 0;
+  EXPECT_NEAR(allreduce_cost(plain, 65536).time_s, latency + 14.0 / 8 * 65536 / full, 1e-12);
+  EXPECT_LT(allreduce_cost(plain, 65536).time_s, allreduce_cost(s, 65536).time_s);
 }

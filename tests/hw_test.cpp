@@ -166,3 +166,35 @@ TEST(Hw, CudaGraphsTakeTheGraphLaunchGap) {
     EXPECT_NE(e.where().find("bad.json"), std::string::npos);
   }
 }
+
+// NCCL's small-buffer channel fields: optional, checked, named in errors.
+TEST(Hw, RingChannelFieldsAreCheckedByName) {
+  const LinkSpec l = specs::load_link("nvlink3");
+  EXPECT_EQ(l.ring_channels, 24);
+  EXPECT_EQ(l.protocols[2].name, "Simple");
+  EXPECT_EQ(l.protocols[2].thread_threshold_bytes, 64);
+  EXPECT_FALSE(l.protocols[2].threshold_per_rank);
+  test::TempDir d;
+  auto expect_error = [&](nlohmann::json j, const std::string& field) {
+    test::write_file(d.file("link.json"), j.dump());
+    try {
+      specs::load_link(d.file("link.json"));
+      ADD_FAILURE() << field;
+    } catch (const InputError& e) {
+      EXPECT_NE(e.where().find(field), std::string::npos) << e.where();
+    }
+  };
+  auto j = nlohmann::json::parse(specs::find_preset("hw", "nvlink3"));
+  auto bad = j;
+  bad["ring_channels"] = {{"value", 0}, {"source", "x"}};
+  expect_error(bad, "ring_channels");
+  bad = j;
+  bad["protocols"][0]["thread_threshold_per_rank"] = {{"value", "yes"}, {"source", "x"}};
+  expect_error(bad, "protocols[0].thread_threshold_per_rank");
+  bad = j;
+  bad["protocols"][1]["max_threads"] = {{"value", 4096}, {"source", "x"}};
+  expect_error(bad, "protocols[1].max_threads");
+  j.erase("ring_channels");
+  test::write_file(d.file("plain.json"), j.dump());
+  EXPECT_EQ(specs::load_link(d.file("plain.json")).ring_channels, 0);
+}

@@ -17,10 +17,27 @@ struct Best {
   std::string protocol;
 };
 
-double protocol_bw(const LinkSpec& link, const LinkProtocol& p) {
-  double bw = link.bw_bytes_per_s * link.bw_efficiency * p.payload_fraction;
+// `share`: the part of the link's channels and threads the collective runs on (ring_share); the
+// protocol's cap (LL's per-architecture maximum) bounds the whole, not each channel.
+double protocol_bw(const LinkSpec& link, const LinkProtocol& p, double share = 1.0) {
+  double bw = link.bw_bytes_per_s * link.bw_efficiency * p.payload_fraction * share;
   if (p.max_busbw_bytes_per_s > 0) bw = std::min(bw, p.max_busbw_bytes_per_s);
   return bw;
+}
+
+// A small ring collective does not run on all of NCCL's channels (enqueue.cc @5067397c, "Ring/Tree
+// channel tuning"): channels are dropped while the buffer is under channels x threads x the
+// protocol's per-thread threshold (LL's multiplied by the ranks, tuning.cc), then, down to one
+// channel, threads are halved, to no fewer than three warps. So a small buffer runs on about
+// bytes / threshold threads. Each channel and thread moves data at its own pace, so the bandwidth
+// scales with the share of channel-threads left. NCCL's whole channel and power-of-two thread
+// counts make the real curve a sawtooth around this one (taken continuous, so more bytes never
+// take less time). NCCL's tuner, which picks the protocol, assumes every channel; so does ring().
+double ring_share(const LinkSpec& link, const LinkProtocol& p, int n, double bytes) {
+  if (link.ring_channels <= 0 || p.max_threads <= 0 || p.thread_threshold_bytes <= 0) return 1.0;
+  const double threshold = p.thread_threshold_bytes * (p.threshold_per_rank ? n : 1);
+  const double all = double(link.ring_channels) * p.max_threads;
+  return std::clamp(bytes / threshold, std::min(all, 3.0 * 32), all) / all;
 }
 
 // One transfer of `bytes` over a link (all-to-all, copies): hop latency, one protocol step.
@@ -39,14 +56,17 @@ Best best_transfer(const LinkSpec& link, double bytes) {
 Best ring(const LinkSpec& link, double step_scale, int n, double bytes, double phases,
           bool with_base) {
   if (n <= 1) return {0, "local"};
-  Best best;
-  for (const auto& p : link.protocols) {
-    const double steps = phases * (n - 1);
-    const double t = (with_base ? p.base_latency_s : 0.0) + steps * p.step_latency_s * step_scale +
-                     steps / double(n) * bytes / protocol_bw(link, p);
-    if (t < best.time_s) best = {t, p.name};
-  }
-  return best;
+  const double steps = phases * (n - 1);
+  auto time = [&](const LinkProtocol& p, double share) {
+    return (with_base ? p.base_latency_s : 0.0) + steps * p.step_latency_s * step_scale +
+           steps / double(n) * bytes / protocol_bw(link, p, share);
+  };
+  // The protocol NCCL's tuner picks (every channel), then its time on the channels it gets.
+  const LinkProtocol* chosen = nullptr;
+  double tuner = std::numeric_limits<double>::infinity();
+  for (const auto& p : link.protocols)
+    if (const double t = time(p, 1.0); t < tuner) tuner = t, chosen = &p;
+  return {time(*chosen, ring_share(link, *chosen, n, bytes)), chosen->name};
 }
 
 // NVLS on one NVSwitch domain of n GPUs: every GPU pushes its buffer into the switch, which

@@ -214,6 +214,10 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
     if (!(l.nvls_chunk_overhead_s >= 0) || !std::isfinite(l.nvls_chunk_overhead_s))
       throw InputError(nc.where("chunk_overhead_us"), "must be a non-negative number");
   }
+  if (auto ch = optional_int(j, "ring_channels", ctx)) {
+    if (*ch < 1 || *ch > 64) throw InputError(ctx.where("ring_channels"), "must be in [1, 64]");
+    l.ring_channels = *ch;
+  }
   const json* protos = find_field(j, "protocols");
   if (!protos || !protos->is_array() || protos->empty())
     throw InputError(ctx.where("protocols"), "must be a non-empty array");
@@ -228,6 +232,20 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
       throw InputError(pc.where("max_busbw_gb_per_s"), "must not be negative");
     p.base_latency_s = nonnegative_field(pj, "base_latency_us", pc) * 1e-6;
     p.step_latency_s = nonnegative_field(pj, "step_latency_us", pc) * 1e-6;
+    if (auto t = optional_int(pj, "max_threads", pc)) {
+      if (*t < 32 || *t > 1024) throw InputError(pc.where("max_threads"), "must be in [32, 1024]");
+      p.max_threads = *t;
+    }
+    p.thread_threshold_bytes = optional_number(pj, "thread_threshold_bytes", pc).value_or(0.0);
+    if (!(p.thread_threshold_bytes >= 0) || !std::isfinite(p.thread_threshold_bytes) ||
+        p.thread_threshold_bytes > 1e6)
+      throw InputError(pc.where("thread_threshold_bytes"), "must be in [0, 1e6]");
+    if (const json* pr = find_field(pj, "thread_threshold_per_rank")) {
+      const json& v = pr->is_object() && pr->contains("value") ? (*pr)["value"] : *pr;
+      if (!v.is_boolean())
+        throw InputError(pc.where("thread_threshold_per_rank"), "must be true or false");
+      p.threshold_per_rank = v.get<bool>();
+    }
     l.protocols.push_back(p);
   }
   return l;

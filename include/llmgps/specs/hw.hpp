@@ -152,6 +152,13 @@ struct LinkProtocol {
   double max_busbw_bytes_per_s = 0;  // 0: no cap (NCCL caps LL per architecture)
   double base_latency_s = 0;         // once per collective (kernel launch, setup)
   double step_latency_s = 0;         // per ring step over this link
+  // NCCL's threads per channel and per-thread work threshold for this protocol (comm.h
+  // NCCL_*_MAX_NTHREADS, NCCL_*_THREAD_THRESHOLD; LL's threshold is multiplied by the ranks on a
+  // ring): with the link's ring_channels they set how many channels and threads a small ring
+  // collective runs on (0: not given, the whole bandwidth at every size).
+  int max_threads = 0;
+  double thread_threshold_bytes = 0;
+  bool threshold_per_rank = false;
 };
 
 struct LinkSpec {
@@ -169,6 +176,7 @@ struct LinkSpec {
   double nvls_max_chunk_bytes = 131072;  // NCCL's NVLS chunk before its small-message halving
   double nvls_chunk_overhead_s = 0;      // per chunk per channel: multimem round and flag sync
   std::vector<LinkProtocol> protocols;   // at least one
+  int ring_channels = 0;  // channels NCCL runs ring collectives on over this link (0: not given)
 };
 
 struct SystemSpec {
