@@ -72,10 +72,13 @@ TEST(Calibration, Gpt3LayerOperatorsStayClose) {
 TEST(Calibration, HarnessFloorsAreHostScale) {
   // The floors are host overheads of tens of microseconds, not a hidden fudge of the GPU model.
   auto s = summary();
-  for (const char* c : {"gemm", "softmax", "layernorm", "gelu", "allreduce"}) {
+  for (const char* c : {"gemm", "softmax", "layernorm", "gelu"}) {
     EXPECT_GT(cls(s, c).harness_floor_s, 1e-6) << c;
     EXPECT_LT(cls(s, c).harness_floor_s, 100e-6) << c;
   }
+  // LLMCompass's all-reduce sits about 2 us above the model's ring latency at its smallest sizes
+  // (12.4 us against 10.2): none of its smallest rows is launch-dominated, so it gets no floor.
+  EXPECT_EQ(cls(s, "allreduce").harness_floor_s, 0.0);
 }
 
 TEST(Calibration, ExportedSetRoundTripsThroughTheSchema) {

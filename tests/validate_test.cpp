@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "llmgps/cost/gemm.hpp"
@@ -87,4 +88,31 @@ TEST(Validate, PublicTablesScoreEveryRow) {
     for (const auto& s : scored)
       EXPECT_TRUE(std::isfinite(s.rel_error()) && s.predicted_s > 0) << f << ":" << s.m.line;
   }
+}
+
+// A python-sync floor is the constant the smallest measurements sit on: taken from the rows the
+// model is under half of, among those within twice the group's smallest measurement. A large row
+// the model is far under (its own shortfall) does not move it.
+TEST(Validate, HarnessFloorComesFromTheSmallestRows) {
+  const std::string head = "kind,hw,dtype,m,n,k,value,unit,harness,source\n";
+  const std::string small =
+      "gemm,h100-sxm5,bf16,64,64,64,30,us,python-sync,x\n"
+      "gemm,h100-sxm5,bf16,128,128,128,31,us,python-sync,x\n"
+      "gemm,h100-sxm5,bf16,256,256,256,32,us,python-sync,x\n";
+  const auto base = calib::score(calib::parse_measurements(head + small, "t.csv"));
+  ASSERT_EQ(base.size(), 3u);
+  std::vector<double> gaps;
+  for (const auto& s : base) {
+    ASSERT_LT(s.predicted_s, 0.5 * s.measured_s);
+    gaps.push_back(s.measured_s - s.predicted_s);
+  }
+  std::sort(gaps.begin(), gaps.end());
+  EXPECT_NEAR(base[0].harness_floor_s, gaps[1], 1e-12);
+  EXPECT_GT(base[0].harness_floor_s, 20e-6);
+  // 10 ms for a GEMM the model puts near 0.15 ms: far under, but not a floor row.
+  const auto with_big = calib::score(calib::parse_measurements(
+      head + small + "gemm,h100-sxm5,bf16,4096,4096,4096,10000,us,python-sync,x\n", "t.csv"));
+  ASSERT_EQ(with_big.size(), 4u);
+  ASSERT_LT(with_big[3].predicted_s, 0.5 * with_big[3].measured_s);
+  for (const auto& s : with_big) EXPECT_NEAR(s.harness_floor_s, gaps[1], 1e-12);
 }
