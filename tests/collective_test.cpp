@@ -188,3 +188,22 @@ TEST(Collective, SmallRingBuffersRunOnTheirShareOfNcclsChannels) {
   EXPECT_NEAR(allreduce_cost(plain, 65536).time_s, latency + 14.0 / 8 * 65536 / full, 1e-12);
   EXPECT_LT(allreduce_cost(plain, 65536).time_s, allreduce_cost(s, 65536).time_s);
 }
+
+// NCCL picks the protocol by its tuner's time (every channel at work) and then runs it on the
+// channels the buffer gets; a protocol that would have been faster on the reduced channels is
+// not chosen. A made-up link where the two choices differ.
+TEST(Collective, ProtocolIsTheTunersChoiceTimedOnItsShareOfChannels) {
+  SystemSpec s = specs::load_system("4x-a100-nvlink3");
+  LinkSpec& l = s.intra;
+  l.bw_bytes_per_s = 100e9, l.bw_efficiency = 1, l.ring_channels = 8, l.nvls = false;
+  // A: no latency, full payload, but a huge per-thread threshold; B: 2 us, half payload.
+  l.protocols = {LinkProtocol{"A", 1.0, 0, 0, 0, 512, 1e5, false},
+                 LinkProtocol{"B", 0.5, 0, 2e-6, 0, 512, 1, false}};
+  const double bytes = 65536, bus = 1.5 * bytes;
+  ASSERT_LT(bus / 100e9, 2e-6 + bus / 50e9);  // the tuner's times: A wins
+  const CollectiveCost c = allreduce_cost(s, bytes);
+  EXPECT_EQ(c.protocol, "A");
+  // A runs on its fewest threads, 96 of 8 x 512 (the buffer is under one thread's threshold).
+  EXPECT_NEAR(c.time_s, bus / (100e9 * 96 / (8 * 512)), 1e-12);
+  EXPECT_GT(c.time_s, 2e-6 + bus / 50e9);  // B on its channels would have been faster
+}

@@ -45,8 +45,9 @@ TEST(EstimateReport, CsvHasOneRowPerOpWithTheConfiguration) {
   Case c;
   std::string csv = report::estimate_csv(c.e, c.m, c.s, c.cfg);
   EXPECT_EQ(test::count_lines(csv), int(c.e.ops.size()) + 1);
-  EXPECT_EQ(csv.rfind("model,system,gpu,gpus,phase,batch,seq,dtype,tp,dp,ep,layout,op,stage,count,"
-                      "each_s,total_s,share,bound,flops_total,hbm_bytes_total,comm_bytes_total\n",
+  EXPECT_EQ(csv.rfind("model,system,gpu,gpus,phase,batch,seq,dtype,tp,dp,ep,layout,cuda_graphs,op,"
+                      "stage,count,each_s,total_s,share,bound,flops_total,hbm_bytes_total,"
+                      "comm_bytes_total\n",
                       0),
             0u);
   EXPECT_EQ(csv.find("\ntotal,"), std::string::npos);

@@ -194,7 +194,20 @@ TEST(Hw, RingChannelFieldsAreCheckedByName) {
   bad = j;
   bad["protocols"][1]["max_threads"] = {{"value", 4096}, {"source", "x"}};
   expect_error(bad, "protocols[1].max_threads");
-  j.erase("ring_channels");
-  test::write_file(d.file("plain.json"), j.dump());
+  // Half of the rule is refused: it would silently mean every channel at every size.
+  bad = j;
+  bad.erase("ring_channels");
+  expect_error(bad, "ring_channels");
+  bad = j;
+  bad["protocols"][2].erase("thread_threshold_bytes");
+  expect_error(bad, "protocols[2].thread_threshold_bytes");
+  bad = j;
+  for (auto& p : bad["protocols"]) p.erase("max_threads"), p.erase("thread_threshold_bytes");
+  expect_error(bad, "protocols[0].thread_threshold_per_rank");
+  bad["protocols"][0].erase("thread_threshold_per_rank");
+  expect_error(bad, "protocols[0].max_threads");
+  // None of it: NCCL's small-buffer rule is not applied.
+  bad.erase("ring_channels");
+  test::write_file(d.file("plain.json"), bad.dump());
   EXPECT_EQ(specs::load_link(d.file("plain.json")).ring_channels, 0);
 }

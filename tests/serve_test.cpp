@@ -79,3 +79,23 @@ TEST(Serve, BadLengthsAreInputErrors) {
     EXPECT_EQ(e.where(), "serve.output");
   }
 }
+
+// --cuda-graphs reaches every step of a serve: the prefill and each decode step are what
+// estimate_step gives for them with graphs, and the configuration says so.
+TEST(Serve, CudaGraphsReachThePrefillAndEveryDecodeStep) {
+  const ModelSpec m = specs::load_model("llama3-8b");
+  const SystemSpec sys = specs::load_system("h100-sxm5");
+  ServeConfig cfg;
+  cfg.prompt = 512, cfg.output = 4;
+  cfg.step.dtype = DType::bf16;
+  cfg.step.cuda_graphs = true;
+  const ServeEstimate s = estimate_serve(m, sys, cfg);
+  StepConfig step = cfg.step;
+  step.phase = Phase::prefill, step.seq = 512;
+  EXPECT_EQ(s.ttft_s, estimate_step(m, sys, step).total_s);
+  step.phase = Phase::decode, step.seq = 512 + 2;
+  EXPECT_EQ(s.last_decode.total_s, estimate_step(m, sys, step).total_s);
+  EXPECT_TRUE(s.last_step.cuda_graphs);
+  cfg.step.cuda_graphs = false;
+  EXPECT_LT(s.ttft_s, estimate_serve(m, sys, cfg).ttft_s);
+}

@@ -124,8 +124,8 @@ def _names(values, name):
 @_api
 def estimate_sweep(model=None, system=None, batches=(1,), seqs=(512,), phase="prefill",
                    dtype="auto", tp=0, ep=0, layout="vllm-tp", impl=None, models=None,
-                   systems=None, phases=None, dtypes=None, memory_fraction=0.9, cuda_graphs=False,
-                   svg=False):
+                   systems=None, phases=None, dtypes=None, memory_fraction=0.9, svg=False,
+                   cuda_graphs=False):
     """:func:`estimate` over every combination of models, systems, phases, dtypes, batches and
     seqs, in one call (``llmgps estimate --models ... --batches ...``): model-major, then
     system, phase, dtype, batch, seq. model/system/phase/dtype stand for one-item lists.

@@ -151,7 +151,7 @@ def advise(model, system, skew=None, shares=None, routing_trace=None, train=None
            algo="greedy-time", error_model="typical", predictors="auto", points=None,
            expert_time="roofline", error_cap=True, slots_per_gpu=0, replan_every=1,
            replan_policy="when-it-pays", batch_tokens=64, memory_fraction=0.9, strict=False,
-           cuda_graphs=False, trace=None):
+           trace=None, cuda_graphs=False):
     """Which way to run an MoE model's experts: no duplication, Distribution-Only or
     Token-to-Expert prediction, with its replica plan (``llmgps moe advise``).
 
@@ -183,8 +183,8 @@ def advise_sweep(model, system, phases=None, batches=None, seqs=None, skew=None,
                  phase="prefill", batch=1, seq=512, dtype="auto", layout="vllm-tp", algo="greedy-time",
                  error_model="typical", predictors="auto", points=None, expert_time="roofline",
                  error_cap=True, slots_per_gpu=0, replan_every=1, replan_policy="when-it-pays",
-                 batch_tokens=64, memory_fraction=0.9, strict=False, cuda_graphs=False,
-                 trace=None):
+                 batch_tokens=64, memory_fraction=0.9, strict=False, trace=None,
+                 cuda_graphs=False):
     """:func:`advise` over every combination of phases, batches and seqs in one call (``llmgps
     moe advise --phases ... --batches ... --seqs ...``): records() one row per point with the
     recommendation, its margin and the fastest latency of each strategy kind (strict=True: a

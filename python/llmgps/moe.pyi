@@ -34,7 +34,7 @@ def advise(model: _Model, system: _Path, skew: float | None = ..., shares: _Path
            predictors: str = ..., points: _Path | None = ..., expert_time: str = ...,
            error_cap: Union[bool, str] = ..., slots_per_gpu: int = ..., replan_every: int = ...,
            replan_policy: str = ..., batch_tokens: int = ..., memory_fraction: float = ...,
-           strict: bool = ..., cuda_graphs: bool = ..., trace: _Path | None = ...) -> Advice: ...
+           strict: bool = ..., trace: _Path | None = ..., cuda_graphs: bool = ...) -> Advice: ...
 class AdviceSweep(Result): ...
 def advise_sweep(model: _Model, system: _Path, phases: Sequence[str] | None = ...,
                  batches: Sequence[int] | None = ..., seqs: Sequence[int] | None = ...,
@@ -46,8 +46,8 @@ def advise_sweep(model: _Model, system: _Path, phases: Sequence[str] | None = ..
                  predictors: str = ..., points: _Path | None = ..., expert_time: str = ...,
                  error_cap: Union[bool, str] = ..., slots_per_gpu: int = ...,
                  replan_every: int = ..., replan_policy: str = ..., batch_tokens: int = ...,
-                 memory_fraction: float = ..., strict: bool = ..., cuda_graphs: bool = ...,
-                 trace: _Path | None = ...) -> AdviceSweep: ...
+                 memory_fraction: float = ..., strict: bool = ..., trace: _Path | None = ...,
+                 cuda_graphs: bool = ...) -> AdviceSweep: ...
 def map(model: _Model, system: _Path, skews: Sequence[float], links: Sequence[float] | None = ...,
         batches: Sequence[float] | None = ..., svg: bool = ..., link_gbps: float | None = ...,
         seq: int = ..., phase: str = ..., dtype: str = ..., layout: str = ..., algo: str = ...,

@@ -12,9 +12,12 @@
 namespace llmgps {
 namespace {
 
+// A collective's time and the time NCCL's tuner expects for it (every channel at work), by which
+// NCCL chooses the protocol and the algorithm.
 struct Best {
   double time_s = std::numeric_limits<double>::infinity();
   std::string protocol;
+  double tuner_s = std::numeric_limits<double>::infinity();
 };
 
 // `share`: the part of the link's channels and threads the collective runs on (ring_share); the
@@ -27,17 +30,22 @@ double protocol_bw(const LinkSpec& link, const LinkProtocol& p, double share = 1
 
 // A small ring collective does not run on all of NCCL's channels (enqueue.cc @5067397c, "Ring/Tree
 // channel tuning"): channels are dropped while the buffer is under channels x threads x the
-// protocol's per-thread threshold (LL's multiplied by the ranks, tuning.cc), then, down to one
-// channel, threads are halved, to no fewer than three warps. So a small buffer runs on about
-// bytes / threshold threads. Each channel and thread moves data at its own pace, so the bandwidth
-// scales with the share of channel-threads left. NCCL's whole channel and power-of-two thread
-// counts make the real curve a sawtooth around this one (taken continuous, so more bytes never
-// take less time). NCCL's tuner, which picks the protocol, assumes every channel; so does ring().
+// protocol's per-thread threshold (LL's multiplied by the ranks, tuning.cc), then, on one
+// channel, threads are halved while their count is a multiple of 128, and never fewer than three
+// warps are launched (LL and Simple reach 96, LL128's 640 stops at 320). So a small buffer runs on
+// about bytes / threshold threads. Each channel and thread moves data at its own pace, so the
+// bandwidth scales with the share of channel-threads left. NCCL's whole channel and power-of-two
+// thread counts make the real curve a sawtooth around this one (taken continuous, so more bytes
+// never take less time). NCCL's tuner, which picks the protocol and the algorithm, assumes every
+// channel; so do ring()'s and allreduce_cost()'s choices.
 double ring_share(const LinkSpec& link, const LinkProtocol& p, int n, double bytes) {
   if (link.ring_channels <= 0 || p.max_threads <= 0 || p.thread_threshold_bytes <= 0) return 1.0;
   const double threshold = p.thread_threshold_bytes * (p.threshold_per_rank ? n : 1);
   const double all = double(link.ring_channels) * p.max_threads;
-  return std::clamp(bytes / threshold, std::min(all, 3.0 * 32), all) / all;
+  int fewest = p.max_threads;
+  while (fewest % 128 == 0) fewest /= 2;
+  fewest = std::max(fewest, 3 * 32);
+  return std::clamp(bytes / threshold, std::min(all, double(fewest)), all) / all;
 }
 
 // One transfer of `bytes` over a link (all-to-all, copies): hop latency, one protocol step.
@@ -55,7 +63,7 @@ Best best_transfer(const LinkSpec& link, double bytes) {
 // `step_scale` is the GPU's GpuSpec::collective_step_latency_scale.
 Best ring(const LinkSpec& link, double step_scale, int n, double bytes, double phases,
           bool with_base) {
-  if (n <= 1) return {0, "local"};
+  if (n <= 1) return {0, "local", 0};
   const double steps = phases * (n - 1);
   auto time = [&](const LinkProtocol& p, double share) {
     return (with_base ? p.base_latency_s : 0.0) + steps * p.step_latency_s * step_scale +
@@ -66,7 +74,8 @@ Best ring(const LinkSpec& link, double step_scale, int n, double bytes, double p
   double tuner = std::numeric_limits<double>::infinity();
   for (const auto& p : link.protocols)
     if (const double t = time(p, 1.0); t < tuner) tuner = t, chosen = &p;
-  return {time(*chosen, ring_share(link, *chosen, n, bytes)), chosen->name};
+  if (!chosen) return {};  // no protocol with a finite time: infinitely slow, never chosen
+  return {time(*chosen, ring_share(link, *chosen, n, bytes)), chosen->name, tuner};
 }
 
 // NVLS on one NVSwitch domain of n GPUs: every GPU pushes its buffer into the switch, which
@@ -147,49 +156,61 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
     double time;
     std::string protocol;
     double bus;
+    double tuner;  // what NCCL's tuner expects (Best::tuner_s): the choice is by this
   };
   std::vector<Option> options;
   if (nodes == 1) {
     if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::ring) {
       Best b = ring(sys.intra, step_scale, local, bytes, 2.0, true);
-      options.push_back({"ring", b.time_s, b.protocol, 2.0 * (local - 1) / local * bytes});
+      options.push_back(
+          {"ring", b.time_s, b.protocol, 2.0 * (local - 1) / local * bytes, b.tuner_s});
     }
-    if (nvls_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls))
-      options.push_back({"nvls", nvls_time(sys.intra, local, bytes, 1.0), "Simple",
-                         (local + 1.0) / local * bytes});
+    if (nvls_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls)) {
+      const double t = nvls_time(sys.intra, local, bytes, 1.0);
+      options.push_back({"nvls", t, "Simple", (local + 1.0) / local * bytes, t});
+    }
   } else {
     if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::ring) {
       // One ring through every GPU: 2(nodes-1) of its 2(n-1) steps cross a NIC, and the ring
-      // runs at the slower link's pace.
+      // runs at the slower link's pace. The protocol by NCCL's tuner (every channel), timed on
+      // the channels the buffer gets on each link (ring_share).
       Best best;
       for (std::size_t i = 0; i < sys.intra.protocols.size() && i < sys.inter.protocols.size();
            ++i) {
         const LinkProtocol& pi = sys.intra.protocols[i];
         const LinkProtocol& pe = sys.inter.protocols[i];
         const double steps = 2.0 * (total - 1), inter_steps = 2.0 * (nodes - 1);
-        const double bw = std::min(protocol_bw(sys.intra, pi), protocol_bw(sys.inter, pe));
-        const double t =
-            pi.base_latency_s +
-            ((steps - inter_steps) * pi.step_latency_s + inter_steps * pe.step_latency_s) *
-                step_scale +
-            steps / total * bytes / bw;
-        if (t < best.time_s) best = {t, pi.name};
+        auto time = [&](double share_intra, double share_inter) {
+          const double bw = std::min(protocol_bw(sys.intra, pi, share_intra),
+                                     protocol_bw(sys.inter, pe, share_inter));
+          return pi.base_latency_s +
+                 ((steps - inter_steps) * pi.step_latency_s + inter_steps * pe.step_latency_s) *
+                     step_scale +
+                 steps / total * bytes / bw;
+        };
+        const double tuner = time(1.0, 1.0);
+        if (tuner < best.tuner_s)
+          best = {time(ring_share(sys.intra, pi, total, bytes),
+                       ring_share(sys.inter, pe, total, bytes)),
+                  pi.name, tuner};
       }
-      options.push_back({"ring", best.time_s, best.protocol, 2.0 * (total - 1) / total * bytes});
+      options.push_back(
+          {"ring", best.time_s, best.protocol, 2.0 * (total - 1) / total * bytes, best.tuner_s});
     }
     if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::hierarchical ||
         algo == CollectiveAlgo::nvls) {
       // Reduce-scatter inside each node (NVLS where the switch can), all-reduce of the 1/local
       // shard between nodes, all-gather inside.
       const bool use_nvls = nvls_ok && algo != CollectiveAlgo::hierarchical;
-      Best rs = use_nvls ? Best{nvls_time(sys.intra, local, bytes, 0.5), "Simple"}
+      const double half = use_nvls ? nvls_time(sys.intra, local, bytes, 0.5) : 0.0;
+      Best rs = use_nvls ? Best{half, "Simple", half}
                          : ring(sys.intra, step_scale, local, bytes, 1.0, true);
       Best ar = ring(sys.inter, step_scale, nodes, bytes / local, 2.0, false);
-      Best ag = use_nvls ? Best{nvls_time(sys.intra, local, bytes, 0.5), "Simple"}
+      Best ag = use_nvls ? Best{half, "Simple", half}
                          : ring(sys.intra, step_scale, local, bytes, 1.0, false);
       options.push_back({use_nvls ? "nvls-tree" : "hierarchical", rs.time_s + ar.time_s + ag.time_s,
-                         rs.protocol + "/" + ar.protocol,
-                         2.0 * (nodes - 1) / nodes * bytes / local});
+                         rs.protocol + "/" + ar.protocol, 2.0 * (nodes - 1) / nodes * bytes / local,
+                         rs.tuner_s + ar.tuner_s + ag.tuner_s});
     }
   }
   if (options.empty())
@@ -199,7 +220,7 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
                     sys.name, total, algo == CollectiveAlgo::nvls ? " (needs NVLink SHARP)" : ""));
   const Option* best = &options.front();
   for (const auto& o : options)
-    if (o.time < best->time) best = &o;
+    if (o.tuner < best->tuner) best = &o;
   c.time_s = best->time;
   c.algorithm = best->algorithm;
   c.protocol = best->protocol;

@@ -405,45 +405,31 @@ std::string csv(const api::EstimateResult& r) {
   const ServeEstimate& s = *r.serve;
   const StepPlan& p = s.prefill.plan;
   Table t;
-  t.headers = {"model",        "system",
-               "gpu",          "gpus",
-               "batch",        "prompt",
-               "output",       "dtype",
-               "tp",           "dp",
-               "ep",           "layout",
-               "ttft_s",       "ttft_band_s",
-               "tpot_mean_s",  "tpot_mean_band_s",
-               "tpot_first_s", "tpot_last_s",
-               "e2e_s",        "output_tokens_per_s",
-               "memory_bytes", "memory_budget_bytes",
-               "memory_fits",  "max_batch",
-               "max_prompt"};
+  t.headers = {"model", "system", "gpu", "gpus", "batch", "prompt", "output"};
+  const auto& setup = step_setup_columns();
+  t.headers.insert(t.headers.end(), setup.begin(), setup.end());
+  for (const char* h : {"ttft_s", "ttft_band_s", "tpot_mean_s", "tpot_mean_band_s", "tpot_first_s",
+                        "tpot_last_s", "e2e_s", "output_tokens_per_s", "memory_bytes",
+                        "memory_budget_bytes", "memory_fits", "max_batch", "max_prompt"})
+    t.headers.push_back(h);
   auto num = [](double x) { return fmt::format("{:.9g}", x); };
-  t.add_row({r.model.name,
-             r.system.name,
-             r.system.gpu.name,
-             std::to_string(r.system.total_gpus()),
-             std::to_string(s.batch),
-             std::to_string(s.prompt),
-             std::to_string(s.output),
-             std::string(dtype_name(r.step.dtype)),
-             std::to_string(p.tp),
-             std::to_string(p.dp),
-             std::to_string(r.model.is_moe() ? p.ep : 0),
-             r.model.is_moe() ? moe_layout_name(p.layout) : "",
-             num(s.ttft_s),
-             num(s.ttft_band_s),
-             num(s.tpot_mean_s),
-             num(s.tpot_mean_band_s),
-             num(s.decode_steps > 0 ? s.first_decode.total_s : 0.0),
-             num(s.decode_steps > 0 ? s.last_decode.total_s : 0.0),
-             num(s.e2e_s),
-             num(s.output_tokens_per_s()),
-             num(r.memory.total_bytes()),
-             num(r.memory.budget_bytes),
-             r.memory.fits() ? "1" : "0",
-             std::to_string(r.limits.max_batch),
-             std::to_string(r.limits.max_seq)});
+  std::vector<std::string> row = {r.model.name,
+                                  r.system.name,
+                                  r.system.gpu.name,
+                                  std::to_string(r.system.total_gpus()),
+                                  std::to_string(s.batch),
+                                  std::to_string(s.prompt),
+                                  std::to_string(s.output)};
+  for (std::string& c : step_setup_cells(p, r.model, r.step)) row.push_back(std::move(c));
+  for (std::string c :
+       {num(s.ttft_s), num(s.ttft_band_s), num(s.tpot_mean_s), num(s.tpot_mean_band_s),
+        num(s.decode_steps > 0 ? s.first_decode.total_s : 0.0),
+        num(s.decode_steps > 0 ? s.last_decode.total_s : 0.0), num(s.e2e_s),
+        num(s.output_tokens_per_s()), num(r.memory.total_bytes()), num(r.memory.budget_bytes),
+        std::string(r.memory.fits() ? "1" : "0"), std::to_string(r.limits.max_batch),
+        std::to_string(r.limits.max_seq)})
+    row.push_back(std::move(c));
+  t.add_row(std::move(row));
   return render_csv(t);
 }
 // ---- estimate sweep ----
@@ -463,6 +449,7 @@ Json sweep_row(const api::EstimateResult& p) {
   o["dp"] = p.estimate.plan.dp;
   o["ep"] = p.model.is_moe() ? p.estimate.plan.ep : 0;
   o["layout"] = p.model.is_moe() ? moe_layout_name(p.estimate.plan.layout) : "";
+  o["cuda_graphs"] = p.step.cuda_graphs;
   o["total_s"] = p.estimate.total_s;
   o["band_s"] = p.estimate.band_s;
   o["tokens_per_s"] = p.estimate.tokens_per_s();
@@ -502,6 +489,8 @@ std::string table(const api::EstimateSweepResult& r) {
                format_bytes(p.memory.total_bytes()), p.memory.fits() ? "yes" : "NO"});
   }
   std::string out = render_table(t);
+  if (!r.points.empty() && r.points.front().step.cuda_graphs)
+    out += "every step replayed from CUDA graphs (--cuda-graphs)\n";
   if (over > 0)
     out += fmt::format(
         "{} of {} points do not fit in GPU memory (fits: NO); --format json gives "
@@ -541,9 +530,10 @@ std::string svg(const api::EstimateSweepResult& r) {
     if (p.model.is_moe()) layouts.insert(moe_layout_name(p.estimate.plan.layout));
   }
   c.subtitle =
-      fmt::format("llmgps estimate sweep: {} points; memory fraction {:g}{}", r.points.size(),
+      fmt::format("llmgps estimate sweep: {} points; memory fraction {:g}{}{}", r.points.size(),
                   r.points.empty() ? 0.9 : r.points.front().step.memory_fraction,
-                  layouts.empty() ? "" : fmt::format("; MoE layout {}", *layouts.begin()));
+                  layouts.empty() ? "" : fmt::format("; MoE layout {}", *layouts.begin()),
+                  !r.points.empty() && r.points.front().step.cuda_graphs ? "; CUDA graphs" : "");
   return svg_line_chart(c);
 }
 
@@ -724,6 +714,7 @@ Json json(const api::AdviseSweepResult& r) {
     o["seq"] = c.seq;
     o["dtype"] = c.dtype;
     o["layout"] = c.layout;
+    o["cuda_graphs"] = c.cuda_graphs;
     o["mode"] = c.mode;
     o["slots_per_gpu"] = c.slots_per_gpu;
     Json v;

@@ -195,28 +195,40 @@ std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const Syst
   return out;
 }
 
+const std::vector<std::string>& step_setup_columns() {
+  static const std::vector<std::string> columns = {"dtype", "tp",     "dp",
+                                                   "ep",    "layout", "cuda_graphs"};
+  return columns;
+}
+std::vector<std::string> step_setup_cells(const StepPlan& plan, const ModelSpec& m,
+                                          const StepConfig& cfg) {
+  return {std::string(dtype_name(cfg.dtype)),
+          std::to_string(plan.tp),
+          std::to_string(plan.dp),
+          std::to_string(m.is_moe() ? plan.ep : 0),
+          m.is_moe() ? moe_layout_name(plan.layout) : "",
+          cfg.cuda_graphs ? "true" : "false"};
+}
+
 std::string estimate_csv(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
                          const StepConfig& cfg) {
   // One row per op, the step's configuration repeated in every row (tidy data: no total row;
   // the step's total is the sum of total_s).
   Table t;
-  t.headers = {
-      "model",           "system", "gpu",     "gpus",  "phase",  "batch",       "seq",
-      "dtype",           "tp",     "dp",      "ep",    "layout", "op",          "stage",
-      "count",           "each_s", "total_s", "share", "bound",  "flops_total", "hbm_bytes_total",
-      "comm_bytes_total"};
-  const std::vector<std::string> config = {m.name,
-                                           s.name,
-                                           s.gpu.name,
-                                           std::to_string(s.total_gpus()),
-                                           phase_name(cfg.phase),
-                                           std::to_string(cfg.batch),
-                                           std::to_string(cfg.seq),
-                                           std::string(dtype_name(cfg.dtype)),
-                                           std::to_string(e.plan.tp),
-                                           std::to_string(e.plan.dp),
-                                           std::to_string(m.is_moe() ? e.plan.ep : 0),
-                                           m.is_moe() ? moe_layout_name(e.plan.layout) : ""};
+  t.headers = {"model", "system", "gpu", "gpus", "phase", "batch", "seq"};
+  const auto& setup = step_setup_columns();
+  t.headers.insert(t.headers.end(), setup.begin(), setup.end());
+  for (const char* h : {"op", "stage", "count", "each_s", "total_s", "share", "bound",
+                        "flops_total", "hbm_bytes_total", "comm_bytes_total"})
+    t.headers.push_back(h);
+  std::vector<std::string> config = {m.name,
+                                     s.name,
+                                     s.gpu.name,
+                                     std::to_string(s.total_gpus()),
+                                     phase_name(cfg.phase),
+                                     std::to_string(cfg.batch),
+                                     std::to_string(cfg.seq)};
+  for (std::string& c : step_setup_cells(e.plan, m, cfg)) config.push_back(std::move(c));
   for (const auto& op : e.ops) {
     std::vector<std::string> row = config;
     for (std::string cell :

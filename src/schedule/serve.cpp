@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 #include "llmgps/specs/error.hpp"
 
 namespace llmgps {
@@ -17,10 +19,15 @@ ServeEstimate estimate_serve(const ModelSpec& m, const SystemSpec& sys, const Se
                                                  cfg.output, kMaxServeOutput));
   ServeEstimate s;
   s.prompt = cfg.prompt, s.output = cfg.output, s.batch = cfg.step.batch;
+  // CUDA graphs: the launch gap swapped once here, not in each of up to 131072 steps.
+  std::optional<SystemSpec> graphed;
+  if (cfg.step.cuda_graphs) graphed = with_cuda_graphs(sys);
+  const SystemSpec& on = graphed ? *graphed : sys;
   StepConfig step = cfg.step;
+  step.cuda_graphs = false;
   step.phase = Phase::prefill;
   step.seq = cfg.prompt;
-  s.prefill = estimate_step(m, sys, step);
+  s.prefill = estimate_step(m, on, step);
   s.ttft_s = s.prefill.total_s;
   s.ttft_band_s = s.prefill.band_s;
   // Decode step i (1-based) feeds output token i, whose cache holds the prompt and the i - 1
@@ -31,13 +38,14 @@ ServeEstimate estimate_serve(const ModelSpec& m, const SystemSpec& sys, const Se
   double sum = 0, band = 0;
   for (std::int64_t i = 1; i <= s.decode_steps; ++i) {
     step.seq = cfg.prompt + i - 1;
-    StepEstimate d = estimate_step(m, sys, step);
+    StepEstimate d = estimate_step(m, on, step);
     sum += d.total_s;
     band += d.band_s;
     if (i == 1) s.first_decode = d;
     if (i == s.decode_steps) s.last_decode = std::move(d);
   }
   s.last_step = step;
+  s.last_step.cuda_graphs = cfg.step.cuda_graphs;
   if (s.decode_steps > 0) {
     s.tpot_mean_s = sum / double(s.decode_steps);
     s.tpot_mean_band_s = band / double(s.decode_steps);

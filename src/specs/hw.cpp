@@ -58,7 +58,8 @@ const AttentionProfile& GpuSpec::attention_profile(const std::string& impl) cons
 SystemSpec with_cuda_graphs(const SystemSpec& sys) {
   if (sys.gpu.graph_launch_overhead_s < 0)
     throw InputError(
-        "gpu '" + sys.gpu.name + "': efficiency.graph_launch_overhead_us",
+        JsonContext{sys.gpu.file, "efficiency"}.where("graph_launch_overhead_us") + " (gpu '" +
+            sys.gpu.name + "')",
         "missing: CUDA graphs need the per-kernel gap of a graph replay (as in the presets; "
         "scripts/gpu/measure.sh measures it)");
   SystemSpec out = sys;
@@ -246,6 +247,21 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
         throw InputError(pc.where("thread_threshold_per_rank"), "must be true or false");
       p.threshold_per_rank = v.get<bool>();
     }
+    // NCCL's small-buffer rule needs all three: the link's channels and the protocol's threads
+    // and threshold. Half of it would silently mean "every channel at every size".
+    const bool threads = p.max_threads > 0, threshold = p.thread_threshold_bytes > 0;
+    if (threads != threshold)
+      throw InputError(pc.where(threads ? "thread_threshold_bytes" : "max_threads"),
+                       "missing: max_threads and thread_threshold_bytes go together");
+    if (p.threshold_per_rank && !threshold)
+      throw InputError(pc.where("thread_threshold_per_rank"),
+                       "needs thread_threshold_bytes and max_threads");
+    if (threads != (l.ring_channels > 0))
+      throw InputError(threads ? ctx.where("ring_channels") : pc.where("max_threads"),
+                       threads ? "missing: a protocol gives max_threads, so the link needs its "
+                                 "ring channel count"
+                               : "missing: the link gives ring_channels, so every protocol needs "
+                                 "max_threads and thread_threshold_bytes");
     l.protocols.push_back(p);
   }
   return l;
@@ -255,6 +271,7 @@ GpuSpec gpu_from_parsed(const json& j, const std::string& file) {
   expect_kind(j, "gpu", file);
   JsonContext ctx{file, ""};
   GpuSpec g;
+  g.file = file;
   g.name = string_field(j, "name", ctx);
   g.arch = string_field(j, "arch", ctx);
   g.sm_version = positive_int_field(j, "sm_version", ctx);

@@ -28,6 +28,11 @@ nlohmann::ordered_json estimate_json(const StepEstimate& e, const ModelSpec& m, 
                                      const StepConfig& cfg);
 std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
                            const StepConfig& cfg);
+// The columns every estimate CSV (per op, serve) carries after the step's shape, and their cells:
+// dtype, tp, dp, ep, layout, cuda_graphs.
+const std::vector<std::string>& step_setup_columns();
+std::vector<std::string> step_setup_cells(const StepPlan& plan, const ModelSpec& m,
+                                          const StepConfig& cfg);
 // One row per op with the step's configuration as columns (model, system, ..., layout).
 std::string estimate_csv(const StepEstimate& e, const ModelSpec& m, const SystemSpec& s,
                          const StepConfig& cfg);

@@ -65,6 +65,7 @@ struct GemmKernelFamily {
 
 struct GpuSpec {
   std::string name;
+  std::string file;  // the file (or preset) it was read from, for errors found after loading
   std::string arch;
   int sm_version = 0;
   int sm_count = 0;
