@@ -207,3 +207,34 @@ TEST(Collective, ProtocolIsTheTunersChoiceTimedOnItsShareOfChannels) {
   EXPECT_NEAR(c.time_s, bus / (100e9 * 96 / (8 * 512)), 1e-12);
   EXPECT_GT(c.time_s, 2e-6 + bus / 50e9);  // B on its channels would have been faster
 }
+
+// NCCL's tree across nodes: at small sizes its log2(nodes) hops beat the ring's 2(n-1) steps.
+// Latency from the links' tree fields, twice the buffer through the slower link at the
+// inter-node protocol's tree share; one node has no tree.
+TEST(Collective, TreeAcrossNodesHasLogarithmicLatency) {
+  const SystemSpec s = specs::load_system("32x-h100-nvlink4-ndr400");  // 4 nodes x 8 GPUs
+  const CollectiveCost small = allreduce_cost(s, 1024);
+  EXPECT_EQ(small.algorithm, "tree");
+  EXPECT_EQ(small.protocol, "LL");
+  const LinkProtocol& pi = s.intra.protocols.front();
+  const LinkProtocol& pe = s.inter.protocols.front();
+  const double bw = std::min(std::min(s.intra.bw_bytes_per_s * s.intra.bw_efficiency,
+                                      s.inter.bw_bytes_per_s * s.inter.bw_efficiency) *
+                                 pe.tree_bw_factor,
+                             pe.max_busbw_bytes_per_s);
+  const double expect = pi.tree_base_latency_s +
+                        2 * (7 * pi.tree_step_latency_s + 2 * pe.tree_step_latency_s) +
+                        2.0 * 1024 / bw;  // nvlink4 has no ring_channels: every channel
+  EXPECT_NEAR(small.time_s, expect, 1e-12);
+  EXPECT_NEAR(allreduce_cost(s, 1024, 0, CollectiveAlgo::tree).time_s, expect, 1e-12);
+  // The ring through all 32 GPUs pays 62 steps.
+  EXPECT_GT(allreduce_cost(s, 1024, 0, CollectiveAlgo::ring).time_s, 1.5 * small.time_s);
+  // Large buffers go to NVLS-tree, whose bandwidth the tree's up-and-down cannot match.
+  EXPECT_NE(allreduce_cost(s, 1 << 28).algorithm, "tree");
+  try {
+    allreduce_cost(specs::load_system("8x-h100-nvlink4"), 1024, 0, CollectiveAlgo::tree);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("more than one node"), std::string::npos);
+  }
+}

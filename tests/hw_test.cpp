@@ -194,6 +194,12 @@ TEST(Hw, RingChannelFieldsAreCheckedByName) {
   bad = j;
   bad["protocols"][1]["max_threads"] = {{"value", 4096}, {"source", "x"}};
   expect_error(bad, "protocols[1].max_threads");
+  bad = j;
+  bad["protocols"][1].erase("tree_step_latency_us");
+  expect_error(bad, "protocols[1].tree_step_latency_us");
+  bad = j;
+  bad["protocols"][1]["tree_bw_factor"] = {{"value", 1.5}, {"source", "x"}};
+  expect_error(bad, "protocols[1].tree_bw_factor");
   // Half of the rule is refused: it would silently mean every channel at every size.
   bad = j;
   bad.erase("ring_channels");

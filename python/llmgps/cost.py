@@ -51,7 +51,7 @@ def elementwise(hw, kind, rows, cols, dtype="auto"):
 def allreduce(system, bytes, gpus=0, algo="auto"):
     """NCCL all-reduce of ``bytes`` per GPU over ``gpus`` GPUs (0: all of the system).
 
-    algo: auto (NCCL-like choice), ring, nvls or hierarchical. The result names the algorithm
+    algo: auto (NCCL-like choice), ring, nvls, hierarchical or tree. The result names the algorithm
     and protocol chosen, busbw and algbw.
     """
     return Result(_core.cost_allreduce(_text(system, "system"), _real(bytes, "bytes"),

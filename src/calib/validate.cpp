@@ -97,15 +97,15 @@ Prediction predict_allreduce(const Measurement& m, const SystemSpec& sys) {
   Prediction p;
   const int n = m.gpus > 0 ? int(std::min<std::int64_t>(m.gpus, 1 << 20)) : sys.total_gpus();
   // impl names the algorithm the run was forced to (NCCL_ALGO): nccl (auto), nccl-ring,
-  // nccl-nvls, nccl-hierarchical.
+  // nccl-nvls, nccl-hierarchical, nccl-tree.
   CollectiveAlgo algo = CollectiveAlgo::automatic;
   if (m.impl.rfind("nccl-", 0) == 0)
     algo = parse_collective_algo(m.impl.substr(5), m.where() + ": column 'impl'");
   else if (!m.impl.empty() && m.impl != "nccl")
-    throw InputError(
-        m.where() + ": column 'impl'",
-        "all-reduce impl must be nccl, nccl-ring, nccl-nvls or nccl-hierarchical, got '" + m.impl +
-            "'");
+    throw InputError(m.where() + ": column 'impl'",
+                     "all-reduce impl must be nccl, nccl-ring, nccl-nvls, nccl-hierarchical or "
+                     "nccl-tree, got '" +
+                         m.impl + "'");
   p.cost = allreduce_cost(sys, m.bytes, n, algo);
   p.work = m.unit == MeasuredUnit::busbw_gbps ? m.bytes * 2.0 * (n - 1) / n : m.bytes;
   p.shape = fmt::format("{} GPUs, {:.0f} B", n, m.bytes);

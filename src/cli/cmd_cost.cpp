@@ -104,7 +104,8 @@ void register_cost_allreduce(CLI::App* cost) {
   c->add_option("--system", req.system, "system preset or JSON file")->required();
   c->add_option("--bytes", req.bytes, "bytes per GPU")->required();
   c->add_option("--gpus", req.gpus, "GPUs taking part (default: all)");
-  c->add_option("--algo", algo, "auto|ring|hierarchical|nvls (NCCL_ALGO)")->capture_default_str();
+  c->add_option("--algo", algo, "auto|ring|hierarchical|nvls|tree (NCCL_ALGO)")
+      ->capture_default_str();
   add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {
     req.validate();  // the size before the algorithm, as the options are listed

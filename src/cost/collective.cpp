@@ -104,6 +104,25 @@ double nvls_time(const LinkSpec& link, int n, double bytes, double phases) {
          2.0 * phases * chunks * link.nvls_chunk_overhead_s;
 }
 
+// An algorithm through both links of a multi-node system, over their protocols in pairs (LL with
+// LL, ...): the pair NCCL's tuner picks (every channel), timed on the buffer's share of channels on
+// each link. `time(intra, inter, share_intra, share_inter)` is infinite where a pair cannot run;
+// `ranks` multiplies LL's per-thread threshold (the ring's; 1 for the tree).
+template <class Time>
+Best across_nodes(const SystemSpec& sys, int ranks, double bytes, Time time) {
+  Best best;
+  for (std::size_t i = 0; i < sys.intra.protocols.size() && i < sys.inter.protocols.size(); ++i) {
+    const LinkProtocol& pi = sys.intra.protocols[i];
+    const LinkProtocol& pe = sys.inter.protocols[i];
+    const double tuner = time(pi, pe, 1.0, 1.0);
+    if (tuner < best.tuner_s)
+      best = {time(pi, pe, ring_share(sys.intra, pi, ranks, bytes),
+                   ring_share(sys.inter, pe, ranks, bytes)),
+              pi.name, tuner};
+  }
+  return best;
+}
+
 void check_bytes(double bytes, const char* what) {
   if (!(bytes > 0) || !std::isfinite(bytes))
     throw InputError(what, "must be a positive number of bytes");
@@ -116,7 +135,8 @@ CollectiveAlgo parse_collective_algo(const std::string& s, const std::string& wh
   if (s == "ring") return CollectiveAlgo::ring;
   if (s == "hierarchical") return CollectiveAlgo::hierarchical;
   if (s == "nvls") return CollectiveAlgo::nvls;
-  throw InputError(where, "must be auto, ring, hierarchical or nvls, got '" + s + "'");
+  if (s == "tree") return CollectiveAlgo::tree;
+  throw InputError(where, "must be auto, ring, hierarchical, nvls or tree, got '" + s + "'");
 }
 
 const char* collective_algo_name(CollectiveAlgo a) {
@@ -129,6 +149,8 @@ const char* collective_algo_name(CollectiveAlgo a) {
       return "hierarchical";
     case CollectiveAlgo::nvls:
       return "nvls";
+    case CollectiveAlgo::tree:
+      return "tree";
   }
   return "?";
 }
@@ -172,30 +194,43 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
   } else {
     if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::ring) {
       // One ring through every GPU: 2(nodes-1) of its 2(n-1) steps cross a NIC, and the ring
-      // runs at the slower link's pace. The protocol by NCCL's tuner (every channel), timed on
-      // the channels the buffer gets on each link (ring_share).
-      Best best;
-      for (std::size_t i = 0; i < sys.intra.protocols.size() && i < sys.inter.protocols.size();
-           ++i) {
-        const LinkProtocol& pi = sys.intra.protocols[i];
-        const LinkProtocol& pe = sys.inter.protocols[i];
-        const double steps = 2.0 * (total - 1), inter_steps = 2.0 * (nodes - 1);
-        auto time = [&](double share_intra, double share_inter) {
-          const double bw = std::min(protocol_bw(sys.intra, pi, share_intra),
-                                     protocol_bw(sys.inter, pe, share_inter));
-          return pi.base_latency_s +
-                 ((steps - inter_steps) * pi.step_latency_s + inter_steps * pe.step_latency_s) *
-                     step_scale +
-                 steps / total * bytes / bw;
-        };
-        const double tuner = time(1.0, 1.0);
-        if (tuner < best.tuner_s)
-          best = {time(ring_share(sys.intra, pi, total, bytes),
-                       ring_share(sys.inter, pe, total, bytes)),
-                  pi.name, tuner};
-      }
+      // runs at the slower link's pace.
+      const double steps = 2.0 * (total - 1), inter_steps = 2.0 * (nodes - 1);
+      const Best best = across_nodes(
+          sys, total, bytes,
+          [&](const LinkProtocol& pi, const LinkProtocol& pe, double si, double se) {
+            const double bw =
+                std::min(protocol_bw(sys.intra, pi, si), protocol_bw(sys.inter, pe, se));
+            return pi.base_latency_s +
+                   ((steps - inter_steps) * pi.step_latency_s + inter_steps * pe.step_latency_s) *
+                       step_scale +
+                   steps / total * bytes / bw;
+          });
       options.push_back(
           {"ring", best.time_s, best.protocol, 2.0 * (total - 1) / total * bytes, best.tuner_s});
+    }
+    if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::tree) {
+      // NCCL's tree (tuning.cc @5067397c): a chain through each node's GPUs and double binary
+      // trees between nodes. Latency: the tree's base + 2 x ((GPUs per node - 1) intra hops +
+      // floor(log2(nodes)) inter hops). An all-reduce sends the buffer up the tree and back down,
+      // twice the buffer through the slower link, at the inter-node protocol's tree share of it.
+      // The tree's LL threshold is not multiplied by the ranks (across_nodes' ranks 1).
+      const double levels = std::floor(std::log2(double(nodes)));
+      const Best best = across_nodes(
+          sys, 1, bytes, [&](const LinkProtocol& pi, const LinkProtocol& pe, double si, double se) {
+            if (pi.tree_step_latency_s < 0 || pe.tree_step_latency_s < 0 || pe.tree_bw_factor <= 0)
+              return std::numeric_limits<double>::infinity();  // the links give no tree
+            double bw = std::min(sys.intra.bw_bytes_per_s * sys.intra.bw_efficiency * si,
+                                 sys.inter.bw_bytes_per_s * sys.inter.bw_efficiency * se) *
+                        pe.tree_bw_factor;
+            if (pe.max_busbw_bytes_per_s > 0) bw = std::min(bw, pe.max_busbw_bytes_per_s);
+            return pi.tree_base_latency_s +
+                   2.0 * ((local - 1) * pi.tree_step_latency_s + levels * pe.tree_step_latency_s) *
+                       step_scale +
+                   2.0 * bytes / bw;
+          });
+      if (best.tuner_s < std::numeric_limits<double>::infinity())
+        options.push_back({"tree", best.time_s, best.protocol, 2.0 * bytes, best.tuner_s});
     }
     if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::hierarchical ||
         algo == CollectiveAlgo::nvls) {
@@ -217,7 +252,12 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
     throw InputError(
         "allreduce.algorithm",
         fmt::format("'{}' cannot run on system '{}' over {} GPUs{}", collective_algo_name(algo),
-                    sys.name, total, algo == CollectiveAlgo::nvls ? " (needs NVLink SHARP)" : ""));
+                    sys.name, total,
+                    algo == CollectiveAlgo::nvls ? " (needs NVLink SHARP)"
+                    : algo == CollectiveAlgo::tree
+                        ? " (needs more than one node and the links' tree latencies)"
+                    : algo == CollectiveAlgo::hierarchical ? " (needs more than one node)"
+                                                           : ""));
   const Option* best = &options.front();
   for (const auto& o : options)
     if (o.tuner < best->tuner) best = &o;

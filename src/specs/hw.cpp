@@ -247,6 +247,20 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
         throw InputError(pc.where("thread_threshold_per_rank"), "must be true or false");
       p.threshold_per_rank = v.get<bool>();
     }
+    if (find_field(pj, "tree_base_latency_us"))
+      p.tree_base_latency_s = nonnegative_field(pj, "tree_base_latency_us", pc) * 1e-6;
+    if (find_field(pj, "tree_step_latency_us"))
+      p.tree_step_latency_s = nonnegative_field(pj, "tree_step_latency_us", pc) * 1e-6;
+    if ((p.tree_base_latency_s >= 0) != (p.tree_step_latency_s >= 0))
+      throw InputError(
+          pc.where(p.tree_base_latency_s >= 0 ? "tree_step_latency_us" : "tree_base_latency_us"),
+          "missing: tree_base_latency_us and tree_step_latency_us go together");
+    if (find_field(pj, "tree_bw_factor")) {
+      p.tree_bw_factor = fraction_field(pj, "tree_bw_factor", pc);
+      if (p.tree_step_latency_s < 0)
+        throw InputError(pc.where("tree_step_latency_us"),
+                         "missing: a tree_bw_factor needs the tree latencies");
+    }
     // NCCL's small-buffer rule needs all three: the link's channels and the protocol's threads
     // and threshold. Half of it would silently mean "every channel at every size".
     const bool threads = p.max_threads > 0, threshold = p.thread_threshold_bytes > 0;

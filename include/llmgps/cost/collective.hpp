@@ -1,7 +1,8 @@
 #pragma once
 // Collectives over a system's links, the way NCCL runs them. For every algorithm the system can
 // run (ring; hierarchical reduce-scatter / inter-node all-reduce / all-gather across nodes; NVLS,
-// NVLink SHARP, where the switch reduces) and every transport protocol (LL, LL128, Simple):
+// NVLink SHARP, where the switch reduces; NCCL's tree across nodes, a chain inside each node and
+// trees of log2(nodes) hops between them) and every transport protocol (LL, LL128, Simple):
 //   time = base latency + steps x step latency + bus bytes / (link bandwidth x link efficiency x
 //          protocol payload fraction, capped at the protocol's maximum)
 // and the fastest pair is taken, as NCCL's tuner picks the pair of least predicted time.
@@ -20,7 +21,7 @@
 
 namespace llmgps {
 
-enum class CollectiveAlgo { automatic, ring, hierarchical, nvls };
+enum class CollectiveAlgo { automatic, ring, hierarchical, nvls, tree };
 CollectiveAlgo parse_collective_algo(const std::string& s, const std::string& where);
 const char* collective_algo_name(CollectiveAlgo a);
 
@@ -32,7 +33,8 @@ struct CollectiveCost : OpCost {
 
 // All-reduce of `bytes` per GPU over `gpus` GPUs (0: all of the system). `algo` forces an
 // algorithm (NCCL_ALGO); automatic takes the fastest the system supports. NVLS needs a link with
-// NVLink SHARP and all GPUs in one node; hierarchical needs more than one node.
+// NVLink SHARP and all GPUs in one node; hierarchical and tree need more than one node (and tree
+// the links' tree latencies).
 CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus = 0,
                               CollectiveAlgo algo = CollectiveAlgo::automatic);
 

@@ -160,6 +160,12 @@ struct LinkProtocol {
   int max_threads = 0;
   double thread_threshold_bytes = 0;
   bool threshold_per_rank = false;
+  // NCCL's tree (tuning.cc): once-per-collective and per-hop latencies of the tree algorithm over
+  // this link (-1: not given, no tree over it), and on an inter-node link the share of the link's
+  // bandwidth a tree all-reduce's protocol sustains (LL 1/3.8, LL128 120/128, Simple 1).
+  double tree_base_latency_s = -1;
+  double tree_step_latency_s = -1;
+  double tree_bw_factor = 0;
 };
 
 struct LinkSpec {
