@@ -197,8 +197,13 @@ TEST(Collective, ProtocolIsTheTunersChoiceTimedOnItsShareOfChannels) {
   LinkSpec& l = s.intra;
   l.bw_bytes_per_s = 100e9, l.bw_efficiency = 1, l.ring_channels = 8, l.nvls = false;
   // A: no latency, full payload, but a huge per-thread threshold; B: 2 us, half payload.
-  l.protocols = {LinkProtocol{"A", 1.0, 0, 0, 0, 512, 1e5, false},
-                 LinkProtocol{"B", 0.5, 0, 2e-6, 0, 512, 1, false}};
+  auto protocol = [](const char* name, double payload, double base_s, double threshold) {
+    LinkProtocol p;
+    p.name = name, p.payload_fraction = payload, p.base_latency_s = base_s;
+    p.max_threads = 512, p.thread_threshold_bytes = threshold;
+    return p;
+  };
+  l.protocols = {protocol("A", 1.0, 0, 1e5), protocol("B", 0.5, 2e-6, 1)};
   const double bytes = 65536, bus = 1.5 * bytes;
   ASSERT_LT(bus / 100e9, 2e-6 + bus / 50e9);  // the tuner's times: A wins
   const CollectiveCost c = allreduce_cost(s, bytes);
@@ -218,15 +223,23 @@ TEST(Collective, TreeAcrossNodesHasLogarithmicLatency) {
   EXPECT_EQ(small.protocol, "LL");
   const LinkProtocol& pi = s.intra.protocols.front();
   const LinkProtocol& pe = s.inter.protocols.front();
+  // 1 KiB is log2(1024 / 64) = 4 in NCCL's size correction.
+  ASSERT_GT(pe.tree_size_factors.size(), 4u);
   const double bw = std::min(std::min(s.intra.bw_bytes_per_s * s.intra.bw_efficiency,
                                       s.inter.bw_bytes_per_s * s.inter.bw_efficiency) *
                                  pe.tree_bw_factor,
-                             pe.max_busbw_bytes_per_s);
+                             pe.max_busbw_bytes_per_s) *
+                    pe.tree_size_factors[4];
   const double expect = pi.tree_base_latency_s +
                         2 * (7 * pi.tree_step_latency_s + 2 * pe.tree_step_latency_s) +
                         2.0 * 1024 / bw;  // nvlink4 has no ring_channels: every channel
   EXPECT_NEAR(small.time_s, expect, 1e-12);
   EXPECT_NEAR(allreduce_cost(s, 1024, 0, CollectiveAlgo::tree).time_s, expect, 1e-12);
+  // 12 of the 32 GPUs span 2 nodes: NCCL counts ranks / nodes = 6 GPUs per node, 5 intra hops.
+  const double twelve = pi.tree_base_latency_s +
+                        2 * (5 * pi.tree_step_latency_s + 1 * pe.tree_step_latency_s) +
+                        2.0 * 1024 / bw;
+  EXPECT_NEAR(allreduce_cost(s, 1024, 12, CollectiveAlgo::tree).time_s, twelve, 1e-12);
   // The ring through all 32 GPUs pays 62 steps.
   EXPECT_GT(allreduce_cost(s, 1024, 0, CollectiveAlgo::ring).time_s, 1.5 * small.time_s);
   // Large buffers go to NVLS-tree, whose bandwidth the tree's up-and-down cannot match.

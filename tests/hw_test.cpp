@@ -200,6 +200,9 @@ TEST(Hw, RingChannelFieldsAreCheckedByName) {
   bad = j;
   bad["protocols"][1]["tree_bw_factor"] = {{"value", 1.5}, {"source", "x"}};
   expect_error(bad, "protocols[1].tree_bw_factor");
+  bad = j;
+  bad["protocols"][0]["tree_size_factors"] = {{"value", {1.0, 0.0}}, {"source", "x"}};
+  expect_error(bad, "protocols[0].tree_size_factors");
   // Half of the rule is refused: it would silently mean every channel at every size.
   bad = j;
   bad.erase("ring_channels");
@@ -216,4 +219,23 @@ TEST(Hw, RingChannelFieldsAreCheckedByName) {
   bad.erase("ring_channels");
   test::write_file(d.file("plain.json"), bad.dump());
   EXPECT_EQ(specs::load_link(d.file("plain.json")).ring_channels, 0);
+}
+
+// An inter-node link with tree latencies needs the tree's bandwidth share: otherwise the tree
+// would silently never be offered.
+TEST(Hw, InterNodeTreeNeedsItsBandwidthShare) {
+  test::TempDir d;
+  auto ib = nlohmann::json::parse(specs::find_preset("hw", "ib-ndr400"));
+  for (auto& p : ib["protocols"]) p.erase("tree_bw_factor");
+  nlohmann::json sys = {{"kind", "system"},   {"name", "two"}, {"gpu", "h100-sxm5"},
+                        {"gpus_per_node", 8}, {"nodes", 2},    {"intra_link", "nvlink4"},
+                        {"inter_link", ib}};
+  test::write_file(d.file("sys.json"), sys.dump());
+  try {
+    specs::load_system(d.file("sys.json"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.where().find("inter_link.protocols[0].tree_bw_factor"), std::string::npos)
+        << e.where();
+  }
 }

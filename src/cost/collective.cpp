@@ -37,7 +37,8 @@ double protocol_bw(const LinkSpec& link, const LinkProtocol& p, double share = 1
 // bandwidth scales with the share of channel-threads left. NCCL's whole channel and power-of-two
 // thread counts make the real curve a sawtooth around this one (taken continuous, so more bytes
 // never take less time). NCCL's tuner, which picks the protocol and the algorithm, assumes every
-// channel; so do ring()'s and allreduce_cost()'s choices.
+// channel; so do ring()'s and allreduce_cost()'s choices. (The tree keeps every thread of its
+// channels: tree_share.)
 double ring_share(const LinkSpec& link, const LinkProtocol& p, int n, double bytes) {
   if (link.ring_channels <= 0 || p.max_threads <= 0 || p.thread_threshold_bytes <= 0) return 1.0;
   const double threshold = p.thread_threshold_bytes * (p.threshold_per_rank ? n : 1);
@@ -46,6 +47,24 @@ double ring_share(const LinkSpec& link, const LinkProtocol& p, int n, double byt
   while (fewest % 128 == 0) fewest /= 2;
   fewest = std::max(fewest, 3 * 32);
   return std::clamp(bytes / threshold, std::min(all, double(fewest)), all) / all;
+}
+
+// The tree's small-buffer channels (enqueue.cc @5067397c): channels are dropped as for the ring
+// (the threshold not multiplied by the ranks), but a tree channel always runs all its threads, so
+// a small buffer keeps at least one whole channel.
+double tree_share(const LinkSpec& link, const LinkProtocol& p, double bytes) {
+  if (link.ring_channels <= 0 || p.max_threads <= 0 || p.thread_threshold_bytes <= 0) return 1.0;
+  const double channels = bytes / (double(p.max_threads) * p.thread_threshold_bytes);
+  return std::clamp(channels, 1.0, double(link.ring_channels)) / link.ring_channels;
+}
+
+// NCCL's tuner scales a tree all-reduce's bandwidth by a static factor per size (tuning.cc
+// treeCorrectionFactor, "trees are not perfectly sticking to the model for medium sizes"): index
+// log2(bytes / 64).
+double tree_size_factor(const LinkProtocol& p, double bytes) {
+  if (bytes < 64 || p.tree_size_factors.empty()) return 1.0;
+  const auto i = std::size_t(std::floor(std::log2(bytes / 64)));
+  return i < p.tree_size_factors.size() ? p.tree_size_factors[i] : 1.0;
 }
 
 // One transfer of `bytes` over a link (all-to-all, copies): hop latency, one protocol step.
@@ -106,19 +125,17 @@ double nvls_time(const LinkSpec& link, int n, double bytes, double phases) {
 
 // An algorithm through both links of a multi-node system, over their protocols in pairs (LL with
 // LL, ...): the pair NCCL's tuner picks (every channel), timed on the buffer's share of channels on
-// each link. `time(intra, inter, share_intra, share_inter)` is infinite where a pair cannot run;
-// `ranks` multiplies LL's per-thread threshold (the ring's; 1 for the tree).
-template <class Time>
-Best across_nodes(const SystemSpec& sys, int ranks, double bytes, Time time) {
+// each link, `share(link, protocol)`. `time(intra, inter, share_intra, share_inter)` is infinite
+// where a pair cannot run.
+template <class Time, class Share>
+Best across_nodes(const SystemSpec& sys, Time time, Share share) {
   Best best;
   for (std::size_t i = 0; i < sys.intra.protocols.size() && i < sys.inter.protocols.size(); ++i) {
     const LinkProtocol& pi = sys.intra.protocols[i];
     const LinkProtocol& pe = sys.inter.protocols[i];
     const double tuner = time(pi, pe, 1.0, 1.0);
     if (tuner < best.tuner_s)
-      best = {time(pi, pe, ring_share(sys.intra, pi, ranks, bytes),
-                   ring_share(sys.inter, pe, ranks, bytes)),
-              pi.name, tuner};
+      best = {time(pi, pe, share(sys.intra, pi), share(sys.inter, pe)), pi.name, tuner};
   }
   return best;
 }
@@ -197,7 +214,7 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
       // runs at the slower link's pace.
       const double steps = 2.0 * (total - 1), inter_steps = 2.0 * (nodes - 1);
       const Best best = across_nodes(
-          sys, total, bytes,
+          sys,
           [&](const LinkProtocol& pi, const LinkProtocol& pe, double si, double se) {
             const double bw =
                 std::min(protocol_bw(sys.intra, pi, si), protocol_bw(sys.inter, pe, se));
@@ -205,30 +222,36 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
                    ((steps - inter_steps) * pi.step_latency_s + inter_steps * pe.step_latency_s) *
                        step_scale +
                    steps / total * bytes / bw;
-          });
+          },
+          [&](const LinkSpec& l, const LinkProtocol& p) { return ring_share(l, p, total, bytes); });
       options.push_back(
           {"ring", best.time_s, best.protocol, 2.0 * (total - 1) / total * bytes, best.tuner_s});
     }
     if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::tree) {
       // NCCL's tree (tuning.cc @5067397c): a chain through each node's GPUs and double binary
-      // trees between nodes. Latency: the tree's base + 2 x ((GPUs per node - 1) intra hops +
+      // trees between nodes. Latency: the tree's base + 2 x ((ranks / nodes - 1) intra hops +
       // floor(log2(nodes)) inter hops). An all-reduce sends the buffer up the tree and back down,
-      // twice the buffer through the slower link, at the inter-node protocol's tree share of it.
-      // The tree's LL threshold is not multiplied by the ranks (across_nodes' ranks 1).
+      // twice the buffer through the slower link, at the inter-node protocol's tree share of it
+      // and NCCL's correction for the size; a small buffer keeps whole channels (tree_share).
       const double levels = std::floor(std::log2(double(nodes)));
+      const double per_node = double(total / nodes);
       const Best best = across_nodes(
-          sys, 1, bytes, [&](const LinkProtocol& pi, const LinkProtocol& pe, double si, double se) {
+          sys,
+          [&](const LinkProtocol& pi, const LinkProtocol& pe, double si, double se) {
             if (pi.tree_step_latency_s < 0 || pe.tree_step_latency_s < 0 || pe.tree_bw_factor <= 0)
               return std::numeric_limits<double>::infinity();  // the links give no tree
             double bw = std::min(sys.intra.bw_bytes_per_s * sys.intra.bw_efficiency * si,
                                  sys.inter.bw_bytes_per_s * sys.inter.bw_efficiency * se) *
                         pe.tree_bw_factor;
             if (pe.max_busbw_bytes_per_s > 0) bw = std::min(bw, pe.max_busbw_bytes_per_s);
+            bw *= tree_size_factor(pe, bytes);
             return pi.tree_base_latency_s +
-                   2.0 * ((local - 1) * pi.tree_step_latency_s + levels * pe.tree_step_latency_s) *
+                   2.0 *
+                       ((per_node - 1) * pi.tree_step_latency_s + levels * pe.tree_step_latency_s) *
                        step_scale +
                    2.0 * bytes / bw;
-          });
+          },
+          [&](const LinkSpec& l, const LinkProtocol& p) { return tree_share(l, p, bytes); });
       if (best.tuner_s < std::numeric_limits<double>::infinity())
         options.push_back({"tree", best.time_s, best.protocol, 2.0 * bytes, best.tuner_s});
     }

@@ -255,6 +255,16 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
       throw InputError(
           pc.where(p.tree_base_latency_s >= 0 ? "tree_step_latency_us" : "tree_base_latency_us"),
           "missing: tree_base_latency_us and tree_step_latency_us go together");
+    if (const json* f = find_field(pj, "tree_size_factors")) {
+      const json& v = f->is_object() && f->contains("value") ? (*f)["value"] : *f;
+      if (!v.is_array() || v.empty() || v.size() > 64)
+        throw InputError(pc.where("tree_size_factors"), "expected an array of 1 to 64 numbers");
+      for (const json& x : v) {
+        if (!x.is_number() || !(x.get<double>() > 0 && x.get<double>() <= 1))
+          throw InputError(pc.where("tree_size_factors"), "each factor must be in (0, 1]");
+        p.tree_size_factors.push_back(x.get<double>());
+      }
+    }
     if (find_field(pj, "tree_bw_factor")) {
       p.tree_bw_factor = fraction_field(pj, "tree_bw_factor", pc);
       if (p.tree_step_latency_s < 0)
@@ -420,6 +430,14 @@ SystemSpec system_from_parsed(const json& j, const std::string& file) {
   s.intra = member<LinkSpec>(j, "intra_link", ctx, link_from_parsed);
   if (s.nodes > 1) {
     s.inter = member<LinkSpec>(j, "inter_link", ctx, link_from_parsed);
+    // A tree across nodes needs the inter-node link's bandwidth share as well as its latencies;
+    // without it the tree would be silently dropped.
+    for (std::size_t i = 0; i < s.inter.protocols.size(); ++i)
+      if (s.inter.protocols[i].tree_step_latency_s >= 0 && s.inter.protocols[i].tree_bw_factor <= 0)
+        throw InputError(
+            ctx.where("inter_link.protocols[" + std::to_string(i) + "].tree_bw_factor"),
+            "missing: the inter-node link gives tree latencies, so it needs the tree's bandwidth "
+            "share");
   } else if (find_field(j, "inter_link")) {
     s.inter = member<LinkSpec>(j, "inter_link", ctx, link_from_parsed);
   } else {
@@ -461,7 +479,9 @@ SystemSpec load_system(const std::string& ref) {
     s.intra.name = "none";
     s.intra.topology = "switch";
     s.intra.bw_bytes_per_s = 1e12;
-    s.intra.protocols = {LinkProtocol{"local", 1, 0, 0, 0}};
+    LinkProtocol local;
+    local.name = "local";
+    s.intra.protocols = {local};
     s.inter = s.intra;
     return s;
   }

@@ -166,6 +166,9 @@ struct LinkProtocol {
   double tree_base_latency_s = -1;
   double tree_step_latency_s = -1;
   double tree_bw_factor = 0;
+  // NCCL's static correction of a tree all-reduce's bandwidth by size (tuning.cc
+  // treeCorrectionFactor): entry i for buffers of 64 x 2^i bytes up to 64 x 2^(i+1) (empty: 1).
+  std::vector<double> tree_size_factors;
 };
 
 struct LinkSpec {
