@@ -52,3 +52,24 @@ TEST(JsonFields, SourcedCheckFindsTheBareNumber) {
   EXPECT_EQ(missing, "a.b");
   EXPECT_FALSE(all_numbers_sourced(json::parse(R"({"a": {"value": 1, "source": ""}})"), missing));
 }
+
+TEST(JsonFields, OptionalBoolsAndFractionListsPlainOrSourced) {
+  const JsonContext ctx{"f.json", "link"};
+  const json j = json::parse(R"({"a": true, "b": {"value": false, "source": "s"}, "c": "yes",
+                                 "l": [0.5, 1], "m": {"value": [0.25], "source": "s"},
+                                 "n": [0.5, 0], "o": [1, 1, 1]})");
+  EXPECT_EQ(optional_bool(j, "a", ctx), true);
+  EXPECT_EQ(optional_bool(j, "b", ctx), false);
+  EXPECT_FALSE(optional_bool(j, "absent", ctx).has_value());
+  EXPECT_THROW(optional_bool(j, "c", ctx), InputError);
+  EXPECT_EQ(*optional_fraction_list(j, "l", ctx, 4), (std::vector<double>{0.5, 1.0}));
+  EXPECT_EQ(*optional_fraction_list(j, "m", ctx, 4), (std::vector<double>{0.25}));
+  EXPECT_FALSE(optional_fraction_list(j, "absent", ctx, 4).has_value());
+  try {
+    optional_fraction_list(j, "n", ctx, 4);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.where().find("link.n[1]"), std::string::npos) << e.where();
+  }
+  EXPECT_THROW(optional_fraction_list(j, "o", ctx, 2), InputError);  // too long
+}

@@ -241,12 +241,7 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
     if (!(p.thread_threshold_bytes >= 0) || !std::isfinite(p.thread_threshold_bytes) ||
         p.thread_threshold_bytes > 1e6)
       throw InputError(pc.where("thread_threshold_bytes"), "must be in [0, 1e6]");
-    if (const json* pr = find_field(pj, "thread_threshold_per_rank")) {
-      const json& v = pr->is_object() && pr->contains("value") ? (*pr)["value"] : *pr;
-      if (!v.is_boolean())
-        throw InputError(pc.where("thread_threshold_per_rank"), "must be true or false");
-      p.threshold_per_rank = v.get<bool>();
-    }
+    p.threshold_per_rank = optional_bool(pj, "thread_threshold_per_rank", pc).value_or(false);
     if (find_field(pj, "tree_base_latency_us"))
       p.tree_base_latency_s = nonnegative_field(pj, "tree_base_latency_us", pc) * 1e-6;
     if (find_field(pj, "tree_step_latency_us"))
@@ -255,16 +250,8 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
       throw InputError(
           pc.where(p.tree_base_latency_s >= 0 ? "tree_step_latency_us" : "tree_base_latency_us"),
           "missing: tree_base_latency_us and tree_step_latency_us go together");
-    if (const json* f = find_field(pj, "tree_size_factors")) {
-      const json& v = f->is_object() && f->contains("value") ? (*f)["value"] : *f;
-      if (!v.is_array() || v.empty() || v.size() > 64)
-        throw InputError(pc.where("tree_size_factors"), "expected an array of 1 to 64 numbers");
-      for (const json& x : v) {
-        if (!x.is_number() || !(x.get<double>() > 0 && x.get<double>() <= 1))
-          throw InputError(pc.where("tree_size_factors"), "each factor must be in (0, 1]");
-        p.tree_size_factors.push_back(x.get<double>());
-      }
-    }
+    p.tree_size_factors =
+        optional_fraction_list(pj, "tree_size_factors", pc, 64).value_or(std::vector<double>{});
     if (find_field(pj, "tree_bw_factor")) {
       p.tree_bw_factor = fraction_field(pj, "tree_bw_factor", pc);
       if (p.tree_step_latency_s < 0)

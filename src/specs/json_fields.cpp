@@ -117,16 +117,48 @@ std::optional<int> optional_int(const json& obj, const std::string& field, const
   return i;
 }
 
+// A field's value, written plain or as {"value": ..., "source": ...}.
+static const json& plain_value(const json& v) {
+  return v.is_object() && v.contains("value") ? v["value"] : v;
+}
+
+std::optional<bool> optional_bool(const json& obj, const std::string& field,
+                                  const JsonContext& ctx) {
+  const json* v = find_field(obj, field);
+  if (!v) return std::nullopt;
+  if (!plain_value(*v).is_boolean()) throw InputError(ctx.where(field), "must be true or false");
+  return plain_value(*v).get<bool>();
+}
+
+std::optional<std::vector<double>> optional_fraction_list(const json& obj, const std::string& field,
+                                                          const JsonContext& ctx,
+                                                          std::size_t max_size) {
+  const json* v = find_field(obj, field);
+  if (!v) return std::nullopt;
+  const json& list = plain_value(*v);
+  if (!list.is_array() || list.empty() || list.size() > max_size)
+    throw InputError(ctx.where(field),
+                     "expected a list of 1 to " + std::to_string(max_size) + " numbers");
+  std::vector<double> out;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string where = ctx.where(field + "[" + std::to_string(i) + "]");
+    const double x = as_number(list[i], where);
+    if (!(x > 0 && x <= 1)) throw InputError(where, "must be in (0, 1]");
+    out.push_back(x);
+  }
+  return out;
+}
+
 std::vector<int> positive_int_list_field(const json& obj, const std::string& field,
                                          const JsonContext& ctx) {
   const json* v = find_field(obj, field);
   if (!v) throw InputError(ctx.where(field), "missing");
-  const json* list = v->is_object() && v->contains("value") ? &(*v)["value"] : v;
+  const json* list = &plain_value(*v);
   if (!list->is_array() || list->empty())
     throw InputError(ctx.where(field), "expected a non-empty list of positive integers");
   std::vector<int> out;
   for (std::size_t i = 0; i < list->size(); ++i) {
-    const std::string where = ctx.where(field) + "[" + std::to_string(i) + "]";
+    const std::string where = ctx.where(field + "[" + std::to_string(i) + "]");
     const int x = to_int(as_number((*list)[i], where), where);
     if (x <= 0) throw InputError(where, "must be positive (got " + std::to_string(x) + ")");
     out.push_back(x);

@@ -32,6 +32,14 @@ std::optional<double> optional_number(const nlohmann::json& obj, const std::stri
                                       const JsonContext& ctx);
 std::optional<int> optional_int(const nlohmann::json& obj, const std::string& field,
                                 const JsonContext& ctx);
+std::optional<bool> optional_bool(const nlohmann::json& obj, const std::string& field,
+                                  const JsonContext& ctx);
+// A list of at most `max_size` numbers in (0, 1], plain or as {"value": [...], "source": ...};
+// errors name the entry.
+std::optional<std::vector<double>> optional_fraction_list(const nlohmann::json& obj,
+                                                          const std::string& field,
+                                                          const JsonContext& ctx,
+                                                          std::size_t max_size);
 // A list of positive integers, written plain or as {"value": [...], "source": ...}.
 std::vector<int> positive_int_list_field(const nlohmann::json& obj, const std::string& field,
                                          const JsonContext& ctx);
