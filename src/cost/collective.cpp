@@ -77,6 +77,18 @@ Best best_transfer(const LinkSpec& link, double bytes) {
   return best;
 }
 
+// Among candidates 0..count-1 (a link's protocols, or pairs of them), the one NCCL's tuner picks:
+// `time(i, tuned)` is candidate i's time with every channel when `tuned` (what the tuner assumes),
+// else on the channels the buffer really gets. Infinite times never win.
+template <class Time>
+Best tuner_pick(const std::vector<LinkProtocol>& protocols, std::size_t count, Time time) {
+  Best best;
+  for (std::size_t i = 0; i < count; ++i)
+    if (const double tuner = time(i, true); tuner < best.tuner_s)
+      best = {time(i, false), protocols[i].name, tuner};
+  return best;
+}
+
 // A ring of n over a link: reduce-scatter or all-gather moves (n-1)/n of the data in n-1 steps
 // (`phases` 2 for an all-reduce). `with_base` adds the protocol's once-per-collective latency;
 // `step_scale` is the GPU's GpuSpec::collective_step_latency_scale.
@@ -84,17 +96,12 @@ Best ring(const LinkSpec& link, double step_scale, int n, double bytes, double p
           bool with_base) {
   if (n <= 1) return {0, "local", 0};
   const double steps = phases * (n - 1);
-  auto time = [&](const LinkProtocol& p, double share) {
+  return tuner_pick(link.protocols, link.protocols.size(), [&](std::size_t i, bool tuned) {
+    const LinkProtocol& p = link.protocols[i];
+    const double share = tuned ? 1.0 : ring_share(link, p, n, bytes);
     return (with_base ? p.base_latency_s : 0.0) + steps * p.step_latency_s * step_scale +
            steps / double(n) * bytes / protocol_bw(link, p, share);
-  };
-  // The protocol NCCL's tuner picks (every channel), then its time on the channels it gets.
-  const LinkProtocol* chosen = nullptr;
-  double tuner = std::numeric_limits<double>::infinity();
-  for (const auto& p : link.protocols)
-    if (const double t = time(p, 1.0); t < tuner) tuner = t, chosen = &p;
-  if (!chosen) return {};  // no protocol with a finite time: infinitely slow, never chosen
-  return {time(*chosen, ring_share(link, *chosen, n, bytes)), chosen->name, tuner};
+  });
 }
 
 // NVLS on one NVSwitch domain of n GPUs: every GPU pushes its buffer into the switch, which
@@ -124,20 +131,18 @@ double nvls_time(const LinkSpec& link, int n, double bytes, double phases) {
 }
 
 // An algorithm through both links of a multi-node system, over their protocols in pairs (LL with
-// LL, ...): the pair NCCL's tuner picks (every channel), timed on the buffer's share of channels on
-// each link, `share(link, protocol)`. `time(intra, inter, share_intra, share_inter)` is infinite
-// where a pair cannot run.
+// LL, ...): the pair NCCL's tuner picks, timed on the buffer's share of channels on each link,
+// `share(link, protocol)`. `time(intra, inter, share_intra, share_inter)` is infinite where a
+// pair cannot run.
 template <class Time, class Share>
 Best across_nodes(const SystemSpec& sys, Time time, Share share) {
-  Best best;
-  for (std::size_t i = 0; i < sys.intra.protocols.size() && i < sys.inter.protocols.size(); ++i) {
+  const std::size_t pairs = std::min(sys.intra.protocols.size(), sys.inter.protocols.size());
+  return tuner_pick(sys.intra.protocols, pairs, [&](std::size_t i, bool tuned) {
     const LinkProtocol& pi = sys.intra.protocols[i];
     const LinkProtocol& pe = sys.inter.protocols[i];
-    const double tuner = time(pi, pe, 1.0, 1.0);
-    if (tuner < best.tuner_s)
-      best = {time(pi, pe, share(sys.intra, pi), share(sys.inter, pe)), pi.name, tuner};
-  }
-  return best;
+    return tuned ? time(pi, pe, 1.0, 1.0)
+                 : time(pi, pe, share(sys.intra, pi), share(sys.inter, pe));
+  });
 }
 
 void check_bytes(double bytes, const char* what) {
