@@ -74,6 +74,25 @@ TEST(Attention, Fp8FasterButSoftmaxBindsMore) {
   EXPECT_LT(f8.tensor_cycles_per_iter, bf.tensor_cycles_per_iter);
 }
 
+TEST(Attention, SerialSoftmaxPhasesSumTheirPipesInTheForwardOnly) {
+  // FA3's forward softmax runs row max (ALU), exp2 (MUFU) and row sum (FP32) one after another:
+  // per score 1/64 + 1/16 + 1/128 cycles on H100, over FA3's 128 x 176 head-dim-128 tile.
+  const AttentionShape s = fa_bench(8192, "fa3");
+  const AttentionCost c = attention_cost(h100(), s);
+  EXPECT_TRUE(h100().attention_profile("fa3").softmax_phases_serial);
+  EXPECT_DOUBLE_EQ(c.softmax_cycles_per_iter, 128.0 * 176 * (1.0 / 64 + 1.0 / 16 + 1.0 / 128));
+  EXPECT_EQ(c.softmax_pipe, "softmax-phases");
+  // Overlapped across warps instead (FA2's way), the same work binds on MUFU alone: never slower.
+  GpuSpec overlapped = h100();
+  overlapped.attention.at("fa3").softmax_phases_serial = false;
+  const AttentionCost o = attention_cost(overlapped, s);
+  EXPECT_DOUBLE_EQ(o.softmax_cycles_per_iter, 128.0 * 176 / 16);
+  EXPECT_LT(o.time_s, c.time_s);
+  // The backward reads the stored log-sum-exp: no max or sum phase, so no difference.
+  const AttentionShape b = fa_bench(8192, "fa3", false, AttnPass::bwd);
+  EXPECT_DOUBLE_EQ(attention_cost(overlapped, b).time_s, attention_cost(h100(), b).time_s);
+}
+
 TEST(Attention, PropertyMoreSmsNeverSlower) {
   GpuSpec more = h100();
   more.sm_count = 144;

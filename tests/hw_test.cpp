@@ -95,6 +95,29 @@ TEST(Hw, Fa3NeedsHopper) {
   EXPECT_EQ(h.attention_profile("fa3").name, "fa3");
 }
 
+// The serial-softmax flag: FA3 profiles set it, FA2's do not; it is optional (absent: false) and
+// a value that is not a boolean is refused by name.
+TEST(Hw, SoftmaxPhasesSerialIsAnOptionalBoolean) {
+  for (const char* name : {"h100-sxm5", "h200-sxm", "h800-sxm5"}) {
+    const GpuSpec g = specs::load_gpu(name);
+    EXPECT_TRUE(g.attention_profile("fa3").softmax_phases_serial) << name;
+    EXPECT_FALSE(g.attention_profile("fa2").softmax_phases_serial) << name;
+  }
+  test::TempDir d;
+  auto j = nlohmann::json::parse(specs::find_preset("hw", "h100-sxm5"));
+  j["attention"]["fa3"].erase("softmax_phases_serial");
+  test::write_file(d.file("gpu.json"), j.dump());
+  EXPECT_FALSE(specs::load_gpu(d.file("gpu.json")).attention_profile("fa3").softmax_phases_serial);
+  j["attention"]["fa3"]["softmax_phases_serial"] = {{"value", 2}, {"source", "x"}};
+  test::write_file(d.file("bad.json"), j.dump());
+  try {
+    specs::load_gpu(d.file("bad.json"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.where().find("softmax_phases_serial"), std::string::npos);
+  }
+}
+
 TEST(Hw, ListCoversEveryKind) {
   int gpus = 0, links = 0, systems = 0;
   for (const auto& e : specs::list_hw()) {

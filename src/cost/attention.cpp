@@ -124,9 +124,20 @@ Iteration iteration(const GpuSpec& gpu, const AttentionProfile& p, const Attenti
   const double issue_cyc =
       elems * ((1.0 + p.softmax_fp32_ops_per_element * (bwd ? 1.5 : 1.0)) / 32.0 + x.issue) /
       gpu.issue_per_clk;
-  const double softmax = std::max({mufu_cyc, fp32_cyc, fma_cyc, imad_cyc, alu_cyc, issue_cyc});
+  // A forward softmax whose phases run one after another (profile.softmax_phases_serial) takes
+  // at least the sum of them: the row max (one compare per score, ALU), exp2 (MUFU) and the row
+  // sum (one add, FP32 pipe); the backward reads the stored log-sum-exp and has no max or sum.
+  // Work independent of the softmax (dropout's RNG) fills the other pipes meanwhile, within the
+  // pipe limits above.
+  const double phases_cyc =
+      p.softmax_phases_serial && !bwd
+          ? elems * (1.0 / gpu.alu_per_clk + 1.0 / gpu.mufu_per_clk + 1.0 / gpu.fp32_fma_per_clk)
+          : 0.0;
+  const double softmax =
+      std::max({mufu_cyc, fp32_cyc, fma_cyc, imad_cyc, alu_cyc, issue_cyc, phases_cyc});
   it.softmax_cycles = softmax;
-  it.softmax_pipe = softmax == mufu_cyc    ? "mufu"
+  it.softmax_pipe = softmax == phases_cyc  ? "softmax-phases"
+                    : softmax == mufu_cyc  ? "mufu"
                     : softmax == issue_cyc ? "issue"
                     : softmax == fp32_cyc  ? "fp32"
                     : softmax == fma_cyc   ? "fma"

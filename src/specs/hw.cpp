@@ -113,6 +113,7 @@ AttentionProfile profile_from_json(const json& j, const std::string& name, const
     throw InputError(ctx.where("softmax_overlap"), "must be in [0, 1]");
   p.cta_overhead_iters = nonnegative_field(j, "cta_overhead_iters", ctx);
   p.softmax_fp32_ops_per_element = nonnegative_field(j, "softmax_fp32_ops_per_element", ctx);
+  p.softmax_phases_serial = optional_bool(j, "softmax_phases_serial", ctx).value_or(false);
   return p;
 }
 

@@ -46,9 +46,9 @@ struct AttentionShape {
 struct AttentionCost : OpCost {
   double tensor_cycles_per_iter = 0;
   double softmax_cycles_per_iter = 0;
-  std::string
-      softmax_pipe;   // which pipe limits the softmax part: mufu, fp32, fma, imad, alu or issue
-  double scores = 0;  // score elements computed (visible tiles), for per-score work
+  std::string softmax_pipe;  // which limits the softmax part: mufu, fp32, fma, imad, alu, issue or
+                             // softmax-phases
+  double scores = 0;         // score elements computed (visible tiles), for per-score work
   double ctas = 0;
 };
 

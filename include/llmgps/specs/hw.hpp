@@ -24,6 +24,10 @@ struct AttentionProfile {
   double softmax_overlap = 0;  // 0: softmax serialised with the MMAs, 1: fully hidden (ping-pong)
   double cta_overhead_iters = 0;  // per-CTA prologue/epilogue, in units of one inner iteration
   double softmax_fp32_ops_per_element = 0;  // FMA-pipe ops per score (scale, max, sum, rescale)
+  // The forward's online softmax runs its dependent phases one after another (row max on the ALU
+  // pipe, exp2 on MUFU, row sum on the FP32 pipe) instead of overlapping them across warps: true
+  // where one warp per scheduler is in the softmax at a time (FA3's ping-pong warpgroups).
+  bool softmax_phases_serial = false;
 };
 
 // One GEMM kernel family a GPU's libraries run: CUTLASS 3 sm90 TMA warp-specialized cooperative,
