@@ -102,6 +102,59 @@ TEST(Collective, HierarchicalAllreduceAcrossNodes) {
   EXPECT_GT(c.time_s, allreduce_cost(multi, 256e6, 8).time_s);
 }
 
+// NCCL spreads a multi-node ring's channels over the node's NICs (one per GPU): 2 x 8 A100 over
+// HDR crosses at 8 x 25 GB/s, not one NIC's 25 (mscclpp measured 184 GB/s of bus bandwidth).
+TEST(Collective, MultiNodeRingCrossesAtEveryNicOfTheNode) {
+  const SystemSpec s = specs::load_system("32x-a100-nvlink3-hdr200");
+  const double bytes = 4294967296.0;
+  const CollectiveCost c = allreduce_cost(s, bytes, 16);
+  EXPECT_EQ(c.algorithm, "ring");
+  EXPECT_EQ(c.protocol, "Simple");
+  const LinkProtocol& pi = s.intra.protocols.back();
+  const LinkProtocol& pe = s.inter.protocols.back();
+  const double bw =
+      std::min(s.intra.bw_bytes_per_s * s.intra.bw_efficiency * pi.payload_fraction,
+               8 * s.inter.bw_bytes_per_s * s.inter.bw_efficiency * pe.payload_fraction);
+  const double steps = 2.0 * 15, inter_steps = 2.0;
+  const double expect =
+      pi.base_latency_s +
+      ((steps - inter_steps) * pi.step_latency_s + inter_steps * pe.step_latency_s) *
+          s.gpu.collective_step_latency_scale +
+      steps / 16 * bytes / bw;
+  EXPECT_NEAR(c.time_s, expect, 1e-9);
+  // Without NVLS there is no NCCL hierarchical algorithm: auto never picks it, nvls is refused.
+  for (double b : {1024.0, 1048576.0, bytes})
+    EXPECT_NE(allreduce_cost(s, b, 16).algorithm, "hierarchical") << b;
+  EXPECT_EQ(allreduce_cost(s, bytes, 16, CollectiveAlgo::hierarchical).algorithm, "hierarchical");
+  try {
+    allreduce_cost(s, bytes, 16, CollectiveAlgo::nvls);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("NVLink SHARP"), std::string::npos);
+  }
+}
+
+// NVLS-tree pipelines NVLS inside and the tree between nodes: the slower stage sets the pace, so
+// it beats the same stages run one after another, and between two nodes the tree uses both
+// directions (NCCL's 2-node case), so 2 x 8 has more bus bandwidth than 4 x 8.
+TEST(Collective, NvlsTreeIsPipelined) {
+  const SystemSpec s = specs::load_system("32x-h100-nvlink4-ndr400");
+  const double bytes = 1 << 30;
+  const CollectiveCost four = allreduce_cost(s, bytes, 32, CollectiveAlgo::nvls);
+  const CollectiveCost two = allreduce_cost(s, bytes, 16, CollectiveAlgo::nvls);
+  EXPECT_EQ(four.algorithm, "nvls-tree");
+  EXPECT_EQ(four.protocol, "Simple");
+  EXPECT_GT(two.bus_bytes / two.time_s, four.bus_bytes / four.time_s);
+  // Four nodes: the NICs bind (8 x NDR at its efficiency), plus NVLS and tree latencies.
+  const LinkProtocol& pe = s.inter.protocols.back();
+  const double nic = 8 * s.inter.bw_bytes_per_s * s.inter.bw_efficiency * pe.payload_fraction;
+  const double lat =
+      s.intra.nvls_latency_s + 2 * 2 * pe.tree_step_latency_s * s.gpu.collective_step_latency_scale;
+  EXPECT_NEAR(four.time_s, lat + 2.0 * 31 / 32 * bytes / nic, 1e-9);
+  // The serial reduce-scatter, inter-node all-reduce and all-gather take longer.
+  EXPECT_GT(allreduce_cost(s, bytes, 32, CollectiveAlgo::hierarchical).time_s, four.time_s);
+}
+
 TEST(Collective, P2pAndBadInput) {
   OpCost c = p2p_cost(a100x4(), 1e9);
   EXPECT_NEAR(c.time_s, 0.5e-6 + 3.4e-6 + 1e9 / (300e9 * 0.78), 1e-9);
@@ -225,11 +278,15 @@ TEST(Collective, TreeAcrossNodesHasLogarithmicLatency) {
   const LinkProtocol& pe = s.inter.protocols.front();
   // 1 KiB is log2(1024 / 64) = 4 in NCCL's size correction.
   ASSERT_GT(pe.tree_size_factors.size(), 4u);
-  const double bw = std::min(std::min(s.intra.bw_bytes_per_s * s.intra.bw_efficiency,
-                                      s.inter.bw_bytes_per_s * s.inter.bw_efficiency) *
-                                 pe.tree_bw_factor,
-                             pe.max_busbw_bytes_per_s) *
-                    pe.tree_size_factors[4];
+  // Between nodes the tree's channels use every GPU's NIC: 8 per node here, 6 below.
+  auto tree_bw = [&](double nics) {
+    return std::min(std::min(s.intra.bw_bytes_per_s * s.intra.bw_efficiency,
+                             s.inter.bw_bytes_per_s * s.inter.bw_efficiency * nics) *
+                        pe.tree_bw_factor,
+                    pe.max_busbw_bytes_per_s) *
+           pe.tree_size_factors[4];
+  };
+  const double bw = tree_bw(8);
   const double expect = pi.tree_base_latency_s +
                         2 * (7 * pi.tree_step_latency_s + 2 * pe.tree_step_latency_s) +
                         2.0 * 1024 / bw;  // nvlink4 has no ring_channels: every channel
@@ -238,7 +295,7 @@ TEST(Collective, TreeAcrossNodesHasLogarithmicLatency) {
   // 12 of the 32 GPUs span 2 nodes: NCCL counts ranks / nodes = 6 GPUs per node, 5 intra hops.
   const double twelve = pi.tree_base_latency_s +
                         2 * (5 * pi.tree_step_latency_s + 1 * pe.tree_step_latency_s) +
-                        2.0 * 1024 / bw;
+                        2.0 * 1024 / tree_bw(6);
   EXPECT_NEAR(allreduce_cost(s, 1024, 12, CollectiveAlgo::tree).time_s, twelve, 1e-12);
   // The ring through all 32 GPUs pays 62 steps.
   EXPECT_GT(allreduce_cost(s, 1024, 0, CollectiveAlgo::ring).time_s, 1.5 * small.time_s);

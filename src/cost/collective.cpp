@@ -20,10 +20,12 @@ struct Best {
   double tuner_s = std::numeric_limits<double>::infinity();
 };
 
-// `share`: the part of the link's channels and threads the collective runs on (ring_share); the
-// protocol's cap (LL's per-architecture maximum) bounds the whole, not each channel.
-double protocol_bw(const LinkSpec& link, const LinkProtocol& p, double share = 1.0) {
-  double bw = link.bw_bytes_per_s * link.bw_efficiency * p.payload_fraction * share;
+// `share`: the part of the link's channels and threads the collective runs on (ring_share);
+// `width`: how many such links carry the collective side by side (a node's NICs, below). The
+// protocol's cap (LL's per-architecture maximum) bounds the whole, not each channel or link.
+double protocol_bw(const LinkSpec& link, const LinkProtocol& p, double share = 1.0,
+                   double width = 1.0) {
+  double bw = link.bw_bytes_per_s * link.bw_efficiency * p.payload_fraction * share * width;
   if (p.max_busbw_bytes_per_s > 0) bw = std::min(bw, p.max_busbw_bytes_per_s);
   return bw;
 }
@@ -214,6 +216,13 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
       options.push_back({"nvls", t, "Simple", (local + 1.0) / local * bytes, t});
     }
   } else {
+    // NCCL spreads its channels (each a ring or a tree) over the node's NICs, one per GPU in these
+    // systems (src/graph/search.cc: every channel leaves the node through a NIC of its own), so
+    // what crosses between nodes has the NICs of all the node's GPUs in the collective side by
+    // side: 8 HDR NICs give a 2 x 8 A100 all-reduce 184 GB/s of bus bandwidth, measured 184
+    // (microsoft/mscclpp docs/performance-ndmv4.md, NCCL 2.17.1).
+    const double per_node = double(total / nodes), nics = per_node;  // GPUs (ranks) per node
+    const double levels = std::floor(std::log2(double(nodes)));      // tree hops between nodes
     if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::ring) {
       // One ring through every GPU: 2(nodes-1) of its 2(n-1) steps cross a NIC, and the ring
       // runs at the slower link's pace.
@@ -222,7 +231,7 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
           sys,
           [&](const LinkProtocol& pi, const LinkProtocol& pe, double si, double se) {
             const double bw =
-                std::min(protocol_bw(sys.intra, pi, si), protocol_bw(sys.inter, pe, se));
+                std::min(protocol_bw(sys.intra, pi, si), protocol_bw(sys.inter, pe, se, nics));
             return pi.base_latency_s +
                    ((steps - inter_steps) * pi.step_latency_s + inter_steps * pe.step_latency_s) *
                        step_scale +
@@ -238,15 +247,13 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
       // floor(log2(nodes)) inter hops). An all-reduce sends the buffer up the tree and back down,
       // twice the buffer through the slower link, at the inter-node protocol's tree share of it
       // and NCCL's correction for the size; a small buffer keeps whole channels (tree_share).
-      const double levels = std::floor(std::log2(double(nodes)));
-      const double per_node = double(total / nodes);
       const Best best = across_nodes(
           sys,
           [&](const LinkProtocol& pi, const LinkProtocol& pe, double si, double se) {
             if (pi.tree_step_latency_s < 0 || pe.tree_step_latency_s < 0 || pe.tree_bw_factor <= 0)
               return std::numeric_limits<double>::infinity();  // the links give no tree
             double bw = std::min(sys.intra.bw_bytes_per_s * sys.intra.bw_efficiency * si,
-                                 sys.inter.bw_bytes_per_s * sys.inter.bw_efficiency * se) *
+                                 sys.inter.bw_bytes_per_s * sys.inter.bw_efficiency * se * nics) *
                         pe.tree_bw_factor;
             if (pe.max_busbw_bytes_per_s > 0) bw = std::min(bw, pe.max_busbw_bytes_per_s);
             bw *= tree_size_factor(pe, bytes);
@@ -260,18 +267,30 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
       if (best.tuner_s < std::numeric_limits<double>::infinity())
         options.push_back({"tree", best.time_s, best.protocol, 2.0 * bytes, best.tuner_s});
     }
-    if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::hierarchical ||
-        algo == CollectiveAlgo::nvls) {
-      // Reduce-scatter inside each node (NVLS where the switch can), all-reduce of the 1/local
-      // shard between nodes, all-gather inside.
-      const bool use_nvls = nvls_ok && algo != CollectiveAlgo::hierarchical;
-      const double half = use_nvls ? nvls_time(sys.intra, local, bytes, 0.5) : 0.0;
-      Best rs = use_nvls ? Best{half, "Simple", half}
-                         : ring(sys.intra, step_scale, local, bytes, 1.0, true);
+    // NCCL's NVLS-tree (tuning.cc @5067397c): NVLS inside each node and a tree of the nodes'
+    // partial sums between them, pipelined chunk by chunk, so the slower of the two stages sets
+    // the pace (NCCL's busBw is the min of the two, not a sum). Inside, a node's NVLS all-reduce;
+    // between, the tree carries the buffer up and back down through all the node's NICs, both
+    // directions at once when there are only two nodes (NCCL's "2 node case of NVLSTree"). Simple
+    // protocol only. Latency: NVLS's and the tree's inter-node hops.
+    if (nvls_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls)) {
+      const LinkProtocol& pe = sys.inter.protocols.back();  // Simple, the links' last protocol
+      const double hops = pe.tree_step_latency_s >= 0 ? 2.0 * levels * pe.tree_step_latency_s
+                                                      : 2.0 * (nodes - 1) * pe.step_latency_s;
+      const double inter_s = 2.0 * (total - 1) / total * bytes /
+                             (protocol_bw(sys.inter, pe, 1.0, nics) * (nodes <= 2 ? 2.0 : 1.0));
+      const double intra_s = nvls_time(sys.intra, local, bytes, 1.0) - sys.intra.nvls_latency_s;
+      const double t = sys.intra.nvls_latency_s + hops * step_scale + std::max(intra_s, inter_s);
+      options.push_back({"nvls-tree", t, "Simple", 2.0 * (total - 1) / total * bytes, t});
+    }
+    // Without NVLS: reduce-scatter inside each node, an all-reduce of the 1/local shards between
+    // nodes, all-gather inside, one after another. No NCCL algorithm (a framework's hierarchical
+    // all-reduce), so only when asked for by name.
+    if (algo == CollectiveAlgo::hierarchical) {
+      Best rs = ring(sys.intra, step_scale, local, bytes, 1.0, true);
       Best ar = ring(sys.inter, step_scale, nodes, bytes / local, 2.0, false);
-      Best ag = use_nvls ? Best{half, "Simple", half}
-                         : ring(sys.intra, step_scale, local, bytes, 1.0, false);
-      options.push_back({use_nvls ? "nvls-tree" : "hierarchical", rs.time_s + ar.time_s + ag.time_s,
+      Best ag = ring(sys.intra, step_scale, local, bytes, 1.0, false);
+      options.push_back({"hierarchical", rs.time_s + ar.time_s + ag.time_s,
                          rs.protocol + "/" + ar.protocol, 2.0 * (nodes - 1) / nodes * bytes / local,
                          rs.tuner_s + ar.tuner_s + ag.tuner_s});
     }
