@@ -122,6 +122,11 @@ TEST(Collective, MultiNodeRingCrossesAtEveryNicOfTheNode) {
           s.gpu.collective_step_latency_scale +
       steps / 16 * bytes / bw;
   EXPECT_NEAR(c.time_s, expect, 1e-9);
+  // 9 GPUs: the second node has one GPU and one NIC, which binds whatever the algorithm (a tree
+  // between two nodes uses that NIC both ways).
+  const double one_nic = s.inter.bw_bytes_per_s * s.inter.bw_efficiency;
+  const CollectiveCost nine = allreduce_cost(s, bytes, 9);
+  EXPECT_LE(nine.bus_bytes / nine.time_s, 2 * one_nic);
   // Without NVLS there is no NCCL hierarchical algorithm: auto never picks it, nvls is refused.
   for (double b : {1024.0, 1048576.0, bytes})
     EXPECT_NE(allreduce_cost(s, b, 16).algorithm, "hierarchical") << b;
@@ -145,12 +150,24 @@ TEST(Collective, NvlsTreeIsPipelined) {
   EXPECT_EQ(four.algorithm, "nvls-tree");
   EXPECT_EQ(four.protocol, "Simple");
   EXPECT_GT(two.bus_bytes / two.time_s, four.bus_bytes / four.time_s);
-  // Four nodes: the NICs bind (8 x NDR at its efficiency), plus NVLS and tree latencies.
+  // Four nodes: the NICs bind (8 x NDR at its efficiency), plus NVLS's latency and two NVLS-tree
+  // hops each way between nodes.
   const LinkProtocol& pe = s.inter.protocols.back();
+  ASSERT_EQ(pe.name, "Simple");
+  ASSERT_GE(pe.nvls_tree_step_latency_s, 0);
   const double nic = 8 * s.inter.bw_bytes_per_s * s.inter.bw_efficiency * pe.payload_fraction;
-  const double lat =
-      s.intra.nvls_latency_s + 2 * 2 * pe.tree_step_latency_s * s.gpu.collective_step_latency_scale;
-  EXPECT_NEAR(four.time_s, lat + 2.0 * 31 / 32 * bytes / nic, 1e-9);
+  auto latency = [&](int levels) {
+    return s.intra.nvls_latency_s +
+           2 * levels * pe.nvls_tree_step_latency_s * s.gpu.collective_step_latency_scale;
+  };
+  EXPECT_NEAR(four.time_s, latency(2) + 2.0 * 31 / 32 * bytes / nic, 1e-9);
+  // Two nodes: the tree's NICs work both ways, so NVLS inside the node binds: the one-node NVLS
+  // all-reduce's time without its latency.
+  const double inside =
+      allreduce_cost(specs::load_system("8x-h100-nvlink4"), bytes, 8, CollectiveAlgo::nvls).time_s -
+      s.intra.nvls_latency_s;
+  ASSERT_GT(inside, 2.0 * 15 / 16 * bytes / (2 * nic));
+  EXPECT_NEAR(two.time_s, latency(1) + inside, 1e-9);
   // The serial reduce-scatter, inter-node all-reduce and all-gather take longer.
   EXPECT_GT(allreduce_cost(s, bytes, 32, CollectiveAlgo::hierarchical).time_s, four.time_s);
 }
@@ -278,15 +295,19 @@ TEST(Collective, TreeAcrossNodesHasLogarithmicLatency) {
   const LinkProtocol& pe = s.inter.protocols.front();
   // 1 KiB is log2(1024 / 64) = 4 in NCCL's size correction.
   ASSERT_GT(pe.tree_size_factors.size(), 4u);
-  // Between nodes the tree's channels use every GPU's NIC: 8 per node here, 6 below.
-  auto tree_bw = [&](double nics) {
+  // Between nodes the tree's channels use the NICs of the node with the fewest GPUs (8 here, 4
+  // below), both ways at once between two nodes; LL's cap is NCCL's for the node count.
+  auto tree_bw = [&](double nics, int nodes) {
+    const double cap = nodes > 2 ? pe.max_busbw_many_nodes_bytes_per_s : pe.max_busbw_bytes_per_s;
     return std::min(std::min(s.intra.bw_bytes_per_s * s.intra.bw_efficiency,
-                             s.inter.bw_bytes_per_s * s.inter.bw_efficiency * nics) *
+                             s.inter.bw_bytes_per_s * s.inter.bw_efficiency * nics *
+                                 (nodes <= 2 ? 2 : 1)) *
                         pe.tree_bw_factor,
-                    pe.max_busbw_bytes_per_s) *
+                    cap) *
            pe.tree_size_factors[4];
   };
-  const double bw = tree_bw(8);
+  ASSERT_GT(pe.max_busbw_many_nodes_bytes_per_s, 0);
+  const double bw = tree_bw(8, 4);
   const double expect = pi.tree_base_latency_s +
                         2 * (7 * pi.tree_step_latency_s + 2 * pe.tree_step_latency_s) +
                         2.0 * 1024 / bw;  // nvlink4 has no ring_channels: every channel
@@ -295,7 +316,7 @@ TEST(Collective, TreeAcrossNodesHasLogarithmicLatency) {
   // 12 of the 32 GPUs span 2 nodes: NCCL counts ranks / nodes = 6 GPUs per node, 5 intra hops.
   const double twelve = pi.tree_base_latency_s +
                         2 * (5 * pi.tree_step_latency_s + 1 * pe.tree_step_latency_s) +
-                        2.0 * 1024 / tree_bw(6);
+                        2.0 * 1024 / tree_bw(4, 2);
   EXPECT_NEAR(allreduce_cost(s, 1024, 12, CollectiveAlgo::tree).time_s, twelve, 1e-12);
   // The ring through all 32 GPUs pays 62 steps.
   EXPECT_GT(allreduce_cost(s, 1024, 0, CollectiveAlgo::ring).time_s, 1.5 * small.time_s);

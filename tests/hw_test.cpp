@@ -118,6 +118,24 @@ TEST(Hw, SoftmaxPhasesSerialIsAnOptionalBoolean) {
   }
 }
 
+// NCCL's LL cap across nodes depends on the node count: the many-node value refines the
+// two-node one and is refused without it.
+TEST(Hw, ManyNodeLlCapNeedsTheTwoNodeCap) {
+  const LinkSpec ib = specs::load_link("ib-hdr200");
+  EXPECT_DOUBLE_EQ(ib.protocols.front().max_busbw_bytes_per_s, 22.5e9);
+  EXPECT_DOUBLE_EQ(ib.protocols.front().max_busbw_many_nodes_bytes_per_s, 19.0e9);
+  test::TempDir d;
+  auto j = nlohmann::json::parse(specs::find_preset("hw", "ib-hdr200"));
+  j["protocols"][0].erase("max_busbw_gb_per_s");
+  test::write_file(d.file("link.json"), j.dump());
+  try {
+    specs::load_link(d.file("link.json"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.where().find("max_busbw_gb_per_s"), std::string::npos);
+  }
+}
+
 TEST(Hw, ListCoversEveryKind) {
   int gpus = 0, links = 0, systems = 0;
   for (const auto& e : specs::list_hw()) {

@@ -102,8 +102,8 @@ Iteration iteration(const GpuSpec& gpu, const AttentionProfile& p, const Attenti
   const double d = double(s.head_dim), dv = double(dv_of(s));
   const double elems = double(tile.m) * tile.n;
   const double iter_flops = bwd ? 2.0 * elems * (3 * d + 2 * dv) : 2.0 * elems * (d + dv);
-  // FP8 forward kernels reach a smaller share of their (doubled) peak: the P operand comes from
-  // registers after conversion and permutation, and V is transposed in the kernel.
+  // A profile may give the FP8 forward its own share of its (doubled) peak (none of the presets
+  // does: FA3's FP8 rows are predicted with the 16-bit forward's, docs/calibration.md).
   const double eff = bwd ? p.tensor_efficiency_bwd
                      : (s.dtype == DType::fp8 && p.tensor_efficiency_fwd_fp8 > 0)
                          ? p.tensor_efficiency_fwd_fp8

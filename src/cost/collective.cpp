@@ -20,13 +20,20 @@ struct Best {
   double tuner_s = std::numeric_limits<double>::infinity();
 };
 
+// The protocol's cap on the bus bandwidth (NCCL's LL maximum; 0: none). Across nodes NCCL takes
+// it by node count: two nodes, or more (tuning.cc llMaxBws N2 / N4).
+double bw_cap(const LinkProtocol& p, int nodes) {
+  return nodes > 2 && p.max_busbw_many_nodes_bytes_per_s > 0 ? p.max_busbw_many_nodes_bytes_per_s
+                                                             : p.max_busbw_bytes_per_s;
+}
+
 // `share`: the part of the link's channels and threads the collective runs on (ring_share);
 // `width`: how many such links carry the collective side by side (a node's NICs, below). The
-// protocol's cap (LL's per-architecture maximum) bounds the whole, not each channel or link.
+// protocol's cap bounds the whole, not each channel or link.
 double protocol_bw(const LinkSpec& link, const LinkProtocol& p, double share = 1.0,
-                   double width = 1.0) {
+                   double width = 1.0, int nodes = 1) {
   double bw = link.bw_bytes_per_s * link.bw_efficiency * p.payload_fraction * share * width;
-  if (p.max_busbw_bytes_per_s > 0) bw = std::min(bw, p.max_busbw_bytes_per_s);
+  if (const double cap = bw_cap(p, nodes); cap > 0) bw = std::min(bw, cap);
   return bw;
 }
 
@@ -218,11 +225,16 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
   } else {
     // NCCL spreads its channels (each a ring or a tree) over the node's NICs, one per GPU in these
     // systems (src/graph/search.cc: every channel leaves the node through a NIC of its own), so
-    // what crosses between nodes has the NICs of all the node's GPUs in the collective side by
-    // side: 8 HDR NICs give a 2 x 8 A100 all-reduce 184 GB/s of bus bandwidth, measured 184
-    // (microsoft/mscclpp docs/performance-ndmv4.md, NCCL 2.17.1).
-    const double per_node = double(total / nodes), nics = per_node;  // GPUs (ranks) per node
-    const double levels = std::floor(std::log2(double(nodes)));      // tree hops between nodes
+    // what crosses between nodes has the NICs of the node's GPUs in the collective side by side,
+    // the node with the fewest GPUs binding: 8 HDR NICs give a 2 x 8 A100 all-reduce 182 GB/s of
+    // bus bandwidth at 1 GiB, measured 184 (microsoft/mscclpp docs/performance-ndmv4.md).
+    // Latencies count GPUs per node as ranks / nodes, as NCCL does.
+    const double per_node = double(total / nodes);
+    const double nics = double(total - (nodes - 1) * local);
+    // Between two nodes a tree (NVLS-tree's too) carries its halves both ways at once: each
+    // direction of a node's NICs moves the buffer once, not twice (tuning.cc: "2 node case").
+    const double tree_nics = nics * (nodes <= 2 ? 2.0 : 1.0);
+    const double levels = std::floor(std::log2(double(nodes)));  // tree hops between nodes
     if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::ring) {
       // One ring through every GPU: 2(nodes-1) of its 2(n-1) steps cross a NIC, and the ring
       // runs at the slower link's pace.
@@ -230,8 +242,8 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
       const Best best = across_nodes(
           sys,
           [&](const LinkProtocol& pi, const LinkProtocol& pe, double si, double se) {
-            const double bw =
-                std::min(protocol_bw(sys.intra, pi, si), protocol_bw(sys.inter, pe, se, nics));
+            const double bw = std::min(protocol_bw(sys.intra, pi, si),
+                                       protocol_bw(sys.inter, pe, se, nics, nodes));
             return pi.base_latency_s +
                    ((steps - inter_steps) * pi.step_latency_s + inter_steps * pe.step_latency_s) *
                        step_scale +
@@ -252,10 +264,11 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
           [&](const LinkProtocol& pi, const LinkProtocol& pe, double si, double se) {
             if (pi.tree_step_latency_s < 0 || pe.tree_step_latency_s < 0 || pe.tree_bw_factor <= 0)
               return std::numeric_limits<double>::infinity();  // the links give no tree
-            double bw = std::min(sys.intra.bw_bytes_per_s * sys.intra.bw_efficiency * si,
-                                 sys.inter.bw_bytes_per_s * sys.inter.bw_efficiency * se * nics) *
-                        pe.tree_bw_factor;
-            if (pe.max_busbw_bytes_per_s > 0) bw = std::min(bw, pe.max_busbw_bytes_per_s);
+            double bw =
+                std::min(sys.intra.bw_bytes_per_s * sys.intra.bw_efficiency * si,
+                         sys.inter.bw_bytes_per_s * sys.inter.bw_efficiency * se * tree_nics) *
+                pe.tree_bw_factor;
+            if (const double cap = bw_cap(pe, nodes); cap > 0) bw = std::min(bw, cap);
             bw *= tree_size_factor(pe, bytes);
             return pi.tree_base_latency_s +
                    2.0 *
@@ -270,17 +283,22 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
     // NCCL's NVLS-tree (tuning.cc @5067397c): NVLS inside each node and a tree of the nodes'
     // partial sums between them, pipelined chunk by chunk, so the slower of the two stages sets
     // the pace (NCCL's busBw is the min of the two, not a sum). Inside, a node's NVLS all-reduce;
-    // between, the tree carries the buffer up and back down through all the node's NICs, both
-    // directions at once when there are only two nodes (NCCL's "2 node case of NVLSTree"). Simple
-    // protocol only. Latency: NVLS's and the tree's inter-node hops.
-    if (nvls_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls)) {
-      const LinkProtocol& pe = sys.inter.protocols.back();  // Simple, the links' last protocol
-      const double hops = pe.tree_step_latency_s >= 0 ? 2.0 * levels * pe.tree_step_latency_s
-                                                      : 2.0 * (nodes - 1) * pe.step_latency_s;
-      const double inter_s = 2.0 * (total - 1) / total * bytes /
-                             (protocol_bw(sys.inter, pe, 1.0, nics) * (nodes <= 2 ? 2.0 : 1.0));
+    // between, the tree through the node's NICs (both ways at once for two nodes, above). Simple
+    // protocol only. Latency: NVLS's, and 2 x log2(nodes) NVLS-tree hops between nodes
+    // (the link's NVLS-tree hop, else its tree hop, else its ring step).
+    const auto simple = std::find_if(sys.inter.protocols.begin(), sys.inter.protocols.end(),
+                                     [](const LinkProtocol& p) { return p.name == "Simple"; });
+    if (nvls_ok && simple != sys.inter.protocols.end() &&
+        (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls)) {
+      const LinkProtocol& pe = *simple;
+      const double hop = pe.nvls_tree_step_latency_s >= 0 ? pe.nvls_tree_step_latency_s
+                         : pe.tree_step_latency_s >= 0    ? pe.tree_step_latency_s
+                                                          : pe.step_latency_s;
+      const double inter_s =
+          2.0 * (total - 1) / total * bytes / protocol_bw(sys.inter, pe, 1.0, tree_nics, nodes);
       const double intra_s = nvls_time(sys.intra, local, bytes, 1.0) - sys.intra.nvls_latency_s;
-      const double t = sys.intra.nvls_latency_s + hops * step_scale + std::max(intra_s, inter_s);
+      const double t =
+          sys.intra.nvls_latency_s + 2.0 * levels * hop * step_scale + std::max(intra_s, inter_s);
       options.push_back({"nvls-tree", t, "Simple", 2.0 * (total - 1) / total * bytes, t});
     }
     // Without NVLS: reduce-scatter inside each node, an all-reduce of the 1/local shards between
@@ -300,7 +318,9 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
         "allreduce.algorithm",
         fmt::format("'{}' cannot run on system '{}' over {} GPUs{}", collective_algo_name(algo),
                     sys.name, total,
-                    algo == CollectiveAlgo::nvls ? " (needs NVLink SHARP)"
+                    algo == CollectiveAlgo::nvls
+                        ? " (needs NVLink SHARP between GPUs of a node, and a Simple protocol on "
+                          "the inter-node link across nodes)"
                     : algo == CollectiveAlgo::tree
                         ? " (needs more than one node and the links' tree latencies)"
                     : algo == CollectiveAlgo::hierarchical ? " (needs more than one node)"

@@ -232,6 +232,13 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
     p.max_busbw_bytes_per_s = optional_number(pj, "max_busbw_gb_per_s", pc).value_or(0.0) * 1e9;
     if (p.max_busbw_bytes_per_s < 0)
       throw InputError(pc.where("max_busbw_gb_per_s"), "must not be negative");
+    if (find_field(pj, "max_busbw_many_nodes_gb_per_s")) {
+      if (p.max_busbw_bytes_per_s <= 0)
+        throw InputError(pc.where("max_busbw_gb_per_s"),
+                         "missing: max_busbw_many_nodes_gb_per_s refines it for more nodes");
+      p.max_busbw_many_nodes_bytes_per_s =
+          positive_field(pj, "max_busbw_many_nodes_gb_per_s", pc) * 1e9;
+    }
     p.base_latency_s = nonnegative_field(pj, "base_latency_us", pc) * 1e-6;
     p.step_latency_s = nonnegative_field(pj, "step_latency_us", pc) * 1e-6;
     if (auto t = optional_int(pj, "max_threads", pc)) {
@@ -251,6 +258,8 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
       throw InputError(
           pc.where(p.tree_base_latency_s >= 0 ? "tree_step_latency_us" : "tree_base_latency_us"),
           "missing: tree_base_latency_us and tree_step_latency_us go together");
+    if (find_field(pj, "nvls_tree_step_latency_us"))
+      p.nvls_tree_step_latency_s = nonnegative_field(pj, "nvls_tree_step_latency_us", pc) * 1e-6;
     p.tree_size_factors =
         optional_fraction_list(pj, "tree_size_factors", pc, 64).value_or(std::vector<double>{});
     if (find_field(pj, "tree_bw_factor")) {

@@ -1,11 +1,14 @@
 #pragma once
 // Collectives over a system's links, the way NCCL runs them. For every algorithm the system can
-// run (ring; hierarchical reduce-scatter / inter-node all-reduce / all-gather across nodes; NVLS,
-// NVLink SHARP, where the switch reduces; NCCL's tree across nodes, a chain inside each node and
-// trees of log2(nodes) hops between them) and every transport protocol (LL, LL128, Simple):
+// run (ring; NVLS, NVLink SHARP, where the switch reduces; across nodes NCCL's tree, a chain
+// inside each node and trees of log2(nodes) hops between them, and NVLS-tree, NVLS inside and a
+// tree between, pipelined) and every transport protocol (LL, LL128, Simple):
 //   time = base latency + steps x step latency + bus bytes / (link bandwidth x link efficiency x
-//          protocol payload fraction, capped at the protocol's maximum)
-// and the fastest pair is taken, as NCCL's tuner picks the pair of least predicted time.
+//          protocol payload fraction x links side by side, capped at the protocol's maximum)
+// where between nodes a node's NICs (one per GPU) carry NCCL's channels side by side. NCCL's
+// tuner picks the pair of least time with every channel; the pick is timed on the channels a
+// small buffer really gets. A framework's serial hierarchical all-reduce (reduce-scatter,
+// inter-node all-reduce, all-gather) runs only when asked for by name.
 //
 // MoE all-to-all, DeepEP-style (deepseek-ai/DeepEP): normal kernels send a token once per
 // destination GPU (intra-node, NVLink) or once per destination node over RDMA and forward it over
@@ -26,15 +29,16 @@ CollectiveAlgo parse_collective_algo(const std::string& s, const std::string& wh
 const char* collective_algo_name(CollectiveAlgo a);
 
 struct CollectiveCost : OpCost {
-  std::string algorithm;  // ring, hierarchical, nvls, local
+  std::string algorithm;  // ring, tree, nvls, nvls-tree, hierarchical or local
   std::string protocol;   // LL, LL128, Simple
   double bus_bytes = 0;   // bytes each GPU moves per direction on the busiest link
 };
 
 // All-reduce of `bytes` per GPU over `gpus` GPUs (0: all of the system). `algo` forces an
-// algorithm (NCCL_ALGO); automatic takes the fastest the system supports. NVLS needs a link with
-// NVLink SHARP and all GPUs in one node; hierarchical and tree need more than one node (and tree
-// the links' tree latencies).
+// algorithm (NCCL_ALGO); automatic takes NCCL's choice among those the system supports. nvls
+// needs a link with NVLink SHARP (NVLS in one node, NVLS-tree across nodes, which also needs a
+// Simple protocol on the inter-node link); hierarchical and tree need more than one node (and
+// tree the links' tree latencies).
 CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus = 0,
                               CollectiveAlgo algo = CollectiveAlgo::automatic);
 

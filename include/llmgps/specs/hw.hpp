@@ -155,8 +155,11 @@ struct LinkProtocol {
   std::string name;
   double payload_fraction = 1;
   double max_busbw_bytes_per_s = 0;  // 0: no cap (NCCL caps LL per architecture)
-  double base_latency_s = 0;         // once per collective (kernel launch, setup)
-  double step_latency_s = 0;         // per ring step over this link
+  // On an inter-node link NCCL's LL cap depends on the node count (tuning.cc llMaxBws: N2 for
+  // two nodes, N4 beyond); this is the N4 value (0: max_busbw_bytes_per_s at any node count).
+  double max_busbw_many_nodes_bytes_per_s = 0;
+  double base_latency_s = 0;  // once per collective (kernel launch, setup)
+  double step_latency_s = 0;  // per ring step over this link
   // NCCL's threads per channel and per-thread work threshold for this protocol (comm.h
   // NCCL_*_MAX_NTHREADS, NCCL_*_THREAD_THRESHOLD; LL's threshold is multiplied by the ranks on a
   // ring): with the link's ring_channels they set how many channels and threads a small ring
@@ -170,6 +173,9 @@ struct LinkProtocol {
   double tree_base_latency_s = -1;
   double tree_step_latency_s = -1;
   double tree_bw_factor = 0;
+  // NCCL's NVLS-tree hop between nodes (tuning.cc hwLatencies[NET][NVLSTree]; -1: not given, the
+  // tree's hop is taken).
+  double nvls_tree_step_latency_s = -1;
   // NCCL's static correction of a tree all-reduce's bandwidth by size (tuning.cc
   // treeCorrectionFactor): entry i for buffers of 64 x 2^i bytes up to 64 x 2^(i+1) (empty: 1).
   std::vector<double> tree_size_factors;
