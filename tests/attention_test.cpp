@@ -88,6 +88,12 @@ TEST(Attention, SerialSoftmaxPhasesSumTheirPipesInTheForwardOnly) {
   const AttentionCost o = attention_cost(overlapped, s);
   EXPECT_DOUBLE_EQ(o.softmax_cycles_per_iter, 128.0 * 176 / 16);
   EXPECT_LT(o.time_s, c.time_s);
+  // Work beside the softmax (dropout's RNG) fills the other pipes: ALU-heavy extra work binds on
+  // the ALU, which also carries the serial softmax's row max.
+  AttentionShape rng = s;
+  rng.extra.alu_ops = 10;
+  EXPECT_DOUBLE_EQ(attention_cost(h100(), rng).softmax_cycles_per_iter, 128.0 * 176 * 11 / 64);
+  EXPECT_EQ(attention_cost(h100(), rng).softmax_pipe, "alu");
   // The backward reads the stored log-sum-exp: no max or sum phase, so no difference.
   const AttentionShape b = fa_bench(8192, "fa3", false, AttnPass::bwd);
   EXPECT_DOUBLE_EQ(attention_cost(overlapped, b).time_s, attention_cost(h100(), b).time_s);

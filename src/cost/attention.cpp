@@ -115,12 +115,17 @@ Iteration iteration(const GpuSpec& gpu, const AttentionProfile& p, const Attenti
   // Per-score extra work (dropout) joins the same pipes: integer multiplies share the FMA-heavy
   // half of the FP32 pipe, logic and compares take the ALU, every instruction an issue slot.
   const PerScoreWork& x = s.extra;
-  const double fp32_ops = p.softmax_fp32_ops_per_element * (bwd ? 1.5 : 1.0) + x.fp32_ops;
+  // Where the phases are serial (below) the row max is counted where it runs, on the ALU, and
+  // not among the FP32 operations.
+  const bool serial = p.softmax_phases_serial && !bwd;
+  const double softmax_alu_ops = serial ? 1.0 : 0.0;
+  const double fp32_ops =
+      p.softmax_fp32_ops_per_element * (bwd ? 1.5 : 1.0) - softmax_alu_ops + x.fp32_ops;
   const double mufu_cyc = elems / gpu.mufu_per_clk;
   const double fp32_cyc = elems * fp32_ops / gpu.fp32_fma_per_clk;
   const double fma_cyc = elems * (fp32_ops + x.imad_ops) / gpu.fp32_fma_per_clk;
   const double imad_cyc = elems * x.imad_ops / gpu.int32_per_clk;
-  const double alu_cyc = elems * x.alu_ops / gpu.alu_per_clk;
+  const double alu_cyc = elems * (softmax_alu_ops + x.alu_ops) / gpu.alu_per_clk;
   const double issue_cyc =
       elems * ((1.0 + p.softmax_fp32_ops_per_element * (bwd ? 1.5 : 1.0)) / 32.0 + x.issue) /
       gpu.issue_per_clk;
@@ -130,9 +135,8 @@ Iteration iteration(const GpuSpec& gpu, const AttentionProfile& p, const Attenti
   // Work independent of the softmax (dropout's RNG) fills the other pipes meanwhile, within the
   // pipe limits above.
   const double phases_cyc =
-      p.softmax_phases_serial && !bwd
-          ? elems * (1.0 / gpu.alu_per_clk + 1.0 / gpu.mufu_per_clk + 1.0 / gpu.fp32_fma_per_clk)
-          : 0.0;
+      serial ? elems * (1.0 / gpu.alu_per_clk + 1.0 / gpu.mufu_per_clk + 1.0 / gpu.fp32_fma_per_clk)
+             : 0.0;
   const double softmax =
       std::max({mufu_cyc, fp32_cyc, fma_cyc, imad_cyc, alu_cyc, issue_cyc, phases_cyc});
   it.softmax_cycles = softmax;
