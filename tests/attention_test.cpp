@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "llmgps/specs/error.hpp"
 
 using namespace llmgps;
@@ -97,6 +100,30 @@ TEST(Attention, SerialSoftmaxPhasesSumTheirPipesInTheForwardOnly) {
   // The backward reads the stored log-sum-exp: no max or sum phase, so no difference.
   const AttentionShape b = fa_bench(8192, "fa3", false, AttnPass::bwd);
   EXPECT_DOUBLE_EQ(attention_cost(overlapped, b).time_s, attention_cost(h100(), b).time_s);
+}
+
+// A CTA's start and finish cost the kernel's own iterations without extra per-score work (the
+// RNG runs in the loop only); FP8's count is its own.
+TEST(Attention, CtaOverheadCountsPlainIterationsAndFp8HasItsOwn) {
+  AttentionShape s = fa_bench(8192, "fa3");
+  s.dtype = DType::fp8;
+  GpuSpec g = h100();
+  AttentionProfile& p = g.attention.at("fa3");
+  ASSERT_GT(p.cta_overhead_iters_fp8, p.cta_overhead_iters);
+  const AttentionCost plain = attention_cost(g, s);
+  const double iter_s = (std::max(plain.tensor_cycles_per_iter, plain.softmax_cycles_per_iter) +
+                         (1 - p.softmax_overlap) * std::min(plain.tensor_cycles_per_iter,
+                                                            plain.softmax_cycles_per_iter)) /
+                        g.clock_hz;
+  const double waves = std::ceil(plain.ctas / g.sm_count);
+  AttentionShape rng = s;
+  rng.extra.alu_ops = 10, rng.extra.issue = 0.5;
+  const double before = attention_cost(g, rng).time_s;
+  p.cta_overhead_iters_fp8 += 2;
+  EXPECT_NEAR(attention_cost(g, rng).time_s - before, waves * 2 * iter_s, 1e-12);
+  // The 16-bit forward does not read FP8's count.
+  AttentionShape bf = fa_bench(8192, "fa3");
+  EXPECT_EQ(attention_cost(g, bf).time_s, attention_cost(h100(), bf).time_s);
 }
 
 TEST(Attention, PropertyMoreSmsNeverSlower) {

@@ -199,14 +199,24 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   const CtaWork w = cta_work(s, tile);
   const double bh = double(s.batch) * s.heads;
   const double ctas = bh * double(w.row_blocks);
-  const double cta_max_s = (w.iters_max + p.cta_overhead_iters) * it.seconds;
+  // A CTA's start and finish (loads before the first iteration, the output's store) cost a number
+  // of the kernel's own iterations without extra per-score work: dropout's RNG runs in the loop,
+  // not in the prologue or epilogue.
+  const double overhead_iters = s.dtype == DType::fp8 && !bwd && p.cta_overhead_iters_fp8 >= 0
+                                    ? p.cta_overhead_iters_fp8
+                                    : p.cta_overhead_iters;
+  AttentionShape plain = s;
+  plain.extra = {};
+  const double plain_iter_s = s.extra.any() ? iteration(gpu, p, plain, tile).seconds : it.seconds;
+  const double overhead_s = overhead_iters * plain_iter_s;
+  const double cta_max_s = w.iters_max * it.seconds + overhead_s;
   double compute_s;
   if (!s.causal) {
     compute_s = std::ceil(ctas / gpu.sm_count) * cta_max_s;
   } else {
     // Unequal CTAs are handed out dynamically: the SMs finish together except for a tail of
     // about half an average CTA (the uniform case above pays a whole partial wave instead).
-    const double total_s = (bh * w.iters_total + ctas * p.cta_overhead_iters) * it.seconds;
+    const double total_s = bh * w.iters_total * it.seconds + ctas * overhead_s;
     compute_s = std::max(total_s / gpu.sm_count + 0.5 * total_s / ctas, cta_max_s);
   }
 

@@ -112,6 +112,8 @@ AttentionProfile profile_from_json(const json& j, const std::string& name, const
   if (p.softmax_overlap < 0 || p.softmax_overlap > 1)
     throw InputError(ctx.where("softmax_overlap"), "must be in [0, 1]");
   p.cta_overhead_iters = nonnegative_field(j, "cta_overhead_iters", ctx);
+  if (find_field(j, "cta_overhead_iters_fp8"))
+    p.cta_overhead_iters_fp8 = nonnegative_field(j, "cta_overhead_iters_fp8", ctx);
   p.softmax_fp32_ops_per_element = nonnegative_field(j, "softmax_fp32_ops_per_element", ctx);
   p.softmax_phases_serial = optional_bool(j, "softmax_phases_serial", ctx).value_or(false);
   return p;

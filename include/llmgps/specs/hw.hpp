@@ -22,7 +22,8 @@ struct AttentionProfile {
   double tensor_efficiency_fwd_fp8 = 0;  // the FP8 forward's (0: as the 16-bit forward)
   double tensor_efficiency_bwd = 0;      // same for the backward kernel
   double softmax_overlap = 0;  // 0: softmax serialised with the MMAs, 1: fully hidden (ping-pong)
-  double cta_overhead_iters = 0;  // per-CTA prologue/epilogue, in units of one inner iteration
+  double cta_overhead_iters = 0;       // per-CTA prologue/epilogue, in units of one inner iteration
+  double cta_overhead_iters_fp8 = -1;  // the FP8 forward's (-1: as cta_overhead_iters)
   double softmax_fp32_ops_per_element = 0;  // FMA-pipe ops per score (scale, max, sum, rescale)
   // The forward's online softmax runs its dependent phases one after another (row max on the ALU
   // pipe, exp2 on MUFU, row sum on the FP32 pipe) instead of overlapping them across warps: true
