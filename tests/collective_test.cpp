@@ -172,6 +172,33 @@ TEST(Collective, NvlsTreeIsPipelined) {
   EXPECT_GT(allreduce_cost(s, bytes, 32, CollectiveAlgo::hierarchical).time_s, four.time_s);
 }
 
+// DeepEP normal and low-latency: exact bytes, and the bytes DeepEP's own tests count (its own GPU
+// or node included), which validate scores its README's bandwidths on.
+TEST(Collective, DeepEpBytesAndWhatDeepEpCounts) {
+  EXPECT_DOUBLE_EQ(expected_distinct_bins(4, 2, 2), 2.0 * (1.0 - 2.0 / 4 * 1.0 / 3));
+  EpAllToAll a;
+  a.tokens_per_gpu = 4096, a.hidden = 7168, a.top_k = 8, a.experts = 256, a.gpus = 8;
+  a.payload = DType::fp8;
+  const double token_bytes = 7168 + 7168 / 128 * 4;  // FP8 with one fp32 scale per 128
+  const SystemSpec s = specs::load_system("256x-h800-nvlink4-ndr400");
+  const EpAllToAllCost one = ep_alltoall_cost(s, a);
+  const double gpus = expected_distinct_bins(256, 8, 8);
+  EXPECT_DOUBLE_EQ(one.distinct_gpus, gpus);
+  EXPECT_DOUBLE_EQ(one.nvlink_bytes, 4096 * gpus * 7 / 8 * token_bytes);
+  EXPECT_DOUBLE_EQ(one.logical_bytes, 4096 * gpus * token_bytes);
+  EXPECT_EQ(one.rdma_bytes, 0);
+  a.gpus = 16;  // two nodes: node-limited to both, RDMA once per remote node
+  const EpAllToAllCost two = ep_alltoall_cost(s, a);
+  const double nodes = expected_distinct_bins(256, 2, 8);
+  EXPECT_DOUBLE_EQ(two.distinct_nodes, nodes);
+  EXPECT_DOUBLE_EQ(two.rdma_bytes, 4096 * nodes * 0.5 * token_bytes);
+  EXPECT_DOUBLE_EQ(two.logical_bytes, 4096 * nodes * token_bytes);
+  a.mode = EpAllToAllMode::deepep_low_latency;
+  const EpAllToAllCost ll = ep_alltoall_cost(s, a);
+  EXPECT_DOUBLE_EQ(ll.logical_bytes, 4096 * 8 * token_bytes);
+  EXPECT_DOUBLE_EQ(ll.rdma_bytes, ll.logical_bytes);
+}
+
 TEST(Collective, P2pAndBadInput) {
   OpCost c = p2p_cost(a100x4(), 1e9);
   EXPECT_NEAR(c.time_s, 0.5e-6 + 3.4e-6 + 1e9 / (300e9 * 0.78), 1e-9);

@@ -126,7 +126,7 @@ Prediction predict_alltoall(const Measurement& m, const SystemSpec& sys) {
                                   m.where() + ": column 'impl'");
   EpAllToAllCost c = ep_alltoall_cost(sys, a);
   p.cost = c;
-  p.work = c.bytes_per_gpu;
+  p.work = c.logical_bytes;  // DeepEP's bandwidth counts these bytes, not the bottleneck's
   p.shape = fmt::format("{} {} GPUs, {} tokens x {} top-{} of {}",
                         m.impl.empty() ? "deepep-normal" : m.impl, a.gpus, a.tokens_per_gpu,
                         a.hidden, a.top_k, a.experts);

@@ -484,6 +484,7 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
     // them in its bandwidth), with no deduplication.
     c.rdma_bytes = tokens * a.top_k * token_bytes * a.port_skew;
     c.bytes_per_gpu = c.rdma_bytes;
+    c.logical_bytes = tokens * a.top_k * token_bytes;
     c.distinct_gpus = double(a.top_k);
     c.time_s = link_s(nic, c.rdma_bytes);
     c.comm_bytes = c.rdma_bytes;
@@ -498,6 +499,7 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
     c.distinct_nodes = 1;
     c.nvlink_bytes = tokens * c.distinct_gpus * (g - 1) / g * token_bytes * a.port_skew;
     c.bytes_per_gpu = c.nvlink_bytes;
+    c.logical_bytes = tokens * c.distinct_gpus * token_bytes;
     c.time_s = link_s(sys.intra, c.nvlink_bytes);
     c.bound = "nvlink";
   } else {
@@ -516,6 +518,7 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
     c.time_s = std::max(rdma_s, nvl_s);
     c.bound = rdma_s >= nvl_s ? "rdma" : "nvlink";
     c.bytes_per_gpu = rdma_s >= nvl_s ? c.rdma_bytes : c.nvlink_bytes;
+    c.logical_bytes = tokens * c.distinct_nodes * token_bytes;
   }
   c.comm_bytes = c.nvlink_bytes + c.rdma_bytes;
   c.detail = fmt::format(

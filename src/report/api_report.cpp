@@ -278,6 +278,7 @@ Json json(const api::DeepepResult& r) {
     j[p + "time_s"] = c->time_s;
     j[p + "bound"] = c->bound;
     j[p + "bytes_per_gpu"] = c->bytes_per_gpu;
+    j[p + "logical_bytes"] = c->logical_bytes;
     j[p + "nvlink_bytes"] = c->nvlink_bytes;
     j[p + "rdma_bytes"] = c->rdma_bytes;
     j[p + "detail"] = c->detail;

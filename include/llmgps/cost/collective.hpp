@@ -75,7 +75,13 @@ struct EpAllToAll {
 };
 
 struct EpAllToAllCost : OpCost {
-  double bytes_per_gpu = 0;   // on the bottleneck link, as DeepEP reports bandwidth
+  double bytes_per_gpu = 0;  // on the bottleneck link
+  // What DeepEP's own tests count per GPU as moved, the numerator of the bandwidth its README
+  // reports (tests/test_intranode.py, test_internode.py, test_low_latency.py): one node, the
+  // tokens received, the GPU's own included; across nodes, the (token, node) pairs deduplicated by
+  // node, its own node included (a "logical" RDMA bandwidth); low-latency, every (token, expert)
+  // message.
+  double logical_bytes = 0;
   double nvlink_bytes = 0;    // per GPU
   double rdma_bytes = 0;      // per GPU
   double distinct_gpus = 0;   // expected destination GPUs per token (incl. its own)
