@@ -62,7 +62,8 @@ TEST(Cli, CostContract) {
   json t2 = run_json("cost alltoall --system 4x-a100-nvlink3 --bytes-per-gpu 1e7 --skew 2");
   EXPECT_GT(t2["time_s"].get<double>(), t1["time_s"].get<double>());
   // DeepEP: the BF16 combine moves twice the FP8 dispatch's payload (less the scales), over the
-  // same routes; the low-latency mode is pure RDMA.
+  // same routes; the low-latency mode reaches its own node over NVLink, the rest over RDMA, and
+  // deepep-ll-rdma sends everything over RDMA.
   json ep = run_json(
       "cost deepep --system 256x-h800-nvlink4-ndr400 --tokens 4096 --hidden 7168 --top-k 8 "
       "--experts 256 --gpus 16");
@@ -74,7 +75,13 @@ TEST(Cli, CostContract) {
       "cost deepep --system 256x-h800-nvlink4-ndr400 --tokens 128 --hidden 7168 --top-k 8 "
       "--experts 256 --gpus 16 --mode deepep-ll");
   EXPECT_EQ(ll["dispatch_bound"], "rdma");
-  EXPECT_EQ(ll["dispatch_nvlink_bytes"].get<double>(), 0);
+  EXPECT_GT(ll["dispatch_nvlink_bytes"].get<double>(), 0);
+  json rdma = run_json(
+      "cost deepep --system 256x-h800-nvlink4-ndr400 --tokens 128 --hidden 7168 --top-k 8 "
+      "--experts 256 --gpus 16 --mode deepep-ll-rdma");
+  EXPECT_EQ(rdma["mode"], "deepep-ll-rdma");
+  EXPECT_EQ(rdma["dispatch_nvlink_bytes"].get<double>(), 0);
+  EXPECT_GT(rdma["dispatch_time_s"].get<double>(), ll["dispatch_time_s"].get<double>());
 }
 
 TEST(Cli, EstimateContractAndFormats) {

@@ -193,10 +193,23 @@ TEST(Collective, DeepEpBytesAndWhatDeepEpCounts) {
   EXPECT_DOUBLE_EQ(two.distinct_nodes, nodes);
   EXPECT_DOUBLE_EQ(two.rdma_bytes, 4096 * nodes * 0.5 * token_bytes);
   EXPECT_DOUBLE_EQ(two.logical_bytes, 4096 * nodes * token_bytes);
+  // Low-latency: every (token, expert) message. DeepEP's default reaches the other GPUs of its
+  // node over NVLink (7 of 16 GPUs here) and the other node over RDMA (8 of 16); with NVLink
+  // disallowed all of them, its own GPU's too, go over RDMA.
   a.mode = EpAllToAllMode::deepep_low_latency;
   const EpAllToAllCost ll = ep_alltoall_cost(s, a);
   EXPECT_DOUBLE_EQ(ll.logical_bytes, 4096 * 8 * token_bytes);
-  EXPECT_DOUBLE_EQ(ll.rdma_bytes, ll.logical_bytes);
+  EXPECT_DOUBLE_EQ(ll.rdma_bytes, ll.logical_bytes * 8 / 16);
+  EXPECT_DOUBLE_EQ(ll.nvlink_bytes, ll.logical_bytes * 7 / 16);
+  a.mode = EpAllToAllMode::deepep_low_latency_rdma;
+  const EpAllToAllCost rdma = ep_alltoall_cost(s, a);
+  EXPECT_DOUBLE_EQ(rdma.rdma_bytes, rdma.logical_bytes);
+  EXPECT_EQ(rdma.nvlink_bytes, 0);
+  EXPECT_GT(rdma.time_s, ll.time_s);
+  EXPECT_TRUE(is_low_latency(a.mode));
+  EXPECT_EQ(parse_ep_alltoall_mode("deepep-ll-rdma", "x"), EpAllToAllMode::deepep_low_latency_rdma);
+  EXPECT_STREQ(ep_alltoall_mode_name(EpAllToAllMode::deepep_low_latency_rdma), "deepep-ll-rdma");
+  EXPECT_THROW(parse_ep_alltoall_mode("deepep-fast", "x"), InputError);
 }
 
 TEST(Collective, P2pAndBadInput) {

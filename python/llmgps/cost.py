@@ -72,7 +72,8 @@ def alltoall(system, bytes_per_gpu, skew=1.0, gpus=0):
 def deepep(system, tokens, hidden, top_k, experts, gpus=0, mode="deepep-normal", payload="fp8",
            max_nodes_per_token=4):
     """DeepEP expert-parallel dispatch and combine: ``tokens`` per GPU of ``hidden`` values, each
-    to ``top_k`` of ``experts``; mode deepep-normal or deepep-ll (low latency); payload: the
+    to ``top_k`` of ``experts``; mode deepep-normal, deepep-ll (low latency, NVLink inside a node
+    as DeepEP's default) or deepep-ll-rdma (low latency, every message over RDMA); payload: the
     dispatch's fp8 or bf16 (the combine is BF16); node-limited routing to max_nodes_per_token."""
     return Result(_core.cost_deepep(
         _text(system, "system"), _int(tokens, "tokens"), _int(hidden, "hidden"),

@@ -142,7 +142,10 @@ void register_cost_deepep(CLI::App* cost) {
   c->add_option("--top-k", a.top_k, "experts per token")->required();
   c->add_option("--experts", a.experts, "routed experts (divisible by the GPUs)")->required();
   c->add_option("--gpus", a.gpus, "expert-parallel GPUs (default: all)");
-  c->add_option("--mode", mode, "deepep-normal|deepep-ll")->capture_default_str();
+  c->add_option("--mode", mode,
+                "deepep-normal|deepep-ll (low-latency; NVLink inside a node, as DeepEP's "
+                "default)|deepep-ll-rdma (low-latency, every message over RDMA)")
+      ->capture_default_str();
   c->add_option("--payload", payload, "dispatch payload: fp8|bf16 (the combine is BF16)")
       ->capture_default_str();
   c->add_option("--max-nodes-per-token", a.max_nodes_per_token,

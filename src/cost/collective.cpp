@@ -430,11 +430,27 @@ OpCost p2p_cost(const SystemSpec& sys, double bytes, bool cross_node) {
 EpAllToAllMode parse_ep_alltoall_mode(const std::string& s, const std::string& where) {
   if (s == "deepep-normal") return EpAllToAllMode::deepep_normal;
   if (s == "deepep-ll") return EpAllToAllMode::deepep_low_latency;
-  throw InputError(where, "must be deepep-normal or deepep-ll (low-latency), got '" + s + "'");
+  if (s == "deepep-ll-rdma") return EpAllToAllMode::deepep_low_latency_rdma;
+  throw InputError(where,
+                   "must be deepep-normal, deepep-ll (low-latency) or deepep-ll-rdma (low-latency, "
+                   "no NVLink), got '" +
+                       s + "'");
 }
 
 const char* ep_alltoall_mode_name(EpAllToAllMode m) {
-  return m == EpAllToAllMode::deepep_normal ? "deepep-normal" : "deepep-ll";
+  switch (m) {
+    case EpAllToAllMode::deepep_normal:
+      return "deepep-normal";
+    case EpAllToAllMode::deepep_low_latency:
+      return "deepep-ll";
+    case EpAllToAllMode::deepep_low_latency_rdma:
+      return "deepep-ll-rdma";
+  }
+  return "?";
+}
+
+bool is_low_latency(EpAllToAllMode m) {
+  return m == EpAllToAllMode::deepep_low_latency || m == EpAllToAllMode::deepep_low_latency_rdma;
 }
 
 double expected_distinct_bins(int items, int bins, int k) {
@@ -479,18 +495,27 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
     return l.latency_s + simple->step_latency_s +
            bytes / (l.bw_bytes_per_s * l.bw_efficiency * simple->payload_fraction);
   };
-  if (a.mode == EpAllToAllMode::deepep_low_latency) {
-    // Every (token, expert) pair is its own RDMA message, local ones included (DeepEP counts
-    // them in its bandwidth), with no deduplication.
-    c.rdma_bytes = tokens * a.top_k * token_bytes * a.port_skew;
-    c.bytes_per_gpu = c.rdma_bytes;
-    c.logical_bytes = tokens * a.top_k * token_bytes;
+  if (is_low_latency(a.mode)) {
+    // Every (token, expert) pair is its own message, with no deduplication. DeepEP's default
+    // sends those for GPUs of its own node over NVLink and the rest over RDMA; with NVLink
+    // disallowed every one goes over RDMA, its own GPU's included. Experts are placed uniformly.
+    c.logical_bytes = tokens * a.top_k * token_bytes;  // DeepEP counts every message
     c.distinct_gpus = double(a.top_k);
-    c.time_s = link_s(nic, c.rdma_bytes);
-    c.comm_bytes = c.rdma_bytes;
-    c.bound = "rdma";
-    c.detail = fmt::format("low-latency: {} tokens x top-{} RDMA messages of {} B over {}",
-                           a.tokens_per_gpu, a.top_k, fixed(token_bytes, 0), nic.name);
+    if (a.mode == EpAllToAllMode::deepep_low_latency_rdma) {
+      c.rdma_bytes = c.logical_bytes * a.port_skew;
+    } else {
+      c.rdma_bytes = c.logical_bytes * double(g - per_node) / g * a.port_skew;
+      c.nvlink_bytes = c.logical_bytes * double(per_node - 1) / g * a.port_skew;
+    }
+    const double rdma_s = link_s(nic, c.rdma_bytes), nvl_s = link_s(sys.intra, c.nvlink_bytes);
+    c.time_s = std::max(rdma_s, nvl_s);
+    c.bound = rdma_s >= nvl_s ? "rdma" : "nvlink";
+    c.bytes_per_gpu = rdma_s >= nvl_s ? c.rdma_bytes : c.nvlink_bytes;
+    c.comm_bytes = c.rdma_bytes + c.nvlink_bytes;
+    c.detail = fmt::format(
+        "low-latency: {} tokens x top-{} messages of {} B, {} MB over {}, {} MB over NVLink",
+        a.tokens_per_gpu, a.top_k, fixed(token_bytes, 0), fixed(c.rdma_bytes / 1e6, 2), nic.name,
+        fixed(c.nvlink_bytes / 1e6, 2));
     return c;
   }
   if (nodes == 1) {

@@ -76,8 +76,8 @@ ErrorClass error_class_of(const Op& op) {
     case OpKind::alltoall:
       return ErrorClass::alltoall;
     case OpKind::ep_alltoall:
-      return op.ep.mode == EpAllToAllMode::deepep_low_latency ? ErrorClass::deepep_low_latency
-                                                              : ErrorClass::deepep_normal;
+      return is_low_latency(op.ep.mode) ? ErrorClass::deepep_low_latency
+                                        : ErrorClass::deepep_normal;
   }
   return ErrorClass::gemm;
 }

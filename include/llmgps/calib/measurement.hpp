@@ -40,7 +40,7 @@ struct Measurement {
   MeasurementKind kind = MeasurementKind::gemm;
   std::string hw;     // GPU or system preset, or a path
   std::string impl;   // attention: fa2|fa3; gemm: library name (informative); dispatch:
-                      // deepep-normal|deepep-ll
+                      // deepep-normal|deepep-ll|deepep-ll-rdma
   std::string dtype;  // empty where the kind has a default
   std::int64_t m = 0, n = 0, k = 0, batch = 0, groups = 0;
   std::int64_t heads = 0, kv_heads = 0, seq = 0, seq_k = 0, head_dim = 0;

@@ -55,9 +55,14 @@ std::vector<std::vector<double>> skewed_alltoall_volume(int gpus, double bytes_p
 OpCost p2p_cost(const SystemSpec& sys, double bytes, bool cross_node = false);
 
 // --- Expert-parallel all-to-all (DeepEP) ---
-enum class EpAllToAllMode { deepep_normal, deepep_low_latency };
+// deepep_low_latency: DeepEP's default low-latency kernels, which reach GPUs of their own node
+// over NVLink (Buffer(allow_nvlink_for_low_latency_mode=True), DeepEP #173); _rdma: the same
+// kernels with every message over RDMA (allow_nvlink_for_low_latency_mode=False, and DeepEP's
+// first release).
+enum class EpAllToAllMode { deepep_normal, deepep_low_latency, deepep_low_latency_rdma };
 EpAllToAllMode parse_ep_alltoall_mode(const std::string& s, const std::string& where);
 const char* ep_alltoall_mode_name(EpAllToAllMode m);
+bool is_low_latency(EpAllToAllMode m);
 
 struct EpAllToAll {
   std::int64_t tokens_per_gpu = 0;
