@@ -121,9 +121,18 @@ TEST(Attention, CtaOverheadCountsPlainIterationsAndFp8HasItsOwn) {
   const double before = attention_cost(g, rng).time_s;
   p.cta_overhead_iters_fp8 += 2;
   EXPECT_NEAR(attention_cost(g, rng).time_s - before, waves * 2 * iter_s, 1e-12);
-  // The 16-bit forward does not read FP8's count.
+  // Causal CTAs pay it too, once each.
+  AttentionShape causal = rng;
+  causal.causal = true;
+  const double causal_before = attention_cost(g, causal).time_s;
+  p.cta_overhead_iters_fp8 += 2;
+  EXPECT_GT(attention_cost(g, causal).time_s, causal_before);
+  // The 16-bit forward and the backward do not read FP8's count.
   AttentionShape bf = fa_bench(8192, "fa3");
   EXPECT_EQ(attention_cost(g, bf).time_s, attention_cost(h100(), bf).time_s);
+  AttentionShape back = s;
+  back.pass = AttnPass::bwd;
+  EXPECT_EQ(attention_cost(g, back).time_s, attention_cost(h100(), back).time_s);
 }
 
 TEST(Attention, PropertyMoreSmsNeverSlower) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <numeric>
+#include <tuple>
 
 #include "llmgps/specs/error.hpp"
 #include "llmgps/specs/presets.hpp"
@@ -207,6 +208,33 @@ TEST(Collective, DeepEpBytesAndWhatDeepEpCounts) {
   EXPECT_EQ(rdma.nvlink_bytes, 0);
   EXPECT_GT(rdma.time_s, ll.time_s);
   EXPECT_TRUE(is_low_latency(a.mode));
+  // 32 GPUs over 4 nodes: 24 of 32 destinations remote, 7 on NVLink; 8 GPUs: NVLink only; 12 over
+  // nodes of 8 and 4: the GPU in the node of 4 binds (8 remote, 3 on NVLink). Skew weighs the
+  // link bytes, never what DeepEP counts.
+  a.mode = EpAllToAllMode::deepep_low_latency;
+  for (auto [n, remote, local] : {std::tuple{32, 24, 7}, {8, 0, 7}, {12, 8, 3}}) {
+    a.gpus = n;
+    a.experts = n == 12 ? 96 : 256;  // experts divide over the GPUs
+    const EpAllToAllCost c = ep_alltoall_cost(s, a);
+    EXPECT_DOUBLE_EQ(c.rdma_bytes, c.logical_bytes * remote / n) << n;
+    EXPECT_DOUBLE_EQ(c.nvlink_bytes, c.logical_bytes * local / n) << n;
+    if (remote == 0) {
+      EXPECT_EQ(c.bound, "nvlink");
+    }
+  }
+  a.port_skew = 2;
+  const EpAllToAllCost skewed = ep_alltoall_cost(s, a);
+  EXPECT_DOUBLE_EQ(skewed.logical_bytes, 4096 * 8 * token_bytes);
+  EXPECT_DOUBLE_EQ(skewed.rdma_bytes, 2 * skewed.logical_bytes * 8 / 12);
+  // A system without a NIC cannot send over RDMA.
+  a.port_skew = 1, a.gpus = 8, a.experts = 256, a.mode = EpAllToAllMode::deepep_low_latency_rdma;
+  try {
+    ep_alltoall_cost(specs::load_system("8x-h100-nvlink4"), a);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("no inter-node"), std::string::npos);
+  }
+  EXPECT_GT(ep_alltoall_cost(specs::load_system("8x-h800-nvlink4"), a).rdma_bytes, 0);
   EXPECT_EQ(parse_ep_alltoall_mode("deepep-ll-rdma", "x"), EpAllToAllMode::deepep_low_latency_rdma);
   EXPECT_STREQ(ep_alltoall_mode_name(EpAllToAllMode::deepep_low_latency_rdma), "deepep-ll-rdma");
   EXPECT_THROW(parse_ep_alltoall_mode("deepep-fast", "x"), InputError);

@@ -108,6 +108,16 @@ TEST(Hw, SoftmaxPhasesSerialIsAnOptionalBoolean) {
   j["attention"]["fa3"].erase("softmax_phases_serial");
   test::write_file(d.file("gpu.json"), j.dump());
   EXPECT_FALSE(specs::load_gpu(d.file("gpu.json")).attention_profile("fa3").softmax_phases_serial);
+  j["attention"]["fa3"]["softmax_phases_serial"] = {{"value", true}, {"source", "x"}};
+  j["attention"]["fa3"]["softmax_fp32_ops_per_element"] = {{"value", 0.5}, {"source", "x"}};
+  test::write_file(d.file("few.json"), j.dump());
+  try {
+    specs::load_gpu(d.file("few.json"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.where().find("softmax_fp32_ops_per_element"), std::string::npos);
+  }
+  j["attention"]["fa3"]["softmax_fp32_ops_per_element"] = {{"value", 5}, {"source", "x"}};
   j["attention"]["fa3"]["softmax_phases_serial"] = {{"value", 2}, {"source", "x"}};
   test::write_file(d.file("bad.json"), j.dump());
   try {

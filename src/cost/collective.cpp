@@ -502,14 +502,21 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
     c.logical_bytes = tokens * a.top_k * token_bytes;  // DeepEP counts every message
     c.distinct_gpus = double(a.top_k);
     if (a.mode == EpAllToAllMode::deepep_low_latency_rdma) {
+      if (nodes == 1 && !sys.inter_link_given)
+        throw InputError("ep_alltoall.mode",
+                         "deepep-ll-rdma sends every message over RDMA, and system '" + sys.name +
+                             "' gives no inter-node (NIC) link");
       c.rdma_bytes = c.logical_bytes * a.port_skew;
     } else {
-      c.rdma_bytes = c.logical_bytes * double(g - per_node) / g * a.port_skew;
-      c.nvlink_bytes = c.logical_bytes * double(per_node - 1) / g * a.port_skew;
+      // A GPU of the node with the fewest GPUs has the fewest NVLink peers and sends the most
+      // over RDMA: it binds.
+      const int smallest = g - (nodes - 1) * per_node;
+      c.rdma_bytes = c.logical_bytes * double(g - smallest) / g * a.port_skew;
+      c.nvlink_bytes = c.logical_bytes * double(smallest - 1) / g * a.port_skew;
     }
     const double rdma_s = link_s(nic, c.rdma_bytes), nvl_s = link_s(sys.intra, c.nvlink_bytes);
     c.time_s = std::max(rdma_s, nvl_s);
-    c.bound = rdma_s >= nvl_s ? "rdma" : "nvlink";
+    c.bound = rdma_s == 0 && nvl_s == 0 ? "local" : rdma_s >= nvl_s ? "rdma" : "nvlink";
     c.bytes_per_gpu = rdma_s >= nvl_s ? c.rdma_bytes : c.nvlink_bytes;
     c.comm_bytes = c.rdma_bytes + c.nvlink_bytes;
     c.detail = fmt::format(

@@ -116,6 +116,10 @@ AttentionProfile profile_from_json(const json& j, const std::string& name, const
     p.cta_overhead_iters_fp8 = nonnegative_field(j, "cta_overhead_iters_fp8", ctx);
   p.softmax_fp32_ops_per_element = nonnegative_field(j, "softmax_fp32_ops_per_element", ctx);
   p.softmax_phases_serial = optional_bool(j, "softmax_phases_serial", ctx).value_or(false);
+  if (p.softmax_phases_serial && p.softmax_fp32_ops_per_element < 1)
+    throw InputError(ctx.where("softmax_fp32_ops_per_element"),
+                     "must be at least 1 with softmax_phases_serial (the row max is one of them, "
+                     "counted on the ALU)");
   return p;
 }
 
@@ -429,6 +433,7 @@ SystemSpec system_from_parsed(const json& j, const std::string& file) {
   s.intra = member<LinkSpec>(j, "intra_link", ctx, link_from_parsed);
   if (s.nodes > 1) {
     s.inter = member<LinkSpec>(j, "inter_link", ctx, link_from_parsed);
+    s.inter_link_given = true;
     // A tree across nodes needs the inter-node link's bandwidth share as well as its latencies;
     // without it the tree would be silently dropped.
     for (std::size_t i = 0; i < s.inter.protocols.size(); ++i)
@@ -439,6 +444,7 @@ SystemSpec system_from_parsed(const json& j, const std::string& file) {
             "share");
   } else if (find_field(j, "inter_link")) {
     s.inter = member<LinkSpec>(j, "inter_link", ctx, link_from_parsed);
+    s.inter_link_given = true;
   } else {
     s.inter = s.intra;
   }

@@ -13,7 +13,8 @@
 // MoE all-to-all, DeepEP-style (deepseek-ai/DeepEP): normal kernels send a token once per
 // destination GPU (intra-node, NVLink) or once per destination node over RDMA and forward it over
 // NVLink inside the node (node-limited routing: at most `max_nodes_per_token` nodes); low-latency
-// kernels send every (token, expert) pair straight over RDMA. Payloads are FP8 with per-128
+// kernels send every (token, expert) pair as its own message, over NVLink to the GPUs of their
+// node (DeepEP's default) and over RDMA to the rest. Payloads are FP8 with per-128
 // scales or BF16.
 #include <cstdint>
 #include <string>

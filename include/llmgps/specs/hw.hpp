@@ -207,6 +207,7 @@ struct SystemSpec {
   int nodes = 1;
   LinkSpec intra;  // between GPUs of one node
   LinkSpec inter;  // between nodes (per GPU, i.e. one NIC per GPU); unused when nodes == 1
+  bool inter_link_given = false;  // the file names an inter-node (NIC) link (else inter = intra)
   int total_gpus() const { return gpus_per_node * nodes; }
 };
 
