@@ -205,9 +205,12 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   const double overhead_iters = s.dtype == DType::fp8 && !bwd && p.cta_overhead_iters_fp8 >= 0
                                     ? p.cta_overhead_iters_fp8
                                     : p.cta_overhead_iters;
-  AttentionShape plain = s;
-  plain.extra = {};
-  const double plain_iter_s = s.extra.any() ? iteration(gpu, p, plain, tile).seconds : it.seconds;
+  double plain_iter_s = it.seconds;
+  if (s.extra.any()) {
+    AttentionShape plain = s;
+    plain.extra = {};
+    plain_iter_s = iteration(gpu, p, plain, tile).seconds;
+  }
   const double overhead_s = overhead_iters * plain_iter_s;
   const double cta_max_s = w.iters_max * it.seconds + overhead_s;
   double compute_s;

@@ -495,6 +495,13 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
     return l.latency_s + simple->step_latency_s +
            bytes / (l.bw_bytes_per_s * l.bw_efficiency * simple->payload_fraction);
   };
+  // RDMA and NVLink carry their shares at once: the slower binds.
+  auto bind = [&] {
+    const double rdma_s = link_s(nic, c.rdma_bytes), nvl_s = link_s(sys.intra, c.nvlink_bytes);
+    c.time_s = std::max(rdma_s, nvl_s);
+    c.bound = rdma_s == 0 && nvl_s == 0 ? "local" : rdma_s >= nvl_s ? "rdma" : "nvlink";
+    c.bytes_per_gpu = rdma_s >= nvl_s ? c.rdma_bytes : c.nvlink_bytes;
+  };
   if (is_low_latency(a.mode)) {
     // Every (token, expert) pair is its own message, with no deduplication. DeepEP's default
     // sends those for GPUs of its own node over NVLink and the rest over RDMA; with NVLink
@@ -514,10 +521,7 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
       c.rdma_bytes = c.logical_bytes * double(g - smallest) / g * a.port_skew;
       c.nvlink_bytes = c.logical_bytes * double(smallest - 1) / g * a.port_skew;
     }
-    const double rdma_s = link_s(nic, c.rdma_bytes), nvl_s = link_s(sys.intra, c.nvlink_bytes);
-    c.time_s = std::max(rdma_s, nvl_s);
-    c.bound = rdma_s == 0 && nvl_s == 0 ? "local" : rdma_s >= nvl_s ? "rdma" : "nvlink";
-    c.bytes_per_gpu = rdma_s >= nvl_s ? c.rdma_bytes : c.nvlink_bytes;
+    bind();
     c.comm_bytes = c.rdma_bytes + c.nvlink_bytes;
     c.detail = fmt::format(
         "low-latency: {} tokens x top-{} messages of {} B, {} MB over {}, {} MB over NVLink",
@@ -546,10 +550,7 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
     c.rdma_bytes = tokens * remote_nodes * token_bytes * a.port_skew;
     c.nvlink_bytes =
         tokens * c.distinct_gpus * (per_node - 1.0) / per_node * token_bytes * a.port_skew;
-    const double rdma_s = link_s(nic, c.rdma_bytes), nvl_s = link_s(sys.intra, c.nvlink_bytes);
-    c.time_s = std::max(rdma_s, nvl_s);
-    c.bound = rdma_s >= nvl_s ? "rdma" : "nvlink";
-    c.bytes_per_gpu = rdma_s >= nvl_s ? c.rdma_bytes : c.nvlink_bytes;
+    bind();  // RDMA bytes are positive here: never "local"
     c.logical_bytes = tokens * c.distinct_nodes * token_bytes;
   }
   c.comm_bytes = c.nvlink_bytes + c.rdma_bytes;

@@ -59,8 +59,9 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
   StepConfig cfg = setup.step;
   cfg.ep = G_;
   cfg.moe_layout = setup.layout;
-  cfg.tp = 0;  // the layout's
-  const StepEstimate est = estimate_step(m, sys, cfg);
+  cfg.tp = 0;               // the layout's
+  cfg.cuda_graphs = false;  // sys_ already carries the graph launch gap
+  const StepEstimate est = estimate_step(m, sys_, cfg);
   deepep_ = est.plan.ep_exchange;
   tokens_ = est.plan.tokens;
   moe_layers_ = m.moe_layer_count();
@@ -123,6 +124,7 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
   }
   extra_slots_ = slots_ - home;
   memory_step_ = cfg;
+  memory_step_.cuda_graphs = setup.step.cuda_graphs;  // the step as asked for
   memory_ = step_memory(m, sys, cfg, est.plan, extra_slots_);
   if (cfg.phase == Phase::decode) {
     const ExpertActivation a =
