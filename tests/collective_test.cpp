@@ -397,3 +397,102 @@ TEST(Collective, TreeAcrossNodesHasLogarithmicLatency) {
     EXPECT_NE(std::string(e.what()).find("more than one node"), std::string::npos);
   }
 }
+
+// CollNet through a fabric that reduces in its switches (InfiniBand SHARP): each NIC of a node
+// carries its share of the buffer once per direction, pipelined with the node's part (direct:
+// scatter to and gather from the NIC heads, 2(p-1)/p of the buffer; chain: up and down a chain,
+// twice the buffer; NVLS: the node's NVLS all-reduce), the slower stage setting the pace.
+TEST(Collective, CollnetSendsEachNicsShareOnceThroughTheSwitch) {
+  const SystemSpec s = specs::load_system("256x-h100-nvlink4-ndr400-sharp");  // 32 nodes x 8
+  ASSERT_TRUE(s.collnet);
+  const double nvlink = s.intra.bw_bytes_per_s * s.intra.bw_efficiency;
+  const double nics = 8 * s.inter.bw_bytes_per_s * s.inter.bw_efficiency;
+  for (double bytes : {1048576.0, 4294967296.0}) {
+    const double inter = bytes / nics;
+    // 32 GPUs: 4 nodes of 8.
+    const CollectiveCost direct = allreduce_cost(s, bytes, 32, CollectiveAlgo::collnet_direct);
+    EXPECT_EQ(direct.algorithm, "collnet-direct");
+    EXPECT_EQ(direct.protocol, "Simple");
+    EXPECT_NEAR(direct.time_s,
+                2 * (3.7e-6 + 7 * 0.4e-6) + 31e-6 + std::max(2.0 * 7 / 8 * bytes / nvlink, inter),
+                1e-12);
+    const CollectiveCost chain = allreduce_cost(s, bytes, 32, CollectiveAlgo::collnet_chain);
+    EXPECT_NEAR(chain.time_s, 2 * 7 * 2.8e-6 + 30e-6 + std::max(2.0 * bytes / nvlink, inter),
+                1e-12);
+    // NVLS across nodes: the node's own NVLS all-reduce around the switch tree.
+    const double node_nvls =
+        allreduce_cost(specs::load_system("8x-h100-nvlink4"), bytes, 8, CollectiveAlgo::nvls)
+            .time_s -
+        s.intra.nvls_latency_s;
+    const CollectiveCost nvls = allreduce_cost(s, bytes, 32, CollectiveAlgo::nvls);
+    EXPECT_EQ(nvls.algorithm, "nvls");
+    EXPECT_NEAR(nvls.time_s, s.intra.nvls_latency_s + 18e-6 + std::max(node_nvls, inter), 1e-12);
+  }
+  // A 4 GiB all-reduce over 32 H100s: NVLS through the switch, whose node part moves the least.
+  EXPECT_EQ(allreduce_cost(s, 4294967296.0, 32).algorithm, "nvls");
+  // Direct needs an NVSwitch inside the node; chain does not.
+  SystemSpec ring_inside = s;
+  ring_inside.intra.topology = "ring";
+  EXPECT_THROW(allreduce_cost(ring_inside, 1e6, 32, CollectiveAlgo::collnet_direct), InputError);
+  EXPECT_EQ(allreduce_cost(ring_inside, 1e6, 32, CollectiveAlgo::collnet_chain).algorithm,
+            "collnet-chain");
+}
+
+TEST(Collective, PropertyCollnetOnlyWhereOnAndNeverSlower) {
+  const SystemSpec plain = specs::load_system("32x-h100-nvlink4-ndr400");
+  const SystemSpec sharp = specs::load_system("256x-h100-nvlink4-ndr400-sharp");
+  for (int gpus : {12, 16, 32})
+    for (double b = 64; b < 2e10; b *= 4) {
+      const CollectiveCost off = allreduce_cost(plain, b, gpus);
+      EXPECT_EQ(off.algorithm.find("collnet"), std::string::npos) << gpus << " " << b;
+      // NCCL's tuner knows CollNet's time exactly (no small-buffer channel loss), so turning it
+      // on only adds choices the tuner takes when they are faster.
+      EXPECT_LE(allreduce_cost(sharp, b, gpus).time_s, off.time_s * (1 + 1e-12))
+          << gpus << " " << b;
+      // More bandwidth on the NICs never slows CollNet.
+      SystemSpec faster = sharp;
+      faster.inter.bw_bytes_per_s *= 2;
+      for (auto a : {CollectiveAlgo::collnet_direct, CollectiveAlgo::collnet_chain})
+        EXPECT_LE(allreduce_cost(faster, b, gpus, a).time_s,
+                  allreduce_cost(sharp, b, gpus, a).time_s * (1 + 1e-12));
+    }
+  for (const char* name : {"32x-h100-nvlink4-ndr400", "8x-h100-nvlink4"}) {
+    try {
+      allreduce_cost(specs::load_system(name), 1e6, 0, CollectiveAlgo::collnet_chain);
+      FAIL() << name;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("'collnet': true"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(parse_collective_algo("collnet-direct", "x"), CollectiveAlgo::collnet_direct);
+  EXPECT_STREQ(collective_algo_name(CollectiveAlgo::collnet_chain), "collnet-chain");
+}
+
+// A node with 4 NICs for its 8 GPUs gives each GPU half a NIC when all of them send: every
+// inter-node path (NCCL's channels, all-to-all, DeepEP's RDMA) takes what half the NIC
+// bandwidth per GPU would; a node with one NIC per GPU is unchanged by saying so.
+TEST(Collective, FewerNicsThanGpusShareTheNodesNics) {
+  const SystemSpec one_each = specs::load_system("32x-a100-nvlink3-hdr200");
+  SystemSpec four = one_each;
+  four.nics_per_node = 4;
+  SystemSpec half_nic = one_each;
+  half_nic.inter.bw_bytes_per_s /= 2;
+  SystemSpec said = one_each;
+  said.nics_per_node = 8;
+  EXPECT_DOUBLE_EQ(four.nics_per_gpu(), 0.5);
+  for (double b : {65536.0, 1073741824.0}) {
+    for (auto a : {CollectiveAlgo::automatic, CollectiveAlgo::ring, CollectiveAlgo::tree,
+                   CollectiveAlgo::hierarchical}) {
+      EXPECT_NEAR(allreduce_cost(four, b, 32, a).time_s, allreduce_cost(half_nic, b, 32, a).time_s,
+                  1e-15)
+          << b;
+      EXPECT_EQ(allreduce_cost(said, b, 32, a).time_s, allreduce_cost(one_each, b, 32, a).time_s);
+    }
+  }
+  const auto volume = skewed_alltoall_volume(16, 64e6, 1.0);
+  EXPECT_NEAR(alltoall_cost(four, volume).time_s, alltoall_cost(half_nic, volume).time_s, 1e-15);
+  EpAllToAll a;
+  a.tokens_per_gpu = 4096, a.hidden = 7168, a.top_k = 8, a.experts = 256, a.gpus = 32;
+  EXPECT_NEAR(ep_alltoall_cost(four, a).time_s, ep_alltoall_cost(half_nic, a).time_s, 1e-15);
+  EXPECT_GT(ep_alltoall_cost(four, a).time_s, ep_alltoall_cost(one_each, a).time_s);
+}

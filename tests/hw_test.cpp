@@ -290,3 +290,60 @@ TEST(Hw, InterNodeTreeNeedsItsBandwidthShare) {
         << e.where();
   }
 }
+
+// CollNet is a system's choice (NCCL_COLLNET_ENABLE) on a fabric that reduces in its switches:
+// the flag without the inter-node link's SHARP latencies is refused by name, as is a SHARP
+// block missing a latency; without the flag nothing changes.
+TEST(Hw, CollnetNeedsALinkThatReducesInItsNetwork) {
+  test::TempDir d;
+  auto ib = nlohmann::json::parse(specs::find_preset("hw", "ib-ndr400"));
+  ASSERT_TRUE(ib.contains("sharp"));
+  nlohmann::json sys = {{"kind", "system"},          {"name", "two"},  {"gpu", "h100-sxm5"},
+                        {"gpus_per_node", 8},        {"nodes", 2},     {"intra_link", "nvlink4"},
+                        {"inter_link", "ib-ndr400"}, {"collnet", true}};
+  test::write_file(d.file("sys.json"), sys.dump());
+  const SystemSpec s = specs::load_system(d.file("sys.json"));
+  EXPECT_TRUE(s.collnet);
+  EXPECT_NEAR(s.inter.sharp_direct_latency_s, 31e-6, 1e-12);
+  EXPECT_NEAR(s.intra.collnet_chain_hop_s, 2.8e-6, 1e-12);
+  EXPECT_FALSE(specs::load_system("32x-h100-nvlink4-ndr400").collnet);
+  EXPECT_TRUE(specs::load_system("256x-h100-nvlink4-ndr400-sharp").collnet);
+
+  ib.erase("sharp");
+  sys["inter_link"] = ib;
+  test::write_file(d.file("plain.json"), sys.dump());
+  try {
+    specs::load_system(d.file("plain.json"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.where().find("collnet"), std::string::npos) << e.where();
+    EXPECT_NE(e.reason().find("sharp"), std::string::npos) << e.reason();
+  }
+  auto half = nlohmann::json::parse(specs::find_preset("hw", "ib-ndr400"));
+  half["sharp"].erase("chain_latency_us");
+  test::write_file(d.file("half.json"), half.dump());
+  try {
+    specs::load_link(d.file("half.json"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.where().find("sharp.chain_latency_us"), std::string::npos) << e.where();
+  }
+}
+
+TEST(Hw, NicsPerNodeIsAPositiveCount) {
+  test::TempDir d;
+  nlohmann::json sys = {{"kind", "system"},          {"name", "two"},     {"gpu", "a100-sxm4-80g"},
+                        {"gpus_per_node", 8},        {"nodes", 2},        {"intra_link", "nvlink3"},
+                        {"inter_link", "ib-hdr200"}, {"nics_per_node", 4}};
+  test::write_file(d.file("sys.json"), sys.dump());
+  EXPECT_EQ(specs::load_system(d.file("sys.json")).nics_per_node, 4);
+  EXPECT_EQ(specs::load_system("32x-a100-nvlink3-hdr200").nics_per_gpu(), 1.0);
+  sys["nics_per_node"] = 0;
+  test::write_file(d.file("zero.json"), sys.dump());
+  try {
+    specs::load_system(d.file("zero.json"));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.where().find("nics_per_node"), std::string::npos) << e.where();
+  }
+}

@@ -5,9 +5,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
+#include "llmgps/cost/collective.hpp"
 #include "llmgps/cost/gemm.hpp"
 #include "llmgps/specs/error.hpp"
+#include "llmgps/specs/presets.hpp"
+#include "test_util.hpp"
 
 using namespace llmgps;
 
@@ -115,4 +119,36 @@ TEST(Validate, HarnessFloorComesFromTheSmallestRows) {
   ASSERT_EQ(with_big.size(), 4u);
   ASSERT_LT(with_big[3].predicted_s, 0.5 * with_big[3].measured_s);
   for (const auto& s : with_big) EXPECT_NEAR(s.harness_floor_s, gaps[1], 1e-12);
+}
+
+// A hardware file a table names by a relative path is found beside the table, wherever llmgps
+// runs (as paths inside a system file are relative to that file).
+TEST(Validate, RelativeHardwarePathsAreRelativeToTheTable) {
+  test::TempDir d;
+  std::filesystem::create_directories(d.path / "systems");
+  test::write_file(d.file("systems/two.json"),
+                   R"({"kind": "system", "name": "two", "gpu": "a100-sxm4-80g",
+                       "gpus_per_node": 8, "nodes": 2, "intra_link": "nvlink3",
+                       "inter_link": "ib-hdr200", "nics_per_node": 4})");
+  test::write_file(d.file("t.csv"),
+                   "kind,hw,bytes,gpus,value,unit,source\n"
+                   "allreduce,systems/two.json,1073741824,16,12000,us,x\n"
+                   "allreduce,32x-a100-nvlink3-hdr200,1073741824,16,12000,us,x\n");
+  const auto scored = calib::score(calib::read_measurements(d.file("t.csv")));
+  ASSERT_EQ(scored.size(), 2u);
+  // The file beside the table was read (half the NICs of the preset: slower).
+  EXPECT_DOUBLE_EQ(
+      scored[0].predicted_s,
+      allreduce_cost(specs::load_system(d.file("systems/two.json")), 1073741824, 16).time_s);
+  EXPECT_GT(scored[0].predicted_s, 1.2 * scored[1].predicted_s);
+  test::write_file(
+      d.file("bad.csv"),
+      "kind,hw,bytes,gpus,value,unit,source\nallreduce,missing.json,1024,16,10,us,x\n");
+  try {
+    calib::score(calib::read_measurements(d.file("bad.csv")));
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.csv:2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("missing.json"), std::string::npos) << e.what();
+  }
 }

@@ -51,9 +51,11 @@ def elementwise(hw, kind, rows, cols, dtype="auto"):
 def allreduce(system, bytes, gpus=0, algo="auto"):
     """NCCL all-reduce of ``bytes`` per GPU over ``gpus`` GPUs (0: all of the system).
 
-    algo: auto (NCCL's choice among ring, tree, NVLS and NVLS-tree), ring, tree, nvls, or
-    hierarchical (reduce-scatter, inter-node all-reduce, all-gather: no NCCL algorithm, run only
-    by name). The result names the algorithm and protocol chosen, busbw and algbw.
+    algo: auto (NCCL's choice among ring, tree, NVLS, NVLS-tree and, on a system with
+    ``"collnet": true``, CollNet-direct, CollNet-chain and NVLS through the fabric's switches),
+    ring, tree, nvls, collnet-direct, collnet-chain, or hierarchical (reduce-scatter, inter-node
+    all-reduce, all-gather: no NCCL algorithm, run only by name). The result names the algorithm
+    and protocol chosen, busbw and algbw.
     """
     return Result(_core.cost_allreduce(_text(system, "system"), _real(bytes, "bytes"),
                                        _int(gpus, "gpus"), _text(algo, "algo")))

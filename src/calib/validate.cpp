@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "llmgps/cost/attention.hpp"
 #include "llmgps/cost/collective.hpp"
 #include "llmgps/cost/elementwise.hpp"
 #include "llmgps/cost/gemm.hpp"
 #include "llmgps/specs/error.hpp"
+#include "llmgps/specs/presets.hpp"
 
 namespace llmgps::calib {
 namespace {
@@ -97,14 +99,14 @@ Prediction predict_allreduce(const Measurement& m, const SystemSpec& sys) {
   Prediction p;
   const int n = m.gpus > 0 ? int(std::min<std::int64_t>(m.gpus, 1 << 20)) : sys.total_gpus();
   // impl names the algorithm the run was forced to (NCCL_ALGO): nccl (auto), nccl-ring,
-  // nccl-nvls, nccl-hierarchical, nccl-tree.
+  // nccl-nvls, nccl-hierarchical, nccl-tree, nccl-collnet-direct, nccl-collnet-chain.
   CollectiveAlgo algo = CollectiveAlgo::automatic;
   if (m.impl.rfind("nccl-", 0) == 0)
     algo = parse_collective_algo(m.impl.substr(5), m.where() + ": column 'impl'");
   else if (!m.impl.empty() && m.impl != "nccl")
     throw InputError(m.where() + ": column 'impl'",
-                     "all-reduce impl must be nccl, nccl-ring, nccl-nvls, nccl-hierarchical or "
-                     "nccl-tree, got '" +
+                     "all-reduce impl must be nccl, nccl-ring, nccl-nvls, nccl-hierarchical, "
+                     "nccl-tree, nccl-collnet-direct or nccl-collnet-chain, got '" +
                          m.impl + "'");
   p.cost = allreduce_cost(sys, m.bytes, n, algo);
   p.work = m.unit == MeasuredUnit::busbw_gbps ? m.bytes * 2.0 * (n - 1) / n : m.bytes;
@@ -206,6 +208,17 @@ std::vector<Scored> score(const std::vector<Measurement>& rows) {
   return score(rows, {});
 }
 
+namespace {
+// A hardware file named by a relative path is relative to the table that names it (as a path
+// inside a system file is relative to that file), so a table and its hardware travel together.
+std::string hw_ref(const Measurement& m) {
+  namespace fs = std::filesystem;
+  if (!specs::looks_like_path(m.hw) || fs::path(m.hw).is_absolute()) return m.hw;
+  const fs::path dir = fs::path(m.file).parent_path();
+  return dir.empty() ? m.hw : (dir / m.hw).lexically_normal().string();
+}
+}  // namespace
+
 std::vector<Scored> score(const std::vector<Measurement>& rows,
                           const std::function<void(SystemSpec&)>& adjust) {
   std::map<std::string, SystemSpec> systems;
@@ -213,9 +226,10 @@ std::vector<Scored> score(const std::vector<Measurement>& rows,
   out.reserve(rows.size());
   for (const auto& m : rows) {
     try {
-      auto it = systems.find(m.hw);
+      const std::string ref = hw_ref(m);
+      auto it = systems.find(ref);
       if (it == systems.end()) {
-        it = systems.emplace(m.hw, specs::load_system(m.hw)).first;
+        it = systems.emplace(ref, specs::load_system(ref)).first;
         if (adjust) adjust(it->second);
       }
       const SystemSpec* sys = &it->second;

@@ -100,14 +100,17 @@ void register_cost_allreduce(CLI::App* cost) {
   static std::string algo = "auto";
   static api::AllreduceRequest req;
   auto* c = cost->add_subcommand(
-      "allreduce", "NCCL all-reduce: ring, tree, NVLS or NVLS-tree, fastest by NCCL's tuner");
+      "allreduce",
+      "NCCL all-reduce: ring, tree, NVLS, NVLS-tree or CollNet, fastest by NCCL's tuner");
   c->add_option("--system", req.system, "system preset or JSON file")->required();
   c->add_option("--bytes", req.bytes, "bytes per GPU")->required();
   c->add_option("--gpus", req.gpus, "GPUs taking part (default: all)");
   c->add_option(
        "--algo", algo,
-       "auto|ring|tree|nvls (NCCL_ALGO; nvls: NVLS-tree across nodes) or hierarchical "
-       "(reduce-scatter, inter-node all-reduce, all-gather; no NCCL algorithm, by name only)")
+       "auto|ring|tree|nvls|collnet-direct|collnet-chain (NCCL_ALGO; nvls: NVLS-tree across "
+       "nodes, or NVLS through the switches with CollNet; collnet-*: systems with "
+       "\"collnet\": true) or hierarchical (reduce-scatter, inter-node all-reduce, all-gather; "
+       "no NCCL algorithm, by name only)")
       ->capture_default_str();
   add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {

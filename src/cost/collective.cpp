@@ -167,7 +167,12 @@ CollectiveAlgo parse_collective_algo(const std::string& s, const std::string& wh
   if (s == "hierarchical") return CollectiveAlgo::hierarchical;
   if (s == "nvls") return CollectiveAlgo::nvls;
   if (s == "tree") return CollectiveAlgo::tree;
-  throw InputError(where, "must be auto, ring, hierarchical, nvls or tree, got '" + s + "'");
+  if (s == "collnet-direct") return CollectiveAlgo::collnet_direct;
+  if (s == "collnet-chain") return CollectiveAlgo::collnet_chain;
+  throw InputError(where,
+                   "must be auto, ring, hierarchical, nvls, tree, collnet-direct or "
+                   "collnet-chain, got '" +
+                       s + "'");
 }
 
 const char* collective_algo_name(CollectiveAlgo a) {
@@ -182,6 +187,10 @@ const char* collective_algo_name(CollectiveAlgo a) {
       return "nvls";
     case CollectiveAlgo::tree:
       return "tree";
+    case CollectiveAlgo::collnet_direct:
+      return "collnet-direct";
+    case CollectiveAlgo::collnet_chain:
+      return "collnet-chain";
   }
   return "?";
 }
@@ -223,14 +232,15 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
       options.push_back({"nvls", t, "Simple", (local + 1.0) / local * bytes, t});
     }
   } else {
-    // NCCL spreads its channels (each a ring or a tree) over the node's NICs, one per GPU in these
-    // systems (src/graph/search.cc: every channel leaves the node through a NIC of its own), so
-    // what crosses between nodes has the NICs of the node's GPUs in the collective side by side,
-    // the node with the fewest GPUs binding: 8 HDR NICs give a 2 x 8 A100 all-reduce 182 GB/s of
-    // bus bandwidth at 1 GiB, measured 184 (microsoft/mscclpp docs/performance-ndmv4.md).
-    // Latencies count GPUs per node as ranks / nodes, as NCCL does.
+    // NCCL spreads its channels (each a ring or a tree) over the node's NICs (src/graph/search.cc:
+    // every channel leaves the node through a NIC of its own), so what crosses between nodes has
+    // the NICs of the node's GPUs in the collective side by side (their share of the node's NICs
+    // where NICs are fewer or more than GPUs), the node with the fewest GPUs binding: 8 HDR NICs
+    // give a 2 x 8 A100 all-reduce 182 GB/s of bus bandwidth at 1 GiB, measured 184
+    // (microsoft/mscclpp docs/performance-ndmv4.md). Latencies count GPUs per node as
+    // ranks / nodes, as NCCL does.
     const double per_node = double(total / nodes);
-    const double nics = double(total - (nodes - 1) * local);
+    const double nics = double(total - (nodes - 1) * local) * sys.nics_per_gpu();
     // Between two nodes a tree (NVLS-tree's too) carries its halves both ways at once: each
     // direction of a node's NICs moves the buffer once, not twice (tuning.cc: "2 node case").
     const double tree_nics = nics * (nodes <= 2 ? 2.0 : 1.0);
@@ -301,12 +311,64 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
           sys.intra.nvls_latency_s + 2.0 * levels * hop * step_scale + std::max(intra_s, inter_s);
       options.push_back({"nvls-tree", t, "Simple", 2.0 * (total - 1) / total * bytes, t});
     }
+    // CollNet (NCCL_COLLNET_ENABLE=1 on a fabric that reduces in its switches, InfiniBand SHARP
+    // through NCCL's plugin): every NIC of a node sends its 1/nics share of the node's partial
+    // sum up the switch tree and receives the total back, so each NIC carries the buffer's
+    // share once per direction (a tree between nodes carries it twice, both ways at once only
+    // between two nodes). Inside the node, by algorithm (NVIDIA/nccl#320 traces the data):
+    // - direct (NVSwitch only): every GPU scatters its buffer to the NIC heads and gathers the
+    //   result from them, 2(p-1)/p of the buffer per GPU and direction, as a ring moves;
+    // - chain: a chain of the node's GPUs per channel, reducing up to the NIC and broadcasting
+    //   back down, the whole buffer twice per GPU and direction ("NVLink still has to transmit
+    //   ~2x more data intra-node", sjeaugey in nccl#320);
+    // - NVLS: the node's NVLS reduce-scatter and multicast all-gather around the switch tree.
+    // The node's part and the fabric's run chunk by chunk, so the slower sets the pace, as in
+    // NVLS-tree. Latency (tuning.cc @5067397c): the fabric's once per all-reduce, and inside a
+    // node for direct 2 x (one hop + a serialisation per peer GPU), for chain 2 x (p - 1) hops,
+    // for NVLS its own. Simple protocol only.
+    const auto intra_simple =
+        std::find_if(sys.intra.protocols.begin(), sys.intra.protocols.end(),
+                     [](const LinkProtocol& p) { return p.name == "Simple"; });
+    const bool collnet = sys.collnet && sys.inter.sharp() && simple != sys.inter.protocols.end() &&
+                         intra_simple != sys.intra.protocols.end();
+    if (collnet) {
+      const double inter_s = bytes / protocol_bw(sys.inter, *simple, 1.0, nics, nodes);
+      const double intra_bw = protocol_bw(sys.intra, *intra_simple);
+      const double peers = per_node - 1;
+      auto hop = [&](double given) {
+        return given >= 0                               ? given
+               : intra_simple->tree_step_latency_s >= 0 ? intra_simple->tree_step_latency_s
+                                                        : intra_simple->step_latency_s;
+      };
+      // `bus`: what each GPU moves per direction over the node's link.
+      auto add = [&](const char* name, double latency, double intra_s, double bus) {
+        const double t = latency + std::max(intra_s, inter_s);
+        options.push_back({name, t, "Simple", bus, t});
+      };
+      if (sys.intra.topology == "switch" &&
+          (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::collnet_direct))
+        add("collnet-direct",
+            (2.0 * (std::min(1.0, peers) * hop(sys.intra.collnet_direct_hop_s) +
+                    peers * sys.intra.collnet_direct_arity_s) +
+             sys.inter.sharp_direct_latency_s) *
+                step_scale,
+            2.0 * peers / per_node * bytes / intra_bw, 2.0 * peers / per_node * bytes);
+      if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::collnet_chain)
+        add("collnet-chain",
+            (2.0 * peers * hop(sys.intra.collnet_chain_hop_s) + sys.inter.sharp_chain_latency_s) *
+                step_scale,
+            peers > 0 ? 2.0 * bytes / intra_bw : 0.0, peers > 0 ? 2.0 * bytes : 0.0);
+      if (nvls_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls))
+        add("nvls", sys.intra.nvls_latency_s + sys.inter.sharp_nvls_latency_s * step_scale,
+            nvls_time(sys.intra, local, bytes, 1.0) - sys.intra.nvls_latency_s,
+            (local + 1.0) / local * bytes);
+    }
     // Without NVLS: reduce-scatter inside each node, an all-reduce of the 1/local shards between
     // nodes, all-gather inside, one after another. No NCCL algorithm (a framework's hierarchical
     // all-reduce), so only when asked for by name.
     if (algo == CollectiveAlgo::hierarchical) {
       Best rs = ring(sys.intra, step_scale, local, bytes, 1.0, true);
-      Best ar = ring(sys.inter, step_scale, nodes, bytes / local, 2.0, false);
+      Best ar = ring(sys.nic_share(), step_scale, nodes, bytes / local, 2.0, false);
       Best ag = ring(sys.intra, step_scale, local, bytes, 1.0, false);
       options.push_back({"hierarchical", rs.time_s + ar.time_s + ag.time_s,
                          rs.protocol + "/" + ar.protocol, 2.0 * (nodes - 1) / nodes * bytes / local,
@@ -316,15 +378,23 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
   if (options.empty())
     throw InputError(
         "allreduce.algorithm",
-        fmt::format("'{}' cannot run on system '{}' over {} GPUs{}", collective_algo_name(algo),
-                    sys.name, total,
-                    algo == CollectiveAlgo::nvls
-                        ? " (needs NVLink SHARP between GPUs of a node, and a Simple protocol on "
-                          "the inter-node link across nodes)"
-                    : algo == CollectiveAlgo::tree
-                        ? " (needs more than one node and the links' tree latencies)"
-                    : algo == CollectiveAlgo::hierarchical ? " (needs more than one node)"
-                                                           : ""));
+        fmt::format(
+            "'{}' cannot run on system '{}' over {} GPUs{}", collective_algo_name(algo), sys.name,
+            total,
+            algo == CollectiveAlgo::nvls
+                ? " (needs NVLink SHARP between GPUs of a node, and a Simple protocol on "
+                  "the inter-node link across nodes)"
+            : algo == CollectiveAlgo::tree
+                ? " (needs more than one node and the links' tree latencies)"
+            : algo == CollectiveAlgo::hierarchical ? " (needs more than one node)"
+            : algo == CollectiveAlgo::collnet_direct || algo == CollectiveAlgo::collnet_chain
+                ? (algo == CollectiveAlgo::collnet_direct
+                       ? " (needs more than one node, CollNet on: 'collnet': true with an "
+                         "inter-node link that reduces in its network, and an NVSwitch "
+                         "inside the node)"
+                       : " (needs more than one node and CollNet on: 'collnet': true with "
+                         "an inter-node link that reduces in its network)")
+                : ""));
   const Option* best = &options.front();
   for (const auto& o : options)
     if (o.tuner < best->tuner) best = &o;
@@ -405,7 +475,7 @@ OpCost alltoall_cost(const SystemSpec& sys, const std::vector<std::vector<double
   }
   // All peers are served concurrently: one step, paced by the busiest GPU's port.
   Best intra = worst_intra > 0 ? best_transfer(sys.intra, worst_intra) : Best{0, "-"};
-  Best inter = worst_inter > 0 ? best_transfer(sys.inter, worst_inter) : Best{0, "-"};
+  Best inter = worst_inter > 0 ? best_transfer(sys.nic_share(), worst_inter) : Best{0, "-"};
   c.time_s = std::max(intra.time_s, inter.time_s);
   c.bound = "link";
   c.detail = fmt::format("busiest GPU moves {} MB intra-node ({}), {} MB inter-node ({})",
@@ -487,8 +557,9 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
                                  ? double(a.hidden) + std::ceil(a.hidden / 128.0) * 4.0
                                  : 2.0 * double(a.hidden);
   EpAllToAllCost c;
-  // RDMA goes through the NIC link (a one-node system without one has inter = intra).
-  const LinkSpec& nic = sys.inter;
+  // RDMA goes through the NIC link, a GPU's share of the node's NICs (a one-node system without
+  // one has inter = intra).
+  const LinkSpec nic = sys.nic_share();
   auto link_s = [](const LinkSpec& l, double bytes) {
     if (bytes <= 0) return 0.0;
     const LinkProtocol* simple = &l.protocols.back();

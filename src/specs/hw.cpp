@@ -67,6 +67,12 @@ SystemSpec with_cuda_graphs(const SystemSpec& sys) {
   return out;
 }
 
+LinkSpec SystemSpec::nic_share() const {
+  LinkSpec l = inter;
+  l.bw_bytes_per_s *= nics_per_gpu();
+  return l;
+}
+
 DType default_dtype(const GpuSpec& gpu, bool fp8_typical) {
   if (fp8_typical && gpu.supports(DType::fp8)) return DType::fp8;
   return gpu.supports(DType::bf16) ? DType::bf16 : DType::fp16;
@@ -225,6 +231,25 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
   if (auto ch = optional_int(j, "ring_channels", ctx)) {
     if (*ch < 1 || *ch > 64) throw InputError(ctx.where("ring_channels"), "must be in [1, 64]");
     l.ring_channels = *ch;
+  }
+  if (const json* sh = find_field(j, "sharp")) {
+    if (!sh->is_object())
+      throw InputError(ctx.where("sharp"),
+                       "expected an object with direct_latency_us, chain_latency_us and "
+                       "nvls_latency_us");
+    JsonContext sc = ctx.child("sharp");
+    l.sharp_direct_latency_s = nonnegative_field(*sh, "direct_latency_us", sc) * 1e-6;
+    l.sharp_chain_latency_s = nonnegative_field(*sh, "chain_latency_us", sc) * 1e-6;
+    l.sharp_nvls_latency_s = nonnegative_field(*sh, "nvls_latency_us", sc) * 1e-6;
+  }
+  if (const json* ch = find_field(j, "collnet_hops")) {
+    if (!ch->is_object())
+      throw InputError(ctx.where("collnet_hops"),
+                       "expected an object with direct_us, direct_arity_us and chain_us");
+    JsonContext cc = ctx.child("collnet_hops");
+    l.collnet_direct_hop_s = nonnegative_field(*ch, "direct_us", cc) * 1e-6;
+    l.collnet_direct_arity_s = nonnegative_field(*ch, "direct_arity_us", cc) * 1e-6;
+    l.collnet_chain_hop_s = nonnegative_field(*ch, "chain_us", cc) * 1e-6;
   }
   const json* protos = find_field(j, "protocols");
   if (!protos || !protos->is_array() || protos->empty())
@@ -448,6 +473,15 @@ SystemSpec system_from_parsed(const json& j, const std::string& file) {
   } else {
     s.inter = s.intra;
   }
+  if (auto n = optional_int(j, "nics_per_node", ctx)) {
+    if (*n < 1 || *n > 1024) throw InputError(ctx.where("nics_per_node"), "must be in [1, 1024]");
+    s.nics_per_node = *n;
+  }
+  s.collnet = optional_bool(j, "collnet", ctx).value_or(false);
+  if (s.collnet && !(s.inter_link_given && s.inter.sharp()))
+    throw InputError(ctx.where("collnet"),
+                     "needs an inter_link that reduces in its network (a 'sharp' block with its "
+                     "latencies)");
   return s;
 }
 

@@ -5,7 +5,10 @@
 // tree between, pipelined) and every transport protocol (LL, LL128, Simple):
 //   time = base latency + steps x step latency + bus bytes / (link bandwidth x link efficiency x
 //          protocol payload fraction x links side by side, capped at the protocol's maximum)
-// where between nodes a node's NICs (one per GPU) carry NCCL's channels side by side. NCCL's
+// where between nodes a node's NICs (one per GPU) carry NCCL's channels side by side. Where the
+// fabric reduces in its switches (InfiniBand SHARP) and NCCL's CollNet is on, CollNet-direct,
+// CollNet-chain and NVLS across nodes send each NIC's share up the switch tree once and get the
+// sum back, pipelined with the node's own part (below). NCCL's
 // tuner picks the pair of least time with every channel; the pick is timed on the channels a
 // small buffer really gets. A framework's serial hierarchical all-reduce (reduce-scatter,
 // inter-node all-reduce, all-gather) runs only when asked for by name.
@@ -25,21 +28,32 @@
 
 namespace llmgps {
 
-enum class CollectiveAlgo { automatic, ring, hierarchical, nvls, tree };
+enum class CollectiveAlgo {
+  automatic,
+  ring,
+  hierarchical,
+  nvls,
+  tree,
+  collnet_direct,
+  collnet_chain
+};
 CollectiveAlgo parse_collective_algo(const std::string& s, const std::string& where);
 const char* collective_algo_name(CollectiveAlgo a);
 
 struct CollectiveCost : OpCost {
-  std::string algorithm;  // ring, tree, nvls, nvls-tree, hierarchical or local
-  std::string protocol;   // LL, LL128, Simple
-  double bus_bytes = 0;   // bytes each GPU moves per direction on the busiest link
+  // ring, tree, nvls, nvls-tree, collnet-direct, collnet-chain, hierarchical or local
+  std::string algorithm;
+  std::string protocol;  // LL, LL128, Simple
+  double bus_bytes = 0;  // bytes each GPU moves per direction on the busiest link
 };
 
 // All-reduce of `bytes` per GPU over `gpus` GPUs (0: all of the system). `algo` forces an
 // algorithm (NCCL_ALGO); automatic takes NCCL's choice among those the system supports. nvls
-// needs a link with NVLink SHARP (NVLS in one node, NVLS-tree across nodes, which also needs a
-// Simple protocol on the inter-node link); hierarchical and tree need more than one node (and
-// tree the links' tree latencies).
+// needs a link with NVLink SHARP (NVLS in one node; across nodes NVLS-tree, which also needs a
+// Simple protocol on the inter-node link, or with CollNet NVLS through the fabric's switches);
+// hierarchical and tree need more than one node (and tree the links' tree latencies);
+// collnet-direct and collnet-chain need a system with CollNet on (SystemSpec::collnet; direct
+// also an NVSwitch inside the node) and Simple protocols on both links.
 CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus = 0,
                               CollectiveAlgo algo = CollectiveAlgo::automatic);
 

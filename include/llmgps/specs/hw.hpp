@@ -198,6 +198,20 @@ struct LinkSpec {
   double nvls_chunk_overhead_s = 0;      // per chunk per channel: multimem round and flag sync
   std::vector<LinkProtocol> protocols;   // at least one
   int ring_channels = 0;  // channels NCCL runs ring collectives on over this link (0: not given)
+  // In-network reduction between nodes (InfiniBand SHARP in the fabric's switches, which NCCL
+  // reaches through its CollNet algorithms and the SHARP plugin): latencies once per all-reduce
+  // through the switch tree, for CollNet-direct, CollNet-chain and NVLS across nodes (tuning.cc
+  // hwLatencies[NET]; -1: the link gives none, so nothing reduces in its network).
+  double sharp_direct_latency_s = -1;
+  double sharp_chain_latency_s = -1;
+  double sharp_nvls_latency_s = -1;
+  bool sharp() const { return sharp_direct_latency_s >= 0; }
+  // CollNet's hops inside a node over this link (tuning.cc hwLatencies[NVLINK]): direct, where
+  // every GPU reaches the node's NIC heads at once (plus a per-peer serialisation), and chain,
+  // a hop per GPU (-1: not given; the link's tree hop, else its ring step, stands in).
+  double collnet_direct_hop_s = -1;
+  double collnet_direct_arity_s = 0;
+  double collnet_chain_hop_s = -1;
 };
 
 struct SystemSpec {
@@ -206,8 +220,21 @@ struct SystemSpec {
   int gpus_per_node = 1;
   int nodes = 1;
   LinkSpec intra;  // between GPUs of one node
-  LinkSpec inter;  // between nodes (per GPU, i.e. one NIC per GPU); unused when nodes == 1
+  LinkSpec inter;  // between nodes: one NIC; unused when nodes == 1
+  // NICs of a node (0: one per GPU, as in DGX/HGX systems). A node's GPUs share its NICs evenly:
+  // all of them at once get nics_per_node / gpus_per_node NICs each.
+  int nics_per_node = 0;
+  double nics_per_gpu() const {
+    return nics_per_node > 0 ? double(nics_per_node) / gpus_per_node : 1.0;
+  }
+  // The inter-node link as one GPU sees it while every GPU of its node sends: a NIC's bandwidth
+  // times nics_per_gpu().
+  LinkSpec nic_share() const;
   bool inter_link_given = false;  // the file names an inter-node (NIC) link (else inter = intra)
+  // NCCL's CollNet is on (NCCL_COLLNET_ENABLE=1 with the SHARP plugin) and the inter-node link
+  // reduces in its network: all-reduces across nodes may run CollNet-direct, CollNet-chain or
+  // NVLS through the switch. Off by default, as in NCCL.
+  bool collnet = false;
   int total_gpus() const { return gpus_per_node * nodes; }
 };
 
