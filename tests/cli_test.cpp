@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "llmgps/specs/presets.hpp"
 #include "test_util.hpp"
 
 using llmgps::test::run_cli;
@@ -385,6 +386,15 @@ TEST(CliVocabulary, DefaultsFollowOneRulePerGpu) {
   llmgps::test::TempDir d;
   auto cal = llmgps::test::run_cli_in(d.path.string(), "calibrate --format json");
   EXPECT_EQ(cal.code, 0) << cal.err;
+  // A system file given on the command line is the working directory's, though the rows it
+  // becomes are read from the built-in set.
+  llmgps::test::write_file(d.file("s4.json"), llmgps::specs::find_preset("hw", "4x-a100-nvlink3"));
+  auto own = llmgps::test::run_cli_in(d.path.string(), "calibrate --system s4.json --format json");
+  EXPECT_EQ(own.code, 0) << own.err;
+  const json mine = json::parse(own.out)["classes"], preset = json::parse(cal.out)["classes"];
+  ASSERT_EQ(mine.size(), preset.size());
+  for (std::size_t i = 0; i < mine.size(); ++i)
+    EXPECT_EQ(mine[i]["median_abs_error"], preset[i]["median_abs_error"]) << mine[i]["class"];
 }
 
 TEST(CliVocabulary, UnknownNamesGetASuggestionAndTheSubcommandsHelp) {

@@ -338,12 +338,23 @@ TEST(Hw, NicsPerNodeIsAPositiveCount) {
   test::write_file(d.file("sys.json"), sys.dump());
   EXPECT_EQ(specs::load_system(d.file("sys.json")).nics_per_node, 4);
   EXPECT_EQ(specs::load_system("32x-a100-nvlink3-hdr200").nics_per_gpu(), 1.0);
-  sys["nics_per_node"] = 0;
-  test::write_file(d.file("zero.json"), sys.dump());
-  try {
-    specs::load_system(d.file("zero.json"));
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_NE(e.where().find("nics_per_node"), std::string::npos) << e.where();
+  // None, more than one per GPU (a GPU's NICs are one link of their summed bandwidth), or NICs
+  // without the inter-node link they count: refused by name.
+  for (const auto& [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"nics_per_node", 0}, {"nics_per_node", 16}, {"inter_link", nullptr}}) {
+    nlohmann::json bad = sys;
+    if (value.is_null()) {
+      bad.erase(field);
+      bad["nodes"] = 1;
+    } else {
+      bad[field] = value;
+    }
+    test::write_file(d.file("bad.json"), bad.dump());
+    try {
+      specs::load_system(d.file("bad.json"));
+      FAIL() << bad.dump();
+    } catch (const InputError& e) {
+      EXPECT_NE(e.where().find("nics_per_node"), std::string::npos) << e.where();
+    }
   }
 }

@@ -53,7 +53,8 @@ def allreduce(system, bytes, gpus=0, algo="auto"):
 
     algo: auto (NCCL's choice among ring, tree, NVLS, NVLS-tree and, on a system with
     ``"collnet": true``, CollNet-direct, CollNet-chain and NVLS through the fabric's switches),
-    ring, tree, nvls, collnet-direct, collnet-chain, or hierarchical (reduce-scatter, inter-node
+    ring, tree, nvls (across nodes: through the switches with CollNet, else NVLS-tree),
+    nvls-tree, collnet-direct, collnet-chain, or hierarchical (reduce-scatter, inter-node
     all-reduce, all-gather: no NCCL algorithm, run only by name). The result names the algorithm
     and protocol chosen, busbw and algbw.
     """

@@ -99,14 +99,16 @@ Prediction predict_allreduce(const Measurement& m, const SystemSpec& sys) {
   Prediction p;
   const int n = m.gpus > 0 ? int(std::min<std::int64_t>(m.gpus, 1 << 20)) : sys.total_gpus();
   // impl names the algorithm the run was forced to (NCCL_ALGO): nccl (auto), nccl-ring,
-  // nccl-nvls, nccl-hierarchical, nccl-tree, nccl-collnet-direct, nccl-collnet-chain.
+  // nccl-nvls, nccl-nvls-tree, nccl-hierarchical, nccl-tree, nccl-collnet-direct,
+  // nccl-collnet-chain.
   CollectiveAlgo algo = CollectiveAlgo::automatic;
   if (m.impl.rfind("nccl-", 0) == 0)
     algo = parse_collective_algo(m.impl.substr(5), m.where() + ": column 'impl'");
   else if (!m.impl.empty() && m.impl != "nccl")
     throw InputError(m.where() + ": column 'impl'",
-                     "all-reduce impl must be nccl, nccl-ring, nccl-nvls, nccl-hierarchical, "
-                     "nccl-tree, nccl-collnet-direct or nccl-collnet-chain, got '" +
+                     "all-reduce impl must be nccl, nccl-ring, nccl-nvls, nccl-nvls-tree, "
+                     "nccl-hierarchical, nccl-tree, nccl-collnet-direct or nccl-collnet-chain, "
+                     "got '" +
                          m.impl + "'");
   p.cost = allreduce_cost(sys, m.bytes, n, algo);
   p.work = m.unit == MeasuredUnit::busbw_gbps ? m.bytes * 2.0 * (n - 1) / n : m.bytes;
@@ -209,13 +211,18 @@ std::vector<Scored> score(const std::vector<Measurement>& rows) {
 }
 
 namespace {
-// A hardware file named by a relative path is relative to the table that names it (as a path
-// inside a system file is relative to that file), so a table and its hardware travel together.
+// A hardware file named by a relative path is looked for beside the table that names it (as a
+// path inside a system file is relative to that file), so a table and its hardware travel
+// together; where no such file is there, relative to the working directory (a path given on
+// the command line, as `calibrate --system` passes it, or a table written before).
 std::string hw_ref(const Measurement& m) {
   namespace fs = std::filesystem;
   if (!specs::looks_like_path(m.hw) || fs::path(m.hw).is_absolute()) return m.hw;
   const fs::path dir = fs::path(m.file).parent_path();
-  return dir.empty() ? m.hw : (dir / m.hw).lexically_normal().string();
+  if (dir.empty()) return m.hw;
+  const std::string beside = (dir / m.hw).lexically_normal().string();
+  std::error_code ec;
+  return fs::exists(beside, ec) || !fs::exists(m.hw, ec) ? beside : m.hw;
 }
 }  // namespace
 
@@ -229,7 +236,11 @@ std::vector<Scored> score(const std::vector<Measurement>& rows,
       const std::string ref = hw_ref(m);
       auto it = systems.find(ref);
       if (it == systems.end()) {
-        it = systems.emplace(ref, specs::load_system(ref)).first;
+        try {
+          it = systems.emplace(ref, specs::load_system(ref)).first;
+        } catch (const InputError& e) {
+          throw InputError("column 'hw'", e.what());
+        }
         if (adjust) adjust(it->second);
       }
       const SystemSpec* sys = &it->second;

@@ -107,8 +107,8 @@ void register_cost_allreduce(CLI::App* cost) {
   c->add_option("--gpus", req.gpus, "GPUs taking part (default: all)");
   c->add_option(
        "--algo", algo,
-       "auto|ring|tree|nvls|collnet-direct|collnet-chain (NCCL_ALGO; nvls: NVLS-tree across "
-       "nodes, or NVLS through the switches with CollNet; collnet-*: systems with "
+       "auto|ring|tree|nvls|nvls-tree|collnet-direct|collnet-chain (NCCL_ALGO; nvls across "
+       "nodes: through the switches with CollNet, else NVLS-tree; collnet-*: systems with "
        "\"collnet\": true) or hierarchical (reduce-scatter, inter-node all-reduce, all-gather; "
        "no NCCL algorithm, by name only)")
       ->capture_default_str();

@@ -12,6 +12,10 @@
 namespace llmgps {
 namespace {
 
+// NCCL runs CollNet-direct and CollNet-chain only on nodes of at most this many GPUs (enqueue.cc
+// @5067397c: NCCL_MAX_DIRECT_ARITY + 1).
+constexpr int kMaxCollnetLocalGpus = 8;
+
 // A collective's time and the time NCCL's tuner expects for it (every channel at work), by which
 // NCCL chooses the protocol and the algorithm.
 struct Best {
@@ -154,6 +158,34 @@ Best across_nodes(const SystemSpec& sys, Time time, Share share) {
   });
 }
 
+// What a forced algorithm needs, for the error when a system cannot run it.
+const char* algo_needs(CollectiveAlgo a) {
+  switch (a) {
+    case CollectiveAlgo::nvls:
+      return " (needs NVLink SHARP between GPUs of a node, and across nodes a Simple protocol on "
+             "the inter-node link)";
+    case CollectiveAlgo::nvls_tree:
+      return " (needs more than one node, NVLink SHARP between GPUs of a node and a Simple "
+             "protocol on the inter-node link)";
+    case CollectiveAlgo::tree:
+      return " (needs more than one node and the links' tree latencies)";
+    case CollectiveAlgo::hierarchical:
+      return " (needs more than one node)";
+    case CollectiveAlgo::collnet_direct:
+      return " (needs more than one node, CollNet on: 'collnet': true with an inter-node link "
+             "that reduces in its network, Simple protocols on both links, an NVSwitch inside "
+             "the node and at most 8 GPUs of it)";
+    case CollectiveAlgo::collnet_chain:
+      return " (needs more than one node, CollNet on: 'collnet': true with an inter-node link "
+             "that reduces in its network, Simple protocols on both links and at most 8 GPUs of "
+             "a node)";
+    case CollectiveAlgo::automatic:
+    case CollectiveAlgo::ring:
+      break;
+  }
+  return "";
+}
+
 void check_bytes(double bytes, const char* what) {
   if (!(bytes > 0) || !std::isfinite(bytes))
     throw InputError(what, "must be a positive number of bytes");
@@ -167,10 +199,11 @@ CollectiveAlgo parse_collective_algo(const std::string& s, const std::string& wh
   if (s == "hierarchical") return CollectiveAlgo::hierarchical;
   if (s == "nvls") return CollectiveAlgo::nvls;
   if (s == "tree") return CollectiveAlgo::tree;
+  if (s == "nvls-tree") return CollectiveAlgo::nvls_tree;
   if (s == "collnet-direct") return CollectiveAlgo::collnet_direct;
   if (s == "collnet-chain") return CollectiveAlgo::collnet_chain;
   throw InputError(where,
-                   "must be auto, ring, hierarchical, nvls, tree, collnet-direct or "
+                   "must be auto, ring, hierarchical, nvls, nvls-tree, tree, collnet-direct or "
                    "collnet-chain, got '" +
                        s + "'");
 }
@@ -187,6 +220,8 @@ const char* collective_algo_name(CollectiveAlgo a) {
       return "nvls";
     case CollectiveAlgo::tree:
       return "tree";
+    case CollectiveAlgo::nvls_tree:
+      return "nvls-tree";
     case CollectiveAlgo::collnet_direct:
       return "collnet-direct";
     case CollectiveAlgo::collnet_chain:
@@ -240,7 +275,7 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
     // (microsoft/mscclpp docs/performance-ndmv4.md). Latencies count GPUs per node as
     // ranks / nodes, as NCCL does.
     const double per_node = double(total / nodes);
-    const double nics = double(total - (nodes - 1) * local) * sys.nics_per_gpu();
+    const double nics = sys.nics_for(total - (nodes - 1) * local);
     // Between two nodes a tree (NVLS-tree's too) carries its halves both ways at once: each
     // direction of a node's NICs moves the buffer once, not twice (tuning.cc: "2 node case").
     const double tree_nics = nics * (nodes <= 2 ? 2.0 : 1.0);
@@ -298,8 +333,12 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
     // (the link's NVLS-tree hop, else its tree hop, else its ring step).
     const auto simple = std::find_if(sys.inter.protocols.begin(), sys.inter.protocols.end(),
                                      [](const LinkProtocol& p) { return p.name == "Simple"; });
+    // NCCL_ALGO=NVLS across nodes runs NVLS through the switches where CollNet is on (below);
+    // llmgps's nvls names NVLS-tree where it is off, and nvls-tree always.
+    const bool collnet_nvls = sys.collnet && sys.inter.sharp();
     if (nvls_ok && simple != sys.inter.protocols.end() &&
-        (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls)) {
+        (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls_tree ||
+         (algo == CollectiveAlgo::nvls && !collnet_nvls))) {
       const LinkProtocol& pe = *simple;
       const double hop = pe.nvls_tree_step_latency_s >= 0 ? pe.nvls_tree_step_latency_s
                          : pe.tree_step_latency_s >= 0    ? pe.tree_step_latency_s
@@ -312,56 +351,92 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
       options.push_back({"nvls-tree", t, "Simple", 2.0 * (total - 1) / total * bytes, t});
     }
     // CollNet (NCCL_COLLNET_ENABLE=1 on a fabric that reduces in its switches, InfiniBand SHARP
-    // through NCCL's plugin): every NIC of a node sends its 1/nics share of the node's partial
-    // sum up the switch tree and receives the total back, so each NIC carries the buffer's
-    // share once per direction (a tree between nodes carries it twice, both ways at once only
-    // between two nodes). Inside the node, by algorithm (NVIDIA/nccl#320 traces the data):
-    // - direct (NVSwitch only): every GPU scatters its buffer to the NIC heads and gathers the
-    //   result from them, 2(p-1)/p of the buffer per GPU and direction, as a ring moves;
-    // - chain: a chain of the node's GPUs per channel, reducing up to the NIC and broadcasting
-    //   back down, the whole buffer twice per GPU and direction ("NVLink still has to transmit
-    //   ~2x more data intra-node", sjeaugey in nccl#320);
+    // through NCCL's plugin): each NIC of a node, the "head" GPU beside it driving it, sends its
+    // share of the node's partial sum up the switch tree and receives the total back, so the
+    // NICs carry the buffer once per direction (a tree between nodes carries it twice, both ways
+    // at once only between two nodes). Inside the node, with p GPUs and h heads (device/
+    // all_reduce.h, graph/connect.cc @5067397c):
+    // - direct (NVSwitch only): every GPU scatters its buffer to the heads and gathers the result
+    //   from them; a head also receives the other GPUs' parts of its share and broadcasts its
+    //   result to them, so a head moves (h + p - 2) / h of the buffer per direction
+    //   (2(p-1)/p with a NIC per GPU; the reason NCCL's tuner discounts direct for fewer NICs);
+    // - chain: per channel a chain of the node's GPUs ending at a head, reducing up to it and
+    //   broadcasting back down; the chains rotate over the heads, so a GPU sends the buffer twice
+    //   less what it skips as a chain's top (a head) or bottom (the GPU after it): 2(p-1)/p with
+    //   a NIC per GPU, 2 - 1/h while every GPU is one of them, else 2 (nccl#320 traces these
+    //   chains on a DGX A100; "NVLink still has to transmit ~2x more data intra-node" than the
+    //   NICs);
     // - NVLS: the node's NVLS reduce-scatter and multicast all-gather around the switch tree.
     // The node's part and the fabric's run chunk by chunk, so the slower sets the pace, as in
-    // NVLS-tree. Latency (tuning.cc @5067397c): the fabric's once per all-reduce, and inside a
-    // node for direct 2 x (one hop + a serialisation per peer GPU), for chain 2 x (p - 1) hops,
-    // for NVLS its own. Simple protocol only.
+    // NVLS-tree; the largest node binds inside, the smallest at its NICs. Small buffers run on
+    // fewer channels (enqueue.cc "CollNet channel tuning": direct drops channels while the buffer
+    // is under channels x threads x heads x the Simple threshold; chain as ring and tree drop
+    // channels, then threads), and so on fewer NICs; NCCL's tuner assumes every channel. NCCL
+    // runs neither direct nor chain on more than 8 GPUs of a node (NCCL_MAX_DIRECT_ARITY + 1).
+    // Latency (tuning.cc): the fabric's once per all-reduce (with one GPU per node NCCL takes the
+    // network's tree hop instead), and inside a node for direct 2 x (one hop + a serialisation
+    // per peer GPU), for chain 2 x (p - 1) hops, for NVLS its own. Simple protocol only.
     const auto intra_simple =
         std::find_if(sys.intra.protocols.begin(), sys.intra.protocols.end(),
                      [](const LinkProtocol& p) { return p.name == "Simple"; });
     const bool collnet = sys.collnet && sys.inter.sharp() && simple != sys.inter.protocols.end() &&
                          intra_simple != sys.intra.protocols.end();
     if (collnet) {
-      const double inter_s = bytes / protocol_bw(sys.inter, *simple, 1.0, nics, nodes);
-      const double intra_bw = protocol_bw(sys.intra, *intra_simple);
-      const double peers = per_node - 1;
+      const LinkProtocol& pi = *intra_simple;
+      const double p = local, heads = sys.nics_for(local), peers = per_node - 1;
+      const double direct_bytes = std::max(2.0 * (p - 1) / p, (heads + p - 2) / heads) * bytes;
+      const double chain_bytes = p <= 1           ? 0.0
+                                 : heads >= p     ? 2.0 * (p - 1) / p * bytes
+                                 : 2 * heads >= p ? (2.0 - 1.0 / heads) * bytes
+                                                  : 2.0 * bytes;
+      const bool one_per_node = per_node <= 1 && simple->tree_step_latency_s >= 0;
+      auto fabric = [&](double given) {
+        return one_per_node ? simple->tree_step_latency_s : given;
+      };
       auto hop = [&](double given) {
-        return given >= 0                               ? given
-               : intra_simple->tree_step_latency_s >= 0 ? intra_simple->tree_step_latency_s
-                                                        : intra_simple->step_latency_s;
+        return given >= 0                    ? given
+               : pi.tree_step_latency_s >= 0 ? pi.tree_step_latency_s
+                                             : pi.step_latency_s;
       };
+      // The share of channels a small buffer keeps (1 for NVLS, which NCCL runs on its own).
+      auto direct_share = [&](double b) {
+        if (sys.intra.ring_channels <= 0 || pi.max_threads <= 0) return 1.0;
+        const double channels = b / (double(pi.max_threads) * heads * pi.thread_threshold_bytes);
+        return std::clamp(channels, 1.0, double(sys.intra.ring_channels)) / sys.intra.ring_channels;
+      };
+      auto chain_share = [&](double b) { return ring_share(sys.intra, pi, 1, b); };
       // `bus`: what each GPU moves per direction over the node's link.
-      auto add = [&](const char* name, double latency, double intra_s, double bus) {
-        const double t = latency + std::max(intra_s, inter_s);
-        options.push_back({name, t, "Simple", bus, t});
+      auto add = [&](const char* name, double latency, double intra_bytes, double intra_bw,
+                     double share) {
+        const double inter_bw = protocol_bw(sys.inter, *simple, 1.0, nics, nodes);
+        const double full = latency + std::max(intra_bytes / intra_bw, bytes / inter_bw);
+        const double t =
+            latency + std::max(intra_bytes / (intra_bw * share), bytes / (inter_bw * share));
+        options.push_back({name, t, "Simple", intra_bytes, full});
       };
-      if (sys.intra.topology == "switch" &&
+      const double intra_bw = protocol_bw(sys.intra, pi);
+      const bool arity_ok = local <= kMaxCollnetLocalGpus;
+      if (arity_ok && sys.intra.topology == "switch" &&
           (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::collnet_direct))
         add("collnet-direct",
             (2.0 * (std::min(1.0, peers) * hop(sys.intra.collnet_direct_hop_s) +
                     peers * sys.intra.collnet_direct_arity_s) +
-             sys.inter.sharp_direct_latency_s) *
+             fabric(sys.inter.sharp_direct_latency_s)) *
                 step_scale,
-            2.0 * peers / per_node * bytes / intra_bw, 2.0 * peers / per_node * bytes);
-      if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::collnet_chain)
+            direct_bytes, intra_bw, direct_share(bytes));
+      if (arity_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::collnet_chain))
         add("collnet-chain",
-            (2.0 * peers * hop(sys.intra.collnet_chain_hop_s) + sys.inter.sharp_chain_latency_s) *
+            (2.0 * peers * hop(sys.intra.collnet_chain_hop_s) +
+             fabric(sys.inter.sharp_chain_latency_s)) *
                 step_scale,
-            peers > 0 ? 2.0 * bytes / intra_bw : 0.0, peers > 0 ? 2.0 * bytes : 0.0);
-      if (nvls_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls))
-        add("nvls", sys.intra.nvls_latency_s + sys.inter.sharp_nvls_latency_s * step_scale,
-            nvls_time(sys.intra, local, bytes, 1.0) - sys.intra.nvls_latency_s,
-            (local + 1.0) / local * bytes);
+            chain_bytes, intra_bw, chain_share(bytes));
+      if (nvls_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls)) {
+        // NVLS's own time inside the node, as the bandwidth that moves its bytes.
+        const double nvls_bytes = (p + 1) / p * bytes;
+        const double nvls_s = nvls_time(sys.intra, local, bytes, 1.0) - sys.intra.nvls_latency_s;
+        add("nvls", sys.intra.nvls_latency_s + fabric(sys.inter.sharp_nvls_latency_s) * step_scale,
+            nvls_bytes, nvls_bytes / nvls_s, 1.0);
+      }
     }
     // Without NVLS: reduce-scatter inside each node, an all-reduce of the 1/local shards between
     // nodes, all-gather inside, one after another. No NCCL algorithm (a framework's hierarchical
@@ -376,25 +451,9 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
     }
   }
   if (options.empty())
-    throw InputError(
-        "allreduce.algorithm",
-        fmt::format(
-            "'{}' cannot run on system '{}' over {} GPUs{}", collective_algo_name(algo), sys.name,
-            total,
-            algo == CollectiveAlgo::nvls
-                ? " (needs NVLink SHARP between GPUs of a node, and a Simple protocol on "
-                  "the inter-node link across nodes)"
-            : algo == CollectiveAlgo::tree
-                ? " (needs more than one node and the links' tree latencies)"
-            : algo == CollectiveAlgo::hierarchical ? " (needs more than one node)"
-            : algo == CollectiveAlgo::collnet_direct || algo == CollectiveAlgo::collnet_chain
-                ? (algo == CollectiveAlgo::collnet_direct
-                       ? " (needs more than one node, CollNet on: 'collnet': true with an "
-                         "inter-node link that reduces in its network, and an NVSwitch "
-                         "inside the node)"
-                       : " (needs more than one node and CollNet on: 'collnet': true with "
-                         "an inter-node link that reduces in its network)")
-                : ""));
+    throw InputError("allreduce.algorithm",
+                     fmt::format("'{}' cannot run on system '{}' over {} GPUs{}",
+                                 collective_algo_name(algo), sys.name, total, algo_needs(algo)));
   const Option* best = &options.front();
   for (const auto& o : options)
     if (o.tuner < best->tuner) best = &o;
@@ -484,9 +543,9 @@ OpCost alltoall_cost(const SystemSpec& sys, const std::vector<std::vector<double
   return c;
 }
 
-OpCost p2p_cost(const SystemSpec& sys, double bytes, bool cross_node) {
+OpCost p2p_cost(const SystemSpec& sys, double bytes, bool cross_node, bool node_wide) {
   check_bytes(bytes, "p2p.bytes");
-  const LinkSpec& link = cross_node ? sys.inter : sys.intra;
+  const LinkSpec link = !cross_node ? sys.intra : node_wide ? sys.nic_share() : sys.inter;
   Best b = best_transfer(link, bytes);
   OpCost c;
   c.time_s = b.time_s;

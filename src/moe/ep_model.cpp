@@ -339,7 +339,7 @@ std::string EpModel::combine_kind() const {
 double EpModel::copy_s(const std::vector<double>& bytes_in) const {
   double worst = 0;
   for (double b : bytes_in)
-    if (b > 0) worst = std::max(worst, p2p_cost(sys_, b, sys_.nodes > 1).time_s);
+    if (b > 0) worst = std::max(worst, p2p_cost(sys_, b, sys_.nodes > 1, true).time_s);
   return worst;
 }
 

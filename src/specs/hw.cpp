@@ -474,7 +474,13 @@ SystemSpec system_from_parsed(const json& j, const std::string& file) {
     s.inter = s.intra;
   }
   if (auto n = optional_int(j, "nics_per_node", ctx)) {
-    if (*n < 1 || *n > 1024) throw InputError(ctx.where("nics_per_node"), "must be in [1, 1024]");
+    if (*n < 1 || *n > s.gpus_per_node)
+      throw InputError(ctx.where("nics_per_node"),
+                       "must be in [1, gpus_per_node = " + std::to_string(s.gpus_per_node) +
+                           "] (a GPU with several NICs is one inter-node link of their summed "
+                           "bandwidth)");
+    if (!s.inter_link_given)
+      throw InputError(ctx.where("nics_per_node"), "needs an inter_link (the NIC it counts)");
     s.nics_per_node = *n;
   }
   s.collnet = optional_bool(j, "collnet", ctx).value_or(false);

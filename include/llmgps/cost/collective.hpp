@@ -33,6 +33,7 @@ enum class CollectiveAlgo {
   ring,
   hierarchical,
   nvls,
+  nvls_tree,
   tree,
   collnet_direct,
   collnet_chain
@@ -49,8 +50,9 @@ struct CollectiveCost : OpCost {
 
 // All-reduce of `bytes` per GPU over `gpus` GPUs (0: all of the system). `algo` forces an
 // algorithm (NCCL_ALGO); automatic takes NCCL's choice among those the system supports. nvls
-// needs a link with NVLink SHARP (NVLS in one node; across nodes NVLS-tree, which also needs a
-// Simple protocol on the inter-node link, or with CollNet NVLS through the fabric's switches);
+// needs a link with NVLink SHARP (NVLS in one node; across nodes NVLS through the fabric's
+// switches where CollNet is on, else NVLS-tree, which needs a Simple protocol on the inter-node
+// link; nvls_tree forces NVLS-tree);
 // hierarchical and tree need more than one node (and tree the links' tree latencies);
 // collnet-direct and collnet-chain need a system with CollNet on (SystemSpec::collnet; direct
 // also an NVSwitch inside the node) and Simple protocols on both links.
@@ -67,7 +69,10 @@ std::vector<std::vector<double>> skewed_alltoall_volume(int gpus, double bytes_p
                                                         double skew);
 
 // Point-to-point copy of `bytes` between two GPUs (same node unless cross_node).
-OpCost p2p_cost(const SystemSpec& sys, double bytes, bool cross_node = false);
+// `node_wide`: every GPU of the node copies across nodes at once, so each has its share of the
+// node's NICs (SystemSpec::nic_share) instead of a whole NIC.
+OpCost p2p_cost(const SystemSpec& sys, double bytes, bool cross_node = false,
+                bool node_wide = false);
 
 // --- Expert-parallel all-to-all (DeepEP) ---
 // deepep_low_latency: DeepEP's default low-latency kernels, which reach GPUs of their own node

@@ -2,6 +2,7 @@
 // Hardware specs: a GPU, an interconnect link, and a system (GPUs per node, nodes, links).
 // Loaded from JSON (data/hw/*.json, or a user's file) and validated; models never read files.
 // Units are in names; SI seconds, bytes and hertz inside.
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -221,11 +222,16 @@ struct SystemSpec {
   int nodes = 1;
   LinkSpec intra;  // between GPUs of one node
   LinkSpec inter;  // between nodes: one NIC; unused when nodes == 1
-  // NICs of a node (0: one per GPU, as in DGX/HGX systems). A node's GPUs share its NICs evenly:
-  // all of them at once get nics_per_node / gpus_per_node NICs each.
+  // NICs of a node, at most one per GPU (0: one per GPU, as in DGX/HGX systems; a GPU with
+  // several NICs is one inter-node link of their summed bandwidth). A node's GPUs share its NICs
+  // evenly: all of them at once get nics_per_node / gpus_per_node NICs each, and g of them
+  // reach at most min(g, nics_per_node) NICs.
   int nics_per_node = 0;
   double nics_per_gpu() const {
     return nics_per_node > 0 ? double(nics_per_node) / gpus_per_node : 1.0;
+  }
+  double nics_for(int gpus_in_node) const {
+    return nics_per_node > 0 ? double(std::min(gpus_in_node, nics_per_node)) : gpus_in_node;
   }
   // The inter-node link as one GPU sees it while every GPU of its node sends: a NIC's bandwidth
   // times nics_per_gpu().
