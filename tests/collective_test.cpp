@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 #include <tuple>
 
@@ -561,4 +562,29 @@ TEST(Collective, FewerNicsThanGpusShareTheNodesNics) {
   // One copy alone has a whole NIC; every GPU of the node copying at once, half of one.
   EXPECT_EQ(p2p_cost(four, 1e9, true).time_s, p2p_cost(one_each, 1e9, true).time_s);
   EXPECT_NEAR(p2p_cost(four, 1e9, true, true).time_s, p2p_cost(half_nic, 1e9, true).time_s, 1e-15);
+}
+
+// The report's reason: every algorithm weighed, with its tuner time and real time; the choice
+// is the least tuner time, and a small buffer can make another one really faster.
+TEST(Collective, CandidatesAreWhatTheTunerWeighed) {
+  for (const char* name : {"8x-a100-nvlink3", "8x-h100-nvlink4", "32x-a100-nvlink3-hdr200",
+                           "256x-h100-nvlink4-ndr400-sharp"})
+    for (double b = 64; b < 2e10; b *= 8) {
+      const SystemSpec s = specs::load_system(name);
+      const CollectiveCost c = allreduce_cost(s, b, std::min(32, s.total_gpus()));
+      ASSERT_FALSE(c.candidates.empty());
+      const auto least =
+          std::min_element(c.candidates.begin(), c.candidates.end(),
+                           [](const auto& x, const auto& y) { return x.tuner_s < y.tuner_s; });
+      EXPECT_EQ(least->algorithm, c.algorithm) << name << " " << b;
+      EXPECT_EQ(least->time_s, c.time_s);
+      for (const auto& k : c.candidates)
+        EXPECT_GE(k.time_s, k.tuner_s * (1 - 1e-12)) << k.algorithm;
+    }
+  const SystemSpec sharp = specs::load_system("256x-h100-nvlink4-ndr400-sharp");
+  std::vector<std::string> names;
+  for (const auto& k : allreduce_cost(sharp, 1e9, 32).candidates) names.push_back(k.algorithm);
+  EXPECT_EQ(names, (std::vector<std::string>{"ring", "tree", "nvls-tree", "collnet-direct",
+                                             "collnet-chain", "nvls"}));
+  EXPECT_EQ(allreduce_cost(sharp, 1e9, 32, CollectiveAlgo::ring).candidates.size(), 1u);
 }

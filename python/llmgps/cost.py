@@ -56,7 +56,8 @@ def allreduce(system, bytes, gpus=0, algo="auto"):
     ring, tree, nvls (across nodes: through the switches with CollNet, else NVLS-tree),
     nvls-tree, collnet-direct, collnet-chain, or hierarchical (reduce-scatter, inter-node
     all-reduce, all-gather: no NCCL algorithm, run only by name). The result names the algorithm
-    and protocol chosen, busbw and algbw.
+    and protocol chosen, busbw and algbw, and ``candidates``: every algorithm NCCL's tuner
+    weighed, with the time it expects (every channel at work) and the time it takes.
     """
     return Result(_core.cost_allreduce(_text(system, "system"), _real(bytes, "bytes"),
                                        _int(gpus, "gpus"), _text(algo, "algo")))

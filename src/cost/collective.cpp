@@ -455,8 +455,10 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
                      fmt::format("'{}' cannot run on system '{}' over {} GPUs{}",
                                  collective_algo_name(algo), sys.name, total, algo_needs(algo)));
   const Option* best = &options.front();
-  for (const auto& o : options)
+  for (const auto& o : options) {
     if (o.tuner < best->tuner) best = &o;
+    c.candidates.push_back({o.algorithm, o.protocol, o.time, o.tuner});
+  }
   c.time_s = best->time;
   c.algorithm = best->algorithm;
   c.protocol = best->protocol;

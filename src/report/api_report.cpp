@@ -257,6 +257,13 @@ Json json(const api::AllreduceResult& r) {
   j["system"] = r.system;
   j["bytes"] = r.bytes;
   j["algbw_gb_per_s"] = r.algbw_bytes_per_s() / 1e9;
+  Json candidates = Json::array();
+  for (const auto& c : r.cost.candidates)
+    candidates.push_back({{"algorithm", c.algorithm},
+                          {"protocol", c.protocol},
+                          {"time_s", c.time_s},
+                          {"tuner_time_s", c.tuner_s}});
+  j["candidates"] = candidates;
   return j;
 }
 
@@ -306,7 +313,16 @@ std::string table(const api::ElementwiseResult& r) {
   return kv_table(json(r));
 }
 std::string table(const api::AllreduceResult& r) {
-  return kv_table(json(r));
+  Json j = json(r);
+  j.erase("candidates");
+  Table t;
+  t.headers = {"algorithm", "protocol", "tuner's time", "time", ""};
+  t.right_align = {false, false, true, true, false};
+  for (const auto& c : r.cost.candidates)
+    t.add_row({c.algorithm, c.protocol, format_time(c.tuner_s), format_time(c.time_s),
+               c.algorithm == r.cost.algorithm ? "chosen" : ""});
+  return kv_table(j) + "\nalgorithms NCCL's tuner weighs (by its time: every channel at work):\n" +
+         render_table(t);
 }
 std::string table(const api::AlltoallResult& r) {
   return kv_table(json(r));

@@ -33,6 +33,13 @@ def test_allreduce(cli):
                               16777216, "--algo", "nvls")
 
 
+def test_allreduce_candidates_explain_the_choice():
+    r = cost.allreduce("256x-h100-nvlink4-ndr400-sharp", 1 << 30, gpus=32)
+    names = [c["algorithm"] for c in r.candidates]
+    assert "collnet-direct" in names and "nvls-tree" in names
+    assert min(r.candidates, key=lambda c: c["tuner_time_s"])["algorithm"] == r.algorithm
+
+
 def test_allreduce_more_bytes_never_faster():
     times = [cost.allreduce("4x-a100-nvlink3", b).time_s for b in (1e3, 1e5, 1e7, 1e9)]
     assert times == sorted(times)

@@ -41,11 +41,22 @@ enum class CollectiveAlgo {
 CollectiveAlgo parse_collective_algo(const std::string& s, const std::string& where);
 const char* collective_algo_name(CollectiveAlgo a);
 
+// One algorithm NCCL's tuner weighed: its protocol of least tuner time, that time (every
+// channel at work: what the tuner compares) and the time it really takes (a small buffer runs on
+// fewer channels).
+struct CollectiveCandidate {
+  std::string algorithm, protocol;
+  double time_s = 0, tuner_s = 0;
+};
+
 struct CollectiveCost : OpCost {
   // ring, tree, nvls, nvls-tree, collnet-direct, collnet-chain, hierarchical or local
   std::string algorithm;
   std::string protocol;  // LL, LL128, Simple
   double bus_bytes = 0;  // bytes each GPU moves per direction on the busiest link
+  // Every algorithm the system could run for this call, in the order considered; the one of
+  // least tuner_s is the choice (ties: the first).
+  std::vector<CollectiveCandidate> candidates;
 };
 
 // All-reduce of `bytes` per GPU over `gpus` GPUs (0: all of the system). `algo` forces an
