@@ -118,9 +118,12 @@ TEST(Collective, MultiNodeRingCrossesAtEveryNicOfTheNode) {
       std::min(s.intra.bw_bytes_per_s * s.intra.bw_efficiency * pi.payload_fraction,
                8 * s.inter.bw_bytes_per_s * s.inter.bw_efficiency * pe.payload_fraction);
   const double steps = 2.0 * 15, inter_steps = 2.0;
+  // A step inside a node pays at least the host's network overhead (NCCL: 2 us on AMD hosts,
+  // x3 for Simple), above NVLink's own 3.4 us.
+  ASSERT_GT(pe.net_overhead_s, pi.step_latency_s);
   const double expect =
       pi.base_latency_s +
-      ((steps - inter_steps) * pi.step_latency_s + inter_steps * pe.step_latency_s) *
+      ((steps - inter_steps) * pe.net_overhead_s + inter_steps * pe.step_latency_s) *
           s.gpu.collective_step_latency_scale +
       steps / 16 * bytes / bw;
   EXPECT_NEAR(c.time_s, expect, 1e-9);
@@ -587,4 +590,87 @@ TEST(Collective, CandidatesAreWhatTheTunerWeighed) {
   EXPECT_EQ(names, (std::vector<std::string>{"ring", "tree", "nvls-tree", "collnet-direct",
                                              "collnet-chain", "nvls"}));
   EXPECT_EQ(allreduce_cost(sharp, 1e9, 32, CollectiveAlgo::ring).candidates.size(), 1u);
+}
+
+// All-gather and reduce-scatter: NCCL's ring of n - 1 steps moving (n-1)/n of the buffer (half
+// an all-reduce's), across nodes through the NICs side by side; NVLS on one node with half of
+// its all-reduce's switch traffic; no tree, and NVLS only inside a node.
+TEST(Collective, AllgatherAndReducescatterAreHalfARing) {
+  const SystemSpec& a = specs::load_system("8x-a100-nvlink3");
+  const LinkProtocol& simple = a.intra.protocols.back();
+  const double gib = 1073741824.0;
+  for (auto kind : {CollectiveKind::allgather, CollectiveKind::reducescatter}) {
+    const CollectiveCost big = collective_cost(kind, a, gib);
+    EXPECT_EQ(big.algorithm, "ring");
+    EXPECT_EQ(big.protocol, "Simple");
+    EXPECT_NEAR(big.time_s,
+                simple.base_latency_s + 7 * simple.step_latency_s + 7.0 / 8 * gib / (300e9 * 0.78),
+                1e-12);
+    EXPECT_EQ(big.time_s, kind == CollectiveKind::allgather ? allgather_cost(a, gib).time_s
+                                                            : reducescatter_cost(a, gib).time_s);
+    // Two nodes of 8 A100 with 8 HDR NICs each: 15 steps, one crossing the NICs, which bind.
+    const SystemSpec two = specs::load_system("32x-a100-nvlink3-hdr200");
+    const LinkProtocol& nic = two.inter.protocols.back();
+    // Intra-node steps pay the AMD host's network overhead (6 us for Simple) over NVLink's 3.4.
+    EXPECT_NEAR(collective_cost(kind, two, gib, 16, CollectiveAlgo::ring).time_s,
+                simple.base_latency_s + 14 * nic.net_overhead_s + nic.step_latency_s +
+                    15.0 / 16 * gib / (8 * two.inter.bw_bytes_per_s * two.inter.bw_efficiency),
+                1e-12);
+    // NVLS: one half of the all-reduce's, binding on one direction with the whole buffer (the
+    // switch reads or writes all of it), against the ring's 7/8: the tuner takes the ring.
+    // 1 GiB is 1 GiB / (16 channels x 128 KiB) = 512 chunks, each with its overhead once.
+    const SystemSpec h = specs::load_system("8x-h100-nvlink4");
+    const LinkSpec& l = h.intra;
+    EXPECT_NEAR(collective_cost(kind, h, gib, 8, CollectiveAlgo::nvls).time_s,
+                l.nvls_latency_s + gib / (l.bw_bytes_per_s * l.bw_efficiency * l.nvls_efficiency) +
+                    512 * l.nvls_chunk_overhead_s,
+                1e-12);
+    EXPECT_EQ(collective_cost(kind, h, gib).algorithm, "ring");
+    for (auto bad : {CollectiveAlgo::tree, CollectiveAlgo::hierarchical}) {
+      try {
+        collective_cost(kind, two, gib, 16, bad);
+        FAIL();
+      } catch (const InputError& e) {
+        EXPECT_EQ(e.where(), std::string(collective_kind_name(kind)) + ".algorithm");
+      }
+    }
+    EXPECT_THROW(collective_cost(kind, specs::load_system("32x-h100-nvlink4-ndr400"), gib, 16,
+                                 CollectiveAlgo::nvls),
+                 InputError);
+    EXPECT_EQ(collective_cost(kind, a, gib, 1).algorithm, "local");
+  }
+  EXPECT_EQ(busbw_factor(CollectiveKind::allgather, 8), 7.0 / 8);
+  EXPECT_EQ(busbw_factor(CollectiveKind::allreduce, 8), 14.0 / 8);
+  EXPECT_EQ(parse_collective_kind("reducescatter", "x"), CollectiveKind::reducescatter);
+  EXPECT_THROW(parse_collective_kind("broadcast", "x"), InputError);
+}
+
+TEST(Collective, PropertyGatherScatterMonotoneAndNeverSlowerThanAllreduce) {
+  for (const char* name : {"8x-a100-nvlink3", "8x-h100-nvlink4", "4x-a100-pcie4",
+                           "32x-a100-nvlink3-hdr200", "32x-h100-nvlink4-ndr400"}) {
+    const SystemSpec s = specs::load_system(name);
+    double last = 0, last_tuner = 0;
+    for (double b = 1024; b < 2e10; b *= 4) {
+      const CollectiveCost c = allgather_cost(s, b);
+      const double t = c.time_s;
+      // What NCCL's tuner expects grows with the buffer. The time itself does inside a node;
+      // across nodes the tuner can pick LL for a buffer too small for all its channels, and a
+      // larger buffer on LL128 then takes less (the sawtooth real NCCL curves show).
+      const double tuner =
+          std::min_element(c.candidates.begin(), c.candidates.end(),
+                           [](const auto& x, const auto& y) { return x.tuner_s < y.tuner_s; })
+              ->tuner_s;
+      EXPECT_GE(tuner, last_tuner * (1 - 1e-12)) << name << " " << b;
+      if (s.nodes == 1) {
+        EXPECT_GE(t, last * (1 - 1e-12)) << name << " " << b;
+      }
+      last_tuner = tuner;
+      // Inside a node an all-gather is half of what an all-reduce does (across nodes NCCL's
+      // all-reduce has a tree, its all-gather none, so small ones may come out either way).
+      if (s.nodes == 1) {
+        EXPECT_LE(t, allreduce_cost(s, b).time_s * (1 + 1e-12)) << name << " " << b;
+      }
+      last = t;
+    }
+  }
 }

@@ -9,7 +9,8 @@ from . import _llmgps as _core
 from ._call import api as _api, integer as _int, real as _real, text as _text
 from ._result import Result
 
-__all__ = ["gemm", "attention", "elementwise", "allreduce", "alltoall", "deepep", "p2p"]
+__all__ = ["gemm", "attention", "elementwise", "allreduce", "allgather", "reducescatter", "alltoall",
+           "deepep", "p2p"]
 
 
 @_api
@@ -59,8 +60,27 @@ def allreduce(system, bytes, gpus=0, algo="auto"):
     and protocol chosen, busbw and algbw, and ``candidates``: every algorithm NCCL's tuner
     weighed, with the time it expects (every channel at work) and the time it takes.
     """
-    return Result(_core.cost_allreduce(_text(system, "system"), _real(bytes, "bytes"),
-                                       _int(gpus, "gpus"), _text(algo, "algo")))
+    return _collective("allreduce", system, bytes, gpus, algo)
+
+
+def _collective(kind, system, bytes, gpus, algo):
+    return Result(_core.cost_collective(kind, _text(system, "system"), _real(bytes, "bytes"),
+                                        _int(gpus, "gpus"), _text(algo, "algo")))
+
+
+@_api
+def allgather(system, bytes, gpus=0, algo="auto"):
+    """NCCL all-gather into a ``bytes`` buffer (nccl-tests' size; each of ``gpus`` GPUs, 0: all
+    of the system, contributes bytes / gpus). algo: auto, ring, or nvls (one node with NVLink
+    SHARP). The result carries the algorithm, busbw, algbw and the candidates weighed."""
+    return _collective("allgather", system, bytes, gpus, algo)
+
+
+@_api
+def reducescatter(system, bytes, gpus=0, algo="auto"):
+    """NCCL reduce-scatter of a ``bytes`` buffer per GPU (nccl-tests' size; each GPU keeps
+    bytes / gpus of the sum). algo: auto, ring, or nvls (one node with NVLink SHARP)."""
+    return _collective("reducescatter", system, bytes, gpus, algo)
 
 
 @_api

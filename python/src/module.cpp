@@ -141,12 +141,13 @@ py::object cost_elementwise(const std::string& hw, const std::string& kind, std:
   return run(req, api::cost_elementwise);
 }
 
-py::object cost_allreduce(const std::string& system, double bytes, int gpus,
-                          const std::string& algo) {
+py::object cost_collective(const std::string& collective, const std::string& system, double bytes,
+                           int gpus, const std::string& algo) {
   api::AllreduceRequest req;
+  req.collective = parse_collective_kind(collective, "collective");
   req.system = system, req.bytes = bytes, req.gpus = gpus;
   req.validate();
-  req.algo = parse_collective_algo(algo, "allreduce.algo");
+  req.algo = parse_collective_algo(algo, collective + ".algo");
   return run(req, api::cost_allreduce);
 }
 
@@ -496,7 +497,8 @@ PYBIND11_MODULE(_llmgps, m) {
   m.def("cost_attention", &cost_attention, "hw"_a, "batch"_a, "heads"_a, "seq"_a, "head_dim"_a,
         "kv_heads"_a, "seq_k"_a, "dtype"_a, "causal"_a, "pass_"_a, "impl"_a);
   m.def("cost_elementwise", &cost_elementwise, "hw"_a, "kind"_a, "rows"_a, "cols"_a, "dtype"_a);
-  m.def("cost_allreduce", &cost_allreduce, "system"_a, "bytes"_a, "gpus"_a, "algo"_a);
+  m.def("cost_collective", &cost_collective, "collective"_a, "system"_a, "bytes"_a, "gpus"_a,
+        "algo"_a);
   m.def("cost_alltoall", &cost_alltoall, "system"_a, "bytes_per_gpu"_a, "skew"_a, "gpus"_a);
   m.def("cost_deepep", &cost_deepep, "system"_a, "tokens"_a, "hidden"_a, "top_k"_a, "experts"_a,
         "gpus"_a, "mode"_a, "payload"_a, "max_nodes_per_token"_a);

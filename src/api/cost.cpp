@@ -54,13 +54,14 @@ ElementwiseResult cost_elementwise(const ElementwiseRequest& r) {
 }
 
 void AllreduceRequest::validate() const {
-  require_bytes(bytes, "allreduce.bytes");
+  require_bytes(bytes, (std::string(collective_kind_name(collective)) + ".bytes").c_str());
 }
 
 AllreduceResult cost_allreduce(const AllreduceRequest& r) {
   r.validate();
   const SystemSpec sys = specs::load_system(r.system);
-  return {sys.name, r.bytes, allreduce_cost(sys, r.bytes, r.gpus, r.algo)};
+  return {sys.name, r.bytes, collective_cost(r.collective, sys, r.bytes, r.gpus, r.algo),
+          r.collective, r.gpus > 0 ? r.gpus : sys.total_gpus()};
 }
 
 void AlltoallRequest::validate() const {

@@ -35,6 +35,8 @@ const std::vector<KindInfo>& kinds() {
        {"batch", "heads", "seq", "head_dim", "dtype", "impl"},
        {U::tflops}},
       {MeasurementKind::allreduce, "allreduce", {"bytes"}, {U::busbw_gbps, U::algbw_gbps}},
+      {MeasurementKind::allgather, "allgather", {"bytes"}, {U::busbw_gbps, U::algbw_gbps}},
+      {MeasurementKind::reducescatter, "reducescatter", {"bytes"}, {U::busbw_gbps, U::algbw_gbps}},
       {MeasurementKind::alltoall_dispatch,
        "dispatch",
        {"tokens", "hidden", "top_k", "experts"},

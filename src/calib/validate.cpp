@@ -95,8 +95,14 @@ Prediction predict_attention(const Measurement& m, const SystemSpec& sys) {
   return p;
 }
 
-Prediction predict_allreduce(const Measurement& m, const SystemSpec& sys) {
+// All-reduce, all-gather and reduce-scatter: nccl-tests' size in `bytes`, its bus bandwidth
+// convention by kind.
+Prediction predict_collective(const Measurement& m, const SystemSpec& sys) {
   Prediction p;
+  const CollectiveKind kind = m.kind == MeasurementKind::allgather ? CollectiveKind::allgather
+                              : m.kind == MeasurementKind::reducescatter
+                                  ? CollectiveKind::reducescatter
+                                  : CollectiveKind::allreduce;
   const int n = m.gpus > 0 ? int(std::min<std::int64_t>(m.gpus, 1 << 20)) : sys.total_gpus();
   // impl names the algorithm the run was forced to (NCCL_ALGO): nccl (auto), nccl-ring,
   // nccl-nvls, nccl-nvls-tree, nccl-hierarchical, nccl-tree, nccl-collnet-direct,
@@ -106,12 +112,11 @@ Prediction predict_allreduce(const Measurement& m, const SystemSpec& sys) {
     algo = parse_collective_algo(m.impl.substr(5), m.where() + ": column 'impl'");
   else if (!m.impl.empty() && m.impl != "nccl")
     throw InputError(m.where() + ": column 'impl'",
-                     "all-reduce impl must be nccl, nccl-ring, nccl-nvls, nccl-nvls-tree, "
-                     "nccl-hierarchical, nccl-tree, nccl-collnet-direct or nccl-collnet-chain, "
-                     "got '" +
+                     "a collective's impl must be nccl or nccl-<algorithm> (ring, nvls, "
+                     "nvls-tree, hierarchical, tree, collnet-direct, collnet-chain), got '" +
                          m.impl + "'");
-  p.cost = allreduce_cost(sys, m.bytes, n, algo);
-  p.work = m.unit == MeasuredUnit::busbw_gbps ? m.bytes * 2.0 * (n - 1) / n : m.bytes;
+  p.cost = collective_cost(kind, sys, m.bytes, n, algo);
+  p.work = m.unit == MeasuredUnit::busbw_gbps ? m.bytes * busbw_factor(kind, n) : m.bytes;
   p.shape = fmt::format("{} GPUs, {:.0f} B", n, m.bytes);
   return p;
 }
@@ -178,7 +183,9 @@ Prediction predict(const Measurement& m, const SystemSpec& sys) {
       p = predict_attention(m, sys);
       break;
     case MeasurementKind::allreduce:
-      p = predict_allreduce(m, sys);
+    case MeasurementKind::allgather:
+    case MeasurementKind::reducescatter:
+      p = predict_collective(m, sys);
       break;
     case MeasurementKind::alltoall_dispatch:
     case MeasurementKind::alltoall_combine:

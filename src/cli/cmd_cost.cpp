@@ -95,28 +95,43 @@ void register_cost_elementwise(CLI::App* cost) {
   });
 }
 
-void register_cost_allreduce(CLI::App* cost) {
-  static OutputOptions out;
-  static std::string algo = "auto";
-  static api::AllreduceRequest req;
+// `cost allreduce`, `cost allgather`, `cost reducescatter`: one set of statics per subcommand.
+void register_cost_collective(CLI::App* cost, CollectiveKind kind) {
+  static OutputOptions outs[3];
+  static std::string algos[3] = {"auto", "auto", "auto"};
+  static api::AllreduceRequest reqs[3];
+  const int i = int(kind);
+  auto& out = outs[i];
+  auto& req = reqs[i];
+  req.collective = kind;
+  const bool ar = kind == CollectiveKind::allreduce;
   auto* c = cost->add_subcommand(
-      "allreduce",
-      "NCCL all-reduce: ring, tree, NVLS, NVLS-tree or CollNet, fastest by NCCL's tuner");
+      collective_kind_name(kind),
+      ar ? "NCCL all-reduce: ring, tree, NVLS, NVLS-tree or CollNet, fastest by NCCL's tuner"
+      : kind == CollectiveKind::allgather
+          ? "NCCL all-gather: ring, or NVLS on one node, fastest by NCCL's tuner"
+          : "NCCL reduce-scatter: ring, or NVLS on one node, fastest by NCCL's tuner");
   c->add_option("--system", req.system, "system preset or JSON file")->required();
-  c->add_option("--bytes", req.bytes, "bytes per GPU")->required();
+  c->add_option("--bytes", req.bytes,
+                ar ? "bytes per GPU"
+                : kind == CollectiveKind::allgather
+                    ? "the gathered buffer (nccl-tests' size)"
+                    : "the buffer each GPU reduces (nccl-tests' size)")
+      ->required();
   c->add_option("--gpus", req.gpus, "GPUs taking part (default: all)");
-  c->add_option(
-       "--algo", algo,
-       "auto|ring|tree|nvls|nvls-tree|collnet-direct|collnet-chain (NCCL_ALGO; nvls across "
-       "nodes: through the switches with CollNet, else NVLS-tree; collnet-*: systems with "
-       "\"collnet\": true) or hierarchical (reduce-scatter, inter-node all-reduce, all-gather; "
-       "no NCCL algorithm, by name only)")
+  c->add_option("--algo", algos[i],
+                ar ? "auto|ring|tree|nvls|nvls-tree|collnet-direct|collnet-chain (NCCL_ALGO; nvls "
+                     "across nodes: through the switches with CollNet, else NVLS-tree; collnet-*: "
+                     "systems with \"collnet\": true) or hierarchical (reduce-scatter, inter-node "
+                     "all-reduce, all-gather; no NCCL algorithm, by name only)"
+                   : "auto|ring|nvls (NCCL_ALGO; nvls on one node)")
       ->capture_default_str();
   add_output_options(c, out, {"table", "json", "csv"});
-  c->callback([] {
-    req.validate();  // the size before the algorithm, as the options are listed
-    req.algo = parse_collective_algo(algo, "allreduce.algo");
-    run_cost(out, req, api::cost_allreduce);
+  c->callback([i] {
+    reqs[i].validate();  // the size before the algorithm, as the options are listed
+    reqs[i].algo = parse_collective_algo(
+        algos[i], std::string(collective_kind_name(reqs[i].collective)) + ".algo");
+    run_cost(outs[i], reqs[i], api::cost_allreduce);
   });
 }
 
@@ -184,7 +199,9 @@ void register_cost(CLI::App& app) {
   register_cost_gemm(cost);
   register_cost_attention(cost);
   register_cost_elementwise(cost);
-  register_cost_allreduce(cost);
+  register_cost_collective(cost, CollectiveKind::allreduce);
+  register_cost_collective(cost, CollectiveKind::allgather);
+  register_cost_collective(cost, CollectiveKind::reducescatter);
   register_cost_alltoall(cost);
   register_cost_deepep(cost);
   register_cost_p2p(cost);

@@ -117,9 +117,14 @@ Best ring(const LinkSpec& link, double step_scale, int n, double bytes, double p
   });
 }
 
-// NVLS on one NVSwitch domain of n GPUs: every GPU pushes its buffer into the switch, which
-// reduces, and reads the multicast result: (n+1)/n of the buffer per direction (an all-reduce;
-// `phases` 0.5 for a reduce-scatter or all-gather half). Simple protocol only.
+// NVLS on one NVSwitch domain of n GPUs, Simple protocol only. An all-reduce (`halves` 2): the
+// switch pulls every GPU's buffer and reduces it (multimem.ld_reduce, each GPU fetching its
+// 1/n), then multicasts each GPU's reduced 1/n to all (multimem.st): (n+1)/n of the buffer per
+// GPU and direction. A reduce-scatter or all-gather alone (`halves` 1) is one of those halves,
+// and it binds on one direction with the whole buffer: the switch reads all of a GPU's buffer
+// (its own share included) to reduce-scatter, and writes all of it back to every GPU to
+// all-gather, where a ring moves (n-1)/n. NCCL's tuner says the same ((ppn-1)/ppn of NVLS's
+// bandwidth for them) and runs them on the ring.
 //
 // Why mid sizes fall short of the asymptote: NCCL splits the buffer over its NVLS channels and
 // walks each channel's share in chunks, and every chunk costs a fixed multimem round and flag
@@ -136,11 +141,11 @@ double nvls_chunk_bytes(const LinkSpec& link, int n, double bytes) {
   return chunk;
 }
 
-double nvls_time(const LinkSpec& link, int n, double bytes, double phases) {
+double nvls_time(const LinkSpec& link, int n, double bytes, int halves) {
   const double bw = link.bw_bytes_per_s * link.bw_efficiency * link.nvls_efficiency;
   const double chunks = std::ceil(bytes / (link.nvls_channels * nvls_chunk_bytes(link, n, bytes)));
-  return link.nvls_latency_s + 2.0 * phases * (n + 1) / (2.0 * n) * bytes / bw +
-         2.0 * phases * chunks * link.nvls_chunk_overhead_s;
+  const double traffic = halves == 2 ? (n + 1.0) / n : 1.0;
+  return link.nvls_latency_s + traffic * bytes / bw + halves * chunks * link.nvls_chunk_overhead_s;
 }
 
 // An algorithm through both links of a multi-node system, over their protocols in pairs (LL with
@@ -191,6 +196,93 @@ void check_bytes(double bytes, const char* what) {
     throw InputError(what, "must be a positive number of bytes");
 }
 
+// The GPUs a collective spans: `total` over `nodes` nodes of at most `local` GPUs, the last
+// node holding `smallest`.
+struct Span {
+  int total = 1, local = 1, nodes = 1, smallest = 1;
+};
+
+Span span_of(const SystemSpec& sys, double bytes, int gpus, const std::string& what) {
+  check_bytes(bytes, (what + ".bytes").c_str());
+  Span s;
+  s.total = gpus > 0 ? gpus : sys.total_gpus();
+  if (s.total > sys.total_gpus())
+    throw InputError(what + ".gpus", "system '" + sys.name + "' has only " +
+                                         std::to_string(sys.total_gpus()) + " GPUs");
+  s.local = std::min(s.total, sys.gpus_per_node);
+  s.nodes = (s.total + s.local - 1) / s.local;
+  s.smallest = s.total - (s.nodes - 1) * s.local;
+  return s;
+}
+
+CollectiveCost local_cost(double bytes, const char* detail) {
+  CollectiveCost c;
+  c.comm_bytes = bytes;
+  c.bound = "local";
+  c.algorithm = "local";
+  c.detail = detail;
+  return c;
+}
+
+// One algorithm a collective could run: its time, protocol and bytes per GPU and direction on
+// the busiest link, and the time NCCL's tuner expects (Best::tuner_s), by which it is chosen.
+struct Option {
+  const char* algorithm;
+  double time;
+  std::string protocol;
+  double bus;
+  double tuner;
+};
+
+// The option of least tuner time (ties: the first), with every option as a candidate; none is an
+// error naming what the forced algorithm needs.
+CollectiveCost choose(const std::vector<Option>& options, const SystemSpec& sys, const Span& span,
+                      double bytes, CollectiveAlgo algo, const std::string& what,
+                      const char* needs) {
+  if (options.empty())
+    throw InputError(what + ".algorithm",
+                     fmt::format("'{}' cannot run on system '{}' over {} GPUs{}",
+                                 collective_algo_name(algo), sys.name, span.total, needs));
+  CollectiveCost c;
+  c.comm_bytes = bytes;
+  const Option* best = &options.front();
+  for (const auto& o : options) {
+    if (o.tuner < best->tuner) best = &o;
+    c.candidates.push_back({o.algorithm, o.protocol, o.time, o.tuner});
+  }
+  c.time_s = best->time;
+  c.algorithm = best->algorithm;
+  c.protocol = best->protocol;
+  c.bus_bytes = best->bus;
+  c.bound = "link";
+  c.detail = span.nodes == 1
+                 ? fmt::format("{} over {} GPUs, {} protocol", c.algorithm, span.local, c.protocol)
+                 : fmt::format("{}: {} nodes x {} GPUs, {} protocol", c.algorithm, span.nodes,
+                               span.local, c.protocol);
+  return c;
+}
+
+// One ring through every GPU of `total` on `nodes` nodes: phases x (nodes - 1) of its
+// phases x (total - 1) steps cross a NIC (`nics` side by side), and the ring runs at the slower
+// link's pace (`phases` 2 for an all-reduce, 1 for all-gather or reduce-scatter). A step inside a
+// node takes at least the host's network overhead (LinkProtocol::net_overhead_s), as NCCL says.
+Best ring_across_nodes(const SystemSpec& sys, int total, int nodes, double nics, double bytes,
+                       double phases) {
+  const double steps = phases * (total - 1), inter_steps = phases * (nodes - 1);
+  const double step_scale = sys.gpu.collective_step_latency_scale;
+  return across_nodes(
+      sys,
+      [&](const LinkProtocol& pi, const LinkProtocol& pe, double si, double se) {
+        const double bw =
+            std::min(protocol_bw(sys.intra, pi, si), protocol_bw(sys.inter, pe, se, nics, nodes));
+        const double intra_step = std::max(pi.step_latency_s, pe.net_overhead_s);
+        return pi.base_latency_s +
+               ((steps - inter_steps) * intra_step + inter_steps * pe.step_latency_s) * step_scale +
+               steps / total * bytes / bw;
+      },
+      [&](const LinkSpec& l, const LinkProtocol& p) { return ring_share(l, p, total, bytes); });
+}
+
 }  // namespace
 
 CollectiveAlgo parse_collective_algo(const std::string& s, const std::string& where) {
@@ -231,30 +323,11 @@ const char* collective_algo_name(CollectiveAlgo a) {
 }
 
 CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, CollectiveAlgo algo) {
-  check_bytes(bytes, "allreduce.bytes");
-  const int total = gpus > 0 ? gpus : sys.total_gpus();
-  if (total > sys.total_gpus())
-    throw InputError("allreduce.gpus", "system '" + sys.name + "' has only " +
-                                           std::to_string(sys.total_gpus()) + " GPUs");
-  CollectiveCost c;
-  c.comm_bytes = bytes;
-  if (total == 1) {
-    c.bound = "local";
-    c.algorithm = "local";
-    c.detail = "one GPU: nothing to reduce";
-    return c;
-  }
-  const int local = std::min(total, sys.gpus_per_node);
-  const int nodes = (total + local - 1) / local;
+  const Span span = span_of(sys, bytes, gpus, "allreduce");
+  const int total = span.total, local = span.local, nodes = span.nodes;
+  if (total == 1) return local_cost(bytes, "one GPU: nothing to reduce");
   const bool nvls_ok = sys.intra.nvls && local > 1;
   const double step_scale = sys.gpu.collective_step_latency_scale;
-  struct Option {
-    const char* algorithm;
-    double time;
-    std::string protocol;
-    double bus;
-    double tuner;  // what NCCL's tuner expects (Best::tuner_s): the choice is by this
-  };
   std::vector<Option> options;
   if (nodes == 1) {
     if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::ring) {
@@ -263,7 +336,7 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
           {"ring", b.time_s, b.protocol, 2.0 * (local - 1) / local * bytes, b.tuner_s});
     }
     if (nvls_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls)) {
-      const double t = nvls_time(sys.intra, local, bytes, 1.0);
+      const double t = nvls_time(sys.intra, local, bytes, 2);
       options.push_back({"nvls", t, "Simple", (local + 1.0) / local * bytes, t});
     }
   } else {
@@ -281,20 +354,7 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
     const double tree_nics = nics * (nodes <= 2 ? 2.0 : 1.0);
     const double levels = std::floor(std::log2(double(nodes)));  // tree hops between nodes
     if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::ring) {
-      // One ring through every GPU: 2(nodes-1) of its 2(n-1) steps cross a NIC, and the ring
-      // runs at the slower link's pace.
-      const double steps = 2.0 * (total - 1), inter_steps = 2.0 * (nodes - 1);
-      const Best best = across_nodes(
-          sys,
-          [&](const LinkProtocol& pi, const LinkProtocol& pe, double si, double se) {
-            const double bw = std::min(protocol_bw(sys.intra, pi, si),
-                                       protocol_bw(sys.inter, pe, se, nics, nodes));
-            return pi.base_latency_s +
-                   ((steps - inter_steps) * pi.step_latency_s + inter_steps * pe.step_latency_s) *
-                       step_scale +
-                   steps / total * bytes / bw;
-          },
-          [&](const LinkSpec& l, const LinkProtocol& p) { return ring_share(l, p, total, bytes); });
+      const Best best = ring_across_nodes(sys, total, nodes, nics, bytes, 2.0);
       options.push_back(
           {"ring", best.time_s, best.protocol, 2.0 * (total - 1) / total * bytes, best.tuner_s});
     }
@@ -345,7 +405,7 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
                                                           : pe.step_latency_s;
       const double inter_s =
           2.0 * (total - 1) / total * bytes / protocol_bw(sys.inter, pe, 1.0, tree_nics, nodes);
-      const double intra_s = nvls_time(sys.intra, local, bytes, 1.0) - sys.intra.nvls_latency_s;
+      const double intra_s = nvls_time(sys.intra, local, bytes, 2) - sys.intra.nvls_latency_s;
       const double t =
           sys.intra.nvls_latency_s + 2.0 * levels * hop * step_scale + std::max(intra_s, inter_s);
       options.push_back({"nvls-tree", t, "Simple", 2.0 * (total - 1) / total * bytes, t});
@@ -433,7 +493,7 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
       if (nvls_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls)) {
         // NVLS's own time inside the node, as the bandwidth that moves its bytes.
         const double nvls_bytes = (p + 1) / p * bytes;
-        const double nvls_s = nvls_time(sys.intra, local, bytes, 1.0) - sys.intra.nvls_latency_s;
+        const double nvls_s = nvls_time(sys.intra, local, bytes, 2) - sys.intra.nvls_latency_s;
         add("nvls", sys.intra.nvls_latency_s + fabric(sys.inter.sharp_nvls_latency_s) * step_scale,
             nvls_bytes, nvls_bytes / nvls_s, 1.0);
       }
@@ -450,25 +510,79 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
                          rs.tuner_s + ar.tuner_s + ag.tuner_s});
     }
   }
-  if (options.empty())
-    throw InputError("allreduce.algorithm",
-                     fmt::format("'{}' cannot run on system '{}' over {} GPUs{}",
-                                 collective_algo_name(algo), sys.name, total, algo_needs(algo)));
-  const Option* best = &options.front();
-  for (const auto& o : options) {
-    if (o.tuner < best->tuner) best = &o;
-    c.candidates.push_back({o.algorithm, o.protocol, o.time, o.tuner});
+  return choose(options, sys, span, bytes, algo, "allreduce", algo_needs(algo));
+}
+
+// All-gather and reduce-scatter as NCCL runs them (tuning.cc @5067397c: ring, NVLS on one node;
+// no tree): half an all-reduce's ring, n - 1 steps moving (n-1)/n of the buffer, or one NVLS
+// half, the whole buffer through one direction (nvls_time). NCCL also has PAT (one GPU per node)
+// and CollNet-direct for them (one NIC per GPU with a plugin that gathers and scatters); llmgps
+// does not model those.
+namespace {
+CollectiveCost gather_scatter_cost(const SystemSpec& sys, double bytes, int gpus,
+                                   CollectiveAlgo algo, const char* what) {
+  const Span span = span_of(sys, bytes, gpus, what);
+  if (span.total == 1) return local_cost(bytes, "one GPU: nothing to exchange");
+  const double step_scale = sys.gpu.collective_step_latency_scale;
+  std::vector<Option> options;
+  const double bus = (span.total - 1.0) / span.total * bytes;
+  if (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::ring) {
+    const Best b = span.nodes == 1 ? ring(sys.intra, step_scale, span.local, bytes, 1.0, true)
+                                   : ring_across_nodes(sys, span.total, span.nodes,
+                                                       sys.nics_for(span.smallest), bytes, 1.0);
+    options.push_back({"ring", b.time_s, b.protocol, bus, b.tuner_s});
   }
-  c.time_s = best->time;
-  c.algorithm = best->algorithm;
-  c.protocol = best->protocol;
-  c.bus_bytes = best->bus;
-  c.bound = "link";
-  c.detail = nodes == 1
-                 ? fmt::format("{} over {} GPUs, {} protocol", c.algorithm, local, c.protocol)
-                 : fmt::format("{}: {} nodes x {} GPUs, {} protocol", c.algorithm, nodes, local,
-                               c.protocol);
-  return c;
+  if (span.nodes == 1 && sys.intra.nvls && span.local > 1 &&
+      (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls)) {
+    const double t = nvls_time(sys.intra, span.local, bytes, 1);
+    options.push_back({"nvls", t, "Simple", bytes, t});
+  }
+  return choose(options, sys, span, bytes, algo, what,
+                algo == CollectiveAlgo::nvls
+                    ? " (needs NVLink SHARP between GPUs of one node: NCCL runs NVLS "
+                      "all-gather and reduce-scatter across nodes only through CollNet, which "
+                      "llmgps does not model for them)"
+                    : " (NCCL runs ring and, on one node with NVLink SHARP, NVLS)");
+}
+}  // namespace
+
+CollectiveKind parse_collective_kind(const std::string& s, const std::string& where) {
+  if (s == "allreduce") return CollectiveKind::allreduce;
+  if (s == "allgather") return CollectiveKind::allgather;
+  if (s == "reducescatter") return CollectiveKind::reducescatter;
+  throw InputError(where, "must be allreduce, allgather or reducescatter, got '" + s + "'");
+}
+
+const char* collective_kind_name(CollectiveKind k) {
+  switch (k) {
+    case CollectiveKind::allreduce:
+      return "allreduce";
+    case CollectiveKind::allgather:
+      return "allgather";
+    case CollectiveKind::reducescatter:
+      return "reducescatter";
+  }
+  return "?";
+}
+
+CollectiveCost collective_cost(CollectiveKind k, const SystemSpec& sys, double bytes, int gpus,
+                               CollectiveAlgo algo) {
+  if (k == CollectiveKind::allreduce) return allreduce_cost(sys, bytes, gpus, algo);
+  return gather_scatter_cost(sys, bytes, gpus, algo, collective_kind_name(k));
+}
+
+double busbw_factor(CollectiveKind k, int gpus) {
+  if (gpus <= 1) return 0;
+  return (k == CollectiveKind::allreduce ? 2.0 : 1.0) * (gpus - 1) / gpus;
+}
+
+CollectiveCost allgather_cost(const SystemSpec& sys, double bytes, int gpus, CollectiveAlgo algo) {
+  return gather_scatter_cost(sys, bytes, gpus, algo, "allgather");
+}
+
+CollectiveCost reducescatter_cost(const SystemSpec& sys, double bytes, int gpus,
+                                  CollectiveAlgo algo) {
+  return gather_scatter_cost(sys, bytes, gpus, algo, "reducescatter");
 }
 
 std::vector<std::vector<double>> skewed_alltoall_volume(int gpus, double bytes_per_gpu,

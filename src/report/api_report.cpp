@@ -252,11 +252,14 @@ Json json(const api::ElementwiseResult& r) {
 
 Json json(const api::AllreduceResult& r) {
   Json j = op_cost_json(r.cost);
+  j["collective"] = collective_kind_name(r.collective);
   j["algorithm"] = r.cost.algorithm;
   j["protocol"] = r.cost.protocol;
   j["system"] = r.system;
   j["bytes"] = r.bytes;
+  j["gpus"] = r.gpus;
   j["algbw_gb_per_s"] = r.algbw_bytes_per_s() / 1e9;
+  j["busbw_gb_per_s"] = r.busbw_bytes_per_s() / 1e9;
   Json candidates = Json::array();
   for (const auto& c : r.cost.candidates)
     candidates.push_back({{"algorithm", c.algorithm},

@@ -291,6 +291,8 @@ LinkSpec link_from_parsed(const json& j, const std::string& file) {
           "missing: tree_base_latency_us and tree_step_latency_us go together");
     if (find_field(pj, "nvls_tree_step_latency_us"))
       p.nvls_tree_step_latency_s = nonnegative_field(pj, "nvls_tree_step_latency_us", pc) * 1e-6;
+    if (find_field(pj, "net_overhead_us"))
+      p.net_overhead_s = nonnegative_field(pj, "net_overhead_us", pc) * 1e-6;
     p.tree_size_factors =
         optional_fraction_list(pj, "tree_size_factors", pc, 64).value_or(std::vector<double>{});
     if (find_field(pj, "tree_bw_factor")) {

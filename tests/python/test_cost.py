@@ -76,3 +76,15 @@ def test_bad_input(call, where):
     with pytest.raises(llmgps.InputError) as e:
         call()
     assert e.value.where == where
+
+
+def test_allgather_and_reducescatter(cli):
+    ag = cost.allgather("8x-h100-nvlink4", 1 << 30)
+    assert ag.to_dict() == cli("cost", "allgather", "--system", "8x-h100-nvlink4", "--bytes",
+                               1 << 30)
+    assert ag.collective == "allgather" and ag.algorithm == "ring"
+    rs = cost.reducescatter("32x-a100-nvlink3-hdr200", 1 << 30, gpus=16)
+    assert rs.busbw_gb_per_s == pytest.approx(rs.algbw_gb_per_s * 15 / 16)
+    with pytest.raises(llmgps.InputError) as e:
+        cost.allgather("8x-h100-nvlink4", 1 << 20, algo="tree")
+    assert e.value.where == "allgather.algorithm"

@@ -53,18 +53,23 @@ struct ElementwiseResult {
 };
 ElementwiseResult cost_elementwise(const ElementwiseRequest& r);
 
+// An all-reduce, all-gather or reduce-scatter (`collective`); errors name "<collective>.bytes".
 struct AllreduceRequest {
   std::string system;  // system preset or JSON
-  double bytes = 0;    // per GPU
+  double bytes = 0;    // per GPU (all-gather: the gathered buffer; reduce-scatter: the input)
   int gpus = 0;        // 0: every GPU of the system
   CollectiveAlgo algo = CollectiveAlgo::automatic;
+  CollectiveKind collective = CollectiveKind::allreduce;
   void validate() const;
 };
 struct AllreduceResult {
   std::string system;
   double bytes = 0;
   CollectiveCost cost;
+  CollectiveKind collective = CollectiveKind::allreduce;
+  int gpus = 0;
   double algbw_bytes_per_s() const { return cost.time_s > 0 ? bytes / cost.time_s : 0.0; }
+  double busbw_bytes_per_s() const { return algbw_bytes_per_s() * busbw_factor(collective, gpus); }
 };
 AllreduceResult cost_allreduce(const AllreduceRequest& r);
 

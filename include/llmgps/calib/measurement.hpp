@@ -12,10 +12,12 @@
 namespace llmgps::calib {
 
 enum class MeasurementKind {
-  gemm,          // m, n, k, [batch], dtype
-  grouped_gemm,  // groups, m (rows per group), n, k, dtype, [layout contiguous|masked]
-  attention,     // batch, heads, seq, head_dim, dtype, impl, [causal], [pass], [kv_heads], [seq_k]
-  allreduce,     // bytes (per GPU), [gpus], [dtype]
+  gemm,           // m, n, k, [batch], dtype
+  grouped_gemm,   // groups, m (rows per group), n, k, dtype, [layout contiguous|masked]
+  attention,      // batch, heads, seq, head_dim, dtype, impl, [causal], [pass], [kv_heads], [seq_k]
+  allreduce,      // bytes (per GPU), [gpus], [dtype]
+  allgather,      // bytes (nccl-tests' size: the gathered buffer), [gpus], [dtype]
+  reducescatter,  // bytes (nccl-tests' size: each GPU's input), [gpus], [dtype]
   alltoall_dispatch,  // tokens (per GPU), hidden, top_k, experts, [gpus], [impl], [dtype]
   alltoall_combine,   // same fields as dispatch
   copy,               // bytes copied (device to device)
@@ -28,9 +30,9 @@ const char* kind_name(MeasurementKind k);
 // What `value` measures. Times are GPU times of one call; throughputs are converted to times with
 // the row's shape: tflops by the FLOP conventions of the cost models (2mnk per GEMM, the
 // FlashAttention papers' count for attention), busbw_gbps by nccl-tests' bus bandwidth
-// (all-reduce: 2(n-1)/n x bytes / time), algbw_gbps as bytes / time (dispatch/combine: DeepEP's
-// per-GPU bytes / time), gbps for copies as bytes read + written / time (bandwidthTest), and
-// gelem_per_s as elements / time.
+// (all-reduce: 2(n-1)/n x bytes / time; all-gather, reduce-scatter: (n-1)/n), algbw_gbps as
+// bytes / time (dispatch/combine: DeepEP's per-GPU bytes / time), gbps for copies as bytes read
+// + written / time (bandwidthTest), and gelem_per_s as elements / time.
 enum class MeasuredUnit { us, ms, s, tflops, busbw_gbps, algbw_gbps, gbps, gelem_per_s };
 const char* unit_name(MeasuredUnit u);
 

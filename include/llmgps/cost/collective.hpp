@@ -70,6 +70,23 @@ struct CollectiveCost : OpCost {
 CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus = 0,
                               CollectiveAlgo algo = CollectiveAlgo::automatic);
 
+// All-gather and reduce-scatter of a `bytes` buffer (nccl-tests' size: the gathered output, or
+// the input reduced and scattered; each GPU owns bytes / gpus of it): NCCL's ring over every
+// GPU (n - 1 steps) or, on one node with NVLink SHARP, NVLS. `algo` automatic, ring or nvls.
+CollectiveCost allgather_cost(const SystemSpec& sys, double bytes, int gpus = 0,
+                              CollectiveAlgo algo = CollectiveAlgo::automatic);
+CollectiveCost reducescatter_cost(const SystemSpec& sys, double bytes, int gpus = 0,
+                                  CollectiveAlgo algo = CollectiveAlgo::automatic);
+
+// The three as one: kind by name (allreduce, allgather, reducescatter) and nccl-tests' bus
+// bandwidth factor (2(n-1)/n for an all-reduce, (n-1)/n for the others).
+enum class CollectiveKind { allreduce, allgather, reducescatter };
+CollectiveKind parse_collective_kind(const std::string& s, const std::string& where);
+const char* collective_kind_name(CollectiveKind k);
+CollectiveCost collective_cost(CollectiveKind k, const SystemSpec& sys, double bytes, int gpus = 0,
+                               CollectiveAlgo algo = CollectiveAlgo::automatic);
+double busbw_factor(CollectiveKind k, int gpus);
+
 // All-to-all with an explicit volume matrix: volume[i][j] = bytes GPU i sends to GPU j (the
 // diagonal stays local and costs nothing). GPUs 0..g-1 map to nodes in blocks of gpus_per_node.
 OpCost alltoall_cost(const SystemSpec& sys, const std::vector<std::vector<double>>& volume);

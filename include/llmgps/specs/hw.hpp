@@ -178,6 +178,11 @@ struct LinkProtocol {
   // NCCL's NVLS-tree hop between nodes (tuning.cc hwLatencies[NET][NVLSTree]; -1: not given, the
   // tree's hop is taken).
   double nvls_tree_step_latency_s = -1;
+  // On an inter-node link: the host's cost of posting a network step, the least a step of a ring
+  // that spans nodes takes even inside a node (tuning.cc getNetOverhead: 1 us on Intel hosts,
+  // 2 us on AMD, three times that for Simple; "inter-node rings still have to launch nsteps *
+  // net overhead"). 0: not given.
+  double net_overhead_s = 0;
   // NCCL's static correction of a tree all-reduce's bandwidth by size (tuning.cc
   // treeCorrectionFactor): entry i for buffers of 64 x 2^i bytes up to 64 x 2^(i+1) (empty: 1).
   std::vector<double> tree_size_factors;
