@@ -54,7 +54,10 @@ ElementwiseResult cost_elementwise(const ElementwiseRequest& r) {
 }
 
 void AllreduceRequest::validate() const {
-  require_bytes(bytes, (std::string(collective_kind_name(collective)) + ".bytes").c_str());
+  const std::string what = collective_kind_name(collective);
+  require_bytes(bytes, (what + ".bytes").c_str());
+  if (gpus < 0)
+    throw InputError(what + ".gpus", fmt::format("must not be negative (got {}; 0: all)", gpus));
 }
 
 AllreduceResult cost_allreduce(const AllreduceRequest& r) {

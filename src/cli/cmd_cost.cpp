@@ -97,6 +97,7 @@ void register_cost_elementwise(CLI::App* cost) {
 
 // `cost allreduce`, `cost allgather`, `cost reducescatter`: one set of statics per subcommand.
 void register_cost_collective(CLI::App* cost, CollectiveKind kind) {
+  static_assert(int(CollectiveKind::reducescatter) == 2, "one set of statics per kind");
   static OutputOptions outs[3];
   static std::string algos[3] = {"auto", "auto", "auto"};
   static api::AllreduceRequest reqs[3];

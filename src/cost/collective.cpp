@@ -123,8 +123,8 @@ Best ring(const LinkSpec& link, double step_scale, int n, double bytes, double p
 // GPU and direction. A reduce-scatter or all-gather alone (`halves` 1) is one of those halves,
 // and it binds on one direction with the whole buffer: the switch reads all of a GPU's buffer
 // (its own share included) to reduce-scatter, and writes all of it back to every GPU to
-// all-gather, where a ring moves (n-1)/n. NCCL's tuner says the same ((ppn-1)/ppn of NVLS's
-// bandwidth for them) and runs them on the ring.
+// all-gather, where a ring moves (n-1)/n. NCCL's tuner, which gives NVLS (ppn-1)/ppn of its
+// bandwidth for them (tuning.cc), also runs them on the ring.
 //
 // Why mid sizes fall short of the asymptote: NCCL splits the buffer over its NVLS channels and
 // walks each channel's share in chunks, and every chunk costs a fixed multimem round and flag
@@ -240,7 +240,7 @@ CollectiveCost choose(const std::vector<Option>& options, const SystemSpec& sys,
                       double bytes, CollectiveAlgo algo, const std::string& what,
                       const char* needs) {
   if (options.empty())
-    throw InputError(what + ".algorithm",
+    throw InputError(what + ".algo",
                      fmt::format("'{}' cannot run on system '{}' over {} GPUs{}",
                                  collective_algo_name(algo), sys.name, span.total, needs));
   CollectiveCost c;
@@ -275,10 +275,9 @@ Best ring_across_nodes(const SystemSpec& sys, int total, int nodes, double nics,
       [&](const LinkProtocol& pi, const LinkProtocol& pe, double si, double se) {
         const double bw =
             std::min(protocol_bw(sys.intra, pi, si), protocol_bw(sys.inter, pe, se, nics, nodes));
-        const double intra_step = std::max(pi.step_latency_s, pe.net_overhead_s);
-        return pi.base_latency_s +
-               ((steps - inter_steps) * intra_step + inter_steps * pe.step_latency_s) * step_scale +
-               steps / total * bytes / bw;
+        const double intra_step = std::max(pi.step_latency_s * step_scale, pe.net_overhead_s);
+        return pi.base_latency_s + (steps - inter_steps) * intra_step +
+               inter_steps * pe.step_latency_s * step_scale + steps / total * bytes / bw;
       },
       [&](const LinkSpec& l, const LinkProtocol& p) { return ring_share(l, p, total, bytes); });
 }

@@ -318,6 +318,7 @@ std::string table(const api::ElementwiseResult& r) {
 std::string table(const api::AllreduceResult& r) {
   Json j = json(r);
   j.erase("candidates");
+  if (r.cost.candidates.empty()) return kv_table(j);  // one GPU: nothing to weigh
   Table t;
   t.headers = {"algorithm", "protocol", "tuner's time", "time", ""};
   t.right_align = {false, false, true, true, false};

@@ -84,7 +84,10 @@ def test_allgather_and_reducescatter(cli):
                                1 << 30)
     assert ag.collective == "allgather" and ag.algorithm == "ring"
     rs = cost.reducescatter("32x-a100-nvlink3-hdr200", 1 << 30, gpus=16)
+    assert rs.gpus == 16 and ag.gpus == 8
     assert rs.busbw_gb_per_s == pytest.approx(rs.algbw_gb_per_s * 15 / 16)
+    with pytest.raises(llmgps.InputError):
+        cost.reducescatter("8x-h100-nvlink4", 1 << 20, gpus=-5)
     with pytest.raises(llmgps.InputError) as e:
         cost.allgather("8x-h100-nvlink4", 1 << 20, algo="tree")
-    assert e.value.where == "allgather.algorithm"
+    assert e.value.where == "algo"  # the argument, as for any bad algo
