@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "llmgps/cost/collective.hpp"
 #include "llmgps/specs/error.hpp"
 #include "llmgps/specs/hw.hpp"
 #include "llmgps/specs/model.hpp"
@@ -101,4 +102,32 @@ TEST(EpModel, BadLayoutsAreInputErrors) {
   EXPECT_THROW(
       EpModel(specs::load_model("qwen1.5-moe-a2.7b"), specs::load_system("8x-h100-nvlink4"), s),
       InputError);
+}
+
+// vLLM's default EP backend: every GPU gathers every token and reduce-scatters the outputs, so
+// both exchanges are the step's collectives whatever the routing, and the predictor sees a
+// GPU's own tokens (attention is data-parallel).
+TEST(EpModel, AllgatherReducescatterExchangesIgnoreRouting) {
+  EpSetup s;
+  s.step.batch = 8;
+  s.step.seq = 512;
+  s.layout = MoeLayout::dp_agrs;
+  const ModelSpec m = specs::load_model("mixtral-8x7b");
+  const SystemSpec sys = specs::load_system("4x-a100-nvlink3");
+  const EpModel em(m, sys, s);
+  const double gathered = 8.0 * 512 * (4096 * 2 + 2 * 8);  // bf16 hidden, top-2 ids and weights
+  const double ag = allgather_cost(sys, gathered, 4).time_s;
+  const double rs = reducescatter_cost(sys, 8.0 * 512 * 4096 * 2, 4).time_s;
+  const std::vector<std::vector<double>> even(4, std::vector<double>(4, 256.0));
+  std::vector<std::vector<double>> hot_rows(4, std::vector<double>(4, 0.0));
+  for (auto& row : hot_rows) row[0] = 1024.0;  // every selection to GPU 0
+  const std::vector<std::vector<double>>& hot = hot_rows;
+  for (const auto* sel : {&even, &hot}) {
+    EXPECT_NEAR(em.dispatch_s(*sel), ag, 1e-12);
+    EXPECT_NEAR(em.combine_s(*sel), rs, 1e-12);
+  }
+  EXPECT_EQ(em.predictor_tokens(), 2 * 512);  // 8 sequences over 4 GPUs
+  EXPECT_FALSE(em.prediction_skips_dispatch());
+  EXPECT_NE(em.dispatch_kind().find("all-gather"), std::string::npos);
+  EXPECT_NE(em.combine_kind().find("reduce-scatter"), std::string::npos);
 }

@@ -60,8 +60,10 @@ TEST(Step, DecodeExpertsFollowTheExpertsABatchActivates) {
 TEST(Step, PropertyMoeTokensAreConservedInEveryLayout) {
   // Token-expert assignments processed by all GPUs equal tokens x top-k (balanced routing), and
   // every layout's exchange moves every token: the paper's all-to-all each selection, vllm-tp's
-  // all-reduce every token's hidden state (no dispatch), dp-a2a's DeepEP every GPU's share.
-  for (MoeLayout layout : {MoeLayout::vllm_tp, MoeLayout::dp_a2a, MoeLayout::paper})
+  // all-reduce every token's hidden state (no dispatch), dp-a2a's DeepEP every GPU's share,
+  // dp-agrs's all-gather and reduce-scatter every token once.
+  for (MoeLayout layout :
+       {MoeLayout::vllm_tp, MoeLayout::dp_a2a, MoeLayout::paper, MoeLayout::dp_agrs})
     for (const char* name : {"mixtral-8x7b", "qwen1.5-moe-a2.7b", "olmoe-1b-7b", "deepseek-v3"}) {
       SCOPED_TRACE(std::string(name) + " " + moe_layout_name(layout));
       ModelSpec m = specs::load_model(name);
@@ -103,6 +105,22 @@ TEST(Step, PropertyMoeTokensAreConservedInEveryLayout) {
           EXPECT_EQ(disp->ep.tokens_per_gpu, 1024);
           EXPECT_TRUE(comb->ep.combine);
           break;
+        case MoeLayout::dp_agrs: {
+          // vLLM's allgather_reducescatter: every token's hidden state (bf16) with its top-k
+          // weights and ids (4 + 4 bytes each), gathered by every GPU; the outputs
+          // reduce-scattered. The whole EP group's tokens: the sequences of all its GPUs.
+          ASSERT_NE(disp, nullptr);
+          EXPECT_EQ(p.tp, 1);
+          EXPECT_EQ(disp->kind, OpKind::allreduce);
+          EXPECT_EQ(disp->comm_kind, CollectiveKind::allgather);
+          EXPECT_EQ(comb->comm_kind, CollectiveKind::reducescatter);
+          EXPECT_EQ(disp->comm_gpus, s.total_gpus());
+          const double group_tokens = double(p.tokens_per_replica) * s.total_gpus();
+          EXPECT_GE(group_tokens, double(p.tokens));
+          EXPECT_DOUBLE_EQ(disp->comm_bytes, group_tokens * (m.hidden_size * 2.0 + m.top_k * 8.0));
+          EXPECT_DOUBLE_EQ(comb->comm_bytes, group_tokens * m.hidden_size * 2.0);
+          break;
+        }
       }
     }
 }

@@ -88,7 +88,7 @@ def estimate(model, system, batch=1, seq=512, phase="prefill", dtype="auto", tp=
     decode or serve (``prompt`` tokens in, ``output`` tokens out per sequence: ``.serve`` holds
     TTFT, TPOT and throughput); dtype: fp32, tf32, fp16, bf16, fp8 or auto (fp8 for an FP8
     checkpoint such as DeepSeek-V3's where the GPU has it, else bf16); tp/ep: tensor/expert
-    parallelism (0: the layout's default); layout (MoE models): vllm-tp, dp-a2a or paper; impl:
+    parallelism (0: the layout's default); layout (MoE models): vllm-tp, dp-a2a, dp-agrs or paper; impl:
     fa2 or fa3 (None: fa3 on Hopper, else fa2). ``.memory`` is the fullest GPU's memory against
     ``memory_fraction`` of its capacity, with the largest batch and context that fit; a step that
     does not fit warns (:class:`MemoryWarning`), or raises :class:`InputError` with strict=True.

@@ -156,7 +156,7 @@ def advise(model, system, skew=None, shares=None, routing_trace=None, train=None
     Token-to-Expert prediction, with its replica plan (``llmgps moe advise``).
 
     Routing comes from exactly one of skew (max/mean expert share), shares (a shares CSV) or
-    routing_trace (with train: the predictors' training trace). layout: vllm-tp, dp-a2a or paper;
+    routing_trace (with train: the predictors' training trace). layout: vllm-tp, dp-a2a, dp-agrs or paper;
     algo: the replica planner (greedy-time, greedy, eplb). The result says what is recommended,
     or "tie" when the model cannot tell the two fastest apart (band_s), and why. ``.memory`` is
     the fullest GPU's memory with its replica slots against ``memory_fraction`` of its capacity;

@@ -51,8 +51,10 @@ void register_estimate(CLI::App& app) {
   c->add_option("--ep", cfg.ep, "expert parallelism for MoE layers (default: all GPUs)");
   c->add_option("--layout", layout,
                 "MoE models: vllm-tp (TP attention over every GPU, one all-reduce combine), "
-                "dp-a2a (DP attention, DeepEP dispatch and combine) or paper (MoE-GPS's "
-                "accounting: TP attention within a node, all-to-all dispatch and combine)")
+                "dp-a2a (DP attention, DeepEP dispatch and combine), dp-agrs (DP attention, "
+                "all-gather dispatch and reduce-scatter combine: vLLM's default EP backend) or "
+                "paper (MoE-GPS's accounting: TP attention within a node, all-to-all dispatch and "
+                "combine)")
       ->capture_default_str();
   c->add_option("--impl", cfg.attn_impl,
                 "attention implementation fa2|fa3 (default: fa3 on Hopper, else fa2)");

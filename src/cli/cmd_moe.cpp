@@ -47,7 +47,9 @@ void add_ep_options(CLI::App* c, api::EpRequest& r) {
   c->add_option("--layout", r.layout,
                 "vllm-tp (TP attention over every GPU, experts on the replicated tokens, one "
                 "all-reduce combine: vLLM), dp-a2a (DP attention, DeepEP dispatch and combine: "
-                "SGLang, vLLM with DP attention) or paper (MoE-GPS's accounting, a what-if)")
+                "SGLang, vLLM with a DeepEP backend), dp-agrs (DP attention, all-gather and "
+                "reduce-scatter: vLLM's default EP backend) or paper (MoE-GPS's accounting, a "
+                "what-if)")
       ->capture_default_str();
   c->add_option("--algo", r.algo,
                 "replica planner: greedy-time (greedy halving on modelled GPU time, never plans "

@@ -64,6 +64,7 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
   const StepEstimate est = estimate_step(m, sys_, cfg);
   deepep_ = est.plan.ep_exchange;
   tokens_ = est.plan.tokens;
+  tokens_per_gpu_ = est.plan.tokens_per_replica;
   moe_layers_ = m.moe_layer_count();
   const int L = m.layers;
   double per_layer = 0, shared = 0, dense_and_head = 0;
@@ -74,6 +75,10 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
     const double err = error_.of(error_class_of(est.plan.ops[i]));
     if (op.name == "combine" && setup.layout == MoeLayout::vllm_tp)
       allreduce_combine_s_ = op.each.time_s;
+    if (op.name == "dispatch" && setup.layout == MoeLayout::dp_agrs)
+      agrs_dispatch_s_ = op.each.time_s;
+    if (op.name == "combine" && setup.layout == MoeLayout::dp_agrs)
+      agrs_combine_s_ = op.each.time_s;
     if (is_routed_expert_op(op.name)) continue;
     if (op.name == "router" || op.name == "topk") {
       gate_s_ += op.each.time_s;
@@ -174,6 +179,8 @@ std::int64_t EpModel::predictor_tokens() const {
     }
     case MoeLayout::dp_a2a:
       break;
+    case MoeLayout::dp_agrs:
+      return tokens_per_gpu_;  // a GPU's own sequences
   }
   return deepep_.tokens_per_gpu;  // dp-a2a: the busiest GPU's own sequences
 }
@@ -268,6 +275,8 @@ double EpModel::dispatch_s(const std::vector<std::vector<double>>& selections) c
       return alltoall_s(selections);
     case MoeLayout::dp_a2a:
       return deepep_s(selections, false);
+    case MoeLayout::dp_agrs:
+      return agrs_dispatch_s_;  // every GPU gathers every token, wherever it goes
   }
   return 0.0;
 }
@@ -285,14 +294,17 @@ double EpModel::combine_s(const std::vector<std::vector<double>>& selections) co
     }
     case MoeLayout::dp_a2a:
       return deepep_s(selections, true);
+    case MoeLayout::dp_agrs:
+      return agrs_combine_s_;
   }
   return 0.0;
 }
 
 double EpModel::band_s(const LayerBreakdown& b) const {
-  const ErrorClass exchange = setup_.layout == MoeLayout::paper ? ErrorClass::alltoall
-                              : is_low_latency(deepep_.mode)    ? ErrorClass::deepep_low_latency
-                                                                : ErrorClass::deepep_normal;
+  const ErrorClass exchange = setup_.layout == MoeLayout::paper     ? ErrorClass::alltoall
+                              : setup_.layout == MoeLayout::dp_agrs ? ErrorClass::allreduce
+                              : is_low_latency(deepep_.mode)        ? ErrorClass::deepep_low_latency
+                                                                    : ErrorClass::deepep_normal;
   const ErrorClass combine = setup_.layout == MoeLayout::vllm_tp ? ErrorClass::allreduce : exchange;
   const double per_layer =
       attention_band_s_ * (b.attention_s > 0 ? b.attention_s / attention_s_ : 0) +
@@ -319,6 +331,8 @@ std::string EpModel::dispatch_kind() const {
     case MoeLayout::dp_a2a:
       return fmt::format("DeepEP {} dispatch over {} GPUs ({} payload)",
                          ep_alltoall_mode_name(deepep_.mode), G_, dtype_name(deepep_.payload));
+    case MoeLayout::dp_agrs:
+      return fmt::format("all-gather over {} GPUs (hidden states, top-k ids and weights)", G_);
   }
   return "?";
 }
@@ -332,6 +346,8 @@ std::string EpModel::combine_kind() const {
     case MoeLayout::dp_a2a:
       return fmt::format("DeepEP {} combine over {} GPUs (bf16)",
                          ep_alltoall_mode_name(deepep_.mode), G_);
+    case MoeLayout::dp_agrs:
+      return fmt::format("reduce-scatter over {} GPUs", G_);
   }
   return "?";
 }

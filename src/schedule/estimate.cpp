@@ -47,7 +47,7 @@ OpCost cost_of(const Op& op, const SystemSpec& sys) {
     case OpKind::elementwise:
       return elementwise_cost(sys.gpu, op.elem);
     case OpKind::allreduce:
-      return slice(allreduce_cost(sys, op.comm_bytes, op.comm_gpus));
+      return slice(collective_cost(op.comm_kind, sys, op.comm_bytes, op.comm_gpus));
     case OpKind::alltoall:
       return alltoall_cost(sys, op.volume);
     case OpKind::ep_alltoall: {

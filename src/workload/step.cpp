@@ -25,14 +25,15 @@ const char* phase_name(Phase p) {
 MoeLayout parse_moe_layout(const std::string& text, const std::string& where) {
   if (text == "vllm-tp") return MoeLayout::vllm_tp;
   if (text == "dp-a2a") return MoeLayout::dp_a2a;
+  if (text == "dp-agrs") return MoeLayout::dp_agrs;
   if (text == "paper") return MoeLayout::paper;
   if (text == "tp" || text == "dp")
     throw InputError(where, fmt::format("'{}' was renamed: 'tp' was the paper's accounting (now "
                                         "'paper'), vLLM's TP layout is 'vllm-tp', DP attention "
                                         "with DeepEP is 'dp-a2a'",
                                         text));
-  throw InputError(where,
-                   "must be 'vllm-tp' (the default), 'dp-a2a' or 'paper', got '" + text + "'");
+  throw InputError(
+      where, "must be 'vllm-tp' (the default), 'dp-a2a', 'dp-agrs' or 'paper', got '" + text + "'");
 }
 
 const char* moe_layout_name(MoeLayout l) {
@@ -41,6 +42,8 @@ const char* moe_layout_name(MoeLayout l) {
       return "vllm-tp";
     case MoeLayout::dp_a2a:
       return "dp-a2a";
+    case MoeLayout::dp_agrs:
+      return "dp-agrs";
     case MoeLayout::paper:
       return "paper";
   }
@@ -69,11 +72,13 @@ Op elem_op(std::string name, std::string stage, int count, ElementwiseKind kind,
   return op;
 }
 
-Op allreduce_op(std::string name, std::string stage, int count, double bytes, int gpus) {
+Op allreduce_op(std::string name, std::string stage, int count, double bytes, int gpus,
+                CollectiveKind kind) {
   Op op;
   op.name = std::move(name);
   op.stage = std::move(stage);
   op.kind = OpKind::allreduce;
+  op.comm_kind = kind;
   op.count = count;
   op.comm_bytes = bytes;
   op.comm_gpus = gpus;
@@ -96,7 +101,7 @@ void choose_layout(StepPlan& plan, const ModelSpec& m, const SystemSpec& sys,
   // then holds every token), dp-a2a none; the paper's and a dense model's within a node.
   int tp = std::min(gpus, sys.gpus_per_node);
   if (m.is_moe() && layout == MoeLayout::vllm_tp) tp = gpus;
-  if (m.is_moe() && layout == MoeLayout::dp_a2a) tp = 1;
+  if (m.is_moe() && (layout == MoeLayout::dp_a2a || layout == MoeLayout::dp_agrs)) tp = 1;
   if (cfg.tp > 0 && m.is_moe() && layout != MoeLayout::paper && cfg.tp != tp)
     throw InputError("step.tp",
                      fmt::format("layout {} runs attention with tensor parallelism {} on this "
@@ -233,7 +238,8 @@ namespace {
 //  - paper: an all-to-all in which every EP GPU sends its 1/ep of the tokens' selections;
 //  - vllm-tp: no dispatch (an elementwise op with no work marks "none"); the combine is an
 //    all-reduce of every token's hidden state over the TP group;
-//  - dp-a2a: DeepEP dispatch and combine.
+//  - dp-a2a: DeepEP dispatch and combine;
+//  - dp-agrs: an all-gather and a reduce-scatter over the EP GPUs.
 Op moe_exchange_op(const char* name, const ModelSpec& m, const LayerShape& s, const StepPlan& plan,
                    bool combine) {
   const int ep = plan.ep;
@@ -263,6 +269,17 @@ Op moe_exchange_op(const char* name, const ModelSpec& m, const LayerShape& s, co
       op.ep.combine = combine;
       op.ep.payload = combine ? DType::bf16 : plan.ep_exchange.payload;
       return op;
+    case MoeLayout::dp_agrs: {
+      // vLLM's AgRsAll2AllManager: dispatch all-gathers every GPU's hidden states with its top-k
+      // weights (fp32) and ids (int32); combine reduce-scatters the outputs. nccl-tests' size:
+      // the whole gathered buffer.
+      const double tokens = double(s.tokens()) * ep;
+      if (combine)
+        return allreduce_op(name, "moe", s.count, tokens * h * dtype_bytes(act), ep,
+                            CollectiveKind::reducescatter);
+      return allreduce_op(name, "moe", s.count, tokens * (h * dtype_bytes(act) + k * 8.0), ep,
+                          CollectiveKind::allgather);
+    }
   }
   return op;
 }

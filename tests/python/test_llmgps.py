@@ -23,6 +23,12 @@ def test_estimate_decode_layout_and_tp_reach_the_core(cli):
             16, "--seq", 2048, "--phase", "decode", "--dtype", "bf16", "--layout", "dp-a2a")
     assert r.to_dict() == j
     assert r.moe_layout == "dp-a2a" and r.phase == "decode"
+    agrs = llmgps.estimate("olmoe-1b-7b", "8x-h100-nvlink4", batch=16, seq=2048,
+                           phase="decode", dtype="bf16", layout="dp-agrs")
+    assert agrs.moe_layout == "dp-agrs"
+    assert agrs.to_dict() == cli("estimate", "--model", "olmoe-1b-7b", "--system",
+                                 "8x-h100-nvlink4", "--batch", 16, "--seq", 2048, "--phase",
+                                 "decode", "--dtype", "bf16", "--layout", "dp-agrs")
 
 
 def test_cuda_graphs_reach_estimate_its_sweep_and_advise(cli):

@@ -161,12 +161,13 @@ class EpModel {
   double expert_bytes_ = 0, token_bytes_ = 0;
   double attention_s_ = 0, gate_s_ = 0, other_s_ = 0;
   double per_token_s_ = 0;  // balanced_per_token_s, fixed by the step: computed once
-  double allreduce_combine_s_ = 0;
-  double attention_comm_s_ = 0;
-  double busiest_factor_ =
-      1;  // decode: expected_activation's busiest / per-GPU active  // the all-reduces inside
-          // attention_s_, per MoE layer  // vllm-tp: the combine all-reduce (routing-independent)
-  EpAllToAll deepep_;  // dp-a2a: the balanced DeepEP dispatch
+  // Routing-independent exchanges, from the step: vllm-tp's combine all-reduce; dp-agrs's
+  // dispatch all-gather and combine reduce-scatter.
+  double allreduce_combine_s_ = 0, agrs_dispatch_s_ = 0, agrs_combine_s_ = 0;
+  double attention_comm_s_ = 0;      // the all-reduces inside attention_s_, per MoE layer
+  double busiest_factor_ = 1;        // decode: expected_activation's busiest / per-GPU active
+  std::int64_t tokens_per_gpu_ = 0;  // data-parallel layouts: one GPU's own tokens
+  EpAllToAll deepep_;                // dp-a2a: the balanced DeepEP dispatch
   ModelError error_;
   double attention_band_s_ = 0, gate_band_s_ = 0, other_band_s_ = 0;
   mutable std::map<std::vector<std::int64_t>, double> ffn_cache_;  // sorted rows -> seconds

@@ -29,10 +29,14 @@ const char* phase_name(Phase p);
 //  - dp_a2a: attention data-parallel (each GPU its own sequences), tokens dispatched to their
 //    experts' GPUs and combined back by DeepEP all-to-alls, node-limited where the model routes
 //    by groups (SGLang, and vLLM with DP attention).
+//  - dp_agrs: attention data-parallel as in dp_a2a, tokens exchanged the way vLLM's default EP
+//    backend does (--all2all-backend allgather_reducescatter): an all-gather of every GPU's
+//    hidden states and top-k ids and weights, each GPU running its experts on every token, and a
+//    reduce-scatter of the outputs back to their GPUs.
 //  - paper: MoE-GPS's accounting, a what-if: attention tensor-parallel within a node, then a
 //    dispatch all-to-all from each GPU's 1/G of the tokens and a combine all-to-all.
 // Dense models ignore it (attention and FFN tensor-parallel within a node).
-enum class MoeLayout { vllm_tp, dp_a2a, paper };
+enum class MoeLayout { vllm_tp, dp_a2a, paper, dp_agrs };
 MoeLayout parse_moe_layout(const std::string& text, const std::string& where);
 const char* moe_layout_name(MoeLayout l);
 
@@ -76,10 +80,11 @@ struct Op {
   std::int64_t rows_per_group = 0;
   AttentionShape attn;
   ElementwiseShape elem;
-  double comm_bytes = 0;                    // allreduce: bytes per GPU
-  int comm_gpus = 0;                        // allreduce group size
-  std::vector<std::vector<double>> volume;  // alltoall
-  EpAllToAll ep;                            // ep_alltoall
+  double comm_bytes = 0;  // allreduce (the collective): bytes per GPU (nccl-tests' size)
+  int comm_gpus = 0;      // the collective's group size
+  CollectiveKind comm_kind = CollectiveKind::allreduce;  // OpKind::allreduce: which collective
+  std::vector<std::vector<double>> volume;               // alltoall
+  EpAllToAll ep;                                         // ep_alltoall
 };
 
 struct StepPlan {
@@ -96,7 +101,8 @@ Op gemm_op(std::string name, std::string stage, int count, std::int64_t m, std::
            std::int64_t k, DType dt, std::int64_t batch = 1);
 Op elem_op(std::string name, std::string stage, int count, ElementwiseKind kind, std::int64_t rows,
            std::int64_t cols, DType dt);
-Op allreduce_op(std::string name, std::string stage, int count, double bytes, int gpus);
+Op allreduce_op(std::string name, std::string stage, int count, double bytes, int gpus,
+                CollectiveKind kind = CollectiveKind::allreduce);
 
 // A GPU's routed experts as the step runs them: one grouped GEMM per expert matrix over `groups`
 // active experts (fractional: an expected count; the cost interpolates) of `tokens_per_group`
