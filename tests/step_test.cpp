@@ -7,6 +7,7 @@
 
 #include "llmgps/schedule/estimate.hpp"
 #include "llmgps/specs/error.hpp"
+#include "llmgps/workload/memory.hpp"
 
 using namespace llmgps;
 
@@ -108,17 +109,17 @@ TEST(Step, PropertyMoeTokensAreConservedInEveryLayout) {
         case MoeLayout::dp_agrs: {
           // vLLM's allgather_reducescatter: every token's hidden state (bf16) with its top-k
           // weights and ids (4 + 4 bytes each), gathered by every GPU; the outputs
-          // reduce-scattered. The whole EP group's tokens: the sequences of all its GPUs.
+          // reduce-scattered. The 2 x 1024 tokens once each, and one dummy token from each GPU
+          // without a sequence (2 of 4, or 30 of 32).
           ASSERT_NE(disp, nullptr);
           EXPECT_EQ(p.tp, 1);
           EXPECT_EQ(disp->kind, OpKind::allreduce);
           EXPECT_EQ(disp->comm_kind, CollectiveKind::allgather);
           EXPECT_EQ(comb->comm_kind, CollectiveKind::reducescatter);
           EXPECT_EQ(disp->comm_gpus, s.total_gpus());
-          const double group_tokens = double(p.tokens_per_replica) * s.total_gpus();
-          EXPECT_GE(group_tokens, double(p.tokens));
-          EXPECT_DOUBLE_EQ(disp->comm_bytes, group_tokens * (m.hidden_size * 2.0 + m.top_k * 8.0));
-          EXPECT_DOUBLE_EQ(comb->comm_bytes, group_tokens * m.hidden_size * 2.0);
+          const double gathered = 2048.0 + (s.total_gpus() - 2);
+          EXPECT_DOUBLE_EQ(disp->comm_bytes, gathered * (m.hidden_size * 2.0 + m.top_k * 8.0));
+          EXPECT_DOUBLE_EQ(comb->comm_bytes, gathered * m.hidden_size * 2.0);
           break;
         }
       }
@@ -182,4 +183,39 @@ TEST(Step, ImpossibleLayoutsNameTheOption) {
   EXPECT_THROW(build_step(m, s, {1, -5, Phase::prefill, DType::fp16, "", 0, 0}), InputError);
   EXPECT_THROW(build_step(m, s, {1, 512, Phase::prefill, DType::fp8, "", 0, 0}), InputError);
   EXPECT_THROW(parse_phase("train", "--phase"), InputError);
+}
+
+// dp-agrs's all-gather as vLLM runs it: FP8 hidden states with per-128 fp32 scales where the
+// experts run FP8 (quantised before the dispatch), each rank's own count (CUDA graphs pad every
+// rank to the busiest), and the gathered input and the experts' outputs held at once.
+TEST(Step, AllgatherDispatchFollowsVllmsDpEpPrepare) {
+  const ModelSpec m = specs::load_model("deepseek-v3");
+  const SystemSpec s = specs::load_system("32x-h100-nvlink4-ndr400");
+  StepConfig cfg{40, 1, Phase::decode, DType::fp8, "", 0, 0};
+  cfg.moe_layout = MoeLayout::dp_agrs;
+  const StepPlan eager = build_step(m, s, cfg);
+  const double per_token = 7168 + 56 * 4 + 8 * 8;  // fp8 hidden, its scales, top-8 ids/weights
+  EXPECT_DOUBLE_EQ(eager.gathered_token_bytes, per_token);
+  EXPECT_DOUBLE_EQ(eager.gathered_tokens, 40);  // 40 sequences over 32 GPUs, none idle
+  EXPECT_DOUBLE_EQ(find(eager, "dispatch")->comm_bytes, 40 * per_token);
+  EXPECT_DOUBLE_EQ(find(eager, "combine")->comm_bytes, 40 * 7168 * 2.0);  // bf16 outputs
+  cfg.cuda_graphs = true;
+  const StepPlan graphed = build_step(m, s, cfg);
+  EXPECT_DOUBLE_EQ(graphed.gathered_tokens, 2 * 32);  // every rank padded to 2 sequences
+  // Memory: the gathered input and the outputs for every gathered token, beyond dp-a2a's.
+  cfg.cuda_graphs = false;
+  const MemoryUse agrs = step_memory(m, s, cfg, eager);
+  cfg.moe_layout = MoeLayout::dp_a2a;
+  const MemoryUse a2a = step_memory(m, s, cfg, build_step(m, s, cfg));
+  EXPECT_NEAR(agrs.activation_bytes - a2a.activation_bytes, 40 * (per_token + 7168 * 2.0),
+              1e-6 * agrs.activation_bytes);
+  // tp is the layout's, and the hint names both DP layouts.
+  cfg.moe_layout = MoeLayout::dp_agrs;
+  cfg.tp = 8;
+  try {
+    build_step(m, s, cfg);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(e.reason().find("dp-agrs"), std::string::npos) << e.reason();
+  }
 }

@@ -59,9 +59,11 @@ EpModel::EpModel(const ModelSpec& m, const SystemSpec& sys, const EpSetup& setup
   StepConfig cfg = setup.step;
   cfg.ep = G_;
   cfg.moe_layout = setup.layout;
-  cfg.tp = 0;               // the layout's
-  cfg.cuda_graphs = false;  // sys_ already carries the graph launch gap
-  const StepEstimate est = estimate_step(m, sys_, cfg);
+  cfg.tp = 0;  // the layout's
+  // The step from the system as given: estimate_step swaps in the graph launch gap itself when
+  // the step runs from CUDA graphs (sys_ carries it for this model's own kernel costs), and the
+  // plan needs to know (dp-agrs pads every rank to the busiest under graphs).
+  const StepEstimate est = estimate_step(m, sys, cfg);
   deepep_ = est.plan.ep_exchange;
   tokens_ = est.plan.tokens;
   tokens_per_gpu_ = est.plan.tokens_per_replica;

@@ -87,6 +87,11 @@ MemoryUse step_memory(const ModelSpec& m, const SystemSpec& sys, const StepConfi
   double largest = 0;
   for (const Op& op : plan.ops) largest = std::max(largest, op_operand_elements(op));
   u.activation_bytes = (double(plan.tokens_per_replica) * h + largest) * act_bytes;
+  // dp-agrs holds the gathered tokens and the experts' outputs for all of them at once (vLLM does
+  // not chunk that path).
+  if (m.is_moe() && plan.layout == MoeLayout::dp_agrs)
+    u.activation_bytes +=
+        plan.gathered_tokens * (plan.gathered_token_bytes + double(h) * act_bytes);
   u.capacity_bytes = sys.gpu.memory_bytes;
   u.budget_bytes = sys.gpu.memory_bytes * cfg.memory_fraction;
   return u;

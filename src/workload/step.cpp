@@ -98,15 +98,17 @@ void choose_layout(StepPlan& plan, const ModelSpec& m, const SystemSpec& sys,
   const MoeLayout layout = cfg.moe_layout;
   const char* name = moe_layout_name(layout);
   // An MoE model's layout fixes the attention parallelism: vllm-tp over every GPU (every GPU
-  // then holds every token), dp-a2a none; the paper's and a dense model's within a node.
+  // then holds every token), dp-a2a and dp-agrs none; the paper's and a dense model's within a
+  // node.
   int tp = std::min(gpus, sys.gpus_per_node);
   if (m.is_moe() && layout == MoeLayout::vllm_tp) tp = gpus;
   if (m.is_moe() && (layout == MoeLayout::dp_a2a || layout == MoeLayout::dp_agrs)) tp = 1;
   if (cfg.tp > 0 && m.is_moe() && layout != MoeLayout::paper && cfg.tp != tp)
     throw InputError("step.tp",
                      fmt::format("layout {} runs attention with tensor parallelism {} on this "
-                                 "system (got {}; vLLM with dp > 1 dispatches by all-to-all: "
-                                 "--layout dp-a2a, or --layout paper for any tp)",
+                                 "system (got {}; vLLM with dp > 1: --layout dp-agrs, its default "
+                                 "all-gather backend, or dp-a2a with DeepEP; --layout paper for "
+                                 "any tp)",
                                  name, tp, cfg.tp));
   plan.tp = cfg.tp > 0 ? cfg.tp : tp;
   if (plan.tp > gpus || gpus % plan.tp != 0)
@@ -122,8 +124,8 @@ void choose_layout(StepPlan& plan, const ModelSpec& m, const SystemSpec& sys,
         "step.tp",
         fmt::format("model '{}' has {} attention heads, not divisible by tensor parallelism {}; {}",
                     m.name, m.num_heads, plan.tp,
-                    fixed ? "layout vllm-tp runs attention over every GPU: try --layout dp-a2a, "
-                            "or --layout paper with --tp " +
+                    fixed ? "layout vllm-tp runs attention over every GPU: try --layout dp-agrs "
+                            "or dp-a2a, or --layout paper with --tp " +
                                 std::to_string(valid.back())
                           : fmt::format("try --tp {} (degrees that divide both the heads and the "
                                         "{} GPUs: {})",
@@ -269,17 +271,15 @@ Op moe_exchange_op(const char* name, const ModelSpec& m, const LayerShape& s, co
       op.ep.combine = combine;
       op.ep.payload = combine ? DType::bf16 : plan.ep_exchange.payload;
       return op;
-    case MoeLayout::dp_agrs: {
+    case MoeLayout::dp_agrs:
       // vLLM's AgRsAll2AllManager: dispatch all-gathers every GPU's hidden states with its top-k
-      // weights (fp32) and ids (int32); combine reduce-scatters the outputs. nccl-tests' size:
-      // the whole gathered buffer.
-      const double tokens = double(s.tokens()) * ep;
+      // weights and ids; combine reduce-scatters the outputs in the activation type. nccl-tests'
+      // size: the whole gathered buffer (StepPlan::gathered_tokens).
       if (combine)
-        return allreduce_op(name, "moe", s.count, tokens * h * dtype_bytes(act), ep,
+        return allreduce_op(name, "moe", s.count, plan.gathered_tokens * h * dtype_bytes(act), ep,
                             CollectiveKind::reducescatter);
-      return allreduce_op(name, "moe", s.count, tokens * (h * dtype_bytes(act) + k * 8.0), ep,
-                          CollectiveKind::allgather);
-    }
+      return allreduce_op(name, "moe", s.count, plan.gathered_tokens * plan.gathered_token_bytes,
+                          ep, CollectiveKind::allgather);
   }
   return op;
 }
@@ -342,6 +342,15 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
   s.count = m.layers;
   plan.tokens = prefill ? cfg.batch * cfg.seq : cfg.batch;
   plan.tokens_per_replica = s.tokens();
+  if (m.is_moe() && plan.layout == MoeLayout::dp_agrs) {
+    const std::int64_t idle = std::max<std::int64_t>(0, plan.ep - cfg.batch);
+    plan.gathered_tokens =
+        cfg.cuda_graphs ? double(s.tokens()) * plan.ep : double(plan.tokens) + double(idle);
+    const double hidden = double(m.hidden_size);
+    plan.gathered_token_bytes = (dt == DType::fp8 ? hidden + std::ceil(hidden / 128.0) * 4.0
+                                                  : hidden * dtype_bytes(activation_dtype(dt))) +
+                                double(m.top_k) * 8.0;
+  }
   const std::int64_t T = s.tokens(), h = m.hidden_size;
   const int L = m.layers, tp = plan.tp;
   const int moe_layers = m.moe_layer_count(), dense_layers = L - moe_layers;

@@ -93,6 +93,12 @@ struct StepPlan {
   EpAllToAll ep_exchange;   // dp-a2a: the DeepEP dispatch under balanced routing
   std::int64_t tokens = 0;  // tokens processed in this step (whole system)
   std::int64_t tokens_per_replica = 0;
+  // dp-agrs: the tokens its all-gather collects from the EP GPUs (vLLM's all_gatherv takes each
+  // rank's own count, and a rank without a sequence runs one dummy token; from CUDA graphs every
+  // rank is padded to the busiest one's count), and the bytes per gathered token (hidden state,
+  // FP8 with a per-128 fp32 scale where the experts run FP8, quantised before the dispatch as
+  // vLLM's naive DP/EP prepare does, plus top-k fp32 weights and int32 ids).
+  double gathered_tokens = 0, gathered_token_bytes = 0;
   std::vector<Op> ops;
 };
 
