@@ -303,10 +303,11 @@ double EpModel::combine_s(const std::vector<std::vector<double>>& selections) co
 }
 
 double EpModel::band_s(const LayerBreakdown& b) const {
-  const ErrorClass exchange = setup_.layout == MoeLayout::paper     ? ErrorClass::alltoall
-                              : setup_.layout == MoeLayout::dp_agrs ? ErrorClass::allreduce
-                              : is_low_latency(deepep_.mode)        ? ErrorClass::deepep_low_latency
-                                                                    : ErrorClass::deepep_normal;
+  const ErrorClass exchange = setup_.layout == MoeLayout::paper ? ErrorClass::alltoall
+                              : setup_.layout == MoeLayout::dp_agrs
+                                  ? ErrorClass::allgather_reducescatter
+                              : is_low_latency(deepep_.mode) ? ErrorClass::deepep_low_latency
+                                                             : ErrorClass::deepep_normal;
   const ErrorClass combine = setup_.layout == MoeLayout::vllm_tp ? ErrorClass::allreduce : exchange;
   const double per_layer =
       attention_band_s_ * (b.attention_s > 0 ? b.attention_s / attention_s_ : 0) +

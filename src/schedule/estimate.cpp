@@ -72,7 +72,8 @@ ErrorClass error_class_of(const Op& op) {
     case OpKind::elementwise:
       return ErrorClass::elementwise;
     case OpKind::allreduce:
-      return ErrorClass::allreduce;
+      return op.comm_kind == CollectiveKind::allreduce ? ErrorClass::allreduce
+                                                       : ErrorClass::allgather_reducescatter;
     case OpKind::alltoall:
       return ErrorClass::alltoall;
     case OpKind::ep_alltoall:

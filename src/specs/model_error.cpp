@@ -32,6 +32,8 @@ const char* error_class_name(ErrorClass c) {
       return "deepep_low_latency";
     case ErrorClass::copy:
       return "copy";
+    case ErrorClass::allgather_reducescatter:
+      return "allgather_reducescatter";
   }
   return "?";
 }
@@ -40,7 +42,7 @@ namespace specs {
 
 namespace {
 
-constexpr int kClasses = int(ErrorClass::copy) + 1;
+constexpr int kClasses = int(ErrorClass::allgather_reducescatter) + 1;
 const char* const kFile = "data/calibration/model-error.json";
 
 struct Family {

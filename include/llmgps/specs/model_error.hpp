@@ -21,7 +21,8 @@ enum class ErrorClass {
   alltoall,
   deepep_normal,
   deepep_low_latency,
-  copy
+  copy,
+  allgather_reducescatter
 };
 const char* error_class_name(ErrorClass c);
 
