@@ -285,7 +285,7 @@ TEST(Api, AdviseWithoutDuplicationAtSkewOneIsTheEstimate) {
                         Case{"olmoe-1b-7b", "8x-h100-nvlink4", 8, 512},
                         Case{"deepseek-v3", "32x-h100-nvlink4-ndr400", 4, 512}})
     for (const char* phase : {"prefill", "decode"})
-      for (const char* layout : {"vllm-tp", "dp-a2a", "paper"}) {
+      for (const char* layout : {"vllm-tp", "dp-a2a", "paper", "dp-agrs"}) {
         SCOPED_TRACE(std::string(c.model) + " " + layout + " " + phase);
         if (std::string(c.model) == "qwen1.5-moe-a2.7b" && std::string(layout) == "dp-a2a") {
           api::EstimateRequest e;

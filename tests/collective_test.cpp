@@ -655,6 +655,13 @@ TEST(Collective, AllgatherAndReducescatterAreHalfARing) {
   EXPECT_EQ(busbw_factor(CollectiveKind::allgather, 8), 7.0 / 8);
   EXPECT_EQ(busbw_factor(CollectiveKind::allreduce, 8), 14.0 / 8);
   EXPECT_EQ(parse_collective_kind("reducescatter", "x"), CollectiveKind::reducescatter);
+  EXPECT_EQ(parse_collective_algo(CollectiveKind::allgather, "nvls", "x"), CollectiveAlgo::nvls);
+  try {
+    parse_collective_algo(CollectiveKind::reducescatter, "tree", "reducescatter.algo");
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("auto, ring or nvls"), std::string::npos) << e.what();
+  }
   EXPECT_THROW(parse_collective_kind("broadcast", "x"), InputError);
 }
 

@@ -79,7 +79,8 @@ def allgather(system, bytes, gpus=0, algo="auto"):
 @_api
 def reducescatter(system, bytes, gpus=0, algo="auto"):
     """NCCL reduce-scatter of a ``bytes`` buffer per GPU (nccl-tests' size; each GPU keeps
-    bytes / gpus of the sum). algo: auto, ring, or nvls (one node with NVLink SHARP)."""
+    bytes / gpus of the sum). algo: auto, ring, or nvls (one node with NVLink SHARP). The result
+    carries the algorithm, busbw, algbw and the candidates weighed."""
     return _collective("reducescatter", system, bytes, gpus, algo)
 
 

@@ -147,7 +147,7 @@ py::object cost_collective(const std::string& collective, const std::string& sys
   req.collective = parse_collective_kind(collective, "collective");
   req.system = system, req.bytes = bytes, req.gpus = gpus;
   req.validate();
-  req.algo = parse_collective_algo(algo, collective + ".algo");
+  req.algo = parse_collective_algo(req.collective, algo, collective + ".algo");
   return run(req, api::cost_allreduce);
 }
 

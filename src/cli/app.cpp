@@ -83,6 +83,8 @@ const std::map<std::string, std::vector<std::string>>& owned_scopes() {
       {"cost attention", {"attention", "gpu"}},
       {"cost elementwise", {"elementwise", "gpu"}},
       {"cost allreduce", {"allreduce", "system"}},
+      {"cost allgather", {"allgather", "system"}},
+      {"cost reducescatter", {"reducescatter", "system"}},
       {"cost alltoall", {"alltoall", "system"}},
       {"cost deepep", {"ep_alltoall", "system"}},
       {"cost p2p", {"p2p", "system"}},

@@ -130,8 +130,9 @@ void register_cost_collective(CLI::App* cost, CollectiveKind kind) {
   add_output_options(c, out, {"table", "json", "csv"});
   c->callback([i] {
     reqs[i].validate();  // the size before the algorithm, as the options are listed
-    reqs[i].algo = parse_collective_algo(
-        algos[i], std::string(collective_kind_name(reqs[i].collective)) + ".algo");
+    reqs[i].algo =
+        parse_collective_algo(reqs[i].collective, algos[i],
+                              std::string(collective_kind_name(reqs[i].collective)) + ".algo");
     run_cost(outs[i], reqs[i], api::cost_allreduce);
   });
 }

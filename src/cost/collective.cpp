@@ -294,8 +294,8 @@ CollectiveAlgo parse_collective_algo(const std::string& s, const std::string& wh
   if (s == "collnet-direct") return CollectiveAlgo::collnet_direct;
   if (s == "collnet-chain") return CollectiveAlgo::collnet_chain;
   throw InputError(where,
-                   "must be auto, ring, hierarchical, nvls, nvls-tree, tree, collnet-direct or "
-                   "collnet-chain, got '" +
+                   "must be auto, ring, tree, nvls, nvls-tree, collnet-direct, collnet-chain or "
+                   "hierarchical, got '" +
                        s + "'");
 }
 
@@ -550,6 +550,15 @@ CollectiveKind parse_collective_kind(const std::string& s, const std::string& wh
   if (s == "allgather") return CollectiveKind::allgather;
   if (s == "reducescatter") return CollectiveKind::reducescatter;
   throw InputError(where, "must be allreduce, allgather or reducescatter, got '" + s + "'");
+}
+
+CollectiveAlgo parse_collective_algo(CollectiveKind k, const std::string& s,
+                                     const std::string& where) {
+  if (k == CollectiveKind::allreduce) return parse_collective_algo(s, where);
+  if (s == "auto") return CollectiveAlgo::automatic;
+  if (s == "ring") return CollectiveAlgo::ring;
+  if (s == "nvls") return CollectiveAlgo::nvls;
+  throw InputError(where, "must be auto, ring or nvls, got '" + s + "'");
 }
 
 const char* collective_kind_name(CollectiveKind k) {

@@ -320,7 +320,7 @@ std::string table(const api::AllreduceResult& r) {
   j.erase("candidates");
   if (r.cost.candidates.empty()) return kv_table(j);  // one GPU: nothing to weigh
   Table t;
-  t.headers = {"algorithm", "protocol", "tuner's time", "time", ""};
+  t.headers = {"algorithm", "protocol", "tuner's time", "time", "NCCL's pick"};
   t.right_align = {false, false, true, true, false};
   for (const auto& c : r.cost.candidates)
     t.add_row({c.algorithm, c.protocol, format_time(c.tuner_s), format_time(c.time_s),

@@ -82,6 +82,9 @@ CollectiveCost reducescatter_cost(const SystemSpec& sys, double bytes, int gpus 
 // bandwidth factor (2(n-1)/n for an all-reduce, (n-1)/n for the others).
 enum class CollectiveKind { allreduce, allgather, reducescatter };
 CollectiveKind parse_collective_kind(const std::string& s, const std::string& where);
+// An algorithm name for collective `k`: all-gather and reduce-scatter take auto, ring or nvls.
+CollectiveAlgo parse_collective_algo(CollectiveKind k, const std::string& s,
+                                     const std::string& where);
 const char* collective_kind_name(CollectiveKind k);
 CollectiveCost collective_cost(CollectiveKind k, const SystemSpec& sys, double bytes, int gpus = 0,
                                CollectiveAlgo algo = CollectiveAlgo::automatic);
