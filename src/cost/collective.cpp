@@ -80,11 +80,19 @@ double tree_size_factor(const LinkProtocol& p, double bytes) {
   return i < p.tree_size_factors.size() ? p.tree_size_factors[i] : 1.0;
 }
 
-// One transfer of `bytes` over a link (all-to-all, copies): hop latency, one protocol step.
-Best best_transfer(const LinkSpec& link, double bytes) {
+// The link's Simple protocol, the one NVLS, NVLS-tree and CollNet run on (nullptr: none).
+const LinkProtocol* simple_protocol(const LinkSpec& link) {
+  const auto it = std::find_if(link.protocols.begin(), link.protocols.end(),
+                               [](const LinkProtocol& p) { return p.name == "Simple"; });
+  return it == link.protocols.end() ? nullptr : &*it;
+}
+
+// One transfer of `bytes` over a link (all-to-all, copies): hop latency, one protocol step;
+// `width` scales the link's bandwidth (a GPU's share of its node's NICs, nics_per_gpu).
+Best best_transfer(const LinkSpec& link, double bytes, double width = 1.0) {
   Best best;
   for (const auto& p : link.protocols) {
-    const double t = link.latency_s + p.step_latency_s + bytes / protocol_bw(link, p);
+    const double t = link.latency_s + p.step_latency_s + bytes / protocol_bw(link, p, 1.0, width);
     if (t < best.time_s) best = {t, p.name};
   }
   return best;
@@ -390,12 +398,11 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
     // between, the tree through the node's NICs (both ways at once for two nodes, above). Simple
     // protocol only. Latency: NVLS's, and 2 x log2(nodes) NVLS-tree hops between nodes
     // (the link's NVLS-tree hop, else its tree hop, else its ring step).
-    const auto simple = std::find_if(sys.inter.protocols.begin(), sys.inter.protocols.end(),
-                                     [](const LinkProtocol& p) { return p.name == "Simple"; });
+    const LinkProtocol* simple = simple_protocol(sys.inter);
     // NCCL_ALGO=NVLS across nodes runs NVLS through the switches where CollNet is on (below);
     // llmgps's nvls names NVLS-tree where it is off, and nvls-tree always.
     const bool collnet_nvls = sys.collnet && sys.inter.sharp();
-    if (nvls_ok && simple != sys.inter.protocols.end() &&
+    if (nvls_ok && simple &&
         (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls_tree ||
          (algo == CollectiveAlgo::nvls && !collnet_nvls))) {
       const LinkProtocol& pe = *simple;
@@ -435,12 +442,8 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
     // Latency (tuning.cc): the fabric's once per all-reduce (with one GPU per node NCCL takes the
     // network's tree hop instead), and inside a node for direct 2 x (one hop + a serialisation
     // per peer GPU), for chain 2 x (p - 1) hops, for NVLS its own. Simple protocol only.
-    const auto intra_simple =
-        std::find_if(sys.intra.protocols.begin(), sys.intra.protocols.end(),
-                     [](const LinkProtocol& p) { return p.name == "Simple"; });
-    const bool collnet = sys.collnet && sys.inter.sharp() && simple != sys.inter.protocols.end() &&
-                         intra_simple != sys.intra.protocols.end();
-    if (collnet) {
+    const LinkProtocol* intra_simple = simple_protocol(sys.intra);
+    if (sys.collnet && sys.inter.sharp() && simple && intra_simple) {
       const LinkProtocol& pi = *intra_simple;
       const double p = local, heads = sys.nics_for(local), peers = per_node - 1;
       const double direct_bytes = std::max(2.0 * (p - 1) / p, (heads + p - 2) / heads) * bytes;
@@ -457,21 +460,14 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
                : pi.tree_step_latency_s >= 0 ? pi.tree_step_latency_s
                                              : pi.step_latency_s;
       };
-      // The share of channels a small buffer keeps (1 for NVLS, which NCCL runs on its own).
-      auto direct_share = [&](double b) {
-        if (sys.intra.ring_channels <= 0 || pi.max_threads <= 0) return 1.0;
-        const double channels = b / (double(pi.max_threads) * heads * pi.thread_threshold_bytes);
-        return std::clamp(channels, 1.0, double(sys.intra.ring_channels)) / sys.intra.ring_channels;
-      };
-      auto chain_share = [&](double b) { return ring_share(sys.intra, pi, 1, b); };
-      // `bus`: what each GPU moves per direction over the node's link.
-      auto add = [&](const char* name, double latency, double intra_bytes, double intra_bw,
-                     double share) {
-        const double inter_bw = protocol_bw(sys.inter, *simple, 1.0, nics, nodes);
-        const double full = latency + std::max(intra_bytes / intra_bw, bytes / inter_bw);
-        const double t =
-            latency + std::max(intra_bytes / (intra_bw * share), bytes / (inter_bw * share));
-        options.push_back({name, t, "Simple", intra_bytes, full});
+      // `intra_s`: the node's part with every channel; `share`: the channels (and so NICs) a
+      // small buffer keeps, which slows both stages; `bus`: what each GPU moves per direction
+      // over the node's link.
+      const double inter_s = bytes / protocol_bw(sys.inter, *simple, 1.0, nics, nodes);
+      auto add = [&](const char* name, double latency, double intra_s, double share, double bus) {
+        const double full = latency + std::max(intra_s, inter_s);
+        options.push_back(
+            {name, latency + std::max(intra_s, inter_s) / share, "Simple", bus, full});
       };
       const double intra_bw = protocol_bw(sys.intra, pi);
       const bool arity_ok = local <= kMaxCollnetLocalGpus;
@@ -482,20 +478,20 @@ CollectiveCost allreduce_cost(const SystemSpec& sys, double bytes, int gpus, Col
                     peers * sys.intra.collnet_direct_arity_s) +
              fabric(sys.inter.sharp_direct_latency_s)) *
                 step_scale,
-            direct_bytes, intra_bw, direct_share(bytes));
+            direct_bytes / intra_bw,
+            tree_share(sys.intra, pi, bytes / heads),  // direct's channel rule counts the heads
+            direct_bytes);
       if (arity_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::collnet_chain))
         add("collnet-chain",
             (2.0 * peers * hop(sys.intra.collnet_chain_hop_s) +
              fabric(sys.inter.sharp_chain_latency_s)) *
                 step_scale,
-            chain_bytes, intra_bw, chain_share(bytes));
-      if (nvls_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls)) {
-        // NVLS's own time inside the node, as the bandwidth that moves its bytes.
-        const double nvls_bytes = (p + 1) / p * bytes;
-        const double nvls_s = nvls_time(sys.intra, local, bytes, 2) - sys.intra.nvls_latency_s;
+            chain_bytes / intra_bw, ring_share(sys.intra, pi, 1, bytes), chain_bytes);
+      if (nvls_ok && (algo == CollectiveAlgo::automatic || algo == CollectiveAlgo::nvls))
         add("nvls", sys.intra.nvls_latency_s + fabric(sys.inter.sharp_nvls_latency_s) * step_scale,
-            nvls_bytes, nvls_bytes / nvls_s, 1.0);
-      }
+            nvls_time(sys.intra, local, bytes, 2) - sys.intra.nvls_latency_s,
+            1.0,  // NCCL runs NVLS on its own channels
+            (p + 1) / p * bytes);
     }
     // Without NVLS: reduce-scatter inside each node, an all-reduce of the 1/local shards between
     // nodes, all-gather inside, one after another. No NCCL algorithm (a framework's hierarchical
@@ -658,7 +654,8 @@ OpCost alltoall_cost(const SystemSpec& sys, const std::vector<std::vector<double
   }
   // All peers are served concurrently: one step, paced by the busiest GPU's port.
   Best intra = worst_intra > 0 ? best_transfer(sys.intra, worst_intra) : Best{0, "-"};
-  Best inter = worst_inter > 0 ? best_transfer(sys.nic_share(), worst_inter) : Best{0, "-"};
+  Best inter =
+      worst_inter > 0 ? best_transfer(sys.inter, worst_inter, sys.nics_per_gpu()) : Best{0, "-"};
   c.time_s = std::max(intra.time_s, inter.time_s);
   c.bound = "link";
   c.detail = fmt::format("busiest GPU moves {} MB intra-node ({}), {} MB inter-node ({})",
@@ -669,8 +666,8 @@ OpCost alltoall_cost(const SystemSpec& sys, const std::vector<std::vector<double
 
 OpCost p2p_cost(const SystemSpec& sys, double bytes, bool cross_node, bool node_wide) {
   check_bytes(bytes, "p2p.bytes");
-  const LinkSpec link = !cross_node ? sys.intra : node_wide ? sys.nic_share() : sys.inter;
-  Best b = best_transfer(link, bytes);
+  const LinkSpec& link = cross_node ? sys.inter : sys.intra;
+  Best b = best_transfer(link, bytes, cross_node && node_wide ? sys.nics_per_gpu() : 1.0);
   OpCost c;
   c.time_s = b.time_s;
   c.comm_bytes = bytes;
@@ -742,16 +739,17 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
   EpAllToAllCost c;
   // RDMA goes through the NIC link, a GPU's share of the node's NICs (a one-node system without
   // one has inter = intra).
-  const LinkSpec nic = sys.nic_share();
-  auto link_s = [](const LinkSpec& l, double bytes) {
+  const LinkSpec& nic = sys.inter;
+  auto link_s = [](const LinkSpec& l, double bytes, double width) {
     if (bytes <= 0) return 0.0;
     const LinkProtocol* simple = &l.protocols.back();
     return l.latency_s + simple->step_latency_s +
-           bytes / (l.bw_bytes_per_s * l.bw_efficiency * simple->payload_fraction);
+           bytes / (l.bw_bytes_per_s * width * l.bw_efficiency * simple->payload_fraction);
   };
   // RDMA and NVLink carry their shares at once: the slower binds.
   auto bind = [&] {
-    const double rdma_s = link_s(nic, c.rdma_bytes), nvl_s = link_s(sys.intra, c.nvlink_bytes);
+    const double rdma_s = link_s(nic, c.rdma_bytes, sys.nics_per_gpu()),
+                 nvl_s = link_s(sys.intra, c.nvlink_bytes, 1.0);
     c.time_s = std::max(rdma_s, nvl_s);
     c.bound = rdma_s == 0 && nvl_s == 0 ? "local" : rdma_s >= nvl_s ? "rdma" : "nvlink";
     c.bytes_per_gpu = rdma_s >= nvl_s ? c.rdma_bytes : c.nvlink_bytes;
@@ -790,7 +788,7 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
     c.nvlink_bytes = tokens * c.distinct_gpus * (g - 1) / g * token_bytes * a.port_skew;
     c.bytes_per_gpu = c.nvlink_bytes;
     c.logical_bytes = tokens * c.distinct_gpus * token_bytes;
-    c.time_s = link_s(sys.intra, c.nvlink_bytes);
+    c.time_s = link_s(sys.intra, c.nvlink_bytes, 1.0);
     c.bound = "nvlink";
   } else {
     // Node-limited routing: the token's experts lie in at most M nodes; it crosses RDMA once per

@@ -101,7 +101,7 @@ std::vector<std::vector<double>> skewed_alltoall_volume(int gpus, double bytes_p
 
 // Point-to-point copy of `bytes` between two GPUs (same node unless cross_node).
 // `node_wide`: every GPU of the node copies across nodes at once, so each has its share of the
-// node's NICs (SystemSpec::nic_share) instead of a whole NIC.
+// node's NICs (SystemSpec::nics_per_gpu) instead of a whole NIC.
 OpCost p2p_cost(const SystemSpec& sys, double bytes, bool cross_node = false,
                 bool node_wide = false);
 
