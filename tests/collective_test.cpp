@@ -244,6 +244,26 @@ TEST(Collective, DeepEpBytesAndWhatDeepEpCounts) {
   EXPECT_THROW(parse_ep_alltoall_mode("deepep-fast", "x"), InputError);
 }
 
+TEST(Collective, DeepEpRunsOnTheLinksBulkProtocolWhereverTheFileListsIt) {
+  EpAllToAll a;
+  a.tokens_per_gpu = 4096, a.hidden = 7168, a.top_k = 8, a.experts = 256, a.gpus = 32;
+  a.payload = DType::fp8;
+  const SystemSpec s = specs::load_system("256x-h800-nvlink4-ndr400");
+  const EpAllToAllCost listed = ep_alltoall_cost(s, a);
+  SystemSpec reversed = s;  // a user's file may list Simple first
+  std::reverse(reversed.intra.protocols.begin(), reversed.intra.protocols.end());
+  std::reverse(reversed.inter.protocols.begin(), reversed.inter.protocols.end());
+  ASSERT_NE(reversed.inter.protocols.back().name, "Simple");
+  EXPECT_DOUBLE_EQ(ep_alltoall_cost(reversed, a).time_s, listed.time_s);
+  // Without a protocol named Simple, the one with the largest payload fraction carries it.
+  SystemSpec renamed = reversed;
+  for (auto& p : renamed.inter.protocols) p.name = "proto-" + p.name;
+  for (auto& p : renamed.intra.protocols) p.name = "proto-" + p.name;
+  EXPECT_DOUBLE_EQ(ep_alltoall_cost(renamed, a).time_s, listed.time_s);
+  renamed.inter.protocols.clear();
+  EXPECT_THROW(ep_alltoall_cost(renamed, a), InputError);
+}
+
 TEST(Collective, P2pAndBadInput) {
   OpCost c = p2p_cost(a100x4(), 1e9);
   EXPECT_NEAR(c.time_s, 0.5e-6 + 3.4e-6 + 1e9 / (300e9 * 0.78), 1e-9);

@@ -87,6 +87,17 @@ const LinkProtocol* simple_protocol(const LinkSpec& link) {
   return it == link.protocols.end() ? nullptr : &*it;
 }
 
+// The link's bulk-data protocol: Simple, else (a user's file with other names) the one that
+// carries the largest payload fraction.
+const LinkProtocol& bulk_protocol(const LinkSpec& link) {
+  if (const LinkProtocol* simple = simple_protocol(link)) return *simple;
+  if (link.protocols.empty()) throw InputError(link.name + ".protocols", "must not be empty");
+  return *std::max_element(link.protocols.begin(), link.protocols.end(),
+                           [](const LinkProtocol& a, const LinkProtocol& b) {
+                             return a.payload_fraction < b.payload_fraction;
+                           });
+}
+
 // One transfer of `bytes` over a link (all-to-all, copies): hop latency, one protocol step;
 // `width` scales the link's bandwidth (a GPU's share of its node's NICs, nics_per_gpu).
 Best best_transfer(const LinkSpec& link, double bytes, double width = 1.0) {
@@ -740,11 +751,14 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
   // RDMA goes through the NIC link, a GPU's share of the node's NICs (a one-node system without
   // one has inter = intra).
   const LinkSpec& nic = sys.inter;
+  // DeepEP moves bulk data with its own copy kernels, not NCCL's protocols: it is charged the
+  // link's bulk protocol (Simple; in a file without one, the protocol with the largest payload
+  // fraction), wherever the file lists it.
   auto link_s = [](const LinkSpec& l, double bytes, double width) {
     if (bytes <= 0) return 0.0;
-    const LinkProtocol* simple = &l.protocols.back();
-    return l.latency_s + simple->step_latency_s +
-           bytes / (l.bw_bytes_per_s * width * l.bw_efficiency * simple->payload_fraction);
+    const LinkProtocol& bulk = bulk_protocol(l);
+    return l.latency_s + bulk.step_latency_s +
+           bytes / (l.bw_bytes_per_s * width * l.bw_efficiency * bulk.payload_fraction);
   };
   // RDMA and NVLink carry their shares at once: the slower binds.
   auto bind = [&] {
