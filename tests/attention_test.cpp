@@ -127,12 +127,33 @@ TEST(Attention, CtaOverheadCountsPlainIterationsAndFp8HasItsOwn) {
   const double causal_before = attention_cost(g, causal).time_s;
   p.cta_overhead_iters_fp8 += 2;
   EXPECT_GT(attention_cost(g, causal).time_s, causal_before);
-  // The 16-bit forward and the backward do not read FP8's count.
+  // The 16-bit forward and backward do not read FP8's count.
   AttentionShape bf = fa_bench(8192, "fa3");
   EXPECT_EQ(attention_cost(g, bf).time_s, attention_cost(h100(), bf).time_s);
-  AttentionShape back = s;
+  AttentionShape back = bf;
   back.pass = AttnPass::bwd;
   EXPECT_EQ(attention_cost(g, back).time_s, attention_cost(h100(), back).time_s);
+}
+
+TEST(Attention, Fp8OnlyWhereTheLibraryShipsAnFp8Kernel) {
+  // FlashAttention-3 ships an FP8 forward and no FP8 backward; FlashAttention-2 no FP8 at all.
+  AttentionShape s = fa_bench(4096, "fa3");
+  s.dtype = DType::fp8;
+  EXPECT_GT(attention_cost(h100(), s).time_s, 0);
+  AttentionShape back = s;
+  back.pass = AttnPass::bwd;
+  AttentionShape fa2 = s;
+  fa2.impl = "fa2";
+  for (const AttentionShape& none : {back, fa2}) {
+    try {
+      attention_cost(h100(), none);
+      FAIL() << none.impl;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("attention.dtype: " + none.impl + " has no FP8"),
+                std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 TEST(Attention, PropertyMoreSmsNeverSlower) {

@@ -270,6 +270,8 @@ TEST(Collective, P2pAndBadInput) {
   EXPECT_THROW(allreduce_cost(a100x4(), -1), InputError);
   EXPECT_THROW(allreduce_cost(a100x4(), 100, 8), InputError);
   EXPECT_THROW(p2p_cost(a100x4(), 0), InputError);
+  EXPECT_THROW(p2p_cost(a100x4(), 1e9, true), InputError);  // one node: no inter-node copy
+  EXPECT_THROW(p2p_cost(specs::load_system("h100-sxm5"), 1e9), InputError);  // no peer
 }
 
 TEST(Collective, PropertyNvlsOnlyWhereTheSwitchHasSharp) {

@@ -49,6 +49,46 @@ TEST(Output, UnwritablePathIsAnInputError) {
   EXPECT_THROW(write_file_atomic("/nonexistent-dir/x.json", "x"), InputError);
 }
 
+TEST(Output, AFileSetWritesEveryFileOrNone) {
+  test::TempDir d;
+  auto count_files = [&] {
+    int n = 0;
+    for (auto& e : std::filesystem::directory_iterator(d.path)) n += e.is_regular_file();
+    return n;
+  };
+  {
+    FileSet files;  // one unwritable file: the one staged before it goes with the set
+    files.add(d.file("trace.json"), "trace");
+    EXPECT_THROW(files.add(d.file("missing/out.json"), "out"), InputError);
+  }
+  EXPECT_EQ(count_files(), 0);
+  {
+    FileSet files;  // staged but never committed (the command failed later): nothing is left
+    files.add(d.file("map.svg"), "svg");
+  }
+  EXPECT_EQ(count_files(), 0);
+  {
+    FileSet files;  // one path for two outputs is refused, not overwritten
+    files.add(d.file("a.json"), "one");
+    EXPECT_THROW(files.add(d.file("a.json"), "two"), InputError);
+  }
+  std::filesystem::create_directory(d.file("dir"));
+  {
+    FileSet files;  // a destination that is a directory fails before any file is renamed
+    files.add(d.file("first.json"), "first");
+    files.add(d.file("dir"), "x");
+    EXPECT_THROW(files.commit(), InputError);
+  }
+  EXPECT_EQ(count_files(), 0);
+  FileSet files;
+  files.add(d.file("a.json"), "a");
+  files.add(d.file("b.svg"), "b");
+  files.commit();
+  EXPECT_EQ(test::slurp(d.file("a.json")), "a");
+  EXPECT_EQ(test::slurp(d.file("b.svg")), "b");
+  EXPECT_EQ(count_files(), 2);
+}
+
 namespace {
 std::size_t widest_line(const std::string& s) {
   std::size_t w = 0, at = 0;

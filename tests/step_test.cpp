@@ -138,6 +138,20 @@ TEST(Step, DecodeUsesKvCacheAttention) {
   EXPECT_EQ(find(p, "attn_allreduce"), nullptr);  // one GPU: no TP collectives
 }
 
+TEST(Step, Fp8PrefillRunsAttentionInFp8OnlyWithAnFp8Kernel) {
+  // FA3 has an FP8 forward; with FA2 (no FP8 kernel) the FP8 step's attention runs in BF16 while
+  // its GEMMs stay FP8.
+  const ModelSpec m = specs::load_model("llama3-8b");
+  const SystemSpec s = specs::load_system("h100-sxm5");
+  StepConfig c{1, 4096, Phase::prefill, DType::fp8, "fa3", 0, 0};
+  EXPECT_EQ(find(build_step(m, s, c), "attention")->attn.dtype, DType::fp8);
+  c.attn_impl = "fa2";
+  const StepPlan fa2 = build_step(m, s, c);
+  EXPECT_EQ(find(fa2, "attention")->attn.dtype, DType::bf16);
+  EXPECT_EQ(find(fa2, "qkv_proj")->gemm.dtype, DType::fp8);
+  EXPECT_GT(estimate_step(m, s, c).total_s, 0);
+}
+
 TEST(Step, MlaAbsorbsProjectionsInDecode) {
   ModelSpec m = specs::load_model("deepseek-v3");
   SystemSpec s = specs::load_system("8x-h200-nvlink4");

@@ -129,7 +129,7 @@ def _ep(model, system, link_gbps, batch, seq, phase, dtype, layout, algo, error_
         predictors, points, expert_time, error_cap, slots_per_gpu, replan_every, replan_policy,
         batch_tokens, memory_fraction=0.9, strict=False, cuda_graphs=False):
     return {"model": model, "system": _text(system, "system"),
-            "link_gbps": _real(link_gbps or 0, "link_gbps"), "batch": _int(batch, "batch"),
+            "link_gbps": None if link_gbps is None else _real(link_gbps, "link_gbps"), "batch": _int(batch, "batch"),
             "seq": _int(seq, "seq"), "phase": _text(phase, "phase"), "dtype": _text(dtype, "dtype"),
             "layout": _text(layout, "layout"), "algo": _text(algo, "algo"),
             "error_model": _text(error_model, "error_model"),

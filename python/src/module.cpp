@@ -292,7 +292,7 @@ py::object moe_plan(const std::string& trace, const std::string& loads,
 void fill_ep(api::EpRequest& r, const py::dict& ep) {
   r.model = ep["model"].cast<std::string>();
   r.system = ep["system"].cast<std::string>();
-  r.link_gbps = ep["link_gbps"].cast<double>();
+  if (!ep["link_gbps"].is_none()) r.link_gbps = ep["link_gbps"].cast<double>();
   r.batch = ep["batch"].cast<std::int64_t>();
   r.seq = ep["seq"].cast<std::int64_t>();
   r.phase = ep["phase"].cast<std::string>();

@@ -171,15 +171,15 @@ moe::EpSetup ep_setup(const EpRequest& r) {
   return setup;
 }
 
-void check_link(double link_gbps) {
-  if (link_gbps != 0 && (!(link_gbps > 0) || !std::isfinite(link_gbps)))
-    throw InputError("ep.link_gbps", fmt::format("must be positive (got {})", link_gbps));
+void check_link(std::optional<double> link_gbps) {
+  if (link_gbps && (!(*link_gbps > 0) || !std::isfinite(*link_gbps)))
+    throw InputError("ep.link_gbps", fmt::format("must be positive (got {})", *link_gbps));
 }
 
 // The step model on specs already loaded (a map sweep loads them once for all its cells).
 moe::EpModel build_model(const EpRequest& r, const ModelSpec& m, SystemSpec sys) {
   check_link(r.link_gbps);
-  if (r.link_gbps != 0) sys.intra.bw_bytes_per_s = r.link_gbps * 1e9;
+  if (r.link_gbps) sys.intra.bw_bytes_per_s = *r.link_gbps * 1e9;
   moe::EpSetup setup = ep_setup(r);
   setup.step.dtype = resolve_dtype(r.dtype, sys.gpu, m.fp8_checkpoint, "step.dtype");
   return moe::EpModel(m, sys, setup);
@@ -409,8 +409,11 @@ AdviseSweepResult moe_advise_sweep(const AdviseSweepRequest& r) {
 }
 
 void MapRequest::validate() const {
-  if (links.empty() && !(link_gbps > 0))
+  if (links.empty() && !link_gbps)
     throw InputError("ep.link_gbps", "give the bandwidths to sweep (comma-separated GB/s)");
+  for (double l : links)
+    if (!(l > 0) || !std::isfinite(l))
+      throw InputError("map.links", fmt::format("must be positive GB/s (got {})", l));
   for (double b : batches)
     if (b < 1 || b != std::floor(b))
       throw InputError("map.batches", fmt::format("'{}' is not a positive integer", b));
@@ -420,7 +423,7 @@ void MapRequest::validate() const {
 MapResult moe_map(const MapRequest& r) {
   r.validate();
   const moe::AdviceConfig cfg = advice_config(r);
-  const std::vector<double> links = r.links.empty() ? std::vector<double>{r.link_gbps} : r.links;
+  const std::vector<double> links = r.links.empty() ? std::vector<double>{*r.link_gbps} : r.links;
   const std::vector<double> batches =
       r.batches.empty() ? std::vector<double>{double(r.batch)} : r.batches;
   MapResult out;

@@ -88,7 +88,7 @@ const std::map<std::string, std::vector<std::string>>& owned_scopes() {
       {"cost alltoall", {"alltoall", "system"}},
       {"cost deepep", {"ep_alltoall", "system"}},
       {"cost p2p", {"p2p", "system"}},
-      {"estimate", {"step", "model", "system", "serve", "sweep"}},
+      {"estimate", {"step", "model", "system", "serve", "sweep", "attention"}},
       {"validate", {"validate", "loso"}},
       {"moe stats", {"stats", "trace"}},
       {"moe synth", {"synth"}},
@@ -131,7 +131,8 @@ std::string option_for_field(const CLI::App& app, const std::string& field) {
       {"plan.input", "--routing-trace/--loads"},
       {"stats.trace",
        "--routing-trace"}};  // Fields a command takes as a list under a plural option.
-  static const std::map<std::string, std::string> plural = {{"moe map|advice.skew", "--skews"}};
+  static const std::map<std::string, std::string> plural = {
+      {"moe map|advice.skew", "--skews"}, {"moe map|map.links", "--links-gb-per-s"}};
   std::string option;
   if (auto p = plural.find(command + "|" + field); p != plural.end()) {
     option = p->second;

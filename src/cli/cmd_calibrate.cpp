@@ -49,10 +49,11 @@ void register_calibrate(CLI::App& app) {
       req.validate();
       if (dry_run()) return;  // nothing to check before reading the data set
       const auto r = api::calibrate(req);
-      if (!export_file.empty())
-        report::write_file_atomic(export_file, calib::write_measurements(r.measurements));
+      report::FileSet side;
+      if (!export_file.empty()) side.add(export_file, calib::write_measurements(r.measurements));
       emit_rendered(
-          out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); });
+          out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); },
+          &side);
     });
   }
 }

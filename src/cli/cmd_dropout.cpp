@@ -139,9 +139,11 @@ void register_dropout_block(CLI::App* dr) {
     req.validate();
     if (dry_run()) return;  // options checked; no spec file read, no model run
     const auto r = api::dropout_block(req);
-    if (!trace.empty()) report::write_file_atomic(trace, report::chrome_trace(r, trace_strategy));
+    report::FileSet side;
+    if (!trace.empty()) side.add(trace, report::chrome_trace(r, trace_strategy));
     emit_rendered(
-        out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); });
+        out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); },
+        &side);
   });
 }
 
@@ -168,9 +170,11 @@ void register_dropout_sweep(CLI::App* dr) {
     req.validate();
     if (dry_run()) return;  // options checked; no spec file read, no model run
     const auto r = api::dropout_sweep(req);
-    if (!svg.empty()) report::write_file_atomic(svg, report::svg(r));
+    report::FileSet side;
+    if (!svg.empty()) side.add(svg, report::svg(r));
     emit_rendered(
-        out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); });
+        out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); },
+        &side);
   });
 }
 

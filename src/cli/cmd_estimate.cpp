@@ -92,18 +92,22 @@ void register_estimate(CLI::App& app) {
         sw.progress = progress.fn();
         r = api::estimate_sweep(sw);
       }
-      if (!svg.empty()) report::write_file_atomic(svg, report::svg(r));
+      report::FileSet side;
+      if (!svg.empty()) side.add(svg, report::svg(r));
       emit_rendered(
-          out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); });
+          out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); },
+          &side);
       return;
     }
     req.validate();
     if (dry_run()) return;  // options checked; no spec file read, no model run
     const auto r = api::estimate(req);
     if (!r.memory_warning.empty()) warn("memory: " + r.memory_warning);
-    if (!trace.empty()) report::write_file_atomic(trace, report::chrome_trace(r));
+    report::FileSet side;
+    if (!trace.empty()) side.add(trace, report::chrome_trace(r));
     emit_rendered(
-        out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); });
+        out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); },
+        &side);
   });
 }
 

@@ -321,9 +321,11 @@ void register_moe_map(CLI::App* moe_cmd) {
     req.validate();
     if (dry_run()) return;  // options checked; no spec file read, no model run
     const auto r = api::moe_map(req);
-    if (!svg.empty()) report::write_file_atomic(svg, report::svg(r));
+    report::FileSet side;
+    if (!svg.empty()) side.add(svg, report::svg(r));
     emit_rendered(
-        out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); });
+        out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); },
+        &side);
   });
 }
 

@@ -50,26 +50,27 @@ util::ProgressFn TerminalProgress::fn() {
   };
 }
 
-void emit(const OutputOptions& o, const std::string& text) {
-  if (o.out.empty())
-    std::cout << text << std::flush;
-  else
-    report::write_file_atomic(o.out, text);
+void emit(const OutputOptions& o, const std::string& text, report::FileSet* side) {
+  report::FileSet none;
+  report::FileSet& files = side ? *side : none;
+  if (!o.out.empty()) files.add(o.out, text);
+  files.commit();
+  if (o.out.empty()) std::cout << text << std::flush;
 }
 
 void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j,
                    const std::function<std::string()>& table,
-                   const std::function<std::string()>& csv) {
+                   const std::function<std::string()>& csv, report::FileSet* side) {
   if (o.format == "json") {
-    emit(o, report::json_text(j));
+    emit(o, report::json_text(j), side);
   } else if (o.format == "csv" && csv) {
-    emit(o, csv());
+    emit(o, csv(), side);
   } else {
     const int width = report::table_width();
     if (o.wide) report::table_width() = 0;
     std::string text = report::fit_lines(table());
     report::table_width() = width;  // a process that runs several commands keeps its width
-    emit(o, text);
+    emit(o, text, side);
   }
 }
 

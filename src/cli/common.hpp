@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "llmgps/report/output.hpp"
 #include "llmgps/util/progress.hpp"
 
 namespace llmgps::cli {
@@ -50,12 +51,14 @@ class TerminalProgress {
   std::chrono::steady_clock::time_point start_, last_;
 };
 
-// Emits text to --out (atomically) or stdout.
-void emit(const OutputOptions& o, const std::string& text);
+// Emits text to --out (atomically) or stdout. `side`: files the command writes beside it (--svg,
+// --chrome-trace), already staged: they and --out are written together or not at all.
+void emit(const OutputOptions& o, const std::string& text, report::FileSet* side = nullptr);
 // Emits json (pretty) / table / csv depending on --format.
 void emit_rendered(const OutputOptions& o, const nlohmann::ordered_json& j,
                    const std::function<std::string()>& table,
-                   const std::function<std::string()>& csv = nullptr);
+                   const std::function<std::string()>& csv = nullptr,
+                   report::FileSet* side = nullptr);
 // The same with the JSON's records as the CSV (report::records_csv on `rows_key`).
 void emit_records(const OutputOptions& o, const nlohmann::ordered_json& j,
                   const std::function<std::string()>& table, const std::string& rows_key);

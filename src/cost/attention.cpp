@@ -191,6 +191,11 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
   const double d = double(s.head_dim), dv = double(dv_of(s));
   const std::int64_t sk = seq_k_of(s);
   const bool bwd = s.pass == AttnPass::bwd;
+  if (s.dtype == DType::fp8 && (bwd || !p.fp8_forward))
+    throw InputError("attention.dtype",
+                     fmt::format("{} has no FP8 {} kernel on '{}' (FlashAttention-3 ships an FP8 "
+                                 "forward only): give bf16",
+                                 s.impl, bwd ? "backward" : "forward", gpu.name));
 
   AttnTiles tile{p.block_m, p.block_n};
   if (s.impl == "fa3" && !bwd && gpu.sm_version >= 90)

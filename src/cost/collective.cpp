@@ -677,6 +677,11 @@ OpCost alltoall_cost(const SystemSpec& sys, const std::vector<std::vector<double
 
 OpCost p2p_cost(const SystemSpec& sys, double bytes, bool cross_node, bool node_wide) {
   check_bytes(bytes, "p2p.bytes");
+  if (sys.total_gpus() < 2)
+    throw InputError("system", fmt::format("'{}' has one GPU: a copy needs a peer", sys.name));
+  if (cross_node && sys.nodes < 2)
+    throw InputError("p2p.cross_node",
+                     fmt::format("system '{}' has one node: no inter-node copy", sys.name));
   const LinkSpec& link = cross_node ? sys.inter : sys.intra;
   Best b = best_transfer(link, bytes, cross_node && node_wide ? sys.nics_per_gpu() : 1.0);
   OpCost c;

@@ -356,6 +356,7 @@ std::string EpModel::combine_kind() const {
 }
 
 double EpModel::copy_s(const std::vector<double>& bytes_in) const {
+  if (sys_.total_gpus() < 2) return 0;  // one GPU holds every expert: nothing comes from a peer
   double worst = 0;
   for (double b : bytes_in)
     if (b > 0) worst = std::max(worst, p2p_cost(sys_, b, sys_.nodes > 1, true).time_s);

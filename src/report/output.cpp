@@ -1,6 +1,7 @@
 #include "llmgps/report/output.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -240,6 +241,19 @@ std::string format_flops(double f) {
 }
 
 void write_file_atomic(const std::string& path, const std::string& content) {
+  FileSet files;
+  files.add(path, content);
+  files.commit();
+}
+
+FileSet::~FileSet() {
+  for (const auto& [tmp, path] : staged_) std::remove(tmp.c_str());
+}
+
+void FileSet::add(const std::string& path, const std::string& content) {
+  for (const auto& staged : staged_)
+    if (staged.second == path)
+      throw InputError(path, "named for two outputs of one command (give each its own file)");
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) throw InputError(path, std::string("cannot write: ") + std::strerror(errno));
@@ -249,10 +263,24 @@ void write_file_atomic(const std::string& path, const std::string& content) {
     std::remove(tmp.c_str());
     throw InputError(path, "write failed");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::remove(tmp.c_str());
-    throw InputError(path, "cannot write: " + why);
+  staged_.emplace_back(tmp, path);
+}
+
+void FileSet::commit() {
+  // A staged file fails to replace its destination where that is a directory: checked for every
+  // file before any is renamed. (A rename failing after that leaves the files renamed before it.)
+  for (const auto& [tmp, path] : staged_) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+      throw InputError(path, "cannot write: is a directory");
+  }
+  while (!staged_.empty()) {
+    const auto [tmp, path] = staged_.front();
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+      const std::string why = std::strerror(errno);
+      throw InputError(path, "cannot write: " + why);
+    }
+    staged_.erase(staged_.begin());
   }
 }
 

@@ -122,6 +122,7 @@ AttentionProfile profile_from_json(const json& j, const std::string& name, const
     p.cta_overhead_iters_fp8 = nonnegative_field(j, "cta_overhead_iters_fp8", ctx);
   p.softmax_fp32_ops_per_element = nonnegative_field(j, "softmax_fp32_ops_per_element", ctx);
   p.softmax_phases_serial = optional_bool(j, "softmax_phases_serial", ctx).value_or(false);
+  p.fp8_forward = optional_bool(j, "fp8_forward", ctx).value_or(false);
   if (p.softmax_phases_serial && p.softmax_fp32_ops_per_element < 1)
     throw InputError(ctx.where("softmax_fp32_ops_per_element"),
                      "must be at least 1 with softmax_phases_serial (the row max is one of them, "

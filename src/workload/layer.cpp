@@ -20,7 +20,9 @@ Op attention_op(const LayerShape& s, std::int64_t heads, std::int64_t kv_heads,
   a.kv_heads = kv_heads;
   a.head_dim = head_dim;
   a.v_head_dim = v_head_dim;
-  a.dtype = s.dtype == DType::fp32 ? DType::tf32 : s.dtype;
+  a.dtype = s.dtype == DType::fp32                         ? DType::tf32
+            : s.dtype == DType::fp8 && !s.attn_fp8_forward ? activation_dtype(s.dtype)
+                                                           : s.dtype;
   a.impl = s.attn_impl;
   Op att;
   att.name = "attention";

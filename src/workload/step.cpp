@@ -339,6 +339,7 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
   s.tp = plan.tp;
   s.dtype = dt;
   s.attn_impl = cfg.attn_impl.empty() ? default_attention_impl(sys.gpu) : cfg.attn_impl;
+  s.attn_fp8_forward = sys.gpu.attention_profile(s.attn_impl).fp8_forward;
   s.count = m.layers;
   plan.tokens = prefill ? cfg.batch * cfg.seq : cfg.batch;
   plan.tokens_per_replica = s.tokens();

@@ -82,7 +82,7 @@ PlanResult moe_plan(const PlanRequest& r);
 // The expert-parallel setup shared by advise and map.
 struct EpRequest {
   std::string model, system;
-  double link_gbps = 0;  // > 0: override the intra-node link bandwidth, GB/s per direction
+  std::optional<double> link_gbps;  // override the intra-node link bandwidth, GB/s per direction
   std::int64_t batch = 1, seq = 512;
   // dtype "auto": fp8 for an FP8 checkpoint where the GPU has it, else bf16 (default_dtype).
   std::string phase = "prefill", dtype = "auto", layout = "vllm-tp", algo = "greedy-time";

@@ -2,6 +2,7 @@
 // Output helpers shared by every command: aligned terminal tables, CSV, number formatting, and
 // atomic file writes (a temporary file renamed into place, so no reader ever sees half a file).
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace llmgps::report {
@@ -34,5 +35,24 @@ std::string format_flops(double flops_per_s);  // "312.0 TFLOP/s"
 
 // Writes `content` to `path` atomically. Throws InputError naming the path on failure.
 void write_file_atomic(const std::string& path, const std::string& content);
+
+// Files one command writes together (its --out file beside an SVG or a trace): each is staged
+// beside its destination as it is added, and only once every one is staged are they renamed into
+// place, so a file that cannot be written leaves none of the others. Staged files not committed
+// are removed when the set goes.
+class FileSet {
+ public:
+  FileSet() = default;
+  FileSet(const FileSet&) = delete;
+  FileSet& operator=(const FileSet&) = delete;
+  ~FileSet();
+  // Stages `content` for `path`; throws InputError naming the path when it cannot be written.
+  void add(const std::string& path, const std::string& content);
+  // Renames every staged file into place.
+  void commit();
+
+ private:
+  std::vector<std::pair<std::string, std::string>> staged_;  // (temporary, destination)
+};
 
 }  // namespace llmgps::report

@@ -30,6 +30,9 @@ struct AttentionProfile {
   // pipe, exp2 on MUFU, row sum on the FP32 pipe) instead of overlapping them across warps: true
   // where one warp per scheduler is in the softmax at a time (FA3's ping-pong warpgroups).
   bool softmax_phases_serial = false;
+  // The library ships an FP8 forward kernel (FlashAttention-3; no FP8 backward anywhere, and
+  // FlashAttention-2 none at all): FP8 attention is costed only where this holds.
+  bool fp8_forward = false;
 };
 
 // One GEMM kernel family a GPU's libraries run: CUTLASS 3 sm90 TMA warp-specialized cooperative,

@@ -21,7 +21,9 @@ struct LayerShape {
   int tp = 1;              // tensor-parallel ranks sharing the heads and the FFN
   DType dtype = DType::fp16;
   std::string attn_impl;  // fa2 or fa3 (default_attention_impl for the GPU)
-  int count = 1;          // occurrences per step (layers)
+  // The attention library has an FP8 forward (FA3): else an FP8 prefill runs attention in BF16.
+  bool attn_fp8_forward = true;
+  int count = 1;  // occurrences per step (layers)
   std::int64_t tokens() const { return decode ? batch : batch * seq; }
 };
 
