@@ -184,6 +184,18 @@ TEST(Api, MoeCommandsMatchTheCli) {
       });
 }
 
+TEST(Api, PlanSaysWhichEplbPolicyRan) {
+  // DeepSeek's rebalance_experts runs hierarchically only when the groups divide over the nodes.
+  api::PlanRequest r;
+  r.load_matrix = moe::LoadMatrix(2, std::vector<double>(16, 1.0));
+  r.gpus = 4, r.slots_per_gpu = 5, r.nodes = 2, r.groups = 4;
+  EXPECT_EQ(api::moe_plan(r).eplb_policy, "hierarchical");
+  r.nodes = 3, r.groups = 1;
+  EXPECT_EQ(api::moe_plan(r).eplb_policy, "global");
+  r.algo = "greedy";
+  EXPECT_EQ(api::moe_plan(r).eplb_policy, "");
+}
+
 TEST(Api, SynthIsTheCliTrace) {
   api::SynthRequest r;
   r.config.layers = 2, r.config.tokens_per_sequence = 16;

@@ -50,7 +50,7 @@ ElementwiseResult cost_elementwise(const ElementwiseRequest& r) {
   const GpuSpec gpu = specs::load_system(r.hw).gpu;
   ElementwiseShape shape = r.shape;
   if (!r.dtype.empty()) shape.dtype = resolve_dtype(r.dtype, gpu, false, "elementwise.dtype");
-  return {gpu.name, elementwise_cost(gpu, shape)};
+  return {gpu.name, shape, elementwise_cost(gpu, shape)};
 }
 
 void AllreduceRequest::validate() const {
@@ -75,7 +75,7 @@ AlltoallResult cost_alltoall(const AlltoallRequest& r) {
   r.validate();
   const SystemSpec sys = specs::load_system(r.system);
   const int g = r.gpus > 0 ? r.gpus : sys.total_gpus();
-  return {sys.name, g, r.skew,
+  return {sys.name, g, r.skew, r.bytes_per_gpu,
           alltoall_cost(sys, skewed_alltoall_volume(g, r.bytes_per_gpu, r.skew))};
 }
 
@@ -116,7 +116,7 @@ void P2pRequest::validate() const {
 P2pResult cost_p2p(const P2pRequest& r) {
   r.validate();
   const SystemSpec sys = specs::load_system(r.system);
-  return {sys.name, p2p_cost(sys, r.bytes, r.cross_node)};
+  return {sys.name, r.bytes, r.cross_node, p2p_cost(sys, r.bytes, r.cross_node)};
 }
 
 }  // namespace llmgps::api

@@ -123,10 +123,11 @@ PlanResult moe_plan(const PlanRequest& r) {
                                          "layers",
                                          out.layer_ids.back(), m.name, layers));
   }
-  if (r.algo == "eplb")
+  if (r.algo == "eplb") {
     out.plan = moe::eplb_plan(out.loads,
                               moe::EplbConfig{r.gpus * r.slots_per_gpu, r.groups, r.nodes, r.gpus});
-  else
+    out.eplb_policy = r.groups % r.nodes == 0 ? "hierarchical" : "global";
+  } else
     out.plan = moe::greedy_plan(out.loads,
                                 moe::GreedyConfig{r.gpus, r.slots_per_gpu, r.max_copies, 1.0, {}});
   const std::string bad = moe::check_plan(out.plan, int(out.loads[0].size()));

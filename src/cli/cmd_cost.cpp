@@ -85,7 +85,8 @@ void register_cost_elementwise(CLI::App* cost) {
       ->required();
   c->add_option("--rows", req.shape.rows, "rows (tokens)")->required();
   c->add_option("--cols", req.shape.cols, "columns (features)")->required();
-  c->add_option("--dtype", req.dtype, "fp32|fp16|bf16, or auto: bf16 where the GPU has it")
+  c->add_option("--dtype", req.dtype,
+                "fp32|fp16|bf16|fp8 (the element size), or auto: bf16 where the GPU has it")
       ->capture_default_str();
   add_output_options(c, out, {"table", "json", "csv"});
   c->callback([] {

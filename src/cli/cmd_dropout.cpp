@@ -159,6 +159,7 @@ void register_dropout_sweep(CLI::App* dr) {
   sw->add_option("--dtypes", dtypes, "comma-separated dtypes (or auto)");
   sw->add_option("--svg", svg, "also draw the speedups vs sequence length as SVG to FILE");
   add_output_options(sw, out, {"table", "json", "csv"});
+  one_or_the_list(sw, {{"--model", "--models"}, {"--dtype", "--dtypes"}});
   sw->callback([] {
     req.seqs = parse_int_list(seqs, "--seqs");
     req.batches = parse_int_list(batches, "--batches");

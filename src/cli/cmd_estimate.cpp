@@ -47,7 +47,9 @@ void register_estimate(CLI::App& app) {
                 "the GPU has it, else bf16")
       ->capture_default_str();
   c->add_option("--tp", cfg.tp,
-                "tensor parallelism for attention and dense FFN (default: GPUs per node)");
+                "tensor parallelism for attention and dense FFN (default: GPUs per node for a "
+                "dense model or --layout paper; an MoE model's layout fixes it: every GPU for "
+                "vllm-tp, 1 for dp-a2a and dp-agrs)");
   c->add_option("--ep", cfg.ep, "expert parallelism for MoE layers (default: all GPUs)");
   c->add_option("--layout", layout,
                 "MoE models: vllm-tp (TP attention over every GPU, one all-reduce combine), "
@@ -61,6 +63,12 @@ void register_estimate(CLI::App& app) {
   c->add_option("--chrome-trace", trace, "also write a Chrome trace of the step to FILE");
   add_old_spelling(c, "--trace", "--chrome-trace", trace);
   add_output_options(c, out, {"table", "json", "csv"});
+  one_or_the_list(c, {{"--model", "--models"},
+                      {"--system", "--systems"},
+                      {"--phase", "--phases"},
+                      {"--dtype", "--dtypes"},
+                      {"--batch", "--batches"},
+                      {"--seq", "--seqs"}});
   c->callback([] {
     const bool sweep = !(models.empty() && systems.empty() && phases.empty() && dtypes.empty() &&
                          batches.empty() && seqs.empty());
@@ -70,6 +78,8 @@ void register_estimate(CLI::App& app) {
       throw InputError("--system", "is required (or --systems for a sweep)");
     if (!svg.empty() && !sweep)
       throw InputError("--svg", "draws a sweep: give a list (--batches, --seqs, ...)");
+    if (phase != "prefill" && phase != "decode" && phase != "serve")
+      throw InputError("--phase", "must be 'prefill', 'decode' or 'serve', got '" + phase + "'");
     req.serve = phase == "serve";
     req.step.phase = req.serve ? Phase::prefill : parse_phase(phase, "step.phase");
     if (req.dtype != "auto") req.step.dtype = parse_dtype(req.dtype, "step.dtype");

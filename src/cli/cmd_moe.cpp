@@ -62,8 +62,9 @@ void add_ep_options(CLI::App* c, api::EpRequest& r) {
                 "proportional to tokens, the paper's assumption)")
       ->capture_default_str();
   c->add_option("--error-cap", r.error_cap,
-                "on: the error models never make the straggler busier than without duplication "
-                "(ours); off: the paper's models as stated")
+                "on: the error models never give the straggler more tokens than without "
+                "duplication (ours; its replicas' extra weight reads still count); off: the "
+                "paper's models as stated")
       ->capture_default_str();
   c->add_option("--slots-per-gpu", r.slots_per_gpu,
                 "expert slots per GPU (default: what the memory budget holds, at most 2x the "
@@ -216,6 +217,12 @@ void register_moe_plan(CLI::App* moe_cmd) {
     req.validate();
     if (dry_run()) return;  // options checked; no file read, no plan made
     const auto r = api::moe_plan(req);
+    if (r.eplb_policy == "global" && req.nodes > 1)
+      warn(
+          fmt::format("--nodes {}: {} expert group(s) do not divide over {} nodes, so EPLB "
+                      "balances globally and the nodes are not used (as DeepSeek's "
+                      "rebalance_experts does)",
+                      req.nodes, req.groups, req.nodes));
     if (out.format == "sglang") return emit(out, report::json_text(report::sglang_json(r)));
     emit_rendered(
         out, report::json(r), [&] { return report::table(r); }, [&] { return report::csv(r); });
@@ -259,6 +266,7 @@ void register_moe_advise(CLI::App* moe_cmd) {
   advise->add_flag("--strict", req.strict,
                    "exit with status 2 when the step does not fit in memory");
   add_output_options(advise, out, {"table", "json", "csv"});
+  one_or_the_list(advise, {{"--phase", "--phases"}, {"--batch", "--batches"}, {"--seq", "--seqs"}});
   advise->callback([] {
     req.skew = skew.empty() ? std::nullopt : std::optional<double>(skew.front());
     req.validate();
@@ -314,6 +322,7 @@ void register_moe_map(CLI::App* moe_cmd) {
   map->add_option("--batches", batches, "comma-separated batch sizes (default: --batch)");
   map->add_option("--svg", svg, "also write the map as an SVG image to FILE");
   add_output_options(map, out, {"table", "json", "csv"});
+  one_or_the_list(map, {{"--batch", "--batches"}, {"--link-gb-per-s", "--links-gb-per-s"}});
   map->callback([] {
     req.skews = parse_list(skews, "--skews");
     req.links = links.empty() ? std::vector<double>{} : parse_list(links, "--links-gb-per-s");

@@ -50,6 +50,10 @@ util::ProgressFn TerminalProgress::fn() {
   };
 }
 
+void one_or_the_list(CLI::App* c, const std::vector<std::pair<std::string, std::string>>& pairs) {
+  for (const auto& [one, list] : pairs) c->get_option(one)->excludes(c->get_option(list));
+}
+
 void emit(const OutputOptions& o, const std::string& text, report::FileSet* side) {
   report::FileSet none;
   report::FileSet& files = side ? *side : none;

@@ -24,6 +24,10 @@ void add_output_options(CLI::App* app, OutputOptions& o,
 // One line on stderr, "llmgps: warning: <text>" (the answer still goes to stdout).
 void warn(const std::string& text);
 
+// Each option of `pairs` ("--batch", "--batches") excludes its partner: a single value and a
+// sweep list of the same thing cannot both be given (one would be silently ignored).
+void one_or_the_list(CLI::App* c, const std::vector<std::pair<std::string, std::string>>& pairs);
+
 // The old spelling of a renamed option, kept for one release: hidden from --help, it sets the same
 // variable and warns that the option was renamed.
 template <typename T>

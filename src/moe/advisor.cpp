@@ -157,11 +157,12 @@ std::vector<Strategy> builtin_strategies(const EpModel& em, const std::string& s
   // Another model's routing predicts nothing about this one's.
   const std::string measured_on = j.value("model", std::string());
   if (!measured_on.empty() && measured_on != m.name)
-    throw InputError("advice.predictors",
-                     fmt::format("set '{}' was measured on {} routing, not {}'s: give this model's "
-                                 "trace (--trace), measured points (--points), or leave "
-                                 "--predictors auto for the closed form",
-                                 set_name, measured_on, m.name));
+    throw InputError(
+        "advice.predictors",
+        fmt::format("set '{}' was measured on {} routing, not {}'s: give this model's "
+                    "routing trace (--routing-trace), measured points (--points), or leave "
+                    "--predictors auto for the closed form",
+                    set_name, measured_on, m.name));
   std::vector<Strategy> out;
   out.push_back(no_duplication());
   // A set may take its Token-to-Expert predictors from another set (one source of truth for

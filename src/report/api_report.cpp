@@ -247,6 +247,10 @@ Json json(const api::AttentionResult& r) {
 Json json(const api::ElementwiseResult& r) {
   Json j = op_cost_json(r.cost);
   j["gpu"] = r.gpu;
+  j["kind"] = elementwise_name(r.shape.kind);
+  j["rows"] = r.shape.rows;
+  j["cols"] = r.shape.cols;
+  j["dtype"] = dtype_name(r.shape.dtype);
   return j;
 }
 
@@ -275,6 +279,7 @@ Json json(const api::AlltoallResult& r) {
   j["system"] = r.system;
   j["gpus"] = r.gpus;
   j["skew"] = r.skew;
+  j["bytes_per_gpu"] = r.bytes_per_gpu;
   return j;
 }
 
@@ -303,6 +308,8 @@ Json json(const api::DeepepResult& r) {
 Json json(const api::P2pResult& r) {
   Json j = op_cost_json(r.cost);
   j["system"] = r.system;
+  j["bytes"] = r.bytes;
+  j["cross_node"] = r.cross_node;
   return j;
 }
 
@@ -624,6 +631,7 @@ std::string table(const api::PredictResult& r) {
 }
 Json json(const api::PlanResult& r) {
   Json j = plan_json(r.plan, r.loads, r.algo);
+  if (!r.eplb_policy.empty()) j["eplb_policy"] = r.eplb_policy;
   j["warmup_records"] = r.warmup_records;
   // The model layer of each row (a partial trace plans only the layers it logs).
   std::vector<int> ids(r.plan.phy2log.size());
@@ -656,6 +664,9 @@ std::string csv(const api::PlanResult& r) {
 }
 std::string table(const api::PlanResult& r) {
   std::string t = plan_table(r.plan, r.loads, r.algo);
+  if (!r.eplb_policy.empty())
+    t += fmt::format("EPLB's {} policy{}\n", r.eplb_policy,
+                     r.eplb_policy == "global" ? " (the groups do not divide over the nodes)" : "");
   if (!r.layer_ids.empty())
     t += fmt::format("plan rows are model layers {} (the layers the trace logs)\n",
                      fmt::join(r.layer_ids, ", "));

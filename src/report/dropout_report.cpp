@@ -258,21 +258,23 @@ std::string table(const api::SweepResult& r) {
 std::string svg(const api::SweepResult& r) {
   // The overlapped strategy's speedup against sequence length, one line per batch (and model
   // and dtype when the sweep has several), over sequential and over fused.
+  // The models and dtypes the rows ran (a dtype "auto" resolves per model and GPU).
+  std::set<std::string> models, dtypes;
+  for (const auto& row : r.rows) models.insert(row.model), dtypes.insert(row.dtype);
+  auto one_or_count = [](const std::set<std::string>& s, const char* what) {
+    return s.size() == 1 ? *s.begin() : fmt::format("{} {}", s.size(), what);
+  };
   LineChart c;
   c.title = "Dropout: overlapped RNG speedup vs sequence length";
   c.subtitle = fmt::format(
       "llmgps dropout sweep: {} on {}, {}, scope {}, p {:g}, {}-bit Philox-{}; solid: over "
       "sequential, dashed: over fused",
-      r.request.models.empty() ? r.request.model
-                               : fmt::format("{} models", r.request.models.size()),
-      r.request.hw, r.request.dtype, r.request.scope, r.request.p, r.request.bits,
-      r.request.rounds);
+      one_or_count(models, "models"), r.request.hw, one_or_count(dtypes, "dtypes"), r.request.scope,
+      r.request.p, r.request.bits, r.request.rounds);
   c.x_label = "sequence length (tokens)";
   c.y_label = "speedup (x)";
   c.log_x = true;
   c.y_from_zero = false;
-  std::set<std::string> models, dtypes;
-  for (const auto& row : r.rows) models.insert(row.model), dtypes.insert(row.dtype);
   std::map<std::string, std::size_t> index;
   for (const auto& row : r.rows)
     for (const bool vs_fused : {false, true}) {

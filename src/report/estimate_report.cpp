@@ -73,7 +73,7 @@ std::string kv_table(const ordered_json& j) {
       v = it.value().get<std::string>();
     else if (it.value().is_number() && ends("_s") && !ends("_per_s"))
       v = format_time(it.value().get<double>());
-    else if (it.value().is_number() && ends("bytes"))
+    else if (it.value().is_number() && (ends("bytes") || ends("bytes_per_gpu")))
       v = format_bytes(it.value().get<double>());
     else if (it.value().is_number() && k == "params")
       v = fmt::format("{:.2f} B", it.value().get<double>() / 1e9);

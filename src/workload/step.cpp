@@ -103,13 +103,17 @@ void choose_layout(StepPlan& plan, const ModelSpec& m, const SystemSpec& sys,
   int tp = std::min(gpus, sys.gpus_per_node);
   if (m.is_moe() && layout == MoeLayout::vllm_tp) tp = gpus;
   if (m.is_moe() && (layout == MoeLayout::dp_a2a || layout == MoeLayout::dp_agrs)) tp = 1;
-  if (cfg.tp > 0 && m.is_moe() && layout != MoeLayout::paper && cfg.tp != tp)
+  if (cfg.tp > 0 && m.is_moe() && layout != MoeLayout::paper && cfg.tp != tp) {
+    // The other layouts, as alternatives.
+    const std::string vllm_tp = fmt::format("vllm-tp runs it over all {} GPUs", gpus);
+    const std::string dp =
+        "vLLM with dp > 1 runs --layout dp-agrs (its default all-gather backend) or dp-a2a "
+        "(DeepEP) with tp 1";
     throw InputError("step.tp",
                      fmt::format("layout {} runs attention with tensor parallelism {} on this "
-                                 "system (got {}; vLLM with dp > 1: --layout dp-agrs, its default "
-                                 "all-gather backend, or dp-a2a with DeepEP; --layout paper for "
-                                 "any tp)",
-                                 name, tp, cfg.tp));
+                                 "system (got {}; {}; --layout paper takes any tp)",
+                                 name, tp, cfg.tp, layout == MoeLayout::vllm_tp ? dp : vllm_tp));
+  }
   plan.tp = cfg.tp > 0 ? cfg.tp : tp;
   if (plan.tp > gpus || gpus % plan.tp != 0)
     throw InputError("step.tp",

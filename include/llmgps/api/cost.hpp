@@ -49,6 +49,7 @@ struct ElementwiseRequest {
 };
 struct ElementwiseResult {
   std::string gpu;
+  ElementwiseShape shape;  // as costed (dtype resolved)
   OpCost cost;
 };
 ElementwiseResult cost_elementwise(const ElementwiseRequest& r);
@@ -84,6 +85,7 @@ struct AlltoallResult {
   std::string system;
   int gpus = 0;
   double skew = 1;
+  double bytes_per_gpu = 0;
   OpCost cost;
 };
 AlltoallResult cost_alltoall(const AlltoallRequest& r);
@@ -109,6 +111,8 @@ struct P2pRequest {
 };
 struct P2pResult {
   std::string system;
+  double bytes = 0;
+  bool cross_node = false;
   OpCost cost;
 };
 P2pResult cost_p2p(const P2pRequest& r);

@@ -76,6 +76,10 @@ struct PlanResult {
   std::string algo;
   std::size_t warmup_records = 0;  // trace: leading warm-up records excluded
   std::vector<int> layer_ids;      // the model layer of each plan row (a partial trace's); empty: l
+  // EPLB's policy, as DeepSeek's rebalance_experts chooses it: "hierarchical" (groups to nodes,
+  // replicas within each node) when the groups divide over the nodes, else "global" (groups and
+  // nodes unused); empty for greedy.
+  std::string eplb_policy;
 };
 PlanResult moe_plan(const PlanRequest& r);
 
