@@ -17,9 +17,9 @@ void EstimateRequest::validate() const {
   if (prompt < 0)
     throw InputError("serve.prompt", fmt::format("must be positive (got {})", prompt));
   if (output <= 0)
-    throw InputError("serve.output", output == 0
-                                         ? std::string("is required with phase serve")
-                                         : fmt::format("must be positive (got {})", output));
+    throw InputError(
+        "serve.output",
+        fmt::format("must be positive (got {}): phase serve needs the output tokens", output));
 }
 
 namespace {

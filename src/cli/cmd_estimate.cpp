@@ -60,7 +60,8 @@ void register_estimate(CLI::App& app) {
       ->capture_default_str();
   c->add_option("--impl", cfg.attn_impl,
                 "attention implementation fa2|fa3 (default: fa3 on Hopper, else fa2)");
-  c->add_option("--chrome-trace", trace, "also write a Chrome trace of the step to FILE");
+  c->add_option("--chrome-trace", trace,
+                "also write a Chrome trace of the step to FILE (phase serve: of its prefill)");
   add_old_spelling(c, "--trace", "--chrome-trace", trace);
   add_output_options(c, out, {"table", "json", "csv"});
   one_or_the_list(c, {{"--model", "--models"},

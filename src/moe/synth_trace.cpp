@@ -144,6 +144,10 @@ RoutingTrace synthesize_trace(const SynthConfig& c) {
   if (c.skew.empty() || (c.skew.size() != 1 && int(c.skew.size()) != c.layers))
     throw InputError("synth.skew", fmt::format("give one value or one per layer ({}), got {}",
                                                c.layers, c.skew.size()));
+  if (c.top_k >= c.experts)
+    throw InputError("synth.top_k", fmt::format("must be less than the experts ({}): top-{} of "
+                                                "{} selects every expert, no routing to skew",
+                                                c.experts, c.top_k, c.experts));
   const double max_skew = double(c.experts) / c.top_k;
   for (double k : c.skew)
     if (!(k >= 1.0 && k < max_skew))

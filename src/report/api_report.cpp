@@ -374,7 +374,7 @@ Json serve_json(const ServeEstimate& s, int gpus) {
 std::string memory_lines(const api::EstimateResult& r) {
   if (r.serve)
     return report::memory_lines(r.memory, r.limits, r.memory_step, "prompt", r.serve->prompt,
-                                r.step.batch);
+                                r.step.batch, fmt::format(" and output {}", r.serve->output));
   return report::memory_lines(r.memory, r.limits, r.memory_step,
                               r.step.phase == Phase::decode ? "context" : "seq", r.step.seq,
                               r.step.batch);

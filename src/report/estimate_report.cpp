@@ -184,7 +184,8 @@ std::string estimate_table(const StepEstimate& e, const ModelSpec& m, const Syst
                op.each.bound, op.each.detail});
   out += render_table(t);
   out += fmt::format(
-      "\ntotal {} +- {} ({:.0f} tokens/s, {:.1f} TFLOP/s per GPU; +-: the model's measured error "
+      "\ntotal {} +- {} ({:.0f} tokens/s, {:.1f} TFLOP/s on the busiest GPU; +-: the model's "
+      "measured error "
       "per kernel class, {} family, docs/calibration.md)\n",
       format_time(e.total_s), format_time(e.band_s), e.tokens_per_s(), e.tflops_per_gpu(),
       e.model_error.family);
@@ -267,7 +268,8 @@ ordered_json memory_json(const MemoryUse& u, const MemoryLimits& l, const StepCo
 }
 
 std::string memory_lines(const MemoryUse& u, const MemoryLimits& l, const StepConfig& step,
-                         const char* seq_label, std::int64_t seq, std::int64_t batch) {
+                         const char* seq_label, std::int64_t seq, std::int64_t batch,
+                         const std::string& also) {
   std::string out = fmt::format(
       "memory per GPU: {:.1f} GB of a {:.1f} GB budget ({:.0f}% of {:.1f} GB): weights {:.1f}, "
       "KV cache {:.1f}, activations {:.1f}{} GB; {}\n",
@@ -278,8 +280,8 @@ std::string memory_lines(const MemoryUse& u, const MemoryLimits& l, const StepCo
                                         u.replica_bytes / 1e9, u.copy_buffer_bytes / 1e9)
                           : "",
       u.fits() ? "fits" : "DOES NOT FIT");
-  out += fmt::format("largest batch at {} {}: {}; largest {} at batch {}: {}\n", seq_label, seq,
-                     l.max_batch, seq_label, batch, l.max_seq);
+  out += fmt::format("largest batch at {} {}{}: {}; largest {} at batch {}{}: {}\n", seq_label, seq,
+                     also, l.max_batch, seq_label, batch, also, l.max_seq);
   return out;
 }
 

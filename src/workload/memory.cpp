@@ -163,9 +163,12 @@ std::string memory_warning(const MemoryUse& u, const MemoryLimits& l, const Step
                            const char* context) {
   if (u.fits()) return "";
   std::string fix;
-  if (l.max_batch > 0)
+  if (l.max_batch > 0 && l.max_seq > 0)
     fix = fmt::format("; at this {} at most batch {} fits, at batch {} at most {} {}", context,
                       l.max_batch, cfg.batch, context, l.max_seq);
+  else if (l.max_batch > 0)
+    fix = fmt::format("; at this {} at most batch {} fits, and at batch {} not even {} 1", context,
+                      l.max_batch, cfg.batch, context);
   else if (l.max_seq > 0)
     fix = fmt::format("; at batch {} at most {} {} fits", cfg.batch, context, l.max_seq);
   else

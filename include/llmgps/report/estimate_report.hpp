@@ -43,7 +43,9 @@ std::string estimate_csv(const StepEstimate& e, const ModelSpec& m, const System
 nlohmann::ordered_json memory_json(const MemoryUse& u, const MemoryLimits& l,
                                    const StepConfig& step, const std::string& warning,
                                    const char* max_seq_key = "max_seq");
+// `also`: a condition both limits hold under (serving: " and output N").
 std::string memory_lines(const MemoryUse& u, const MemoryLimits& l, const StepConfig& step,
-                         const char* seq_label, std::int64_t seq, std::int64_t batch);
+                         const char* seq_label, std::int64_t seq, std::int64_t batch,
+                         const std::string& also = "");
 
 }  // namespace llmgps::report
