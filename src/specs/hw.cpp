@@ -518,6 +518,8 @@ LinkSpec load_link(const std::string& ref) {
 SystemSpec load_system(const std::string& ref) {
   auto [text, display] = resolve_hw(ref, "system");
   json j = parse_json_text(text, display);
+  if (j.is_object() && j.value("kind", "") == "link")
+    throw InputError(display, "is a link, not a GPU or a system (a system file names its links)");
   // A GPU file stands for a one-GPU system, so single-GPU questions need no system file.
   if (j.is_object() && j.value("kind", "") == "gpu") {
     SystemSpec s;
