@@ -6,8 +6,10 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "llmgps/cost/attention.hpp"
 #include "llmgps/specs/error.hpp"
 #include "llmgps/specs/presets.hpp"
+#include "llmgps/workload/layer.hpp"
 #include "test_util.hpp"
 
 using namespace llmgps;
@@ -127,6 +129,24 @@ TEST(Block, FusedRunsTheAttentionKernelsOwnRng) {
   EXPECT_EQ(h100.fused_rng.bits, c.rng.bits);
   EXPECT_EQ(h100.fused_rng.rounds, c.rng.rounds);
   EXPECT_EQ(h100.what_ifs, std::vector<std::string>{"fused-fa3"});
+}
+
+TEST(Block, Fp8BlockWithFa2RunsItsAttentionInBf16) {
+  // FlashAttention-2 has no FP8 kernel: an FP8 block on Hopper with fa2 keeps its FP8 GEMMs and
+  // runs attention in BF16 (as estimate does); with fa3 the forward attention is FP8.
+  const ModelSpec m = specs::load_model("llama3-8b");
+  dropout::BlockConfig c;
+  c.batch = 1, c.seq = 2048, c.dtype = DType::fp8;
+  const auto fa3 = dropout::block_dropout(m, specs::load_gpu("h100-sxm5"), c);
+  c.attn_impl = "fa2";
+  const auto fa2 = dropout::block_dropout(m, specs::load_gpu("h100-sxm5"), c);
+  LayerShape s;  // the same block's attention, built in BF16
+  s.batch = c.batch, s.seq = c.seq, s.dtype = DType::bf16, s.attn_impl = "fa2";
+  const AttentionShape bf16 =
+      attention_op(s, m.num_heads, m.num_kv_heads, m.head_dim, m.v_head_dim).attn;
+  EXPECT_DOUBLE_EQ(fa2.attention_fwd_none.time_s,
+                   attention_cost(specs::load_gpu("h100-sxm5"), bf16).time_s);
+  EXPECT_GT(fa2.attention_fwd_none.time_s, fa3.attention_fwd_none.time_s);
 }
 
 TEST(Block, HostsAfterAttentionMakeTheNextLayersMask) {

@@ -36,6 +36,17 @@ TEST(Cli, HwListAndShow) {
   EXPECT_EQ(j["hbm_bw_gb_per_s"]["value"], 4800);
 }
 
+TEST(Cli, AValueAndItsListExcludeEachOtherInEverySpelling) {
+  // --link-gbps is the old spelling of --link-gb-per-s: it too excludes the sweep list.
+  for (const char* one : {"--link-gb-per-s 300", "--link-gbps 300"}) {
+    const auto r = run_cli(std::string("moe map --model mixtral-8x7b --system 4x-a100-nvlink3 "
+                                       "--skews 1.2 --links-gb-per-s 100,200 ") +
+                           one);
+    EXPECT_EQ(r.code, 2) << one;
+    EXPECT_NE(r.err.find("excludes"), std::string::npos) << r.err;
+  }
+}
+
 TEST(Cli, ModelShowContract) {
   json j = run_json("model show mixtral-8x7b");
   EXPECT_EQ(j["layers"], 32);

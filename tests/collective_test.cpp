@@ -272,6 +272,10 @@ TEST(Collective, P2pAndBadInput) {
   EXPECT_THROW(p2p_cost(a100x4(), 0), InputError);
   EXPECT_THROW(p2p_cost(a100x4(), 1e9, true), InputError);  // one node: no inter-node copy
   EXPECT_THROW(p2p_cost(specs::load_system("h100-sxm5"), 1e9), InputError);  // no peer
+  SystemSpec singles = specs::load_system("32x-h100-nvlink4-ndr400");
+  singles.gpus_per_node = 1, singles.nodes = 2;  // each peer on another node
+  EXPECT_THROW(p2p_cost(singles, 1e9, false), InputError);
+  EXPECT_GT(p2p_cost(singles, 1e9, true).time_s, 0);
 }
 
 TEST(Collective, PropertyNvlsOnlyWhereTheSwitchHasSharp) {

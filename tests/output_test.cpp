@@ -68,9 +68,10 @@ TEST(Output, AFileSetWritesEveryFileOrNone) {
   }
   EXPECT_EQ(count_files(), 0);
   {
-    FileSet files;  // one path for two outputs is refused, not overwritten
+    FileSet files;  // one path for two outputs is refused, not overwritten, however spelled
     files.add(d.file("a.json"), "one");
     EXPECT_THROW(files.add(d.file("a.json"), "two"), InputError);
+    EXPECT_THROW(files.add((d.path / "." / "a.json").string(), "two"), InputError);
   }
   std::filesystem::create_directory(d.file("dir"));
   {

@@ -31,8 +31,9 @@ def attention(hw, batch, heads, seq, head_dim=128, kv_heads=None, seq_k=None, dt
     """Flash-Attention forward (``pass_="fwd"``) or backward (``"bwd"``) on one GPU.
 
     heads: query heads; kv_heads: key/value heads (None: heads); seq_k: key length (None: seq);
-    dtype: fp16, bf16, fp8 or auto (bf16 where the GPU has it); impl: fa2 or fa3 (None: fa3
-    where the GPU supports it, else fa2, as estimate).
+    dtype: fp16, bf16, fp8 or auto (bf16 where the GPU has it); fp8 only in fa3's forward, the
+    one FP8 kernel FlashAttention ships (else InputError); impl: fa2 or fa3 (None: fa3 where the
+    GPU supports it, else fa2, as estimate).
     """
     return Result(_core.cost_attention(
         _text(hw, "hw"), _int(batch, "batch"), _int(heads, "heads"), _int(seq, "seq"),

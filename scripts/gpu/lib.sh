@@ -25,8 +25,10 @@ gpu_log_header() {
 # gpu_preset: the llmgps preset of the GPU nvidia-smi names first (empty when there is none).
 gpu_preset() {
   case "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)" in
+    # No preset for these: other clocks, power and memory than the SXM boards (Grace Hopper's
+    # GH200 too).
+    *GH200* | *H200*NVL* | *H100*PCIe* | *H100*NVL* | *H800*PCIe*) ;;
     *H200*) echo h200-sxm ;;
-    *H100*PCIe* | *H100*NVL*) ;;  # no preset: other clocks, power and memory than the SXM5
     *H100*) echo h100-sxm5 ;;
     *H800*) echo h800-sxm5 ;;
     *A100-SXM4-80GB*) echo a100-sxm4-80g ;;
@@ -58,23 +60,44 @@ gpu_cuda_libs() {
   done
 }
 
-# gpu_build LOG TARGET...: with a kit, check that its targets are there and load; else configure
-# for sm_90 and build them. Exits 2 naming the log on failure.
+# gpu_tree_hash: one hash of what the binaries are built from (sources, presets, build files),
+# computed the same way here and on the device, where the tree travels without its git history.
+gpu_tree_hash() {
+  find src include data cuda CMakeLists.txt -type f 2>/dev/null | LC_ALL=C sort |
+    xargs cat 2>/dev/null | sha1sum | cut -c1-40
+}
+
+# gpu_kit_ready LOG TARGET...: the kit has every target and each loads (0), else 1 with the
+# reason. A kit built from another tree is used with a warning: its measurements hold, its model
+# scores are that tree's (score the CSVs again with this tree's llmgps validate).
+gpu_kit_ready() {
+  log=$1
+  shift
+  if [ "$(sed -n 's/^tree //p' gpu-kit/KIT)" != "$(gpu_tree_hash)" ]; then
+    echo "warning: gpu-kit was built from another tree (rerun scripts/gpu/kit.sh before a device" \
+      "call); its scores are that tree's" | tee -a "$log"
+  fi
+  for t in "$@"; do
+    b=gpu-kit/$t
+    [ -x "$b" ] || b=gpu-kit/cuda/$t
+    [ -x "$b" ] || { echo "the kit has no $t" | tee -a "$log"; return 1; }
+    gpu_cuda_libs "$b"
+    if ldd "$b" | grep -q "not found"; then
+      { echo "$b cannot load:"; ldd "$b" | grep "not found"; } | tee -a "$log"
+      return 1
+    fi
+  done
+}
+
+# gpu_build LOG TARGET...: the kit's targets when it has them and they load; else configure for
+# sm_90 and build them here. Exits 2 naming the log on failure.
 gpu_build() {
   log=$1
   shift
   if [ "$BUILD" = gpu-kit ]; then
-    for t in "$@"; do
-      b=gpu-kit/$t
-      [ -x "$b" ] || b=gpu-kit/cuda/$t
-      [ -x "$b" ] || { echo "the kit has no $t (rerun scripts/gpu/kit.sh)" | tee -a "$log"; exit 2; }
-      gpu_cuda_libs "$b"
-      if ldd "$b" | grep -q "not found"; then
-        { echo "$b cannot load:"; ldd "$b" | grep "not found"; } | tee -a "$log"
-        exit 2
-      fi
-    done
-    return
+    gpu_kit_ready "$log" "$@" && return
+    echo "building on this machine instead of the kit" | tee -a "$log"
+    BUILD=build-gpu
   fi
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLMGPS_TESTS=OFF -DLLMGPS_BENCH=OFF \
     -DLLMGPS_CUDA_ARCHITECTURES=90 -DCMAKE_CUDA_COMPILER="$NVCC" >>"$log" 2>&1 &&

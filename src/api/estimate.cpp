@@ -19,7 +19,7 @@ void EstimateRequest::validate() const {
   if (output <= 0)
     throw InputError(
         "serve.output",
-        fmt::format("must be positive (got {}): phase serve needs the output tokens", output));
+        fmt::format("phase serve needs a positive number of output tokens (got {})", output));
 }
 
 namespace {

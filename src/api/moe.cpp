@@ -124,9 +124,9 @@ PlanResult moe_plan(const PlanRequest& r) {
                                          out.layer_ids.back(), m.name, layers));
   }
   if (r.algo == "eplb") {
-    out.plan = moe::eplb_plan(out.loads,
-                              moe::EplbConfig{r.gpus * r.slots_per_gpu, r.groups, r.nodes, r.gpus});
-    out.eplb_policy = r.groups % r.nodes == 0 ? "hierarchical" : "global";
+    const moe::EplbConfig cfg{r.gpus * r.slots_per_gpu, r.groups, r.nodes, r.gpus};
+    out.plan = moe::eplb_plan(out.loads, cfg);
+    out.eplb_policy = moe::eplb_hierarchical(cfg) ? "hierarchical" : "global";
   } else
     out.plan = moe::greedy_plan(out.loads,
                                 moe::GreedyConfig{r.gpus, r.slots_per_gpu, r.max_copies, 1.0, {}});
@@ -412,6 +412,8 @@ AdviseSweepResult moe_advise_sweep(const AdviseSweepRequest& r) {
 void MapRequest::validate() const {
   if (links.empty() && !link_gbps)
     throw InputError("ep.link_gbps", "give the bandwidths to sweep (comma-separated GB/s)");
+  if (!links.empty() && link_gbps)
+    throw InputError("map.links", "give one link bandwidth or a list to sweep, not both");
   for (double l : links)
     if (!(l > 0) || !std::isfinite(l))
       throw InputError("map.links", fmt::format("must be positive GB/s (got {})", l));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 
 #include "llmgps/report/api_report.hpp"
 #include "llmgps/report/output.hpp"
@@ -50,8 +51,29 @@ util::ProgressFn TerminalProgress::fn() {
   };
 }
 
+namespace {
+// (command, new name) -> the old spellings add_old_spelling gave it.
+std::map<std::pair<const CLI::App*, std::string>, std::vector<std::string>>& old_spellings() {
+  static std::map<std::pair<const CLI::App*, std::string>, std::vector<std::string>> m;
+  return m;
+}
+}  // namespace
+
+void note_old_spelling(const CLI::App* c, const std::string& old_name,
+                       const std::string& new_name) {
+  old_spellings()[{c, new_name}].push_back(old_name);
+}
+
 void one_or_the_list(CLI::App* c, const std::vector<std::pair<std::string, std::string>>& pairs) {
-  for (const auto& [one, list] : pairs) c->get_option(one)->excludes(c->get_option(list));
+  auto spellings = [c](const std::string& name) {
+    std::vector<std::string> all{name};
+    if (auto it = old_spellings().find({c, name}); it != old_spellings().end())
+      all.insert(all.end(), it->second.begin(), it->second.end());
+    return all;
+  };
+  for (const auto& [one, list] : pairs)
+    for (const std::string& a : spellings(one))
+      for (const std::string& b : spellings(list)) c->get_option(a)->excludes(c->get_option(b));
 }
 
 void emit(const OutputOptions& o, const std::string& text, report::FileSet* side) {

@@ -24,18 +24,22 @@ void add_output_options(CLI::App* app, OutputOptions& o,
 // One line on stderr, "llmgps: warning: <text>" (the answer still goes to stdout).
 void warn(const std::string& text);
 
-// Each option of `pairs` ("--batch", "--batches") excludes its partner: a single value and a
-// sweep list of the same thing cannot both be given (one would be silently ignored).
+// Each option of `pairs` ("--batch", "--batches") excludes its partner, in every spelling: a
+// single value and a sweep list of the same thing cannot both be given (one would be silently
+// ignored). Call it after the options and their old spellings are added.
 void one_or_the_list(CLI::App* c, const std::vector<std::pair<std::string, std::string>>& pairs);
 
 // The old spelling of a renamed option, kept for one release: hidden from --help, it sets the same
 // variable and warns that the option was renamed.
+// Remembers that `old_name` spells `new_name` on `c` (one_or_the_list excludes both spellings).
+void note_old_spelling(const CLI::App* c, const std::string& old_name, const std::string& new_name);
 template <typename T>
 void add_old_spelling(CLI::App* c, const std::string& old_name, const std::string& new_name,
                       T& target) {
   c->add_option(old_name, target)->group("")->each([old_name, new_name](const std::string&) {
     warn(old_name + " is now " + new_name + " (the old spelling goes in the next release)");
   });
+  note_old_spelling(c, old_name, new_name);
 }
 
 // Progress on stderr for computations that can run for seconds, only when stderr is a terminal

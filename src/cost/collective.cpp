@@ -682,6 +682,10 @@ OpCost p2p_cost(const SystemSpec& sys, double bytes, bool cross_node, bool node_
   if (cross_node && sys.nodes < 2)
     throw InputError("p2p.cross_node",
                      fmt::format("system '{}' has one node: no inter-node copy", sys.name));
+  if (!cross_node && sys.gpus_per_node < 2)
+    throw InputError("p2p.cross_node", fmt::format("system '{}' has one GPU per node: a copy "
+                                                   "to a peer crosses nodes (--cross-node)",
+                                                   sys.name));
   const LinkSpec& link = cross_node ? sys.inter : sys.intra;
   Best b = best_transfer(link, bytes, cross_node && node_wide ? sys.nics_per_gpu() : 1.0);
   OpCost c;

@@ -40,6 +40,10 @@ Planner parse_planner(const std::string& s, const std::string& where) {
                        s + "'");
 }
 
+bool eplb_hierarchical(const EplbConfig& c) {
+  return c.num_nodes > 0 && c.num_groups % c.num_nodes == 0;
+}
+
 namespace {
 
 // EPLB computes in float32 (weight.float()); ties and sums follow it, so do we.
@@ -525,7 +529,7 @@ ReplicaPlan eplb_plan_checked(std::span<const float> loads, int L, int E, const 
   // EPLB's policy: hierarchical when the groups divide over the nodes, else one global pool
   // (DeepSeek's rebalance_experts then ignores the groups and nodes, and so do we: they are
   // checked only for the hierarchical policy, as its asserts are).
-  const bool hier = c.num_groups % c.num_nodes == 0;
+  const bool hier = eplb_hierarchical(c);
   if (hier && c.num_gpus % c.num_nodes != 0)
     throw InputError("plan.gpus",
                      fmt::format("{} GPUs do not divide over {} nodes", c.num_gpus, c.num_nodes));

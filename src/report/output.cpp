@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 
 #include "llmgps/specs/error.hpp"
 
@@ -247,15 +248,22 @@ void write_file_atomic(const std::string& path, const std::string& content) {
 }
 
 FileSet::~FileSet() {
-  for (const auto& [tmp, path] : staged_) std::remove(tmp.c_str());
+  for (const auto& s : staged_) std::remove(s.tmp.c_str());
 }
 
 void FileSet::add(const std::string& path, const std::string& content) {
-  for (const auto& staged : staged_)
-    if (staged.second == path)
+  std::error_code ec;
+  // Absolute first: a relative path none of whose parts exists yet stays relative otherwise.
+  std::string canonical =
+      std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec).string();
+  if (ec) canonical = path;
+  for (const auto& s : staged_)
+    if (s.canonical == canonical)
       throw InputError(path, "named for two outputs of one command (give each its own file)");
+  // Created exclusively: a temporary that exists already (another spelling of a staged file the
+  // check above missed) fails here instead of being overwritten.
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  std::FILE* f = std::fopen(tmp.c_str(), "wbx");
   if (!f) throw InputError(path, std::string("cannot write: ") + std::strerror(errno));
   const bool ok = std::fwrite(content.data(), 1, content.size(), f) == content.size();
   const bool closed = std::fclose(f) == 0;
@@ -263,22 +271,22 @@ void FileSet::add(const std::string& path, const std::string& content) {
     std::remove(tmp.c_str());
     throw InputError(path, "write failed");
   }
-  staged_.emplace_back(tmp, path);
+  staged_.push_back({tmp, path, std::move(canonical)});
 }
 
 void FileSet::commit() {
   // A staged file fails to replace its destination where that is a directory: checked for every
   // file before any is renamed. (A rename failing after that leaves the files renamed before it.)
-  for (const auto& [tmp, path] : staged_) {
+  for (const auto& s : staged_) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
-      throw InputError(path, "cannot write: is a directory");
+    if (::lstat(s.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+      throw InputError(s.path, "cannot write: is a directory");
   }
   while (!staged_.empty()) {
-    const auto [tmp, path] = staged_.front();
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const Staged s = staged_.front();
+    if (std::rename(s.tmp.c_str(), s.path.c_str()) != 0) {
       const std::string why = std::strerror(errno);
-      throw InputError(path, "cannot write: " + why);
+      throw InputError(s.path, "cannot write: " + why);
     }
     staged_.erase(staged_.begin());
   }

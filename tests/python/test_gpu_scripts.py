@@ -28,6 +28,9 @@ def run_lib(tmp_path, gpu_name, script):
     ("NVIDIA H800", "h800-sxm5"),
     ("NVIDIA A100-SXM4-80GB", "a100-sxm4-80g"),
     ("NVIDIA H100 PCIe", ""),
+    ("NVIDIA GH200 480GB", ""),
+    ("NVIDIA H200 NVL", ""),
+    ("NVIDIA H800 PCIe", ""),
     ("NVIDIA GeForce RTX 4090", ""),
 ])
 def test_the_gpu_nvidia_smi_names_picks_its_preset(tmp_path, name, preset):
@@ -45,12 +48,15 @@ def test_a_gpu_without_a_preset_needs_one_named(tmp_path):
 
 
 def test_a_carried_kit_is_used_and_a_missing_tool_is_named(tmp_path):
+    # A kit without the tool falls back to building on the machine (which fails in this folder).
     r = run_lib(tmp_path, "NVIDIA H200", 'echo "$BUILD"')
     assert r.stdout.strip() == "build-gpu"  # no kit: build on the machine
     (tmp_path / "gpu-kit/cuda").mkdir(parents=True)
     (tmp_path / "gpu-kit/KIT").write_text("commit test\n")
-    r = run_lib(tmp_path, "NVIDIA H200", 'echo "$BUILD"; gpu_build log llmgps_gpu_bench; echo built')
+    r = run_lib(tmp_path, "NVIDIA H200",
+                'echo "$BUILD"; gpu_build log llmgps_gpu_bench; echo TARGETS-READY')
     assert r.stdout.splitlines()[0] == "gpu-kit"
     assert r.returncode == 2
     assert "the kit has no llmgps_gpu_bench" in r.stdout
-    assert "built" not in r.stdout
+    assert "building on this machine instead of the kit" in r.stdout  # and that fails here
+    assert "TARGETS-READY" not in r.stdout

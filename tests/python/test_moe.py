@@ -90,6 +90,8 @@ def test_map_and_its_svg(cli):
     (lambda: moe.advise("mixtral-8x7b", "4x-a100-nvlink3"), "skew"),
     (lambda: moe.advise("mixtral-8x7b", "4x-a100-nvlink3", skew=1.2, layout="nope"), "layout"),
     (lambda: moe.advise("mixtral-8x7b", "4x-a100-nvlink3", skew=1.2, link_gbps=0), "link_gbps"),
+    (lambda: moe.map("mixtral-8x7b", "4x-a100-nvlink3", [1.2], links=[100], link_gbps=300),
+     "links"),
     (lambda: moe.stats("/no/such/trace.jsonl"), "/no/such/trace.jsonl"),
     (lambda: moe.stats("x.jsonl", batch_tokens=-1), "batch_tokens"),
 ])

@@ -63,6 +63,10 @@ struct EplbConfig {
   int threads = 0;  // 0: the machine's cores when the work is large; the result never depends on it
 };
 
+// EPLB's policy, as DeepSeek's rebalance_experts chooses it: hierarchical (groups to nodes, then
+// replicas within each node) when the groups divide over the nodes, else one global pool.
+bool eplb_hierarchical(const EplbConfig& cfg);
+
 // Throws InputError naming the parameter when the shapes are inconsistent.
 ReplicaPlan eplb_plan(const LoadMatrix& loads, const EplbConfig& cfg);
 // The same on float32 loads, [layer][expert] row-major with `experts` per layer (what DeepSeek's

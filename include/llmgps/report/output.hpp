@@ -2,7 +2,6 @@
 // Output helpers shared by every command: aligned terminal tables, CSV, number formatting, and
 // atomic file writes (a temporary file renamed into place, so no reader ever sees half a file).
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace llmgps::report {
@@ -52,7 +51,10 @@ class FileSet {
   void commit();
 
  private:
-  std::vector<std::pair<std::string, std::string>> staged_;  // (temporary, destination)
+  struct Staged {
+    std::string tmp, path, canonical;  // canonical: two spellings of one file compare equal
+  };
+  std::vector<Staged> staged_;
 };
 
 }  // namespace llmgps::report

@@ -21,8 +21,9 @@ struct LayerShape {
   int tp = 1;              // tensor-parallel ranks sharing the heads and the FFN
   DType dtype = DType::fp16;
   std::string attn_impl;  // fa2 or fa3 (default_attention_impl for the GPU)
-  // The attention library has an FP8 forward (FA3): else an FP8 prefill runs attention in BF16.
-  bool attn_fp8_forward = true;
+  // The attention library has an FP8 forward (FA3's profile says so): else an FP8 step runs its
+  // attention in BF16. The builders set it from the GPU's profile.
+  bool attn_fp8_forward = false;
   int count = 1;  // occurrences per step (layers)
   std::int64_t tokens() const { return decode ? batch : batch * seq; }
 };
