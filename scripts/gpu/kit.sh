@@ -16,7 +16,7 @@ NVCC=/usr/local/cuda/bin/nvcc
 [ -f "$BUILD/build.ninja" ] || make build BUILD="$BUILD" >/dev/null
 # What the build folder was configured for, before a long build.
 cache() { sed -n "s/^$1:[A-Z]*=//p" "$BUILD/CMakeCache.txt"; }
-[ -n "$(cache CMAKE_CUDA_COMPILER)" ] ||
+grep -q llmgps_gpu_bench "$BUILD/build.ninja" ||
   { echo "kit.sh: $BUILD was configured without CUDA (no nvcc found then)" >&2; exit 2; }
 [ "$(cache CMAKE_BUILD_TYPE)" = Release ] ||
   { echo "kit.sh: $BUILD is a $(cache CMAKE_BUILD_TYPE) build, not Release" >&2; exit 2; }
@@ -41,7 +41,7 @@ for lib in libfmt libsimdjson; do
 done
 tree=$(. "$(dirname "$0")/lib.sh" && gpu_tree_hash)
 {
-  echo "tree $tree"
+  echo "sources $tree"
   echo "commit $(git rev-parse HEAD 2>/dev/null || echo unknown)"
   if [ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]; then
     echo "tree has uncommitted changes"

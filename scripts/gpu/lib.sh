@@ -73,7 +73,7 @@ gpu_tree_hash() {
 gpu_kit_ready() {
   log=$1
   shift
-  if [ "$(sed -n 's/^tree //p' gpu-kit/KIT)" != "$(gpu_tree_hash)" ]; then
+  if [ "$(sed -n 's/^sources //p' gpu-kit/KIT)" != "$(gpu_tree_hash)" ]; then
     echo "warning: gpu-kit was built from another tree (rerun scripts/gpu/kit.sh before a device" \
       "call); its scores are that tree's" | tee -a "$log"
   fi

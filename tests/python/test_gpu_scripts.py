@@ -52,11 +52,12 @@ def test_a_carried_kit_is_used_and_a_missing_tool_is_named(tmp_path):
     r = run_lib(tmp_path, "NVIDIA H200", 'echo "$BUILD"')
     assert r.stdout.strip() == "build-gpu"  # no kit: build on the machine
     (tmp_path / "gpu-kit/cuda").mkdir(parents=True)
-    (tmp_path / "gpu-kit/KIT").write_text("commit test\n")
+    (tmp_path / "gpu-kit/KIT").write_text("sources 0123\ncommit test\n")
     r = run_lib(tmp_path, "NVIDIA H200",
                 'echo "$BUILD"; gpu_build log llmgps_gpu_bench; echo TARGETS-READY')
     assert r.stdout.splitlines()[0] == "gpu-kit"
     assert r.returncode == 2
+    assert "gpu-kit was built from another tree" in r.stdout  # its sources hash differs
     assert "the kit has no llmgps_gpu_bench" in r.stdout
     assert "building on this machine instead of the kit" in r.stdout  # and that fails here
     assert "TARGETS-READY" not in r.stdout
