@@ -261,9 +261,9 @@ AttentionCost attention_cost(const GpuSpec& gpu, const AttentionShape& s) {
     c.bound = "hbm";
   else
     c.bound = it.tensor_cycles >= it.softmax_cycles ? "tensor" : it.softmax_pipe;
-  c.detail = fmt::format("{} {}, {} CTAs, iteration {} tensor / {} softmax cycles", s.impl,
-                         bwd ? "bwd" : "fwd", fixed(ctas, 0), fixed(it.tensor_cycles, 0),
-                         fixed(it.softmax_cycles, 0));
+  c.detail = fmt::format("{} {} {}, {} CTAs, iteration {} tensor / {} softmax cycles", s.impl,
+                         bwd ? "bwd" : "fwd", dtype_name(s.dtype), fixed(ctas, 0),
+                         fixed(it.tensor_cycles, 0), fixed(it.softmax_cycles, 0));
   return c;
 }
 
