@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "llmgps/calib/validate.hpp"
+#include "llmgps/specs/error.hpp"
 #include "test_util.hpp"
 
 using namespace llmgps;
@@ -79,6 +81,41 @@ TEST(Calibration, HarnessFloorsAreHostScale) {
   // LLMCompass's all-reduce sits about 2 us above the model's ring latency at its smallest sizes
   // (12.4 us against 10.2): none of its smallest rows is launch-dominated, so it gets no floor.
   EXPECT_EQ(cls(s, "allreduce").harness_floor_s, 0.0);
+}
+
+TEST(Calibration, ABadCellOfAUsersSetNamesFileLineAndColumn) {
+  // A copy of the set with one cell changed: every such change is refused, not scored.
+  const std::filesystem::path src =
+      std::filesystem::path(test::shared_dir()) / "data/calibration-a100";
+  struct Edit {
+    const char* file;
+    std::string from, to, column;
+  };
+  const std::vector<Edit> edits = {
+      {"llmcompass_elementwise_measured.csv", ",softmax,", ",softmaxx,", "column 'kernel'"},
+      {"llmcompass_gpt3_layer_breakdown_A100.csv", "\"prefill", "\"training", "column 'phase'"},
+      {"llmcompass_gpt3_layer_breakdown_A100.csv", ",Q_mul_K,", ",Q_mul_X,", "column 'component'"},
+      {"llmcompass_allreduce_A100_4gpu.csv", ",8,12.52,", ",8,-12.52,", "column 'latency_us'"},
+  };
+  for (const Edit& e : edits) {
+    test::TempDir d;
+    for (const auto& f : std::filesystem::directory_iterator(src))
+      std::filesystem::copy_file(f.path(), d.path / f.path().filename());
+    const std::string path = (d.path / e.file).string();
+    std::string text = test::slurp(path);
+    const std::size_t at = text.find(e.from);
+    ASSERT_NE(at, std::string::npos) << e.from;
+    text.replace(at, e.from.size(), e.to);
+    std::ofstream(path, std::ios::binary) << text;
+    try {
+      calib::llmcompass_a100_measurements(d.path.string(), "4x-a100-nvlink3");
+      FAIL() << e.column;
+    } catch (const InputError& err) {
+      EXPECT_NE(std::string(err.what()).find(std::string(e.file) + ":"), std::string::npos)
+          << err.what();
+      EXPECT_NE(std::string(err.what()).find(e.column), std::string::npos) << err.what();
+    }
+  }
 }
 
 TEST(Calibration, ExportedSetRoundTripsThroughTheSchema) {

@@ -275,6 +275,39 @@ TEST(CmdMoe, PlanForSglangRoundTripsAndStaysSmall) {
     }
 }
 
+TEST(CmdMoe, SglangPlanOfAModelWithDenseLayersHasARowPerLayer) {
+  // SGLang's DeepSeek-V3 location has num_hidden_layers (61) rows, indexed by layer id: the 58
+  // MoE layers' plans land on layers 3-60, and a 61-row expert-distribution record is taken.
+  TempDir d;
+  nlohmann::json moe_rows = nlohmann::json::array(), all_rows = nlohmann::json::array();
+  for (int l = 0; l < 61; ++l) {
+    nlohmann::json row = nlohmann::json::array();
+    for (int e = 0; e < 256; ++e) row.push_back(l < 3 ? 0 : 1 + (e * 7 + l) % 13);
+    all_rows.push_back(row);
+    if (l >= 3) moe_rows.push_back(row);
+  }
+  write_file(d.file("moe.json"), nlohmann::json({{"loads", moe_rows}}).dump());
+  write_file(d.file("all.json"), nlohmann::json({{"logical_count", all_rows}}).dump());
+  const std::string tail = " --gpus 32 --slots-per-gpu 9 --nodes 4 --groups 8 --model deepseek-v3";
+  const RunResult js = run_cli("moe plan --loads " + d.file("moe.json") + tail + " --format json");
+  const RunResult sg =
+      run_cli("moe plan --loads " + d.file("moe.json") + tail + " --format sglang");
+  const RunResult all =
+      run_cli("moe plan --loads " + d.file("all.json") + tail + " --format sglang");
+  ASSERT_EQ(js.code, 0) << js.err;
+  ASSERT_EQ(sg.code, 0) << sg.err;
+  ASSERT_EQ(all.code, 0) << all.err;
+  const auto plan = nlohmann::json::parse(js.out)["phy2log"];
+  const auto map = nlohmann::json::parse(sg.out)["physical_to_logical_map"];
+  ASSERT_EQ(plan.size(), 58u);
+  ASSERT_EQ(map.size(), 61u);
+  for (std::size_t l = 0; l < 58; ++l) EXPECT_EQ(map[l + 3], plan[l]) << l;
+  for (std::size_t s = 0; s < 288; ++s) EXPECT_EQ(int(map[0][s]), int(s % 256));  // dense
+  EXPECT_EQ(nlohmann::json::parse(all.out)["physical_to_logical_map"].size(), 61u);
+  EXPECT_EQ(read_sglang(nlohmann::json::parse(sg.out), 256, 32).logical_to_all_physical.size(),
+            61u);
+}
+
 // SGLang's expert-distribution record as loads: logical_count [layer][expert], or per pass
 // [pass][layer][expert] summed over the passes.
 TEST(CmdMoe, PlanTakesSglangLogicalCount) {

@@ -15,6 +15,13 @@ TEST(Csv, QuotedFieldsWithCommasAndQuotes) {
   EXPECT_EQ(rows[1].number("c", "t.csv"), 3);
 }
 
+TEST(Csv, AByteOrderMarkIsNotPartOfTheFirstColumn) {
+  // Spreadsheets export UTF-8 CSV with a byte-order mark.
+  auto rows = specs::parse_csv("\xEF\xBB\xBFkind,b\ngemm,2\n", "t.csv");
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].at("kind", "t.csv"), "gemm");
+}
+
 TEST(Csv, RaggedRowAndBadNumberNameTheLine) {
   try {
     specs::parse_csv("a,b\n1,2\n3\n", "t.csv");

@@ -234,6 +234,11 @@ TEST(Planner, BadShapesNameTheParameter) {
   EXPECT_EQ(where([] { greedy_plan(kReadmeWeight, GreedyConfig{13, 3, 0, 1, {}}); }), "plan.gpus");
   EXPECT_EQ(where([] { eplb_plan({{1, 2}, {1}}, EplbConfig{2, 1, 1, 1}); }), "loads");
   EXPECT_EQ(where([] { eplb_plan({{1, -2}}, EplbConfig{2, 1, 1, 1}); }), "loads");
+  // A plan larger than memory is refused before it is made (layers x slots beyond 2^28).
+  EXPECT_EQ(where([] {
+              eplb_plan(kReadmeWeight, EplbConfig{1 << 30, 1, 1, 1});
+            }),
+            "plan.slots_per_gpu");
 }
 
 TEST(Planner, GreedyOnTimeCopiesOnlyWhenTheBusiestGpuGetsFaster) {

@@ -19,8 +19,9 @@ import contextlib
 
 from ._errors import InputError, MemoryWarning  # before the extension: it raises InputError
 from . import _llmgps as _core
-from ._call import (api as _api, integer as _int, memory_warning as _memory_warning,
-                    model_file as _model_file, real as _real, text as _text)
+from ._call import (api as _api, integer as _int, items as _items,
+                    memory_warning as _memory_warning, model_file as _model_file, real as _real,
+                    text as _text)
 from ._result import Result, Rows, rows_result as _rows_result
 
 __version__ = "0.1.0"
@@ -36,6 +37,10 @@ EstimateSweep = _rows_result(
 Validation = _rows_result(
     "Validation", "classes", (),
     "A measurement table scored (llmgps validate): per class n, median |error|, bias, worst rows.")
+Loso = _rows_result(
+    "Loso", "held_out", (),
+    "A fit refitted leaving one source out at a time (llmgps validate --loso): records() is one "
+    "row per held-out source.")
 Spec = Result
 
 
@@ -113,12 +118,7 @@ def estimate_trace(model, system, batch=1, seq=512, phase="prefill", dtype="auto
 
 
 def _names(values, name):
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise InputError(name, f"must be a list, got {values!r}")
-    values = [_text(v, name) for v in values]
-    if not values:
-        raise InputError(name, "empty list")
-    return values
+    return _items(values, name, _text, empty_ok=False)
 
 
 @_api
@@ -133,16 +133,13 @@ def estimate_sweep(model=None, system=None, batches=(1,), seqs=(512,), phase="pr
     tflops_per_gpu, time_by_bound_s.* and memory (memory_bytes, memory_fits, max_batch,
     max_seq). With svg=True, the figure ``--svg`` draws (throughput vs batch) as SVG text.
     """
-    models = list(models) if models is not None else [model]
-    if not models:
-        raise InputError("models", "empty list")
+    models = _items(models if models is not None else [model], "models", lambda m, _: m,
+                    empty_ok=False)
     systems = _names(systems if systems is not None else [system], "systems")
     phases = _names(phases if phases is not None else [phase], "phases")
     dtypes = _names(dtypes if dtypes is not None else [dtype], "dtypes")
-    batches = [_int(b, "batches") for b in batches]
-    seqs = [_int(q, "seqs") for q in seqs]
-    if not batches or not seqs:
-        raise InputError("batches" if not batches else "seqs", "empty list")
+    batches = _items(batches, "batches", _int, empty_ok=False)
+    seqs = _items(seqs, "seqs", _int, empty_ok=False)
     with contextlib.ExitStack() as files:  # a model given as a dict becomes a config file
         refs = [files.enter_context(_model_file(m)) for m in models]
         r = _core.estimate_sweep(refs, systems, phases, dtypes, batches, seqs,
@@ -158,14 +155,12 @@ def validate(measurements, samples=False, worst=3, loso=None):
     """Score the unchanged models against a measurement table (``llmgps validate``).
 
     measurements: a CSV in the schema of docs/calibration.md. samples: keep every scored row (in
-    ``.rows``); worst: worst rows kept per class; loso: refit a named fit leaving one source out
+    ``.samples``); worst: worst rows kept per class; loso: refit a named fit leaving one source out
     at a time. records() lists the classes (or, with loso, the held-out sources).
     """
     r = _core.validate(_text(measurements, "measurements"), bool(samples), _int(worst, "worst", 0),
                        _text(loso or "", "loso"))
-    if loso:
-        return _rows_result("Loso", "held_out")(r)
-    return Validation(r)
+    return Loso(r) if loso else Validation(r)
 
 
 @_api

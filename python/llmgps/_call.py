@@ -27,7 +27,10 @@ def _argument_for(where, params):
             return name
     last = where.rsplit(".", 1)[-1]
     last = _RENAMED.get(last, last)
-    return last if last in params else where
+    if last in params:
+        return last
+    # A field a function takes as a list under a plural name (moe.map's skews).
+    return last + "s" if last + "s" in params else where
 
 
 def api(fn):
@@ -47,15 +50,17 @@ def api(fn):
     return wrapper
 
 
-def integer(value, name, minimum=None):
-    """An int argument (bools and floats refused), at least `minimum` when given."""
+def integer(value, name, minimum=None, bits=63):
+    """An int argument (bools and floats refused), at least `minimum` when given, below 2**bits
+    (63: a signed 64-bit integer; 64 for the unsigned ones, seeds and offsets)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InputError(name, f"must be an integer, got {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise InputError(name, f"must be at least {minimum}, got {value}")
-    if value >= 2**63:
-        raise InputError(name, f"{value} does not fit a 64-bit integer")
+    if value >= 2**bits:
+        raise InputError(name, f"{value} does not fit a {'un' if bits == 64 else ''}signed "
+                               "64-bit integer")
     return value
 
 
@@ -78,15 +83,17 @@ def text(value, name):
     return value
 
 
-def numbers_list(values, name, kind=real):
-    """A list of numbers (a single number is a list of one)."""
-    if isinstance(values, (numbers.Number, str)):
+def items(values, name, item=real, empty_ok=True):
+    """A list argument, each element checked by `item`: a list, tuple, array or other iterable,
+    or one value alone as a list of one (a string, bytes, path, dict or number is one value,
+    never split into characters or digits)."""
+    if isinstance(values, (numbers.Number, str, bytes, dict, os.PathLike)) or not hasattr(
+            values, "__iter__"):
         values = [values]
-    try:
-        items = list(values)
-    except TypeError:
-        raise InputError(name, f"must be a list of numbers, got {values!r}") from None
-    return [kind(v, name) for v in items]
+    out = [item(v, name) for v in values]
+    if not out and not empty_ok:
+        raise InputError(name, "empty list")
+    return out
 
 
 def memory_warning(result):

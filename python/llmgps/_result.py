@@ -29,6 +29,10 @@ class Result:
         object.__setattr__(self, "_data", data)
 
     def __getattr__(self, name):
+        # Only fields: dunder lookups (copy and pickle ask for __setstate__ and the like on an
+        # object whose _data is not set yet) must fail as missing, not recurse.
+        if name.startswith("__") or "_data" not in self.__dict__:
+            raise AttributeError(name)
         try:
             return self._data[name]
         except KeyError:
@@ -47,6 +51,10 @@ class Result:
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._data))
+
+    def __reduce__(self):
+        # Copies and pickles (multiprocessing) rebuild the same class from its data.
+        return (type(self), (copy.deepcopy(self._data),))
 
     def __eq__(self, other):
         return type(self) is type(other) and self._data == other._data
@@ -83,9 +91,12 @@ class Result:
 
 
 def rows_result(name, rows, context=(), doc=None):
-    """A Result subclass whose records() are the list under `rows`."""
+    """A Result subclass whose records() are the list under `rows`, named as the calling module's
+    attribute `name` (so that pickle finds it)."""
+    import sys
+    module = sys._getframe(1).f_globals.get("__name__", "llmgps")
     return type(name, (Result,), {"_rows": rows, "_context": tuple(context),
-                                  "__doc__": doc or Result.__doc__, "__module__": "llmgps"})
+                                  "__doc__": doc or Result.__doc__, "__module__": module})
 
 
 class Rows(Result):
@@ -93,6 +104,9 @@ class Rows(Result):
 
     def __init__(self, items):
         super().__init__({"items": items})
+
+    def __reduce__(self):
+        return (type(self), (copy.deepcopy(self._data["items"]),))
 
     def records(self):
         return [flatten(item) for item in self._data["items"]]

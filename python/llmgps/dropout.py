@@ -3,9 +3,11 @@ what generating the mask beside a GEMM saves against fusing it into Flash-Attent
 The GIL is released while the core runs.
 """
 
+import copy
+
 from . import _llmgps as _core
-from ._call import (api as _api, integer as _int, model_file as _model_file, real as _real,
-                    text as _text)
+from ._call import (api as _api, integer as _int, items as _items, model_file as _model_file,
+                    real as _real, text as _text)
 from ._errors import InputError
 from ._result import Result, rows_result as _rows_result
 
@@ -29,6 +31,9 @@ class Mask(Result):
         summary.pop("file", None)
         super().__init__(summary)
         object.__setattr__(self, "words", words)
+
+    def __reduce__(self):
+        return (type(self), (self.words.copy(), copy.deepcopy(self._data)))
 
     def to_dict(self):
         return {**super().to_dict(), "words": self.words.tolist()}
@@ -58,7 +63,7 @@ def mask(seed, batch, heads, seq, p=0.1, seq_k=None, offset=0, bits=32, rounds=1
     drop probability p, from Philox with ``rounds`` rounds, ``bits`` random bits per element
     (32: PyTorch's, 8: FlashAttention-2's). threads: 0 uses every core."""
     words, summary = _core.dropout_mask(
-        _int(seed, "seed", 0), _int(offset, "offset", 0), _int(batch, "batch"),
+        _int(seed, "seed", 0, 64), _int(offset, "offset", 0, 64), _int(batch, "batch"),
         _int(heads, "heads"), _int(seq, "seq"), _int(seq_k or 0, "seq_k"), _real(p, "p"),
         _int(bits, "bits"), _int(rounds, "rounds"), _int(threads, "threads", 0))
     return Mask(words, summary)
@@ -97,10 +102,10 @@ def sweep(model, hw, seqs=(1024, 2048, 4096, 8192), batches=(1, 2, 4), dtype="au
     ``dropout sweep --svg`` draws (speedup vs sequence length per batch) as SVG text.
     """
     m, *rest = _setup(model, hw, dtype, scope, impl, p, bits, rounds, what_ifs)
-    seqs = [_int(s, "seqs") for s in seqs]
-    batches = [_int(b, "batches") for b in batches]
-    models = [_text(x, "models") for x in (models or [])]
-    dtypes = [_text(x, "dtypes") for x in (dtypes or [])]
+    seqs = _items(seqs, "seqs", _int, empty_ok=False)
+    batches = _items(batches, "batches", _int, empty_ok=False)
+    models = _items(models if models is not None else [], "models", _text)
+    dtypes = _items(dtypes if dtypes is not None else [], "dtypes", _text)
     with _model_file(m) as ref:
         r = _core.dropout_sweep(ref, rest[0], seqs, batches, *rest[1:], models, dtypes,
                                 bool(svg))

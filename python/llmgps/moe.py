@@ -7,7 +7,7 @@ The GIL is released while the core runs.
 """
 
 from . import _llmgps as _core
-from ._call import (api as _api, integer as _int, model_file as _model_file, numbers_list as _list,
+from ._call import (api as _api, integer as _int, model_file as _model_file, items as _list,
                     memory_warning as _memory_warning, real as _real, text as _text)
 from ._errors import InputError
 from ._result import rows_result as _rows_result
@@ -64,7 +64,7 @@ def stats(routing_trace=None, batch_tokens=64, experts=0, transitions=False, str
 
     batch_tokens: tokens per batch for the per-batch skew (0: the whole trace); experts: 0 reads
     it from the trace; transitions: layer-to-layer transition matrices; stream: read in chunks
-    (traces larger than memory); keep_warmup: keep a leading warm-up run of identical records.
+    (traces larger than memory); keep_warmup: keep warm-up runs of identical records (wherever they are).
     """
     trace = _routing_trace(routing_trace, trace)
     if trace is None:
@@ -198,9 +198,9 @@ def advise_sweep(model, system, phases=None, batches=None, seqs=None, skew=None,
             ep, None if skew is None else _real(skew, "skew"), _text(shares or "", "shares"),
             _text(trace or "", "routing_trace"), _text(train or "", "train"),
             bool(keep_warmup),
-            [_text(p, "phases") for p in (phases or [])],
-            [_int(b, "batches") for b in (batches or [])],
-            [_int(q, "seqs") for q in (seqs or [])]))
+            _list(phases if phases is not None else [], "phases", _text),
+            _list(batches if batches is not None else [], "batches", _int),
+            _list(seqs if seqs is not None else [], "seqs", _int)))
 
 
 @_api
@@ -215,8 +215,9 @@ def map(model, system, skews, links=None, batches=None, svg=False, link_gbps=Non
         ep = _ep(ref, system, link_gbps, 1, seq, phase, dtype, layout, algo, error_model,
                  predictors, points, expert_time, error_cap, slots_per_gpu, replan_every,
                  replan_policy, batch_tokens, memory_fraction, cuda_graphs=cuda_graphs)
-        args = (ep, _list(skews, "skews"), _list(links or [], "links"),
-                _list(batches or [], "batches"))
+        args = (ep, _list(skews, "skews", empty_ok=False),
+                _list(links if links is not None else [], "links"),
+                _list(batches if batches is not None else [], "batches"))
         if svg:
             return _core.moe_map_svg(*args)
         return Map(_core.moe_map(*args))

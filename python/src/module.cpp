@@ -3,6 +3,7 @@
 // Python objects (the same renderer, report/api_report.hpp, so a number here is the number the
 // CLI prints). The pure-Python layer (python/llmgps/) wraps these in typed results, names errors
 // after its own arguments and carries the docstrings.
+#include <fmt/format.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -445,6 +446,13 @@ py::tuple eplb(const py::array_t<float, py::array::c_style | py::array::forcecas
   const py::ssize_t L = weight.shape(0), E = weight.shape(1);
   if (L == 0 || E == 0) throw InputError("weight", "has no layers or no experts");
   const std::span<const float> loads(weight.data(), std::size_t(L) * std::size_t(E));
+  // The outputs must fit in memory: phy2log holds layers x num_replicas entries, and the padded
+  // log2phy layers x experts x (the most replicas of one expert) (checked once the plan is made).
+  constexpr double kMaxEntries = double(std::int64_t(1) << 28);
+  if (double(L) * num_replicas > kMaxEntries)
+    throw InputError("num_replicas", fmt::format("{} layers x {} replicas is beyond the 2^28 "
+                                                 "entries a plan may hold",
+                                                 L, num_replicas));
   moe::ReplicaPlan plan;
   {
     py::gil_scoped_release unlocked;
@@ -452,6 +460,11 @@ py::tuple eplb(const py::array_t<float, py::array::c_style | py::array::forcecas
                           moe::EplbConfig{num_replicas, num_groups, num_nodes, num_gpus});
   }
   const py::ssize_t R = num_replicas, C = plan.max_logcnt;
+  if (double(L) * double(E) * double(C) > kMaxEntries)
+    throw InputError("num_replicas",
+                     fmt::format("log2phy [{}, {}, {}] is beyond the 2^28 entries a plan may hold "
+                                 "(fewer redundant replicas)",
+                                 L, E, C));
   py::array_t<std::int64_t> phy2log({L, R}), log2phy({L, E, C}), logcnt({L, E});
   std::int64_t* p2l = phy2log.mutable_data();
   std::int64_t* l2p = log2phy.mutable_data();

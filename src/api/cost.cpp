@@ -69,6 +69,8 @@ AllreduceResult cost_allreduce(const AllreduceRequest& r) {
 
 void AlltoallRequest::validate() const {
   require_bytes(bytes_per_gpu, "alltoall.bytes_per_gpu");
+  if (gpus < 0)
+    throw InputError("alltoall.gpus", fmt::format("must not be negative (got {}; 0: all)", gpus));
 }
 
 AlltoallResult cost_alltoall(const AlltoallRequest& r) {

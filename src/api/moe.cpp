@@ -115,9 +115,18 @@ PlanResult moe_plan(const PlanRequest& r) {
     if (out.loads[0].size() != std::size_t(m.num_experts))
       throw InputError(what, fmt::format("has {} experts per layer; model '{}' has {}",
                                          out.loads[0].size(), m.name, m.num_experts));
-    if (out.layer_ids.empty() && out.loads.size() != std::size_t(layers))
-      throw InputError(what, fmt::format("has {} layers; model '{}' has {} MoE layers",
-                                         out.loads.size(), m.name, layers));
+    // One row per MoE layer, or one per layer (SGLang's expert-distribution record keeps a row
+    // for every layer, the dense ones empty).
+    const bool every_layer = out.loads.size() == std::size_t(m.layers) && layers != m.layers;
+    if (out.layer_ids.empty() && out.loads.size() != std::size_t(layers) && !every_layer)
+      throw InputError(what, fmt::format("has {} layers; model '{}' has {} MoE layers (or give "
+                                         "all {} layers)",
+                                         out.loads.size(), m.name, layers, m.layers));
+    if (out.layer_ids.empty() && !every_layer && layers != m.layers) {
+      out.model_layers = m.layers;
+      for (int l = 0; l < m.layers; ++l)
+        if (m.is_moe_layer(l)) out.moe_layer_ids.push_back(l);
+    }
     if (!out.layer_ids.empty() && out.layer_ids.back() >= layers)
       throw InputError(what, fmt::format("layers_logged names layer {}; model '{}' has {} MoE "
                                          "layers",
@@ -418,8 +427,8 @@ void MapRequest::validate() const {
     if (!(l > 0) || !std::isfinite(l))
       throw InputError("map.links", fmt::format("must be positive GB/s (got {})", l));
   for (double b : batches)
-    if (b < 1 || b != std::floor(b))
-      throw InputError("map.batches", fmt::format("'{}' is not a positive integer", b));
+    if (!(b >= 1) || b != std::floor(b) || b > double(std::int64_t(1) << 50))
+      throw InputError("map.batches", fmt::format("'{}' is not a positive integer up to 2^50", b));
   EpRequest::validate();
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "llmgps/specs/csv.hpp"
 #include "llmgps/specs/error.hpp"
 #include "llmgps/specs/presets.hpp"
@@ -23,6 +25,20 @@ Measurement base(const specs::CsvRow& r, const std::string& file, MeasurementKin
   m.cls = kind_name(kind);
   m.source = r.at("source", file);
   return m;
+}
+
+// A bad cell of the set: file, line and column, as validate names them.
+[[noreturn]] void bad_cell(const specs::CsvRow& r, const std::string& file, const char* column,
+                           const std::string& reason) {
+  throw InputError(fmt::format("{}:{}: column '{}'", file, r.line, column), reason);
+}
+
+// A measured time or throughput: a positive finite number.
+double positive_cell(const specs::CsvRow& r, const std::string& file, const char* column) {
+  const double v = r.number(column, file);
+  if (!(v > 0) || !std::isfinite(v))
+    bad_cell(r, file, column, fmt::format("must be a positive number (got {})", v));
+  return v;
 }
 
 // One file of the set: from `dir`, or (dir empty) the copy built into the binary
@@ -49,7 +65,7 @@ void add_gemms(const std::string& dir, const std::string& gpu, std::vector<Measu
     m.m = std::int64_t(r.number("M", f));
     m.n = std::int64_t(r.number("N", f));
     m.k = std::int64_t(r.number("K", f));
-    m.value = r.number("latency_ms", f);
+    m.value = positive_cell(r, f, "latency_ms");
     m.unit = MeasuredUnit::ms;
     m.harness = "python-sync";
     out.push_back(m);
@@ -62,6 +78,9 @@ void add_elementwise(const std::string& dir, const std::string& gpu,
   for (const auto& r : rows) {
     if (!is_a100(r, f)) continue;
     const std::string kernel = r.at("kernel", f);
+    if (kernel != "gelu" && kernel != "softmax" && kernel != "layernorm")
+      bad_cell(r, f, "kernel",
+               fmt::format("unknown kernel '{}' (expected gelu, softmax or layernorm)", kernel));
     const MeasurementKind kind = kernel == "gelu"      ? MeasurementKind::gelu
                                  : kernel == "softmax" ? MeasurementKind::softmax
                                                        : MeasurementKind::layernorm;
@@ -71,7 +90,7 @@ void add_elementwise(const std::string& dir, const std::string& gpu,
     m.rows = kind == MeasurementKind::gelu ? 1 : std::int64_t(r.number("M", f));
     m.cols = kind == MeasurementKind::gelu ? std::int64_t(r.number("M", f))
                                            : std::int64_t(r.number("N", f));
-    m.value = r.number("throughput", f);
+    m.value = positive_cell(r, f, "throughput");
     m.unit = MeasuredUnit::gelem_per_s;
     m.harness = "python-sync";
     out.push_back(m);
@@ -87,7 +106,7 @@ void add_allreduce(const std::string& dir, const std::string& system,
     m.dtype = "fp16";
     m.gpus = 4;
     m.bytes = r.number("size_bytes", f);
-    m.value = r.number("latency_us", f);
+    m.value = positive_cell(r, f, "latency_us");
     m.unit = MeasuredUnit::us;
     // test_allreduce.py times torch.distributed.all_reduce from Python like the other kernels.
     m.harness = "python-sync";
@@ -101,7 +120,13 @@ void add_gpt3_layer(const std::string& dir, const std::string& gpu, const std::s
   const auto [f, rows] = read_set(dir, "llmcompass_gpt3_layer_breakdown_A100");
   const std::int64_t d = 12288, heads = 96 / 4, hd = 128, b = 8;
   for (const auto& r : rows) {
-    const bool prefill = r.at("phase", f).rfind("prefill", 0) == 0;
+    const std::string& phase = r.at("phase", f);
+    const bool prefill = phase.rfind("prefill", 0) == 0;
+    if (!prefill && phase.rfind("decode", 0) != 0)
+      bad_cell(r, f, "phase",
+               fmt::format("'{}' is neither a prefill nor a decode phase (it must start with "
+                           "one of them)",
+                           phase));
     const std::int64_t s = 2048, kv = 3072;
     const std::int64_t T = prefill ? b * s : b;
     const std::int64_t q = prefill ? s : 1, k = prefill ? s : kv;
@@ -143,11 +168,15 @@ void add_gpt3_layer(const std::string& dir, const std::string& gpu, const std::s
       m.gpus = 4;
       m.bytes = double(T) * d * 2;
     } else {
-      continue;
+      bad_cell(r, f, "component",
+               fmt::format("unknown component '{}' (expected Q_K_V, Q_mul_K, A_mul_V, Wo_proj, "
+                           "W1_proj, W2_proj, Softmax, LayerNorm_MHA, LayerNorm_FFN, GeLU, "
+                           "AllReduce_MHA or AllReduce_FFN)",
+                           c));
     }
     m.cls = prefill ? "gpt3-layer-prefill" : "gpt3-layer-decode";
     m.label = c;
-    m.value = r.number("latency_s", f);
+    m.value = positive_cell(r, f, "latency_s");
     m.unit = MeasuredUnit::s;
     out.push_back(m);
   }

@@ -17,7 +17,7 @@ namespace llmgps::calib {
 namespace {
 
 DType dtype_or(const Measurement& m, DType fallback) {
-  return m.dtype.empty() ? fallback : parse_dtype(m.dtype, m.where() + ": column 'dtype'");
+  return m.dtype.empty() ? fallback : parse_dtype(m.dtype, "column 'dtype'");
 }
 
 // A time from the measured value: `work` is FLOPs (tflops), bytes on the bus (busbw, algbw,

@@ -20,8 +20,10 @@ void register_calibrate(CLI::App& app) {
     c->add_option("--worst", req.worst, "worst rows shown per class")
         ->check(CLI::Range(0, 1000))
         ->capture_default_str();
-    c->add_option("--loso", req.loso,
-                  "refit a calibrated fit (hopper-gemm, nvls) leaving one source out at a time");
+    c->add_option(
+        "--loso", req.loso,
+        "refit a calibrated fit (hopper-gemm, nvls, ampere-ring) leaving one source out at a "
+        "time");
     add_output_options(c, out, {"table", "json", "csv"});
     c->callback([] {
       req.validate();

@@ -105,8 +105,9 @@ void register_moe_stats(CLI::App* moe_cmd) {
       "--stream", req.stream,
       "read in chunks keeping only counts and one bit per record (for traces larger than RAM; the "
       "same statistics as in memory)");
-  stats->add_flag("--keep-warmup", req.keep_warmup,
-                  "keep a leading run of identical warm-up records (excluded by default)");
+  stats->add_flag(
+      "--keep-warmup", req.keep_warmup,
+      "keep runs of identical warm-up records, wherever they are (excluded by default)");
   add_output_options(stats, out, {"table", "json", "csv"});
   stats->callback([] {
     req.validate();
@@ -176,8 +177,9 @@ void register_moe_predict(CLI::App* moe_cmd) {
       ->add_option("--batch-tokens", req.batch_tokens,
                    "tokens per batch (distribution history, batch error)")
       ->capture_default_str();
-  predict->add_flag("--keep-warmup", req.keep_warmup,
-                    "keep leading runs of identical warm-up records (excluded by default)");
+  predict->add_flag(
+      "--keep-warmup", req.keep_warmup,
+      "keep runs of identical warm-up records, wherever they are (excluded by default)");
   add_output_options(predict, out, {"table", "json", "csv"});
   predict->callback([] {
     req.validate();
@@ -211,7 +213,7 @@ void register_moe_plan(CLI::App* moe_cmd) {
   plan->add_option("--max-copies", req.max_copies,
                    "greedy: replicas per expert at most (0: no limit)");
   plan->add_flag("--keep-warmup", req.keep_warmup,
-                 "keep leading runs of identical warm-up records (excluded by default)");
+                 "keep runs of identical warm-up records, wherever they are (excluded by default)");
   add_output_options(plan, out, {"table", "json", "csv", "sglang"});
   plan->callback([] {
     req.validate();
@@ -261,8 +263,9 @@ void register_moe_advise(CLI::App* moe_cmd) {
       ->add_option("--batch-tokens", req.batch_tokens,
                    "trace mode: trace tokens per simulated step")
       ->capture_default_str();
-  advise->add_flag("--keep-warmup", req.keep_warmup,
-                   "keep leading runs of identical warm-up records (excluded by default)");
+  advise->add_flag(
+      "--keep-warmup", req.keep_warmup,
+      "keep runs of identical warm-up records, wherever they are (excluded by default)");
   advise->add_flag("--strict", req.strict,
                    "exit with status 2 when the step does not fit in memory");
   add_output_options(advise, out, {"table", "json", "csv"});
@@ -326,7 +329,9 @@ void register_moe_map(CLI::App* moe_cmd) {
   map->callback([] {
     req.skews = parse_list(skews, "--skews");
     req.links = links.empty() ? std::vector<double>{} : parse_list(links, "--links-gb-per-s");
-    req.batches = batches.empty() ? std::vector<double>{} : parse_list(batches, "--batches");
+    req.batches.clear();
+    if (!batches.empty())
+      for (std::int64_t b : parse_int_list(batches, "--batches")) req.batches.push_back(double(b));
     req.validate();
     if (dry_run()) return;  // options checked; no spec file read, no model run
     const auto r = api::moe_map(req);

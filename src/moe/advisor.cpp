@@ -655,12 +655,23 @@ std::vector<StrategyResult> trace_driven(const EpModel& em, const RoutingTrace& 
 
 void check_trace_fits(const EpModel& em, const RoutingTrace& tr) {
   const int L = em.moe_layers();
-  if (tr.experts != em.experts() || tr.top_k != em.model().top_k ||
-      (!tr.partial() && tr.layers != L))
-    throw InputError(tr.source, fmt::format("trace has {} layers, {} experts, top-{}; model '{}' "
-                                            "has {} MoE layers, {} experts, top-{}",
-                                            tr.layers, tr.experts, tr.top_k, em.model().name, L,
-                                            em.experts(), em.model().top_k));
+  // Name only what differs: a trace read for this model takes its expert count when the ids fit.
+  std::vector<std::string> trace_has, model_has;
+  auto differ = [&](bool differs, std::string in_trace, std::string in_model) {
+    if (!differs) return;
+    trace_has.push_back(std::move(in_trace));
+    model_has.push_back(std::move(in_model));
+  };
+  differ(!tr.partial() && tr.layers != L, fmt::format("{} layers", tr.layers),
+         fmt::format("{} MoE layers", L));
+  differ(tr.experts != em.experts(), fmt::format("{} experts", tr.experts),
+         fmt::format("{} experts", em.experts()));
+  differ(tr.top_k != em.model().top_k, fmt::format("top-{}", tr.top_k),
+         fmt::format("top-{}", em.model().top_k));
+  if (!trace_has.empty())
+    throw InputError(tr.source,
+                     fmt::format("trace has {}; model '{}' has {}", fmt::join(trace_has, ", "),
+                                 em.model().name, fmt::join(model_has, ", ")));
   if (tr.partial() && tr.layer_ids.back() >= L)
     throw InputError(tr.source, fmt::format("layers_logged names layer {} but model '{}' has {} "
                                             "MoE layers",

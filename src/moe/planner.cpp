@@ -526,6 +526,11 @@ ReplicaPlan eplb_plan_checked(std::span<const float> loads, int L, int E, const 
   if (c.num_gpus <= 0) throw InputError("plan.gpus", "must be positive");
   if (c.num_nodes <= 0) throw InputError("plan.nodes", "must be positive");
   if (c.num_groups <= 0) throw InputError("plan.groups", "must be positive");
+  // The plan must fit in memory (layers x slots entries, a few times over).
+  if (double(L) * double(c.num_replicas) > double(std::int64_t(1) << 28))
+    throw InputError("plan.slots_per_gpu",
+                     fmt::format("{} layers x {} slots is beyond the 2^28 entries a plan may hold",
+                                 L, c.num_replicas));
   // EPLB's policy: hierarchical when the groups divide over the nodes, else one global pool
   // (DeepSeek's rebalance_experts then ignores the groups and nodes, and so do we: they are
   // checked only for the hierarchical policy, as its asserts are).

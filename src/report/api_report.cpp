@@ -671,8 +671,9 @@ std::string table(const api::PlanResult& r) {
     t += fmt::format("plan rows are model layers {} (the layers the trace logs)\n",
                      fmt::join(r.layer_ids, ", "));
   if (r.warmup_records > 0)
-    t += fmt::format("{} leading warm-up records excluded (--keep-warmup keeps them)\n",
-                     r.warmup_records);
+    t += fmt::format(
+        "{} warm-up records (runs of identical records) excluded (--keep-warmup keeps them)\n",
+        r.warmup_records);
   return t;
 }
 Json sglang_json(const api::PlanResult& r) {
@@ -688,7 +689,22 @@ Json sglang_json(const api::PlanResult& r) {
                                      "slot {} is empty (use --algo eplb, or fewer slots)",
                                      l, s));
   Json j;
-  j["physical_to_logical_map"] = r.plan.phy2log;
+  if (r.model_layers == 0) {
+    j["physical_to_logical_map"] = r.plan.phy2log;
+    return j;
+  }
+  // SGLang indexes the map by layer id over all of the model's layers (its num_layers is
+  // num_hidden_layers): the MoE layers get their plan rows, the dense ones, which it never reads,
+  // the contiguous placement (slot s holds expert s mod E: every expert has a slot).
+  const int E = r.plan.experts();
+  std::vector<std::vector<int>> rows(std::size_t(r.model_layers));
+  for (int l = 0; l < r.model_layers; ++l) {
+    auto& row = rows[std::size_t(l)];
+    for (int s = 0; s < r.plan.slots(); ++s) row.push_back(s % E);
+  }
+  for (std::size_t i = 0; i < r.moe_layer_ids.size(); ++i)
+    rows[std::size_t(r.moe_layer_ids[i])] = r.plan.phy2log[i];
+  j["physical_to_logical_map"] = rows;
   return j;
 }
 

@@ -63,17 +63,19 @@ std::string trace_stats_table(const moe::TraceStats& s) {
                fmt::format("{:.3f}", l.batch_skew_mean), fmt::format("{:.3f}", l.batch_skew_max),
                fmt::format("{:.3f}", l.entropy_bits), sh});
   }
-  return fmt::format("{} tokens x {} layers ({} records, {} sequences{}), {} experts, top-{}{}\n\n",
-                     s.tokens, s.layers, s.records, s.sequences,
-                     s.layers_logged.empty() ? std::string()
-                                             : fmt::format("; the file logs only model layers {}",
-                                                           fmt::join(s.layers_logged, ", ")),
-                     s.experts, s.top_k,
-                     s.warmup_records > 0
-                         ? fmt::format("; {} leading warm-up records excluded (--keep-warmup "
-                                       "keeps them)",
-                                       s.warmup_records)
-                         : std::string()) +
+  return fmt::format(
+             "{} tokens x {} layers ({} records, {} sequences{}), {} experts, top-{}{}\n\n",
+             s.tokens, s.layers, s.records, s.sequences,
+             s.layers_logged.empty() ? std::string()
+                                     : fmt::format("; the file logs only model layers {}",
+                                                   fmt::join(s.layers_logged, ", ")),
+             s.experts, s.top_k,
+             s.warmup_records > 0
+                 ? fmt::format(
+                       "; {} warm-up records (runs of identical records) excluded (--keep-warmup "
+                       "keeps them)",
+                       s.warmup_records)
+                 : std::string()) +
          render_table(t) +
          fmt::format(
              "\nskew (max/mean) mean over layers {:.4f}; per batch of {} tokens {:.4f}; entropy "
@@ -334,8 +336,9 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c, const std
                     c.expert_time == "linear" ? "linear in tokens (the paper's)" : c.expert_time,
                     c.error_cap ? "capped at no duplication" : "uncapped (the paper's)");
   if (c.warmup_records > 0)
-    head += fmt::format("{} leading warm-up records excluded (--keep-warmup keeps them)\n",
-                        c.warmup_records);
+    head += fmt::format(
+        "{} warm-up records (runs of identical records) excluded (--keep-warmup keeps them)\n",
+        c.warmup_records);
   for (const auto& n : c.notes) head += "assumption: " + n + "\n";
   head += "latency: whole step, +- the model's measured error per kernel class (" +
           (a.strategies.empty() ? std::string() : c.model_error) +

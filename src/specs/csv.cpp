@@ -73,7 +73,8 @@ int CsvTable::column_number(const std::string& column) const {
 }
 
 CsvTable parse_csv_table(const std::string& text, const std::string& file) {
-  size_t pos = 0;
+  // A UTF-8 byte-order mark (spreadsheet exports write one) is not part of the first column.
+  size_t pos = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
   int line = 1;
   CsvTable table;
   std::vector<CsvRow>& rows = table.rows;

@@ -236,3 +236,25 @@ def test_sweep_takes_a_model_dict_and_memory_warnings_point_at_the_caller():
     with pytest.warns(llmgps.MemoryWarning) as caught:
         llmgps.estimate("mixtral-8x7b", "a100-sxm4-80g")
     assert caught[0].filename == __file__
+
+
+def test_list_arguments_take_one_value_as_a_list_of_one():
+    # A single batch, model or phase is one item, never split into characters or digits; what
+    # is not an item of the right type is an InputError naming the argument.
+    one = llmgps.estimate_sweep(models="llama3-8b", systems="h100-sxm5", batches=8, seqs=128)
+    assert one.to_dict() == llmgps.estimate_sweep(models=["llama3-8b"], systems=["h100-sxm5"],
+                                                  batches=[8], seqs=[128]).to_dict()
+    assert len(llmgps.dropout.sweep("llama3-8b", "h100-sxm5", seqs=1024, batches=1,
+                                    models="llama3-8b").records()) == 1
+    for bad in (b"x", None, [1.5]):
+        with pytest.raises(llmgps.InputError) as e:
+            llmgps.estimate_sweep("llama3-8b", "h100-sxm5", batches=bad)
+        assert e.value.where == "batches"
+
+
+def test_seeds_span_64_unsigned_bits_as_on_the_command_line():
+    top = llmgps.dropout.mask(2**64 - 1, 1, 1, 64)
+    assert top.keep_fraction > 0
+    with pytest.raises(llmgps.InputError) as e:
+        llmgps.dropout.mask(2**64, 1, 1, 64)
+    assert e.value.where == "seed"

@@ -29,3 +29,17 @@ def test_rows_list():
     r = Rows([{"name": "a"}, {"name": "b"}])
     assert len(r) == 2 and [x["name"] for x in r] == ["a", "b"]
     assert r.records() == [{"name": "a"}, {"name": "b"}]
+
+
+def test_results_copy_and_pickle_as_themselves():
+    # copy and pickle (multiprocessing returns results through it) rebuild the same result.
+    import copy
+    import pickle
+    import llmgps
+    for r in (llmgps.cost.gemm("h100-sxm5", 128, 128, 128), llmgps.hw_list(),
+              llmgps.dropout.mask(1, 1, 1, 64),
+              llmgps.estimate_sweep("llama3-8b", "h100-sxm5", batches=[1, 2], seqs=128),
+              llmgps.moe.map("mixtral-8x7b", "4x-a100-nvlink3", 1.2, links=300)):
+        for twin in (copy.copy(r), copy.deepcopy(r), pickle.loads(pickle.dumps(r))):
+            assert type(twin) is type(r)
+            assert twin.to_dict() == r.to_dict()

@@ -80,6 +80,10 @@ struct PlanResult {
   // replicas within each node) when the groups divide over the nodes, else "global" (groups and
   // nodes unused); empty for greedy.
   std::string eplb_policy;
+  // With a model whose plan rows are its MoE layers only: the model's layers and which of them
+  // are MoE (SGLang's plan has a row for every layer, the dense ones included).
+  int model_layers = 0;
+  std::vector<int> moe_layer_ids;
 };
 PlanResult moe_plan(const PlanRequest& r);
 
