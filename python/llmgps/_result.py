@@ -87,6 +87,8 @@ class Result:
             shown.append(f"{key}={value!r}")
             if len(shown) == 6:
                 break
+        if not shown:  # a list result: its length
+            return f"{type(self).__name__}({len(self._data.get('items', self._data))} items)"
         return f"{type(self).__name__}({', '.join(shown)}, ...)"
 
 

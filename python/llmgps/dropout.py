@@ -4,6 +4,7 @@ The GIL is released while the core runs.
 """
 
 import copy
+import numbers
 
 from . import _llmgps as _core
 from ._call import (api as _api, integer as _int, items as _items, model_file as _model_file,
@@ -40,13 +41,15 @@ class Mask(Result):
 
 
 def _words(values, count, name):
+    # Integers only: a float (1.7) would be truncated into another key.
     try:
-        items = [int(v) for v in values]
-    except (TypeError, ValueError):
+        items = list(values)
+    except TypeError:
         raise InputError(name, f"must be {count} unsigned 32-bit integers") from None
-    if len(items) != count or any(v < 0 or v >= 2**32 for v in items):
+    if len(items) != count or any(isinstance(v, bool) or not isinstance(v, numbers.Integral)
+                                  or not 0 <= v < 2**32 for v in items):
         raise InputError(name, f"must be {count} unsigned 32-bit integers, got {values!r}")
-    return items
+    return [int(v) for v in items]
 
 
 @_api

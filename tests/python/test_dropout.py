@@ -18,6 +18,15 @@ def test_philox_known_answers():
     assert list(words[0]) == [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]
 
 
+def test_philox_words_are_integers():
+    # A float key word would be truncated into another key: refused, as are out-of-range ones.
+    for key in ((1.7, 0), (True, 0), (2**32, 0), (1,)):
+        with pytest.raises(llmgps.InputError) as e:
+            dropout.philox(key=key)
+        assert e.value.where == "key"
+    assert (dropout.philox(key=np.array([1, 2], dtype=np.uint32)) == dropout.philox(key=(1, 2))).all()
+
+
 def test_philox_lines_match_the_cli(source):
     binary = os.environ.get("LLMGPS_BINARY") or str(source / "build" / "llmgps")
     if not os.path.exists(binary):

@@ -43,3 +43,8 @@ def test_results_copy_and_pickle_as_themselves():
         for twin in (copy.copy(r), copy.deepcopy(r), pickle.loads(pickle.dumps(r))):
             assert type(twin) is type(r)
             assert twin.to_dict() == r.to_dict()
+
+
+def test_a_list_result_shows_its_length():
+    assert repr(Rows([{"a": 1}, {"a": 2}])) == "Rows(2 items)"
+    assert repr(Result({"x": 1, "y": [2]})) == "Result(x=1, ...)"
