@@ -141,6 +141,19 @@ TEST(TraceStream, ChunkBoundariesDoNotMatter) {
   }
 }
 
+TEST(TraceStream, AByteOrderMarkIsNotPartOfTheFirstRecord) {
+  const std::string text =
+      "\xEF\xBB\xBF{\"type\":\"meta\",\"num_experts\":4}\n{\"layer\":0,\"experts\":[1,2],"
+      "\"token_idx\":0}\n";
+  for (std::size_t step : {1u, 64u}) {  // the mark split over chunks, and whole
+    TraceStatsStream s("bom.jsonl", 1);
+    for (std::size_t at = 0; at < text.size(); at += step)
+      s.feed(text.data() + at, std::min(step, text.size() - at));
+    EXPECT_EQ(s.finish().experts, 4) << step;
+  }
+  EXPECT_EQ(parse_trace(text, "bom.jsonl").experts, 4);  // the in-memory reader too
+}
+
 TEST(TraceStream, BadLinesNameTheLineAcrossChunks) {
   const std::string text =
       "{\"layer\":0,\"experts\":[1,2],\"token_idx\":0}\n{\"layer\":0,\"experts\":[1,2],\"tok";

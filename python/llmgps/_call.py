@@ -114,6 +114,7 @@ class model_file:
 
     def __init__(self, model, name="model"):
         self.path = None
+        self.name = name
         if isinstance(model, dict):
             fd, self.path = tempfile.mkstemp(prefix="llmgps-model-", suffix=".json")
             with os.fdopen(fd, "w") as f:
@@ -125,6 +126,9 @@ class model_file:
     def __enter__(self):
         return self.ref
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc, tb):
         if self.path:
             os.unlink(self.path)
+            # An error in the dict names the argument, not the temporary file it was written to.
+            if isinstance(exc, InputError) and exc.where.startswith(self.path):
+                raise InputError(self.name + exc.where[len(self.path):], exc.reason) from None

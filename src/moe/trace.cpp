@@ -201,6 +201,7 @@ class TraceBuilder : public detail::RecordReader {
 // stream over the whole text was slower than the scanner for records this small.
 RoutingTrace parse_padded(const char* data, std::size_t size, const std::string& file,
                           const TraceLoadOptions& opt) {
+  if (detail::starts_with_bom(data, size)) data += 3, size -= 3;
   TraceBuilder builder(file, opt);
   sj::dom::parser parser;
   detail::for_each_line(data, size, 1, [&](const char* line_data, std::size_t len, std::int64_t n) {

@@ -89,6 +89,12 @@ class RecordReader {
 // Why a trace is refused when trace layer l has no records (layers_logged as the reader has it).
 std::string missing_layer_reason(const std::vector<int>& layers_logged, int l, int layers);
 
+// The text starts with a UTF-8 byte-order mark (editors and spreadsheets write one), which is not
+// part of the first record.
+inline bool starts_with_bom(const char* data, std::size_t size) {
+  return size >= 3 && data[0] == '\xEF' && data[1] == '\xBB' && data[2] == '\xBF';
+}
+
 // Calls fn(data, len, line_number) for every non-blank line of a padded buffer.
 template <typename F>
 void for_each_line(const char* data, std::size_t size, std::int64_t first_line, F&& fn);

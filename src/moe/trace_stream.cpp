@@ -169,6 +169,7 @@ struct TraceStatsStream::Impl {
 
   void on_line(const char* data, std::size_t len) {
     ++line;
+    if (line == 1 && detail::starts_with_bom(data, len)) data += 3, len -= 3;
     if (detail::blank_line(data, len)) return;
     bool record = false;
     if (!reader.read_fast(data, len, line, record)) {

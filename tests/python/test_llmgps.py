@@ -258,3 +258,13 @@ def test_seeds_span_64_unsigned_bits_as_on_the_command_line():
     with pytest.raises(llmgps.InputError) as e:
         llmgps.dropout.mask(2**64, 1, 1, 64)
     assert e.value.where == "seed"
+
+
+def test_a_bad_model_dict_is_named_as_the_argument_not_its_temporary_file():
+    import json
+    import pathlib
+    cfg = json.loads((pathlib.Path(__file__).parents[2] / "data/models/mixtral-8x7b.json").read_text())
+    del cfg["hidden_size"]
+    with pytest.raises(llmgps.InputError) as e:
+        llmgps.estimate(cfg, "h100-sxm5")
+    assert e.value.where == "model: field 'hidden_size'"
