@@ -52,15 +52,15 @@ def api(fn):
 
 def integer(value, name, minimum=None, bits=63):
     """An int argument (bools and floats refused), at least `minimum` when given, below 2**bits
-    (63: a signed 64-bit integer; 64 for the unsigned ones, seeds and offsets)."""
+    (63: a signed 64-bit integer; 64 for seeds and offsets, 32 for Philox words)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise InputError(name, f"must be an integer, got {value!r}")
     value = int(value)
     if minimum is not None and value < minimum:
         raise InputError(name, f"must be at least {minimum}, got {value}")
     if value >= 2**bits:
-        raise InputError(name, f"{value} does not fit a {'un' if bits == 64 else ''}signed "
-                               "64-bit integer")
+        kind = "a signed 64-bit" if bits == 63 else f"an unsigned {bits}-bit"
+        raise InputError(name, f"{value} does not fit {kind} integer")
     return value
 
 

@@ -4,7 +4,6 @@ The GIL is released while the core runs.
 """
 
 import copy
-import numbers
 
 from . import _llmgps as _core
 from ._call import (api as _api, integer as _int, items as _items, model_file as _model_file,
@@ -41,15 +40,11 @@ class Mask(Result):
 
 
 def _words(values, count, name):
-    # Integers only: a float (1.7) would be truncated into another key.
-    try:
-        items = list(values)
-    except TypeError:
-        raise InputError(name, f"must be {count} unsigned 32-bit integers") from None
-    if len(items) != count or any(isinstance(v, bool) or not isinstance(v, numbers.Integral)
-                                  or not 0 <= v < 2**32 for v in items):
+    """`count` unsigned 32-bit integers (a float would be truncated into another key: refused)."""
+    words = _items(values, name, lambda v, n: _int(v, n, 0, 32))
+    if len(words) != count:
         raise InputError(name, f"must be {count} unsigned 32-bit integers, got {values!r}")
-    return [int(v) for v in items]
+    return words
 
 
 @_api

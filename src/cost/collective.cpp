@@ -732,6 +732,11 @@ double expected_distinct_bins(int items, int bins, int k) {
   return bins * (1.0 - none);
 }
 
+double token_payload_bytes(std::int64_t hidden, DType payload) {
+  return payload == DType::fp8 ? double(hidden) + std::ceil(hidden / 128.0) * 4.0
+                               : double(hidden) * dtype_bytes(payload);
+}
+
 EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
   if (a.tokens_per_gpu <= 0) throw InputError("ep_alltoall.tokens", "must be positive");
   if (a.hidden <= 0) throw InputError("ep_alltoall.hidden", "must be positive");
@@ -752,10 +757,7 @@ EpAllToAllCost ep_alltoall_cost(const SystemSpec& sys, const EpAllToAll& a) {
   const int per_node = std::min(g, sys.gpus_per_node);
   const int nodes = (g + per_node - 1) / per_node;
   const double tokens = double(a.tokens_per_gpu);
-  // FP8 payloads carry one fp32 scale per 128 values (DeepEP's dispatch format).
-  const double token_bytes = a.payload == DType::fp8
-                                 ? double(a.hidden) + std::ceil(a.hidden / 128.0) * 4.0
-                                 : 2.0 * double(a.hidden);
+  const double token_bytes = token_payload_bytes(a.hidden, a.payload);
   EpAllToAllCost c;
   // RDMA goes through the NIC link, a GPU's share of the node's NICs (a one-node system without
   // one has inter = intra).

@@ -70,8 +70,7 @@ std::vector<Op> forward_ops(const ModelSpec& m, const GpuSpec& gpu, const BlockC
   s.batch = cfg.batch;
   s.seq = cfg.seq;
   s.dtype = cfg.dtype;
-  s.attn_impl = cfg.attn_impl.empty() ? default_attention_impl(gpu) : cfg.attn_impl;
-  s.attn_fp8_forward = gpu.attention_profile(s.attn_impl).fp8_forward;
+  set_attention_impl(s, gpu, cfg.attn_impl);
   const std::int64_t T = s.tokens(), h = m.hidden_size;
   const DType act = activation_dtype(cfg.dtype);
   std::vector<Op> ops;

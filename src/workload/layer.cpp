@@ -12,6 +12,11 @@ DType activation_dtype(DType d) {
   return d == DType::fp8 ? DType::bf16 : d;
 }
 
+void set_attention_impl(LayerShape& s, const GpuSpec& gpu, const std::string& impl) {
+  s.attn_impl = impl.empty() ? default_attention_impl(gpu) : impl;
+  s.attn_fp8_forward = gpu.attention_profile(s.attn_impl).fp8_forward;
+}
+
 Op attention_op(const LayerShape& s, std::int64_t heads, std::int64_t kv_heads,
                 std::int64_t head_dim, std::int64_t v_head_dim) {
   AttentionShape a;

@@ -342,8 +342,7 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
   s.decode = !prefill;
   s.tp = plan.tp;
   s.dtype = dt;
-  s.attn_impl = cfg.attn_impl.empty() ? default_attention_impl(sys.gpu) : cfg.attn_impl;
-  s.attn_fp8_forward = sys.gpu.attention_profile(s.attn_impl).fp8_forward;
+  set_attention_impl(s, sys.gpu, cfg.attn_impl);
   s.count = m.layers;
   plan.tokens = prefill ? cfg.batch * cfg.seq : cfg.batch;
   plan.tokens_per_replica = s.tokens();
@@ -351,10 +350,7 @@ StepPlan build_step(const ModelSpec& m, const SystemSpec& sys, const StepConfig&
     const std::int64_t idle = std::max<std::int64_t>(0, plan.ep - cfg.batch);
     plan.gathered_tokens =
         cfg.cuda_graphs ? double(s.tokens()) * plan.ep : double(plan.tokens) + double(idle);
-    const double hidden = double(m.hidden_size);
-    plan.gathered_token_bytes = (dt == DType::fp8 ? hidden + std::ceil(hidden / 128.0) * 4.0
-                                                  : hidden * dtype_bytes(activation_dtype(dt))) +
-                                double(m.top_k) * 8.0;
+    plan.gathered_token_bytes = token_payload_bytes(m.hidden_size, dt) + double(m.top_k) * 8.0;
   }
   const std::int64_t T = s.tokens(), h = m.hidden_size;
   const int L = m.layers, tp = plan.tp;

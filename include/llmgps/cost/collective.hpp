@@ -115,6 +115,10 @@ EpAllToAllMode parse_ep_alltoall_mode(const std::string& s, const std::string& w
 const char* ep_alltoall_mode_name(EpAllToAllMode m);
 bool is_low_latency(EpAllToAllMode m);
 
+// Bytes one token's hidden state takes on the wire: FP8 with one fp32 scale per 128 values (the
+// format DeepEP dispatches and vLLM's DP/EP prepare quantises to), else hidden x the type's size.
+double token_payload_bytes(std::int64_t hidden, DType payload);
+
 struct EpAllToAll {
   std::int64_t tokens_per_gpu = 0;
   std::int64_t hidden = 0;

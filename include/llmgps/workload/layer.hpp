@@ -22,7 +22,7 @@ struct LayerShape {
   DType dtype = DType::fp16;
   std::string attn_impl;  // fa2 or fa3 (default_attention_impl for the GPU)
   // The attention library has an FP8 forward (FA3's profile says so): else an FP8 step runs its
-  // attention in BF16. The builders set it from the GPU's profile.
+  // attention in BF16. set_attention_impl sets it with attn_impl.
   bool attn_fp8_forward = false;
   int count = 1;  // occurrences per step (layers)
   std::int64_t tokens() const { return decode ? batch : batch * seq; }
@@ -30,6 +30,11 @@ struct LayerShape {
 
 // Activations, norms and decode attention run in 16-bit even when GEMMs run in FP8.
 DType activation_dtype(DType d);
+
+// Sets the layer's attention implementation (`impl`, empty: default_attention_impl for the GPU)
+// and whether it has an FP8 forward, from the GPU's profile of it (throws InputError naming
+// attention.impl for one the GPU lacks).
+void set_attention_impl(LayerShape& s, const GpuSpec& gpu, const std::string& impl);
 
 // attn_norm, qkv_proj, rope, attention, o_proj (stage "attention"). Throws InputError
 // ("step.tp") when the heads do not split over the ranks.
