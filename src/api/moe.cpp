@@ -117,12 +117,12 @@ PlanResult moe_plan(const PlanRequest& r) {
                                          out.loads[0].size(), m.name, m.num_experts));
     // One row per MoE layer, or one per layer (SGLang's expert-distribution record keeps a row
     // for every layer, the dense ones empty).
-    const bool every_layer = out.loads.size() == std::size_t(m.layers) && layers != m.layers;
-    if (out.layer_ids.empty() && out.loads.size() != std::size_t(layers) && !every_layer)
+    const bool moe_rows = out.loads.size() == std::size_t(layers);
+    if (out.layer_ids.empty() && !moe_rows && out.loads.size() != std::size_t(m.layers))
       throw InputError(what, fmt::format("has {} layers; model '{}' has {} MoE layers (or give "
                                          "all {} layers)",
                                          out.loads.size(), m.name, layers, m.layers));
-    if (out.layer_ids.empty() && !every_layer && layers != m.layers) {
+    if (out.layer_ids.empty() && moe_rows && layers != m.layers) {
       out.model_layers = m.layers;
       for (int l = 0; l < m.layers; ++l)
         if (m.is_moe_layer(l)) out.moe_layer_ids.push_back(l);

@@ -670,10 +670,7 @@ std::string table(const api::PlanResult& r) {
   if (!r.layer_ids.empty())
     t += fmt::format("plan rows are model layers {} (the layers the trace logs)\n",
                      fmt::join(r.layer_ids, ", "));
-  if (r.warmup_records > 0)
-    t += fmt::format(
-        "{} warm-up records (runs of identical records) excluded (--keep-warmup keeps them)\n",
-        r.warmup_records);
+  if (r.warmup_records > 0) t += warmup_excluded(r.warmup_records) + "\n";
   return t;
 }
 Json sglang_json(const api::PlanResult& r) {

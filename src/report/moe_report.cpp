@@ -21,6 +21,12 @@ std::string pct(double x) {
 }
 }  // namespace
 
+std::string warmup_excluded(std::size_t records) {
+  return fmt::format(
+      "{} warm-up records (runs of identical records) excluded (--keep-warmup keeps them)",
+      records);
+}
+
 ordered_json trace_stats_json(const moe::TraceStats& s) {
   ordered_json j;
   j["layers"] = s.layers;
@@ -70,12 +76,7 @@ std::string trace_stats_table(const moe::TraceStats& s) {
                                      : fmt::format("; the file logs only model layers {}",
                                                    fmt::join(s.layers_logged, ", ")),
              s.experts, s.top_k,
-             s.warmup_records > 0
-                 ? fmt::format(
-                       "; {} warm-up records (runs of identical records) excluded (--keep-warmup "
-                       "keeps them)",
-                       s.warmup_records)
-                 : std::string()) +
+             s.warmup_records > 0 ? "; " + warmup_excluded(s.warmup_records) : std::string()) +
          render_table(t) +
          fmt::format(
              "\nskew (max/mean) mean over layers {:.4f}; per batch of {} tokens {:.4f}; entropy "
@@ -335,10 +336,7 @@ std::string advice_table(const moe::Advice& a, const AdviceContext& c, const std
         fmt::format("what-if: expert time {}, error models {}\n",
                     c.expert_time == "linear" ? "linear in tokens (the paper's)" : c.expert_time,
                     c.error_cap ? "capped at no duplication" : "uncapped (the paper's)");
-  if (c.warmup_records > 0)
-    head += fmt::format(
-        "{} warm-up records (runs of identical records) excluded (--keep-warmup keeps them)\n",
-        c.warmup_records);
+  if (c.warmup_records > 0) head += warmup_excluded(c.warmup_records) + "\n";
   for (const auto& n : c.notes) head += "assumption: " + n + "\n";
   head += "latency: whole step, +- the model's measured error per kernel class (" +
           (a.strategies.empty() ? std::string() : c.model_error) +

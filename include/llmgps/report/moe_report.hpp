@@ -12,6 +12,10 @@
 
 namespace llmgps::report {
 
+// "N warm-up records (...) excluded (--keep-warmup keeps them)": the note every command that
+// reads a routing trace prints when the reader dropped warm-up runs.
+std::string warmup_excluded(std::size_t records);
+
 nlohmann::ordered_json trace_stats_json(const moe::TraceStats& s);
 std::string trace_stats_table(const moe::TraceStats& s);
 
